@@ -1,0 +1,148 @@
+/* The data layer shared by qiweictl, the module and (later) the admin API.
+ * Plain libpq and APR, no httpd types.  Every write function runs in one
+ * transaction that also appends its audit_log row, so a change is never
+ * made unlogged and a failure leaves nothing behind. */
+#ifndef QW_STORE_H
+#define QW_STORE_H
+
+#include <stdint.h>
+#include <libpq-fe.h>
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include "util/keyring.h"
+#include "util/pwhash.h"
+
+typedef enum {
+    QW_OK = 0,
+    QW_ERR_INVALID,     /* bad input: message in st->err */
+    QW_ERR_NOTFOUND,    /* enterprise, member, department... not found */
+    QW_ERR_CONFLICT,    /* already exists, still referenced */
+    QW_ERR_DB,          /* database unreachable or failed */
+    QW_ERR_CRYPTO       /* key missing, RNG or cipher failure */
+} qw_status;
+
+/* Who acts, for the audit trail. */
+typedef struct {
+    const char *actor;        /* "operator:root", "member:42", "system" */
+    const char *actor_role;
+    const char *source_ip;
+    const char *user_agent;
+    const char *request_id;
+} qw_actor;
+
+typedef struct {
+    PGconn *conn;
+    apr_pool_t *pool;          /* results and messages are allocated here */
+    const qw_keyring *keys;    /* needed for sealed fields and the audit MAC */
+    qw_actor who;
+    qw_pw_params pw;           /* hashing parameters for new passwords */
+    const char *err;           /* last error, fit for an operator's eyes */
+} qw_store;
+
+typedef struct {
+    int64_t id;
+    const char *code;
+    const char *name;
+    int allow_external_share;
+} qw_enterprise;
+
+typedef struct {
+    int64_t id;
+    const char *code;
+    const char *name;
+    const char *parent_code;   /* NULL for a root department */
+    const char *path;
+} qw_department;
+
+typedef struct {
+    int64_t id;
+    const char *account;
+    const char *display_name;
+    const char *status;
+    const char *mobile;        /* decrypted, NULL if none */
+    const char *email;         /* decrypted, NULL if none */
+    const char *departments;   /* comma separated codes */
+    const char *roles;         /* comma separated names */
+} qw_member;
+
+/* --- plumbing (store.c) --- */
+qw_status qw_store_begin(qw_store *st);
+qw_status qw_store_commit(qw_store *st);
+void qw_store_rollback(qw_store *st);
+/* Run a parameterised statement; returns NULL and sets st->err on failure
+ * (and the status via *rc if given).  The caller PQclear()s the result. */
+PGresult *qw_store_exec(qw_store *st, const char *sql, int n,
+                        const char *const *params, qw_status *rc);
+int64_t qw_store_enterprise_id(qw_store *st, const char *code, qw_status *rc);
+/* Text form of an int64 from st->pool. */
+const char *qw_i64(apr_pool_t *p, int64_t v);
+
+/* --- schema (migrate.c) --- */
+/* Current schema version, 0 when the version table does not exist, -1 on a
+ * database error. */
+int qw_schema_version(PGconn *conn);
+/* Apply sql/NNN_*.sql files above the current version, each in its own
+ * transaction; then, if app_role is given, grant it the rights it needs
+ * (INSERT/SELECT only on audit_log). */
+qw_status qw_migrate(qw_store *st, const char *sqldir, const char *app_role);
+
+/* --- audit (audit.c) --- */
+/* Append one row to audit_log inside the caller's transaction: takes a
+ * per-enterprise advisory lock, chains the HMAC (key "audit-chain v1" of the
+ * keyring's current kid).  details_json may be NULL. */
+qw_status qw_audit_append(qw_store *st, int64_t enterprise_id,
+                          const char *module, const char *action,
+                          const char *object, const char *result,
+                          const char *reason, const char *details_json);
+
+/* --- enterprises and departments (enterprise.c) --- */
+qw_status qw_enterprise_add(qw_store *st, const char *code, const char *name,
+                            int64_t *id);
+qw_status qw_enterprise_list(qw_store *st, apr_array_header_t **out);
+qw_status qw_enterprise_set_external_share(qw_store *st, const char *code,
+                                           int allow);
+qw_status qw_department_add(qw_store *st, const char *ent, const char *code,
+                            const char *name, const char *parent_code);
+qw_status qw_department_list(qw_store *st, const char *ent,
+                             apr_array_header_t **out);
+qw_status qw_role_add(qw_store *st, const char *ent, const char *name);
+
+/* --- members (member.c) --- */
+/* Register a person (status 'invited') and make a one-time activation token
+ * valid for ttl_hours; *token_out is the token text to put in the link. */
+qw_status qw_member_add(qw_store *st, const char *ent, const char *account,
+                        const char *display_name, const char *mobile,
+                        const char *email, const char *dept_codes_csv,
+                        int ttl_hours, char **token_out, int64_t *member_id);
+qw_status qw_member_reinvite(qw_store *st, const char *ent, const char *account,
+                             int ttl_hours, char **token_out);
+qw_status qw_member_get(qw_store *st, const char *ent, const char *account,
+                        qw_member *out);
+qw_status qw_member_list(qw_store *st, const char *ent,
+                         apr_array_header_t **out);
+/* Sets the password; an invited member becomes active.  Ends all of the
+ * member's sessions. */
+qw_status qw_member_set_password(qw_store *st, const char *ent,
+                                 const char *account, const char *password,
+                                 size_t len);
+/* status: active | disabled | departed.  Leaving 'active' ends all of the
+ * member's sessions in the same transaction. */
+qw_status qw_member_set_status(qw_store *st, const char *ent,
+                               const char *account, const char *status);
+/* Irreversible: erases the member's row, sessions, tokens, departments and
+ * roles; the audit trail keeps that it happened (member id only). */
+qw_status qw_member_delete(qw_store *st, const char *ent, const char *account);
+/* Replace the member's departments by dept_codes_csv. */
+qw_status qw_member_move(qw_store *st, const char *ent, const char *account,
+                         const char *dept_codes_csv);
+qw_status qw_member_grant_role(qw_store *st, const char *ent,
+                               const char *account, const char *role);
+qw_status qw_member_revoke_role(qw_store *st, const char *ent,
+                                const char *account, const char *role);
+/* Ends every session of the member (in the caller's transaction). */
+qw_status qw_member_kill_sessions(qw_store *st, int64_t enterprise_id,
+                                  int64_t member_id);
+/* Deletes expired sessions and used/expired activation tokens. */
+qw_status qw_store_gc(qw_store *st, long *sessions, long *tokens);
+
+#endif

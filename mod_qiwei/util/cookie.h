@@ -1,0 +1,17 @@
+/* Cookie header parsing (RFC 6265 section 5.4 syntax, lenient about spaces,
+ * strict about names).  Pure: fuzzed. */
+#ifndef QW_COOKIE_H
+#define QW_COOKIE_H
+
+#include <stddef.h>
+#include <apr_pools.h>
+
+/* Value of the first cookie called name in a Cookie header, or NULL.  Quotes
+ * around the value are removed.  Values longer than 4096 bytes are ignored. */
+const char *qw_cookie_get(apr_pool_t *p, const char *header, const char *name);
+
+/* Count of cookies called name (a cookie tossed from a sibling domain shows
+ * up as a second value). */
+int qw_cookie_count(const char *header, const char *name);
+
+#endif

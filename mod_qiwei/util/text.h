@@ -1,0 +1,37 @@
+/* Small pure text helpers for the request path.  No httpd types. */
+#ifndef QW_TEXT_H
+#define QW_TEXT_H
+
+#include <stddef.h>
+#include <apr_pools.h>
+
+typedef enum { QW_LANG_EN = 0, QW_LANG_ZH = 1 } qw_lang;
+
+/* Pick zh-CN or en from an Accept-Language header, honouring q-values.
+ * NULL or no match: dflt. */
+qw_lang qw_lang_pick(const char *accept_language, qw_lang dflt);
+
+/* 1 if s is a safe local redirect target: starts with a single '/', not
+ * "//" or "/\\", no control characters, no scheme, at most 2048 bytes. */
+int qw_safe_local_path(const char *s);
+
+/* Escape for HTML text and double-quoted attribute values: & < > " ' */
+char *qw_escape_html(apr_pool_t *p, const char *s);
+
+/* Escape for a URL query component (RFC 3986 unreserved kept). */
+char *qw_escape_urlc(apr_pool_t *p, const char *s);
+
+/* Validate member account names: 1..64 of [a-z0-9._@-], starting with
+ * [a-z0-9]; enterprise codes: 1..63 of [a-z0-9-] starting alnum;
+ * department codes: 1..63 of [A-Za-z0-9_.-] starting alnum. */
+int qw_valid_account(const char *s);
+int qw_valid_enterprise_code(const char *s);
+int qw_valid_department_code(const char *s);
+
+/* Lower-case an ASCII account in place copy from p. */
+char *qw_ascii_lower(apr_pool_t *p, const char *s);
+
+/* 1 if s is valid UTF-8 without C0 controls (other than none) or DEL. */
+int qw_valid_utf8_text(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,33 @@
+/* Runs every unit test suite; exits non-zero on any failure, and also when
+ * no test ran at all. */
+#include <stdlib.h>
+#include <stdio.h>
+#include <apr_general.h>
+#include "suites.h"
+
+int main(void)
+{
+    SRunner *sr;
+    int failed, run;
+
+    apr_initialize();
+    atexit(apr_terminate);
+
+    sr = srunner_create(suite_keyring());
+    srunner_add_suite(sr, suite_seal());
+    srunner_add_suite(sr, suite_token());
+    srunner_add_suite(sr, suite_cookie());
+    srunner_add_suite(sr, suite_csrf());
+    srunner_add_suite(sr, suite_pwhash());
+    srunner_add_suite(sr, suite_text());
+    srunner_add_suite(sr, suite_wm_scan());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    run = srunner_ntests_run(sr);
+    srunner_free(sr);
+    if (run == 0) {
+        fprintf(stderr, "no unit test ran\n");
+        return EXIT_FAILURE;
+    }
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,16 @@
+/* One Check suite per pure component; check_main.c runs them all. */
+#ifndef QW_TEST_SUITES_H
+#define QW_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *suite_keyring(void);
+Suite *suite_seal(void);
+Suite *suite_token(void);
+Suite *suite_cookie(void);
+Suite *suite_csrf(void);
+Suite *suite_pwhash(void);
+Suite *suite_text(void);
+Suite *suite_wm_scan(void);
+
+#endif
