@@ -1,0 +1,371 @@
+/* AuthType Qiwei: who is the viewer?  One database round trip from the
+ * session cookie to member, status, departments and roles. */
+#include "apr_strings.h"
+#include "apr_lib.h"
+#include "http_core.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "mod_auth.h"
+
+#include "qiwei.h"
+#include "db.h"
+#include "cfg/config.h"
+#include "handle/handle.h"
+#include "util/cookie.h"
+#include "util/token.h"
+#include "util/text.h"
+
+qw_req *qw_req_get(request_rec *r, int create)
+{
+    qw_req *q = ap_get_module_config(r->request_config, &qiwei_module);
+    if (!q && create) {
+        q = apr_pcalloc(r->pool, sizeof(*q));
+        ap_set_module_config(r->request_config, &qiwei_module, q);
+    }
+    return q;
+}
+
+int qw_cookie_is_secure(request_rec *r)
+{
+    switch (qw_cfg_secure(qw_dir(r))) {
+    case QW_SECURE_ON:
+        return 1;
+    case QW_SECURE_OFF:
+        return 0;
+    default:
+        return !strcmp(ap_http_scheme(r), "https");
+    }
+}
+
+const char *qw_session_cookie_name(request_rec *r)
+{
+    const char *name = qw_cfg_cookie_name(qw_dir(r));
+    /* __Host-: Secure, Path=/, no Domain; a sibling subdomain cannot plant
+     * or overwrite it */
+    if (qw_cookie_is_secure(r) && strncmp(name, "__Host-", 7)) {
+        return apr_pstrcat(r->pool, "__Host-", name, NULL);
+    }
+    return name;
+}
+
+const char *qw_session_cookie(request_rec *r, const char *value)
+{
+    qw_dir_cfg *d = qw_dir(r);
+    return apr_psprintf(r->pool, "%s=%s; Path=/; HttpOnly; SameSite=%s%s%s",
+                        qw_session_cookie_name(r), value ? value : "",
+                        qw_cfg_samesite(d),
+                        qw_cookie_is_secure(r) ? "; Secure" : "",
+                        value ? "" : "; Max-Age=0");
+}
+
+const char *qw_cookie_value_of_session(request_rec *r)
+{
+    return qw_cookie_get(r->pool, apr_table_get(r->headers_in, "Cookie"),
+                         qw_session_cookie_name(r));
+}
+
+int qw_unavailable(request_rec *r)
+{
+    qw_req *q = qw_req_get(r, 1);
+    q->db_failed = 1;
+    q->ours = 1;
+    apr_table_setn(r->err_headers_out, "Retry-After", "5");
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    return HTTP_SERVICE_UNAVAILABLE;
+}
+
+static apr_array_header_t *split_csv(apr_pool_t *p, const char *s)
+{
+    apr_array_header_t *a = apr_array_make(p, 4, sizeof(const char *));
+    char *copy, *tok, *last;
+    if (!s || !*s) {
+        return a;
+    }
+    copy = apr_pstrdup(p, s);
+    for (tok = apr_strtok(copy, ",", &last); tok;
+         tok = apr_strtok(NULL, ",", &last)) {
+        APR_ARRAY_PUSH(a, const char *) = tok;
+    }
+    return a;
+}
+
+/* A viewer already established for the main request or the request we were
+ * redirected from, for the same enterprise, saves a round trip. */
+static qw_viewer *inherited_viewer(request_rec *r, const char *ent)
+{
+    request_rec *o;
+    for (o = r->main ? r->main : r->prev; o; o = o->main ? o->main : o->prev) {
+        qw_req *q = qw_req_get(o, 0);
+        if (q && q->resolved && q->viewer
+            && !strcmp(q->viewer->enterprise_code, ent)) {
+            return q->viewer;
+        }
+    }
+    return NULL;
+}
+
+int qw_viewer_resolve(request_rec *r, qw_viewer **out)
+{
+    qw_req *q = qw_req_get(r, 1);
+    qw_dir_cfg *d = qw_dir(r);
+    const char *cookie, *name;
+    unsigned char raw[QW_TOKEN_BYTES], hash[QW_TOKEN_HASH_LEN];
+    const char *values[2];
+    int lengths[2] = { 0, QW_TOKEN_HASH_LEN };
+    int formats[2] = { 0, 1 };
+    PGconn *conn;
+    PGresult *res;
+    qw_viewer *v;
+
+    *out = NULL;
+    if (q->resolved) {
+        *out = q->viewer;
+        return q->db_failed ? HTTP_SERVICE_UNAVAILABLE : OK;
+    }
+    if (!d->enterprise) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "QW0201: no QiweiEnterprise for %s: refusing", r->uri);
+        q->resolved = 1;
+        return OK;
+    }
+    if ((v = inherited_viewer(r, d->enterprise)) != NULL) {
+        q->viewer = v;
+        q->resolved = 1;
+        *out = v;
+        return OK;
+    }
+
+    name = qw_session_cookie_name(r);
+    cookie = qw_cookie_get(r->pool, apr_table_get(r->headers_in, "Cookie"),
+                           name);
+    if (!cookie) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "QW0202: no session cookie %s", name);
+        q->resolved = 1;
+        return OK;
+    }
+    if (qw_token_decode(cookie, strlen(cookie), raw, sizeof(raw)) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "QW0203: malformed session cookie (%" APR_SIZE_T_FMT
+                      " bytes) from %s: ignored", strlen(cookie),
+                      r->useragent_ip);
+        apr_table_add(r->err_headers_out, "Set-Cookie",
+                      qw_session_cookie(r, NULL));
+        q->resolved = 1;
+        return OK;
+    }
+    qw_token_hash(raw, sizeof(raw), hash);
+
+    conn = qw_db_get(r);
+    if (!conn) {
+        q->resolved = 1;
+        return qw_unavailable(r);
+    }
+    values[0] = d->enterprise;
+    values[1] = (const char *)hash;
+    res = qw_db_exec(r, conn, QW_STMT_SESSION, 2, values, lengths, formats);
+    if (!res) {
+        q->resolved = 1;
+        return qw_unavailable(r);
+    }
+    q->resolved = 1;
+    if (PQntuples(res) != 1) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "QW0204: session %s... unknown, expired or not an "
+                      "active member of %s", qw_hex(r->pool, hash, 4),
+                      d->enterprise);
+        PQclear(res);
+        return OK;
+    }
+    v = apr_pcalloc(r->pool, sizeof(*v));
+    v->enterprise_id = apr_atoi64(PQgetvalue(res, 0, 0));
+    v->enterprise_code = d->enterprise;
+    v->session_id = apr_atoi64(PQgetvalue(res, 0, 1));
+    v->member_id = apr_atoi64(PQgetvalue(res, 0, 2));
+    v->kind = apr_pstrdup(r->pool, PQgetvalue(res, 0, 3));
+    v->auth_level = atoi(PQgetvalue(res, 0, 4));
+    v->account = apr_pstrdup(r->pool, PQgetvalue(res, 0, 5));
+    v->display_name = apr_pstrdup(r->pool, PQgetvalue(res, 0, 6));
+    v->departments = split_csv(r->pool, PQgetvalue(res, 0, 7));
+    v->direct_departments = split_csv(r->pool, PQgetvalue(res, 0, 8));
+    v->roles = split_csv(r->pool, PQgetvalue(res, 0, 9));
+    v->token = cookie;
+    PQclear(res);
+    q->viewer = v;
+    *out = v;
+    return OK;
+}
+
+static int wants_html(request_rec *r)
+{
+    const char *accept, *xrw, *mode;
+    if (r->method_number != M_GET) {
+        return 0;
+    }
+    xrw = apr_table_get(r->headers_in, "X-Requested-With");
+    if (xrw && *xrw) {
+        return 0;
+    }
+    mode = apr_table_get(r->headers_in, "Sec-Fetch-Mode");
+    if (mode && !strcasecmp(mode, "navigate")) {
+        return 1;
+    }
+    accept = apr_table_get(r->headers_in, "Accept");
+    return accept && ap_strcasestr(accept, "text/html") != NULL;
+}
+
+static int unauthenticated(request_rec *r)
+{
+    qw_dir_cfg *d = qw_dir(r);
+    const char *login = qw_cfg_login_url(d);
+    int action = qw_cfg_unauth(d);
+
+    qw_req_get(r, 1)->ours = 1;
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    if (action == QW_UNAUTH_AUTO) {
+        action = (wants_html(r) && !r->main) ? QW_UNAUTH_REDIRECT
+                                             : QW_UNAUTH_401;
+    }
+    if (action == QW_UNAUTH_REDIRECT) {
+        const char *loc = apr_pstrcat(r->pool, login,
+                                      strchr(login, '?') ? "&" : "?",
+                                      "next=",
+                                      qw_escape_urlc(r->pool, r->unparsed_uri),
+                                      NULL);
+        apr_table_setn(r->err_headers_out, "Location", loc);
+        return HTTP_MOVED_TEMPORARILY;
+    }
+    apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                   apr_psprintf(r->pool, "Qiwei realm=\"%s\", login=\"%s\"",
+                                d->enterprise ? d->enterprise : "",
+                                qw_escape_urlc(r->pool, login)));
+    return HTTP_UNAUTHORIZED;
+}
+
+static void set_identity(request_rec *r, const qw_viewer *v)
+{
+    apr_table_t *e = r->subprocess_env;
+    const char *id = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, v->member_id);
+    const char *depts = apr_array_pstrcat(r->pool, v->departments, ',');
+    const char *roles = apr_array_pstrcat(r->pool, v->roles, ',');
+
+    r->user = (char *)v->account;
+    r->ap_auth_type = (char *)QW_AUTH_TYPE;
+    apr_table_setn(e, "QIWEI_MEMBER_ID", id);
+    apr_table_setn(e, "QIWEI_ACCOUNT", v->account);
+    apr_table_setn(e, "QIWEI_MEMBER_NAME", v->display_name);
+    apr_table_setn(e, "QIWEI_ENTERPRISE", v->enterprise_code);
+    apr_table_setn(e, "QIWEI_DEPARTMENTS", depts);
+    apr_table_setn(e, "QIWEI_ROLES", roles);
+    apr_table_setn(e, "QIWEI_SESSION_KIND", v->kind);
+    if (qw_cfg_identity_headers(qw_dir(r))) {
+        apr_table_t *h = r->headers_in;
+        apr_table_setn(h, "X-Qiwei-Member-Id", id);
+        apr_table_setn(h, "X-Qiwei-Account", v->account);
+        /* header values are ASCII: the UTF-8 name is percent-encoded */
+        apr_table_setn(h, "X-Qiwei-Name",
+                       qw_escape_urlc(r->pool, v->display_name));
+        apr_table_setn(h, "X-Qiwei-Enterprise", v->enterprise_code);
+        apr_table_setn(h, "X-Qiwei-Departments", depts);
+        apr_table_setn(h, "X-Qiwei-Roles", roles);
+    }
+}
+
+static int qw_check_authn(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+    qw_viewer *v;
+    int rc;
+
+    if (!type || strcasecmp(type, QW_AUTH_TYPE)) {
+        return DECLINED;
+    }
+    qw_req_get(r, 1)->ours = 1;
+    rc = qw_viewer_resolve(r, &v);
+    if (rc != OK) {
+        return rc;
+    }
+    if (!v) {
+        return unauthenticated(r);
+    }
+    set_identity(r, v);
+    return OK;
+}
+
+/* Identity headers come only from us: drop whatever the client sent under
+ * those names (either spelling, since some back-ends fold '_' to '-'). */
+static int qw_strip_identity_headers(request_rec *r)
+{
+    const apr_array_header_t *arr = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    apr_array_header_t *doomed = NULL;
+    int i;
+
+    for (i = 0; i < arr->nelts; i++) {
+        const char *k = e[i].key;
+        if (k && !strncasecmp(k, "x", 1) && (k[1] == '-' || k[1] == '_')
+            && !strncasecmp(k + 2, "qiwei", 5)
+            && (k[7] == '-' || k[7] == '_')) {
+            if (!doomed) {
+                doomed = apr_array_make(r->pool, 4, sizeof(const char *));
+            }
+            APR_ARRAY_PUSH(doomed, const char *) = k;
+        }
+    }
+    if (doomed) {
+        for (i = 0; i < doomed->nelts; i++) {
+            const char *k = APR_ARRAY_IDX(doomed, i, const char *);
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          "QW0205: dropped client header %s", k);
+            apr_table_unset(r->headers_in, k);
+        }
+    }
+    return DECLINED;
+}
+
+static void qw_note_auth_failure(request_rec *r, const char *auth_type)
+{
+    /* our WWW-Authenticate is set by unauthenticated(); nothing to add */
+}
+
+static int qw_note_auth_failure_hook(request_rec *r, const char *auth_type)
+{
+    if (strcasecmp(auth_type, QW_AUTH_TYPE)) {
+        return DECLINED;
+    }
+    qw_note_auth_failure(r, auth_type);
+    return OK;
+}
+
+/* Our own pages for the errors we cause: UTF-8, zh-CN or en, no hint of
+ * what was refused. */
+static void qw_insert_error_filter(request_rec *r)
+{
+    qw_req *q = qw_req_get(r, 0);
+    const char *page;
+
+    if (!q || !q->ours) {
+        return;
+    }
+    if (r->status != HTTP_UNAUTHORIZED && r->status != HTTP_FORBIDDEN
+        && r->status != HTTP_SERVICE_UNAVAILABLE) {
+        return;
+    }
+    page = qw_error_page(r, r->status);
+    if (page) {
+        apr_table_setn(r->subprocess_env, "suppress-error-charset", "1");
+        ap_custom_response(r, r->status, page);
+    }
+}
+
+void qw_authn_register_hooks(apr_pool_t *p)
+{
+    ap_hook_post_read_request(qw_strip_identity_headers, NULL, NULL,
+                              APR_HOOK_REALLY_FIRST);
+    ap_hook_check_authn(qw_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
+                        AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_note_auth_failure(qw_note_auth_failure_hook, NULL, NULL,
+                              APR_HOOK_MIDDLE);
+    ap_hook_insert_error_filter(qw_insert_error_filter, NULL, NULL,
+                                APR_HOOK_MIDDLE);
+}

@@ -1,0 +1,358 @@
+/* Directives.  Sensitive ones (database, keys, cookies, enterprise) take
+ * RSRC_CONF / ACCESS_CONF only, so .htaccess files cannot change them. */
+#include <errno.h>
+#include <stdint.h>
+#include "apr_strings.h"
+#include "apr_lib.h"
+#include "http_core.h"
+
+#include "qiwei.h"
+#include "cfg/config.h"
+#include "util/text.h"
+#include "util/pwhash.h"
+
+qw_srv_cfg *qw_srv(const server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &qiwei_module);
+}
+
+qw_dir_cfg *qw_dir(const request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &qiwei_module);
+}
+
+void *qw_create_srv_cfg(apr_pool_t *p, server_rec *s)
+{
+    qw_srv_cfg *c = apr_pcalloc(p, sizeof(*c));
+    c->db_pool_max = QW_UNSET;
+    c->db_connect_timeout = QW_UNSET;
+    c->db_retry_interval = QW_UNSET;
+    c->pw_mem_mib = QW_UNSET;
+    c->pw_ops = QW_UNSET;
+    c->pw_concurrency = QW_UNSET;
+    return c;
+}
+
+#define MERGE_PTR(f) c->f = add->f ? add->f : base->f
+#define MERGE_INT(f) c->f = add->f != QW_UNSET ? add->f : base->f
+
+void *qw_merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
+{
+    qw_srv_cfg *base = basev, *add = addv;
+    qw_srv_cfg *c = apr_pcalloc(p, sizeof(*c));
+    MERGE_PTR(db_conninfo);
+    MERGE_INT(db_pool_max);
+    MERGE_INT(db_connect_timeout);
+    MERGE_INT(db_retry_interval);
+    /* global-only: always the main server's */
+    c->key_file = base->key_file;
+    c->pw_mem_mib = base->pw_mem_mib;
+    c->pw_ops = base->pw_ops;
+    c->pw_concurrency = base->pw_concurrency;
+    return c;
+}
+
+void *qw_create_dir_cfg(apr_pool_t *p, char *dir)
+{
+    qw_dir_cfg *c = apr_pcalloc(p, sizeof(*c));
+    c->unauth_action = QW_UNSET;
+    c->cookie_secure = QW_UNSET;
+    c->idle_timeout = QW_UNSET;
+    c->max_age = QW_UNSET;
+    c->identity_headers = QW_UNSET;
+    c->default_lang = QW_UNSET;
+    return c;
+}
+
+void *qw_merge_dir_cfg(apr_pool_t *p, void *basev, void *addv)
+{
+    qw_dir_cfg *base = basev, *add = addv;
+    qw_dir_cfg *c = apr_pcalloc(p, sizeof(*c));
+    MERGE_PTR(enterprise);
+    MERGE_PTR(login_url);
+    MERGE_INT(unauth_action);
+    MERGE_PTR(cookie_name);
+    MERGE_INT(cookie_secure);
+    MERGE_PTR(cookie_samesite);
+    MERGE_INT(idle_timeout);
+    MERGE_INT(max_age);
+    MERGE_INT(identity_headers);
+    MERGE_INT(default_lang);
+    return c;
+}
+
+#define EFF_INT(f, dflt) (d->f != QW_UNSET ? d->f : (dflt))
+
+const char *qw_cfg_login_url(const qw_dir_cfg *d)
+{
+    return d->login_url ? d->login_url : QW_DEFAULT_LOGIN_URL;
+}
+const char *qw_cfg_cookie_name(const qw_dir_cfg *d)
+{
+    return d->cookie_name ? d->cookie_name : QW_DEFAULT_COOKIE_NAME;
+}
+const char *qw_cfg_samesite(const qw_dir_cfg *d)
+{
+    return d->cookie_samesite ? d->cookie_samesite : QW_DEFAULT_SAMESITE;
+}
+int qw_cfg_idle(const qw_dir_cfg *d)
+{
+    return EFF_INT(idle_timeout, QW_DEFAULT_IDLE);
+}
+int qw_cfg_max_age(const qw_dir_cfg *d)
+{
+    return EFF_INT(max_age, QW_DEFAULT_MAX_AGE);
+}
+int qw_cfg_unauth(const qw_dir_cfg *d)
+{
+    return EFF_INT(unauth_action, QW_UNAUTH_AUTO);
+}
+int qw_cfg_secure(const qw_dir_cfg *d)
+{
+    return EFF_INT(cookie_secure, QW_SECURE_AUTO);
+}
+int qw_cfg_identity_headers(const qw_dir_cfg *d)
+{
+    return EFF_INT(identity_headers, 0);
+}
+int qw_cfg_lang(const qw_dir_cfg *d)
+{
+    return EFF_INT(default_lang, QW_LANG_ZH);
+}
+
+/* ---- directive handlers ---- */
+
+static const char *parse_int(cmd_parms *cmd, const char *arg, int lo, int hi,
+                             int *out)
+{
+    char *end;
+    apr_int64_t v;
+
+    errno = 0;
+    v = apr_strtoi64(arg, &end, 10);
+    if (errno || *end || end == arg || v < lo || v > hi) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not an integer in "
+                            "%d..%d", cmd->cmd->name, arg, lo, hi);
+    }
+    *out = (int)v;
+    return NULL;
+}
+
+static const char *set_db(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    qw_srv_cfg *c = qw_srv(cmd->server);
+    if (!*arg) {
+        return "QiweiDatabase: empty connection string";
+    }
+    c->db_conninfo = arg;
+    return NULL;
+}
+
+static const char *set_srv_int(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    qw_srv_cfg *c = qw_srv(cmd->server);
+    const char *name = cmd->cmd->name;
+    const char *err;
+
+    if (!strcasecmp(name, "QiweiDatabasePoolMax")) {
+        return parse_int(cmd, arg, 1, 1024, &c->db_pool_max);
+    }
+    if (!strcasecmp(name, "QiweiDatabaseConnectTimeout")) {
+        return parse_int(cmd, arg, 1, 60, &c->db_connect_timeout);
+    }
+    if (!strcasecmp(name, "QiweiDatabaseRetryInterval")) {
+        return parse_int(cmd, arg, 0, 60, &c->db_retry_interval);
+    }
+    if ((err = ap_check_cmd_context(cmd, GLOBAL_ONLY)) != NULL) {
+        return err;
+    }
+    if (!strcasecmp(name, "QiweiPasswordHashMemory")) {
+        return parse_int(cmd, arg, QW_PW_MIN_MEM_MIB, 4096, &c->pw_mem_mib);
+    }
+    if (!strcasecmp(name, "QiweiPasswordHashOps")) {
+        return parse_int(cmd, arg, 2, 64, &c->pw_ops);
+    }
+    if (!strcasecmp(name, "QiweiPasswordHashConcurrency")) {
+        return parse_int(cmd, arg, 1, 256, &c->pw_concurrency);
+    }
+    return "unknown directive";
+}
+
+static const char *set_keyfile(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    if (err) {
+        return err;
+    }
+    qw_srv(cmd->server)->key_file = ap_server_root_relative(cmd->pool, arg);
+    if (!qw_srv(cmd->server)->key_file) {
+        return apr_pstrcat(cmd->pool, "QiweiKeyFile: invalid path ", arg,
+                           NULL);
+    }
+    return NULL;
+}
+
+static const char *set_enterprise(cmd_parms *cmd, void *dv, const char *arg)
+{
+    qw_dir_cfg *d = dv;
+    if (!qw_valid_enterprise_code(arg)) {
+        return apr_psprintf(cmd->pool, "QiweiEnterprise: '%s' is not a valid "
+                            "enterprise code (a-z, 0-9, '-')", arg);
+    }
+    d->enterprise = arg;
+    return NULL;
+}
+
+static const char *set_login_url(cmd_parms *cmd, void *dv, const char *arg)
+{
+    qw_dir_cfg *d = dv;
+    if (!qw_safe_local_path(arg) && strncasecmp(arg, "https://", 8)
+        && strncasecmp(arg, "http://", 7)) {
+        return "QiweiLoginURL: must be a local path (/...) or an http(s) URL";
+    }
+    d->login_url = arg;
+    return NULL;
+}
+
+static const char *set_unauth(cmd_parms *cmd, void *dv, const char *arg)
+{
+    qw_dir_cfg *d = dv;
+    if (!strcasecmp(arg, "auto")) {
+        d->unauth_action = QW_UNAUTH_AUTO;
+    }
+    else if (!strcasecmp(arg, "redirect")) {
+        d->unauth_action = QW_UNAUTH_REDIRECT;
+    }
+    else if (!strcmp(arg, "401")) {
+        d->unauth_action = QW_UNAUTH_401;
+    }
+    else {
+        return "QiweiUnauthenticated: auto, redirect or 401";
+    }
+    return NULL;
+}
+
+static const char *set_cookie_name(cmd_parms *cmd, void *dv, const char *arg)
+{
+    qw_dir_cfg *d = dv;
+    const char *c;
+    /* RFC 6265 token characters only, bounded length */
+    if (!*arg || strlen(arg) > 64) {
+        return "QiweiCookieName: 1..64 characters";
+    }
+    for (c = arg; *c; c++) {
+        if (!apr_isalnum(*c) && *c != '_' && *c != '-' && *c != '.') {
+            return "QiweiCookieName: only letters, digits, '_', '-', '.'";
+        }
+    }
+    d->cookie_name = arg;
+    return NULL;
+}
+
+static const char *set_cookie_secure(cmd_parms *cmd, void *dv,
+                                     const char *arg)
+{
+    qw_dir_cfg *d = dv;
+    if (!strcasecmp(arg, "auto")) {
+        d->cookie_secure = QW_SECURE_AUTO;
+    }
+    else if (!strcasecmp(arg, "on")) {
+        d->cookie_secure = QW_SECURE_ON;
+    }
+    else if (!strcasecmp(arg, "off")) {
+        d->cookie_secure = QW_SECURE_OFF;
+    }
+    else {
+        return "QiweiCookieSecure: Auto, On or Off";
+    }
+    return NULL;
+}
+
+static const char *set_samesite(cmd_parms *cmd, void *dv, const char *arg)
+{
+    qw_dir_cfg *d = dv;
+    if (!strcasecmp(arg, "lax")) {
+        d->cookie_samesite = "Lax";
+    }
+    else if (!strcasecmp(arg, "strict")) {
+        d->cookie_samesite = "Strict";
+    }
+    else {
+        /* SameSite=None would hand the session to every cross-site form */
+        return "QiweiCookieSameSite: Lax or Strict";
+    }
+    return NULL;
+}
+
+static const char *set_timeout(cmd_parms *cmd, void *dv, const char *arg)
+{
+    qw_dir_cfg *d = dv;
+    int *field = (int *)((char *)d + (intptr_t)cmd->info);
+    /* one minute .. 30 days */
+    return parse_int(cmd, arg, 60, 30 * 86400, field);
+}
+
+static const char *set_identity_headers(cmd_parms *cmd, void *dv, int on)
+{
+    ((qw_dir_cfg *)dv)->identity_headers = on;
+    return NULL;
+}
+
+static const char *set_lang(cmd_parms *cmd, void *dv, const char *arg)
+{
+    qw_dir_cfg *d = dv;
+    if (!strcasecmp(arg, "zh-CN") || !strcasecmp(arg, "zh")) {
+        d->default_lang = QW_LANG_ZH;
+    }
+    else if (!strcasecmp(arg, "en")) {
+        d->default_lang = QW_LANG_EN;
+    }
+    else {
+        return "QiweiDefaultLanguage: zh-CN or en";
+    }
+    return NULL;
+}
+
+#define DIR_SCOPE (ACCESS_CONF | RSRC_CONF)
+
+const command_rec qw_cmds[] = {
+    AP_INIT_TAKE1("QiweiDatabase", set_db, NULL, RSRC_CONF,
+        "libpq connection string (multi-host allowed)"),
+    AP_INIT_TAKE1("QiweiDatabasePoolMax", set_srv_int, NULL, RSRC_CONF,
+        "maximum database connections per httpd process"),
+    AP_INIT_TAKE1("QiweiDatabaseConnectTimeout", set_srv_int, NULL,
+        RSRC_CONF, "seconds to wait for a database connection"),
+    AP_INIT_TAKE1("QiweiDatabaseRetryInterval", set_srv_int, NULL,
+        RSRC_CONF, "seconds to answer 503 at once after a failed connect"),
+    AP_INIT_TAKE1("QiweiKeyFile", set_keyfile, NULL, RSRC_CONF,
+        "key file (mode 0600, read at start-up)"),
+    AP_INIT_TAKE1("QiweiPasswordHashMemory", set_srv_int, NULL, RSRC_CONF,
+        "Argon2id memory in MiB (>= 19)"),
+    AP_INIT_TAKE1("QiweiPasswordHashOps", set_srv_int, NULL, RSRC_CONF,
+        "Argon2id passes (>= 2)"),
+    AP_INIT_TAKE1("QiweiPasswordHashConcurrency", set_srv_int, NULL,
+        RSRC_CONF, "password hashes running at once per process"),
+    AP_INIT_TAKE1("QiweiEnterprise", set_enterprise, NULL, DIR_SCOPE,
+        "code of the enterprise that owns this location"),
+    AP_INIT_TAKE1("QiweiLoginURL", set_login_url, NULL, DIR_SCOPE,
+        "where browsers without a session are sent"),
+    AP_INIT_TAKE1("QiweiUnauthenticated", set_unauth, NULL, DIR_SCOPE,
+        "auto | redirect | 401"),
+    AP_INIT_TAKE1("QiweiCookieName", set_cookie_name, NULL, DIR_SCOPE,
+        "session cookie name"),
+    AP_INIT_TAKE1("QiweiCookieSecure", set_cookie_secure, NULL, DIR_SCOPE,
+        "Auto | On | Off"),
+    AP_INIT_TAKE1("QiweiCookieSameSite", set_samesite, NULL, DIR_SCOPE,
+        "Lax | Strict"),
+    AP_INIT_TAKE1("QiweiSessionIdleTimeout", set_timeout,
+        (void *)APR_OFFSETOF(qw_dir_cfg, idle_timeout), DIR_SCOPE,
+        "seconds of inactivity that end a session"),
+    AP_INIT_TAKE1("QiweiSessionMaxAge", set_timeout,
+        (void *)APR_OFFSETOF(qw_dir_cfg, max_age), DIR_SCOPE,
+        "absolute session lifetime in seconds"),
+    AP_INIT_FLAG("QiweiIdentityHeaders", set_identity_headers, NULL,
+        DIR_SCOPE, "pass X-Qiwei-* identity headers to back-ends"),
+    AP_INIT_TAKE1("QiweiDefaultLanguage", set_lang, NULL, DIR_SCOPE,
+        "zh-CN | en, when Accept-Language does not decide"),
+    { NULL }
+};

@@ -1,0 +1,442 @@
+/* Per-process PostgreSQL connection pool.
+ *
+ * Like mod_dbd: an apr_reslist per server that has QiweiDatabase, made in
+ * child_init; statements prepared once per connection; a connection that
+ * libpq reports broken, or that is left inside a transaction, is discarded
+ * instead of reused; the request's connection goes back through a cleanup on
+ * r->pool.  Unlike mod_dbd it fails fast: after a failed connect it answers
+ * "unavailable" at once for QiweiDatabaseRetryInterval seconds instead of
+ * making every request wait for the connect timeout. */
+#include "apr_strings.h"
+#include "apr_reslist.h"
+#include "apr_thread_mutex.h"
+#include "http_core.h"
+#include "http_request.h"
+
+#include "qiwei.h"
+#include "db.h"
+#include "cfg/config.h"
+#include "qw_version.h"
+
+struct qw_db_pool {
+    server_rec *s;
+    const char *conninfo;
+    const char *timeout;
+    apr_reslist_t *list;
+    apr_thread_mutex_t *mutex;
+    apr_time_t last_fail;
+    apr_interval_time_t retry;
+};
+
+typedef struct {
+    qw_db_pool *pool;
+    PGconn *conn;
+    int broken;
+} db_hold;
+
+/* The hot-path statement: one round trip from cookie hash to everything the
+ * providers need.  Timeouts and status are checked here, not in C, so every
+ * node applies the same clock.  last_seen_at is written at most once per
+ * min(60 s, idle/10) per session, in the same statement. */
+static const char sql_session[] =
+    "WITH s AS ("
+    " SELECT s.enterprise_id, s.session_id, s.member_id, s.kind,"
+    "        s.auth_level, s.last_seen_at, s.idle_seconds"
+    "   FROM sessions s"
+    "   JOIN enterprises e ON e.enterprise_id = s.enterprise_id"
+    "  WHERE e.code = $1 AND s.token_hash = $2"
+    "    AND s.expires_at > now()"
+    "    AND s.last_seen_at + make_interval(secs => s.idle_seconds) > now()"
+    "), touch AS ("
+    " UPDATE sessions t SET last_seen_at = now() FROM s"
+    "  WHERE t.enterprise_id = s.enterprise_id"
+    "    AND t.session_id = s.session_id"
+    "    AND s.last_seen_at < now() - make_interval(secs =>"
+    "        least(60, s.idle_seconds / 10))"
+    " RETURNING 1"
+    ")"
+    " SELECT s.enterprise_id, s.session_id, s.member_id, s.kind,"
+    "        s.auth_level, m.account, m.display_name,"
+    "  (SELECT coalesce(string_agg(DISTINCT a.code, ','), '')"
+    "     FROM member_departments md"
+    "     JOIN departments d ON d.enterprise_id = md.enterprise_id"
+    "                       AND d.department_id = md.department_id"
+    "     JOIN departments a ON a.enterprise_id = d.enterprise_id"
+    "                       AND d.path LIKE a.path || '%'"
+    "    WHERE md.enterprise_id = s.enterprise_id"
+    "      AND md.member_id = s.member_id),"
+    "  (SELECT coalesce(string_agg(d.code, ',' ORDER BY d.code), '')"
+    "     FROM member_departments md"
+    "     JOIN departments d ON d.enterprise_id = md.enterprise_id"
+    "                       AND d.department_id = md.department_id"
+    "    WHERE md.enterprise_id = s.enterprise_id"
+    "      AND md.member_id = s.member_id),"
+    "  (SELECT coalesce(string_agg(r.name, ',' ORDER BY r.name), '')"
+    "     FROM member_roles mr"
+    "     JOIN roles r ON r.enterprise_id = mr.enterprise_id"
+    "                 AND r.role_id = mr.role_id"
+    "    WHERE mr.enterprise_id = s.enterprise_id"
+    "      AND mr.member_id = s.member_id),"
+    "  (SELECT count(*) FROM touch)"
+    "   FROM s JOIN members m ON m.enterprise_id = s.enterprise_id"
+    "                        AND m.member_id = s.member_id"
+    "  WHERE m.status = 'active'";
+
+static const char sql_login[] =
+    "SELECT m.enterprise_id, m.member_id, m.password_hash, m.status"
+    "  FROM members m JOIN enterprises e ON e.enterprise_id = m.enterprise_id"
+    " WHERE e.code = $1 AND m.account = $2";
+
+/* New session; expired sessions of the same member are swept on the way. */
+static const char sql_session_new[] =
+    "WITH gc AS ("
+    " DELETE FROM sessions WHERE enterprise_id = $1 AND member_id = $3"
+    "    AND (expires_at < now() OR last_seen_at +"
+    "         make_interval(secs => idle_seconds) < now())"
+    ")"
+    " INSERT INTO sessions (enterprise_id, token_hash, member_id, kind,"
+    "   auth_level, idle_seconds, expires_at, source_ip, user_agent)"
+    " VALUES ($1, $2, $3, $4, $5, $6,"
+    "   now() + make_interval(secs => $7::int), $8, $9)"
+    " RETURNING session_id";
+
+static const char sql_session_del[] =
+    "DELETE FROM sessions s USING enterprises e"
+    " WHERE e.enterprise_id = s.enterprise_id AND e.code = $1"
+    "   AND s.token_hash = $2"
+    " RETURNING s.member_id";
+
+static const char sql_rehash[] =
+    "UPDATE members SET password_hash = $3"
+    " WHERE enterprise_id = $1 AND member_id = $2";
+
+static const char sql_activation[] =
+    "SELECT a.enterprise_id, a.member_id, m.account, m.display_name"
+    "  FROM activation_tokens a"
+    "  JOIN enterprises e ON e.enterprise_id = a.enterprise_id"
+    "  JOIN members m ON m.enterprise_id = a.enterprise_id"
+    "                AND m.member_id = a.member_id"
+    " WHERE e.code = $1 AND a.token_hash = $2 AND a.used_at IS NULL"
+    "   AND a.expires_at > now() AND m.status = 'invited'";
+
+static const struct {
+    const char *name;
+    const char *sql;
+} statements[] = {
+    { QW_STMT_SESSION, sql_session },
+    { QW_STMT_LOGIN, sql_login },
+    { QW_STMT_SESSION_NEW, sql_session_new },
+    { QW_STMT_SESSION_DEL, sql_session_del },
+    { QW_STMT_REHASH, sql_rehash },
+    { QW_STMT_ACTIVATION, sql_activation },
+};
+
+static PGconn *connect_db(const char *conninfo, const char *timeout)
+{
+    const char *kw[] = { "connect_timeout", "application_name",
+                         "dbname", NULL };
+    const char *val[] = { timeout, "mod_qiwei", conninfo, NULL };
+    /* expand_dbname: the operator's conninfo overrides our defaults */
+    return PQconnectdbParams(kw, val, 1);
+}
+
+/* First line of a libpq message, without the trailing newline. */
+static const char *pq_msg(apr_pool_t *p, const char *m)
+{
+    const char *nl;
+    if (!m || !*m) {
+        return "unknown error";
+    }
+    nl = strchr(m, '\n');
+    return nl ? apr_pstrmemdup(p, m, nl - m) : m;
+}
+
+static int schema_version(PGconn *c)
+{
+    PGresult *res = PQexec(c, "SELECT coalesce(max(version), 0)"
+                              " FROM qw_schema_version");
+    int v = -1;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+        v = atoi(PQgetvalue(res, 0, 0));
+    }
+    PQclear(res);
+    return v;
+}
+
+static apr_status_t conn_make(void **resource, void *params,
+                              apr_pool_t *pool)
+{
+    qw_db_pool *dp = params;
+    PGconn *c;
+    apr_time_t now = apr_time_now();
+    int v;
+    size_t i;
+
+    apr_thread_mutex_lock(dp->mutex);
+    if (dp->last_fail && now - dp->last_fail < dp->retry) {
+        apr_thread_mutex_unlock(dp->mutex);
+        return APR_EAGAIN;
+    }
+    apr_thread_mutex_unlock(dp->mutex);
+
+    c = connect_db(dp->conninfo, dp->timeout);
+    if (PQstatus(c) != CONNECTION_OK) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, dp->s,
+                     "QW0101: cannot connect to the database: %s",
+                     pq_msg(pool, PQerrorMessage(c)));
+        goto fail;
+    }
+    v = schema_version(c);
+    if (v < QW_SCHEMA_VERSION) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, dp->s,
+                     "QW0102: database schema is at version %d, mod_qiwei "
+                     "%s needs %d: run 'qiweictl migrate'", v,
+                     QW_VERSION_STRING, QW_SCHEMA_VERSION);
+        goto fail;
+    }
+    for (i = 0; i < sizeof(statements) / sizeof(statements[0]); i++) {
+        PGresult *res = PQprepare(c, statements[i].name, statements[i].sql,
+                                  0, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, dp->s,
+                         "QW0103: cannot prepare %s: %s", statements[i].name,
+                         pq_msg(pool, PQresultErrorMessage(res)));
+            PQclear(res);
+            goto fail;
+        }
+        PQclear(res);
+    }
+    apr_thread_mutex_lock(dp->mutex);
+    dp->last_fail = 0;
+    apr_thread_mutex_unlock(dp->mutex);
+    *resource = c;
+    return APR_SUCCESS;
+
+fail:
+    PQfinish(c);
+    apr_thread_mutex_lock(dp->mutex);
+    dp->last_fail = apr_time_now();
+    apr_thread_mutex_unlock(dp->mutex);
+    return APR_EGENERAL;
+}
+
+static apr_status_t conn_free(void *resource, void *params, apr_pool_t *pool)
+{
+    PQfinish(resource);
+    return APR_SUCCESS;
+}
+
+static apr_status_t pool_destroy(void *data)
+{
+    qw_db_pool *dp = data;
+    if (dp->list) {
+        apr_reslist_destroy(dp->list);
+        dp->list = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+void qw_db_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    server_rec *sp;
+    for (sp = s; sp; sp = sp->next) {
+        qw_srv_cfg *c = qw_srv(sp);
+        qw_db_pool *dp;
+        server_rec *prev;
+        int max;
+        apr_status_t rv;
+
+        if (!c->db_conninfo || c->db) {
+            continue;
+        }
+        /* virtual hosts that inherit the same conninfo share one pool */
+        for (prev = s; prev != sp; prev = prev->next) {
+            qw_srv_cfg *pc = qw_srv(prev);
+            if (pc->db && !strcmp(pc->db_conninfo, c->db_conninfo)) {
+                c->db = pc->db;
+                break;
+            }
+        }
+        if (c->db) {
+            continue;
+        }
+        dp = apr_pcalloc(pchild, sizeof(*dp));
+        dp->s = sp;
+        dp->conninfo = c->db_conninfo;
+        dp->timeout = apr_itoa(pchild, c->db_connect_timeout != QW_UNSET
+                               ? c->db_connect_timeout
+                               : QW_DEFAULT_CONN_TIMEOUT);
+        dp->retry = apr_time_from_sec(c->db_retry_interval != QW_UNSET
+                                      ? c->db_retry_interval
+                                      : QW_DEFAULT_RETRY);
+        max = c->db_pool_max != QW_UNSET ? c->db_pool_max
+                                         : QW_DEFAULT_POOL_MAX;
+        apr_thread_mutex_create(&dp->mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
+        rv = apr_reslist_create(&dp->list, 0, max, max,
+                                apr_time_from_sec(300), conn_make, conn_free,
+                                dp, pchild);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, sp,
+                         "QW0104: cannot create the database pool");
+            continue;
+        }
+        /* a request waits at most this long for a free connection */
+        apr_reslist_timeout_set(dp->list, apr_time_from_sec(5));
+        apr_pool_cleanup_register(pchild, dp, pool_destroy,
+                                  apr_pool_cleanup_null);
+        c->db = dp;
+    }
+}
+
+static apr_status_t hold_release(void *data)
+{
+    db_hold *h = data;
+    if (h->conn && h->pool->list) {
+        if (h->broken || PQstatus(h->conn) != CONNECTION_OK
+            || PQtransactionStatus(h->conn) != PQTRANS_IDLE) {
+            apr_reslist_invalidate(h->pool->list, h->conn);
+        }
+        else {
+            apr_reslist_release(h->pool->list, h->conn);
+        }
+    }
+    h->conn = NULL;
+    return APR_SUCCESS;
+}
+
+static db_hold *hold_of(request_rec *r)
+{
+    qw_req *q = qw_req_get(r, 1);
+    return q->db;
+}
+
+PGconn *qw_db_get(request_rec *r)
+{
+    qw_req *q = qw_req_get(r, 1);
+    qw_srv_cfg *c = qw_srv(r->server);
+    db_hold *h = q->db;
+    void *res = NULL;
+    apr_status_t rv;
+    int tries;
+
+    if (h && h->conn) {
+        return h->conn;
+    }
+    if (!c->db || !c->db->list) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "QW0105: no database configured for this server "
+                      "(QiweiDatabase)");
+        return NULL;
+    }
+    for (tries = 0; tries < 2; tries++) {
+        rv = apr_reslist_acquire(c->db->list, &res);
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                          "QW0106: no database connection available");
+            return NULL;
+        }
+        if (PQstatus(res) == CONNECTION_OK) {
+            break;
+        }
+        apr_reslist_invalidate(c->db->list, res);
+        res = NULL;
+    }
+    if (!res) {
+        return NULL;
+    }
+    if (!h) {
+        h = apr_pcalloc(r->pool, sizeof(*h));
+        q->db = h;
+        h->pool = c->db;
+        apr_pool_cleanup_register(r->pool, h, hold_release,
+                                  apr_pool_cleanup_null);
+    }
+    h->conn = res;
+    h->broken = 0;
+    return res;
+}
+
+void qw_db_mark_broken(request_rec *r)
+{
+    db_hold *h = hold_of(r);
+    if (h) {
+        h->broken = 1;
+    }
+}
+
+PGresult *qw_db_exec(request_rec *r, PGconn *conn, const char *stmt,
+                     int nparams, const char *const *values,
+                     const int *lengths, const int *formats)
+{
+    PGresult *res;
+    ExecStatusType st;
+    int idle = PQtransactionStatus(conn) == PQTRANS_IDLE;
+
+    res = PQexecPrepared(conn, stmt, nparams, values, lengths, formats, 0);
+    st = PQresultStatus(res);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+        return res;
+    }
+    if (PQstatus(conn) == CONNECTION_BAD && idle) {
+        /* The server closed an idle pooled connection (restart, fail-over):
+         * retry once on a fresh one.  Only outside a transaction, so
+         * nothing half-done is repeated. */
+        db_hold *h = hold_of(r);
+        PQclear(res);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "QW0107: pooled database connection was closed; "
+                      "reconnecting");
+        if (h) {
+            h->broken = 1;
+            hold_release(h);
+        }
+        conn = qw_db_get(r);
+        if (!conn) {
+            return NULL;
+        }
+        res = PQexecPrepared(conn, stmt, nparams, values, lengths, formats,
+                             0);
+        st = PQresultStatus(res);
+        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+            return res;
+        }
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  "QW0108: database statement %s failed: %s", stmt,
+                  pq_msg(r->pool, PQresultErrorMessage(res)));
+    if (PQstatus(conn) != CONNECTION_OK) {
+        qw_db_mark_broken(r);
+    }
+    PQclear(res);
+    return NULL;
+}
+
+int qw_db_check_schema(apr_pool_t *ptemp, server_rec *s)
+{
+    qw_srv_cfg *c = qw_srv(s);
+    PGconn *conn;
+    int v;
+
+    if (!c->db_conninfo) {
+        return OK;
+    }
+    conn = connect_db(c->db_conninfo, "3");
+    if (PQstatus(conn) != CONNECTION_OK) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "QW0109: database not reachable at start-up (%s); "
+                     "protected locations answer 503 until it is",
+                     pq_msg(ptemp, PQerrorMessage(conn)));
+        PQfinish(conn);
+        return OK;
+    }
+    v = schema_version(conn);
+    PQfinish(conn);
+    if (v < QW_SCHEMA_VERSION) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     "QW0110: database schema is at version %d, mod_qiwei %s "
+                     "needs %d: run 'qiweictl migrate' before starting httpd",
+                     v, QW_VERSION_STRING, QW_SCHEMA_VERSION);
+        return !OK;
+    }
+    return OK;
+}

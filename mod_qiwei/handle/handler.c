@@ -1,0 +1,43 @@
+/* SetHandler qiwei: dispatch on the last path segment, so the handler
+ * location can be anywhere (/qiwei/login, /acme/auth/login, ...). */
+#include "apr_strings.h"
+#include "http_core.h"
+#include "http_protocol.h"
+#include "http_request.h"
+
+#include "qiwei.h"
+#include "cfg/config.h"
+#include "handle/handle.h"
+
+static int qw_handler(request_rec *r)
+{
+    const char *name;
+
+    if (!r->handler || strcmp(r->handler, QW_HANDLER)) {
+        return DECLINED;
+    }
+    qw_req_get(r, 1)->ours = 1;
+    if (!qw_dir(r)->enterprise) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "QW0601: SetHandler qiwei at %s without "
+                      "QiweiEnterprise", r->uri);
+        return HTTP_NOT_FOUND;
+    }
+    name = strrchr(r->uri, '/');
+    name = name ? name + 1 : r->uri;
+    if (!strcmp(name, "login")) {
+        return qw_handle_login(r);
+    }
+    if (!strcmp(name, "logout")) {
+        return qw_handle_logout(r);
+    }
+    if (!strcmp(name, "activate")) {
+        return qw_handle_activate(r);
+    }
+    return HTTP_NOT_FOUND;
+}
+
+void qw_handler_register_hooks(apr_pool_t *p)
+{
+    ap_hook_handler(qw_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}

@@ -1,0 +1,367 @@
+/* Login and logout pages.
+ *
+ * Every failure reason (unknown enterprise or account, wrong password, member
+ * not active) gets the same answer after the same work: an unknown account is
+ * checked against a dummy Argon2id hash. */
+#include "apr_strings.h"
+#include "http_core.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_script.h"
+
+#include "qiwei.h"
+#include "db.h"
+#include "cfg/config.h"
+#include "handle/handle.h"
+#include "util/csrf.h"
+#include "util/pwhash.h"
+#include "util/token.h"
+#include "util/text.h"
+
+#define QW_UA_MAX 512
+
+extern qw_pw_params qw_pw_cfg;
+
+static const char *arg_next(request_rec *r)
+{
+    apr_table_t *args;
+    const char *next;
+    ap_args_to_table(r, &args);
+    next = apr_table_get(args, "next");
+    return (next && qw_safe_local_path(next)) ? next : "/";
+}
+
+static int send_login_form(request_rec *r, int status, const char *next,
+                           const char *message, const char *account)
+{
+    qw_lang lang = qw_request_lang(r);
+    const char *nonce = qw_page_nonce(r);
+    const char *binding = qw_csrf_cookie(r, 1);
+    const unsigned char *key = qw_csrf_key();
+    const char *csrf, *body;
+
+    if (!binding || !key || !nonce) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "QW0401: cannot make a CSRF token (no key or RNG)");
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    csrf = qw_csrf_make(r->pool, key, "login", binding);
+    body = apr_pstrcat(r->pool,
+        "<h1>", qw_escape_html(r->pool, qw_str(lang, QW_S_LOGIN_TITLE)),
+        "</h1>",
+        message ? "<p class=\"msg\" role=\"alert\">" : "",
+        message ? qw_escape_html(r->pool, message) : "",
+        message ? "</p>" : "",
+        "<form method=\"post\" action=\"",
+        qw_escape_html(r->pool, r->uri), "\" autocomplete=\"on\">"
+        "<input type=\"hidden\" name=\"csrf\" value=\"", csrf, "\">"
+        "<input type=\"hidden\" name=\"next\" value=\"",
+        qw_escape_html(r->pool, next), "\">"
+        "<label for=\"account\">", qw_str(lang, QW_S_ACCOUNT), "</label>"
+        "<input type=\"text\" id=\"account\" name=\"account\" "
+        "autocapitalize=\"none\" autocomplete=\"username\" required "
+        "maxlength=\"64\" value=\"",
+        account ? qw_escape_html(r->pool, account) : "", "\">"
+        "<label for=\"password\">", qw_str(lang, QW_S_PASSWORD), "</label>"
+        "<input type=\"password\" id=\"password\" name=\"password\" "
+        "autocomplete=\"current-password\" required maxlength=\"1024\">"
+        "<button type=\"submit\">", qw_str(lang, QW_S_SIGN_IN), "</button>"
+        "</form>", NULL);
+    if (status == HTTP_UNAUTHORIZED) {
+        apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                       apr_psprintf(r->pool, "Qiwei realm=\"%s\"",
+                                    qw_dir(r)->enterprise));
+    }
+    return qw_page_send(r, status, lang, nonce,
+                        qw_str(lang, QW_S_LOGIN_TITLE), body);
+}
+
+static int csrf_refused(request_rec *r, const char *next)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                  "QW0402: login form refused: CSRF token or origin check "
+                  "failed for client %s", r->useragent_ip);
+    return send_login_form(r, HTTP_FORBIDDEN, next,
+                           qw_str(qw_request_lang(r), QW_S_FORM_EXPIRED),
+                           NULL);
+}
+
+/* Create a session row; returns the cookie token text or NULL. */
+static const char *session_create(request_rec *r, PGconn *conn,
+                                  const char *ent_id, const char *member_id)
+{
+    qw_dir_cfg *d = qw_dir(r);
+    unsigned char raw[QW_TOKEN_BYTES], hash[QW_TOKEN_HASH_LEN];
+    const char *token = qw_token_new(r->pool, raw, sizeof(raw));
+    const char *ua = apr_table_get(r->headers_in, "User-Agent");
+    const char *values[9];
+    int lengths[9] = { 0 }, formats[9] = { 0 };
+    PGresult *res;
+
+    if (!token) {
+        return NULL;
+    }
+    qw_token_hash(raw, sizeof(raw), hash);
+    if (ua && strlen(ua) > QW_UA_MAX) {
+        ua = apr_pstrmemdup(r->pool, ua, QW_UA_MAX);
+    }
+    if (ua && !qw_valid_utf8_text(ua, strlen(ua))) {
+        ua = NULL;
+    }
+    values[0] = ent_id;
+    values[1] = (const char *)hash;
+    lengths[1] = sizeof(hash);
+    formats[1] = 1;
+    values[2] = member_id;
+    values[3] = "member";
+    values[4] = "1";
+    values[5] = apr_itoa(r->pool, qw_cfg_idle(d));
+    values[6] = apr_itoa(r->pool, qw_cfg_max_age(d));
+    values[7] = r->useragent_ip;
+    values[8] = ua;
+    res = qw_db_exec(r, conn, QW_STMT_SESSION_NEW, 9, values, lengths,
+                     formats);
+    if (!res) {
+        return NULL;
+    }
+    PQclear(res);
+    return token;
+}
+
+/* Drop the session the browser presented, if any (it is replaced). */
+static int session_drop(request_rec *r, PGconn *conn, const char *ent)
+{
+    const char *cookie = qw_cookie_value_of_session(r);
+    unsigned char raw[QW_TOKEN_BYTES], hash[QW_TOKEN_HASH_LEN];
+    const char *values[2];
+    int lengths[2] = { 0, QW_TOKEN_HASH_LEN }, formats[2] = { 0, 1 };
+    PGresult *res;
+
+    if (!cookie || qw_token_decode(cookie, strlen(cookie), raw,
+                                   sizeof(raw)) != 0) {
+        return 0;
+    }
+    qw_token_hash(raw, sizeof(raw), hash);
+    values[0] = ent;
+    values[1] = (const char *)hash;
+    res = qw_db_exec(r, conn, QW_STMT_SESSION_DEL, 2, values, lengths,
+                     formats);
+    if (!res) {
+        return -1;
+    }
+    PQclear(res);
+    return 0;
+}
+
+static void maybe_rehash(request_rec *r, PGconn *conn, const char *ent_id,
+                         const char *member_id, const char *encoded,
+                         const char *pw, size_t len)
+{
+    const char *values[3];
+    char *fresh;
+    PGresult *res;
+
+    if (!qw_pw_needs_rehash(encoded, &qw_pw_cfg)) {
+        return;
+    }
+    if (qw_pw_slot_acquire(r) != APR_SUCCESS) {
+        return;
+    }
+    fresh = qw_pw_hash(r->pool, pw, len, &qw_pw_cfg);
+    qw_pw_slot_release();
+    if (!fresh) {
+        return;
+    }
+    values[0] = ent_id;
+    values[1] = member_id;
+    values[2] = fresh;
+    res = qw_db_exec(r, conn, QW_STMT_REHASH, 3, values, NULL, NULL);
+    if (res) {
+        PQclear(res);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "QW0403: password hash of member %s upgraded",
+                      member_id);
+    }
+}
+
+static int login_post(request_rec *r)
+{
+    qw_dir_cfg *d = qw_dir(r);
+    apr_table_t *form;
+    const char *account, *password, *next, *encoded = NULL;
+    const char *ent_id = NULL, *member_id = NULL, *status = NULL;
+    const char *values[2];
+    const char *token;
+    PGconn *conn;
+    PGresult *res;
+    size_t pwlen;
+    int rc, ok;
+
+    rc = qw_read_form(r, &form);
+    if (rc != OK) {
+        return rc;
+    }
+    next = apr_table_get(form, "next");
+    if (!next || !qw_safe_local_path(next)) {
+        next = "/";
+    }
+    if (!qw_csrf_ok(r, form, "login", qw_csrf_cookie(r, 0))) {
+        return csrf_refused(r, next);
+    }
+    account = apr_table_get(form, "account");
+    password = apr_table_get(form, "password");
+    if (!account || !password) {
+        return send_login_form(r, HTTP_BAD_REQUEST, next,
+                               qw_str(qw_request_lang(r),
+                                      QW_S_LOGIN_FAILED), NULL);
+    }
+    account = qw_ascii_lower(r->pool, apr_pstrdup(r->pool, account));
+    {
+        /* trim the spaces phones like to add */
+        char *a = (char *)account, *e;
+        while (*a == ' ') {
+            a++;
+        }
+        e = a + strlen(a);
+        while (e > a && e[-1] == ' ') {
+            *--e = '\0';
+        }
+        account = a;
+    }
+    pwlen = strlen(password);
+
+    conn = qw_db_get(r);
+    if (!conn) {
+        return qw_unavailable(r);
+    }
+    if (qw_valid_account(account) && pwlen <= QW_PW_MAX_LEN) {
+        values[0] = d->enterprise;
+        values[1] = account;
+        res = qw_db_exec(r, conn, QW_STMT_LOGIN, 2, values, NULL, NULL);
+        if (!res) {
+            return qw_unavailable(r);
+        }
+        if (PQntuples(res) == 1) {
+            ent_id = apr_pstrdup(r->pool, PQgetvalue(res, 0, 0));
+            member_id = apr_pstrdup(r->pool, PQgetvalue(res, 0, 1));
+            if (!PQgetisnull(res, 0, 2)) {
+                encoded = apr_pstrdup(r->pool, PQgetvalue(res, 0, 2));
+            }
+            status = apr_pstrdup(r->pool, PQgetvalue(res, 0, 3));
+        }
+        PQclear(res);
+    }
+
+    if (qw_pw_slot_acquire(r) != APR_SUCCESS) {
+        return qw_unavailable(r);
+    }
+    /* encoded == NULL: the same Argon2id work against a dummy hash */
+    ok = qw_pw_verify(encoded, password, pwlen, &qw_pw_cfg);
+    qw_pw_slot_release();
+
+    if (!ok || !status || strcmp(status, "active")) {
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "QW0404: login failed for account \"%s\" of "
+                      "enterprise %s from %s",
+                      ap_escape_logitem(r->pool, account), d->enterprise,
+                      r->useragent_ip);
+        return send_login_form(r, HTTP_UNAUTHORIZED, next,
+                               qw_str(qw_request_lang(r), QW_S_LOGIN_FAILED),
+                               account);
+    }
+
+    (void)session_drop(r, conn, d->enterprise);
+    token = session_create(r, conn, ent_id, member_id);
+    if (!token) {
+        return qw_unavailable(r);
+    }
+    maybe_rehash(r, conn, ent_id, member_id, encoded, password, pwlen);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "QW0405: member %s of %s logged in from %s", member_id,
+                  d->enterprise, r->useragent_ip);
+    apr_table_add(r->err_headers_out, "Set-Cookie",
+                  qw_session_cookie(r, token));
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "Location", next);
+    return HTTP_SEE_OTHER;
+}
+
+int qw_handle_login(request_rec *r)
+{
+    if (r->method_number == M_GET) {
+        return send_login_form(r, HTTP_OK, arg_next(r), NULL, NULL);
+    }
+    if (r->method_number == M_POST) {
+        return login_post(r);
+    }
+    r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
+    return HTTP_METHOD_NOT_ALLOWED;
+}
+
+/* ---- logout ---- */
+
+static int send_logout_form(request_rec *r, int status, const char *binding)
+{
+    qw_lang lang = qw_request_lang(r);
+    const char *nonce = qw_page_nonce(r);
+    const char *csrf = qw_csrf_make(r->pool, qw_csrf_key(), "logout",
+                                    binding);
+    const char *body = apr_pstrcat(r->pool,
+        "<h1>", qw_str(lang, QW_S_SIGN_OUT), "</h1>"
+        "<p class=\"hint\">", qw_str(lang, QW_S_SIGN_OUT_CONFIRM), "</p>"
+        "<form method=\"post\" action=\"", qw_escape_html(r->pool, r->uri),
+        "\"><input type=\"hidden\" name=\"csrf\" value=\"", csrf, "\">"
+        "<button type=\"submit\">", qw_str(lang, QW_S_SIGN_OUT),
+        "</button></form>", NULL);
+    return qw_page_send(r, status, lang, nonce, qw_str(lang, QW_S_SIGN_OUT),
+                        body);
+}
+
+int qw_handle_logout(request_rec *r)
+{
+    qw_dir_cfg *d = qw_dir(r);
+    /* logout is bound to the session cookie itself: an attacker's page
+     * cannot read it, so cannot forge the token */
+    const char *binding = qw_cookie_value_of_session(r);
+    apr_table_t *form;
+    PGconn *conn;
+    int rc;
+
+    if (!qw_csrf_key()) {
+        return qw_unavailable(r);
+    }
+    if (!binding) {
+        /* no session: nothing to end */
+        apr_table_setn(r->headers_out, "Location", qw_cfg_login_url(d));
+        return HTTP_SEE_OTHER;
+    }
+    if (r->method_number == M_GET) {
+        return send_logout_form(r, HTTP_OK, binding);
+    }
+    if (r->method_number != M_POST) {
+        r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    rc = qw_read_form(r, &form);
+    if (rc != OK) {
+        return rc;
+    }
+    if (!qw_csrf_ok(r, form, "logout", binding)) {
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "QW0406: logout refused: CSRF check failed for "
+                      "client %s", r->useragent_ip);
+        return send_logout_form(r, HTTP_FORBIDDEN, binding);
+    }
+    conn = qw_db_get(r);
+    if (!conn) {
+        return qw_unavailable(r);
+    }
+    if (session_drop(r, conn, d->enterprise) != 0) {
+        return qw_unavailable(r);
+    }
+    apr_table_add(r->err_headers_out, "Set-Cookie",
+                  qw_session_cookie(r, NULL));
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "Location", qw_cfg_login_url(d));
+    return HTTP_SEE_OTHER;
+}

@@ -1,0 +1,85 @@
+/* Shared declarations of the httpd side of mod_qiwei. */
+#ifndef QIWEI_H
+#define QIWEI_H
+
+#include <stdint.h>
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "apr_tables.h"
+
+#include "util/keyring.h"
+
+#if defined(APLOG_USE_MODULE) && !defined(QW_MODULE_RECORD)
+APLOG_USE_MODULE(qiwei);
+#endif
+extern module AP_MODULE_DECLARE_DATA qiwei_module;
+
+/* Auth names used in httpd.conf. */
+#define QW_AUTH_TYPE "Qiwei"
+#define QW_HANDLER "qiwei"
+#define QW_CSRF_COOKIE "qiwei_csrf"
+
+/* The member behind the current request, as established by check_authn. */
+typedef struct {
+    int64_t enterprise_id;
+    const char *enterprise_code;
+    int64_t member_id;
+    int64_t session_id;
+    const char *account;
+    const char *display_name;
+    const char *kind;              /* member | scan | admin */
+    int auth_level;
+    /* department codes the member is in, ancestors included */
+    apr_array_header_t *departments;
+    /* department codes the member is directly in */
+    apr_array_header_t *direct_departments;
+    apr_array_header_t *roles;
+    const char *token;             /* the cookie's token text: CSRF binding */
+} qw_viewer;
+
+/* Per-request state, in r->request_config. */
+typedef struct {
+    qw_viewer *viewer;      /* NULL when no valid session */
+    int resolved;           /* viewer lookup done for this request */
+    int db_failed;          /* the database could not be asked */
+    int ours;               /* our authn or handler ran: our error pages */
+    void *db;               /* db.c's connection hold */
+} qw_req;
+
+qw_req *qw_req_get(request_rec *r, int create);
+
+/* The server-wide key ring loaded at post_config (NULL before). */
+const qw_keyring *qw_keys(void);
+
+/* A purpose key derived once per config cycle from the current master key;
+ * NULL if no key file has been loaded. */
+const unsigned char *qw_csrf_key(void);
+
+/* Argon2id concurrency bound (handle/login.c uses it). */
+apr_status_t qw_pw_slot_acquire(request_rec *r);
+void qw_pw_slot_release(void);
+
+/* authn.c */
+void qw_authn_register_hooks(apr_pool_t *p);
+/* Name of the session cookie for this request (the __Host- prefix is added
+ * when the cookie is Secure). */
+const char *qw_session_cookie_name(request_rec *r);
+int qw_cookie_is_secure(request_rec *r);
+/* The raw value of the session cookie the request carries, or NULL. */
+const char *qw_cookie_value_of_session(request_rec *r);
+/* "Set-Cookie" value for the session cookie; value NULL clears it. */
+const char *qw_session_cookie(request_rec *r, const char *value);
+/* Establishes r's viewer from its cookie (cached per request).  Returns OK
+ * (viewer may be NULL: no session) or HTTP_SERVICE_UNAVAILABLE. */
+int qw_viewer_resolve(request_rec *r, qw_viewer **out);
+/* Sets 503 headers (Retry-After) and marks the request. */
+int qw_unavailable(request_rec *r);
+
+/* authz.c */
+void qw_authz_register_hooks(apr_pool_t *p);
+
+/* handle/handler.c */
+void qw_handler_register_hooks(apr_pool_t *p);
+
+#endif
