@@ -79,6 +79,9 @@ int qw_unavailable(request_rec *r);
 /* authz.c */
 void qw_authz_register_hooks(apr_pool_t *p);
 
+/* wm_filter.c */
+void qw_wm_register_hooks(apr_pool_t *p);
+
 /* handle/handler.c */
 void qw_handler_register_hooks(apr_pool_t *p);
 

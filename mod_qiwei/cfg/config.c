@@ -61,6 +61,13 @@ void *qw_create_dir_cfg(apr_pool_t *p, char *dir)
     c->max_age = QW_UNSET;
     c->identity_headers = QW_UNSET;
     c->default_lang = QW_UNSET;
+    c->watermark = QW_UNSET;
+    c->wm_opacity_pct = QW_UNSET;
+    c->wm_angle = QW_UNSET_ANGLE;
+    c->wm_font_px = QW_UNSET;
+    c->wm_tile_w = QW_UNSET;
+    c->wm_tile_h = QW_UNSET;
+    c->wm_scan_limit_kb = QW_UNSET;
     return c;
 }
 
@@ -78,6 +85,17 @@ void *qw_merge_dir_cfg(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(max_age);
     MERGE_INT(identity_headers);
     MERGE_INT(default_lang);
+    MERGE_INT(watermark);
+    MERGE_PTR(wm_text);
+    MERGE_INT(wm_opacity_pct);
+    c->wm_angle = add->wm_angle != QW_UNSET_ANGLE ? add->wm_angle
+                                                  : base->wm_angle;
+    MERGE_INT(wm_font_px);
+    MERGE_INT(wm_tile_w);
+    MERGE_INT(wm_tile_h);
+    MERGE_PTR(wm_fill);
+    MERGE_PTR(wm_stroke);
+    MERGE_INT(wm_scan_limit_kb);
     return c;
 }
 
@@ -119,6 +137,13 @@ int qw_cfg_lang(const qw_dir_cfg *d)
 {
     return EFF_INT(default_lang, QW_LANG_ZH);
 }
+
+int qw_cfg_watermark(const qw_dir_cfg *d)
+{
+    return EFF_INT(watermark, 0);
+}
+
+int qw_cfg_watermark_used;
 
 /* ---- directive handlers ---- */
 
@@ -313,6 +338,77 @@ static const char *set_lang(cmd_parms *cmd, void *dv, const char *arg)
     return NULL;
 }
 
+static const char *set_watermark(cmd_parms *cmd, void *dv, int on)
+{
+    ((qw_dir_cfg *)dv)->watermark = on;
+    if (on) {
+        qw_cfg_watermark_used = 1;
+    }
+    return NULL;
+}
+
+static const char *set_wm_text(cmd_parms *cmd, void *dv, const char *arg)
+{
+    if (strlen(arg) > 200) {
+        return "QiweiWatermarkText: at most 200 bytes";
+    }
+    ((qw_dir_cfg *)dv)->wm_text = arg;
+    return NULL;
+}
+
+static const char *set_wm_int(cmd_parms *cmd, void *dv, const char *arg)
+{
+    qw_dir_cfg *d = dv;
+    const char *name = cmd->cmd->name;
+    if (!strcasecmp(name, "QiweiWatermarkOpacity")) {
+        return parse_int(cmd, arg, 2, 100, &d->wm_opacity_pct);
+    }
+    if (!strcasecmp(name, "QiweiWatermarkAngle")) {
+        return parse_int(cmd, arg, -90, 90, &d->wm_angle);
+    }
+    if (!strcasecmp(name, "QiweiWatermarkFontSize")) {
+        return parse_int(cmd, arg, 8, 96, &d->wm_font_px);
+    }
+    if (!strcasecmp(name, "QiweiWatermarkScanLimit")) {
+        return parse_int(cmd, arg, 0, 1024 * 1024, &d->wm_scan_limit_kb);
+    }
+    return "unknown directive";
+}
+
+static const char *set_wm_spacing(cmd_parms *cmd, void *dv, const char *w,
+                                  const char *h)
+{
+    qw_dir_cfg *d = dv;
+    const char *err = parse_int(cmd, w, 40, 2000, &d->wm_tile_w);
+    if (err) {
+        return err;
+    }
+    return parse_int(cmd, h ? h : w, 40, 2000, &d->wm_tile_h);
+}
+
+static const char *set_wm_colour(cmd_parms *cmd, void *dv, const char *arg)
+{
+    qw_dir_cfg *d = dv;
+    int i;
+    if (strlen(arg) != 7 || arg[0] != '#') {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           ": a colour like #1f1f1f", NULL);
+    }
+    for (i = 1; i < 7; i++) {
+        if (!apr_isxdigit(arg[i])) {
+            return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                               ": a colour like #1f1f1f", NULL);
+        }
+    }
+    if (!strcasecmp(cmd->cmd->name, "QiweiWatermarkColor")) {
+        d->wm_fill = arg;
+    }
+    else {
+        d->wm_stroke = arg;
+    }
+    return NULL;
+}
+
 #define DIR_SCOPE (ACCESS_CONF | RSRC_CONF)
 
 const command_rec qw_cmds[] = {
@@ -354,5 +450,23 @@ const command_rec qw_cmds[] = {
         DIR_SCOPE, "pass X-Qiwei-* identity headers to back-ends"),
     AP_INIT_TAKE1("QiweiDefaultLanguage", set_lang, NULL, DIR_SCOPE,
         "zh-CN | en, when Accept-Language does not decide"),
+    AP_INIT_FLAG("QiweiWatermark", set_watermark, NULL, DIR_SCOPE,
+        "stamp the viewer's identity on HTML pages"),
+    AP_INIT_TAKE1("QiweiWatermarkText", set_wm_text, NULL, DIR_SCOPE,
+        "watermark template: {name} {id} {time}"),
+    AP_INIT_TAKE1("QiweiWatermarkOpacity", set_wm_int, NULL, DIR_SCOPE,
+        "opacity in percent (2..100)"),
+    AP_INIT_TAKE1("QiweiWatermarkAngle", set_wm_int, NULL, DIR_SCOPE,
+        "rotation in degrees (-90..90)"),
+    AP_INIT_TAKE1("QiweiWatermarkFontSize", set_wm_int, NULL, DIR_SCOPE,
+        "font size in CSS pixels (8..96)"),
+    AP_INIT_TAKE12("QiweiWatermarkSpacing", set_wm_spacing, NULL, DIR_SCOPE,
+        "tile width and height in CSS pixels"),
+    AP_INIT_TAKE1("QiweiWatermarkColor", set_wm_colour, NULL, DIR_SCOPE,
+        "text colour #rrggbb"),
+    AP_INIT_TAKE1("QiweiWatermarkOutline", set_wm_colour, NULL, DIR_SCOPE,
+        "outline colour #rrggbb"),
+    AP_INIT_TAKE1("QiweiWatermarkScanLimit", set_wm_int, NULL, DIR_SCOPE,
+        "KiB to search for <body> before appending at the end (0: all)"),
     { NULL }
 };

@@ -145,4 +145,35 @@ qw_status qw_member_kill_sessions(qw_store *st, int64_t enterprise_id,
 /* Deletes expired sessions and used/expired activation tokens. */
 qw_status qw_store_gc(qw_store *st, long *sessions, long *tokens);
 
+/* --- additions (store engineer) --- */
+/* Set st->err from a printf format (allocated from st->pool) and return rc,
+ * so error paths read "return qw_store_error(st, QW_ERR_INVALID, ...)". */
+qw_status qw_store_error(qw_store *st, qw_status rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Short name of a status for messages: "ok", "invalid", "not found"... */
+const char *qw_status_name(qw_status rc);
+
+/* Helpers shared by the store's files. */
+/* bytea input text ("\\x" + hex) of n bytes, for a text parameter. */
+const char *qw_store_bytea(apr_pool_t *p, const unsigned char *b, size_t n);
+/* Decode the lower/upper-case hex of encode(col, 'hex'); 0 or -1. */
+int qw_store_unhex(apr_pool_t *p, const char *hex, unsigned char **out,
+                   size_t *n);
+/* QW_OK when s is valid UTF-8 text of 1..maxchars characters, else
+ * QW_ERR_INVALID with "<field> ..." in st->err. */
+qw_status qw_store_check_text(qw_store *st, const char *field, const char *s,
+                              size_t maxchars);
+/* Number of UTF-8 characters (code points) of s; s must be valid UTF-8. */
+size_t qw_utf8_chars(const char *s, size_t len);
+/* QW_ERR_CRYPTO with "key file needed ..." when st->keys is NULL. */
+qw_status qw_store_need_keys(qw_store *st);
+
+/* Recompute the audit chain of enterprise ent in seq order.  *rows gets the
+ * number of rows checked, *bad_seq the first seq that does not verify (an
+ * edited row, a missing row: a gap in seq, rows out of order, a key id the
+ * keyring lacks), or 0 when the whole chain verifies.  Returns QW_OK in both
+ * cases; an error status only when the check itself could not run. */
+qw_status qw_audit_verify(qw_store *st, const char *ent, int64_t *rows,
+                          int64_t *bad_seq);
+
 #endif

@@ -12,7 +12,9 @@ typedef enum { QW_LANG_EN = 0, QW_LANG_ZH = 1 } qw_lang;
 qw_lang qw_lang_pick(const char *accept_language, qw_lang dflt);
 
 /* 1 if s is a safe local redirect target: starts with a single '/', not
- * "//" or "/\\", no control characters, no scheme, at most 2048 bytes. */
+ * "//" or "/\\", no control characters, no scheme, at most 2048 bytes.
+ * Also refused anywhere: space, backslash and non-ASCII bytes (percent-encode
+ * them). */
 int qw_safe_local_path(const char *s);
 
 /* Escape for HTML text and double-quoted attribute values: & < > " ' */
@@ -31,7 +33,15 @@ int qw_valid_department_code(const char *s);
 /* Lower-case an ASCII account in place copy from p. */
 char *qw_ascii_lower(apr_pool_t *p, const char *s);
 
-/* 1 if s is valid UTF-8 without C0 controls (other than none) or DEL. */
+/* 1 if s[0..len) is well-formed UTF-8 (no overlong forms, no surrogates,
+ * nothing above U+10FFFF) holding no control character at all: every C0
+ * control (NUL, TAB, LF and CR included), DEL and every C1 control
+ * (U+0080..U+009F) is refused.  Meant for one-line display text such as names
+ * and titles.  The empty string is valid (check lengths separately). */
 int qw_valid_utf8_text(const char *s, size_t len);
+
+/* Number of code points in s[0..len) under the rules of qw_valid_utf8_text,
+ * or -1 if it breaks them (PostgreSQL's length() counts the same way). */
+long qw_utf8_count(const char *s, size_t len);
 
 #endif

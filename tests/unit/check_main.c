@@ -21,7 +21,8 @@ int main(void)
     srunner_add_suite(sr, suite_pwhash());
     srunner_add_suite(sr, suite_text());
     srunner_add_suite(sr, suite_wm_scan());
-    srunner_run_all(sr, CK_NORMAL);
+    srunner_add_suite(sr, suite_csp());
+    srunner_run_all(sr, CK_ENV);  /* CK_VERBOSITY=verbose lists tests */
     failed = srunner_ntests_failed(sr);
     run = srunner_ntests_run(sr);
     srunner_free(sr);

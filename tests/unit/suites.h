@@ -12,5 +12,6 @@ Suite *suite_csrf(void);
 Suite *suite_pwhash(void);
 Suite *suite_text(void);
 Suite *suite_wm_scan(void);
+Suite *suite_csp(void);
 
 #endif

@@ -1,0 +1,316 @@
+/* Enterprises (tenants), departments and member roles. */
+#include <string.h>
+#include <apr_strings.h>
+#include "store/store.h"
+#include "util/text.h"
+
+#define NAME_MAX_CHARS 200
+
+qw_status qw_enterprise_add(qw_store *st, const char *code, const char *name,
+                            int64_t *id)
+{
+    const char *params[2];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid;
+
+    if (code == NULL || !qw_valid_enterprise_code(code)) {
+        return qw_store_error(st, QW_ERR_INVALID, "enterprise code '%s' is "
+                              "not valid: 1-63 of a-z 0-9 -, starting with "
+                              "a letter or digit", code ? code : "");
+    }
+    if ((rc = qw_store_check_text(st, "enterprise name", name,
+                                  NAME_MAX_CHARS)) != QW_OK
+        || (rc = qw_store_need_keys(st)) != QW_OK) {
+        return rc;
+    }
+    if ((rc = qw_store_begin(st)) != QW_OK) {
+        return rc;
+    }
+    params[0] = code;
+    params[1] = name;
+    res = qw_store_exec(st, "INSERT INTO enterprises (code, name) "
+                        "VALUES ($1, $2) RETURNING enterprise_id",
+                        2, params, &rc);
+    if (res == NULL) {
+        if (rc == QW_ERR_CONFLICT) {
+            qw_store_error(st, rc, "enterprise '%s' already exists", code);
+        }
+        goto fail;
+    }
+    eid = apr_atoi64(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    rc = qw_audit_append(st, eid, "settings", "create",
+                         apr_psprintf(st->pool, "enterprise:%s %s",
+                                      qw_i64(st->pool, eid), code),
+                         "success", NULL, NULL);
+    if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
+        goto fail;
+    }
+    if (id) {
+        *id = eid;
+    }
+    return QW_OK;
+
+fail:
+    qw_store_rollback(st);
+    return rc;
+}
+
+qw_status qw_enterprise_list(qw_store *st, apr_array_header_t **out)
+{
+    PGresult *res;
+    qw_status rc;
+    int i;
+
+    res = qw_store_exec(st, "SELECT enterprise_id, code, name, "
+                        "allow_external_share FROM enterprises ORDER BY code",
+                        0, NULL, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    *out = apr_array_make(st->pool, PQntuples(res) + 1, sizeof(qw_enterprise));
+    for (i = 0; i < PQntuples(res); i++) {
+        qw_enterprise *e = apr_array_push(*out);
+
+        e->id = apr_atoi64(PQgetvalue(res, i, 0));
+        e->code = apr_pstrdup(st->pool, PQgetvalue(res, i, 1));
+        e->name = apr_pstrdup(st->pool, PQgetvalue(res, i, 2));
+        e->allow_external_share = strcmp(PQgetvalue(res, i, 3), "t") == 0;
+    }
+    PQclear(res);
+    return QW_OK;
+}
+
+qw_status qw_enterprise_set_external_share(qw_store *st, const char *code,
+                                           int allow)
+{
+    const char *params[2];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid;
+    int was;
+
+    if ((rc = qw_store_need_keys(st)) != QW_OK) {
+        return rc;
+    }
+    if ((rc = qw_store_begin(st)) != QW_OK) {
+        return rc;
+    }
+    eid = qw_store_enterprise_id(st, code, &rc);
+    if (eid < 0) {
+        goto fail;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = allow ? "true" : "false";
+    res = qw_store_exec(st, "SELECT allow_external_share FROM enterprises "
+                        "WHERE enterprise_id = $1 FOR UPDATE", 1, params, &rc);
+    if (res == NULL) {
+        goto fail;
+    }
+    was = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (was == !!allow) {
+        /* nothing changes, nothing to log */
+        qw_store_rollback(st);
+        return QW_OK;
+    }
+    res = qw_store_exec(st, "UPDATE enterprises SET allow_external_share = $2"
+                        " WHERE enterprise_id = $1", 2, params, &rc);
+    if (res == NULL) {
+        goto fail;
+    }
+    PQclear(res);
+    rc = qw_audit_append(st, eid, "settings", "update",
+                         apr_psprintf(st->pool, "enterprise:%s %s",
+                                      params[0], code),
+                         "success", NULL,
+                         allow ? "{\"allow_external_share\": true}"
+                               : "{\"allow_external_share\": false}");
+    if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
+        goto fail;
+    }
+    return QW_OK;
+
+fail:
+    qw_store_rollback(st);
+    return rc;
+}
+
+qw_status qw_department_add(qw_store *st, const char *ent, const char *code,
+                            const char *name, const char *parent_code)
+{
+    const char *params[5];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid, did;
+    const char *parent_id = NULL;
+
+    if (code == NULL || !qw_valid_department_code(code)) {
+        return qw_store_error(st, QW_ERR_INVALID, "department code '%s' is "
+                              "not valid: 1-63 of A-Z a-z 0-9 _ . -, starting"
+                              " with a letter or digit", code ? code : "");
+    }
+    if (parent_code != NULL && !qw_valid_department_code(parent_code)) {
+        return qw_store_error(st, QW_ERR_INVALID, "parent department code "
+                              "'%s' is not valid", parent_code);
+    }
+    if ((rc = qw_store_check_text(st, "department name", name,
+                                  NAME_MAX_CHARS)) != QW_OK
+        || (rc = qw_store_need_keys(st)) != QW_OK) {
+        return rc;
+    }
+    if ((rc = qw_store_begin(st)) != QW_OK) {
+        return rc;
+    }
+    eid = qw_store_enterprise_id(st, ent, &rc);
+    if (eid < 0) {
+        goto fail;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    if (parent_code != NULL) {
+        params[1] = parent_code;
+        /* FOR SHARE: the parent cannot vanish before we commit */
+        res = qw_store_exec(st, "SELECT department_id FROM departments "
+                            "WHERE enterprise_id = $1 AND code = $2 "
+                            "FOR SHARE", 2, params, &rc);
+        if (res == NULL) {
+            goto fail;
+        }
+        if (PQntuples(res) != 1) {
+            PQclear(res);
+            rc = qw_store_error(st, QW_ERR_NOTFOUND, "no department with "
+                                "code '%s' in enterprise '%s'",
+                                parent_code, ent);
+            goto fail;
+        }
+        parent_id = apr_pstrdup(st->pool, PQgetvalue(res, 0, 0));
+        PQclear(res);
+    }
+    params[1] = code;
+    params[2] = name;
+    params[3] = parent_id;
+    res = qw_store_exec(st, "INSERT INTO departments (enterprise_id, code, "
+                        "name, parent_id, path) VALUES ($1, $2, $3, $4, '') "
+                        "RETURNING department_id", 4, params, &rc);
+    if (res == NULL) {
+        if (rc == QW_ERR_CONFLICT) {
+            qw_store_error(st, rc, "department '%s' already exists in "
+                           "enterprise '%s'", code, ent);
+        }
+        goto fail;
+    }
+    did = apr_atoi64(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    params[1] = qw_i64(st->pool, did);
+    params[2] = parent_id;
+    res = qw_store_exec(st, "UPDATE departments SET path = coalesce("
+                        "(SELECT p.path FROM departments p "
+                        "WHERE p.enterprise_id = $1 AND p.department_id = $3),"
+                        " '/') || department_id || '/' "
+                        "WHERE enterprise_id = $1 AND department_id = $2",
+                        3, params, &rc);
+    if (res == NULL) {
+        goto fail;
+    }
+    PQclear(res);
+    rc = qw_audit_append(st, eid, "directory", "create",
+                         apr_psprintf(st->pool, "department:%s %s",
+                                      params[1], code),
+                         "success", NULL, NULL);
+    if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
+        goto fail;
+    }
+    return QW_OK;
+
+fail:
+    qw_store_rollback(st);
+    return rc;
+}
+
+qw_status qw_department_list(qw_store *st, const char *ent,
+                             apr_array_header_t **out)
+{
+    const char *params[1];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid;
+    int i;
+
+    eid = qw_store_enterprise_id(st, ent, &rc);
+    if (eid < 0) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    res = qw_store_exec(st, "SELECT d.department_id, d.code, d.name, p.code,"
+                        " d.path FROM departments d LEFT JOIN departments p "
+                        "ON p.enterprise_id = d.enterprise_id "
+                        "AND p.department_id = d.parent_id "
+                        "WHERE d.enterprise_id = $1 ORDER BY d.path",
+                        1, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    *out = apr_array_make(st->pool, PQntuples(res) + 1, sizeof(qw_department));
+    for (i = 0; i < PQntuples(res); i++) {
+        qw_department *d = apr_array_push(*out);
+
+        d->id = apr_atoi64(PQgetvalue(res, i, 0));
+        d->code = apr_pstrdup(st->pool, PQgetvalue(res, i, 1));
+        d->name = apr_pstrdup(st->pool, PQgetvalue(res, i, 2));
+        d->parent_code = PQgetisnull(res, i, 3) ? NULL
+                         : apr_pstrdup(st->pool, PQgetvalue(res, i, 3));
+        d->path = apr_pstrdup(st->pool, PQgetvalue(res, i, 4));
+    }
+    PQclear(res);
+    return QW_OK;
+}
+
+qw_status qw_role_add(qw_store *st, const char *ent, const char *name)
+{
+    const char *params[2];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid;
+
+    /* same alphabet as department codes (schema CHECK) */
+    if (name == NULL || !qw_valid_department_code(name)) {
+        return qw_store_error(st, QW_ERR_INVALID, "role name '%s' is not "
+                              "valid: 1-63 of A-Z a-z 0-9 _ . -, starting "
+                              "with a letter or digit", name ? name : "");
+    }
+    if ((rc = qw_store_need_keys(st)) != QW_OK) {
+        return rc;
+    }
+    if ((rc = qw_store_begin(st)) != QW_OK) {
+        return rc;
+    }
+    eid = qw_store_enterprise_id(st, ent, &rc);
+    if (eid < 0) {
+        goto fail;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = name;
+    res = qw_store_exec(st, "INSERT INTO roles (enterprise_id, name) "
+                        "VALUES ($1, $2) RETURNING role_id", 2, params, &rc);
+    if (res == NULL) {
+        if (rc == QW_ERR_CONFLICT) {
+            qw_store_error(st, rc, "role '%s' already exists in enterprise "
+                           "'%s'", name, ent);
+        }
+        goto fail;
+    }
+    rc = qw_audit_append(st, eid, "directory", "create",
+                         apr_psprintf(st->pool, "role:%s %s",
+                                      PQgetvalue(res, 0, 0), name),
+                         "success", NULL, NULL);
+    PQclear(res);
+    if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
+        goto fail;
+    }
+    return QW_OK;
+
+fail:
+    qw_store_rollback(st);
+    return rc;
+}

@@ -1,0 +1,918 @@
+/* Directory members: registration with a one-time activation link, status
+ * changes that end sessions at once, departments, roles, erasure.  Mobile
+ * and e-mail are stored only as AES-GCM blobs bound to their row (R3). */
+#include <string.h>
+#include <apr_strings.h>
+#include <openssl/crypto.h>
+#include "store/store.h"
+#include "util/seal.h"
+#include "util/text.h"
+#include "util/token.h"
+
+#define DISPLAY_NAME_MAX 128
+#define MOBILE_MAX 32
+#define EMAIL_MAX 254
+#define TTL_MAX_HOURS (24 * 30)
+
+typedef struct {
+    int64_t id;
+    const char *status;
+    int has_password;
+} member_row;
+
+/* Lower-case and validate an account name. */
+static qw_status norm_account(qw_store *st, const char *in, const char **out)
+{
+    const char *a;
+
+    if (in == NULL || *in == '\0') {
+        return qw_store_error(st, QW_ERR_INVALID, "account must not be empty");
+    }
+    a = qw_ascii_lower(st->pool, in);
+    if (a == NULL || !qw_valid_account(a)) {
+        return qw_store_error(st, QW_ERR_INVALID, "account '%s' is not valid:"
+                              " 1-64 of a-z 0-9 . _ @ -, starting with a "
+                              "letter or digit", in);
+    }
+    *out = a;
+    return QW_OK;
+}
+
+static qw_status check_mobile(qw_store *st, const char *m)
+{
+    const char *c;
+    int digits = 0;
+
+    if (strlen(m) > MOBILE_MAX) {
+        return qw_store_error(st, QW_ERR_INVALID, "mobile is too long (at "
+                              "most %d characters)", MOBILE_MAX);
+    }
+    for (c = m; *c; c++) {
+        if (*c >= '0' && *c <= '9') {
+            digits++;
+        }
+        else if (!strchr("+- ()", *c)) {
+            return qw_store_error(st, QW_ERR_INVALID, "mobile may contain "
+                                  "only digits, spaces and + - ( )");
+        }
+    }
+    if (digits < 3) {
+        return qw_store_error(st, QW_ERR_INVALID, "mobile has too few "
+                              "digits");
+    }
+    return QW_OK;
+}
+
+static qw_status check_email(qw_store *st, const char *e)
+{
+    size_t len = strlen(e);
+    const char *at = strchr(e, '@'), *c;
+
+    if (len > EMAIL_MAX) {
+        return qw_store_error(st, QW_ERR_INVALID, "email is too long (at most"
+                              " %d bytes)", EMAIL_MAX);
+    }
+    if (!qw_valid_utf8_text(e, len) || at == NULL || at == e
+        || at[1] == '\0' || strchr(at + 1, '@') != NULL) {
+        return qw_store_error(st, QW_ERR_INVALID, "email is not a valid "
+                              "address");
+    }
+    for (c = e; *c; c++) {
+        if (*c == ' ' || *c == '\t') {
+            return qw_store_error(st, QW_ERR_INVALID, "email must not "
+                                  "contain spaces");
+        }
+    }
+    return QW_OK;
+}
+
+/* Split a comma separated list of department codes; NULL or "" is the
+ * empty list. */
+static qw_status parse_codes(qw_store *st, const char *csv,
+                             apr_array_header_t **out)
+{
+    char *copy, *tok, *last;
+
+    *out = apr_array_make(st->pool, 4, sizeof(const char *));
+    if (csv == NULL || *csv == '\0') {
+        return QW_OK;
+    }
+    if (csv[0] == ',' || csv[strlen(csv) - 1] == ',' || strstr(csv, ",,")) {
+        return qw_store_error(st, QW_ERR_INVALID, "department list '%s' has "
+                              "an empty entry", csv);
+    }
+    copy = apr_pstrdup(st->pool, csv);
+    for (tok = apr_strtok(copy, ",", &last); tok;
+         tok = apr_strtok(NULL, ",", &last)) {
+        if (!qw_valid_department_code(tok)) {
+            return qw_store_error(st, QW_ERR_INVALID, "department code '%s' "
+                                  "is not valid", tok);
+        }
+        *(const char **)apr_array_push(*out) = tok;
+    }
+    return QW_OK;
+}
+
+/* Make the member's departments exactly codes (in the caller's
+ * transaction).  Every code must exist in the enterprise. */
+static qw_status set_departments(qw_store *st, const char *ent, int64_t eid,
+                                 int64_t mid, apr_array_header_t *codes)
+{
+    const char *params[3];
+    PGresult *res;
+    qw_status rc;
+    int i;
+
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, mid);
+    res = qw_store_exec(st, "DELETE FROM member_departments "
+                        "WHERE enterprise_id = $1 AND member_id = $2",
+                        2, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    PQclear(res);
+    for (i = 0; i < codes->nelts; i++) {
+        params[2] = APR_ARRAY_IDX(codes, i, const char *);
+        res = qw_store_exec(st, "INSERT INTO member_departments "
+                            "(enterprise_id, member_id, department_id) "
+                            "SELECT $1, $2, department_id FROM departments "
+                            "WHERE enterprise_id = $1 AND code = $3 "
+                            "ON CONFLICT DO NOTHING RETURNING department_id",
+                            3, params, &rc);
+        if (res == NULL) {
+            return rc;
+        }
+        if (PQntuples(res) == 0) {
+            /* either unknown or listed twice: tell which */
+            int j, dup = 0;
+
+            for (j = 0; j < i; j++) {
+                dup |= strcmp(APR_ARRAY_IDX(codes, j, const char *),
+                              params[2]) == 0;
+            }
+            if (!dup) {
+                PQclear(res);
+                return qw_store_error(st, QW_ERR_NOTFOUND, "no department "
+                                      "with code '%s' in enterprise '%s'",
+                                      params[2], ent);
+            }
+        }
+        PQclear(res);
+    }
+    return QW_OK;
+}
+
+/* Find a member and lock the row for the rest of the transaction. */
+static qw_status find_member(qw_store *st, const char *ent, int64_t eid,
+                             const char *account, member_row *m)
+{
+    const char *params[2];
+    PGresult *res;
+    qw_status rc;
+
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = account;
+    res = qw_store_exec(st, "SELECT member_id, status, "
+                        "password_hash IS NOT NULL FROM members "
+                        "WHERE enterprise_id = $1 AND account = $2 "
+                        "FOR UPDATE", 2, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return qw_store_error(st, QW_ERR_NOTFOUND, "no member '%s' in "
+                              "enterprise '%s'", account, ent);
+    }
+    m->id = apr_atoi64(PQgetvalue(res, 0, 0));
+    m->status = apr_pstrdup(st->pool, PQgetvalue(res, 0, 1));
+    m->has_password = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+    PQclear(res);
+    return QW_OK;
+}
+
+/* Begin, resolve the enterprise, lock the member.  On failure the
+ * transaction is already rolled back. */
+static qw_status open_member(qw_store *st, const char *ent,
+                             const char **account, int64_t *eid,
+                             member_row *m)
+{
+    qw_status rc;
+
+    if ((rc = norm_account(st, *account, account)) != QW_OK
+        || (rc = qw_store_need_keys(st)) != QW_OK) {
+        return rc;
+    }
+    if ((rc = qw_store_begin(st)) != QW_OK) {
+        return rc;
+    }
+    *eid = qw_store_enterprise_id(st, ent, &rc);
+    if (*eid < 0 || (rc = find_member(st, ent, *eid, *account, m)) != QW_OK) {
+        qw_store_rollback(st);
+        return rc;
+    }
+    return QW_OK;
+}
+
+static const char *member_object(qw_store *st, int64_t id, const char *acct)
+{
+    return apr_psprintf(st->pool, "member:%s %s", qw_i64(st->pool, id), acct);
+}
+
+static qw_status issue_token(qw_store *st, int64_t eid, int64_t mid,
+                             int ttl_hours, char **token_out)
+{
+    unsigned char raw[QW_LONG_TOKEN_BYTES], hash[QW_TOKEN_HASH_LEN];
+    const char *params[4];
+    char *text;
+    PGresult *res;
+    qw_status rc;
+
+    text = qw_token_new(st->pool, raw, sizeof(raw));
+    if (text == NULL) {
+        return qw_store_error(st, QW_ERR_CRYPTO, "random generator failed");
+    }
+    qw_token_hash(raw, sizeof(raw), hash);
+    OPENSSL_cleanse(raw, sizeof(raw));
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_store_bytea(st->pool, hash, sizeof(hash));
+    params[2] = qw_i64(st->pool, mid);
+    params[3] = apr_itoa(st->pool, ttl_hours);
+    res = qw_store_exec(st, "INSERT INTO activation_tokens (enterprise_id, "
+                        "token_hash, member_id, expires_at) VALUES ($1, "
+                        "$2::bytea, $3, now() + make_interval(hours => $4))",
+                        4, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    PQclear(res);
+    *token_out = text;
+    return QW_OK;
+}
+
+static qw_status check_ttl(qw_store *st, int ttl_hours)
+{
+    if (ttl_hours < 1 || ttl_hours > TTL_MAX_HOURS) {
+        return qw_store_error(st, QW_ERR_INVALID, "activation link lifetime "
+                              "must be 1 to %d hours", TTL_MAX_HOURS);
+    }
+    return QW_OK;
+}
+
+/* Seal value for column of member mid; *param gets bytea input text. */
+static qw_status seal_field(qw_store *st, const char *column, int64_t eid,
+                            int64_t mid, const char *value,
+                            const char **param)
+{
+    unsigned char *blob;
+    size_t bloblen;
+
+    if (value == NULL) {
+        *param = NULL;
+        return QW_OK;
+    }
+    if (qw_seal(st->pool, st->keys, qw_seal_aad(st->pool, column, eid, mid),
+                (const unsigned char *)value, strlen(value), &blob,
+                &bloblen) != 0) {
+        return qw_store_error(st, QW_ERR_CRYPTO, "cannot encrypt %s", column);
+    }
+    *param = qw_store_bytea(st->pool, blob, bloblen);
+    return QW_OK;
+}
+
+/* JSON array of department codes (their alphabet needs no escaping). */
+static const char *codes_json(apr_pool_t *p, apr_array_header_t *codes)
+{
+    const char *s = "[";
+    int i;
+
+    for (i = 0; i < codes->nelts; i++) {
+        s = apr_pstrcat(p, s, i ? ", \"" : "\"",
+                        APR_ARRAY_IDX(codes, i, const char *), "\"", NULL);
+    }
+    return apr_pstrcat(p, s, "]", NULL);
+}
+
+qw_status qw_member_add(qw_store *st, const char *ent, const char *account,
+                        const char *display_name, const char *mobile,
+                        const char *email, const char *dept_codes_csv,
+                        int ttl_hours, char **token_out, int64_t *member_id)
+{
+    apr_array_header_t *codes;
+    const char *params[4], *details;
+    PGresult *res;
+    qw_status rc;
+    int64_t eid, mid;
+
+    if (mobile != NULL && *mobile == '\0') {
+        mobile = NULL;
+    }
+    if (email != NULL && *email == '\0') {
+        email = NULL;
+    }
+    if ((rc = norm_account(st, account, &account)) != QW_OK
+        || (rc = qw_store_check_text(st, "display name", display_name,
+                                     DISPLAY_NAME_MAX)) != QW_OK
+        || (mobile && (rc = check_mobile(st, mobile)) != QW_OK)
+        || (email && (rc = check_email(st, email)) != QW_OK)
+        || (rc = parse_codes(st, dept_codes_csv, &codes)) != QW_OK
+        || (rc = check_ttl(st, ttl_hours)) != QW_OK
+        || (rc = qw_store_need_keys(st)) != QW_OK) {
+        return rc;
+    }
+    if ((rc = qw_store_begin(st)) != QW_OK) {
+        return rc;
+    }
+    eid = qw_store_enterprise_id(st, ent, &rc);
+    if (eid < 0) {
+        goto fail;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = account;
+    params[2] = display_name;
+    res = qw_store_exec(st, "INSERT INTO members (enterprise_id, account, "
+                        "display_name) VALUES ($1, $2, $3) "
+                        "RETURNING member_id", 3, params, &rc);
+    if (res == NULL) {
+        if (rc == QW_ERR_CONFLICT) {
+            qw_store_error(st, rc, "member '%s' already exists in enterprise"
+                           " '%s'", account, ent);
+        }
+        goto fail;
+    }
+    mid = apr_atoi64(PQgetvalue(res, 0, 0));
+    PQclear(res);
+
+    /* The blobs' associated data names the member id, known only now. */
+    if (mobile || email) {
+        params[1] = qw_i64(st->pool, mid);
+        if ((rc = seal_field(st, "members.mobile", eid, mid, mobile,
+                             &params[2])) != QW_OK
+            || (rc = seal_field(st, "members.email", eid, mid, email,
+                                &params[3])) != QW_OK) {
+            goto fail;
+        }
+        res = qw_store_exec(st, "UPDATE members SET mobile_enc = $3::bytea, "
+                            "email_enc = $4::bytea WHERE enterprise_id = $1 "
+                            "AND member_id = $2", 4, params, &rc);
+        if (res == NULL) {
+            goto fail;
+        }
+        PQclear(res);
+    }
+    if ((rc = set_departments(st, ent, eid, mid, codes)) != QW_OK
+        || (rc = issue_token(st, eid, mid, ttl_hours, token_out)) != QW_OK) {
+        goto fail;
+    }
+    /* no name, mobile or e-mail in the log: only which fields were given */
+    details = apr_psprintf(st->pool, "{\"status\": \"invited\", "
+                           "\"departments\": %s, \"mobile\": %s, "
+                           "\"email\": %s, \"activation_ttl_hours\": %d}",
+                           codes_json(st->pool, codes),
+                           mobile ? "true" : "false",
+                           email ? "true" : "false", ttl_hours);
+    rc = qw_audit_append(st, eid, "directory", "create",
+                         member_object(st, mid, account), "success", NULL,
+                         details);
+    if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
+        goto fail;
+    }
+    if (member_id) {
+        *member_id = mid;
+    }
+    return QW_OK;
+
+fail:
+    *token_out = NULL;
+    qw_store_rollback(st);
+    return rc;
+}
+
+qw_status qw_member_reinvite(qw_store *st, const char *ent, const char *account,
+                             int ttl_hours, char **token_out)
+{
+    const char *params[2];
+    PGresult *res;
+    member_row m;
+    qw_status rc;
+    int64_t eid;
+
+    *token_out = NULL;
+    if ((rc = check_ttl(st, ttl_hours)) != QW_OK
+        || (rc = open_member(st, ent, &account, &eid, &m)) != QW_OK) {
+        return rc;
+    }
+    /* An activation link sets a first password; resetting the password of
+     * an active member is set-password's job, not a link's. */
+    if (strcmp(m.status, "invited") != 0) {
+        rc = qw_store_error(st, QW_ERR_INVALID, "member '%s' is %s: only "
+                            "invited members get activation links",
+                            account, m.status);
+        goto fail;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, m.id);
+    res = qw_store_exec(st, "DELETE FROM activation_tokens "
+                        "WHERE enterprise_id = $1 AND member_id = $2 "
+                        "AND used_at IS NULL", 2, params, &rc);
+    if (res == NULL) {
+        goto fail;
+    }
+    PQclear(res);
+    if ((rc = issue_token(st, eid, m.id, ttl_hours, token_out)) != QW_OK) {
+        goto fail;
+    }
+    rc = qw_audit_append(st, eid, "directory", "update",
+                         member_object(st, m.id, account), "success", NULL,
+                         apr_psprintf(st->pool, "{\"activation\": \"reissued\","
+                                      " \"activation_ttl_hours\": %d}",
+                                      ttl_hours));
+    if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
+        goto fail;
+    }
+    return QW_OK;
+
+fail:
+    *token_out = NULL;
+    qw_store_rollback(st);
+    return rc;
+}
+
+#define MEMBER_SELECT \
+    "SELECT m.member_id, m.account, m.display_name, m.status, " \
+    "encode(m.mobile_enc, 'hex'), encode(m.email_enc, 'hex'), " \
+    "coalesce((SELECT string_agg(d.code, ',' ORDER BY d.code) " \
+    "  FROM member_departments md JOIN departments d " \
+    "  ON d.enterprise_id = md.enterprise_id " \
+    "  AND d.department_id = md.department_id " \
+    "  WHERE md.enterprise_id = m.enterprise_id " \
+    "  AND md.member_id = m.member_id), ''), " \
+    "coalesce((SELECT string_agg(r.name, ',' ORDER BY r.name) " \
+    "  FROM member_roles mr JOIN roles r ON r.enterprise_id = mr.enterprise_id"\
+    "  AND r.role_id = mr.role_id WHERE mr.enterprise_id = m.enterprise_id " \
+    "  AND mr.member_id = m.member_id), '') " \
+    "FROM members m WHERE m.enterprise_id = $1 "
+
+/* Decrypt one sealed column; -1 when present but not decryptable. */
+static int unseal_field(qw_store *st, PGresult *res, int row, int col,
+                        const char *column, int64_t eid, int64_t mid,
+                        const char **out)
+{
+    unsigned char *blob, *pt;
+    size_t bloblen, ptlen;
+
+    *out = NULL;
+    if (PQgetisnull(res, row, col)) {
+        return 0;
+    }
+    if (st->keys == NULL
+        || qw_store_unhex(st->pool, PQgetvalue(res, row, col), &blob,
+                          &bloblen) != 0
+        || qw_unseal(st->pool, st->keys,
+                     qw_seal_aad(st->pool, column, eid, mid), blob, bloblen,
+                     &pt, &ptlen) != 0) {
+        return -1;
+    }
+    *out = (const char *)pt;
+    return 0;
+}
+
+/* Fill m from row; returns the number of sealed fields that could not be
+ * decrypted. */
+static int fill_member(qw_store *st, PGresult *res, int i, int64_t eid,
+                       qw_member *m)
+{
+    int bad = 0;
+
+    m->id = apr_atoi64(PQgetvalue(res, i, 0));
+    m->account = apr_pstrdup(st->pool, PQgetvalue(res, i, 1));
+    m->display_name = apr_pstrdup(st->pool, PQgetvalue(res, i, 2));
+    m->status = apr_pstrdup(st->pool, PQgetvalue(res, i, 3));
+    bad -= unseal_field(st, res, i, 4, "members.mobile", eid, m->id,
+                        &m->mobile);
+    bad -= unseal_field(st, res, i, 5, "members.email", eid, m->id,
+                        &m->email);
+    m->departments = apr_pstrdup(st->pool, PQgetvalue(res, i, 6));
+    m->roles = apr_pstrdup(st->pool, PQgetvalue(res, i, 7));
+    return bad;
+}
+
+qw_status qw_member_get(qw_store *st, const char *ent, const char *account,
+                        qw_member *out)
+{
+    const char *params[2];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid;
+    int bad;
+
+    if ((rc = norm_account(st, account, &account)) != QW_OK) {
+        return rc;
+    }
+    eid = qw_store_enterprise_id(st, ent, &rc);
+    if (eid < 0) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = account;
+    res = qw_store_exec(st, MEMBER_SELECT "AND m.account = $2", 2, params,
+                        &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return qw_store_error(st, QW_ERR_NOTFOUND, "no member '%s' in "
+                              "enterprise '%s'", account, ent);
+    }
+    bad = fill_member(st, res, 0, eid, out);
+    PQclear(res);
+    if (bad) {
+        /* fail closed: a blob we cannot open is not "no mobile" */
+        memset(out, 0, sizeof(*out));
+        return qw_store_error(st, QW_ERR_CRYPTO, "cannot decrypt the mobile "
+                              "or e-mail of member '%s' (%s)", account,
+                              st->keys ? "wrong or missing key in the key "
+                              "file, or the data was altered"
+                              : "key file needed");
+    }
+    return QW_OK;
+}
+
+qw_status qw_member_list(qw_store *st, const char *ent,
+                         apr_array_header_t **out)
+{
+    const char *params[1];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid;
+    int i, n, bad = 0;
+
+    eid = qw_store_enterprise_id(st, ent, &rc);
+    if (eid < 0) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    res = qw_store_exec(st, MEMBER_SELECT "ORDER BY m.account", 1, params,
+                        &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    *out = apr_array_make(st->pool, PQntuples(res) + 1, sizeof(qw_member));
+    for (i = 0; i < PQntuples(res); i++) {
+        qw_member *m = apr_array_push(*out);
+
+        /* Without keys a list still shows names; fields stay NULL. */
+        n = fill_member(st, res, i, eid, m);
+        if (st->keys != NULL) {
+            bad += n;
+        }
+    }
+    PQclear(res);
+    st->err = NULL;
+    if (bad) {
+        st->err = apr_psprintf(st->pool, "warning: %d sealed field(s) could "
+                               "not be decrypted and are shown as empty",
+                               bad);
+    }
+    return QW_OK;
+}
+
+qw_status qw_member_kill_sessions(qw_store *st, int64_t enterprise_id,
+                                  int64_t member_id)
+{
+    const char *params[2];
+    PGresult *res;
+    qw_status rc;
+
+    params[0] = qw_i64(st->pool, enterprise_id);
+    params[1] = qw_i64(st->pool, member_id);
+    res = qw_store_exec(st, "DELETE FROM sessions WHERE enterprise_id = $1 "
+                        "AND member_id = $2", 2, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    PQclear(res);
+    return QW_OK;
+}
+
+qw_status qw_member_set_password(qw_store *st, const char *ent,
+                                 const char *account, const char *password,
+                                 size_t len)
+{
+    const char *params[3];
+    PGresult *res;
+    member_row m;
+    qw_status rc;
+    int64_t eid;
+    char *hash;
+
+    if (password == NULL || len == 0) {
+        return qw_store_error(st, QW_ERR_INVALID, "password must not be "
+                              "empty");
+    }
+    if (len > QW_PW_MAX_LEN) {
+        return qw_store_error(st, QW_ERR_INVALID, "password is too long "
+                              "(at most %d bytes)", QW_PW_MAX_LEN);
+    }
+    if (memchr(password, '\0', len) != NULL
+        || !qw_valid_utf8_text(password, len)) {
+        return qw_store_error(st, QW_ERR_INVALID, "password must be UTF-8 "
+                              "text without control characters");
+    }
+    if (qw_utf8_chars(password, len) < 12) {
+        return qw_store_error(st, QW_ERR_INVALID, "password is too short "
+                              "(at least 12 characters)");
+    }
+    /* Hash before the transaction: Argon2id is slow on purpose and no lock
+     * should be held meanwhile. */
+    if (qw_pw_init() != 0
+        || (hash = qw_pw_hash(st->pool, password, len, &st->pw)) == NULL) {
+        return qw_store_error(st, QW_ERR_CRYPTO, "password hashing failed "
+                              "(out of memory?)");
+    }
+    if ((rc = open_member(st, ent, &account, &eid, &m)) != QW_OK) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, m.id);
+    params[2] = hash;
+    res = qw_store_exec(st, "UPDATE members SET password_hash = $3, "
+                        "password_changed_at = now(), updated_at = now(), "
+                        "activated_at = CASE WHEN status = 'invited' "
+                        "  THEN now() ELSE activated_at END, "
+                        "status_changed_at = CASE WHEN status = 'invited' "
+                        "  THEN now() ELSE status_changed_at END, "
+                        "status = CASE WHEN status = 'invited' "
+                        "  THEN 'active' ELSE status END "
+                        "WHERE enterprise_id = $1 AND member_id = $2",
+                        3, params, &rc);
+    if (res == NULL) {
+        goto fail;
+    }
+    PQclear(res);
+    res = qw_store_exec(st, "DELETE FROM activation_tokens "
+                        "WHERE enterprise_id = $1 AND member_id = $2 "
+                        "AND used_at IS NULL", 2, params, &rc);
+    if (res == NULL) {
+        goto fail;
+    }
+    PQclear(res);
+    if ((rc = qw_member_kill_sessions(st, eid, m.id)) != QW_OK) {
+        goto fail;
+    }
+    rc = qw_audit_append(st, eid, "directory", "update",
+                         member_object(st, m.id, account), "success", NULL,
+                         strcmp(m.status, "invited") == 0
+                         ? "{\"password\": \"set\", \"status\": "
+                           "[\"invited\", \"active\"]}"
+                         : "{\"password\": \"set\"}");
+    if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
+        goto fail;
+    }
+    return QW_OK;
+
+fail:
+    qw_store_rollback(st);
+    return rc;
+}
+
+qw_status qw_member_set_status(qw_store *st, const char *ent,
+                               const char *account, const char *status)
+{
+    const char *params[3];
+    PGresult *res;
+    member_row m;
+    qw_status rc;
+    int64_t eid;
+
+    if (status == NULL || (strcmp(status, "active") != 0
+                           && strcmp(status, "disabled") != 0
+                           && strcmp(status, "departed") != 0)) {
+        return qw_store_error(st, QW_ERR_INVALID, "status must be active, "
+                              "disabled or departed");
+    }
+    if ((rc = open_member(st, ent, &account, &eid, &m)) != QW_OK) {
+        return rc;
+    }
+    if (strcmp(m.status, status) == 0) {
+        qw_store_rollback(st);          /* nothing changes, nothing logged */
+        return QW_OK;
+    }
+    if (strcmp(status, "active") == 0 && !m.has_password) {
+        rc = qw_store_error(st, QW_ERR_INVALID, "member '%s' has no password "
+                            "yet: they activate through their link (or use "
+                            "set-password)", account);
+        goto fail;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, m.id);
+    params[2] = status;
+    res = qw_store_exec(st, "UPDATE members SET status = $3, "
+                        "status_changed_at = now(), updated_at = now(), "
+                        "activated_at = coalesce(activated_at, CASE WHEN "
+                        "$3 = 'active' THEN now() END) "
+                        "WHERE enterprise_id = $1 AND member_id = $2",
+                        3, params, &rc);
+    if (res == NULL) {
+        goto fail;
+    }
+    PQclear(res);
+    /* R2: not active any more means every session ends now, on every
+     * server, because they all read the same rows. */
+    if (strcmp(status, "active") != 0
+        && (rc = qw_member_kill_sessions(st, eid, m.id)) != QW_OK) {
+        goto fail;
+    }
+    rc = qw_audit_append(st, eid, "directory", "update",
+                         member_object(st, m.id, account), "success", NULL,
+                         apr_psprintf(st->pool, "{\"status\": [\"%s\", "
+                                      "\"%s\"]}", m.status, status));
+    if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
+        goto fail;
+    }
+    return QW_OK;
+
+fail:
+    qw_store_rollback(st);
+    return rc;
+}
+
+qw_status qw_member_delete(qw_store *st, const char *ent, const char *account)
+{
+    const char *params[2];
+    PGresult *res;
+    member_row m;
+    qw_status rc;
+    int64_t eid;
+
+    if ((rc = open_member(st, ent, &account, &eid, &m)) != QW_OK) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, m.id);
+    /* sessions, tokens, departments and roles go by ON DELETE CASCADE */
+    res = qw_store_exec(st, "DELETE FROM members WHERE enterprise_id = $1 "
+                        "AND member_id = $2", 2, params, &rc);
+    if (res == NULL) {
+        goto fail;
+    }
+    PQclear(res);
+    /* The account is personal data: the trail keeps the id only. */
+    rc = qw_audit_append(st, eid, "directory", "delete",
+                         apr_psprintf(st->pool, "member:%s", params[1]),
+                         "success", NULL, NULL);
+    if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
+        goto fail;
+    }
+    return QW_OK;
+
+fail:
+    qw_store_rollback(st);
+    return rc;
+}
+
+qw_status qw_member_move(qw_store *st, const char *ent, const char *account,
+                         const char *dept_codes_csv)
+{
+    apr_array_header_t *codes;
+    member_row m;
+    qw_status rc;
+    int64_t eid;
+
+    if ((rc = parse_codes(st, dept_codes_csv, &codes)) != QW_OK
+        || (rc = open_member(st, ent, &account, &eid, &m)) != QW_OK) {
+        return rc;
+    }
+    /* Sessions stay: authorization reads the live rows on every request. */
+    if ((rc = set_departments(st, ent, eid, m.id, codes)) != QW_OK) {
+        goto fail;
+    }
+    rc = qw_audit_append(st, eid, "directory", "update",
+                         member_object(st, m.id, account), "success", NULL,
+                         apr_psprintf(st->pool, "{\"departments\": %s}",
+                                      codes_json(st->pool, codes)));
+    if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
+        goto fail;
+    }
+    return QW_OK;
+
+fail:
+    qw_store_rollback(st);
+    return rc;
+}
+
+static qw_status change_role(qw_store *st, const char *ent,
+                             const char *account, const char *role, int grant)
+{
+    const char *params[3];
+    PGresult *res;
+    member_row m;
+    qw_status rc;
+    int64_t eid;
+    int n;
+
+    if (role == NULL || !qw_valid_department_code(role)) {
+        return qw_store_error(st, QW_ERR_INVALID, "role name '%s' is not "
+                              "valid", role ? role : "");
+    }
+    if ((rc = open_member(st, ent, &account, &eid, &m)) != QW_OK) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = role;
+    res = qw_store_exec(st, "SELECT role_id FROM roles WHERE enterprise_id "
+                        "= $1 AND name = $2 FOR SHARE", 2, params, &rc);
+    if (res == NULL) {
+        goto fail;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        rc = qw_store_error(st, QW_ERR_NOTFOUND, "no role '%s' in enterprise "
+                            "'%s'", role, ent);
+        goto fail;
+    }
+    params[1] = qw_i64(st->pool, m.id);
+    params[2] = apr_pstrdup(st->pool, PQgetvalue(res, 0, 0));
+    PQclear(res);
+    res = qw_store_exec(st, grant
+                        ? "INSERT INTO member_roles (enterprise_id, "
+                          "member_id, role_id) VALUES ($1, $2, $3) "
+                          "ON CONFLICT DO NOTHING"
+                        : "DELETE FROM member_roles WHERE enterprise_id = $1"
+                          " AND member_id = $2 AND role_id = $3",
+                        3, params, &rc);
+    if (res == NULL) {
+        goto fail;
+    }
+    n = atoi(PQcmdTuples(res));
+    PQclear(res);
+    if (n == 0) {
+        rc = grant ? qw_store_error(st, QW_ERR_CONFLICT, "member '%s' already"
+                                    " has role '%s'", account, role)
+                   : qw_store_error(st, QW_ERR_NOTFOUND, "member '%s' does "
+                                    "not have role '%s'", account, role);
+        goto fail;
+    }
+    rc = qw_audit_append(st, eid, "directory", "update",
+                         member_object(st, m.id, account), "success", NULL,
+                         apr_psprintf(st->pool, "{\"role_%s\": \"%s\"}",
+                                      grant ? "granted" : "revoked", role));
+    if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
+        goto fail;
+    }
+    return QW_OK;
+
+fail:
+    qw_store_rollback(st);
+    return rc;
+}
+
+qw_status qw_member_grant_role(qw_store *st, const char *ent,
+                               const char *account, const char *role)
+{
+    return change_role(st, ent, account, role, 1);
+}
+
+qw_status qw_member_revoke_role(qw_store *st, const char *ent,
+                                const char *account, const char *role)
+{
+    return change_role(st, ent, account, role, 0);
+}
+
+qw_status qw_store_gc(qw_store *st, long *sessions, long *tokens)
+{
+    PGresult *res;
+    qw_status rc;
+
+    *sessions = *tokens = 0;
+    if ((rc = qw_store_begin(st)) != QW_OK) {
+        return rc;
+    }
+    res = qw_store_exec(st, "DELETE FROM sessions WHERE expires_at < now() "
+                        "OR last_seen_at + make_interval(secs => idle_seconds)"
+                        " < now()", 0, NULL, &rc);
+    if (res == NULL) {
+        goto fail;
+    }
+    *sessions = atol(PQcmdTuples(res));
+    PQclear(res);
+    res = qw_store_exec(st, "DELETE FROM activation_tokens "
+                        "WHERE used_at IS NOT NULL OR expires_at < now()",
+                        0, NULL, &rc);
+    if (res == NULL) {
+        goto fail;
+    }
+    *tokens = atol(PQcmdTuples(res));
+    PQclear(res);
+    if ((rc = qw_store_commit(st)) != QW_OK) {
+        goto fail;
+    }
+    return QW_OK;
+
+fail:
+    *sessions = *tokens = 0;
+    qw_store_rollback(st);
+    return rc;
+}

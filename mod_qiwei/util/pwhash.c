@@ -1,0 +1,177 @@
+/* Argon2id password hashing through libsodium. */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <sodium.h>
+
+#include "util/pwhash.h"
+
+#define MIB (1024ULL * 1024ULL)
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int init_rc = -1;
+
+static void init_sodium(void)
+{
+    /* 0: initialised now; 1: someone else did it already. */
+    init_rc = sodium_init() < 0 ? -1 : 0;
+}
+
+int qw_pw_init(void)
+{
+    if (pthread_once(&init_once, init_sodium) != 0) {
+        return -1;
+    }
+    return init_rc;
+}
+
+/* Effective parameters: never below the baseline (19 MiB, t = 2), never
+ * above what libsodium accepts. */
+static void effective(const qw_pw_params *params, unsigned long long *ops,
+                      size_t *mem)
+{
+    unsigned long long o = params ? params->ops : QW_PW_DEFAULT_OPS;
+    unsigned long long m = params ? params->mem_mib : QW_PW_DEFAULT_MEM_MIB;
+    unsigned long long max_mib = crypto_pwhash_MEMLIMIT_MAX / MIB;
+
+    if (o < QW_PW_DEFAULT_OPS) {
+        o = QW_PW_DEFAULT_OPS;
+    }
+    if (o > crypto_pwhash_OPSLIMIT_MAX) {
+        o = crypto_pwhash_OPSLIMIT_MAX;
+    }
+    if (m < QW_PW_MIN_MEM_MIB) {
+        m = QW_PW_MIN_MEM_MIB;
+    }
+    if (m > max_mib) {
+        m = max_mib;
+    }
+    *ops = o;
+    *mem = (size_t)(m * MIB);
+}
+
+char *qw_pw_hash(apr_pool_t *p, const char *pw, size_t len,
+                 const qw_pw_params *params)
+{
+    unsigned long long ops;
+    size_t mem;
+    char *out;
+
+    if ((pw == NULL && len != 0) || len > QW_PW_MAX_LEN
+        || qw_pw_init() != 0) {
+        return NULL;
+    }
+    effective(params, &ops, &mem);
+    out = apr_palloc(p, crypto_pwhash_STRBYTES);
+    if (crypto_pwhash_str_alg(out, pw ? pw : "", len, ops, mem,
+                              crypto_pwhash_ALG_ARGON2ID13) != 0) {
+        return NULL;
+    }
+    return out;
+}
+
+/* One cached dummy hash, remade when the parameters change (they come from
+ * the configuration, so in practice it is made once per process). */
+static pthread_mutex_t dummy_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    int valid;
+    unsigned long long ops;
+    size_t mem;
+    char hash[crypto_pwhash_STRBYTES];
+} dummy;
+
+static int dummy_hash(unsigned long long ops, size_t mem,
+                      char out[crypto_pwhash_STRBYTES])
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&dummy_lock);
+    if (!dummy.valid || dummy.ops != ops || dummy.mem != mem) {
+        unsigned char junk[16];
+
+        /* A random password nobody knows: the dummy can never match. */
+        randombytes_buf(junk, sizeof(junk));
+        if (crypto_pwhash_str_alg(dummy.hash, (const char *)junk,
+                                  sizeof(junk), ops, mem,
+                                  crypto_pwhash_ALG_ARGON2ID13) == 0) {
+            dummy.valid = 1;
+            dummy.ops = ops;
+            dummy.mem = mem;
+        }
+        else {
+            dummy.valid = 0;
+            rc = -1;
+        }
+        sodium_memzero(junk, sizeof(junk));
+    }
+    if (rc == 0) {
+        memcpy(out, dummy.hash, crypto_pwhash_STRBYTES);
+    }
+    pthread_mutex_unlock(&dummy_lock);
+    return rc;
+}
+
+int qw_pw_verify(const char *encoded, const char *pw, size_t len,
+                 const qw_pw_params *params)
+{
+    if ((pw == NULL && len != 0) || len > QW_PW_MAX_LEN
+        || qw_pw_init() != 0) {
+        return 0;
+    }
+    if (pw == NULL) {
+        pw = "";
+    }
+    if (encoded == NULL) {
+        char hash[crypto_pwhash_STRBYTES];
+        unsigned long long ops;
+        size_t mem;
+
+        effective(params, &ops, &mem);
+        if (dummy_hash(ops, mem, hash) == 0
+            && crypto_pwhash_str_verify(hash, pw, len) == 0) {
+            /* Unreachable (nobody knows the dummy's password); the call is
+             * there for the time it takes. */
+            return 0;
+        }
+        return 0;
+    }
+    /* crypto_pwhash_str_verify reads a NUL-terminated string of at most
+     * crypto_pwhash_STRBYTES - 1 characters. */
+    if (strnlen(encoded, crypto_pwhash_STRBYTES) >= crypto_pwhash_STRBYTES) {
+        return 0;
+    }
+    return crypto_pwhash_str_verify(encoded, pw, len) == 0;
+}
+
+int qw_pw_needs_rehash(const char *encoded, const qw_pw_params *params)
+{
+    unsigned long long ops;
+    size_t mem;
+    unsigned long m_kib = 0, t = 0;
+    int rc;
+
+    if (encoded == NULL
+        || strnlen(encoded, crypto_pwhash_STRBYTES) >= crypto_pwhash_STRBYTES
+        || qw_pw_init() != 0) {
+        return 0;
+    }
+    /* Anything but Argon2id (libsodium would accept Argon2i here) is
+     * replaced at the next login. */
+    if (strncmp(encoded, "$argon2id$", 10) != 0) {
+        return 1;
+    }
+    effective(params, &ops, &mem);
+    rc = crypto_pwhash_str_needs_rehash(encoded, ops, mem);
+    if (rc == 0) {
+        return 0;
+    }
+    /* libsodium says "differs"; we rehash only when it is weaker, so
+     * lowering the configuration does not churn every stored hash. */
+    if (sscanf(encoded, "$argon2id$v=%*u$m=%lu,t=%lu,", &m_kib, &t) != 2) {
+        return 1;
+    }
+    return (unsigned long long)m_kib * 1024ULL < (unsigned long long)mem
+           || (unsigned long long)t < ops;
+}

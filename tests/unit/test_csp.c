@@ -1,0 +1,121 @@
+/* CSP adaptation for the watermark (wm/csp.c). */
+#include <string.h>
+#include <apr_pools.h>
+#include "suites.h"
+#include "wm/csp.h"
+
+static apr_pool_t *pool;
+
+static void setup(void)
+{
+    apr_pool_create(&pool, NULL);
+}
+
+static void teardown(void)
+{
+    apr_pool_destroy(pool);
+}
+
+START_TEST(nonce_found_in_style_src)
+{
+    ck_assert_str_eq(qw_csp_style_nonce(pool,
+        "default-src 'self'; style-src 'self' 'nonce-abc123'"), "abc123");
+    /* style-src-elem governs <style> over style-src */
+    ck_assert_str_eq(qw_csp_style_nonce(pool,
+        "style-src 'nonce-one'; style-src-elem 'nonce-two'"), "two");
+    /* falls back to default-src */
+    ck_assert_str_eq(qw_csp_style_nonce(pool,
+        "default-src 'NONCE-x9'"), "x9");
+    ck_assert_ptr_null(qw_csp_style_nonce(pool, "style-src 'self'"));
+    ck_assert_ptr_null(qw_csp_style_nonce(pool, "script-src 'nonce-s'"));
+    ck_assert_ptr_null(qw_csp_style_nonce(pool, NULL));
+    /* first occurrence of a directive wins */
+    ck_assert_str_eq(qw_csp_style_nonce(pool,
+        "style-src 'nonce-first'; style-src 'nonce-second'"), "first");
+}
+END_TEST
+
+START_TEST(unchanged_when_allowed)
+{
+    const char *pol = "default-src 'self'; style-src 'nonce-n1'; "
+                      "img-src 'self' data:";
+    ck_assert_ptr_eq(qw_csp_allow_watermark(pool, pol, "n1"), pol);
+    pol = "style-src 'unsafe-inline'; img-src data:";
+    ck_assert_ptr_eq(qw_csp_allow_watermark(pool, pol, "zz"), pol);
+    pol = "script-src 'self'";   /* styles and images not restricted */
+    ck_assert_ptr_eq(qw_csp_allow_watermark(pool, pol, "zz"), pol);
+}
+END_TEST
+
+START_TEST(adds_nonce_to_style_src)
+{
+    const char *out = qw_csp_allow_watermark(pool,
+        "style-src 'self'; img-src data:", "N");
+    ck_assert_ptr_nonnull(strstr(out, "style-src 'self' 'nonce-N'"));
+    ck_assert_ptr_nonnull(strstr(out, "img-src data:"));
+}
+END_TEST
+
+START_TEST(unsafe_inline_voided_by_hash)
+{
+    const char *out = qw_csp_allow_watermark(pool,
+        "style-src 'unsafe-inline' 'sha256-AAAA'; img-src *", "N");
+    ck_assert_ptr_nonnull(strstr(out, "'nonce-N'"));
+    /* '*' does not match data: */
+    ck_assert_ptr_nonnull(strstr(out, "img-src * data:"));
+}
+END_TEST
+
+START_TEST(default_src_is_copied_not_widened)
+{
+    const char *out = qw_csp_allow_watermark(pool,
+        "default-src 'self' https://cdn.example", "N");
+    /* default-src itself untouched: scripts gain nothing */
+    ck_assert_ptr_nonnull(strstr(out,
+        "default-src 'self' https://cdn.example;"));
+    ck_assert_ptr_nonnull(strstr(out,
+        "style-src 'self' https://cdn.example 'nonce-N'"));
+    ck_assert_ptr_nonnull(strstr(out,
+        "img-src 'self' https://cdn.example data:"));
+}
+END_TEST
+
+START_TEST(none_is_replaced)
+{
+    const char *out = qw_csp_allow_watermark(pool,
+        "default-src 'none'; style-src 'none'", "N");
+    ck_assert_ptr_nonnull(strstr(out, "style-src 'nonce-N'"));
+    ck_assert_ptr_null(strstr(out, "'none' 'nonce-N'"));
+    ck_assert_ptr_nonnull(strstr(out, "img-src data:"));
+    ck_assert_ptr_nonnull(strstr(out, "default-src 'none'"));
+}
+END_TEST
+
+START_TEST(garbage_is_survivable)
+{
+    const char *garbage[] = { "", ";;;", "   ", "style-src", ";style-src ;",
+                              "'nonce-", "style-src 'nonce-", NULL };
+    int i;
+    for (i = 0; garbage[i]; i++) {
+        (void)qw_csp_style_nonce(pool, garbage[i]);
+        ck_assert_ptr_nonnull(qw_csp_allow_watermark(pool, garbage[i], "N"));
+    }
+    ck_assert_ptr_null(qw_csp_style_nonce(pool, "style-src 'nonce-"));
+}
+END_TEST
+
+Suite *suite_csp(void)
+{
+    Suite *s = suite_create("csp");
+    TCase *tc = tcase_create("adapt");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, nonce_found_in_style_src);
+    tcase_add_test(tc, unchanged_when_allowed);
+    tcase_add_test(tc, adds_nonce_to_style_src);
+    tcase_add_test(tc, unsafe_inline_voided_by_hash);
+    tcase_add_test(tc, default_src_is_copied_not_widened);
+    tcase_add_test(tc, none_is_replaced);
+    tcase_add_test(tc, garbage_is_survivable);
+    suite_add_tcase(s, tc);
+    return s;
+}
