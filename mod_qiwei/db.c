@@ -119,10 +119,12 @@ static const char sql_activation[] =
     " WHERE e.code = $1 AND a.token_hash = $2 AND a.used_at IS NULL"
     "   AND a.expires_at > now() AND m.status = 'invited'";
 
-static const struct {
+typedef struct {
     const char *name;
     const char *sql;
-} statements[] = {
+} statement;
+
+static const statement statements[] = {
     { QW_STMT_SESSION, sql_session },
     { QW_STMT_LOGIN, sql_login },
     { QW_STMT_SESSION_NEW, sql_session_new },
@@ -130,6 +132,30 @@ static const struct {
     { QW_STMT_REHASH, sql_rehash },
     { QW_STMT_ACTIVATION, sql_activation },
 };
+
+/* Statements other parts of the module add at register_hooks time (before
+ * any child exists, so no locking). */
+#define QW_MAX_EXTRA_STATEMENTS 32
+static statement extra[QW_MAX_EXTRA_STATEMENTS];
+static int n_extra;
+
+int qw_db_register_statement(const char *name, const char *sql)
+{
+    int i;
+    for (i = 0; i < n_extra; i++) {
+        if (!strcmp(extra[i].name, name)) {
+            extra[i].sql = sql;     /* register_hooks may run again */
+            return 0;
+        }
+    }
+    if (n_extra == QW_MAX_EXTRA_STATEMENTS) {
+        return -1;
+    }
+    extra[n_extra].name = name;
+    extra[n_extra].sql = sql;
+    n_extra++;
+    return 0;
+}
 
 static PGconn *connect_db(const char *conninfo, const char *timeout)
 {
@@ -194,12 +220,15 @@ static apr_status_t conn_make(void **resource, void *params,
                      QW_VERSION_STRING, QW_SCHEMA_VERSION);
         goto fail;
     }
-    for (i = 0; i < sizeof(statements) / sizeof(statements[0]); i++) {
-        PGresult *res = PQprepare(c, statements[i].name, statements[i].sql,
-                                  0, NULL);
+    for (i = 0; i < sizeof(statements) / sizeof(statements[0])
+                    + (size_t)n_extra; i++) {
+        const statement *st = i < sizeof(statements) / sizeof(statements[0])
+            ? &statements[i]
+            : &extra[i - sizeof(statements) / sizeof(statements[0])];
+        PGresult *res = PQprepare(c, st->name, st->sql, 0, NULL);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, dp->s,
-                         "QW0103: cannot prepare %s: %s", statements[i].name,
+                         "QW0103: cannot prepare %s: %s", st->name,
                          pq_msg(pool, PQresultErrorMessage(res)));
             PQclear(res);
             goto fail;

@@ -17,6 +17,10 @@ typedef struct qw_db_pool qw_db_pool;
 #define QW_STMT_REHASH       "qw_rehash"
 #define QW_STMT_ACTIVATION   "qw_activation"
 
+/* Add a statement prepared on every new connection (call from
+ * register_hooks; the strings must be static).  0 on success. */
+int qw_db_register_statement(const char *name, const char *sql);
+
 /* Create the pools of every server that has QiweiDatabase (child_init). */
 void qw_db_child_init(apr_pool_t *pchild, server_rec *s);
 
