@@ -138,6 +138,18 @@ int qw_viewer_resolve(request_rec *r, qw_viewer **out)
     name = qw_session_cookie_name(r);
     cookie = qw_cookie_get(r->pool, apr_table_get(r->headers_in, "Cookie"),
                            name);
+    if (cookie && qw_cookie_count(apr_table_get(r->headers_in, "Cookie"),
+                                  name) > 1) {
+        /* a second cookie of that name was planted (cookie tossing from a
+         * sibling domain): we cannot tell which one is the browser's own */
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "QW0206: %d cookies named %s from %s: ignoring all; "
+                      "serve over HTTPS so the __Host- prefix prevents this",
+                      qw_cookie_count(apr_table_get(r->headers_in, "Cookie"),
+                                      name), name, r->useragent_ip);
+        q->resolved = 1;
+        return OK;
+    }
     if (!cookie) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "QW0202: no session cookie %s", name);
@@ -349,6 +361,21 @@ static void qw_insert_error_filter(request_rec *r)
     }
     if (r->status != HTTP_UNAUTHORIZED && r->status != HTTP_FORBIDDEN
         && r->status != HTTP_SERVICE_UNAVAILABLE) {
+        return;
+    }
+    if (r->status == HTTP_UNAUTHORIZED && q->viewer) {
+        /* mod_authz_core answers 401 when an authenticated user is refused
+         * (unless AuthzSendForbiddenOnFailure), inviting other credentials.
+         * A member is who they are: they get 403.  ap_send_error_response
+         * looks up the custom response under the status it started with,
+         * so the page is registered for 401 and the status line says 403. */
+        r->status = HTTP_FORBIDDEN;
+        apr_table_unset(r->err_headers_out, "WWW-Authenticate");
+        page = qw_error_page(r, HTTP_FORBIDDEN);
+        if (page) {
+            apr_table_setn(r->subprocess_env, "suppress-error-charset", "1");
+            ap_custom_response(r, HTTP_UNAUTHORIZED, page);
+        }
         return;
     }
     page = qw_error_page(r, r->status);

@@ -28,7 +28,8 @@ int qw_page_send(request_rec *r, int status, qw_lang lang, const char *nonce,
                  const char *title, const char *body_html);
 
 /* Body for ap_custom_response for 401/403/503, headers set into
- * r->headers_out (called from insert_error_filter). NULL: httpd's own. */
+ * r->err_headers_out (called from insert_error_filter). NULL: httpd's
+ * own. */
 const char *qw_error_page(request_rec *r, int status);
 
 /* Read an application/x-www-form-urlencoded body into a table (bounded).

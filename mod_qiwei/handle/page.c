@@ -131,7 +131,9 @@ const char *qw_error_page(request_rec *r, int status)
     default:
         return NULL;
     }
-    qw_page_security_headers(r, r->headers_out, nonce);
+    /* ap_send_error_response sends err_headers_out (it runs the
+     * insert_error_filter hook, our caller, before swapping the tables) */
+    qw_page_security_headers(r, r->err_headers_out, nonce);
     return qw_page_html(r, lang, nonce, title, body);
 }
 
