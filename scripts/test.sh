@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Build mod_qiwei and run all its tests:
+#   1. the Check unit tests (make check),
+#   2. the Apache::Test integration tests (t/*.t) against a real httpd and a
+#      private PostgreSQL started for this run and stopped at exit,
+#   3. optionally the fuzzers for FUZZ_SECONDS seconds each (fuzz/run.sh).
+#
+#   bash scripts/test.sh                 everything
+#   bash scripts/test.sh t/10_login.t    only these integration test files
+#
+# Environment:
+#   QIWEI_BUILD_DIR   build directory (default <repo>/build)
+#   QIWEI_SKIP_UNIT=1 skip make check
+#   QIWEI_SKIP_BUILD=1 test the existing build as it is (development only)
+#   QIWEI_KEEP=1      keep the staging directory (logs, config) afterwards
+#   FUZZ_SECONDS=N    run fuzz/run.sh with N seconds per target (default 0)
+#
+# Fails when any test fails or when no integration test ran at all
+# (Apache::Test answers "Result: NOTESTS" with exit 0).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${QIWEI_BUILD_DIR:-$here/build}
+export QIWEI_BUILD_DIR=$build
+artefacts=${QIWEI_ARTEFACTS:-$here/artefacts}
+fuzz_seconds=${FUZZ_SECONDS:-0}
+
+say() { echo "test.sh: $*"; }
+
+unit_result="not run"
+it_result="not run"
+fuzz_result="skipped"
+status=0
+stage=
+
+cleanup() {
+    local rc=$?
+    set +e
+    if [ -n "$stage" ] && [ -d "$stage" ]; then
+        if [ -f "$stage/t/conf/httpd.conf" ] && [ -f "$stage/t/logs/httpd.pid" ]; then
+            (cd "$stage" && perl t/TEST.PL -stop >/dev/null 2>&1)
+        fi
+        if [ -f "$stage/state/pg.env" ]; then
+            bash "$here/scripts/pg.sh" stop "$stage/state" >/dev/null 2>&1
+        fi
+        if [ "${QIWEI_KEEP:-0}" = 1 ]; then
+            say "kept $stage"
+        else
+            rm -rf "$stage"
+        fi
+    fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- 1. packages and build -------------------------------------------------
+bash "$here/scripts/deps.sh"
+if [ "${QIWEI_SKIP_BUILD:-0}" = 1 ]; then
+    say "QIWEI_SKIP_BUILD=1: testing the existing build in $build"
+else
+    bash "$here/scripts/build.sh"
+fi
+
+# --- 2. unit tests -----------------------------------------------------------
+if [ "${QIWEI_SKIP_UNIT:-0}" = 1 ]; then
+    unit_result="skipped (QIWEI_SKIP_UNIT=1)"
+else
+    say "make check"
+    if make -C "$build" -j"$(nproc 2>/dev/null || echo 2)" check >"$build/make-check.out" 2>&1; then
+        unit_result="PASS"
+    else
+        unit_result="FAIL"
+        status=1
+        tail -n 40 "$build/make-check.out" >&2
+        [ -f "$build/tests/unit/check_qiwei.log" ] \
+            && tail -n 60 "$build/tests/unit/check_qiwei.log" >&2
+    fi
+    # Check prints "NN%: Checks: N, Failures: F, Errors: E".
+    checks=$(grep -ho 'Checks: [0-9]*, Failures: [0-9]*, Errors: [0-9]*' \
+             "$build"/tests/unit/*.log 2>/dev/null | tail -n 1 || true)
+    if [ -z "$checks" ] || [ "$(echo "$checks" | sed 's/Checks: \([0-9]*\).*/\1/')" = 0 ]; then
+        unit_result="FAIL (no unit test ran)"
+        status=1
+    else
+        unit_result="$unit_result ($checks)"
+    fi
+    say "unit tests: $unit_result"
+fi
+
+# --- 3. integration tests ---------------------------------------------------
+if [ "$(id -u)" != 0 ]; then
+    say "the integration tests need root (httpd reads the root-owned key file" \
+        "and drops to nobody; PostgreSQL runs as user postgres)" >&2
+    it_result="FAIL (not root)"
+    status=1
+else
+    module=$build/.libs/mod_qiwei.so
+    ctl=$build/qiweictl
+    [ -f "$module" ] || { say "no $module" >&2; exit 1; }
+    [ -x "$ctl" ] || { say "no $ctl" >&2; exit 1; }
+
+    # httpd's children run as nobody and must traverse every directory
+    # down to t/; mktemp -d makes 0700 folders, and the clone may live under
+    # one too.  So the tests run from a fresh world-readable copy.
+    stage=$(mktemp -d "${TMPDIR:-/tmp}/qiwei-test.XXXXXX")
+    chmod 755 "$stage"
+    cp -R "$here/t" "$stage/t"
+    rm -rf "$stage/t/logs" "$stage/t/conf/apache_test_config.pm"
+    chmod -R u+rwX,go+rX "$stage/t"
+    find "$stage/t" -name '*.cgi' -exec chmod 755 {} +
+    mkdir -p "$stage/state"
+    chmod 755 "$stage/state"
+
+    # The key file: root-owned, 0600, made by the CLI as an operator would.
+    keyfile=$stage/state/qiwei.key
+    "$ctl" keygen "$keyfile" >/dev/null
+
+    bash "$here/scripts/pg.sh" start "$stage/state"
+    # shellcheck disable=SC1091
+    . "$stage/state/pg.env"
+
+    export QIWEI_MODULE=$module
+    export QIWEI_CTL=$ctl
+    export QIWEI_KEYFILE=$keyfile
+    export QIWEI_SQLDIR=$here/sql
+    export QIWEI_DSN=$QIWEI_PG_OWNER_DSN          # qiweictl, as the DB owner
+    export QIWEI_TEST_DSN=$QIWEI_PG_APP_DSN       # httpd, as qiwei_app
+    export QIWEI_TEST_PGCTL=$QIWEI_PGCTL
+    export QIWEI_TEST_STATE=$stage/state
+    export QIWEI_TEST_SCRIPTS=$here/scripts
+
+    say "qiweictl migrate --app-role $QIWEI_PG_APP_ROLE"
+    "$ctl" migrate --app-role "$QIWEI_PG_APP_ROLE" --sql-dir "$here/sql" </dev/null
+
+    port=$(perl -MIO::Socket::INET -e '
+        my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1",
+                                      LocalPort => 0) or die "$!\n";
+        print $s->sockport')
+    apxs=$(command -v apxs || command -v apxs2 || echo /usr/bin/apxs)
+
+    cd "$stage"
+    perl t/TEST.PL -clean >/dev/null 2>&1 || true
+    tests=()
+    for a in "$@"; do
+        case $a in
+            /*) tests+=("${a#"$here"/}") ;;
+            *) tests+=("$a") ;;
+        esac
+    done
+    say "Apache::Test on port $port (staged in $stage)"
+    set +e
+    perl t/TEST.PL -apxs "$apxs" -port "$port" "${tests[@]}" \
+        </dev/null 2>&1 | tee "$stage/apache-test.out"
+    at_rc=${PIPESTATUS[0]}
+    set -e
+    cd "$here"
+
+    out=$stage/apache-test.out
+    files_tests=$(grep -Eo 'Files=[0-9]+, Tests=[0-9]+' "$out" | tail -n 1 || true)
+    ntests=$(echo "$files_tests" | sed -n 's/.*Tests=\([0-9]*\).*/\1/p')
+    if grep -q 'Result: PASS' "$out" && [ "$at_rc" = 0 ] && [ -n "$ntests" ] \
+            && [ "$ntests" -gt 0 ]; then
+        it_result="PASS ($files_tests)"
+    elif [ -z "$ntests" ] || [ "$ntests" = 0 ]; then
+        it_result="FAIL (no integration test ran; exit $at_rc)"
+        status=1
+    else
+        failed=$(grep -E '^t/[^ ]+\.t +\(Wstat' "$out" | awk '{print $1}' \
+                 | tr '\n' ' ' | sed 's/ $//' || true)
+        it_result="FAIL ($files_tests; exit $at_rc; failed: ${failed:-?})"
+        status=1
+    fi
+    if [ "$status" != 0 ]; then
+        mkdir -p "$artefacts"
+        cp "$out" "$artefacts/" 2>/dev/null || true
+        cp "$stage/t/logs/error_log" "$artefacts/" 2>/dev/null || true
+        cp "$QIWEI_PG_LOG" "$artefacts/postgresql.log" 2>/dev/null || true
+        say "logs copied to $artefacts/"
+    fi
+    say "integration tests: $it_result"
+fi
+
+# --- 4. fuzzing (optional) --------------------------------------------------
+if [ "$fuzz_seconds" != 0 ]; then
+    if [ -f "$here/fuzz/run.sh" ]; then
+        if FUZZ_SECONDS=$fuzz_seconds bash "$here/fuzz/run.sh"; then
+            fuzz_result="PASS (${fuzz_seconds}s per target)"
+        else
+            fuzz_result="FAIL"
+            status=1
+        fi
+    else
+        fuzz_result="skipped (no fuzz/run.sh)"
+    fi
+fi
+
+if [ "$status" = 0 ]; then verdict=PASS; else verdict=FAIL; fi
+echo "SUMMARY: $verdict - unit: $unit_result; integration: $it_result; fuzz: $fuzz_result"
+exit $status

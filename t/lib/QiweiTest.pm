@@ -1,0 +1,477 @@
+# Helpers for mod_qiwei's Apache::Test integration tests.
+#
+# The environment comes from scripts/test.sh:
+#   QIWEI_CTL         path of the built qiweictl
+#   QIWEI_DSN         conninfo of the database owner (what qiweictl uses)
+#   QIWEI_KEYFILE     the key file httpd and qiweictl share
+#   QIWEI_TEST_PGCTL  command prefix "runuser -u postgres -- pg_ctl -D .. -l .."
+#   QIWEI_TEST_STATE  the state directory (pg.env lives there)
+#
+# Everything that knows qiweictl's command syntax is in this file, so a change
+# of the CLI touches one place.
+package QiweiTest;
+
+use strict;
+use warnings FATAL => 'all';
+
+use Exporter 'import';
+use IPC::Open3 qw(open3);
+use Symbol qw(gensym);
+use URI::Escape qw(uri_escape uri_escape_utf8 uri_unescape);
+use Test::More ();
+use Apache::TestRequest ();
+
+# Test names and diagnostics contain Chinese: print them as UTF-8.
+{
+    my $b = Test::More->builder;
+    binmode $b->$_, ':encoding(UTF-8)' for qw(output failure_output todo_output);
+}
+
+our @EXPORT = qw(
+    qctl qctl_ok uniq
+    seed_enterprise seed_department seed_role
+    add_member activate_member set_password set_status delete_member
+    move_member grant_role revoke_role
+    ua_reset http_get http_post login_form login csrf_pair logout
+    set_cookie_of cookie_attrs session_of location_of form_field
+    strong_password pg_stop pg_start pg_ctl_cmd
+    local_location refused_as_anonymous allowed denied SECRET sql
+);
+
+# The marker of t/htdocs/secret/index.html: a response that contains it has
+# served protected content.
+use constant SECRET => 'QIWEI-SECRET-PAGE';
+
+# --- qiweictl ----------------------------------------------------------------
+
+# Run qiweictl; returns (exit code, stdout, stderr).  $stdin is fed to it.
+sub qctl {
+    my ($args, $stdin) = @_;
+    my $ctl = $ENV{QIWEI_CTL} or die "QIWEI_CTL not set\n";
+    local $ENV{QIWEI_DSN} = $ENV{QIWEI_DSN};
+    my $err = gensym;
+    # Argon2id at the minimum cost keeps the tests fast; httpd is configured
+    # with QiweiPasswordHashMemory 19 to match.
+    my $pid = open3(my $in, my $out, $err, $ctl, '--pw-mem', '19', @$args);
+    print $in $stdin if defined $stdin;
+    close $in;
+    # stdout and stderr are small; read stdout first, then stderr.
+    local $/;
+    my $o = <$out> // '';
+    my $e = <$err> // '';
+    waitpid $pid, 0;
+    my $rc = $? >> 8;
+    $rc = 128 + ($? & 127) if $? & 127;
+    return ($rc, $o, $e);
+}
+
+# Run qiweictl and die (with its stderr) unless it exits 0; returns stdout.
+sub qctl_ok {
+    my ($args, $stdin) = @_;
+    my ($rc, $o, $e) = qctl($args, $stdin);
+    die "qiweictl @$args: exit $rc: $e$o\n" unless $rc == 0;
+    return $o;
+}
+
+# A short unique suffix for names that must not collide between runs.
+sub uniq {
+    my @c = ('a' .. 'z', '0' .. '9');
+    return join '', map { $c[rand @c] } 1 .. 6;
+}
+
+# Enterprise codes are fixed by t/conf/extra.conf.in, so adding one that a
+# previous run of the same test already added is not an error here.
+sub seed_enterprise {
+    my ($code, $name) = @_;
+    my ($rc, $o, $e) = qctl(['enterprise', 'add', $code, $name // "Test $code"]);
+    return 1 if $rc == 0;
+    return 1 if "$e$o" =~ /exist|conflict|duplicate/i;
+    die "enterprise add $code: exit $rc: $e$o\n";
+}
+
+sub seed_department {
+    my ($ent, $code, $name, $parent) = @_;
+    my @a = ('dept', 'add', $ent, $code, $name // $code);
+    push @a, '--parent', $parent if defined $parent;
+    my ($rc, $o, $e) = qctl(\@a);
+    return 1 if $rc == 0;
+    return 1 if "$e$o" =~ /exist|conflict|duplicate/i;
+    die "department add $ent $code: exit $rc: $e$o\n";
+}
+
+sub seed_role {
+    my ($ent, $name) = @_;
+    my ($rc, $o, $e) = qctl(['role', 'add', $ent, $name]);
+    return 1 if $rc == 0;
+    return 1 if "$e$o" =~ /exist|conflict|duplicate/i;
+    die "role add $ent $name: exit $rc: $e$o\n";
+}
+
+# Register a member (status invited); returns the activation token.
+# %o: depts => 'a,b', name => display name, mobile, email.
+sub add_member {
+    my ($ent, $account, %o) = @_;
+    my @a = ('member', 'add', $ent, $account,
+             '--name', $o{name} // "Member $account");
+    push @a, '--dept', $o{depts} if defined $o{depts};
+    push @a, '--mobile', $o{mobile} if defined $o{mobile};
+    push @a, '--email', $o{email} if defined $o{email};
+    my $out = qctl_ok(\@a);
+    my ($token) = $out =~ /(?:[?&]t=|token[:=]?\s*)([A-Za-z0-9_-]{20,})/i;
+    ($token) = $out =~ /\b([A-Za-z0-9_-]{32,})\b/ unless defined $token;
+    die "member add: no activation token in output:\n$out\n"
+        unless defined $token;
+    return $token;
+}
+
+sub set_password {
+    my ($ent, $account, $pw) = @_;
+    qctl_ok(['member', 'set-password', $ent, $account], "$pw\n");
+    return 1;
+}
+
+# Register and activate (set a password); returns the password.
+sub activate_member {
+    my ($ent, $account, %o) = @_;
+    add_member($ent, $account, %o);
+    my $pw = $o{password} // strong_password();
+    set_password($ent, $account, $pw);
+    for my $r (@{ $o{roles} || [] }) {
+        grant_role($ent, $account, $r);
+    }
+    return $pw;
+}
+
+sub set_status {
+    my ($ent, $account, $status) = @_;
+    return qctl(['member', 'set-status', $ent, $account, $status]);
+}
+
+sub delete_member {
+    my ($ent, $account) = @_;
+    return qctl(['member', 'delete', $ent, $account, '--yes']);
+}
+
+sub move_member {
+    my ($ent, $account, $depts) = @_;
+    return qctl(['member', 'move', $ent, $account, $depts]);
+}
+
+sub grant_role {
+    my ($ent, $account, $role) = @_;
+    return qctl(['member', 'grant-role', $ent, $account, $role]);
+}
+
+sub revoke_role {
+    my ($ent, $account, $role) = @_;
+    return qctl(['member', 'revoke-role', $ent, $account, $role]);
+}
+
+sub strong_password {
+    my @c = ('a' .. 'z', 'A' .. 'Z', '0' .. '9');
+    return 'Pw-' . join('', map { $c[rand @c] } 1 .. 16) . '!9a';
+}
+
+# --- HTTP --------------------------------------------------------------------
+
+# A user agent that never follows redirects and keeps no cookies: every test
+# says exactly which cookies it sends.
+sub ua_reset {
+    Apache::TestRequest::user_agent(reset => 1, requests_redirectable => 0,
+                                    keep_alive => 0);
+}
+
+# http_get($url, cookie => 'a=b; c=d', html => 1, lang => 'en', headers...)
+sub http_get {
+    my ($url, %o) = @_;
+    return Apache::TestRequest::GET($url, _headers(%o));
+}
+
+# http_post($url, [form pairs], cookie => ..., ...)
+sub http_post {
+    my ($url, $form, %o) = @_;
+    my @pairs;
+    for (my $i = 0; $i < @$form; $i += 2) {
+        push @pairs, uri_escape_utf8($form->[$i]) . '='
+            . uri_escape_utf8($form->[$i + 1] // '');
+    }
+    return Apache::TestRequest::POST($url, _headers(%o),
+        'Content-Type' => 'application/x-www-form-urlencoded',
+        content => join('&', @pairs));
+}
+
+sub _headers {
+    my %o = @_;
+    my @h;
+    push @h, Cookie => $o{cookie} if defined $o{cookie};
+    if ($o{html}) {
+        push @h, Accept =>
+            'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+    }
+    elsif (defined $o{accept}) {
+        push @h, Accept => $o{accept};
+    }
+    push @h, 'Accept-Language' => $o{lang} if defined $o{lang};
+    push @h, @{ $o{headers} } if $o{headers};
+    return @h;
+}
+
+# All Set-Cookie values of a response for cookie $name: list of full headers.
+sub set_cookie_of {
+    my ($res, $name) = @_;
+    return grep { /^\Q$name\E=/ } $res->header('Set-Cookie');
+}
+
+# The value of cookie $name set by $res (undef if not set).
+sub session_of {
+    my ($res, $name) = @_;
+    $name //= 'qiwei_session';
+    my ($h) = set_cookie_of($res, $name);
+    return undef unless defined $h;
+    my ($v) = $h =~ /^\Q$name\E=([^;]*)/;
+    return $v;
+}
+
+# Attributes of a Set-Cookie header as a hash (lower-case keys).
+sub cookie_attrs {
+    my ($h) = @_;
+    my ($nv, @attrs) = split /;\s*/, $h;
+    my %a;
+    for (@attrs) {
+        my ($k, $v) = split /=/, $_, 2;
+        $a{ lc $k } = $v // 1;
+    }
+    return \%a;
+}
+
+sub location_of {
+    my ($res) = @_;
+    return $res->header('Location') // '';
+}
+
+# The value attribute of the <input name="$name"> of an HTML form.
+sub form_field {
+    my ($html, $name) = @_;
+    while ($html =~ /<input\b([^>]*)>/gis) {
+        my $attrs = $1;
+        next unless $attrs =~ /\bname\s*=\s*["']?\Q$name\E["'\s>\/]/i;
+        my ($v) = $attrs =~ /\bvalue\s*=\s*"([^"]*)"/i;
+        ($v) = $attrs =~ /\bvalue\s*=\s*'([^']*)'/i unless defined $v;
+        return _unescape($v // '');
+    }
+    return undef;
+}
+
+sub _unescape {
+    my ($s) = @_;
+    $s =~ s/&quot;/"/g;
+    $s =~ s/&#39;|&#x27;/'/g;
+    $s =~ s/&lt;/</g;
+    $s =~ s/&gt;/>/g;
+    $s =~ s/&amp;/&/g;
+    return $s;
+}
+
+# GET a form page (login, logout, activate); returns
+# (response, "qiwei_csrf=..." cookie pair or undef, csrf field value or undef).
+sub csrf_pair {
+    my ($url, %o) = @_;
+    my $res = http_get($url, html => 1, %o);
+    my $c = session_of($res, 'qiwei_csrf');
+    my $f = form_field($res->content, 'csrf');
+    return ($res, defined $c ? "qiwei_csrf=$c" : undef, $f);
+}
+
+sub login_form {
+    my ($handler, %o) = @_;
+    my $url = "$handler/login";
+    $url .= '?next=' . uri_escape($o{next}) if defined $o{next};
+    return csrf_pair($url, lang => $o{lang});
+}
+
+# Log in through the form.  Returns (response, session cookie value).
+# %o: next => '/path', lang => 'en', handler URL is e.g. /t10/qiwei
+sub login {
+    my ($handler, $account, $password, %o) = @_;
+    my ($page, $csrf_cookie, $csrf) = login_form($handler, %o);
+    die "login page $handler: " . $page->code . "\n"
+        unless $page->code == 200 && defined $csrf_cookie && defined $csrf;
+    my @form = (account => $account, password => $password, csrf => $csrf);
+    push @form, next => $o{next} if defined $o{next};
+    my $res = http_post("$handler/login", \@form, cookie => $csrf_cookie,
+                        html => 1, lang => $o{lang});
+    return ($res, session_of($res));
+}
+
+# Log out through the form with the given session cookie value.
+sub logout {
+    my ($handler, $session) = @_;
+    my ($page, $csrf_cookie, $csrf) =
+        csrf_pair("$handler/logout", cookie => "qiwei_session=$session");
+    my $cookie = "qiwei_session=$session";
+    $cookie .= "; $csrf_cookie" if defined $csrf_cookie;
+    return http_post("$handler/logout", [csrf => $csrf // ''],
+                     cookie => $cookie, html => 1);
+}
+
+# Location header without scheme://host:port, so "/x" and "http://h:p/x"
+# compare equal.
+sub local_location {
+    my ($res) = @_;
+    my $l = location_of($res);
+    $l =~ s{^https?://[^/]+}{};
+    return $l;
+}
+
+# Asserts that $url with $cookie is treated as "no session": a browser gets
+# 302 to $login (when given), an API client 401 with WWW-Authenticate, and
+# neither gets the content.
+sub refused_as_anonymous {
+    my ($url, $cookie, $name, $login) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my $b = http_get($url, cookie => $cookie, html => 1);
+    my $a = http_get($url, cookie => $cookie, accept => 'application/json');
+    my $ok = Test::More::is($b->code, 302, "$name: browser is sent to login");
+    if (defined $login) {
+        $ok &= Test::More::like(local_location($b), qr{^\Q$login\E\?next=},
+                                "$name: ... to $login");
+    }
+    $ok &= Test::More::is($a->code, 401, "$name: API client gets 401");
+    $ok &= Test::More::like($a->header('WWW-Authenticate') // '', qr/^Qiwei\b/i,
+                            "$name: ... with WWW-Authenticate: Qiwei");
+    $ok &= Test::More::unlike($b->content . $a->content, qr/\Q${\ SECRET}\E/,
+                              "$name: no content leaks");
+    return $ok;
+}
+
+# Asserts 200 with the protected page.
+sub allowed {
+    my ($url, $session, $name) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my $r = http_get($url, cookie => "qiwei_session=$session", html => 1);
+    return Test::More::ok($r->code == 200 && $r->content =~ /\Q${\ SECRET}\E/,
+                          "$name: 200 with the page")
+        || Test::More::diag("got " . $r->code);
+}
+
+# Asserts 403 with the "no permission" page and no content.
+sub denied {
+    my ($url, $session, $name, $lang) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my $r = http_get($url, cookie => "qiwei_session=$session", html => 1,
+                     lang => $lang // 'zh-CN');
+    my $ok = Test::More::is($r->code, 403, "$name: 403");
+    $ok &= Test::More::unlike($r->content, qr/\Q${\ SECRET}\E/,
+                              "$name: no content leaks");
+    return $ok;
+}
+
+# --- PostgreSQL ------------------------------------------------------------
+
+# Run SQL as the database owner (to age sessions and tokens); returns the
+# unaligned output.  Dies on error.
+sub sql {
+    my ($query) = @_;
+    my $psql = $ENV{QIWEI_PG_BINDIR} ? "$ENV{QIWEI_PG_BINDIR}/psql" : 'psql';
+    my $err = gensym;
+    my $pid = open3(my $in, my $out, $err, $psql, '-X', '-q', '-t', '-A',
+                    '-v', 'ON_ERROR_STOP=1', '-d', $ENV{QIWEI_DSN},
+                    '-c', $query);
+    close $in;
+    local $/;
+    my $o = <$out> // '';
+    my $e = <$err> // '';
+    waitpid $pid, 0;
+    die "psql: $e\n" if $?;
+    $o =~ s/\s+\z//;
+    return $o;
+}
+
+sub pg_ctl_cmd {
+    my $c = $ENV{QIWEI_TEST_PGCTL} or die "QIWEI_TEST_PGCTL not set\n";
+    return $c;
+}
+
+sub pg_stop {
+    my $c = pg_ctl_cmd();
+    system("$c -m fast -w -t 30 stop >/dev/null 2>&1") == 0
+        or die "pg_ctl stop failed\n";
+}
+
+sub pg_start {
+    my $c = pg_ctl_cmd();
+    system("$c -w -t 30 start >/dev/null 2>&1") == 0
+        or die "pg_ctl start failed\n";
+}
+
+
+# --- watermark (t80) ---------------------------------------------------------
+# The markup qw_wm_render() inserts: <style [nonce="..."]>#qiwei-wm...</style>
+# followed by <div id="qiwei-wm" aria-hidden="true"></div>.
+
+push @EXPORT, qw(wm_count wm_markup_re wm_strip wm_nonce wm_text wm_svg);
+
+# Matches one inserted watermark (style element and div); $1 = the style
+# element's attributes.
+sub wm_markup_re {
+    return qr{<style([^>]*)>\#qiwei-wm\#qiwei-wm\#qiwei-wm\{[^<]*</style>
+              <div\ id="qiwei-wm"\ aria-hidden="true"></div>}x;
+}
+
+# How many watermark overlays (div elements) a body carries.
+sub wm_count {
+    my ($html) = @_;
+    my $n = () = $html =~ /<div id="qiwei-wm"/g;
+    return $n;
+}
+
+# The body with every inserted watermark removed: equals the original page
+# when the filter inserted and changed nothing else.
+sub wm_strip {
+    my ($html) = @_;
+    my $re = wm_markup_re();
+    $html =~ s/$re//g;
+    return $html;
+}
+
+# The nonce attribute of the watermark's <style>, or undef.
+sub wm_nonce {
+    my ($html) = @_;
+    my $re = wm_markup_re();
+    return undef unless $html =~ $re;
+    my $attrs = $1;
+    return $attrs =~ /\bnonce="([^"]*)"/ ? $1 : undef;
+}
+
+# The SVG of the watermark's background-image data: URI, percent-decoded
+# (bytes, UTF-8), or undef.
+sub wm_svg {
+    my ($html) = @_;
+    my $re = wm_markup_re();
+    return undef unless $html =~ /($re)/;
+    my $m = $1;
+    return undef
+        unless $m =~ /background-image:url\("data:image\/svg\+xml,([^"]*)"\)/;
+    return uri_unescape($1);
+}
+
+# The text drawn by the watermark, XML-unescaped and decoded from UTF-8 (a
+# Perl character string), or undef.
+sub wm_text {
+    my ($html) = @_;
+    my $svg = wm_svg($html);
+    return undef unless defined $svg;
+    return undef unless $svg =~ m{<text\b[^>]*>([^<]*)</text>};
+    my $t = $1;
+    $t =~ s/&lt;/</g;
+    $t =~ s/&gt;/>/g;
+    $t =~ s/&quot;/"/g;
+    $t =~ s/&apos;|&#39;/'/g;
+    $t =~ s/&#x([0-9a-fA-F]+);/chr(hex $1)/ge;
+    $t =~ s/&#([0-9]+);/chr($1)/ge;
+    $t =~ s/&amp;/&/g;
+    require Encode;
+    return Encode::decode('UTF-8', $t, Encode::FB_CROAK());
+}
+
+1;
