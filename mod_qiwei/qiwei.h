@@ -38,6 +38,11 @@ typedef struct {
     const char *token;             /* the cookie's token text: CSRF binding */
 } qw_viewer;
 
+/* An article's watermark setting for this request (qw_req). */
+#define QW_WM_INHERIT 0     /* the location's QiweiWatermark decides */
+#define QW_WM_OFF 1
+#define QW_WM_ON 2
+
 /* Per-request state, in r->request_config. */
 typedef struct {
     qw_viewer *viewer;      /* NULL when no valid session */
@@ -45,6 +50,11 @@ typedef struct {
     int db_failed;          /* the database could not be asked */
     int ours;               /* our authn or handler ran: our error pages */
     void *db;               /* db.c's connection hold */
+    /* articles (article.c) */
+    int watermark_override; /* QW_WM_*: the article's own setting */
+    const char *external_link_id;  /* share-link reader without a session:
+                                    * the link id (16 hex digits) */
+    void *article;          /* article.c's per-request decision */
 } qw_req;
 
 qw_req *qw_req_get(request_rec *r, int create);
@@ -81,6 +91,10 @@ void qw_authz_register_hooks(apr_pool_t *p);
 
 /* wm_filter.c */
 void qw_wm_register_hooks(apr_pool_t *p);
+
+/* article.c: QiweiArticle*, Require qiwei-article, share links, the
+ * encrypted article store */
+void qw_article_register_hooks(apr_pool_t *p);
 
 /* handle/handler.c */
 void qw_handler_register_hooks(apr_pool_t *p);

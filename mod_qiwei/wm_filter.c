@@ -39,7 +39,23 @@ static const char *short_id(request_rec *r, int64_t id)
     return apr_pstrcat(r->pool, "#", n > 4 ? s + n - 4 : s, NULL);
 }
 
-/* Watermark text for this viewer, or NULL when nobody is known. */
+/* Is the watermark on for r?  An article's own setting (article.c)
+ * overrides the location's QiweiWatermark. */
+static int wm_enabled(request_rec *r)
+{
+    qw_req *q = qw_req_get(r, 0);
+
+    if (q && q->watermark_override == QW_WM_ON) {
+        return 1;
+    }
+    if (q && q->watermark_override == QW_WM_OFF) {
+        return 0;
+    }
+    return qw_cfg_watermark(qw_dir(r));
+}
+
+/* Watermark text for this viewer, or NULL when nobody is known.  A reader
+ * of a share link is "external" with the link's id. */
 static const char *viewer_text(request_rec *r, const qw_dir_cfg *d)
 {
     qw_req *q = qw_req_get(r, 0);
@@ -48,11 +64,15 @@ static const char *viewer_text(request_rec *r, const qw_dir_cfg *d)
     apr_size_t len;
     char when[32];
 
-    if (!v) {
+    if (!v && !(q && q->external_link_id)) {
         return NULL;
     }
     apr_time_exp_lt(&t, r->request_time);
     apr_strftime(when, &len, sizeof(when), "%Y-%m-%d %H:%M", &t);
+    if (!v) {
+        return qw_wm_format(r->pool, d->wm_text, "external",
+                            q->external_link_id, when);
+    }
     return qw_wm_format(r->pool, d->wm_text, v->display_name,
                         short_id(r, v->member_id), when);
 }
@@ -117,7 +137,7 @@ static const char *wm_prepare(ap_filter_t *f)
         enc = r->content_encoding;
     }
     if (enc && strcasecmp(enc, "identity")) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "QW0801: %s response for %s left without watermark: "
                       "compressed by its producer", enc, r->uri);
         return NULL;
@@ -171,6 +191,12 @@ static const char *wm_prepare(ap_filter_t *f)
     apr_table_unset(r->err_headers_out, "ETag");
     apr_table_setn(r->headers_out, "Cache-Control", "private, no-store");
     apr_table_unset(r->err_headers_out, "Cache-Control");
+    /* The byterange filter runs after us and would cut a 206 out of this
+     * viewer's page, whose length and offsets no other response shares
+     * (and a range must not be a way to an unmarked page): answer Range
+     * with the whole page, as RFC 9110 allows. */
+    apr_table_unset(r->headers_in, "Range");
+    apr_table_unset(r->headers_in, "Request-Range");
     return markup;
 }
 
@@ -270,7 +296,7 @@ static apr_status_t wm_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 
 static void wm_insert_filter(request_rec *r)
 {
-    if (!r->main && qw_cfg_watermark(qw_dir(r))) {
+    if (!r->main && wm_enabled(r)) {
         ap_add_output_filter(WM_FILTER, NULL, r, r->connection);
     }
 }
@@ -281,7 +307,7 @@ static void wm_insert_filter(request_rec *r)
 static int wm_fixups(request_rec *r)
 {
     const char *ae;
-    if (r->main || !qw_cfg_watermark(qw_dir(r))) {
+    if (r->main || !wm_enabled(r)) {
         return DECLINED;
     }
     ae = apr_table_get(r->headers_in, "Accept-Encoding");
@@ -294,8 +320,13 @@ static int wm_fixups(request_rec *r)
 
 void qw_wm_register_hooks(apr_pool_t *p)
 {
+    /* Just before every AP_FTYPE_CONTENT_SET filter, whatever the order in
+     * which they were added: DEFLATE (SetOutputFilter, mod_filter's
+     * AddOutputFilterByType) must compress our output, never feed us
+     * compressed bytes.  Still after the resource filters (SSI, INFLATE)
+     * that make the HTML. */
     ap_register_output_filter(WM_FILTER, wm_filter, NULL,
-                              AP_FTYPE_CONTENT_SET);
+                              AP_FTYPE_CONTENT_SET - 1);
     ap_hook_insert_filter(wm_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_fixups(wm_fixups, NULL, NULL, APR_HOOK_LAST);
 }

@@ -15,6 +15,8 @@ PKGS=(
     perl libapache2-mod-perl2 libwww-perl
     check clang libclang-rt-14-dev curl ca-certificates
 )
+# headless browser check of the watermark (t/81_watermark_browser.t)
+PKGS+=(chromium python3-websocket fonts-noto-cjk fonts-noto-color-emoji)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -63,6 +63,11 @@ else
 fi
 
 # --- 2. unit tests -----------------------------------------------------------
+# every directive documented (docs/directives.md, conf/qiwei.conf)
+if ! bash "$here/scripts/check-docs.sh"; then
+    status=1
+fi
+export QIWEI_ARTEFACTS=$artefacts
 if [ "${QIWEI_SKIP_UNIT:-0}" = 1 ]; then
     unit_result="skipped (QIWEI_SKIP_UNIT=1)"
 else

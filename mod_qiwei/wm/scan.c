@@ -961,7 +961,7 @@ const char *qw_wm_render(apr_pool_t *p, const qw_wm_style *style,
         "height=\"%d\"><text x=\"%d\" y=\"%d\" "
         "transform=\"rotate(%d %d %d)\" text-anchor=\"middle\" "
         "dominant-baseline=\"middle\" font-family=\"sans-serif\" "
-        "font-size=\"%d\" fill=\"%s\" stroke=\"%s\" stroke-width=\"0.5\" "
+        "font-size=\"%d\" fill=\"%s\" stroke=\"%s\" stroke-width=\"1\" "
         "paint-order=\"stroke\" opacity=\"%d.%03d\">%s</text></svg>",
         w, h, w / 2, h / 2, a, w / 2, h / 2, st.font_px, fill, stroke,
         opacity_milli / 1000, opacity_milli % 1000, xml_escape(p, clean));

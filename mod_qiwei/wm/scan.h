@@ -111,7 +111,8 @@ typedef struct {
     int tile_w;         /* 40..2000, default 240; grown to fit the text */
     int tile_h;         /* 40..2000, default 160; grown to fit the text */
     const char *fill;   /* "#rrggbb", default "#1f1f1f" */
-    const char *stroke; /* "#rrggbb", default "#ffffff" (0.5px outline) */
+    const char *stroke; /* "#rrggbb", default "#ffffff" (1px outline,
+                         * half of it outside the glyphs) */
 } qw_wm_style;
 
 /* Longest watermark text kept, in bytes (cut on a UTF-8 boundary). */
