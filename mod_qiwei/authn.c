@@ -9,6 +9,7 @@
 
 #include "qiwei.h"
 #include "db.h"
+#include "cache.h"
 #include "cfg/config.h"
 #include "handle/handle.h"
 #include "util/cookie.h"
@@ -116,6 +117,8 @@ int qw_viewer_resolve(request_rec *r, qw_viewer **out)
     PGconn *conn;
     PGresult *res;
     qw_viewer *v;
+    apr_uint64_t gen;
+    apr_interval_time_t ttl;
 
     *out = NULL;
     if (q->resolved) {
@@ -168,6 +171,15 @@ int qw_viewer_resolve(request_rec *r, qw_viewer **out)
     }
     qw_token_hash(raw, sizeof(raw), hash);
 
+    v = qw_cache_get(r, d->enterprise, hash, &gen);
+    if (v) {
+        v->token = cookie;
+        q->viewer = v;
+        q->resolved = 1;
+        *out = v;
+        return OK;
+    }
+
     conn = qw_db_get(r);
     if (!conn) {
         q->resolved = 1;
@@ -202,7 +214,9 @@ int qw_viewer_resolve(request_rec *r, qw_viewer **out)
     v->direct_departments = split_csv(r->pool, PQgetvalue(res, 0, 8));
     v->roles = split_csv(r->pool, PQgetvalue(res, 0, 9));
     v->token = cookie;
+    ttl = apr_time_from_sec(1) * strtod(PQgetvalue(res, 0, 11), NULL);
     PQclear(res);
+    qw_cache_put(r, d->enterprise, hash, v, gen, ttl);
     q->viewer = v;
     *out = v;
     return OK;

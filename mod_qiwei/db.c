@@ -41,7 +41,7 @@ typedef struct {
 static const char sql_session[] =
     "WITH s AS ("
     " SELECT s.enterprise_id, s.session_id, s.member_id, s.kind,"
-    "        s.auth_level, s.last_seen_at, s.idle_seconds"
+    "        s.auth_level, s.last_seen_at, s.idle_seconds, s.expires_at"
     "   FROM sessions s"
     "   JOIN enterprises e ON e.enterprise_id = s.enterprise_id"
     "  WHERE e.code = $1 AND s.token_hash = $2"
@@ -77,7 +77,14 @@ static const char sql_session[] =
     "                 AND r.role_id = mr.role_id"
     "    WHERE mr.enterprise_id = s.enterprise_id"
     "      AND mr.member_id = s.member_id),"
-    "  (SELECT count(*) FROM touch)"
+    "  (SELECT count(*) FROM touch),"
+    /* how long this answer may be reused (cache.h): until the session's
+     * absolute expiry or its next last-seen write, whichever is first */
+    "  extract(epoch FROM least(s.expires_at,"
+    "    CASE WHEN EXISTS (SELECT 1 FROM touch) THEN now()"
+    "         ELSE s.last_seen_at END"
+    "    + make_interval(secs => least(60, s.idle_seconds / 10)))"
+    "    - now())"
     "   FROM s JOIN members m ON m.enterprise_id = s.enterprise_id"
     "                        AND m.member_id = s.member_id"
     "  WHERE m.status = 'active'";

@@ -11,6 +11,7 @@
 
 #include "qiwei.h"
 #include "db.h"
+#include "cache.h"
 #include "cfg/config.h"
 #include "util/keyring.h"
 #include "util/pwhash.h"
@@ -178,6 +179,7 @@ static void qw_child_init(apr_pool_t *pchild, server_rec *s)
     }
     pw_free = n;
     qw_db_child_init(pchild, s);
+    qw_cache_child_init(pchild, s);
 }
 
 static void qw_register_hooks(apr_pool_t *p)

@@ -30,6 +30,8 @@ void *qw_create_srv_cfg(apr_pool_t *p, server_rec *s)
     c->pw_mem_mib = QW_UNSET;
     c->pw_ops = QW_UNSET;
     c->pw_concurrency = QW_UNSET;
+    c->cache_mode = QW_UNSET;
+    c->cache_entries = QW_UNSET;
     return c;
 }
 
@@ -44,6 +46,8 @@ void *qw_merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(db_pool_max);
     MERGE_INT(db_connect_timeout);
     MERGE_INT(db_retry_interval);
+    MERGE_INT(cache_mode);
+    MERGE_INT(cache_entries);
     /* global-only: always the main server's */
     c->key_file = base->key_file;
     c->pw_mem_mib = base->pw_mem_mib;
@@ -201,6 +205,29 @@ static const char *set_srv_int(cmd_parms *cmd, void *dummy, const char *arg)
         return parse_int(cmd, arg, 1, 256, &c->pw_concurrency);
     }
     return "unknown directive";
+}
+
+static const char *set_cache_mode(cmd_parms *cmd, void *dummy,
+                                  const char *arg)
+{
+    qw_srv_cfg *c = qw_srv(cmd->server);
+    if (!strcasecmp(arg, "cached")) {
+        c->cache_mode = QW_CACHE_CACHED;
+    }
+    else if (!strcasecmp(arg, "strict")) {
+        c->cache_mode = QW_CACHE_STRICT;
+    }
+    else {
+        return "QiweiCacheMode: cached or strict";
+    }
+    return NULL;
+}
+
+static const char *set_cache_entries(cmd_parms *cmd, void *dummy,
+                                     const char *arg)
+{
+    return parse_int(cmd, arg, 16, 1048576,
+                     &qw_srv(cmd->server)->cache_entries);
 }
 
 static const char *set_keyfile(cmd_parms *cmd, void *dummy, const char *arg)
@@ -420,6 +447,10 @@ const command_rec qw_cmds[] = {
         RSRC_CONF, "seconds to wait for a database connection"),
     AP_INIT_TAKE1("QiweiDatabaseRetryInterval", set_srv_int, NULL,
         RSRC_CONF, "seconds to answer 503 at once after a failed connect"),
+    AP_INIT_TAKE1("QiweiCacheMode", set_cache_mode, NULL, RSRC_CONF,
+        "cached (default: revocation-safe cache) or strict"),
+    AP_INIT_TAKE1("QiweiCacheEntries", set_cache_entries, NULL, RSRC_CONF,
+        "sessions cached per child process"),
     AP_INIT_TAKE1("QiweiKeyFile", set_keyfile, NULL, RSRC_CONF,
         "key file (mode 0600, read at start-up)"),
     AP_INIT_TAKE1("QiweiPasswordHashMemory", set_srv_int, NULL, RSRC_CONF,

@@ -22,6 +22,11 @@ typedef enum {
 
 struct qw_db_pool;
 
+typedef enum {
+    QW_CACHE_CACHED = 0,    /* default: revocation-safe cache (cache.h) */
+    QW_CACHE_STRICT         /* the database on every request */
+} qw_cache_mode;
+
 typedef struct {
     const char *db_conninfo;         /* QiweiDatabase */
     int db_pool_max;                 /* QiweiDatabasePoolMax */
@@ -31,6 +36,8 @@ typedef struct {
     int pw_mem_mib;                  /* QiweiPasswordHashMemory */
     int pw_ops;                      /* QiweiPasswordHashOps */
     int pw_concurrency;              /* QiweiPasswordHashConcurrency */
+    int cache_mode;                  /* QiweiCacheMode */
+    int cache_entries;               /* QiweiCacheEntries */
     struct qw_db_pool *db;           /* runtime, per child */
 } qw_srv_cfg;
 

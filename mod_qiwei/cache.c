@@ -1,0 +1,442 @@
+/* See cache.h.  Per child: a table of fixed-size slots (no allocation after
+ * start-up, so nothing grows per request) guarded by one mutex, and one
+ * listener thread per database. */
+#include <errno.h>
+#include <poll.h>
+#include <libpq-fe.h>
+#include "apr_strings.h"
+#include "apr_thread_proc.h"
+#include "apr_thread_mutex.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_request.h"
+
+#include "qiwei.h"
+#include "cache.h"
+#include "cfg/config.h"
+#include "util/token.h"
+
+#define SLOT_BLOB 2048
+#define MAX_CACHES 16
+#define HEARTBEAT_EVERY apr_time_from_msec(500)
+#define HEALTHY_WITHIN apr_time_from_msec(1500)
+#define RECONNECT_AFTER apr_time_from_sec(5)
+
+typedef struct {
+    int used;
+    unsigned char key[QW_TOKEN_HASH_LEN];
+    char ent[64];
+    apr_time_t deadline;
+    apr_int64_t enterprise_id, member_id, session_id;
+    int auth_level;
+    /* NUL-separated: kind, account, name, depts, direct depts, roles */
+    apr_size_t blob_len;
+    char blob[SLOT_BLOB];
+} slot;
+
+typedef struct {
+    server_rec *s;
+    const char *conninfo;
+    apr_thread_mutex_t *mutex;
+    slot *slots;
+    int nslots;
+    apr_uint64_t gen;          /* bumped by every invalidation */
+    apr_time_t last_ok;        /* last heartbeat answer; 0: not connected */
+    volatile int stop;
+    apr_thread_t *thread;
+    /* statistics, for the debug log */
+    apr_uint64_t hits, misses, evictions;
+} cache;
+
+static cache *caches[MAX_CACHES];
+static int ncaches;
+
+static cache *cache_of(server_rec *s)
+{
+    qw_srv_cfg *c = qw_srv(s);
+    int i;
+    if (!c->db_conninfo) {
+        return NULL;
+    }
+    for (i = 0; i < ncaches; i++) {
+        if (!strcmp(caches[i]->conninfo, c->db_conninfo)) {
+            return caches[i];
+        }
+    }
+    return NULL;
+}
+
+static apr_size_t slot_index(const cache *c, const unsigned char *hash)
+{
+    apr_uint32_t h;
+    memcpy(&h, hash, sizeof(h));     /* a SHA-256 is uniform already */
+    return h % (apr_uint32_t)c->nslots;
+}
+
+static void wipe(cache *c)
+{
+    int i;
+    for (i = 0; i < c->nslots; i++) {
+        c->slots[i].used = 0;
+    }
+    c->gen++;
+}
+
+/* Apply one invalidation message (caller holds the mutex). */
+static void apply(cache *c, const char *msg)
+{
+    int i;
+    c->gen++;
+    if (msg[0] == 's' && msg[1] == ':' && strlen(msg + 2) == 64) {
+        unsigned char h[QW_TOKEN_HASH_LEN];
+        for (i = 0; i < QW_TOKEN_HASH_LEN; i++) {
+            char byte[3] = { msg[2 + 2 * i], msg[3 + 2 * i], 0 };
+            h[i] = (unsigned char)strtoul(byte, NULL, 16);
+        }
+        for (i = 0; i < c->nslots; i++) {
+            /* every slot, not just the home slot: enterprise codes differ */
+            if (c->slots[i].used && !memcmp(c->slots[i].key, h, sizeof(h))) {
+                c->slots[i].used = 0;
+                c->evictions++;
+            }
+        }
+        return;
+    }
+    if (msg[0] == 'm' && msg[1] == ':') {
+        apr_int64_t ent, member;
+        char *end;
+        ent = apr_strtoi64(msg + 2, &end, 10);
+        if (*end == ':') {
+            member = apr_strtoi64(end + 1, &end, 10);
+            if (!*end) {
+                for (i = 0; i < c->nslots; i++) {
+                    slot *sl = &c->slots[i];
+                    if (sl->used && sl->enterprise_id == ent
+                        && sl->member_id == member) {
+                        sl->used = 0;
+                        c->evictions++;
+                    }
+                }
+                return;
+            }
+        }
+    }
+    if (msg[0] == 'e' && msg[1] == ':') {
+        char *end;
+        apr_int64_t ent = apr_strtoi64(msg + 2, &end, 10);
+        if (!*end) {
+            for (i = 0; i < c->nslots; i++) {
+                if (c->slots[i].used && c->slots[i].enterprise_id == ent) {
+                    c->slots[i].used = 0;
+                    c->evictions++;
+                }
+            }
+            return;
+        }
+    }
+    /* anything else, including '*': forget everything */
+    wipe(c);
+}
+
+static PGconn *listen_connect(cache *c)
+{
+    /* TCP keepalives and a user timeout so a dead peer is noticed even
+     * when nothing is sent; the heartbeat covers the rest */
+    const char *kw[] = { "connect_timeout", "application_name",
+                         "keepalives_idle", "keepalives_interval",
+                         "keepalives_count", "dbname", NULL };
+    const char *val[] = { "3", "mod_qiwei listener", "2", "1", "2",
+                          c->conninfo, NULL };
+    PGconn *conn = PQconnectdbParams(kw, val, 1);
+    PGresult *res;
+
+    if (PQstatus(conn) != CONNECTION_OK) {
+        PQfinish(conn);
+        return NULL;
+    }
+    res = PQexec(conn, "LISTEN qiwei_inval");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        PQclear(res);
+        PQfinish(conn);
+        return NULL;
+    }
+    PQclear(res);
+    if (PQsetnonblocking(conn, 1) != 0) {
+        PQfinish(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+static void drop(cache *c, PGconn **conn, const char *why)
+{
+    apr_thread_mutex_lock(c->mutex);
+    c->last_ok = 0;
+    wipe(c);
+    apr_thread_mutex_unlock(c->mutex);
+    if (*conn) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, c->s,
+                     "QW0901: cache listener lost the database (%s): "
+                     "every request asks the database until it is back",
+                     why);
+        PQfinish(*conn);
+        *conn = NULL;
+    }
+}
+
+static void *APR_THREAD_FUNC listener(apr_thread_t *t, void *data)
+{
+    cache *c = data;
+    PGconn *conn = NULL;
+    apr_time_t sent = 0, last_answer = 0, next_try = 0;
+    int pending = 0;
+
+    while (!c->stop) {
+        struct pollfd pfd;
+        PGnotify *n;
+        apr_time_t now = apr_time_now();
+
+        if (!conn) {
+            if (now < next_try) {
+                apr_sleep(apr_time_from_msec(100));
+                continue;
+            }
+            conn = listen_connect(c);
+            if (!conn) {
+                next_try = now + apr_time_from_sec(1);
+                continue;
+            }
+            pending = 0;
+            last_answer = now;
+            apr_thread_mutex_lock(c->mutex);
+            wipe(c);                 /* we may have missed messages */
+            c->last_ok = now;
+            apr_thread_mutex_unlock(c->mutex);
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, c->s,
+                         "QW0902: cache listener connected");
+        }
+        if (!pending && now - sent >= HEARTBEAT_EVERY) {
+            if (!PQsendQuery(conn, "SELECT 1")) {
+                drop(c, &conn, "heartbeat send failed");
+                continue;
+            }
+            PQflush(conn);
+            pending = 1;
+            sent = now;
+        }
+        pfd.fd = PQsocket(conn);
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+        if (poll(&pfd, 1, 100) < 0 && errno != EINTR) {
+            drop(c, &conn, "poll failed");
+            continue;
+        }
+        if (!PQconsumeInput(conn)) {
+            drop(c, &conn, "connection closed");
+            continue;
+        }
+        if (pending && !PQisBusy(conn)) {
+            PGresult *res;
+            while ((res = PQgetResult(conn)) != NULL) {
+                PQclear(res);
+            }
+            pending = 0;
+            last_answer = apr_time_now();
+        }
+        apr_thread_mutex_lock(c->mutex);
+        while ((n = PQnotifies(conn)) != NULL) {
+            apply(c, n->extra);
+            PQfreemem(n);
+        }
+        c->last_ok = last_answer;
+        apr_thread_mutex_unlock(c->mutex);
+        if (pending && apr_time_now() - sent > RECONNECT_AFTER) {
+            drop(c, &conn, "heartbeat unanswered for 5 s");
+        }
+    }
+    if (conn) {
+        PQfinish(conn);
+    }
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+static apr_status_t cache_stop(void *data)
+{
+    cache *c = data;
+    apr_status_t rv;
+    c->stop = 1;
+    if (c->thread) {
+        apr_thread_join(&rv, c->thread);
+        c->thread = NULL;
+    }
+    ncaches = 0;
+    return APR_SUCCESS;
+}
+
+void qw_cache_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    server_rec *sp;
+    for (sp = s; sp; sp = sp->next) {
+        qw_srv_cfg *sc = qw_srv(sp);
+        cache *c;
+        apr_status_t rv;
+
+        if (!sc->db_conninfo || sc->cache_mode == QW_CACHE_STRICT
+            || cache_of(sp) || ncaches == MAX_CACHES) {
+            continue;
+        }
+        c = apr_pcalloc(pchild, sizeof(*c));
+        c->s = sp;
+        c->conninfo = sc->db_conninfo;
+        c->nslots = sc->cache_entries != QW_UNSET ? sc->cache_entries
+                                                  : QW_CACHE_DEFAULT_ENTRIES;
+        c->slots = apr_pcalloc(pchild, sizeof(slot) * c->nslots);
+        apr_thread_mutex_create(&c->mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
+        rv = apr_thread_create(&c->thread, NULL, listener, c, pchild);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, sp,
+                         "QW0903: cannot start the cache listener; "
+                         "running in strict mode");
+            continue;
+        }
+        apr_pool_cleanup_register(pchild, c, cache_stop,
+                                  apr_pool_cleanup_null);
+        caches[ncaches++] = c;
+    }
+}
+
+static int healthy(const cache *c, apr_time_t now)
+{
+    return c->last_ok && now - c->last_ok < HEALTHY_WITHIN;
+}
+
+int qw_cache_usable(server_rec *s)
+{
+    cache *c = cache_of(s);
+    int ok;
+    if (!c) {
+        return 0;
+    }
+    apr_thread_mutex_lock(c->mutex);
+    ok = healthy(c, apr_time_now());
+    apr_thread_mutex_unlock(c->mutex);
+    return ok;
+}
+
+static apr_array_header_t *csv(apr_pool_t *p, const char *s)
+{
+    apr_array_header_t *a = apr_array_make(p, 4, sizeof(const char *));
+    char *copy, *tok, *last;
+    if (!*s) {
+        return a;
+    }
+    copy = apr_pstrdup(p, s);
+    for (tok = apr_strtok(copy, ",", &last); tok;
+         tok = apr_strtok(NULL, ",", &last)) {
+        APR_ARRAY_PUSH(a, const char *) = tok;
+    }
+    return a;
+}
+
+qw_viewer *qw_cache_get(request_rec *r, const char *ent,
+                        const unsigned char *hash, apr_uint64_t *gen)
+{
+    cache *c = cache_of(r->server);
+    apr_time_t now = apr_time_now();
+    qw_viewer *v = NULL;
+    slot *sl;
+    char blob[SLOT_BLOB];
+    slot copy;
+
+    *gen = 0;
+    if (!c) {
+        return NULL;
+    }
+    apr_thread_mutex_lock(c->mutex);
+    if (!healthy(c, now)) {
+        apr_thread_mutex_unlock(c->mutex);
+        return NULL;
+    }
+    *gen = c->gen;
+    sl = &c->slots[slot_index(c, hash)];
+    if (sl->used && sl->deadline > now && !strcmp(sl->ent, ent)
+        && !memcmp(sl->key, hash, QW_TOKEN_HASH_LEN)) {
+        copy = *sl;
+        memcpy(blob, sl->blob, sl->blob_len);
+        c->hits++;
+        apr_thread_mutex_unlock(c->mutex);
+        {
+            const char *f[6];
+            apr_size_t off = 0;
+            int i;
+            for (i = 0; i < 6; i++) {
+                f[i] = apr_pstrdup(r->pool, blob + off);
+                off += strlen(blob + off) + 1;
+            }
+            v = apr_pcalloc(r->pool, sizeof(*v));
+            v->enterprise_id = copy.enterprise_id;
+            v->enterprise_code = apr_pstrdup(r->pool, copy.ent);
+            v->member_id = copy.member_id;
+            v->session_id = copy.session_id;
+            v->auth_level = copy.auth_level;
+            v->kind = f[0];
+            v->account = f[1];
+            v->display_name = f[2];
+            v->departments = csv(r->pool, f[3]);
+            v->direct_departments = csv(r->pool, f[4]);
+            v->roles = csv(r->pool, f[5]);
+        }
+        return v;
+    }
+    c->misses++;
+    apr_thread_mutex_unlock(c->mutex);
+    return NULL;
+}
+
+void qw_cache_put(request_rec *r, const char *ent, const unsigned char *hash,
+                  const qw_viewer *v, apr_uint64_t gen,
+                  apr_interval_time_t ttl)
+{
+    cache *c = cache_of(r->server);
+    const char *f[6];
+    char blob[SLOT_BLOB];
+    apr_size_t off = 0;
+    int i;
+    slot *sl;
+
+    if (!c || !gen || ttl <= 0 || strlen(ent) >= sizeof(sl->ent)) {
+        return;
+    }
+    f[0] = v->kind;
+    f[1] = v->account;
+    f[2] = v->display_name;
+    f[3] = apr_array_pstrcat(r->pool, v->departments, ',');
+    f[4] = apr_array_pstrcat(r->pool, v->direct_departments, ',');
+    f[5] = apr_array_pstrcat(r->pool, v->roles, ',');
+    for (i = 0; i < 6; i++) {
+        apr_size_t len = strlen(f[i]) + 1;
+        if (off + len > sizeof(blob)) {
+            return;              /* unusually large: not cached */
+        }
+        memcpy(blob + off, f[i], len);
+        off += len;
+    }
+    apr_thread_mutex_lock(c->mutex);
+    /* an invalidation arrived while we read the database: what we read may
+     * already be stale */
+    if (gen == c->gen && healthy(c, apr_time_now())) {
+        sl = &c->slots[slot_index(c, hash)];
+        sl->used = 1;
+        memcpy(sl->key, hash, QW_TOKEN_HASH_LEN);
+        apr_cpystrn(sl->ent, ent, sizeof(sl->ent));
+        sl->deadline = apr_time_now() + ttl;
+        sl->enterprise_id = v->enterprise_id;
+        sl->member_id = v->member_id;
+        sl->session_id = v->session_id;
+        sl->auth_level = v->auth_level;
+        memcpy(sl->blob, blob, off);
+        sl->blob_len = off;
+    }
+    apr_thread_mutex_unlock(c->mutex);
+}

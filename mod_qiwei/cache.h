@@ -1,0 +1,44 @@
+/* Revocation-safe session cache (QiweiCacheMode cached).
+ *
+ * Each httpd child keeps a fixed-size table of recently seen sessions (the
+ * viewer record the session query returns) and a listener thread with its
+ * own PostgreSQL connection on channel qiwei_inval.  Triggers (sql/) send a
+ * NOTIFY in the same transaction as every change that affects access: a
+ * session ended, a member's status, departments or roles changed, a
+ * department tree or role changed.  The listener evicts what the message
+ * names.  Rules that make it safe:
+ *   - the cache is used only while the listener is connected and answered
+ *     its last heartbeat (every 500 ms) within 1.5 s; otherwise every request
+ *     asks the database (as in strict mode): never stale silently;
+ *   - it is wiped whenever the listener (re)connects or loses its connection;
+ *   - a result read from the database is stored only if no invalidation
+ *     arrived while it was being read (generation check);
+ *   - an entry is valid at most until the session's absolute expiry or its
+ *     next "last seen" write, whichever is first, so idle timeouts and
+ *     activity tracking work exactly as without the cache. */
+#ifndef QW_CACHE_H
+#define QW_CACHE_H
+
+#include "httpd.h"
+#include "qiwei.h"
+
+#define QW_CACHE_DEFAULT_ENTRIES 1024
+
+void qw_cache_child_init(apr_pool_t *pchild, server_rec *s);
+
+/* Cached viewer for (enterprise code, session hash), copied into r->pool,
+ * or NULL.  *gen receives the generation to hand to qw_cache_put after a
+ * database read (0 when the cache is not usable now). */
+qw_viewer *qw_cache_get(request_rec *r, const char *ent,
+                        const unsigned char *hash, apr_uint64_t *gen);
+
+/* Remember v for ttl (the database's "valid for" answer) unless an
+ * invalidation arrived since gen was read. */
+void qw_cache_put(request_rec *r, const char *ent, const unsigned char *hash,
+                  const qw_viewer *v, apr_uint64_t gen,
+                  apr_interval_time_t ttl);
+
+/* For tests and the status line: is the cache in use in this child? */
+int qw_cache_usable(server_rec *s);
+
+#endif
