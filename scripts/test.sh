@@ -13,6 +13,7 @@
 #   QIWEI_SKIP_UNIT=1 skip make check
 #   QIWEI_SKIP_BUILD=1 test the existing build as it is (development only)
 #   QIWEI_KEEP=1      keep the staging directory (logs, config) afterwards
+#   QIWEI_TEST_VERBOSE=1  print every assertion (-verbose)
 #   FUZZ_SECONDS=N    run fuzz/run.sh with N seconds per target (default 0)
 #
 # Fails when any test fails or when no integration test ran at all
@@ -155,7 +156,9 @@ else
     done
     say "Apache::Test on port $port (staged in $stage)"
     set +e
-    perl t/TEST.PL -apxs "$apxs" -port "$port" "${tests[@]}" \
+    verbose=()
+    [ "${QIWEI_TEST_VERBOSE:-0}" = 1 ] && verbose=(-verbose)
+    perl t/TEST.PL -apxs "$apxs" -port "$port" "${verbose[@]}" "${tests[@]}" \
         </dev/null 2>&1 | tee "$stage/apache-test.out"
     at_rc=${PIPESTATUS[0]}
     set -e
