@@ -58,6 +58,12 @@ CREATE TRIGGER sessions_inval_update
                     expires_at ON sessions
     FOR EACH ROW EXECUTE FUNCTION qw_inval_session();
 
+-- last_seen_at moving backwards is not the hot path but an operator ageing
+-- a session (or ending it early): the cached answer must go too.
+CREATE TRIGGER sessions_inval_aged AFTER UPDATE OF last_seen_at ON sessions
+    FOR EACH ROW WHEN (NEW.last_seen_at < OLD.last_seen_at)
+    EXECUTE FUNCTION qw_inval_session();
+
 CREATE TRIGGER members_inval AFTER UPDATE OR DELETE ON members
     FOR EACH ROW EXECUTE FUNCTION qw_inval_member();
 CREATE TRIGGER member_departments_inval
