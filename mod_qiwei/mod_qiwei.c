@@ -190,6 +190,7 @@ static void qw_register_hooks(apr_pool_t *p)
     qw_authz_register_hooks(p);
     qw_handler_register_hooks(p);
     qw_wm_register_hooks(p);
+    qw_article_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(qiwei) = {

@@ -72,6 +72,8 @@ void *qw_create_dir_cfg(apr_pool_t *p, char *dir)
     c->wm_tile_w = QW_UNSET;
     c->wm_tile_h = QW_UNSET;
     c->wm_scan_limit_kb = QW_UNSET;
+    c->article_store = QW_UNSET;
+    c->article_missing = QW_UNSET;
     return c;
 }
 
@@ -100,6 +102,9 @@ void *qw_merge_dir_cfg(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(wm_fill);
     MERGE_PTR(wm_stroke);
     MERGE_INT(wm_scan_limit_kb);
+    MERGE_PTR(article_module);
+    MERGE_INT(article_store);
+    MERGE_INT(article_missing);
     return c;
 }
 
@@ -148,6 +153,21 @@ int qw_cfg_watermark(const qw_dir_cfg *d)
 }
 
 int qw_cfg_watermark_used;
+
+const char *qw_cfg_article_module(const qw_dir_cfg *d)
+{
+    return d->article_module && *d->article_module ? d->article_module
+                                                   : NULL;
+}
+int qw_cfg_article_store(const qw_dir_cfg *d)
+{
+    return EFF_INT(article_store, 0);
+}
+int qw_cfg_article_missing_allow(const qw_dir_cfg *d)
+{
+    /* fail closed: a path without an article record is refused */
+    return EFF_INT(article_missing, 0);
+}
 
 /* ---- directive handlers ---- */
 
@@ -436,6 +456,53 @@ static const char *set_wm_colour(cmd_parms *cmd, void *dv, const char *arg)
     return NULL;
 }
 
+static const char *set_article_module(cmd_parms *cmd, void *dv,
+                                      const char *arg)
+{
+    qw_dir_cfg *d = dv;
+    size_t i, n = strlen(arg);
+
+    if (!strcasecmp(arg, "none")) {
+        d->article_module = "";
+        return NULL;
+    }
+    if (n == 0 || n > 32 || !apr_islower(arg[0])) {
+        return "QiweiArticleModule: a module name (news, wiki, minutes, "
+               "forms, ...: 1-32 of a-z 0-9 _ -) or none";
+    }
+    for (i = 1; i < n; i++) {
+        if (!apr_islower(arg[i]) && !apr_isdigit(arg[i]) && arg[i] != '_'
+            && arg[i] != '-') {
+            return "QiweiArticleModule: a module name (news, wiki, minutes, "
+                   "forms, ...: 1-32 of a-z 0-9 _ -) or none";
+        }
+    }
+    d->article_module = arg;
+    return NULL;
+}
+
+static const char *set_article_store(cmd_parms *cmd, void *dv, int on)
+{
+    ((qw_dir_cfg *)dv)->article_store = on;
+    return NULL;
+}
+
+static const char *set_article_missing(cmd_parms *cmd, void *dv,
+                                       const char *arg)
+{
+    qw_dir_cfg *d = dv;
+    if (!strcasecmp(arg, "deny")) {
+        d->article_missing = 0;
+    }
+    else if (!strcasecmp(arg, "allow")) {
+        d->article_missing = 1;
+    }
+    else {
+        return "QiweiArticleMissing: deny or allow";
+    }
+    return NULL;
+}
+
 #define DIR_SCOPE (ACCESS_CONF | RSRC_CONF)
 
 const command_rec qw_cmds[] = {
@@ -497,6 +564,14 @@ const command_rec qw_cmds[] = {
         "text colour #rrggbb"),
     AP_INIT_TAKE1("QiweiWatermarkOutline", set_wm_colour, NULL, DIR_SCOPE,
         "outline colour #rrggbb"),
+    AP_INIT_TAKE1("QiweiArticleModule", set_article_module, NULL, DIR_SCOPE,
+                  "the article module of this location (news, wiki, ...) "
+                  "or none"),
+    AP_INIT_FLAG("QiweiArticleStore", set_article_store, NULL, DIR_SCOPE,
+                 "On: serve the encrypted bodies mod_qiwei stores"),
+    AP_INIT_TAKE1("QiweiArticleMissing", set_article_missing, NULL,
+                  DIR_SCOPE, "deny (default) or allow a path without an "
+                  "article record"),
     AP_INIT_TAKE1("QiweiWatermarkScanLimit", set_wm_int, NULL, DIR_SCOPE,
         "KiB to search for <body> before appending at the end (0: all)"),
     { NULL }

@@ -176,4 +176,102 @@ qw_status qw_store_need_keys(qw_store *st);
 qw_status qw_audit_verify(qw_store *st, const char *ent, int64_t *rows,
                           int64_t *bad_seq);
 
+/* --- articles (article.c, articles issue) --- */
+/* An article is named by (enterprise code, module, path); path is the
+ * decoded URL path Apache sees (r->uri).  Lists are comma separated. */
+typedef struct {
+    int all;                   /* every member of the enterprise */
+    const char *departments;   /* codes; sub-departments are included */
+    const char *roles;         /* role names */
+    const char *members;       /* accounts */
+} qw_audience;
+
+/* watermark setting of an article */
+#define QW_ARTICLE_WM_INHERIT (-1)
+
+typedef struct {
+    int64_t id;
+    int64_t enterprise_id;
+    const char *module;
+    const char *path;
+    const char *title;
+    const char *owner;         /* account, NULL once the owner was deleted */
+    int audience_all;
+    const char *departments, *roles, *members;   /* "" when none */
+    const char *responsible, *related;           /* accounts, "" if none */
+    int confidential;
+    int share_enabled;
+    int share_effective;       /* share_enabled and the enterprise allows */
+    int share_version;
+    int watermark;             /* QW_ARTICLE_WM_INHERIT, 0 or 1 */
+    const char *body_type;     /* NULL when no stored body */
+    int64_t body_bytes;        /* stored (encrypted) size, 0 if none */
+    int dek_kid;               /* 0 if no stored body */
+    const char *updated_at;
+} qw_article;
+
+/* A module name: news, wiki, minutes, forms or the operator's own
+ * (1-32 of a-z 0-9 _ -, starting with a letter). */
+int qw_valid_article_module(const char *s);
+/* An article path: starts with '/', at most 1024 bytes, valid UTF-8, no
+ * control characters, '?' or '#', no "." or ".." segment. */
+int qw_valid_article_path(const char *s);
+
+qw_status qw_article_add(qw_store *st, const char *ent, const char *module,
+                         const char *path, const char *title,
+                         const char *owner_account, const qw_audience *aud,
+                         int confidential, int watermark, int64_t *id);
+/* Replace the audience. */
+qw_status qw_article_set_audience(qw_store *st, const char *ent,
+                                  const char *module, const char *path,
+                                  const qw_audience *aud);
+/* Replace the responsible and related people (NULL or "" for none). */
+qw_status qw_article_set_people(qw_store *st, const char *ent,
+                                const char *module, const char *path,
+                                const char *responsible,
+                                const char *related);
+/* Store the body, encrypted (util/envelope.h) with a new data key wrapped
+ * by the current master key.  content_type NULL: text/html; charset=utf-8 */
+qw_status qw_article_set_body(qw_store *st, const char *ent,
+                              const char *module, const char *path,
+                              const unsigned char *body, size_t len,
+                              const char *content_type);
+/* Decrypt the stored body (for the CLI; the module decrypts itself). */
+qw_status qw_article_get_body(qw_store *st, const char *ent,
+                              const char *module, const char *path,
+                              unsigned char **body, size_t *len,
+                              const char **content_type);
+qw_status qw_article_set_confidential(qw_store *st, const char *ent,
+                                      const char *module, const char *path,
+                                      int on);
+qw_status qw_article_set_watermark(qw_store *st, const char *ent,
+                                   const char *module, const char *path,
+                                   int watermark);
+/* Sharing on or off.  Off also bumps share_version, so every link made
+ * so far is dead even if sharing is switched on again later. */
+qw_status qw_article_set_share(qw_store *st, const char *ent,
+                               const char *module, const char *path, int on);
+/* Bump share_version: revoke every outstanding link, sharing stays on. */
+qw_status qw_article_revoke_links(qw_store *st, const char *ent,
+                                  const char *module, const char *path);
+/* Make a share link token (util/share.h) valid for ttl seconds (0: no
+ * expiry).  Sharing must be on for the article; *master_on tells whether
+ * the enterprise's switch allows it (the link works only while it does).
+ * The audit row names the link id, never the token. */
+qw_status qw_article_share_link(qw_store *st, const char *ent,
+                                const char *module, const char *path,
+                                int64_t ttl, char **token, uint64_t *link_id,
+                                int *master_on);
+qw_status qw_article_get(qw_store *st, const char *ent, const char *module,
+                         const char *path, qw_article *out);
+/* Articles of ent (of one module when module is not NULL), by path. */
+qw_status qw_article_list(qw_store *st, const char *ent, const char *module,
+                          apr_array_header_t **out);
+qw_status qw_article_delete(qw_store *st, const char *ent,
+                            const char *module, const char *path);
+/* Re-wrap every stored body's data key that is not under the current
+ * master key; bodies are not re-encrypted.  One transaction (and one audit
+ * row) per enterprise.  *done: keys re-wrapped. */
+qw_status qw_article_rewrap_all(qw_store *st, long *done);
+
 #endif

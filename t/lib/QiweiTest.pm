@@ -475,3 +475,171 @@ sub wm_text {
 }
 
 1;
+
+# --- articles (issue 3) --------------------------------------------------------
+
+push @EXPORT, qw(psql_query share_link httpd_graceful wm_marker);
+
+# Run one SQL statement as the database owner; returns the rows as a list of
+# tab-separated lines (psql -At).
+sub psql_query {
+    my ($sql) = @_;
+    my $dsn = $ENV{QIWEI_DSN} or die "QIWEI_DSN not set\n";
+    my $err = gensym;
+    my $pid = open3(my $in, my $out, $err, 'psql', '-X', '-At', '-F', "\t",
+                    '-v', 'ON_ERROR_STOP=1', '-d', $dsn, '-c', $sql);
+    close $in;
+    local $/;
+    my $o = <$out> // '';
+    my $e = <$err> // '';
+    waitpid $pid, 0;
+    die "psql: $e\n" if $? != 0;
+    return split /\n/, $o;
+}
+
+# qiweictl article link ...; returns (URL path with ?qs=, link id).
+sub share_link {
+    my ($ent, $module, $path, %o) = @_;
+    my @a = ('article', 'link', $ent, $module, $path,
+             '--base-url', 'http://x.invalid');
+    push @a, '--expires', $o{expires} if defined $o{expires};
+    my $out = qctl_ok(\@a);
+    my ($url) = $out =~ m{share link: http://x\.invalid(\S+)};
+    my ($id) = $out =~ /link id: ([0-9a-f]{16})/;
+    die "article link: unexpected output:\n$out\n"
+        unless defined $url && defined $id;
+    return ($url, $id);
+}
+
+# Graceful restart of the test httpd (it re-reads the key file), then wait
+# until it answers again.
+sub httpd_graceful {
+    require Apache::Test;
+    my $vars = Apache::Test::vars();
+    my $log = "$vars->{t_logs}/error_log";
+    my $resumed = sub {
+        open my $l, '<', $log or return 0;
+        my $n = grep { /resuming normal operations/ } <$l>;
+        close $l;
+        return $n;
+    };
+    my $before = $resumed->();
+    my $pidfile = "$vars->{t_logs}/httpd.pid";
+    open my $fh, '<', $pidfile or die "cannot read $pidfile: $!\n";
+    chomp(my $pid = <$fh>);
+    close $fh;
+    kill 'USR1', $pid or die "cannot signal httpd $pid\n";
+    # wait for the new generation (it has read the key file again)
+    for (1 .. 100) {
+        select undef, undef, undef, 0.2;
+        if ($resumed->() > $before) {
+            select undef, undef, undef, 1;
+            return 1;
+        }
+    }
+    die "httpd did not come back after a graceful restart\n";
+}
+
+# The id of the watermark element the filter inserts.
+sub wm_marker { 'qiwei-wm' }
+
+1;
+
+# --- admin API (issue 5) -------------------------------------------------------
+
+push @EXPORT, qw(admin_add admin_role admin_grant api api_login);
+
+# Create an admin account with a password (qiweictl); returns the password.
+# %o: super => 1, bind => MEMBER, password => ...
+sub admin_add {
+    my ($ent, $account, %o) = @_;
+    my @a = ('admin', 'add', $ent, $account);
+    push @a, '--super' if $o{super};
+    push @a, '--bind', $o{bind} if defined $o{bind};
+    qctl_ok(\@a);
+    my $pw = $o{password} // strong_password();
+    qctl_ok(['admin', 'set-password', $ent, $account], "$pw\n");
+    return $pw;
+}
+
+sub admin_role {
+    my ($ent, $name, $modules) = @_;
+    return qctl_ok(['admin', 'role', 'add', $ent, $name, $modules]);
+}
+
+sub admin_grant {
+    my ($ent, $account, $role) = @_;
+    return qctl_ok(['admin', 'grant', $ent, $account, $role]);
+}
+
+# api($method, $url, cookie => 'qiwei_admin=...', csrf => TOKEN,
+#     json => {...} | body => RAW, type => 'application/json', headers => [])
+# Returns (response, decoded JSON or undef).
+sub api {
+    my ($method, $url, %o) = @_;
+    require HTTP::Request;
+    require JSON::PP;
+    my $req = HTTP::Request->new($method,
+                                 Apache::TestRequest::resolve_url($url));
+    $req->header(Cookie => $o{cookie}) if defined $o{cookie};
+    $req->header('X-CSRF-Token' => $o{csrf}) if defined $o{csrf};
+    $req->header(Accept => 'application/json');
+    my $body = exists $o{json}
+        ? JSON::PP->new->utf8->canonical->encode($o{json}) : $o{body};
+    if (defined $body) {
+        $req->header('Content-Type' => $o{type} // 'application/json');
+        $req->content($body);
+    }
+    my @h = @{ $o{headers} || [] };
+    while (@h) { my $k = shift @h; $req->header($k => shift @h); }
+    my $res = Apache::TestRequest::user_agent()->request($req);
+    my $data;
+    if (($res->header('Content-Type') // '') =~ m{^application/json}) {
+        $data = eval { JSON::PP->new->utf8->decode($res->content) };
+    }
+    return ($res, $data);
+}
+
+# Log in to the admin API; returns (response, "qiwei_admin=..." cookie
+# pair or undef, CSRF token or undef).
+sub api_login {
+    my ($handler, $account, $password) = @_;
+    my ($res, $d) = api('POST', "$handler/api/v1/session",
+                        json => { account => $account,
+                                  password => $password });
+    my $v = session_of($res, 'qiwei_admin');
+    return ($res, defined $v ? "qiwei_admin=$v" : undef,
+            $d ? $d->{csrf} : undef);
+}
+
+1;
+
+# --- account security (issue 6) ------------------------------------------------
+
+push @EXPORT, qw(totp_code sec_cookie);
+
+# RFC 6238 TOTP (SHA-1, 6 digits, 30 s) of a base32 secret at Unix time $t,
+# computed here (not by the product) so the tests check it independently.
+sub totp_code {
+    my ($b32, $t) = @_;
+    require Digest::SHA;
+    my %v;
+    @v{ 'A' .. 'Z', '2' .. '7' } = 0 .. 31;
+    my $bits = join '', map { sprintf '%05b', $v{$_} } split //, uc $b32;
+    my $key = pack 'B*', substr($bits, 0, 8 * int(length($bits) / 8));
+    my $c = int(($t // time) / 30);
+    my $h = Digest::SHA::hmac_sha1(pack('NN', int($c / 2**32), $c % 2**32),
+                                   $key);
+    my $o = ord(substr($h, -1)) & 0x0f;
+    my $n = unpack('N', substr($h, $o, 4)) & 0x7fffffff;
+    return sprintf '%06d', $n % 1000000;
+}
+
+# "name=value" of cookie $name set by $res, or undef.
+sub sec_cookie {
+    my ($res, $name) = @_;
+    my $v = session_of($res, $name);
+    return defined $v && length $v ? "$name=$v" : undef;
+}
+
+1;

@@ -22,6 +22,8 @@ int main(void)
     srunner_add_suite(sr, suite_text());
     srunner_add_suite(sr, suite_wm_scan());
     srunner_add_suite(sr, suite_csp());
+    srunner_add_suite(sr, suite_share());
+    srunner_add_suite(sr, suite_envelope());
     srunner_run_all(sr, CK_ENV);  /* CK_VERBOSITY=verbose lists tests */
     failed = srunner_ntests_failed(sr);
     run = srunner_ntests_run(sr);

@@ -13,5 +13,7 @@ Suite *suite_pwhash(void);
 Suite *suite_text(void);
 Suite *suite_wm_scan(void);
 Suite *suite_csp(void);
+Suite *suite_share(void);
+Suite *suite_envelope(void);
 
 #endif

@@ -1,0 +1,564 @@
+/* Articles on the request path (R7, R8, the confidential-read log of R5):
+ *
+ *   QiweiArticleModule NAME   marks a location as holding articles of a
+ *                             module; an article is named by the request's
+ *                             decoded URL path (r->uri), in full.
+ *   Require qiwei-article     grants when the viewer is in the article's
+ *                             audience, or holds a valid share link.
+ *   QiweiArticleStore On      serve the body mod_qiwei stores, encrypted.
+ *
+ * One prepared statement per request decides: it finds the article by
+ * (enterprise, module, path) and evaluates the audience for the viewer
+ * (owner, responsible/related people, members, roles, departments with
+ * their sub-departments), and, where the location serves stored bodies,
+ * returns the encrypted body too.  The lookup runs once, in check_authn
+ * (before AuthType Qiwei's own hook), and is cached in the request, so the
+ * provider has no side effects and may be evaluated any number of times.
+ *
+ * Share links (util/share.h) arrive as the query parameter qs=.  A request
+ * with a link and no session is authenticated here as an external reader
+ * ("external:<link id>"), so AuthType Qiwei does not send it to the login
+ * page: invalid or revoked links get 403, expired ones 410.
+ *
+ * Reads of confidential articles and every external view are written to
+ * the operation log (audit_log, module = the article's module, action
+ * "read") in a fixup, before any content is produced; when that write
+ * fails the read is refused (503): a read is never served unlogged. */
+#include "apr_strings.h"
+#include "ap_provider.h"
+#include "http_core.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "mod_auth.h"
+#include "util_filter.h"
+
+#include "qiwei.h"
+#include "db.h"
+#include "cfg/config.h"
+#include "store/store.h"
+#include "util/envelope.h"
+#include "util/share.h"
+#include "util/token.h"
+
+#define ART_HANDLER "qiwei-article"
+#define ART_HEADERS_FILTER "QIWEI_ARTICLE_HEADERS"
+#define ART_STMT "qw_article"
+#define SHARE_PARAM "qs"
+#define UA_MAX 512
+
+/* $1 enterprise code, $2 module, $3 path, $4 member id or NULL,
+ * $5 whether to return the stored body. */
+static const char sql_article[] =
+    "SELECT a.enterprise_id, a.article_id, a.confidential,"
+    "       a.share_enabled AND e.allow_external_share, a.share_version,"
+    "       coalesce(a.watermark, -1),"
+    "       CASE WHEN $4::bigint IS NULL THEN false ELSE ("
+    "         a.audience_all OR a.owner_member_id = $4::bigint"
+    "         OR EXISTS (SELECT 1 FROM article_people p"
+    "                     WHERE p.enterprise_id = a.enterprise_id"
+    "                       AND p.article_id = a.article_id"
+    "                       AND p.member_id = $4::bigint)"
+    "         OR EXISTS (SELECT 1 FROM article_audience x"
+    "                     WHERE x.enterprise_id = a.enterprise_id"
+    "                       AND x.article_id = a.article_id AND ("
+    "                 x.member_id = $4::bigint"
+    "                 OR x.role_id IN (SELECT mr.role_id"
+    "                      FROM member_roles mr"
+    "                     WHERE mr.enterprise_id = a.enterprise_id"
+    "                       AND mr.member_id = $4::bigint)"
+    "                 OR x.department_id IN (SELECT anc.department_id"
+    "                      FROM member_departments md"
+    "                      JOIN departments d"
+    "                        ON d.enterprise_id = md.enterprise_id"
+    "                       AND d.department_id = md.department_id"
+    "                      JOIN departments anc"
+    "                        ON anc.enterprise_id = d.enterprise_id"
+    "                       AND d.path LIKE anc.path || '%'"
+    "                     WHERE md.enterprise_id = a.enterprise_id"
+    "                       AND md.member_id = $4::bigint)))"
+    "       ) END,"
+    "       a.body_type,"
+    "       CASE WHEN $5::boolean THEN encode(a.body_enc, 'hex') END,"
+    "       CASE WHEN $5::boolean THEN encode(a.dek_wrapped, 'hex') END"
+    "  FROM articles a JOIN enterprises e"
+    "    ON e.enterprise_id = a.enterprise_id"
+    " WHERE e.code = $1 AND a.module = $2 AND a.path = $3";
+
+/* The decision for one request. */
+typedef struct {
+    int looked;              /* the lookup ran (found or not) */
+    int found;
+    int allowed;             /* the session's member is in the audience */
+    int share_ok;            /* a valid share link for this very article */
+    const char *link_id;     /* hex, with share_ok */
+    int64_t enterprise_id, article_id;
+    const char *mod, *path;
+    int confidential;
+    int share_effective;
+    uint32_t share_version;
+    int watermark;           /* -1 inherit, 0 off, 1 on */
+    const char *body_type;
+    const char *body_hex, *dek_hex;   /* NULL when not fetched / none */
+    int logged;              /* the read was written to the log */
+} art_state;
+
+static art_state *state_of(request_rec *r)
+{
+    request_rec *o;
+    qw_req *q = qw_req_get(r, 0);
+
+    if (q && q->article) {
+        return q->article;
+    }
+    /* an internal redirect (ErrorDocument, DirectoryIndex) or subrequest
+     * of a request that was decided reuses that decision */
+    for (o = r->prev ? r->prev : r->main; o; o = o->prev ? o->prev : o->main) {
+        qw_req *oq = qw_req_get(o, 0);
+        if (oq && oq->article) {
+            return oq->article;
+        }
+    }
+    return NULL;
+}
+
+/* The value of qs= in the query string, or NULL.  No percent-decoding: a
+ * token is base64url and anything else is not a token. */
+static const char *share_param(request_rec *r, size_t *len)
+{
+    const char *a = r->args, *v, *end;
+
+    while (a && *a) {
+        end = strchr(a, '&');
+        if (!strncmp(a, SHARE_PARAM "=", sizeof(SHARE_PARAM))) {
+            v = a + sizeof(SHARE_PARAM);
+            *len = end ? (size_t)(end - v) : strlen(v);
+            return v;
+        }
+        a = end ? end + 1 : NULL;
+    }
+    return NULL;
+}
+
+/* Run the article query.  Returns OK (st filled, st->found may be 0) or
+ * HTTP_SERVICE_UNAVAILABLE. */
+static int lookup(request_rec *r, art_state *st, const char *mod,
+                  const qw_viewer *v)
+{
+    qw_dir_cfg *d = qw_dir(r);
+    const char *values[5];
+    PGconn *conn;
+    PGresult *res;
+
+    st->looked = 1;
+    st->mod = mod;
+    st->path = r->uri;
+    conn = qw_db_get(r);
+    if (!conn) {
+        return qw_unavailable(r);
+    }
+    values[0] = d->enterprise;
+    values[1] = mod;
+    values[2] = r->uri;
+    values[3] = v ? apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                 v->member_id) : NULL;
+    values[4] = qw_cfg_article_store(d) ? "true" : "false";
+    res = qw_db_exec(r, conn, ART_STMT, 5, values, NULL, NULL);
+    if (!res) {
+        return qw_unavailable(r);
+    }
+    if (PQntuples(res) == 1) {
+        st->found = 1;
+        st->enterprise_id = apr_atoi64(PQgetvalue(res, 0, 0));
+        st->article_id = apr_atoi64(PQgetvalue(res, 0, 1));
+        st->confidential = !strcmp(PQgetvalue(res, 0, 2), "t");
+        st->share_effective = !strcmp(PQgetvalue(res, 0, 3), "t");
+        st->share_version = (uint32_t)apr_atoi64(PQgetvalue(res, 0, 4));
+        st->watermark = atoi(PQgetvalue(res, 0, 5));
+        st->allowed = !strcmp(PQgetvalue(res, 0, 6), "t");
+        if (!PQgetisnull(res, 0, 7)) {
+            st->body_type = apr_pstrdup(r->pool, PQgetvalue(res, 0, 7));
+        }
+        if (!PQgetisnull(res, 0, 8) && !PQgetisnull(res, 0, 9)) {
+            st->body_hex = apr_pstrdup(r->pool, PQgetvalue(res, 0, 8));
+            st->dek_hex = apr_pstrdup(r->pool, PQgetvalue(res, 0, 9));
+        }
+    }
+    PQclear(res);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "QW0901: %s article %s: %s%s", mod, r->uri,
+                  st->found ? "found" : "no such article",
+                  st->found ? (st->allowed ? ", viewer in audience"
+                                           : ", viewer not in audience")
+                            : "");
+    return OK;
+}
+
+/* Check a share token against the article.  Returns OK (st->share_ok
+ * set), HTTP_FORBIDDEN, HTTP_GONE or HTTP_SERVICE_UNAVAILABLE. */
+static int check_share(request_rec *r, art_state *st, const char *mod,
+                       const char *tok, size_t toklen)
+{
+    const qw_keyring *kr = qw_keys();
+    qw_share s;
+    qw_share_result sr;
+    const char *why = NULL;
+    int rc;
+
+    sr = qw_share_decode(kr, tok, toklen, apr_time_sec(r->request_time), &s);
+    if (sr == QW_SHARE_INVALID) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "QW0902: invalid share link (%" APR_SIZE_T_FMT
+                      " bytes) for %s from %s", toklen, r->uri,
+                      r->useragent_ip);
+        return HTTP_FORBIDDEN;
+    }
+    if (sr == QW_SHARE_EXPIRED) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "QW0903: expired share link %s for %s from %s",
+                      qw_share_link_hex(r->pool, s.link_id), r->uri,
+                      r->useragent_ip);
+        return HTTP_GONE;
+    }
+    if (!st->looked && (rc = lookup(r, st, mod, NULL)) != OK) {
+        return rc;
+    }
+    if (!st->found) {
+        why = "no such article";
+    }
+    else if (s.enterprise_id != st->enterprise_id
+             || s.article_id != st->article_id) {
+        why = "the link is for another article";
+    }
+    else if (!st->share_effective) {
+        why = "sharing is off (article or enterprise)";
+    }
+    else if (s.share_version != st->share_version) {
+        why = "the link was revoked";
+    }
+    if (why) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "QW0904: share link %s refused for %s from %s: %s",
+                      qw_share_link_hex(r->pool, s.link_id), r->uri,
+                      r->useragent_ip, why);
+        return HTTP_FORBIDDEN;
+    }
+    st->share_ok = 1;
+    st->link_id = qw_share_link_hex(r->pool, s.link_id);
+    return OK;
+}
+
+static int art_check_authn(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+    const char *mod, *tok;
+    qw_req *q;
+    qw_viewer *v;
+    art_state *st;
+    size_t toklen = 0;
+    int rc;
+
+    if (!type || strcasecmp(type, QW_AUTH_TYPE)
+        || !(mod = qw_cfg_article_module(qw_dir(r)))) {
+        return DECLINED;
+    }
+    q = qw_req_get(r, 1);
+    q->ours = 1;
+    st = apr_pcalloc(r->pool, sizeof(*st));
+    st->watermark = -1;
+    q->article = st;
+    tok = share_param(r, &toklen);
+
+    rc = qw_viewer_resolve(r, &v);
+    if (rc != OK) {
+        return rc;
+    }
+    if (!qw_dir(r)->enterprise) {
+        return DECLINED;            /* authn.c refuses it */
+    }
+    if (v) {
+        if ((rc = lookup(r, st, mod, v)) != OK) {
+            return rc;
+        }
+        /* a member outside the audience may still hold a link; a bad
+         * link changes nothing for a member */
+        if (tok && st->found && !st->allowed) {
+            rc = check_share(r, st, mod, tok, toklen);
+            if (rc == HTTP_SERVICE_UNAVAILABLE) {
+                return rc;
+            }
+        }
+        return DECLINED;            /* AuthType Qiwei sets the identity */
+    }
+    if (!tok) {
+        return DECLINED;            /* AuthType Qiwei asks for a login */
+    }
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->err_headers_out, "Referrer-Policy", "no-referrer");
+    rc = check_share(r, st, mod, tok, toklen);
+    if (rc != OK) {
+        return rc;
+    }
+    q->external_link_id = st->link_id;
+    r->user = apr_pstrcat(r->pool, "external:", st->link_id, NULL);
+    r->ap_auth_type = (char *)QW_AUTH_TYPE;
+    apr_table_setn(r->subprocess_env, "QIWEI_EXTERNAL_LINK", st->link_id);
+    apr_table_setn(r->subprocess_env, "QIWEI_ENTERPRISE",
+                   qw_dir(r)->enterprise);
+    if (qw_cfg_identity_headers(qw_dir(r))) {
+        apr_table_setn(r->headers_in, "X-Qiwei-External-Link", st->link_id);
+        apr_table_setn(r->headers_in, "X-Qiwei-Enterprise",
+                       qw_dir(r)->enterprise);
+    }
+    return OK;
+}
+
+/* Require qiwei-article: no arguments, no side effects. */
+static const char *article_parse(cmd_parms *cmd, const char *line,
+                                 const void **parsed)
+{
+    if (line && *line) {
+        return "Require qiwei-article takes no arguments";
+    }
+    return NULL;
+}
+
+static authz_status article_check(request_rec *r, const char *line,
+                                  const void *parsed)
+{
+    art_state *st = state_of(r);
+    qw_req *q;
+
+    if (st && st->share_ok) {
+        return AUTHZ_GRANTED;
+    }
+    if (!r->user) {
+        return AUTHZ_DENIED_NO_USER;
+    }
+    if (!st || !st->looked) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "QW0905: Require qiwei-article at %s without an "
+                      "article decision: needs AuthType Qiwei and "
+                      "QiweiArticleModule", r->uri);
+        return AUTHZ_DENIED;
+    }
+    if (!st->found) {
+        q = qw_req_get(r, 0);
+        if (qw_cfg_article_missing_allow(qw_dir(r)) && q && q->viewer) {
+            return AUTHZ_GRANTED;
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "QW0906: no %s article at %s: refused "
+                      "(QiweiArticleMissing deny)", st->mod, r->uri);
+        return AUTHZ_DENIED;
+    }
+    if (st->allowed) {
+        return AUTHZ_GRANTED;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "QW0907: %s is not in the audience of %s article %"
+                  APR_INT64_T_FMT, r->user, st->mod, st->article_id);
+    return AUTHZ_DENIED;
+}
+
+static const authz_provider article_provider = {
+    &article_check, &article_parse
+};
+
+/* Header and user-agent text for the log: printable ASCII, bounded. */
+static const char *log_text(apr_pool_t *p, const char *s)
+{
+    char *o;
+    size_t i, n;
+
+    if (!s) {
+        return NULL;
+    }
+    n = strlen(s);
+    if (n > UA_MAX) {
+        n = UA_MAX;
+    }
+    o = apr_pstrmemdup(p, s, n);
+    for (i = 0; i < n; i++) {
+        if (o[i] < 0x20 || o[i] > 0x7e) {
+            o[i] = '?';
+        }
+    }
+    return o;
+}
+
+/* Write the read to the operation log in its own transaction.  OK or 503. */
+static int log_read(request_rec *r, art_state *st)
+{
+    qw_req *q = qw_req_get(r, 1);
+    qw_viewer *v = q->viewer;
+    qw_store s;
+    qw_status rc;
+    const char *details;
+
+    memset(&s, 0, sizeof(s));
+    s.pool = r->pool;
+    s.keys = qw_keys();
+    s.conn = qw_db_get(r);
+    if (!s.conn || !s.keys) {
+        return qw_unavailable(r);
+    }
+    /* a member who came with a link is still logged as that member; the
+     * link is in the details either way */
+    if (v) {
+        s.who.actor = apr_psprintf(r->pool, "member:%" APR_INT64_T_FMT,
+                                   v->member_id);
+        s.who.actor_role = "member";
+    }
+    else {
+        s.who.actor = apr_pstrcat(r->pool, "external:", st->link_id, NULL);
+        s.who.actor_role = "external";
+    }
+    s.who.source_ip = r->useragent_ip;
+    s.who.user_agent = log_text(r->pool,
+                                apr_table_get(r->headers_in, "User-Agent"));
+    s.who.request_id = r->log_id;
+    details = apr_psprintf(r->pool, "{\"confidential\": %s, \"link\": %s%s%s"
+                           "}", st->confidential ? "true" : "false",
+                           st->share_ok ? "\"" : "",
+                           st->share_ok ? st->link_id : "null",
+                           st->share_ok ? "\"" : "");
+    if ((rc = qw_store_begin(&s)) != QW_OK
+        || (rc = qw_audit_append(&s, st->enterprise_id, st->mod, "read",
+                                 apr_psprintf(r->pool, "article:%"
+                                              APR_INT64_T_FMT " %s",
+                                              st->article_id, st->path),
+                                 "success", NULL, details)) != QW_OK
+        || (rc = qw_store_commit(&s)) != QW_OK) {
+        if (PQtransactionStatus(s.conn) != PQTRANS_IDLE) {
+            qw_store_rollback(&s);
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "QW0908: cannot log the read of article %"
+                      APR_INT64_T_FMT ": %s; refused", st->article_id,
+                      s.err ? s.err : qw_status_name(rc));
+        qw_db_mark_broken(r);
+        return qw_unavailable(r);
+    }
+    st->logged = 1;
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "QW0909: %s read %s article %" APR_INT64_T_FMT " (%s) "
+                  "from %s", s.who.actor, st->confidential ? "confidential"
+                  : "shared", st->article_id, st->path, r->useragent_ip);
+    return OK;
+}
+
+static int art_fixups(request_rec *r)
+{
+    art_state *st = state_of(r);
+    qw_req *q;
+
+    if (!st || !st->looked || !st->found) {
+        return DECLINED;
+    }
+    q = qw_req_get(r, 1);
+    if (st->watermark >= 0) {
+        q->watermark_override = st->watermark ? QW_WM_ON : QW_WM_OFF;
+    }
+    if (st->share_ok && !q->viewer) {
+        q->external_link_id = st->link_id;
+    }
+    if (!r->main && !st->logged
+        && (st->confidential || (st->share_ok && !(q->viewer
+                                                   && st->allowed)))) {
+        return log_read(r, st) == OK ? DECLINED : HTTP_SERVICE_UNAVAILABLE;
+    }
+    return DECLINED;
+}
+
+/* Article pages are per-viewer and access-controlled: no shared cache may
+ * keep them, and a share link in the URL must not leak via Referer. */
+static apr_status_t headers_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+
+    apr_table_unset(r->headers_out, "Cache-Control");
+    apr_table_unset(r->err_headers_out, "Cache-Control");
+    apr_table_setn(r->headers_out, "Cache-Control", "private, no-store");
+    apr_table_setn(r->headers_out, "Referrer-Policy", "no-referrer");
+    apr_table_unset(r->err_headers_out, "Referrer-Policy");
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+static void art_insert_filter(request_rec *r)
+{
+    art_state *st = state_of(r);
+
+    if (!r->main && st && st->looked) {
+        ap_add_output_filter(ART_HEADERS_FILTER, NULL, r, r->connection);
+    }
+}
+
+static int art_handler(request_rec *r)
+{
+    qw_dir_cfg *d = qw_dir(r);
+    const qw_keyring *kr = qw_keys();
+    art_state *st;
+    unsigned char *body = NULL, *dek = NULL, *pt;
+    size_t bodylen = 0, deklen = 0, ptlen;
+
+    if (!qw_cfg_article_store(d)
+        && (!r->handler || strcmp(r->handler, ART_HANDLER))) {
+        return DECLINED;
+    }
+    qw_req_get(r, 1)->ours = 1;
+    st = state_of(r);
+    if (!st || !st->looked || !qw_cfg_article_module(d)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "QW0910: stored articles at %s need AuthType Qiwei, "
+                      "QiweiArticleModule and Require qiwei-article", r->uri);
+        return HTTP_FORBIDDEN;
+    }
+    /* a subrequest or redirect that inherited another path's decision
+     * must not be answered with that article's body */
+    if (!st->found || !st->body_hex || !st->dek_hex
+        || strcmp(st->path, r->uri)) {
+        return HTTP_NOT_FOUND;
+    }
+    r->allowed |= (AP_METHOD_BIT << M_GET);
+    if (r->method_number != M_GET) {
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    if (qw_store_unhex(r->pool, st->body_hex, &body, &bodylen) != 0
+        || qw_store_unhex(r->pool, st->dek_hex, &dek, &deklen) != 0
+        || !kr
+        || qw_env_open(r->pool, kr, st->enterprise_id, st->article_id,
+                       body, bodylen, dek, deklen, &pt, &ptlen) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "QW0911: the stored body of article %" APR_INT64_T_FMT
+                      " does not decrypt (key id %u missing from the key "
+                      "file, or the row was altered)", st->article_id,
+                      (unsigned)qw_env_kid(dek, deklen));
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ap_set_content_type(r, st->body_type ? st->body_type
+                                         : "text/html; charset=utf-8");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    ap_set_content_length(r, (apr_off_t)ptlen);
+    if (!r->header_only) {
+        ap_rwrite(pt, (int)ptlen, r);
+    }
+    return OK;
+}
+
+void qw_article_register_hooks(apr_pool_t *p)
+{
+    qw_db_register_statement(ART_STMT, sql_article);
+    /* before AuthType Qiwei's own check_authn (APR_HOOK_MIDDLE) */
+    ap_hook_check_authn(art_check_authn, NULL, NULL, APR_HOOK_FIRST,
+                        AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "qiwei-article",
+                              AUTHZ_PROVIDER_VERSION, &article_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+    /* before the watermark's fixup (APR_HOOK_LAST) reads our setting */
+    ap_hook_fixups(art_fixups, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_register_output_filter(ART_HEADERS_FILTER, headers_filter, NULL,
+                              AP_FTYPE_CONTENT_SET + 1);
+    ap_hook_insert_filter(art_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(art_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}

@@ -1,0 +1,978 @@
+/* Articles: audiences, people, stored encrypted bodies, share links and key
+ * re-wrapping.  Every change is one transaction with its audit row, logged
+ * under the article's own module (news, wiki...), so a module's admins see
+ * what happened to their articles. */
+#include <string.h>
+#include <time.h>
+
+#include <apr_strings.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "store/store.h"
+#include "util/envelope.h"
+#include "util/share.h"
+#include "util/text.h"
+
+#define TITLE_MAX_CHARS 300
+#define PATH_MAX_BYTES 1024
+#define DEFAULT_BODY_TYPE "text/html; charset=utf-8"
+
+int qw_valid_article_module(const char *s)
+{
+    size_t i, n;
+
+    if (s == NULL || !(s[0] >= 'a' && s[0] <= 'z')) {
+        return 0;
+    }
+    n = strlen(s);
+    if (n > 32) {
+        return 0;
+    }
+    for (i = 1; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'
+              || c == '-')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int qw_valid_article_path(const char *s)
+{
+    size_t n, i;
+
+    if (s == NULL || s[0] != '/') {
+        return 0;
+    }
+    n = strlen(s);
+    if (n > PATH_MAX_BYTES || !qw_valid_utf8_text(s, n)) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (s[i] == '?' || s[i] == '#' || (unsigned char)s[i] < 0x20
+            || s[i] == 0x7f) {
+            return 0;
+        }
+        /* "/./" and "/../" never reach a handler: httpd resolves them */
+        if (s[i] == '/' && s[i + 1] == '.'
+            && (s[i + 2] == '/' || s[i + 2] == '\0'
+                || (s[i + 2] == '.' && (s[i + 3] == '/' || s[i + 3] == '\0')))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static qw_status check_name(qw_store *st, const char *module,
+                            const char *path)
+{
+    if (!qw_valid_article_module(module)) {
+        return qw_store_error(st, QW_ERR_INVALID, "module '%s' is not valid:"
+                              " 1-32 of a-z 0-9 _ -, starting with a letter",
+                              module ? module : "");
+    }
+    if (!qw_valid_article_path(path)) {
+        return qw_store_error(st, QW_ERR_INVALID, "article path '%s' is not "
+                              "valid: a decoded URL path starting with '/' "
+                              "(no ?, #, control characters, . or .. "
+                              "segments; at most %d bytes)",
+                              path ? path : "", PATH_MAX_BYTES);
+    }
+    return QW_OK;
+}
+
+/* JSON text of a jansson object (consumed), from st->pool. */
+static const char *json_text(qw_store *st, json_t *o)
+{
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    const char *r = s ? apr_pstrdup(st->pool, s) : NULL;
+
+    free(s);
+    json_decref(o);
+    return r;
+}
+
+static const char *object_of(qw_store *st, int64_t aid, const char *path)
+{
+    return apr_psprintf(st->pool, "article:%s %s", qw_i64(st->pool, aid),
+                        path);
+}
+
+/* Inside a transaction: the article's ids, its row locked. */
+static qw_status lock_article(qw_store *st, const char *ent,
+                              const char *module, const char *path,
+                              int64_t *eid, int64_t *aid)
+{
+    const char *params[3];
+    PGresult *res;
+    qw_status rc;
+
+    if ((rc = check_name(st, module, path)) != QW_OK) {
+        return rc;
+    }
+    *eid = qw_store_enterprise_id(st, ent, &rc);
+    if (*eid < 0) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, *eid);
+    params[1] = module;
+    params[2] = path;
+    res = qw_store_exec(st, "SELECT article_id FROM articles WHERE "
+                        "enterprise_id = $1 AND module = $2 AND path = $3 "
+                        "FOR UPDATE", 3, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return qw_store_error(st, QW_ERR_NOTFOUND, "no %s article %s in %s",
+                              module, path, ent);
+    }
+    *aid = apr_atoi64(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return QW_OK;
+}
+
+/* Spaces are allowed around the commas of a list. */
+#define CSV_ARRAY(n) "string_to_array(regexp_replace(" n ", '\\s', '', 'g')," \
+                     " ',')"
+
+typedef struct {
+    const char *what;        /* for messages */
+    const char *unknown_sql; /* $1 eid, $2 csv: first unknown name */
+    const char *insert_sql;  /* $1 eid, $2 csv, $3 article id, [$4] */
+} ref_kind;
+
+static const ref_kind ref_department = {
+    "department",
+    "SELECT u.c FROM unnest(" CSV_ARRAY("$2") ") u(c) WHERE u.c <> '' AND "
+    "NOT EXISTS (SELECT 1 FROM departments d WHERE d.enterprise_id = $1 "
+    "AND d.code = u.c) LIMIT 1",
+    "INSERT INTO article_audience (enterprise_id, article_id, kind, "
+    "department_id) SELECT DISTINCT $1::bigint, $3::bigint, 'department', "
+    "d.department_id FROM departments d WHERE d.enterprise_id = $1 AND "
+    "d.code = ANY(" CSV_ARRAY("$2") ")"
+};
+
+static const ref_kind ref_role = {
+    "role",
+    "SELECT u.c FROM unnest(" CSV_ARRAY("$2") ") u(c) WHERE u.c <> '' AND "
+    "NOT EXISTS (SELECT 1 FROM roles r WHERE r.enterprise_id = $1 "
+    "AND r.name = u.c) LIMIT 1",
+    "INSERT INTO article_audience (enterprise_id, article_id, kind, "
+    "role_id) SELECT DISTINCT $1::bigint, $3::bigint, 'role', r.role_id "
+    "FROM roles r WHERE r.enterprise_id = $1 AND "
+    "r.name = ANY(" CSV_ARRAY("$2") ")"
+};
+
+static const ref_kind ref_member = {
+    "member",
+    "SELECT u.c FROM unnest(" CSV_ARRAY("lower($2)") ") u(c) WHERE u.c <> '' "
+    "AND NOT EXISTS (SELECT 1 FROM members m WHERE m.enterprise_id = $1 "
+    "AND m.account = u.c) LIMIT 1",
+    "INSERT INTO article_audience (enterprise_id, article_id, kind, "
+    "member_id) SELECT DISTINCT $1::bigint, $3::bigint, 'member', "
+    "m.member_id FROM members m WHERE m.enterprise_id = $1 AND "
+    "m.account = ANY(" CSV_ARRAY("lower($2)") ")"
+};
+
+static const ref_kind ref_person = {
+    "member",
+    "SELECT u.c FROM unnest(" CSV_ARRAY("lower($2)") ") u(c) WHERE u.c <> '' "
+    "AND NOT EXISTS (SELECT 1 FROM members m WHERE m.enterprise_id = $1 "
+    "AND m.account = u.c) LIMIT 1",
+    "INSERT INTO article_people (enterprise_id, article_id, member_id, "
+    "relation) SELECT DISTINCT $1::bigint, $3::bigint, m.member_id, $4 "
+    "FROM members m WHERE m.enterprise_id = $1 AND "
+    "m.account = ANY(" CSV_ARRAY("lower($2)") ")"
+};
+
+static qw_status insert_refs(qw_store *st, const ref_kind *k, int64_t eid,
+                             int64_t aid, const char *csv,
+                             const char *relation)
+{
+    const char *params[4];
+    PGresult *res;
+    qw_status rc;
+
+    if (csv == NULL || *csv == '\0') {
+        return QW_OK;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = csv;
+    params[2] = qw_i64(st->pool, aid);
+    params[3] = relation;
+    res = qw_store_exec(st, k->unknown_sql, 2, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    if (PQntuples(res) > 0) {
+        rc = qw_store_error(st, QW_ERR_NOTFOUND, "no %s '%s' in this "
+                            "enterprise", k->what, PQgetvalue(res, 0, 0));
+        PQclear(res);
+        return rc;
+    }
+    PQclear(res);
+    res = qw_store_exec(st, k->insert_sql, relation ? 4 : 3, params, &rc);
+    PQclear(res);
+    return res ? QW_OK : rc;
+}
+
+static qw_status write_audience(qw_store *st, int64_t eid, int64_t aid,
+                                const qw_audience *aud)
+{
+    const char *params[3];
+    PGresult *res;
+    qw_status rc;
+
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, aid);
+    params[2] = aud && aud->all ? "true" : "false";
+    res = qw_store_exec(st, "DELETE FROM article_audience WHERE "
+                        "enterprise_id = $1 AND article_id = $2", 2, params,
+                        &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    PQclear(res);
+    res = qw_store_exec(st, "UPDATE articles SET audience_all = $3, "
+                        "updated_at = now() WHERE enterprise_id = $1 AND "
+                        "article_id = $2", 3, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    PQclear(res);
+    if (aud == NULL) {
+        return QW_OK;
+    }
+    if ((rc = insert_refs(st, &ref_department, eid, aid, aud->departments,
+                          NULL)) != QW_OK
+        || (rc = insert_refs(st, &ref_role, eid, aid, aud->roles, NULL))
+           != QW_OK
+        || (rc = insert_refs(st, &ref_member, eid, aid, aud->members, NULL))
+           != QW_OK) {
+        return rc;
+    }
+    return QW_OK;
+}
+
+static json_t *audience_json(const qw_audience *aud)
+{
+    return json_pack("{s:b, s:s, s:s, s:s}", "all", aud && aud->all,
+                     "departments", aud && aud->departments
+                                    ? aud->departments : "",
+                     "roles", aud && aud->roles ? aud->roles : "",
+                     "members", aud && aud->members ? aud->members : "");
+}
+
+static qw_status finish(qw_store *st, int64_t eid, const char *module,
+                        const char *action, const char *object,
+                        const char *details)
+{
+    qw_status rc = qw_audit_append(st, eid, module, action, object,
+                                   "success", NULL, details);
+    if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
+        qw_store_rollback(st);
+        return rc;
+    }
+    return QW_OK;
+}
+
+qw_status qw_article_add(qw_store *st, const char *ent, const char *module,
+                         const char *path, const char *title,
+                         const char *owner_account, const qw_audience *aud,
+                         int confidential, int watermark, int64_t *id)
+{
+    const char *params[7];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid, aid;
+
+    if ((rc = check_name(st, module, path)) != QW_OK
+        || (rc = qw_store_check_text(st, "title", title, TITLE_MAX_CHARS))
+           != QW_OK
+        || (rc = qw_store_need_keys(st)) != QW_OK) {
+        return rc;
+    }
+    if (owner_account == NULL || !qw_valid_account(owner_account)) {
+        return qw_store_error(st, QW_ERR_INVALID, "the owner must be a "
+                              "member's account");
+    }
+    if ((rc = qw_store_begin(st)) != QW_OK) {
+        return rc;
+    }
+    eid = qw_store_enterprise_id(st, ent, &rc);
+    if (eid < 0) {
+        goto fail;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = module;
+    params[2] = path;
+    params[3] = title;
+    params[4] = qw_ascii_lower(st->pool, owner_account);
+    params[5] = confidential ? "true" : "false";
+    params[6] = watermark == QW_ARTICLE_WM_INHERIT ? NULL
+                : watermark ? "1" : "0";
+    res = qw_store_exec(st, "INSERT INTO articles (enterprise_id, module, "
+                        "path, title, owner_member_id, confidential, "
+                        "watermark) SELECT $1, $2, $3, $4, m.member_id, $6, "
+                        "$7::smallint FROM members m WHERE m.enterprise_id = "
+                        "$1 AND m.account = $5 RETURNING article_id",
+                        7, params, &rc);
+    if (res == NULL) {
+        if (rc == QW_ERR_CONFLICT) {
+            qw_store_error(st, rc, "a %s article %s already exists in %s",
+                           module, path, ent);
+        }
+        goto fail;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        rc = qw_store_error(st, QW_ERR_NOTFOUND, "no member '%s' in %s",
+                            owner_account, ent);
+        goto fail;
+    }
+    aid = apr_atoi64(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if ((rc = write_audience(st, eid, aid, aud)) != QW_OK) {
+        goto fail;
+    }
+    {
+        json_t *d = json_pack("{s:s, s:s, s:b, s:o}", "title", title,
+                              "owner", params[4], "confidential",
+                              confidential, "audience", audience_json(aud));
+        rc = finish(st, eid, module, "create", object_of(st, aid, path),
+                    json_text(st, d));
+    }
+    if (rc == QW_OK && id) {
+        *id = aid;
+    }
+    return rc;
+
+fail:
+    qw_store_rollback(st);
+    return rc;
+}
+
+qw_status qw_article_set_audience(qw_store *st, const char *ent,
+                                  const char *module, const char *path,
+                                  const qw_audience *aud)
+{
+    qw_status rc;
+    int64_t eid, aid;
+
+    if ((rc = qw_store_need_keys(st)) != QW_OK
+        || (rc = qw_store_begin(st)) != QW_OK) {
+        return rc;
+    }
+    if ((rc = lock_article(st, ent, module, path, &eid, &aid)) != QW_OK
+        || (rc = write_audience(st, eid, aid, aud)) != QW_OK) {
+        qw_store_rollback(st);
+        return rc;
+    }
+    return finish(st, eid, module, "update", object_of(st, aid, path),
+                  json_text(st, json_pack("{s:o}", "audience",
+                                          audience_json(aud))));
+}
+
+qw_status qw_article_set_people(qw_store *st, const char *ent,
+                                const char *module, const char *path,
+                                const char *responsible, const char *related)
+{
+    const char *params[2];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid, aid;
+
+    if ((rc = qw_store_need_keys(st)) != QW_OK
+        || (rc = qw_store_begin(st)) != QW_OK) {
+        return rc;
+    }
+    if ((rc = lock_article(st, ent, module, path, &eid, &aid)) != QW_OK) {
+        goto fail;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, aid);
+    res = qw_store_exec(st, "DELETE FROM article_people WHERE "
+                        "enterprise_id = $1 AND article_id = $2", 2, params,
+                        &rc);
+    if (res == NULL) {
+        goto fail;
+    }
+    PQclear(res);
+    if ((rc = insert_refs(st, &ref_person, eid, aid, responsible,
+                          "responsible")) != QW_OK
+        || (rc = insert_refs(st, &ref_person, eid, aid, related, "related"))
+           != QW_OK) {
+        goto fail;
+    }
+    return finish(st, eid, module, "update", object_of(st, aid, path),
+                  json_text(st, json_pack("{s:s, s:s}", "responsible",
+                                          responsible ? responsible : "",
+                                          "related",
+                                          related ? related : "")));
+fail:
+    qw_store_rollback(st);
+    return rc;
+}
+
+static int valid_content_type(const char *s)
+{
+    size_t i, n = s ? strlen(s) : 0;
+
+    if (n == 0 || n > 200 || strchr(s, '/') == NULL) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (s[i] < 0x20 || s[i] > 0x7e) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+qw_status qw_article_set_body(qw_store *st, const char *ent,
+                              const char *module, const char *path,
+                              const unsigned char *body, size_t len,
+                              const char *content_type)
+{
+    unsigned char *enc, *wrapped;
+    size_t enclen, wlen;
+    const char *params[6];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid, aid;
+
+    if (content_type == NULL) {
+        content_type = DEFAULT_BODY_TYPE;
+    }
+    if (!valid_content_type(content_type)) {
+        return qw_store_error(st, QW_ERR_INVALID, "content type '%s' is not "
+                              "valid", content_type);
+    }
+    if (len > QW_ENV_MAX_BODY) {
+        return qw_store_error(st, QW_ERR_INVALID, "body too large: at most "
+                              "%d bytes", QW_ENV_MAX_BODY);
+    }
+    if ((rc = qw_store_need_keys(st)) != QW_OK
+        || (rc = qw_store_begin(st)) != QW_OK) {
+        return rc;
+    }
+    if ((rc = lock_article(st, ent, module, path, &eid, &aid)) != QW_OK) {
+        goto fail;
+    }
+    if (qw_env_seal(st->pool, st->keys, eid, aid, body, len, &enc, &enclen,
+                    &wrapped, &wlen) != 0) {
+        rc = qw_store_error(st, QW_ERR_CRYPTO, "cannot encrypt the body");
+        goto fail;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, aid);
+    params[2] = qw_store_bytea(st->pool, enc, enclen);
+    params[3] = qw_store_bytea(st->pool, wrapped, wlen);
+    params[4] = apr_psprintf(st->pool, "%u",
+                             (unsigned)qw_env_kid(wrapped, wlen));
+    params[5] = content_type;
+    res = qw_store_exec(st, "UPDATE articles SET body_enc = $3::bytea, "
+                        "dek_wrapped = $4::bytea, dek_kid = $5, "
+                        "body_type = $6, updated_at = now() WHERE "
+                        "enterprise_id = $1 AND article_id = $2", 6, params,
+                        &rc);
+    if (res == NULL) {
+        goto fail;
+    }
+    PQclear(res);
+    return finish(st, eid, module, "update", object_of(st, aid, path),
+                  json_text(st, json_pack("{s:I, s:s, s:i}", "body_bytes",
+                                          (json_int_t)len, "body_type",
+                                          content_type, "key_id",
+                                          (int)qw_env_kid(wrapped, wlen))));
+fail:
+    qw_store_rollback(st);
+    return rc;
+}
+
+qw_status qw_article_get_body(qw_store *st, const char *ent,
+                              const char *module, const char *path,
+                              unsigned char **body, size_t *len,
+                              const char **content_type)
+{
+    const char *params[3];
+    unsigned char *enc, *wrapped;
+    size_t enclen, wlen;
+    PGresult *res;
+    qw_status rc;
+    int64_t eid, aid;
+
+    if ((rc = check_name(st, module, path)) != QW_OK
+        || (rc = qw_store_need_keys(st)) != QW_OK) {
+        return rc;
+    }
+    eid = qw_store_enterprise_id(st, ent, &rc);
+    if (eid < 0) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = module;
+    params[2] = path;
+    res = qw_store_exec(st, "SELECT article_id, encode(body_enc, 'hex'), "
+                        "encode(dek_wrapped, 'hex'), body_type FROM articles"
+                        " WHERE enterprise_id = $1 AND module = $2 AND "
+                        "path = $3", 3, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 1)) {
+        PQclear(res);
+        return qw_store_error(st, QW_ERR_NOTFOUND, "no stored body for %s "
+                              "article %s in %s", module, path, ent);
+    }
+    aid = apr_atoi64(PQgetvalue(res, 0, 0));
+    if (qw_store_unhex(st->pool, PQgetvalue(res, 0, 1), &enc, &enclen) != 0
+        || qw_store_unhex(st->pool, PQgetvalue(res, 0, 2), &wrapped, &wlen)
+           != 0) {
+        PQclear(res);
+        return qw_store_error(st, QW_ERR_DB, "unreadable stored body");
+    }
+    *content_type = apr_pstrdup(st->pool, PQgetvalue(res, 0, 3));
+    PQclear(res);
+    if (qw_env_open(st->pool, st->keys, eid, aid, enc, enclen, wrapped, wlen,
+                    body, len) != 0) {
+        return qw_store_error(st, QW_ERR_CRYPTO, "the stored body of article"
+                              " %s does not decrypt (key missing from the "
+                              "key file, or the row was altered)",
+                              qw_i64(st->pool, aid));
+    }
+    return QW_OK;
+}
+
+/* UPDATE articles SET <set> for one article, with its audit row. */
+static qw_status simple_update(qw_store *st, const char *ent,
+                               const char *module, const char *path,
+                               const char *set, const char *value,
+                               const char *action, json_t *details,
+                               const char **returned)
+{
+    const char *params[3];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid, aid;
+
+    if ((rc = qw_store_need_keys(st)) != QW_OK
+        || (rc = qw_store_begin(st)) != QW_OK) {
+        json_decref(details);
+        return rc;
+    }
+    if ((rc = lock_article(st, ent, module, path, &eid, &aid)) != QW_OK) {
+        json_decref(details);
+        goto fail;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, aid);
+    params[2] = value;
+    res = qw_store_exec(st, apr_pstrcat(st->pool, "UPDATE articles SET ",
+                                        set, ", updated_at = now() WHERE "
+                                        "enterprise_id = $1 AND article_id = "
+                                        "$2 RETURNING share_version", NULL),
+                        strstr(set, "$3") ? 3 : 2, params, &rc);
+    if (res == NULL) {
+        json_decref(details);
+        goto fail;
+    }
+    if (returned) {
+        *returned = apr_pstrdup(st->pool, PQgetvalue(res, 0, 0));
+    }
+    if (details) {
+        json_object_set_new(details, "share_version",
+                            json_integer(atoi(PQgetvalue(res, 0, 0))));
+    }
+    PQclear(res);
+    return finish(st, eid, module, action, object_of(st, aid, path),
+                  json_text(st, details));
+fail:
+    qw_store_rollback(st);
+    return rc;
+}
+
+qw_status qw_article_set_confidential(qw_store *st, const char *ent,
+                                      const char *module, const char *path,
+                                      int on)
+{
+    return simple_update(st, ent, module, path, "confidential = $3::boolean",
+                         on ? "true" : "false", "update",
+                         json_pack("{s:b}", "confidential", on), NULL);
+}
+
+qw_status qw_article_set_watermark(qw_store *st, const char *ent,
+                                   const char *module, const char *path,
+                                   int watermark)
+{
+    const char *v = watermark == QW_ARTICLE_WM_INHERIT ? NULL
+                    : watermark ? "1" : "0";
+    return simple_update(st, ent, module, path,
+                         "watermark = $3::smallint", v, "update",
+                         json_pack("{s:s}", "watermark",
+                                   v ? (watermark ? "on" : "off")
+                                     : "inherit"), NULL);
+}
+
+qw_status qw_article_set_share(qw_store *st, const char *ent,
+                               const char *module, const char *path, int on)
+{
+    if (on) {
+        return simple_update(st, ent, module, path, "share_enabled = true",
+                             NULL, "share",
+                             json_pack("{s:b}", "share_enabled", 1), NULL);
+    }
+    return simple_update(st, ent, module, path, "share_enabled = false, "
+                         "share_version = share_version + 1", NULL, "share",
+                         json_pack("{s:b}", "share_enabled", 0), NULL);
+}
+
+qw_status qw_article_revoke_links(qw_store *st, const char *ent,
+                                  const char *module, const char *path)
+{
+    return simple_update(st, ent, module, path,
+                         "share_version = share_version + 1", NULL,
+                         "share-revoke", json_object(), NULL);
+}
+
+qw_status qw_article_share_link(qw_store *st, const char *ent,
+                                const char *module, const char *path,
+                                int64_t ttl, char **token, uint64_t *link_id,
+                                int *master_on)
+{
+    const char *params[2];
+    PGresult *res;
+    qw_status rc;
+    qw_share s;
+    int64_t eid, aid;
+    int enabled;
+
+    *token = NULL;
+    if (ttl < 0 || ttl > (int64_t)10 * 366 * 86400) {
+        return qw_store_error(st, QW_ERR_INVALID, "expiry must be 0 (none) "
+                              "to ten years in seconds");
+    }
+    if ((rc = qw_store_need_keys(st)) != QW_OK
+        || (rc = qw_store_begin(st)) != QW_OK) {
+        return rc;
+    }
+    if ((rc = lock_article(st, ent, module, path, &eid, &aid)) != QW_OK) {
+        goto fail;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, aid);
+    res = qw_store_exec(st, "SELECT a.share_enabled, a.share_version, "
+                        "e.allow_external_share, "
+                        "extract(epoch FROM now())::bigint FROM articles a "
+                        "JOIN enterprises e USING (enterprise_id) WHERE "
+                        "a.enterprise_id = $1 AND a.article_id = $2",
+                        2, params, &rc);
+    if (res == NULL) {
+        goto fail;
+    }
+    enabled = !strcmp(PQgetvalue(res, 0, 0), "t");
+    memset(&s, 0, sizeof(s));
+    s.enterprise_id = eid;
+    s.article_id = aid;
+    s.share_version = (uint32_t)apr_atoi64(PQgetvalue(res, 0, 1));
+    *master_on = !strcmp(PQgetvalue(res, 0, 2), "t");
+    /* expiry on the database's clock: the one every qiweictl host shares
+     * (httpd nodes must keep theirs in sync, e.g. with NTP) */
+    s.expires = ttl ? apr_atoi64(PQgetvalue(res, 0, 3)) + ttl : 0;
+    PQclear(res);
+    if (!enabled) {
+        rc = qw_store_error(st, QW_ERR_INVALID, "external sharing is off "
+                            "for this article: switch it on first");
+        goto fail;
+    }
+    s.link_id = qw_share_new_link_id();
+    if (s.link_id == 0
+        || (*token = qw_share_encode(st->pool, st->keys, &s)) == NULL) {
+        rc = qw_store_error(st, QW_ERR_CRYPTO, "cannot make the link");
+        goto fail;
+    }
+    *link_id = s.link_id;
+    rc = finish(st, eid, module, "share-link", object_of(st, aid, path),
+                json_text(st, json_pack("{s:s, s:I, s:i}", "link",
+                                        qw_share_link_hex(st->pool,
+                                                          s.link_id),
+                                        "expires", (json_int_t)s.expires,
+                                        "share_version",
+                                        (int)s.share_version)));
+    if (rc != QW_OK) {
+        OPENSSL_cleanse(*token, strlen(*token));
+        *token = NULL;
+    }
+    return rc;
+fail:
+    qw_store_rollback(st);
+    return rc;
+}
+
+#define ARTICLE_COLUMNS \
+    "a.article_id, a.enterprise_id, a.module, a.path, a.title, m.account, " \
+    "a.audience_all, a.confidential, a.share_enabled, " \
+    "a.share_enabled AND e.allow_external_share, a.share_version, " \
+    "coalesce(a.watermark, -1), a.body_type, coalesce(length(a.body_enc), 0)," \
+    " coalesce(a.dek_kid, 0), to_char(a.updated_at AT TIME ZONE 'UTC', " \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+static void fill(qw_store *st, PGresult *res, int i, qw_article *a)
+{
+    apr_pool_t *p = st->pool;
+
+    memset(a, 0, sizeof(*a));
+    a->id = apr_atoi64(PQgetvalue(res, i, 0));
+    a->enterprise_id = apr_atoi64(PQgetvalue(res, i, 1));
+    a->module = apr_pstrdup(p, PQgetvalue(res, i, 2));
+    a->path = apr_pstrdup(p, PQgetvalue(res, i, 3));
+    a->title = apr_pstrdup(p, PQgetvalue(res, i, 4));
+    a->owner = PQgetisnull(res, i, 5) ? NULL
+               : apr_pstrdup(p, PQgetvalue(res, i, 5));
+    a->audience_all = !strcmp(PQgetvalue(res, i, 6), "t");
+    a->confidential = !strcmp(PQgetvalue(res, i, 7), "t");
+    a->share_enabled = !strcmp(PQgetvalue(res, i, 8), "t");
+    a->share_effective = !strcmp(PQgetvalue(res, i, 9), "t");
+    a->share_version = atoi(PQgetvalue(res, i, 10));
+    a->watermark = atoi(PQgetvalue(res, i, 11));
+    a->body_type = PQgetisnull(res, i, 12) ? NULL
+                   : apr_pstrdup(p, PQgetvalue(res, i, 12));
+    a->body_bytes = apr_atoi64(PQgetvalue(res, i, 13));
+    a->dek_kid = atoi(PQgetvalue(res, i, 14));
+    a->updated_at = apr_pstrdup(p, PQgetvalue(res, i, 15));
+}
+
+qw_status qw_article_get(qw_store *st, const char *ent, const char *module,
+                         const char *path, qw_article *out)
+{
+    const char *params[3];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid;
+
+    if ((rc = check_name(st, module, path)) != QW_OK) {
+        return rc;
+    }
+    eid = qw_store_enterprise_id(st, ent, &rc);
+    if (eid < 0) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = module;
+    params[2] = path;
+    res = qw_store_exec(st, "SELECT " ARTICLE_COLUMNS ", "
+        "(SELECT coalesce(string_agg(d.code, ',' ORDER BY d.code), '') "
+        "   FROM article_audience x JOIN departments d ON d.enterprise_id = "
+        "   x.enterprise_id AND d.department_id = x.department_id "
+        "  WHERE x.enterprise_id = a.enterprise_id "
+        "    AND x.article_id = a.article_id), "
+        "(SELECT coalesce(string_agg(r.name, ',' ORDER BY r.name), '') "
+        "   FROM article_audience x JOIN roles r ON r.enterprise_id = "
+        "   x.enterprise_id AND r.role_id = x.role_id "
+        "  WHERE x.enterprise_id = a.enterprise_id "
+        "    AND x.article_id = a.article_id), "
+        "(SELECT coalesce(string_agg(u.account, ',' ORDER BY u.account), '') "
+        "   FROM article_audience x JOIN members u ON u.enterprise_id = "
+        "   x.enterprise_id AND u.member_id = x.member_id "
+        "  WHERE x.enterprise_id = a.enterprise_id "
+        "    AND x.article_id = a.article_id), "
+        "(SELECT coalesce(string_agg(u.account, ',' ORDER BY u.account), '') "
+        "   FROM article_people x JOIN members u ON u.enterprise_id = "
+        "   x.enterprise_id AND u.member_id = x.member_id "
+        "  WHERE x.enterprise_id = a.enterprise_id "
+        "    AND x.article_id = a.article_id "
+        "    AND x.relation = 'responsible'), "
+        "(SELECT coalesce(string_agg(u.account, ',' ORDER BY u.account), '') "
+        "   FROM article_people x JOIN members u ON u.enterprise_id = "
+        "   x.enterprise_id AND u.member_id = x.member_id "
+        "  WHERE x.enterprise_id = a.enterprise_id "
+        "    AND x.article_id = a.article_id AND x.relation = 'related') "
+        "FROM articles a JOIN enterprises e ON e.enterprise_id = "
+        "a.enterprise_id LEFT JOIN members m ON m.enterprise_id = "
+        "a.enterprise_id AND m.member_id = a.owner_member_id "
+        "WHERE a.enterprise_id = $1 AND a.module = $2 AND a.path = $3",
+        3, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return qw_store_error(st, QW_ERR_NOTFOUND, "no %s article %s in %s",
+                              module, path, ent);
+    }
+    fill(st, res, 0, out);
+    out->departments = apr_pstrdup(st->pool, PQgetvalue(res, 0, 16));
+    out->roles = apr_pstrdup(st->pool, PQgetvalue(res, 0, 17));
+    out->members = apr_pstrdup(st->pool, PQgetvalue(res, 0, 18));
+    out->responsible = apr_pstrdup(st->pool, PQgetvalue(res, 0, 19));
+    out->related = apr_pstrdup(st->pool, PQgetvalue(res, 0, 20));
+    PQclear(res);
+    return QW_OK;
+}
+
+qw_status qw_article_list(qw_store *st, const char *ent, const char *module,
+                          apr_array_header_t **out)
+{
+    const char *params[2];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid;
+    int i;
+
+    if (module && !qw_valid_article_module(module)) {
+        return check_name(st, module, "/");
+    }
+    eid = qw_store_enterprise_id(st, ent, &rc);
+    if (eid < 0) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = module;
+    res = qw_store_exec(st, "SELECT " ARTICLE_COLUMNS " FROM articles a "
+                        "JOIN enterprises e ON e.enterprise_id = "
+                        "a.enterprise_id LEFT JOIN members m ON "
+                        "m.enterprise_id = a.enterprise_id AND m.member_id = "
+                        "a.owner_member_id WHERE a.enterprise_id = $1 AND "
+                        "($2::text IS NULL OR a.module = $2) "
+                        "ORDER BY a.module, a.path", 2, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    *out = apr_array_make(st->pool, PQntuples(res) + 1, sizeof(qw_article));
+    for (i = 0; i < PQntuples(res); i++) {
+        fill(st, res, i, apr_array_push(*out));
+    }
+    PQclear(res);
+    return QW_OK;
+}
+
+qw_status qw_article_delete(qw_store *st, const char *ent,
+                            const char *module, const char *path)
+{
+    const char *params[2];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid, aid;
+
+    if ((rc = qw_store_need_keys(st)) != QW_OK
+        || (rc = qw_store_begin(st)) != QW_OK) {
+        return rc;
+    }
+    if ((rc = lock_article(st, ent, module, path, &eid, &aid)) != QW_OK) {
+        goto fail;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, aid);
+    res = qw_store_exec(st, "DELETE FROM articles WHERE enterprise_id = $1 "
+                        "AND article_id = $2", 2, params, &rc);
+    if (res == NULL) {
+        goto fail;
+    }
+    PQclear(res);
+    return finish(st, eid, module, "delete", object_of(st, aid, path), NULL);
+fail:
+    qw_store_rollback(st);
+    return rc;
+}
+
+static qw_status rewrap_enterprise(qw_store *st, int64_t eid, long *done)
+{
+    const char *params[5];
+    uint32_t cur = qw_keyring_current(st->keys);
+    PGresult *res;
+    qw_status rc;
+    long n = 0;
+    int i;
+
+    if ((rc = qw_store_begin(st)) != QW_OK) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = apr_psprintf(st->pool, "%u", (unsigned)cur);
+    res = qw_store_exec(st, "SELECT article_id, encode(dek_wrapped, 'hex') "
+                        "FROM articles WHERE enterprise_id = $1 AND "
+                        "dek_kid IS NOT NULL AND dek_kid <> $2 "
+                        "ORDER BY article_id FOR UPDATE", 2, params, &rc);
+    if (res == NULL) {
+        goto fail;
+    }
+    for (i = 0; i < PQntuples(res); i++) {
+        int64_t aid = apr_atoi64(PQgetvalue(res, i, 0));
+        unsigned char *w, *nw;
+        size_t wl, nwl;
+        PGresult *u;
+
+        if (qw_store_unhex(st->pool, PQgetvalue(res, i, 1), &w, &wl) != 0
+            || qw_env_rewrap(st->pool, st->keys, eid, aid, w, wl, &nw, &nwl)
+               != 0) {
+            PQclear(res);
+            rc = qw_store_error(st, QW_ERR_CRYPTO, "the data key of article "
+                                "%s does not unwrap (its key id %u is not in"
+                                " the key file, or the row was altered); "
+                                "nothing of enterprise %s was changed",
+                                qw_i64(st->pool, aid), qw_env_kid(w, wl),
+                                qw_i64(st->pool, eid));
+            goto fail;
+        }
+        params[2] = qw_i64(st->pool, aid);
+        params[3] = qw_store_bytea(st->pool, nw, nwl);
+        u = qw_store_exec(st, "UPDATE articles SET dek_wrapped = $4::bytea, "
+                          "dek_kid = $2 WHERE enterprise_id = $1 AND "
+                          "article_id = $3", 4, params, &rc);
+        if (u == NULL) {
+            PQclear(res);
+            goto fail;
+        }
+        PQclear(u);
+        n++;
+    }
+    PQclear(res);
+    if (n == 0) {
+        qw_store_rollback(st);
+        return QW_OK;
+    }
+    rc = finish(st, eid, "settings", "rewrap", "articles",
+                json_text(st, json_pack("{s:I, s:i}", "keys",
+                                        (json_int_t)n, "key_id",
+                                        (int)cur)));
+    if (rc == QW_OK) {
+        *done += n;
+    }
+    return rc;
+fail:
+    qw_store_rollback(st);
+    return rc;
+}
+
+qw_status qw_article_rewrap_all(qw_store *st, long *done)
+{
+    const char *params[1];
+    PGresult *res;
+    qw_status rc;
+    int i;
+
+    *done = 0;
+    if ((rc = qw_store_need_keys(st)) != QW_OK) {
+        return rc;
+    }
+    params[0] = apr_psprintf(st->pool, "%u",
+                             (unsigned)qw_keyring_current(st->keys));
+    res = qw_store_exec(st, "SELECT DISTINCT enterprise_id FROM articles "
+                        "WHERE dek_kid IS NOT NULL AND dek_kid <> $1 "
+                        "ORDER BY enterprise_id", 1, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    for (i = 0; i < PQntuples(res); i++) {
+        rc = rewrap_enterprise(st, apr_atoi64(PQgetvalue(res, i, 0)), done);
+        if (rc != QW_OK) {
+            break;
+        }
+    }
+    PQclear(res);
+    return rc;
+}
