@@ -350,7 +350,7 @@ qw_viewer *qw_cache_get(request_rec *r, const char *ent,
     slot copy;
 
     *gen = 0;
-    if (!c) {
+    if (!c || qw_dir(r)->cache_use == QW_CACHE_STRICT) {
         return NULL;
     }
     apr_thread_mutex_lock(c->mutex);

@@ -65,6 +65,7 @@ void *qw_create_dir_cfg(apr_pool_t *p, char *dir)
     c->max_age = QW_UNSET;
     c->identity_headers = QW_UNSET;
     c->default_lang = QW_UNSET;
+    c->cache_use = QW_UNSET;
     c->watermark = QW_UNSET;
     c->wm_opacity_pct = QW_UNSET;
     c->wm_angle = QW_UNSET_ANGLE;
@@ -91,6 +92,7 @@ void *qw_merge_dir_cfg(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(max_age);
     MERGE_INT(identity_headers);
     MERGE_INT(default_lang);
+    MERGE_INT(cache_use);
     MERGE_INT(watermark);
     MERGE_PTR(wm_text);
     MERGE_INT(wm_opacity_pct);
@@ -227,18 +229,26 @@ static const char *set_srv_int(cmd_parms *cmd, void *dummy, const char *arg)
     return "unknown directive";
 }
 
-static const char *set_cache_mode(cmd_parms *cmd, void *dummy,
+/* Server scope: whether the children keep a cache (and a listener) at all.
+ * In a <Location>/<Directory>: whether requests there may use it. */
+static const char *set_cache_mode(cmd_parms *cmd, void *dv,
                                   const char *arg)
 {
-    qw_srv_cfg *c = qw_srv(cmd->server);
+    int mode;
     if (!strcasecmp(arg, "cached")) {
-        c->cache_mode = QW_CACHE_CACHED;
+        mode = QW_CACHE_CACHED;
     }
     else if (!strcasecmp(arg, "strict")) {
-        c->cache_mode = QW_CACHE_STRICT;
+        mode = QW_CACHE_STRICT;
     }
     else {
         return "QiweiCacheMode: cached or strict";
+    }
+    if (cmd->path) {
+        ((qw_dir_cfg *)dv)->cache_use = mode;
+    }
+    else {
+        qw_srv(cmd->server)->cache_mode = mode;
     }
     return NULL;
 }
@@ -514,7 +524,8 @@ const command_rec qw_cmds[] = {
         RSRC_CONF, "seconds to wait for a database connection"),
     AP_INIT_TAKE1("QiweiDatabaseRetryInterval", set_srv_int, NULL,
         RSRC_CONF, "seconds to answer 503 at once after a failed connect"),
-    AP_INIT_TAKE1("QiweiCacheMode", set_cache_mode, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("QiweiCacheMode", set_cache_mode, NULL,
+        RSRC_CONF | ACCESS_CONF,
         "cached (default: revocation-safe cache) or strict"),
     AP_INIT_TAKE1("QiweiCacheEntries", set_cache_entries, NULL, RSRC_CONF,
         "sessions cached per child process"),

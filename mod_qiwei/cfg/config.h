@@ -52,6 +52,7 @@ typedef struct {
     int max_age;                     /* QiweiSessionMaxAge, s */
     int identity_headers;            /* QiweiIdentityHeaders */
     int default_lang;                /* QiweiDefaultLanguage: qw_lang */
+    int cache_use;                   /* QiweiCacheMode in a section */
     /* watermark (R9) */
     int watermark;                   /* QiweiWatermark */
     const char *wm_text;             /* QiweiWatermarkText */
