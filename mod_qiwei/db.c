@@ -61,8 +61,11 @@ static const char sql_session[] =
     "     FROM member_departments md"
     "     JOIN departments d ON d.enterprise_id = md.enterprise_id"
     "                       AND d.department_id = md.department_id"
+    /* ancestors (and itself) are the ids in its materialised path:
+     * primary-key lookups instead of a LIKE over every department */
     "     JOIN departments a ON a.enterprise_id = d.enterprise_id"
-    "                       AND d.path LIKE a.path || '%'"
+    "      AND a.department_id = ANY (string_to_array("
+    "            btrim(d.path, '/'), '/')::bigint[])"
     "    WHERE md.enterprise_id = s.enterprise_id"
     "      AND md.member_id = s.member_id),"
     "  (SELECT coalesce(string_agg(d.code, ',' ORDER BY d.code), '')"
