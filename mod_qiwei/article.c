@@ -15,6 +15,15 @@
  * (before AuthType Qiwei's own hook), and is cached in the request, so the
  * provider has no side effects and may be evaluated any number of times.
  *
+ * In QiweiCacheMode cached, a member's decision (found, in the audience,
+ * the article's flags) is kept in the per-child cache (cache.h) and reused
+ * without asking the database until a trigger says that the article, its
+ * audience or people, the member's departments or roles, or the enterprise
+ * changed.  Not cached: requests that carry a share link, locations that
+ * serve stored bodies (the body comes from the database anyway), and
+ * anything while the cache's listener is unhealthy.  A confidential read
+ * is still written to the log on every request, cached or not.
+ *
  * Share links (util/share.h) arrive as the query parameter qs=.  A request
  * with a link and no session is authenticated here as an external reader
  * ("external:<link id>"), so AuthType Qiwei does not send it to the login
@@ -33,6 +42,7 @@
 #include "util_filter.h"
 
 #include "qiwei.h"
+#include "cache.h"
 #include "db.h"
 #include "cfg/config.h"
 #include "store/store.h"
@@ -193,6 +203,61 @@ static int lookup(request_rec *r, art_state *st, const char *mod,
     return OK;
 }
 
+/* The viewer's decision, from the cache when it has one, else from the
+ * database (then remembered).  Returns as lookup. */
+static int lookup_member(request_rec *r, art_state *st, const char *mod,
+                         const qw_viewer *v, int cacheable)
+{
+    qw_art_decision dec;
+    apr_uint64_t gen = 0;
+    int rc;
+
+    if (cacheable && qw_cache_article_get(r, v, mod, r->uri, &dec, &gen)) {
+        st->looked = 1;
+        st->mod = mod;
+        st->path = r->uri;
+        st->found = dec.found;
+        st->allowed = dec.allowed;
+        if (dec.found) {
+            st->enterprise_id = v->enterprise_id;
+            st->article_id = dec.article_id;
+            st->confidential = dec.confidential;
+            st->share_effective = dec.share_effective;
+            st->share_version = dec.share_version;
+            st->watermark = dec.watermark;
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "QW0912: %s article %s: decision from the cache "
+                      "(%s)", mod, r->uri,
+                      !dec.found ? "no such article"
+                      : dec.allowed ? "viewer in audience"
+                                    : "viewer not in audience");
+        return OK;
+    }
+    if ((rc = lookup(r, st, mod, v)) != OK || !cacheable || !gen) {
+        return rc;
+    }
+    /* the article must be the viewer's enterprise's: the key says so */
+    if (st->found && st->enterprise_id != v->enterprise_id) {
+        return OK;
+    }
+    memset(&dec, 0, sizeof(dec));
+    dec.found = st->found;
+    dec.allowed = st->allowed;
+    if (st->found) {
+        dec.article_id = st->article_id;
+        dec.confidential = st->confidential;
+        dec.share_effective = st->share_effective;
+        dec.share_version = st->share_version;
+        dec.watermark = st->watermark;
+    }
+    else {
+        dec.watermark = -1;
+    }
+    qw_cache_article_put(r, v, mod, r->uri, &dec, gen);
+    return OK;
+}
+
 /* Check a share token against the article.  Returns OK (st->share_ok
  * set), HTTP_FORBIDDEN, HTTP_GONE or HTTP_SERVICE_UNAVAILABLE. */
 static int check_share(request_rec *r, art_state *st, const char *mod,
@@ -276,7 +341,12 @@ static int art_check_authn(request_rec *r)
         return DECLINED;            /* authn.c refuses it */
     }
     if (v) {
-        if ((rc = lookup(r, st, mod, v)) != OK) {
+        /* a link needs the article's current share state, and a stored
+         * body comes from the database anyway: only plain member reads
+         * use the cache */
+        rc = lookup_member(r, st, mod, v,
+                           !tok && !qw_cfg_article_store(qw_dir(r)));
+        if (rc != OK) {
             return rc;
         }
         /* a member outside the audience may still hold a link; a bad

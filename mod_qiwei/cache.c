@@ -1,6 +1,6 @@
-/* See cache.h.  Per child: a table of fixed-size slots (no allocation after
- * start-up, so nothing grows per request) guarded by one mutex, and one
- * listener thread per database. */
+/* See cache.h.  Per child: two tables of fixed-size slots (sessions and
+ * article decisions; no allocation after start-up, so nothing grows per
+ * request) guarded by one mutex, and one listener thread per database. */
 #include <errno.h>
 #include <poll.h>
 #include <libpq-fe.h>
@@ -21,6 +21,13 @@
 #define HEARTBEAT_EVERY apr_time_from_msec(500)
 #define HEALTHY_WITHIN apr_time_from_msec(1500)
 #define RECONNECT_AFTER apr_time_from_sec(5)
+/* Article decisions per session slot: a member reads many articles. */
+#define ART_SLOTS_PER_ENTRY 4
+/* Decisions do not expire by themselves (the triggers evict them); the
+ * bound only limits how long an invalidation that was never sent (a change
+ * made with the triggers disabled) could go unnoticed. */
+#define ART_MAX_AGE apr_time_from_sec(60)
+#define ART_MOD_MAX 32
 
 typedef struct {
     int used;
@@ -34,18 +41,31 @@ typedef struct {
     char blob[SLOT_BLOB];
 } slot;
 
+/* One article decision: key (ent, member_id, mod, path), value d. */
+typedef struct {
+    int used;
+    apr_time_t deadline;
+    apr_int64_t enterprise_id, member_id;
+    qw_art_decision d;
+    char ent[64];
+    char mod[ART_MOD_MAX + 1];
+    char path[QW_CACHE_ART_PATH_MAX + 1];
+} art_slot;
+
 typedef struct {
     server_rec *s;
     const char *conninfo;
     apr_thread_mutex_t *mutex;
     slot *slots;
     int nslots;
+    art_slot *arts;
+    int narts;
     apr_uint64_t gen;          /* bumped by every invalidation */
     apr_time_t last_ok;        /* last heartbeat answer; 0: not connected */
     volatile int stop;
     apr_thread_t *thread;
     /* statistics, for the debug log */
-    apr_uint64_t hits, misses, evictions;
+    apr_uint64_t hits, misses, evictions, art_hits, art_misses;
 } cache;
 
 static cache *caches[MAX_CACHES];
@@ -73,13 +93,63 @@ static apr_size_t slot_index(const cache *c, const unsigned char *hash)
     return h % (apr_uint32_t)c->nslots;
 }
 
+/* FNV-1a over the key of an article decision. */
+static apr_size_t art_index(const cache *c, const char *ent,
+                            apr_int64_t member, const char *mod,
+                            const char *path)
+{
+    apr_uint64_t h = APR_UINT64_C(14695981039346656037);
+    const unsigned char *p;
+    int i;
+
+#define FNV(byte) (h = (h ^ (unsigned char)(byte)) \
+                       * APR_UINT64_C(1099511628211))
+    for (p = (const unsigned char *)ent; *p; p++) {
+        FNV(*p);
+    }
+    FNV(0);
+    for (i = 0; i < 8; i++) {
+        FNV((apr_uint64_t)member >> (8 * i));
+    }
+    for (p = (const unsigned char *)mod; *p; p++) {
+        FNV(*p);
+    }
+    FNV(0);
+    for (p = (const unsigned char *)path; *p; p++) {
+        FNV(*p);
+    }
+#undef FNV
+    return (apr_size_t)(h % (apr_uint64_t)c->narts);
+}
+
 static void wipe(cache *c)
 {
     int i;
     for (i = 0; i < c->nslots; i++) {
         c->slots[i].used = 0;
     }
+    for (i = 0; i < c->narts; i++) {
+        c->arts[i].used = 0;
+    }
     c->gen++;
+}
+
+/* Evict the article decisions of an enterprise (member < 0, article < 0),
+ * of one member (article < 0) or of one article (member < 0). */
+static void evict_arts(cache *c, apr_int64_t ent, apr_int64_t member,
+                       apr_int64_t article)
+{
+    int i;
+    for (i = 0; i < c->narts; i++) {
+        art_slot *a = &c->arts[i];
+        if (a->used && a->enterprise_id == ent
+            && (member < 0 || a->member_id == member)
+            && (article < 0 || (a->d.found
+                                && a->d.article_id == article))) {
+            a->used = 0;
+            c->evictions++;
+        }
+    }
 }
 
 /* Apply one invalidation message (caller holds the mutex). */
@@ -109,6 +179,8 @@ static void apply(cache *c, const char *msg)
         if (*end == ':') {
             member = apr_strtoi64(end + 1, &end, 10);
             if (!*end) {
+                /* departments and roles decide article audiences */
+                evict_arts(c, ent, member, -1);
                 for (i = 0; i < c->nslots; i++) {
                     slot *sl = &c->slots[i];
                     if (sl->used && sl->enterprise_id == ent
@@ -125,6 +197,7 @@ static void apply(cache *c, const char *msg)
         char *end;
         apr_int64_t ent = apr_strtoi64(msg + 2, &end, 10);
         if (!*end) {
+            evict_arts(c, ent, -1, -1);
             for (i = 0; i < c->nslots; i++) {
                 if (c->slots[i].used && c->slots[i].enterprise_id == ent) {
                     c->slots[i].used = 0;
@@ -132,6 +205,18 @@ static void apply(cache *c, const char *msg)
                 }
             }
             return;
+        }
+    }
+    if (msg[0] == 'a' && msg[1] == ':') {
+        apr_int64_t ent, article;
+        char *end;
+        ent = apr_strtoi64(msg + 2, &end, 10);
+        if (*end == ':') {
+            article = apr_strtoi64(end + 1, &end, 10);
+            if (!*end) {
+                evict_arts(c, ent, -1, article);
+                return;
+            }
         }
     }
     /* anything else, including '*': forget everything */
@@ -292,6 +377,8 @@ void qw_cache_child_init(apr_pool_t *pchild, server_rec *s)
         c->nslots = sc->cache_entries != QW_UNSET ? sc->cache_entries
                                                   : QW_CACHE_DEFAULT_ENTRIES;
         c->slots = apr_pcalloc(pchild, sizeof(slot) * c->nslots);
+        c->narts = c->nslots * ART_SLOTS_PER_ENTRY;
+        c->arts = apr_pcalloc(pchild, sizeof(art_slot) * c->narts);
         apr_thread_mutex_create(&c->mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
         rv = apr_thread_create(&c->thread, NULL, listener, c, pchild);
         if (rv != APR_SUCCESS) {
@@ -437,6 +524,73 @@ void qw_cache_put(request_rec *r, const char *ent, const unsigned char *hash,
         sl->auth_level = v->auth_level;
         memcpy(sl->blob, blob, off);
         sl->blob_len = off;
+    }
+    apr_thread_mutex_unlock(c->mutex);
+}
+
+int qw_cache_article_get(request_rec *r, const qw_viewer *v,
+                         const char *mod, const char *path,
+                         qw_art_decision *out, apr_uint64_t *gen)
+{
+    cache *c = cache_of(r->server);
+    apr_time_t now = apr_time_now();
+    art_slot *a;
+    int hit = 0;
+
+    *gen = 0;
+    if (!c || !v || !v->enterprise_code) {
+        return 0;
+    }
+    apr_thread_mutex_lock(c->mutex);
+    if (!healthy(c, now)) {
+        apr_thread_mutex_unlock(c->mutex);
+        return 0;
+    }
+    *gen = c->gen;
+    a = &c->arts[art_index(c, v->enterprise_code, v->member_id, mod, path)];
+    if (a->used && a->deadline > now && a->member_id == v->member_id
+        && a->enterprise_id == v->enterprise_id
+        && !strcmp(a->ent, v->enterprise_code) && !strcmp(a->mod, mod)
+        && !strcmp(a->path, path)) {
+        *out = a->d;
+        c->art_hits++;
+        hit = 1;
+    }
+    else {
+        c->art_misses++;
+    }
+    apr_thread_mutex_unlock(c->mutex);
+    return hit;
+}
+
+void qw_cache_article_put(request_rec *r, const qw_viewer *v,
+                          const char *mod, const char *path,
+                          const qw_art_decision *d, apr_uint64_t gen)
+{
+    cache *c = cache_of(r->server);
+    art_slot *a;
+    apr_time_t now;
+
+    if (!c || !gen || !v || !v->enterprise_code
+        || strlen(v->enterprise_code) >= sizeof(a->ent)
+        || strlen(mod) > ART_MOD_MAX
+        || strlen(path) > QW_CACHE_ART_PATH_MAX) {
+        return;
+    }
+    apr_thread_mutex_lock(c->mutex);
+    now = apr_time_now();
+    /* as for sessions: an invalidation during the read may mean stale */
+    if (gen == c->gen && healthy(c, now)) {
+        a = &c->arts[art_index(c, v->enterprise_code, v->member_id, mod,
+                               path)];
+        a->used = 1;
+        a->deadline = now + ART_MAX_AGE;
+        a->enterprise_id = v->enterprise_id;
+        a->member_id = v->member_id;
+        a->d = *d;
+        apr_cpystrn(a->ent, v->enterprise_code, sizeof(a->ent));
+        apr_cpystrn(a->mod, mod, sizeof(a->mod));
+        apr_cpystrn(a->path, path, sizeof(a->path));
     }
     apr_thread_mutex_unlock(c->mutex);
 }

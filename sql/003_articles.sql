@@ -88,3 +88,72 @@ CREATE TABLE article_people (
         REFERENCES members (enterprise_id, member_id) ON DELETE CASCADE
 );
 CREATE INDEX article_people_member ON article_people (enterprise_id, member_id);
+
+-- Invalidation messages for the article decisions that httpd children
+-- cache (mod_qiwei/cache.h; the messages of 002_cache_notify.sql, plus):
+--   a:<enterprise>:<article>  an article, its audience or its people changed
+--   e:<enterprise>            an article was created or moved (a cached
+--                             "no such article" at its path is wrong now),
+--                             or the enterprise's sharing switch changed
+-- Sent in the same transaction as the change, like every other message.
+-- Member moves and role changes already send m:, department and role
+-- changes e: (002), and those evict article decisions too.
+
+CREATE FUNCTION qw_inval_article() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM pg_notify('qiwei_inval', 'e:' || NEW.enterprise_id);
+        RETURN NULL;
+    END IF;
+    PERFORM pg_notify('qiwei_inval',
+                      'a:' || OLD.enterprise_id || ':' || OLD.article_id);
+    IF TG_OP = 'UPDATE' AND (NEW.enterprise_id, NEW.module, NEW.path)
+                            IS DISTINCT FROM
+                            (OLD.enterprise_id, OLD.module, OLD.path) THEN
+        PERFORM pg_notify('qiwei_inval', 'e:' || NEW.enterprise_id);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- audience entries and people: the article they belong to
+CREATE FUNCTION qw_inval_article_part() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    IF TG_OP = 'INSERT' THEN r := NEW; ELSE r := OLD; END IF;
+    PERFORM pg_notify('qiwei_inval',
+                      'a:' || r.enterprise_id || ':' || r.article_id);
+    IF TG_OP = 'UPDATE' AND (NEW.enterprise_id, NEW.article_id)
+                            IS DISTINCT FROM (OLD.enterprise_id, OLD.article_id) THEN
+        PERFORM pg_notify('qiwei_inval',
+                          'a:' || NEW.enterprise_id || ':' || NEW.article_id);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- Every column: audience_all, owner, confidential, sharing and watermark
+-- are all part of a cached decision.  (Body uploads and key rewraps evict
+-- too; they are rare.)
+CREATE TRIGGER articles_inval AFTER INSERT OR UPDATE OR DELETE ON articles
+    FOR EACH ROW EXECUTE FUNCTION qw_inval_article();
+CREATE TRIGGER article_audience_inval
+    AFTER INSERT OR UPDATE OR DELETE ON article_audience
+    FOR EACH ROW EXECUTE FUNCTION qw_inval_article_part();
+CREATE TRIGGER article_people_inval
+    AFTER INSERT OR UPDATE OR DELETE ON article_people
+    FOR EACH ROW EXECUTE FUNCTION qw_inval_article_part();
+CREATE TRIGGER enterprises_share_inval
+    AFTER UPDATE OF allow_external_share ON enterprises
+    FOR EACH ROW
+    WHEN (NEW.allow_external_share IS DISTINCT FROM OLD.allow_external_share)
+    EXECUTE FUNCTION qw_inval_enterprise();
+CREATE TRIGGER articles_inval_truncate AFTER TRUNCATE ON articles
+    FOR EACH STATEMENT EXECUTE FUNCTION qw_inval_all();
+CREATE TRIGGER article_audience_inval_truncate AFTER TRUNCATE ON article_audience
+    FOR EACH STATEMENT EXECUTE FUNCTION qw_inval_all();
+CREATE TRIGGER article_people_inval_truncate AFTER TRUNCATE ON article_people
+    FOR EACH STATEMENT EXECUTE FUNCTION qw_inval_all();
