@@ -538,7 +538,8 @@ int qw_cache_article_get(request_rec *r, const qw_viewer *v,
     int hit = 0;
 
     *gen = 0;
-    if (!c || !v || !v->enterprise_code) {
+    if (!c || !v || !v->enterprise_code
+        || qw_dir(r)->cache_use == QW_CACHE_STRICT) {
         return 0;
     }
     apr_thread_mutex_lock(c->mutex);
