@@ -16,6 +16,7 @@
 #include "util/keyring.h"
 #include "util/pwhash.h"
 #include "qw_version.h"
+#include "handle/signin.h"    /* account security (issue 6) */
 
 /* Set once per configuration cycle in post_config (before children exist),
  * read-only afterwards. */
@@ -189,6 +190,7 @@ static void qw_register_hooks(apr_pool_t *p)
     qw_authn_register_hooks(p);
     qw_authz_register_hooks(p);
     qw_handler_register_hooks(p);
+    qw_security_register_hooks(p);   /* issue 6 */
     qw_wm_register_hooks(p);
     qw_article_register_hooks(p);
 }

@@ -95,7 +95,11 @@ bash "$here/scripts/pg.sh" start "$state"
 export QIWEI_DSN=$QIWEI_PG_OWNER_DSN     # qiweictl runs as the database owner
 
 q() { "$ctl" "$@"; }
-randpw() { printf 'Qw-%s' "$(head -c 12 /dev/urandom | base64 | tr '+/' '-_')"; }
+# Demo passwords follow the default member policy (dengbao: >= 12
+# characters with digits, upper and lower case letters and a symbol; see
+# docs/account-security.md), although qiweictl set-password, an operator's
+# tool, does not enforce it: "Qw7-" supplies all four kinds.
+randpw() { printf 'Qw7-%s' "$(head -c 12 /dev/urandom | base64 | tr '+/' '-_')"; }
 
 say "qiweictl migrate --app-role $QIWEI_PG_APP_ROLE"
 q migrate --sql-dir "$here/sql" --app-role "$QIWEI_PG_APP_ROLE" >/dev/null
@@ -180,6 +184,9 @@ LoadModule mime_module $moddir/mod_mime.so
 LoadModule dir_module $moddir/mod_dir.so
 LoadModule alias_module $moddir/mod_alias.so
 LoadModule cgid_module $moddir/mod_cgid.so
+# per-address login throttling keeps its counters in mod_socache_shmcb
+# (httpd refuses to start without it when QiweiDatabase is set: QW1207)
+LoadModule socache_shmcb_module $moddir/mod_socache_shmcb.so
 LoadModule qiwei_module $module
 
 TypesConfig /etc/mime.types
@@ -190,6 +197,8 @@ ScriptSock "$state/httpd/run/cgisock"
 
 QiweiDatabase "$QIWEI_PG_APP_DSN"
 QiweiKeyFile "$keyfile"
+# not installed: use the blocklist from the source tree
+QiweiPasswordBlocklist "$here/conf/common-passwords.txt"
 
 DocumentRoot "$htdocs"
 DirectoryIndex index.html
@@ -256,8 +265,12 @@ mod_qiwei demo is running: $url/
 
   Pages: /         every member           /eng/       department eng
          /managers/ role manager          /whoami     what a back-end sees
+  Account: /qiwei/password (change)  /qiwei/twostep-setup (two-step)
+           /qiwei/scan (scan to log in with a signed-in phone)
 
-  Activation link for wangwu (invited, sets their own password, >= 12 chars):
+  Activation link for wangwu (invited, sets their own password: >= 12
+  characters with digits, upper and lower case letters and a symbol, not a
+  common password):
   $activation
 
   Try: sign in as lisi and open /eng/ (403); sign in as zhangsan in another

@@ -184,6 +184,20 @@ static const char *usage_text =
 "current key\n"
 "audit and housekeeping:\n"
 "  audit verify ENT\n"
+"  audit list ENT [--from T] [--to T] [--operator ACTOR] [--module M]\n"
+"  audit export ENT [--from T] [--to T] [--operator ACTOR] [--module M]\n"
+"                                  (CSV on stdout; the export is logged)\n"
+"admin accounts and roles:\n"
+"  admin add ENT ACCOUNT [--super] [--bind MEMBER]\n"
+"  admin set-password ENT ACCOUNT        (password: first line of stdin)\n"
+"  admin set-status ENT ACCOUNT active|disabled\n"
+"  admin delete ENT ACCOUNT --yes\n"
+"  admin list ENT\n"
+"  admin role add ENT NAME MODULE[,MODULE...]   (create or replace)\n"
+"  admin role delete ENT NAME\n"
+"  admin role list ENT\n"
+"  admin grant ENT ACCOUNT ROLE\n"
+"  admin revoke ENT ACCOUNT ROLE\n"
 "  gc\n"
 "\n"
 "options:\n"
@@ -1437,6 +1451,203 @@ static int c_keys_rewrap(qw_store *st, opts *o)
     return 0;
 }
 
+/* ---- admin accounts, roles and the operation log (issue 5) ---- */
+
+static int c_admin_add(qw_store *st, opts *o)
+{
+    int64_t id;
+    qw_status rc = qw_admin_add(st, ARG(0), ARG(1), NULL, 0,
+                                (o->flags & O_SUPER) != 0, o->val[V_BIND],
+                                &id);
+
+    if (rc != QW_OK) {
+        return fail(st, rc);
+    }
+    printf("admin %s added to %s (id %s)%s%s; set its password with "
+           "'admin set-password'\n", qw_ascii_lower(st->pool, ARG(1)),
+           ARG(0), qw_i64(st->pool, id),
+           (o->flags & O_SUPER) ? ", super admin" : "",
+           o->val[V_BIND] ? ", bound to a member" : "");
+    return 0;
+}
+
+static int c_admin_set_password(qw_store *st, opts *o)
+{
+    char buf[QW_PW_MAX_LEN + 2];
+    long n = read_password(buf, sizeof(buf) - 1);
+    qw_status rc;
+
+    if (n < 0) {
+        return EXIT_USAGE;
+    }
+    rc = qw_admin_set_password(st, ARG(0), ARG(1), buf, (size_t)n);
+    OPENSSL_cleanse(buf, sizeof(buf));
+    if (rc != QW_OK) {
+        return fail(st, rc);
+    }
+    printf("password of admin %s set; its sessions have ended\n",
+           qw_ascii_lower(st->pool, ARG(1)));
+    return 0;
+}
+
+static int c_admin_set_status(qw_store *st, opts *o)
+{
+    qw_status rc = qw_admin_set_status(st, ARG(0), ARG(1), ARG(2));
+
+    if (rc != QW_OK) {
+        return fail(st, rc);
+    }
+    printf("admin %s is %s\n", qw_ascii_lower(st->pool, ARG(1)), ARG(2));
+    return 0;
+}
+
+static int c_admin_delete(qw_store *st, opts *o)
+{
+    qw_status rc;
+
+    if (!(o->flags & O_YES)) {
+        die_msg("add --yes to delete admin account %s", ARG(1));
+        return EXIT_USAGE;
+    }
+    if ((rc = qw_admin_delete(st, ARG(0), ARG(1))) != QW_OK) {
+        return fail(st, rc);
+    }
+    printf("admin %s deleted\n", qw_ascii_lower(st->pool, ARG(1)));
+    return 0;
+}
+
+static int c_admin_list(qw_store *st, opts *o)
+{
+    apr_array_header_t *a;
+    qw_status rc = qw_admin_list(st, ARG(0), &a);
+    int i;
+
+    if (rc != QW_OK) {
+        return fail(st, rc);
+    }
+    for (i = 0; i < a->nelts; i++) {
+        qw_admin *ad = &APR_ARRAY_IDX(a, i, qw_admin);
+        printf("%s\t%s\t%s\tbound=%s\troles=%s\tmodules=%s\n", ad->account,
+               ad->is_super ? "super" : "admin", ad->status,
+               dash(ad->bound_member), dash(ad->roles), dash(ad->modules));
+    }
+    return 0;
+}
+
+/* admin role add|delete|list ENT [NAME [MODULES]] */
+static int c_admin_role(qw_store *st, opts *o)
+{
+    const char *verb = ARG(0);
+    int have = o->pos->nelts - c_words;
+    qw_status rc;
+    int created = 0;
+
+    if (verb && !strcmp(verb, "add") && have == 4) {
+        rc = qw_admin_role_put(st, ARG(1), ARG(2), ARG(3), &created);
+        if (rc != QW_OK) {
+            return fail(st, rc);
+        }
+        printf("admin role %s %s\n", ARG(2), created ? "added" : "set");
+        return 0;
+    }
+    if (verb && !strcmp(verb, "delete") && have == 3) {
+        if ((rc = qw_admin_role_delete(st, ARG(1), ARG(2))) != QW_OK) {
+            return fail(st, rc);
+        }
+        printf("admin role %s deleted\n", ARG(2));
+        return 0;
+    }
+    if (verb && !strcmp(verb, "list") && have == 2) {
+        apr_array_header_t *a;
+        int i;
+        if ((rc = qw_admin_role_list(st, ARG(1), &a)) != QW_OK) {
+            return fail(st, rc);
+        }
+        for (i = 0; i < a->nelts; i++) {
+            qw_admin_role *r = &APR_ARRAY_IDX(a, i, qw_admin_role);
+            printf("%s\t%s\n", r->name, dash(r->modules));
+        }
+        return 0;
+    }
+    return usage_error("admin role add ENT NAME MODULES | admin role delete "
+                       "ENT NAME | admin role list ENT");
+}
+
+static int c_admin_grant(qw_store *st, opts *o)
+{
+    int changed;
+    qw_status rc = qw_admin_grant(st, ARG(0), ARG(1), ARG(2), &changed);
+
+    if (rc != QW_OK) {
+        return fail(st, rc);
+    }
+    printf("admin role %s %sgranted to %s\n", ARG(2),
+           changed ? "" : "was already ", qw_ascii_lower(st->pool, ARG(1)));
+    return 0;
+}
+
+static int c_admin_revoke(qw_store *st, opts *o)
+{
+    int changed;
+    qw_status rc = qw_admin_revoke(st, ARG(0), ARG(1), ARG(2), &changed);
+
+    if (rc != QW_OK) {
+        return fail(st, rc);
+    }
+    printf("admin role %s %srevoked from %s\n", ARG(2),
+           changed ? "" : "was not held, nothing ",
+           qw_ascii_lower(st->pool, ARG(1)));
+    return 0;
+}
+
+static void audit_filter_of(opts *o, qw_audit_filter *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->from = o->val[V_FROM];
+    f->to = o->val[V_TO];
+    f->operator_ = o->val[V_OPERATOR];
+    f->module = o->val[V_MODULE];
+}
+
+static int c_audit_list(qw_store *st, opts *o)
+{
+    apr_array_header_t *rows;
+    qw_audit_filter f;
+    qw_status rc;
+    int i;
+
+    audit_filter_of(o, &f);
+    f.limit = 100000;
+    if ((rc = qw_audit_list(st, ARG(0), &f, &rows)) != QW_OK) {
+        return fail(st, rc);
+    }
+    for (i = 0; i < rows->nelts; i++) {
+        qw_audit_row *w = &APR_ARRAY_IDX(rows, i, qw_audit_row);
+        printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+               qw_i64(st->pool, w->seq), w->at, w->actor, w->module,
+               w->action, dash(w->object), w->result, dash(w->reason),
+               dash(w->source_ip), dash(w->details));
+    }
+    return 0;
+}
+
+static int c_audit_export(qw_store *st, opts *o)
+{
+    qw_audit_filter f;
+    qw_status rc;
+    char *csv;
+    long n;
+
+    audit_filter_of(o, &f);
+    if ((rc = qw_audit_export(st, ARG(0), &f, &csv, &n)) != QW_OK) {
+        return fail(st, rc);
+    }
+    fputs(csv, stdout);
+    fprintf(stderr, "qiweictl: exported %ld rows (the export is logged)\n",
+            n);
+    return 0;
+}
+
 static const cmd cmds[] = {
     { NULL, "migrate", 0, O_SQLDIR | O_APPROLE, 0, 0, c_migrate,
       "migrate [--sql-dir DIR] [--app-role ROLE]" },
@@ -1471,6 +1682,28 @@ static const cmd cmds[] = {
     { "member", "revoke-role", 3, 0, 1, 1, c_member_revoke,
       "member revoke-role ENT ACCOUNT ROLE" },
     { "audit", "verify", 1, 0, 1, 1, c_audit_verify, "audit verify ENT" },
+    { "audit", "list", 1, O_FROM | O_TO | O_OPERATOR | O_MODULE, 0, 1,
+      c_audit_list, "audit list ENT [--from T] [--to T] [--operator A] "
+      "[--module M]" },
+    { "audit", "export", 1, O_FROM | O_TO | O_OPERATOR | O_MODULE, 1, 1,
+      c_audit_export, "audit export ENT [--from T] [--to T] [--operator A] "
+      "[--module M]" },
+    { "admin", "add", 2, O_SUPER | O_BIND, 1, 1, c_admin_add,
+      "admin add ENT ACCOUNT [--super] [--bind MEMBER]" },
+    { "admin", "set-password", 2, 0, 1, 1, c_admin_set_password,
+      "admin set-password ENT ACCOUNT" },
+    { "admin", "set-status", 3, 0, 1, 1, c_admin_set_status,
+      "admin set-status ENT ACCOUNT active|disabled" },
+    { "admin", "delete", 2, O_YES, 1, 1, c_admin_delete,
+      "admin delete ENT ACCOUNT --yes" },
+    { "admin", "list", 1, 0, 0, 1, c_admin_list, "admin list ENT" },
+    { "admin", "role", -1, 0, 1, 1, c_admin_role,
+      "admin role add ENT NAME MODULES | admin role delete ENT NAME | "
+      "admin role list ENT" },
+    { "admin", "grant", 3, 0, 1, 1, c_admin_grant,
+      "admin grant ENT ACCOUNT ROLE" },
+    { "admin", "revoke", 3, 0, 1, 1, c_admin_revoke,
+      "admin revoke ENT ACCOUNT ROLE" },
     { NULL, "gc", 0, 0, 0, 1, c_gc, "gc" },
     { "article", "add", 3, O_TITLE | O_OWNER | O_ALL | O_DEPT | O_ROLE
       | O_MEMBER | O_CONF | O_WM, 1, 1, c_article_add,

@@ -75,6 +75,7 @@ void *qw_create_dir_cfg(apr_pool_t *p, char *dir)
     c->wm_scan_limit_kb = QW_UNSET;
     c->article_store = QW_UNSET;
     c->article_missing = QW_UNSET;
+    qw_sec_dir_init(&c->sec);            /* issue 6 */
     return c;
 }
 
@@ -107,6 +108,7 @@ void *qw_merge_dir_cfg(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(article_module);
     MERGE_INT(article_store);
     MERGE_INT(article_missing);
+    qw_sec_dir_merge(&c->sec, &base->sec, &add->sec);   /* issue 6 */
     return c;
 }
 
@@ -585,5 +587,24 @@ const command_rec qw_cmds[] = {
                   "article record"),
     AP_INIT_TAKE1("QiweiWatermarkScanLimit", set_wm_int, NULL, DIR_SCOPE,
         "KiB to search for <body> before appending at the end (0: all)"),
+    /* account security (issue 6): handlers in cfg/security.c */
+    AP_INIT_TAKE1("QiweiPasswordBlocklist", qw_sec_set_blocklist, NULL,
+                  RSRC_CONF, "file of common passwords refused (or none)"),
+    AP_INIT_TAKE1("QiweiPasswordPolicy", qw_sec_set_policy, NULL, DIR_SCOPE,
+                  "dengbao (default) or nist"),
+    AP_INIT_TAKE1("QiweiPasswordMaxAge", qw_sec_set_max_age, NULL, DIR_SCOPE,
+                  "days before a password expires (0: never)"),
+    AP_INIT_TAKE1("QiweiTwoStep", qw_sec_set_two_step, NULL, DIR_SCOPE,
+                  "optional (default) or required"),
+    AP_INIT_ITERATE("QiweiPasswordProvider", qw_sec_set_providers, NULL,
+                    DIR_SCOPE, "authn providers that check passwords, or "
+                    "none"),
+    AP_INIT_TAKE_ARGV("QiweiThrottleAddress", qw_sec_set_throttle_addr, NULL,
+                      DIR_SCOPE, "FAILURES WINDOW BLOCK (seconds) or off"),
+    AP_INIT_FLAG("QiweiScanLogin", qw_sec_set_scan_login, NULL, DIR_SCOPE,
+                 "On (default): offer scan to log in"),
+    AP_INIT_TAKE2("QiweiScanSessionTimeouts", qw_sec_set_scan_timeouts, NULL,
+                  DIR_SCOPE, "idle and absolute timeouts (s) of sessions "
+                  "made by scan to log in"),
     { NULL }
 };

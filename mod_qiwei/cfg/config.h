@@ -4,6 +4,7 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include "cfg/security.h"   /* account security (issue 6) */
 
 /* Sentinel for "not set here" in merged integer fields. */
 #define QW_UNSET (-1)
@@ -67,6 +68,8 @@ typedef struct {
     const char *article_module;      /* QiweiArticleModule; "" = none */
     int article_store;               /* QiweiArticleStore */
     int article_missing;             /* QiweiArticleMissing: 1 = allow */
+    /* account security (issue 6): see cfg/security.h */
+    qw_sec_dir_cfg sec;
 } qw_dir_cfg;
 
 #define QW_UNSET_ANGLE 1000

@@ -11,6 +11,7 @@
 #include "db.h"
 #include "cfg/config.h"
 #include "handle/handle.h"
+#include "handle/signin.h"    /* password policy (issue 6) */
 #include "store/store.h"
 #include "util/csrf.h"
 #include "util/pwhash.h"
@@ -262,16 +263,31 @@ int qw_handle_activate(request_rec *r)
             return send_form(r, HTTP_BAD_REQUEST, &inv,
                              qw_str(lang, QW_S_ACTIVATE_MISMATCH));
         }
-        for (c = pw; *c; c++) {
-            /* count characters, not bytes: continuation bytes don't count */
-            if (((unsigned char)*c & 0xC0) != 0x80) {
-                chars++;
+        (void)c;
+        (void)chars;
+        {
+            /* issue 6: the enterprise's password policy, with a reason */
+            qw_store *sst = qw_sec_store(r, NULL);
+            qw_member_security ms;
+            qw_pwpolicy pol;
+            qw_pwp_result pr;
+
+            if (!sst || qw_sec_member_state(sst, apr_atoi64(inv.ent_id),
+                                            apr_atoi64(inv.member_id),
+                                            &ms) != QW_OK) {
+                return qw_unavailable(r);
             }
-        }
-        if (chars < QW_MIN_PASSWORD_CHARS || strlen(pw) > QW_PW_MAX_LEN
-            || !qw_valid_utf8_text(pw, strlen(pw))) {
-            return send_form(r, HTTP_BAD_REQUEST, &inv,
-                             qw_str(lang, QW_S_ACTIVATE_WEAK));
+            qw_sec_policy_for(r, &ms, &pol);
+            pr = qw_pwpolicy_check(&pol, qw_sec_blocklist(), r->pool, pw,
+                                   strlen(pw), ms.account);
+            if (pr != QW_PWP_OK) {
+                ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                              "QW0505: activation password refused: %s",
+                              qw_pwpolicy_reason(pr));
+                return send_form(r, HTTP_BAD_REQUEST, &inv,
+                                 qw_pwpolicy_message(r->pool, &pol, pr,
+                                                     lang));
+            }
         }
         if (qw_pw_slot_acquire(r) != APR_SUCCESS) {
             return qw_unavailable(r);

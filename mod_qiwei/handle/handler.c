@@ -8,6 +8,8 @@
 #include "qiwei.h"
 #include "cfg/config.h"
 #include "handle/handle.h"
+#include "handle/signin.h"    /* account security (issue 6) */
+#include "handle/api.h"
 
 static int qw_handler(request_rec *r)
 {
@@ -23,6 +25,13 @@ static int qw_handler(request_rec *r)
                       "QiweiEnterprise", r->uri);
         return HTTP_NOT_FOUND;
     }
+    /* admin API: everything under <handler>/api/v1/ (issue 5) */
+    {
+        const char *api = strstr(r->uri, "/api/v1/");
+        if (api) {
+            return qw_handle_api(r, api + 8);
+        }
+    }
     name = strrchr(r->uri, '/');
     name = name ? name + 1 : r->uri;
     if (!strcmp(name, "login")) {
@@ -34,10 +43,28 @@ static int qw_handler(request_rec *r)
     if (!strcmp(name, "activate")) {
         return qw_handle_activate(r);
     }
+    {
+        /* account security pages (issue 6): twostep, password, scan... */
+        int rc = qw_security_dispatch(r, name);
+        if (rc != DECLINED) {
+            return rc;
+        }
+    }
+    if (!strcmp(name, "admin-login")) {
+        return qw_handle_admin_login(r);
+    }
+    if (!strcmp(name, "admin-logout")) {
+        return qw_handle_admin_logout(r);
+    }
+    if (!strcmp(name, "my-reminders")) {
+        return qw_handle_my_reminders(r);
+    }
     return HTTP_NOT_FOUND;
 }
 
 void qw_handler_register_hooks(apr_pool_t *p)
 {
     ap_hook_handler(qw_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* admin sessions' statements and Require qiwei-admin (issue 5) */
+    qw_admin_register_hooks(p);
 }

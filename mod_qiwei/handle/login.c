@@ -13,6 +13,8 @@
 #include "db.h"
 #include "cfg/config.h"
 #include "handle/handle.h"
+#include "handle/signin.h"    /* account security (issue 6) */
+#include "throttle.h"
 #include "util/csrf.h"
 #include "util/pwhash.h"
 #include "util/token.h"
@@ -197,6 +199,11 @@ static int login_post(request_rec *r)
     size_t pwlen;
     int rc, ok;
 
+    /* issue 6: a blocked source address is refused before the body is
+     * read and before any hashing */
+    if (qw_throttle_addr_check(r) != OK) {
+        return OK;                      /* 429 page sent */
+    }
     rc = qw_read_form(r, &form);
     if (rc != OK) {
         return rc;
@@ -235,6 +242,16 @@ static int login_post(request_rec *r)
         return qw_unavailable(r);
     }
     if (qw_valid_account(account) && pwlen <= QW_PW_MAX_LEN) {
+        /* issue 6: per-account throttling, before any hashing */
+        rc = qw_throttle_account_hit(r, conn, d->enterprise, account,
+                                     QW_THROTTLE_PASSWORD,
+                                     &qw_throttle_member, NULL);
+        if (rc == HTTP_TOO_MANY_REQUESTS) {
+            return OK;                  /* 429 page sent */
+        }
+        if (rc != OK) {
+            return qw_unavailable(r);
+        }
         values[0] = d->enterprise;
         values[1] = account;
         res = qw_db_exec(r, conn, QW_STMT_LOGIN, 2, values, NULL, NULL);
@@ -252,14 +269,26 @@ static int login_post(request_rec *r)
         PQclear(res);
     }
 
-    if (qw_pw_slot_acquire(r) != APR_SUCCESS) {
-        return qw_unavailable(r);
+    if (qw_sec_delegated(r)) {
+        /* issue 6 (R16): the company's own password system decides;
+         * membership and status still come from us */
+        ok = qw_valid_account(account)
+             ? qw_sec_delegated_check(r, account, password) : 0;
+        if (ok < 0) {
+            return qw_unavailable(r);
+        }
     }
-    /* encoded == NULL: the same Argon2id work against a dummy hash */
-    ok = qw_pw_verify(encoded, password, pwlen, &qw_pw_cfg);
-    qw_pw_slot_release();
+    else {
+        if (qw_pw_slot_acquire(r) != APR_SUCCESS) {
+            return qw_unavailable(r);
+        }
+        /* encoded == NULL: the same Argon2id work against a dummy hash */
+        ok = qw_pw_verify(encoded, password, pwlen, &qw_pw_cfg);
+        qw_pw_slot_release();
+    }
 
-    if (!ok || !status || strcmp(status, "active")) {
+    if (ok != 1 || !status || strcmp(status, "active")) {
+        qw_throttle_addr_fail(r);       /* issue 6 */
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "QW0404: login failed for account \"%s\" of "
                       "enterprise %s from %s",
@@ -270,12 +299,22 @@ static int login_post(request_rec *r)
                                account);
     }
 
+    /* issue 6: counters cleared; a second step, forced change or
+     * required enrolment may come before the session */
+    qw_throttle_account_clear(r, conn, d->enterprise, account,
+                              QW_THROTTLE_PASSWORD);
+    rc = qw_signin_after_password(r, ent_id, member_id, next);
+    if (rc != DECLINED) {
+        return rc;
+    }
     (void)session_drop(r, conn, d->enterprise);
     token = session_create(r, conn, ent_id, member_id);
     if (!token) {
         return qw_unavailable(r);
     }
-    maybe_rehash(r, conn, ent_id, member_id, encoded, password, pwlen);
+    if (encoded && !qw_sec_delegated(r)) {
+        maybe_rehash(r, conn, ent_id, member_id, encoded, password, pwlen);
+    }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "QW0405: member %s of %s logged in from %s", member_id,
                   d->enterprise, r->useragent_ip);

@@ -898,6 +898,29 @@ qw_status qw_store_gc(qw_store *st, long *sessions, long *tokens)
     }
     *sessions = atol(PQcmdTuples(res));
     PQclear(res);
+    /* admin sessions (schema 4), pending second steps and scan-to-login
+     * challenges (schema 5) expire the same way */
+    res = qw_store_exec(st, "DELETE FROM admin_sessions WHERE expires_at < now()"
+                        " OR last_seen_at + make_interval(secs => idle_seconds)"
+                        " < now()", 0, NULL, &rc);
+    if (res == NULL) {
+        goto fail;
+    }
+    *sessions += atol(PQcmdTuples(res));
+    PQclear(res);
+    res = qw_store_exec(st, "DELETE FROM login_pending WHERE expires_at < now()",
+                        0, NULL, &rc);
+    if (res == NULL) {
+        goto fail;
+    }
+    PQclear(res);
+    res = qw_store_exec(st, "DELETE FROM scan_challenges"
+                        " WHERE expires_at < now() - interval '1 hour'",
+                        0, NULL, &rc);
+    if (res == NULL) {
+        goto fail;
+    }
+    PQclear(res);
     res = qw_store_exec(st, "DELETE FROM activation_tokens "
                         "WHERE used_at IS NOT NULL OR expires_at < now()",
                         0, NULL, &rc);

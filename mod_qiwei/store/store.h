@@ -274,4 +274,216 @@ qw_status qw_article_delete(qw_store *st, const char *ent,
  * row) per enterprise.  *done: keys re-wrapped. */
 qw_status qw_article_rewrap_all(qw_store *st, long *done);
 
+/* --- admin accounts, roles, reminders, the log, settings (admin.c,
+ * issue 5) --- */
+typedef struct {
+    int64_t id;
+    const char *account;
+    int is_super;
+    const char *status;        /* active | disabled */
+    const char *bound_member;  /* member account, NULL if unbound */
+    const char *roles;         /* comma separated role names */
+    const char *modules;       /* comma separated modules it may manage */
+} qw_admin;
+
+typedef struct {
+    int64_t id;
+    const char *name;
+    const char *modules;       /* canonical comma separated list */
+} qw_admin_role;
+
+typedef struct {
+    int64_t id;
+    const char *at;            /* UTC, ISO 8601 */
+    const char *kind;          /* login | failed */
+    const char *admin_account;
+    const char *source_ip;
+    const char *user_agent;
+} qw_reminder;
+
+/* Filter of the operation log; NULL or "" fields do not filter.  from is
+ * inclusive, to exclusive; operator is an actor ("admin:3",
+ * "operator:root"). */
+typedef struct {
+    const char *from, *to, *operator_, *module;
+    long limit, offset;
+} qw_audit_filter;
+
+typedef struct {
+    int64_t seq;
+    /* in this order (qw_audit_list fills them as an array) */
+    const char *at, *actor, *actor_role, *source_ip, *user_agent,
+               *request_id, *module, *action, *object, *result, *reason,
+               *details;
+} qw_audit_row;
+
+typedef struct {
+    int external_share;        /* -1: leave as is (qw_settings_set) */
+    int watermark_default;     /* -1: leave */
+    int hide_mobile;           /* everyone's mobile hidden; -1: leave */
+    const char *directory_scope;  /* all | department; NULL: leave */
+} qw_settings;
+
+/* password may be NULL (no login until set-password).  Admin passwords
+ * follow the admin rule (>= 12 characters, digits, upper, lower,
+ * symbols).  bind_member: a member account or NULL. */
+qw_status qw_admin_add(qw_store *st, const char *ent, const char *account,
+                       const char *password, size_t len, int is_super,
+                       const char *bind_member, int64_t *id);
+/* Ends every session of the account. */
+qw_status qw_admin_set_password(qw_store *st, const char *ent,
+                                const char *account, const char *password,
+                                size_t len);
+/* active | disabled; disabling ends every session of the account. */
+qw_status qw_admin_set_status(qw_store *st, const char *ent,
+                              const char *account, const char *status);
+qw_status qw_admin_delete(qw_store *st, const char *ent, const char *account);
+qw_status qw_admin_get(qw_store *st, const char *ent, const char *account,
+                       qw_admin *out);
+qw_status qw_admin_list(qw_store *st, const char *ent,
+                        apr_array_header_t **out);
+/* Create or replace a role (idempotent: the same modules again logs
+ * nothing).  *created: 1 if it did not exist. */
+qw_status qw_admin_role_put(qw_store *st, const char *ent, const char *name,
+                            const char *modules_csv, int *created);
+qw_status qw_admin_role_delete(qw_store *st, const char *ent,
+                               const char *name);
+qw_status qw_admin_role_get(qw_store *st, const char *ent, const char *name,
+                            qw_admin_role *out);
+qw_status qw_admin_role_list(qw_store *st, const char *ent,
+                             apr_array_header_t **out);
+/* Idempotent; *changed (may be NULL) says whether anything changed. */
+qw_status qw_admin_grant(qw_store *st, const char *ent, const char *account,
+                         const char *role, int *changed);
+qw_status qw_admin_revoke(qw_store *st, const char *ent, const char *account,
+                          const char *role, int *changed);
+
+/* In the caller's transaction: a reminder for member_id (time, st->who's
+ * address and browser) and NOTIFY qiwei_login_reminder with a JSON
+ * payload.  kind: login | failed. */
+qw_status qw_login_reminder_add(qw_store *st, int64_t eid, int64_t member_id,
+                                int64_t admin_id, const char *admin_account,
+                                const char *kind);
+/* Newest first. */
+qw_status qw_login_reminder_list(qw_store *st, int64_t eid, int64_t member_id,
+                                 long limit, long offset,
+                                 apr_array_header_t **out);
+
+/* Rows of the log in seq order (limit 0: 100). */
+qw_status qw_audit_list(qw_store *st, const char *ent,
+                        const qw_audit_filter *f, apr_array_header_t **out);
+/* The rows as CSV (cells guarded against formula injection); the export
+ * itself is logged in the same transaction.  limit 0: 100000. */
+qw_status qw_audit_export(qw_store *st, const char *ent,
+                          const qw_audit_filter *f, char **csv, long *rows);
+/* One audit row in a transaction of its own (refusals, failed logins). */
+qw_status qw_audit_note(qw_store *st, int64_t eid, const char *module,
+                        const char *action, const char *object,
+                        const char *result, const char *reason,
+                        const char *details_json);
+
+qw_status qw_settings_get(qw_store *st, const char *ent, qw_settings *out);
+qw_status qw_settings_set(qw_store *st, const char *ent,
+                          const qw_settings *in);
+
+/* Edit a member's fields: NULL leaves a field as is, "" clears mobile or
+ * email; hide_mobile -1 leaves it.  Logs which fields changed, not their
+ * values. */
+qw_status qw_member_edit(qw_store *st, const char *ent, const char *account,
+                         const char *display_name, const char *mobile,
+                         const char *email, int hide_mobile);
+
+
+/* --- account security (issue 6, store/security.c) --- */
+typedef struct {
+    int totp_enabled;
+    double password_age_days;  /* -1 when never set */
+    const char *policy;        /* settings member_password_policy or NULL */
+    const char *two_step;      /* settings member_two_step or NULL */
+    int max_age_days;          /* settings member_password_max_age, -1 */
+    const char *account;
+} qw_member_security;
+
+typedef struct {
+    int64_t enterprise_id;
+    int64_t member_id;
+    const char *account;
+    const char *purpose;       /* totp | expired | enrol */
+    int auth_level;
+    const char *next_url;
+    int attempts;
+    unsigned char hash[32];
+} qw_pending;
+
+typedef struct {
+    const char *state;         /* pending approved refused used expired
+                                * throttled */
+    const char *ip, *ua;       /* the requesting computer (peek) */
+    int seconds_left;
+    int64_t member_id;
+    const char *next_url;
+} qw_scan;
+
+qw_status qw_sec_member_state(qw_store *st, int64_t ent, int64_t member,
+                              qw_member_security *out);
+/* Store a new, not yet confirmed TOTP secret (sealed); QW_ERR_CONFLICT if
+ * two-step is already on. */
+qw_status qw_sec_totp_begin(qw_store *st, int64_t ent, int64_t member,
+                            const unsigned char *secret, size_t n);
+/* The decrypted secret; QW_ERR_NOTFOUND when none. */
+qw_status qw_sec_totp_get(qw_store *st, int64_t ent, int64_t member,
+                          unsigned char **secret, size_t *n, int *enabled,
+                          int64_t *last_step);
+/* Accept step once (UPDATE ... WHERE last_step < step): QW_OK, or
+ * QW_ERR_CONFLICT when the step (or a later one) was already used. */
+qw_status qw_sec_totp_use_step(qw_store *st, int64_t ent, int64_t member,
+                               int64_t step);
+/* Confirm enrolment with the step of a valid code, make ncodes recovery
+ * codes (returned in clear once, stored hashed), end every session of the
+ * member, audit; one transaction. */
+qw_status qw_sec_totp_enable(qw_store *st, int64_t ent, int64_t member,
+                             int64_t step, int ncodes,
+                             apr_array_header_t **codes);
+/* Use a recovery code once: QW_OK or QW_ERR_NOTFOUND. */
+qw_status qw_sec_recovery_use(qw_store *st, int64_t ent, int64_t member,
+                              const char *code);
+/* The current hash then up to history older ones (Argon2id strings). */
+qw_status qw_sec_password_hashes(qw_store *st, int64_t ent, int64_t member,
+                                 int history, apr_array_header_t **out);
+/* New password: the old hash goes to the history (keep newest kept), ends
+ * every session, audit; one transaction. */
+qw_status qw_sec_password_change(qw_store *st, int64_t ent, int64_t member,
+                                 const char *new_hash, int keep);
+qw_status qw_sec_pending_new(qw_store *st, int64_t ent, int64_t member,
+                             const char *purpose, int level,
+                             const char *next_url, int ttl,
+                             const unsigned char hash[32]);
+qw_status qw_sec_pending_get(qw_store *st, const char *ent_code,
+                             const unsigned char hash[32], qw_pending *out);
+qw_status qw_sec_pending_end(qw_store *st, int64_t ent,
+                             const unsigned char hash[32]);
+/* Count a wrong answer; the pending login is dropped at max. */
+qw_status qw_sec_pending_attempt(qw_store *st, int64_t ent,
+                                 const unsigned char hash[32], int max);
+qw_status qw_sec_scan_new(qw_store *st, const char *ent_code,
+                          const unsigned char challenge[32],
+                          const unsigned char browser[32], const char *ip,
+                          const char *ua, const char *next_url, int ttl);
+/* A live challenge (for the phone's page); QW_ERR_NOTFOUND otherwise. */
+qw_status qw_sec_scan_peek(qw_store *st, const char *ent_code,
+                           const unsigned char challenge[32], qw_scan *out);
+/* pending -> approved/refused by member; QW_ERR_NOTFOUND when not pending
+ * or expired. */
+qw_status qw_sec_scan_decide(qw_store *st, const char *ent_code,
+                             const unsigned char challenge[32],
+                             int64_t member, int approve);
+/* One poll from the bound browser: out->state is the state before this
+ * poll ("approved" means this poll consumed it: issue the session),
+ * "expired", or "throttled" (too soon / too many).  QW_ERR_NOTFOUND when
+ * no challenge matches both hashes. */
+qw_status qw_sec_scan_poll(qw_store *st, const char *ent_code,
+                           const unsigned char challenge[32],
+                           const unsigned char browser[32], int min_ms,
+                           int max_polls, qw_scan *out);
+
 #endif

@@ -51,6 +51,121 @@ static const char *const strings[QW_S_COUNT][2] = {
     [QW_S_NOT_FOUND] = { "Page not found", "页面不存在" },
     [QW_S_SIGNED_IN_AS] = { "Signed in as", "当前登录" },
     [QW_S_GO_TO_LOGIN] = { "Go to sign-in page", "前往登录页面" },
+    /* account security (issue 6) */
+    [QW_S_PW_TOO_SHORT] = {
+        "The password must have at least {n} characters.",
+        "密码至少需要 {n} 个字符。" },
+    [QW_S_PW_TOO_LONG] = {
+        "The password is too long (at most {n} characters).",
+        "密码过长（最多 {n} 个字符）。" },
+    [QW_S_PW_BAD_TEXT] = {
+        "The password contains characters that cannot be used.",
+        "密码包含不能使用的字符。" },
+    [QW_S_PW_COMPOSITION] = {
+        "The password must mix digits, upper-case letters, lower-case letters and symbols.",
+        "密码必须同时包含数字、大写字母、小写字母和符号。" },
+    [QW_S_PW_COMMON] = {
+        "This password is too common. Choose one that is hard to guess.",
+        "该密码过于常见，请设置难以猜测的密码。" },
+    [QW_S_PW_ACCOUNT] = {
+        "The password must not contain your account name.",
+        "密码不能包含账号名。" },
+    [QW_S_PW_REUSED] = {
+        "You have used this password recently. Choose a new one.",
+        "该密码近期已使用过，请设置新的密码。" },
+    [QW_S_PW_CHANGE_TITLE] = {
+        "Change password",
+        "修改密码" },
+    [QW_S_PW_CURRENT] = {
+        "Current password",
+        "当前密码" },
+    [QW_S_PW_CURRENT_WRONG] = {
+        "The current password is wrong.",
+        "当前密码错误。" },
+    [QW_S_PW_EXPIRED] = {
+        "Your password has expired. Choose a new one to continue.",
+        "您的密码已过期，请设置新密码后继续。" },
+    [QW_S_PW_CHANGED] = {
+        "Your password has been changed. Your other sessions have been signed out.",
+        "密码已修改，其他设备上的登录已全部退出。" },
+    [QW_S_PW_DELEGATED] = {
+        "Your password is managed by your company's account system. Change it there.",
+        "您的密码由公司的账号系统管理，请在该系统中修改。" },
+    [QW_S_TOO_MANY] = {
+        "Too many attempts. Please wait a while and try again.",
+        "尝试次数过多，请稍后再试。" },
+    [QW_S_TWOSTEP_TITLE] = {
+        "Two-step verification",
+        "两步验证" },
+    [QW_S_TWOSTEP_PROMPT] = {
+        "Enter the 6-digit code shown by your authenticator app.",
+        "请输入身份验证器应用显示的 6 位验证码。" },
+    [QW_S_TWOSTEP_CODE] = {
+        "Verification code",
+        "验证码" },
+    [QW_S_TWOSTEP_RECOVERY] = {
+        "Or a recovery code",
+        "或输入恢复码" },
+    [QW_S_TWOSTEP_FAILED] = {
+        "The code is wrong, expired or already used.",
+        "验证码错误、已过期或已被使用。" },
+    [QW_S_TWOSTEP_VERIFY] = {
+        "Verify",
+        "验证" },
+    [QW_S_TWOSTEP_SETUP_INTRO] = {
+        "Scan this QR code with an authenticator app, then enter the 6-digit code it shows.",
+        "请用身份验证器应用扫描此二维码，然后输入应用显示的 6 位验证码。" },
+    [QW_S_TWOSTEP_SECRET] = {
+        "Or enter this key by hand:",
+        "或手动输入以下密钥：" },
+    [QW_S_TWOSTEP_ON] = {
+        "Two-step verification is on. Keep these recovery codes somewhere safe: each works once, and they are shown only this time.",
+        "两步验证已开启。请妥善保存以下恢复码：每个只能使用一次，并且只显示这一次。" },
+    [QW_S_TWOSTEP_ALREADY] = {
+        "Two-step verification is already on for your account.",
+        "您的账号已开启两步验证。" },
+    [QW_S_TWOSTEP_REQUIRED] = {
+        "Your organisation requires two-step verification. Set it up to continue.",
+        "贵单位要求开启两步验证，请先完成设置。" },
+    [QW_S_CONTINUE] = {
+        "Continue",
+        "继续" },
+    [QW_S_SCAN_TITLE] = {
+        "Sign in by scanning",
+        "扫码登录" },
+    [QW_S_SCAN_INTRO] = {
+        "Scan this code with the phone on which you are signed in, then approve on the phone.",
+        "请用已登录的手机扫描此二维码，并在手机上确认。" },
+    [QW_S_SCAN_WAITING] = {
+        "Waiting for approval on the phone...",
+        "等待手机确认……" },
+    [QW_S_SCAN_GONE] = {
+        "This code has expired, was refused or was already used. Reload the page for a new one.",
+        "二维码已失效、被拒绝或已被使用，请刷新页面获取新的二维码。" },
+    [QW_S_SCAN_ASK] = {
+        "A computer asks to sign in as you:",
+        "有一台电脑请求以您的身份登录：" },
+    [QW_S_SCAN_ADDRESS] = {
+        "Address",
+        "地址" },
+    [QW_S_SCAN_BROWSER] = {
+        "Browser",
+        "浏览器" },
+    [QW_S_SCAN_APPROVE] = {
+        "Approve",
+        "确认登录" },
+    [QW_S_SCAN_REFUSE] = {
+        "Refuse",
+        "拒绝" },
+    [QW_S_SCAN_APPROVED] = {
+        "Approved. The computer is now signed in; remember to sign out there when you are done.",
+        "已确认，电脑已登录。用完后请记得在电脑上退出。" },
+    [QW_S_SCAN_REFUSED] = {
+        "Refused. The computer was not signed in.",
+        "已拒绝，电脑未登录。" },
+    [QW_S_SCAN_CHECK] = {
+        "Check again",
+        "再次检查" },
 };
 
 const char *qw_str(qw_lang lang, qw_string_id id)

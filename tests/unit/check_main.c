@@ -24,6 +24,10 @@ int main(void)
     srunner_add_suite(sr, suite_csp());
     srunner_add_suite(sr, suite_share());
     srunner_add_suite(sr, suite_envelope());
+    srunner_add_suite(sr, suite_totp());
+    srunner_add_suite(sr, suite_pwpolicy());
+    srunner_add_suite(sr, suite_qr());
+    srunner_add_suite(sr, suite_rights());
     srunner_run_all(sr, CK_ENV);  /* CK_VERBOSITY=verbose lists tests */
     failed = srunner_ntests_failed(sr);
     run = srunner_ntests_run(sr);

@@ -15,5 +15,9 @@ Suite *suite_wm_scan(void);
 Suite *suite_csp(void);
 Suite *suite_share(void);
 Suite *suite_envelope(void);
+Suite *suite_totp(void);
+Suite *suite_pwpolicy(void);
+Suite *suite_qr(void);
+Suite *suite_rights(void);
 
 #endif

@@ -1,0 +1,589 @@
+/* The admin API: <handler>/api/v1/...  JSON in and out (jansson).
+ *
+ * Every call is decided here on the server: an admin session (cookie) for
+ * the admin resources, a member session for the member-facing ones
+ * (directory, me/reminders); the CSRF header on every state-changing call;
+ * the module right of the resource, with a "refused" audit row when it is
+ * missing.  Writes go through the store, which logs each change in the
+ * transaction that makes it. */
+#include "apr_strings.h"
+#include "http_core.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_script.h"
+
+#include "qiwei.h"
+#include "db.h"
+#include "cfg/config.h"
+#include "handle/handle.h"
+#include "handle/api.h"
+#include "util/csrf.h"
+#include "util/text.h"
+
+static void api_headers(request_rec *r)
+{
+    apr_table_t *t = r->err_headers_out;
+    apr_table_setn(t, "Cache-Control", "no-store");
+    apr_table_setn(t, "X-Content-Type-Options", "nosniff");
+    apr_table_setn(t, "Content-Security-Policy",
+                   "default-src 'none'; frame-ancestors 'none'");
+    apr_table_setn(t, "Referrer-Policy", "no-referrer");
+}
+
+int qw_api_json(qw_api *a, int status, json_t *body)
+{
+    request_rec *r = a->r;
+    char *s = body ? json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII)
+                   : NULL;
+
+    json_decref(body);
+    r->status = status;
+    api_headers(r);
+    ap_set_content_type(r, "application/json; charset=utf-8");
+    if (!s) {
+        s = strdup("{}");
+    }
+    ap_set_content_length(r, strlen(s));
+    if (!r->header_only) {
+        ap_rwrite(s, strlen(s), r);
+    }
+    free(s);
+    return OK;
+}
+
+int qw_api_error(qw_api *a, int status, const char *field,
+                 const char *message)
+{
+    json_t *e = json_pack("{s:{s:s?, s:s}}", "error", "field", field,
+                          "message", message ? message : "error");
+    if (status == HTTP_UNAUTHORIZED) {
+        apr_table_setn(a->r->err_headers_out, "WWW-Authenticate",
+                       apr_psprintf(a->r->pool, "Qiwei-Admin realm=\"%s\"",
+                                    qw_dir(a->r)->enterprise));
+    }
+    if (status == HTTP_SERVICE_UNAVAILABLE) {
+        apr_table_setn(a->r->err_headers_out, "Retry-After", "5");
+    }
+    return qw_api_json(a, status, e);
+}
+
+int qw_api_no_content(qw_api *a)
+{
+    a->r->status = HTTP_NO_CONTENT;
+    api_headers(a->r);
+    return OK;
+}
+
+static int valid_json_text(const char *s)
+{
+    return s && qw_valid_utf8_text(s, strlen(s));
+}
+
+/* Field names the store's messages start with: the 400 names the field. */
+static const char *field_of(const char *msg)
+{
+    static const char *const fields[] = {
+        "display_name", "display name", "mobile", "email", "account",
+        "admin account", "member account", "password", "status",
+        "department", "role name", "module name", "directory_scope",
+        "from", "parent", "code", "name", NULL
+    };
+    int i;
+
+    for (i = 0; msg && fields[i]; i++) {
+        size_t n = strlen(fields[i]);
+        if (!strncmp(msg, fields[i], n) && (msg[n] == ' ' || !msg[n])) {
+            return fields[i];
+        }
+    }
+    return NULL;
+}
+
+int qw_api_store_error(qw_api *a, qw_status rc, const char *mod,
+                       const char *action, const char *object)
+{
+    const char *msg = a->st.err ? a->st.err : qw_status_name(rc);
+    int status;
+
+    switch (rc) {
+    case QW_ERR_INVALID:  status = HTTP_BAD_REQUEST; break;
+    case QW_ERR_NOTFOUND: status = HTTP_NOT_FOUND; break;
+    case QW_ERR_CONFLICT: status = HTTP_CONFLICT; break;
+    default:              status = HTTP_SERVICE_UNAVAILABLE; break;
+    }
+    if (!valid_json_text(msg)) {
+        msg = qw_status_name(rc);
+    }
+    if (status == HTTP_SERVICE_UNAVAILABLE) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, a->r,
+                      "QW1101: %s %s %s failed: %s", mod, action,
+                      object ? object : "", msg);
+        qw_db_mark_broken(a->r);
+        return qw_api_error(a, status, NULL, "service unavailable");
+    }
+    /* the failed change left nothing behind; the attempt is logged */
+    if (mod && action && a->admin) {
+        const char *m = apr_pstrdup(a->r->pool, msg);
+        qw_admin_store(a->r, &a->st, a->admin);
+        if (a->st.conn && a->st.keys) {
+            json_t *d = json_pack("{s:s}", "message", m);
+            char *ds = d ? json_dumps(d, JSON_COMPACT) : NULL;
+            qw_audit_note(&a->st, a->admin->enterprise_id, mod, action,
+                          object, "failure", qw_status_name(rc), ds);
+            free(ds);
+            json_decref(d);
+        }
+        msg = m;
+    }
+    return qw_api_error(a, status, status == HTTP_BAD_REQUEST
+                        ? field_of(msg) : NULL, msg);
+}
+
+int qw_api_refuse(qw_api *a, const char *mod, const char *action,
+                  const char *object, const char *reason)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, a->r,
+                  "QW1102: admin %s refused: %s %s %s (%s)",
+                  a->admin ? a->admin->account : "-", mod, action,
+                  object ? object : "", reason);
+    if (a->admin) {
+        qw_status rc;
+        qw_admin_store(a->r, &a->st, a->admin);
+        if (!a->st.conn || !a->st.keys
+            || (rc = qw_audit_note(&a->st, a->admin->enterprise_id, mod,
+                                   action, object, "refused", reason,
+                                   NULL)) != QW_OK) {
+            /* a refusal we cannot log is still a refusal */
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, a->r,
+                          "QW1103: cannot log the refusal");
+        }
+    }
+    return qw_api_error(a, HTTP_FORBIDDEN, NULL,
+                        "no permission for this action");
+}
+
+int qw_api_need(qw_api *a, const char *m, const char *action,
+                const char *object, int *done)
+{
+    if (qw_admin_may(a->admin, m)) {
+        return 0;
+    }
+    *done = qw_api_refuse(a, m, action, object,
+                          apr_pstrcat(a->r->pool, "module ", m,
+                                      " not granted", NULL));
+    return 1;
+}
+
+/* ---- request bodies ---- */
+
+static apr_status_t body_free(void *j)
+{
+    json_decref(j);
+    return APR_SUCCESS;
+}
+
+int qw_api_read_body(qw_api *a, int *done)
+{
+    request_rec *r = a->r;
+    const char *ct = apr_table_get(r->headers_in, "Content-Type");
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    char *buf;
+    apr_size_t len = 0;
+    long got;
+    json_error_t jerr;
+    int rc;
+
+    if (!ct || strncasecmp(ct, "application/json", 16)
+        || (ct[16] && ct[16] != ';' && ct[16] != ' ')) {
+        *done = qw_api_error(a, HTTP_UNSUPPORTED_MEDIA_TYPE, NULL,
+                             "Content-Type must be application/json");
+        return 1;
+    }
+    if (cl && (apr_atoi64(cl) > QW_API_MAX_BODY || apr_atoi64(cl) < 0)) {
+        *done = qw_api_error(a, HTTP_REQUEST_ENTITY_TOO_LARGE, NULL,
+                             "request body too large");
+        return 1;
+    }
+    if ((rc = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK)) != OK) {
+        *done = qw_api_error(a, rc, NULL, "unreadable request body");
+        return 1;
+    }
+    buf = apr_palloc(r->pool, QW_API_MAX_BODY + 1);
+    if (ap_should_client_block(r)) {
+        while ((got = ap_get_client_block(r, buf + len,
+                                          QW_API_MAX_BODY + 1 - len)) > 0) {
+            len += got;
+            if (len > QW_API_MAX_BODY) {
+                /* chunked bodies have no Content-Length to refuse early */
+                *done = qw_api_error(a, HTTP_REQUEST_ENTITY_TOO_LARGE, NULL,
+                                     "request body too large");
+                r->connection->keepalive = AP_CONN_CLOSE;
+                return 1;
+            }
+        }
+        if (got < 0) {
+            *done = qw_api_error(a, HTTP_BAD_REQUEST, NULL,
+                                 "unreadable request body");
+            return 1;
+        }
+    }
+    a->body = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!a->body) {
+        *done = qw_api_error(a, HTTP_BAD_REQUEST, NULL,
+                             "request body is not valid JSON");
+        return 1;
+    }
+    apr_pool_cleanup_register(r->pool, a->body, body_free,
+                              apr_pool_cleanup_null);
+    if (!json_is_object(a->body)) {
+        *done = qw_api_error(a, HTTP_BAD_REQUEST, NULL,
+                             "request body must be a JSON object");
+        return 1;
+    }
+    return 0;
+}
+
+static int type_error(qw_api *a, const char *field, const char *want,
+                      int *done)
+{
+    *done = qw_api_error(a, HTTP_BAD_REQUEST, field,
+                         apr_pstrcat(a->r->pool, field, " must be ", want,
+                                     NULL));
+    return 1;
+}
+
+int qw_api_str(qw_api *a, const char *field, int required, const char **out,
+               int *done)
+{
+    json_t *v = a->body ? json_object_get(a->body, field) : NULL;
+
+    *out = NULL;
+    if (!v || json_is_null(v)) {
+        if (required) {
+            *done = qw_api_error(a, HTTP_BAD_REQUEST, field,
+                                 apr_pstrcat(a->r->pool, field,
+                                             " is required", NULL));
+            return 1;
+        }
+        return 0;
+    }
+    if (!json_is_string(v)
+        || strlen(json_string_value(v)) != json_string_length(v)) {
+        return type_error(a, field, "a string", done);
+    }
+    *out = apr_pstrdup(a->r->pool, json_string_value(v));
+    return 0;
+}
+
+int qw_api_bool(qw_api *a, const char *field, int *out, int *done)
+{
+    json_t *v = a->body ? json_object_get(a->body, field) : NULL;
+
+    *out = -1;
+    if (!v || json_is_null(v)) {
+        return 0;
+    }
+    if (!json_is_boolean(v)) {
+        return type_error(a, field, "true or false", done);
+    }
+    *out = json_is_true(v);
+    return 0;
+}
+
+int qw_api_str_list(qw_api *a, const char *field, int required,
+                    const char **csv, int *done)
+{
+    json_t *v = a->body ? json_object_get(a->body, field) : NULL;
+    const char *s = "";
+    size_t i;
+
+    *csv = NULL;
+    if (!v || json_is_null(v)) {
+        if (required) {
+            *done = qw_api_error(a, HTTP_BAD_REQUEST, field,
+                                 apr_pstrcat(a->r->pool, field,
+                                             " is required", NULL));
+            return 1;
+        }
+        return 0;
+    }
+    if (!json_is_array(v) || json_array_size(v) > 256) {
+        return type_error(a, field, "an array of at most 256 strings", done);
+    }
+    for (i = 0; i < json_array_size(v); i++) {
+        json_t *e = json_array_get(v, i);
+        const char *t;
+        if (!json_is_string(e)) {
+            return type_error(a, field, "an array of strings", done);
+        }
+        t = json_string_value(e);
+        /* entries are codes: a comma would split one into two */
+        if (!*t || strchr(t, ',') || strlen(t) != json_string_length(e)) {
+            return type_error(a, field, "an array of non-empty codes",
+                              done);
+        }
+        s = apr_pstrcat(a->r->pool, s, i ? "," : "", t, NULL);
+    }
+    *csv = s;
+    return 0;
+}
+
+json_t *qw_api_csv_array(const char *csv)
+{
+    json_t *arr = json_array();
+    const char *s = csv ? csv : "";
+
+    while (*s) {
+        const char *e = strchr(s, ',');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        if (n) {
+            json_array_append_new(arr, json_stringn(s, n));
+        }
+        if (!e) {
+            break;
+        }
+        s = e + 1;
+    }
+    return arr;
+}
+
+/* ---- pagination ---- */
+
+static int parse_paging(qw_api *a, int *done)
+{
+    apr_table_t *args;
+    const char *l, *o;
+    char *end;
+
+    ap_args_to_table(a->r, &args);
+    l = apr_table_get(args, "limit");
+    o = apr_table_get(args, "offset");
+    a->limit = 50;
+    a->offset = 0;
+    if (l) {
+        a->limit = strtol(l, &end, 10);
+        if (!*l || *end || a->limit < 1 || a->limit > 500) {
+            *done = qw_api_error(a, HTTP_BAD_REQUEST, "limit",
+                                 "limit must be 1 to 500");
+            return 1;
+        }
+    }
+    if (o) {
+        a->offset = strtol(o, &end, 10);
+        if (!*o || *end || a->offset < 0 || a->offset > 100000000) {
+            *done = qw_api_error(a, HTTP_BAD_REQUEST, "offset",
+                                 "offset must be 0 or more");
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- /session: login, who am I (+ CSRF token), logout ---- */
+
+static json_t *session_json(qw_api *a)
+{
+    return json_pack("{s:{s:s, s:b, s:o, s:i}, s:s, s:s}",
+                     "admin", "account", a->admin->account,
+                     "super", a->admin->is_super,
+                     "modules", qw_api_csv_array(a->admin->modules),
+                     "auth_level", a->admin->auth_level,
+                     "csrf", qw_csrf_make(a->r->pool, qw_csrf_key(),
+                                          QW_API_CSRF_PURPOSE,
+                                          a->admin->token),
+                     "csrf_header", QW_API_CSRF_HEADER);
+}
+
+static int api_session(qw_api *a)
+{
+    request_rec *r = a->r;
+    int done = OK, rc;
+
+    if (r->method_number == M_POST) {
+        const char *account, *pw, *token;
+        /* a cross-site page cannot send application/json without CORS,
+         * and Origin / Sec-Fetch-Site must not name another site */
+        if (!qw_same_origin(r)) {
+            return qw_api_error(a, HTTP_FORBIDDEN, NULL,
+                                "cross-site request refused");
+        }
+        if (qw_api_read_body(a, &done)
+            || qw_api_str(a, "account", 1, &account, &done)
+            || qw_api_str(a, "password", 1, &pw, &done)) {
+            return done;
+        }
+        rc = qw_admin_login(r, account, pw, strlen(pw), &token);
+        if (rc == HTTP_UNAUTHORIZED) {
+            return qw_api_error(a, rc, NULL,
+                                "wrong account or password");
+        }
+        if (rc != OK) {
+            return qw_api_error(a, rc, NULL, rc == HTTP_TOO_MANY_REQUESTS
+                                ? "too many attempts"
+                                : "service unavailable");
+        }
+        apr_table_add(r->err_headers_out, "Set-Cookie",
+                      qw_admin_cookie(r, token));
+        /* answer as the next request will see the new session */
+        {
+            qw_admin_session fresh;
+            qw_admin ad;
+            qw_store st;
+
+            memset(&fresh, 0, sizeof(fresh));
+            fresh.token = token;
+            fresh.account = qw_ascii_lower(r->pool, account);
+            fresh.auth_level = 1;
+            fresh.modules = "";
+            qw_admin_store(r, &st, NULL);
+            if (qw_admin_get(&st, qw_dir(r)->enterprise, fresh.account,
+                             &ad) == QW_OK) {
+                fresh.is_super = ad.is_super;
+                fresh.modules = ad.modules;
+            }
+            a->admin = &fresh;
+            rc = qw_api_json(a, HTTP_CREATED, session_json(a));
+            a->admin = NULL;
+            return rc;
+        }
+    }
+    if (!a->admin) {
+        return qw_api_error(a, HTTP_UNAUTHORIZED, NULL,
+                            "admin login required");
+    }
+    if (r->method_number == M_GET) {
+        return qw_api_json(a, HTTP_OK, session_json(a));
+    }
+    if (r->method_number == M_DELETE) {
+        if (qw_admin_logout(r) != OK) {
+            return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
+                                "service unavailable");
+        }
+        apr_table_add(r->err_headers_out, "Set-Cookie",
+                      qw_admin_cookie(r, NULL));
+        return qw_api_no_content(a);
+    }
+    return qw_api_error(a, HTTP_METHOD_NOT_ALLOWED, NULL,
+                        "method not allowed");
+}
+
+static int split_path(qw_api *a, const char *rest)
+{
+    char *copy = apr_pstrdup(a->r->pool, rest), *tok, *last;
+
+    a->nseg = 0;
+    for (tok = apr_strtok(copy, "/", &last); tok;
+         tok = apr_strtok(NULL, "/", &last)) {
+        if (a->nseg == (int)(sizeof(a->seg) / sizeof(a->seg[0]))) {
+            return -1;
+        }
+        a->seg[a->nseg++] = tok;
+    }
+    return 0;
+}
+
+int qw_handle_api(request_rec *r, const char *rest)
+{
+    qw_api *a = apr_pcalloc(r->pool, sizeof(*a));
+    int done = OK, rc;
+    int writes = r->method_number != M_GET;
+    const char *csrf;
+
+    a->r = r;
+    if (r->method_number == M_OPTIONS) {
+        /* no CORS: the API is same-origin only */
+        return qw_api_error(a, HTTP_METHOD_NOT_ALLOWED, NULL,
+                            "method not allowed");
+    }
+    /* r->uri is decoded: a %2F inside a segment was refused by httpd
+     * (AllowEncodedSlashes Off), so splitting on '/' is exact */
+    if (split_path(a, rest) != 0 || a->nseg == 0) {
+        return qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such resource");
+    }
+    if (parse_paging(a, &done)) {
+        return done;
+    }
+
+    /* member-facing resources: a member session, read only */
+    if (!strcmp(a->seg[0], "directory")
+        || (!strcmp(a->seg[0], "me") && a->nseg == 2
+            && !strcmp(a->seg[1], "reminders"))) {
+        if (r->method_number != M_GET) {
+            return qw_api_error(a, HTTP_METHOD_NOT_ALLOWED, NULL,
+                                "method not allowed");
+        }
+        if (qw_viewer_resolve(r, &a->viewer) != OK) {
+            return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
+                                "service unavailable");
+        }
+        if (!a->viewer) {
+            return qw_api_error(a, HTTP_UNAUTHORIZED, NULL,
+                                "login required");
+        }
+        qw_admin_store(r, &a->st, NULL);
+        a->st.who.actor = apr_psprintf(r->pool, "member:%" APR_INT64_T_FMT,
+                                       a->viewer->member_id);
+        return a->seg[0][0] == 'd' ? qw_api_directory(a)
+                                   : qw_api_my_reminders(a);
+    }
+
+    if (qw_admin_resolve(r, &a->admin) != OK) {
+        return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
+                            "service unavailable");
+    }
+    if (!strcmp(a->seg[0], "session") && a->nseg == 1
+        && (r->method_number == M_POST || r->method_number == M_GET)) {
+        return api_session(a);
+    }
+    if (!a->admin) {
+        return qw_api_error(a, HTTP_UNAUTHORIZED, NULL,
+                            "admin login required");
+    }
+    if (a->admin->auth_level < qw_admin_required_level(r, a->admin)) {
+        return qw_api_error(a, HTTP_UNAUTHORIZED, "auth_level",
+                            "second step required");
+    }
+    if (writes) {
+        /* a cookie rides along on cross-site requests: every change needs
+         * the token only our own pages can read, and a same-site origin */
+        csrf = apr_table_get(r->headers_in, QW_API_CSRF_HEADER);
+        if (!qw_csrf_key() || !csrf || !qw_same_origin(r)
+            || !qw_csrf_check(qw_csrf_key(), QW_API_CSRF_PURPOSE,
+                              a->admin->token, csrf)) {
+            return qw_api_refuse(a, "auth", "csrf",
+                                 apr_pstrcat(r->pool, r->method, " ",
+                                             r->uri, NULL),
+                                 "missing or wrong CSRF token");
+        }
+    }
+    qw_admin_store(r, &a->st, a->admin);
+    if (!a->st.conn) {
+        return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
+                            "service unavailable");
+    }
+    if (!strcmp(a->seg[0], "session")) {
+        rc = api_session(a);
+    }
+    else if (!strcmp(a->seg[0], "departments")) {
+        rc = qw_api_departments(a);
+    }
+    else if (!strcmp(a->seg[0], "members")) {
+        rc = qw_api_members(a);
+    }
+    else if (!strcmp(a->seg[0], "roles")) {
+        rc = qw_api_roles(a);
+    }
+    else if (!strcmp(a->seg[0], "admins")) {
+        rc = qw_api_admins(a);
+    }
+    else if (!strcmp(a->seg[0], "audit")) {
+        rc = qw_api_audit(a);
+    }
+    else if (!strcmp(a->seg[0], "settings")) {
+        rc = qw_api_settings(a);
+    }
+    else {
+        rc = qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such resource");
+    }
+    return rc;
+}

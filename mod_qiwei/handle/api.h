@@ -1,0 +1,118 @@
+/* The admin side: admin sessions (admin_login.c), the versioned JSON API
+ * under <handler>/api/v1/ (api*.c) and Require qiwei-admin. */
+#ifndef QW_API_H
+#define QW_API_H
+
+#include <jansson.h>
+#include "httpd.h"
+#include "store/store.h"
+#include "qiwei.h"
+
+#define QW_ADMIN_COOKIE "qiwei_admin"
+/* SECURITY-BASELINE: admins 15 min idle / 12 h absolute */
+#define QW_ADMIN_IDLE 900
+#define QW_ADMIN_MAX_AGE 43200
+/* The API refuses bodies above this (413) before reading them. */
+#define QW_API_MAX_BODY 65536
+/* not X-Qiwei-*: authn.c drops every client header of that prefix (they
+ * are our identity headers) */
+#define QW_API_CSRF_HEADER "X-CSRF-Token"
+#define QW_API_CSRF_PURPOSE "admin-api"
+
+/* The admin behind this request. */
+typedef struct {
+    int64_t enterprise_id;
+    int64_t admin_id;
+    int64_t session_id;
+    int64_t bound_member_id;   /* 0: unbound */
+    const char *account;
+    int is_super;
+    int auth_level;            /* 1 password; 2 with the second step */
+    const char *modules;       /* canonical comma separated list */
+    const char *token;         /* cookie text: the CSRF binding */
+} qw_admin_session;
+
+/* admin_login.c */
+void qw_admin_register_hooks(apr_pool_t *p);
+/* The admin session of r (cached per request).  OK (*out NULL when none) or
+ * HTTP_SERVICE_UNAVAILABLE. */
+int qw_admin_resolve(request_rec *r, qw_admin_session **out);
+/* The second-step level an admin session needs for the API (1 until issue
+ * 6 wires TOTP in; then 2 where the enterprise requires it). */
+int qw_admin_required_level(request_rec *r, const qw_admin_session *a);
+/* 1 if a may manage module m (the super admin holds every module). */
+int qw_admin_may(const qw_admin_session *a, const char *m);
+/* Log in: checks the password, makes the session, the audit row and the
+ * bound member's reminder (+ NOTIFY) in one transaction.  Returns OK with
+ * *token set, HTTP_UNAUTHORIZED (same for every reason), or 503. */
+int qw_admin_login(request_rec *r, const char *account, const char *pw,
+                   size_t pwlen, const char **token);
+/* End the session the request presents (audit row).  OK or 503. */
+int qw_admin_logout(request_rec *r);
+const char *qw_admin_cookie_name(request_rec *r);
+const char *qw_admin_cookie(request_rec *r, const char *value);
+/* A qw_store for r acting as who (NULL: "system"). */
+void qw_admin_store(request_rec *r, qw_store *st, const qw_admin_session *a);
+
+int qw_handle_admin_login(request_rec *r);
+int qw_handle_admin_logout(request_rec *r);
+
+/* api.c: dispatch of <handler>/api/v1/<rest> */
+int qw_handle_api(request_rec *r, const char *rest);
+
+/* One API call in progress. */
+typedef struct {
+    request_rec *r;
+    qw_admin_session *admin;   /* NULL on member-facing calls */
+    qw_viewer *viewer;         /* member-facing calls */
+    qw_store st;
+    const char *seg[6];        /* path segments after /api/v1/ */
+    int nseg;
+    json_t *body;              /* parsed request body (object) or NULL */
+    long limit, offset;        /* pagination (?limit=&offset=) */
+} qw_api;
+
+/* Replies: each sets the status and writes the body; the handler then
+ * returns OK. */
+int qw_api_json(qw_api *a, int status, json_t *body);     /* steals body */
+int qw_api_error(qw_api *a, int status, const char *field,
+                 const char *message);
+int qw_api_no_content(qw_api *a);
+/* Map a store failure to a reply: 400 (field from the message when it
+ * starts with a known field name), 404, 409 or 503; a refused or failed
+ * change is logged (module, action, object). */
+int qw_api_store_error(qw_api *a, qw_status rc, const char *module,
+                       const char *action, const char *object);
+/* 403 for an action outside the admin's modules, with an audit row
+ * "refused". */
+int qw_api_refuse(qw_api *a, const char *module, const char *action,
+                  const char *object, const char *reason);
+/* Require module m: 0 when allowed, else the reply already sent. */
+int qw_api_need(qw_api *a, const char *m, const char *action,
+                const char *object, int *done);
+/* Read the JSON body (415, 413, 400 replies sent; returns 0 when done). */
+int qw_api_read_body(qw_api *a, int *done);
+/* Body field accessors: 0 on success; on a wrong type or a missing
+ * required field the 400 reply is sent and *done set. */
+int qw_api_str(qw_api *a, const char *field, int required, const char **out,
+               int *done);
+int qw_api_bool(qw_api *a, const char *field, int *out, int *done);
+/* An array of strings as a comma separated list (NULL when absent). */
+int qw_api_str_list(qw_api *a, const char *field, int required,
+                    const char **csv, int *done);
+/* A JSON array of the entries of a comma separated list. */
+json_t *qw_api_csv_array(const char *csv);
+
+/* resources */
+int qw_api_departments(qw_api *a);
+int qw_api_members(qw_api *a);
+int qw_api_roles(qw_api *a);
+int qw_api_admins(qw_api *a);
+int qw_api_audit(qw_api *a);
+int qw_api_settings(qw_api *a);
+int qw_api_directory(qw_api *a);     /* member-facing */
+int qw_api_my_reminders(qw_api *a);  /* member-facing */
+/* <handler>/my-reminders (a member's page) */
+int qw_handle_my_reminders(request_rec *r);
+
+#endif

@@ -1,0 +1,178 @@
+/* Admin API: the operation log (module "audit": query, CSV export) and
+ * enterprise settings (module "settings"). */
+#include "apr_strings.h"
+#include "http_core.h"
+#include "http_protocol.h"
+#include "util_script.h"
+
+#include "qiwei.h"
+#include "cfg/config.h"
+#include "handle/api.h"
+#include "util/text.h"
+
+static const char *ent(qw_api *a)
+{
+    return qw_dir(a->r)->enterprise;
+}
+
+static int method_not_allowed(qw_api *a)
+{
+    return qw_api_error(a, HTTP_METHOD_NOT_ALLOWED, NULL,
+                        "method not allowed");
+}
+
+/* ?from=&to=&operator=&module= (ISO 8601 times; the database parses). */
+static int audit_filter(qw_api *a, qw_audit_filter *f, int *done)
+{
+    apr_table_t *args;
+    static const char *const names[] = { "from", "to", "operator",
+                                         "module" };
+    const char **dst[4];
+    int i;
+
+    dst[0] = &f->from;
+    dst[1] = &f->to;
+    dst[2] = &f->operator_;
+    dst[3] = &f->module;
+    memset(f, 0, sizeof(*f));
+    ap_args_to_table(a->r, &args);
+    for (i = 0; i < 4; i++) {
+        const char *v = apr_table_get(args, names[i]);
+        if (v && (strlen(v) > 200 || !qw_valid_utf8_text(v, strlen(v)))) {
+            *done = qw_api_error(a, HTTP_BAD_REQUEST, names[i],
+                                 apr_pstrcat(a->r->pool, names[i],
+                                             " is not valid", NULL));
+            return 1;
+        }
+        *dst[i] = v;
+    }
+    f->limit = a->limit;
+    f->offset = a->offset;
+    return 0;
+}
+
+static json_t *row_json(const qw_audit_row *w)
+{
+    json_t *details = w->details ? json_loads(w->details, 0, NULL) : NULL;
+
+    return json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s, s:s, "
+                     "s:s?, s:s, s:s?, s:o?}",
+                     "seq", (json_int_t)w->seq, "at", w->at,
+                     "actor", w->actor, "actor_role", w->actor_role,
+                     "source_ip", w->source_ip, "user_agent", w->user_agent,
+                     "request_id", w->request_id, "module", w->module,
+                     "action", w->action, "object", w->object,
+                     "result", w->result, "reason", w->reason,
+                     "details", details);
+}
+
+int qw_api_audit(qw_api *a)
+{
+    request_rec *r = a->r;
+    qw_audit_filter f;
+    int done = OK, i;
+    qw_status rc;
+
+    if (r->method_number != M_GET) {
+        return method_not_allowed(a);
+    }
+    if (a->nseg == 1) {
+        apr_array_header_t *rows;
+        json_t *items;
+        if (qw_api_need(a, "audit", "read", "audit_log", &done)
+            || audit_filter(a, &f, &done)) {
+            return done;
+        }
+        if ((rc = qw_audit_list(&a->st, ent(a), &f, &rows)) != QW_OK) {
+            return qw_api_store_error(a, rc, NULL, NULL, NULL);
+        }
+        items = json_array();
+        for (i = 0; i < rows->nelts; i++) {
+            json_array_append_new(items, row_json(
+                &APR_ARRAY_IDX(rows, i, qw_audit_row)));
+        }
+        return qw_api_json(a, HTTP_OK,
+                           json_pack("{s:o, s:i, s:i}", "items", items,
+                                     "limit", (json_int_t)a->limit,
+                                     "offset", (json_int_t)a->offset));
+    }
+    if (a->nseg == 2 && !strcmp(a->seg[1], "export")) {
+        char *csv;
+        long n;
+        if (qw_api_need(a, "audit", "export", "audit_log", &done)
+            || audit_filter(a, &f, &done)) {
+            return done;
+        }
+        /* an export is the whole selection, not a page */
+        f.limit = 0;
+        f.offset = 0;
+        if ((rc = qw_audit_export(&a->st, ent(a), &f, &csv, &n))
+            != QW_OK) {
+            return qw_api_store_error(a, rc, "audit", "export",
+                                      "audit_log");
+        }
+        r->status = HTTP_OK;
+        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+        apr_table_setn(r->err_headers_out, "X-Content-Type-Options",
+                       "nosniff");
+        apr_table_setn(r->err_headers_out, "Content-Disposition",
+                       apr_psprintf(r->pool, "attachment; filename=\""
+                                    "audit-%s.csv\"", ent(a)));
+        ap_set_content_type(r, "text/csv; charset=utf-8");
+        ap_set_content_length(r, strlen(csv));
+        if (!r->header_only) {
+            ap_rwrite(csv, strlen(csv), r);
+        }
+        return OK;
+    }
+    return qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such resource");
+}
+
+static json_t *settings_json(const qw_settings *s)
+{
+    return json_pack("{s:b, s:b, s:b, s:s}",
+                     "external_share", s->external_share,
+                     "watermark_default", s->watermark_default,
+                     "hide_mobile", s->hide_mobile,
+                     "directory_scope", s->directory_scope);
+}
+
+int qw_api_settings(qw_api *a)
+{
+    request_rec *r = a->r;
+    qw_settings s;
+    int done = OK;
+    qw_status rc;
+    const char *obj = apr_pstrcat(r->pool, "enterprise:", ent(a), NULL);
+
+    if (a->nseg != 1) {
+        return qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such resource");
+    }
+    if (r->method_number == M_GET) {
+        if (qw_api_need(a, "settings", "read", obj, &done)) {
+            return done;
+        }
+    }
+    else if (r->method_number == M_PATCH) {
+        if (qw_api_need(a, "settings", "update", obj, &done)
+            || qw_api_read_body(a, &done)
+            || qw_api_bool(a, "external_share", &s.external_share, &done)
+            || qw_api_bool(a, "watermark_default", &s.watermark_default,
+                           &done)
+            || qw_api_bool(a, "hide_mobile", &s.hide_mobile, &done)
+            || qw_api_str(a, "directory_scope", 0, &s.directory_scope,
+                          &done)) {
+            return done;
+        }
+        if ((rc = qw_settings_set(&a->st, ent(a), &s)) != QW_OK) {
+            return qw_api_store_error(a, rc, "settings", "update", obj);
+        }
+    }
+    else {
+        return method_not_allowed(a);
+    }
+    if ((rc = qw_settings_get(&a->st, ent(a), &s)) != QW_OK) {
+        return qw_api_store_error(a, rc, NULL, NULL, NULL);
+    }
+    return qw_api_json(a, HTTP_OK, settings_json(&s));
+}

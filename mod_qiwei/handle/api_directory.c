@@ -1,0 +1,296 @@
+/* Admin API: departments and members (module "directory").  Every change
+ * goes through the store's directory functions (store/member.c,
+ * store/enterprise.c), which log it in the same transaction.  Mobile
+ * numbers are write-only here: no response carries one. */
+#include "apr_strings.h"
+#include "http_core.h"
+#include "http_protocol.h"
+
+#include "qiwei.h"
+#include "cfg/config.h"
+#include "handle/api.h"
+#include "util/text.h"
+
+#define MOD "directory"
+#define INVITE_TTL_HOURS 72
+
+static const char *ent(qw_api *a)
+{
+    return qw_dir(a->r)->enterprise;
+}
+
+static int method_not_allowed(qw_api *a)
+{
+    return qw_api_error(a, HTTP_METHOD_NOT_ALLOWED, NULL,
+                        "method not allowed");
+}
+
+/* A page of arr (elements of size sz) as a JSON list with paging. */
+static json_t *page_of(qw_api *a, int total, json_t *items)
+{
+    return json_pack("{s:o, s:i, s:i, s:i}", "items", items,
+                     "total", total, "limit", (json_int_t)a->limit,
+                     "offset", (json_int_t)a->offset);
+}
+
+int qw_api_departments(qw_api *a)
+{
+    request_rec *r = a->r;
+    int done = OK, i;
+    qw_status rc;
+
+    if (a->nseg != 1) {
+        return qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such resource");
+    }
+    if (r->method_number == M_GET) {
+        apr_array_header_t *all;
+        json_t *items = json_array();
+        if (qw_api_need(a, MOD, "read", "departments", &done)) {
+            json_decref(items);
+            return done;
+        }
+        if ((rc = qw_department_list(&a->st, ent(a), &all)) != QW_OK) {
+            json_decref(items);
+            return qw_api_store_error(a, rc, NULL, NULL, NULL);
+        }
+        for (i = (int)a->offset; i < all->nelts
+             && i < a->offset + a->limit; i++) {
+            qw_department *d = &APR_ARRAY_IDX(all, i, qw_department);
+            json_array_append_new(items, json_pack("{s:s, s:s, s:s?}",
+                                                   "code", d->code,
+                                                   "name", d->name,
+                                                   "parent",
+                                                   d->parent_code));
+        }
+        return qw_api_json(a, HTTP_OK, page_of(a, all->nelts, items));
+    }
+    if (r->method_number == M_POST) {
+        const char *code, *name, *parent;
+        if (qw_api_need(a, MOD, "create", "department", &done)
+            || qw_api_read_body(a, &done)
+            || qw_api_str(a, "code", 1, &code, &done)
+            || qw_api_str(a, "name", 1, &name, &done)
+            || qw_api_str(a, "parent", 0, &parent, &done)) {
+            return done;
+        }
+        rc = qw_department_add(&a->st, ent(a), code, name, parent);
+        if (rc != QW_OK) {
+            return qw_api_store_error(a, rc, MOD, "create",
+                                      apr_pstrcat(r->pool, "department:",
+                                                  code, NULL));
+        }
+        return qw_api_json(a, HTTP_CREATED,
+                           json_pack("{s:s, s:s, s:s?}", "code", code,
+                                     "name", name, "parent", parent));
+    }
+    return method_not_allowed(a);
+}
+
+static json_t *member_json(const qw_member *m)
+{
+    /* never the mobile number itself: whether there is one */
+    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:b, s:s?}",
+                     "account", m->account,
+                     "display_name", m->display_name,
+                     "status", m->status,
+                     "departments", qw_api_csv_array(m->departments),
+                     "roles", qw_api_csv_array(m->roles),
+                     "has_mobile", m->mobile != NULL,
+                     "email", m->email);
+}
+
+static int member_get(qw_api *a, const char *account)
+{
+    qw_member m;
+    qw_status rc;
+
+    memset(&m, 0, sizeof(m));
+    if ((rc = qw_member_get(&a->st, ent(a), account, &m)) != QW_OK) {
+        return qw_api_store_error(a, rc, NULL, NULL, NULL);
+    }
+    return qw_api_json(a, HTTP_OK, member_json(&m));
+}
+
+static int members_collection(qw_api *a)
+{
+    request_rec *r = a->r;
+    int done = OK, i;
+    qw_status rc;
+
+    if (r->method_number == M_GET) {
+        apr_array_header_t *all;
+        json_t *items;
+        if (qw_api_need(a, MOD, "read", "members", &done)) {
+            return done;
+        }
+        if ((rc = qw_member_list(&a->st, ent(a), &all)) != QW_OK) {
+            return qw_api_store_error(a, rc, NULL, NULL, NULL);
+        }
+        items = json_array();
+        for (i = (int)a->offset; i < all->nelts
+             && i < a->offset + a->limit; i++) {
+            json_array_append_new(items, member_json(
+                &APR_ARRAY_IDX(all, i, qw_member)));
+        }
+        return qw_api_json(a, HTTP_OK, page_of(a, all->nelts, items));
+    }
+    if (r->method_number == M_POST) {
+        const char *account, *name, *mobile, *email, *depts;
+        char *token = NULL;
+        int hide;
+        int64_t id;
+        if (qw_api_need(a, MOD, "create", "member", &done)
+            || qw_api_read_body(a, &done)
+            || qw_api_str(a, "account", 1, &account, &done)
+            || qw_api_str(a, "display_name", 1, &name, &done)
+            || qw_api_str(a, "mobile", 0, &mobile, &done)
+            || qw_api_str(a, "email", 0, &email, &done)
+            || qw_api_str_list(a, "departments", 0, &depts, &done)
+            || qw_api_bool(a, "hide_mobile", &hide, &done)) {
+            return done;
+        }
+        rc = qw_member_add(&a->st, ent(a), account, name, mobile, email,
+                           depts, INVITE_TTL_HOURS, &token, &id);
+        if (rc != QW_OK) {
+            return qw_api_store_error(a, rc, MOD, "create",
+                                      apr_pstrcat(r->pool, "member:",
+                                                  account, NULL));
+        }
+        if (hide == 1
+            && (rc = qw_member_edit(&a->st, ent(a), account, NULL, NULL,
+                                    NULL, 1)) != QW_OK) {
+            return qw_api_store_error(a, rc, MOD, "update",
+                                      apr_pstrcat(r->pool, "member:",
+                                                  account, NULL));
+        }
+        /* the activation token goes to the admin who delivers the link;
+         * only its hash is stored */
+        return qw_api_json(a, HTTP_CREATED,
+                           json_pack("{s:s, s:s, s:s, s:i}",
+                                     "account", qw_ascii_lower(r->pool,
+                                                               account),
+                                     "status", "invited",
+                                     "activation_token", token,
+                                     "activation_ttl_hours",
+                                     INVITE_TTL_HOURS));
+    }
+    return method_not_allowed(a);
+}
+
+int qw_api_members(qw_api *a)
+{
+    request_rec *r = a->r;
+    const char *acct, *obj;
+    int done = OK;
+    qw_status rc;
+
+    if (a->nseg == 1) {
+        return members_collection(a);
+    }
+    acct = a->seg[1];
+    obj = apr_pstrcat(r->pool, "member:", acct, NULL);
+    if (a->nseg == 2) {
+        if (r->method_number == M_GET) {
+            if (qw_api_need(a, MOD, "read", obj, &done)) {
+                return done;
+            }
+            return member_get(a, acct);
+        }
+        if (r->method_number == M_PATCH) {
+            const char *name, *mobile, *email;
+            int hide;
+            if (qw_api_need(a, MOD, "update", obj, &done)
+                || qw_api_read_body(a, &done)
+                || qw_api_str(a, "display_name", 0, &name, &done)
+                || qw_api_str(a, "mobile", 0, &mobile, &done)
+                || qw_api_str(a, "email", 0, &email, &done)
+                || qw_api_bool(a, "hide_mobile", &hide, &done)) {
+                return done;
+            }
+            rc = qw_member_edit(&a->st, ent(a), acct, name, mobile, email,
+                                hide);
+            if (rc != QW_OK) {
+                return qw_api_store_error(a, rc, MOD, "update", obj);
+            }
+            return member_get(a, acct);
+        }
+        if (r->method_number == M_DELETE) {
+            if (qw_api_need(a, MOD, "delete", obj, &done)) {
+                return done;
+            }
+            rc = qw_member_delete(&a->st, ent(a), acct);
+            if (rc != QW_OK) {
+                return qw_api_store_error(a, rc, MOD, "delete", obj);
+            }
+            return qw_api_no_content(a);
+        }
+        return method_not_allowed(a);
+    }
+    if (a->nseg == 3 && !strcmp(a->seg[2], "departments")) {
+        const char *depts;
+        if (r->method_number != M_PUT) {
+            return method_not_allowed(a);
+        }
+        if (qw_api_need(a, MOD, "update", obj, &done)
+            || qw_api_read_body(a, &done)
+            || qw_api_str_list(a, "departments", 1, &depts, &done)) {
+            return done;
+        }
+        if ((rc = qw_member_move(&a->st, ent(a), acct, depts)) != QW_OK) {
+            return qw_api_store_error(a, rc, MOD, "update", obj);
+        }
+        return member_get(a, acct);
+    }
+    if (a->nseg == 3 && !strcmp(a->seg[2], "status")) {
+        const char *status;
+        if (r->method_number != M_PUT) {
+            return method_not_allowed(a);
+        }
+        if (qw_api_need(a, MOD, "update", obj, &done)
+            || qw_api_read_body(a, &done)
+            || qw_api_str(a, "status", 1, &status, &done)) {
+            return done;
+        }
+        rc = qw_member_set_status(&a->st, ent(a), acct, status);
+        if (rc != QW_OK) {
+            return qw_api_store_error(a, rc, MOD, "update", obj);
+        }
+        return member_get(a, acct);
+    }
+    if (a->nseg == 3 && !strcmp(a->seg[2], "reinvite")) {
+        char *token = NULL;
+        if (r->method_number != M_POST) {
+            return method_not_allowed(a);
+        }
+        if (qw_api_need(a, MOD, "update", obj, &done)) {
+            return done;
+        }
+        rc = qw_member_reinvite(&a->st, ent(a), acct, INVITE_TTL_HOURS,
+                                &token);
+        if (rc != QW_OK) {
+            return qw_api_store_error(a, rc, MOD, "update", obj);
+        }
+        return qw_api_json(a, HTTP_OK,
+                           json_pack("{s:s, s:s, s:i}", "account", acct,
+                                     "activation_token", token,
+                                     "activation_ttl_hours",
+                                     INVITE_TTL_HOURS));
+    }
+    if (a->nseg == 4 && !strcmp(a->seg[2], "roles")) {
+        /* member (job) roles, not admin roles */
+        if (r->method_number != M_PUT && r->method_number != M_DELETE) {
+            return method_not_allowed(a);
+        }
+        if (qw_api_need(a, MOD, "update", obj, &done)) {
+            return done;
+        }
+        rc = r->method_number == M_PUT
+             ? qw_member_grant_role(&a->st, ent(a), acct, a->seg[3])
+             : qw_member_revoke_role(&a->st, ent(a), acct, a->seg[3]);
+        if (rc != QW_OK) {
+            return qw_api_store_error(a, rc, MOD, "update", obj);
+        }
+        return member_get(a, acct);
+    }
+    return qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such resource");
+}

@@ -1,0 +1,195 @@
+/* Member-facing API and page: the directory as a member may see it (R15)
+ * and the member's own login reminders (R4).
+ *
+ * Privacy is decided in the query: members outside the viewer's scope are
+ * not selected, and a hidden mobile number (hidden for the member, or for
+ * everyone by the enterprise) is not even read from the database, so it
+ * cannot leave the server. */
+#include "apr_strings.h"
+#include "http_core.h"
+#include "http_protocol.h"
+
+#include "qiwei.h"
+#include "cfg/config.h"
+#include "handle/handle.h"
+#include "handle/api.h"
+#include "util/seal.h"
+#include "util/text.h"
+
+static const char sql_directory[] =
+    "WITH v AS ("
+    " SELECT d.path FROM member_departments md"
+    "   JOIN departments d ON d.enterprise_id = md.enterprise_id"
+    "                     AND d.department_id = md.department_id"
+    "  WHERE md.enterprise_id = $1 AND md.member_id = $2"
+    "), cfg AS ("
+    " SELECT coalesce(settings->>'directory_scope', 'all') AS scope,"
+    "        coalesce((settings->>'hide_mobile')::boolean, false) AS hide"
+    "   FROM enterprises WHERE enterprise_id = $1"
+    ")"
+    " SELECT m.member_id, m.account, m.display_name,"
+    "  (SELECT coalesce(string_agg(d.code, ',' ORDER BY d.code), '')"
+    "     FROM member_departments md"
+    "     JOIN departments d ON d.enterprise_id = md.enterprise_id"
+    "                       AND d.department_id = md.department_id"
+    "    WHERE md.enterprise_id = m.enterprise_id"
+    "      AND md.member_id = m.member_id),"
+    "  CASE WHEN cfg.hide OR m.hide_mobile THEN NULL"
+    "       ELSE encode(m.mobile_enc, 'hex') END,"
+    "  count(*) OVER ()"
+    "   FROM members m CROSS JOIN cfg"
+    "  WHERE m.enterprise_id = $1 AND m.status = 'active'"
+    "    AND (cfg.scope = 'all' OR m.member_id = $2 OR EXISTS ("
+    "      SELECT 1 FROM member_departments md"
+    "        JOIN departments d ON d.enterprise_id = md.enterprise_id"
+    "                          AND d.department_id = md.department_id"
+    "        JOIN v ON d.path LIKE v.path || '%'"
+    "       WHERE md.enterprise_id = m.enterprise_id"
+    "         AND md.member_id = m.member_id))"
+    "  ORDER BY m.account LIMIT $3 OFFSET $4";
+
+int qw_api_directory(qw_api *a)
+{
+    request_rec *r = a->r;
+    qw_viewer *v = a->viewer;
+    const char *p[4];
+    json_t *items;
+    PGresult *res;
+    qw_status rc;
+    int i, total = 0;
+
+    if (a->nseg != 1) {
+        return qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such resource");
+    }
+    p[0] = qw_i64(r->pool, v->enterprise_id);
+    p[1] = qw_i64(r->pool, v->member_id);
+    p[2] = apr_ltoa(r->pool, a->limit);
+    p[3] = apr_ltoa(r->pool, a->offset);
+    res = qw_store_exec(&a->st, sql_directory, 4, p, &rc);
+    if (!res) {
+        return qw_api_store_error(a, rc, NULL, NULL, NULL);
+    }
+    items = json_array();
+    for (i = 0; i < PQntuples(res); i++) {
+        int64_t mid = apr_atoi64(PQgetvalue(res, i, 0));
+        const char *mobile = NULL;
+        total = atoi(PQgetvalue(res, i, 5));
+        if (!PQgetisnull(res, i, 4) && qw_keys()) {
+            unsigned char *blob, *pt;
+            size_t bl, pl;
+            if (qw_store_unhex(r->pool, PQgetvalue(res, i, 4), &blob, &bl)
+                == 0
+                && qw_unseal(r->pool, qw_keys(),
+                             qw_seal_aad(r->pool, "members.mobile",
+                                         v->enterprise_id, mid),
+                             blob, bl, &pt, &pl) == 0) {
+                mobile = (const char *)pt;
+            }
+        }
+        {
+            /* a hidden number is absent, not null: nothing to tell */
+            json_t *o = json_pack("{s:s, s:s, s:o}",
+                                  "account", PQgetvalue(res, i, 1),
+                                  "display_name", PQgetvalue(res, i, 2),
+                                  "departments", qw_api_csv_array(
+                                      PQgetvalue(res, i, 3)));
+            if (o && mobile) {
+                json_object_set_new(o, "mobile", json_string(mobile));
+            }
+            json_array_append_new(items, o);
+        }
+    }
+    PQclear(res);
+    return qw_api_json(a, HTTP_OK,
+                       json_pack("{s:o, s:i, s:i, s:i}", "items", items,
+                                 "total", total,
+                                 "limit", (json_int_t)a->limit,
+                                 "offset", (json_int_t)a->offset));
+}
+
+int qw_api_my_reminders(qw_api *a)
+{
+    apr_array_header_t *rows;
+    json_t *items;
+    qw_status rc;
+    int i;
+
+    rc = qw_login_reminder_list(&a->st, a->viewer->enterprise_id,
+                                a->viewer->member_id, a->limit, a->offset,
+                                &rows);
+    if (rc != QW_OK) {
+        return qw_api_store_error(a, rc, NULL, NULL, NULL);
+    }
+    items = json_array();
+    for (i = 0; i < rows->nelts; i++) {
+        qw_reminder *m = &APR_ARRAY_IDX(rows, i, qw_reminder);
+        json_array_append_new(items, json_pack(
+            "{s:I, s:s, s:s, s:s, s:s?, s:s?}", "id", (json_int_t)m->id,
+            "at", m->at, "kind", m->kind, "admin", m->admin_account,
+            "source_ip", m->source_ip, "user_agent", m->user_agent));
+    }
+    return qw_api_json(a, HTTP_OK,
+                       json_pack("{s:o, s:i, s:i}", "items", items,
+                                 "limit", (json_int_t)a->limit,
+                                 "offset", (json_int_t)a->offset));
+}
+
+/* <handler>/my-reminders: the same list as a page for the member. */
+int qw_handle_my_reminders(request_rec *r)
+{
+    qw_lang lang = qw_request_lang(r);
+    const char *nonce = qw_page_nonce(r);
+    const char *title = lang == QW_LANG_ZH ? "登录提醒" : "Login reminders";
+    const char *body;
+    apr_array_header_t *rows;
+    qw_viewer *v;
+    qw_store st;
+    int i;
+
+    if (r->method_number != M_GET) {
+        r->allowed = AP_METHOD_BIT << M_GET;
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    if (qw_viewer_resolve(r, &v) != OK) {
+        return qw_unavailable(r);
+    }
+    if (!v) {
+        apr_table_setn(r->headers_out, "Location",
+                       apr_pstrcat(r->pool, qw_cfg_login_url(qw_dir(r)),
+                                   "?next=", qw_escape_urlc(r->pool, r->uri),
+                                   NULL));
+        return HTTP_MOVED_TEMPORARILY;
+    }
+    qw_admin_store(r, &st, NULL);
+    if (!st.conn || qw_login_reminder_list(&st, v->enterprise_id,
+                                           v->member_id, 50, 0, &rows)
+                    != QW_OK) {
+        return qw_unavailable(r);
+    }
+    body = apr_pstrcat(r->pool, "<h1>", title, "</h1>", NULL);
+    if (rows->nelts == 0) {
+        body = apr_pstrcat(r->pool, body, "<p class=\"hint\">",
+                           lang == QW_LANG_ZH ? "没有登录提醒。"
+                                              : "No reminders.",
+                           "</p>", NULL);
+    }
+    for (i = 0; i < rows->nelts; i++) {
+        qw_reminder *m = &APR_ARRAY_IDX(rows, i, qw_reminder);
+        body = apr_pstrcat(r->pool, body, "<p class=\"msg\">",
+                           qw_escape_html(r->pool, m->at), " UTC &middot; ",
+                           lang == QW_LANG_ZH
+                           ? (strcmp(m->kind, "login") ? "登录失败 "
+                                                       : "管理员登录 ")
+                           : (strcmp(m->kind, "login") ? "failed logins "
+                                                       : "admin login "),
+                           qw_escape_html(r->pool, m->admin_account),
+                           " &middot; ",
+                           qw_escape_html(r->pool, m->source_ip
+                                                   ? m->source_ip : "-"),
+                           " &middot; ",
+                           qw_escape_html(r->pool, m->user_agent
+                                                   ? m->user_agent : "-"),
+                           "</p>", NULL);
+    }
+    return qw_page_send(r, HTTP_OK, lang, nonce, title, body);
+}

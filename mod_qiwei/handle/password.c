@@ -1,0 +1,260 @@
+/* Change password (R11): <handler>/password.  Asks for the current
+ * password, checks the policy and the history, ends every other session,
+ * and is logged.  Also the forced change of an expired password, reached
+ * from the login with a pending-login cookie instead of a session. */
+#include "apr_strings.h"
+#include "http_core.h"
+#include "http_protocol.h"
+#include "http_request.h"
+
+#include "qiwei.h"
+#include "db.h"
+#include "throttle.h"
+#include "cfg/config.h"
+#include "handle/handle.h"
+#include "handle/signin.h"
+#include "util/csrf.h"
+#include "util/pwhash.h"
+
+extern qw_pw_params qw_pw_cfg;
+
+typedef struct {
+    int64_t ent, member;
+    const char *account;
+    const char *binding;
+    int level;
+    int via_pending;
+    qw_pending pd;
+} changer;
+
+static int send_form(request_rec *r, int status, const changer *c,
+                     const char *message, int ok)
+{
+    qw_lang lang = qw_request_lang(r);
+    const char *title = qw_str(lang, QW_S_PW_CHANGE_TITLE);
+
+    if (!qw_csrf_key()) {
+        return qw_unavailable(r);
+    }
+    return qw_page_send(r, status, lang, qw_page_nonce(r), title,
+        apr_pstrcat(r->pool, "<h1>", title, "</h1>",
+        c->via_pending ? "<p class=\"msg\">" : "",
+        c->via_pending ? qw_str(lang, QW_S_PW_EXPIRED) : "",
+        c->via_pending ? "</p>" : "",
+        message ? (ok ? "<p class=\"msg ok\" role=\"status\">"
+                      : "<p class=\"msg\" role=\"alert\">") : "",
+        message ? qw_escape_html(r->pool, message) : "",
+        message ? "</p>" : "",
+        "<form method=\"post\" action=\"", qw_escape_html(r->pool, r->uri),
+        "\"><input type=\"hidden\" name=\"csrf\" value=\"",
+        qw_csrf_make(r->pool, qw_csrf_key(), "password", c->binding), "\">"
+        "<label for=\"current\">", qw_str(lang, QW_S_PW_CURRENT), "</label>"
+        "<input type=\"password\" id=\"current\" name=\"current\" "
+        "autocomplete=\"current-password\" required maxlength=\"1024\">"
+        "<label for=\"password\">", qw_str(lang, QW_S_NEW_PASSWORD),
+        "</label><input type=\"password\" id=\"password\" name=\"password\""
+        " autocomplete=\"new-password\" required maxlength=\"1024\">"
+        "<label for=\"password2\">", qw_str(lang, QW_S_REPEAT_PASSWORD),
+        "</label><input type=\"password\" id=\"password2\" "
+        "name=\"password2\" autocomplete=\"new-password\" required "
+        "maxlength=\"1024\">"
+        "<button type=\"submit\">", title, "</button></form>", NULL));
+}
+
+static int who_changes(request_rec *r, qw_store *st, changer *c)
+{
+    qw_viewer *v;
+    int rc = qw_viewer_resolve(r, &v);
+    qw_status s;
+
+    memset(c, 0, sizeof(*c));
+    if (rc != OK) {
+        return rc;
+    }
+    /* a scan session on a public computer cannot change the password */
+    if (v && strcmp(v->kind, "scan")) {
+        c->ent = v->enterprise_id;
+        c->member = v->member_id;
+        c->account = v->account;
+        c->binding = v->token;
+        c->level = v->auth_level;
+        return OK;
+    }
+    s = qw_sec_pending_of(r, st, &c->pd);
+    if (s == QW_OK && !strcmp(c->pd.purpose, "expired")) {
+        c->ent = c->pd.enterprise_id;
+        c->member = c->pd.member_id;
+        c->account = c->pd.account;
+        c->binding = qw_sec_pending_cookie_value(r);
+        c->level = c->pd.auth_level;
+        c->via_pending = 1;
+        return OK;
+    }
+    if (s == QW_ERR_DB) {
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    apr_table_setn(r->headers_out, "Location",
+                   apr_pstrcat(r->pool, qw_cfg_login_url(qw_dir(r)),
+                               "?next=", qw_escape_urlc(r->pool, r->uri),
+                               NULL));
+    return HTTP_SEE_OTHER;
+}
+
+static int verify(request_rec *r, const char *hash, const char *pw, int *ok)
+{
+    if (qw_pw_slot_acquire(r) != APR_SUCCESS) {
+        return -1;
+    }
+    *ok = qw_pw_verify(hash, pw, strlen(pw), &qw_pw_cfg);
+    qw_pw_slot_release();
+    return 0;
+}
+
+int qw_handle_password(request_rec *r)
+{
+    qw_dir_cfg *d = qw_dir(r);
+    qw_lang lang = qw_request_lang(r);
+    apr_table_t *form;
+    apr_array_header_t *hashes;
+    qw_member_security ms;
+    qw_pwpolicy pol;
+    qw_pwp_result pr;
+    const char *cur, *pw, *pw2;
+    char *fresh;
+    qw_store *st;
+    changer c;
+    int rc, ok, i;
+
+    if (r->method_number != M_GET && r->method_number != M_POST) {
+        r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    if (r->method_number == M_POST && qw_throttle_addr_check(r) != OK) {
+        return OK;
+    }
+    st = qw_sec_store(r, NULL);
+    if (!st) {
+        return qw_unavailable(r);
+    }
+    rc = who_changes(r, st, &c);
+    if (rc == HTTP_SERVICE_UNAVAILABLE) {
+        return qw_unavailable(r);
+    }
+    if (rc != OK) {
+        return rc;
+    }
+    st->who.actor = apr_psprintf(r->pool, "member:%" APR_INT64_T_FMT,
+                                 c.member);
+    if (qw_sec_delegated(r)) {
+        return qw_page_send(r, HTTP_CONFLICT, lang, qw_page_nonce(r),
+            qw_str(lang, QW_S_PW_CHANGE_TITLE), apr_pstrcat(r->pool,
+            "<h1>", qw_str(lang, QW_S_PW_CHANGE_TITLE), "</h1><p class=\""
+            "msg\">", qw_str(lang, QW_S_PW_DELEGATED), "</p>", NULL));
+    }
+    if (r->method_number == M_GET) {
+        return send_form(r, HTTP_OK, &c, NULL, 0);
+    }
+    if ((rc = qw_read_form(r, &form)) != OK) {
+        return rc;
+    }
+    if (!qw_csrf_ok(r, form, "password", c.binding)) {
+        return send_form(r, HTTP_FORBIDDEN, &c,
+                         qw_str(lang, QW_S_FORM_EXPIRED), 0);
+    }
+    cur = apr_table_get(form, "current");
+    pw = apr_table_get(form, "password");
+    pw2 = apr_table_get(form, "password2");
+    if (!cur || !pw || !pw2 || strlen(cur) > QW_PW_MAX_LEN) {
+        return send_form(r, HTTP_BAD_REQUEST, &c,
+                         qw_str(lang, QW_S_PW_CURRENT_WRONG), 0);
+    }
+    /* guessing the current password here is throttled like the login */
+    rc = qw_throttle_account_hit(r, st->conn, d->enterprise, c.account,
+                                 QW_THROTTLE_PASSWORD, &qw_throttle_member,
+                                 NULL);
+    if (rc == HTTP_TOO_MANY_REQUESTS) {
+        return OK;
+    }
+    if (rc != OK) {
+        return qw_unavailable(r);
+    }
+    if (qw_sec_member_state(st, c.ent, c.member, &ms) != QW_OK) {
+        return qw_unavailable(r);
+    }
+    qw_sec_policy_for(r, &ms, &pol);
+    if (qw_sec_password_hashes(st, c.ent, c.member, pol.history,
+                               &hashes) != QW_OK || hashes->nelts == 0) {
+        return qw_unavailable(r);
+    }
+    if (verify(r, APR_ARRAY_IDX(hashes, 0, const char *), cur, &ok) != 0) {
+        return qw_unavailable(r);
+    }
+    if (!ok) {
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "QW1240: password change: wrong current password for "
+                      "account \"%s\" of enterprise %s from %s",
+                      ap_escape_logitem(r->pool, c.account), d->enterprise,
+                      r->useragent_ip);
+        qw_throttle_addr_fail(r);
+        return send_form(r, HTTP_UNAUTHORIZED, &c,
+                         qw_str(lang, QW_S_PW_CURRENT_WRONG), 0);
+    }
+    qw_throttle_account_clear(r, st->conn, d->enterprise, c.account,
+                              QW_THROTTLE_PASSWORD);
+    if (strcmp(pw, pw2)) {
+        pr = QW_PWP_MISMATCH;
+    }
+    else {
+        pr = qw_pwpolicy_check(&pol, qw_sec_blocklist(), r->pool, pw,
+                               strlen(pw), c.account);
+    }
+    /* the current one and the last pol.history ones */
+    for (i = 0; pr == QW_PWP_OK && i < hashes->nelts
+                && (pol.history > 0 || i == 0); i++) {
+        if (verify(r, APR_ARRAY_IDX(hashes, i, const char *), pw, &ok) != 0) {
+            return qw_unavailable(r);
+        }
+        if (ok) {
+            pr = QW_PWP_REUSED;
+        }
+    }
+    if (pr != QW_PWP_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "QW1241: new password of member %" APR_INT64_T_FMT
+                      " refused: %s (policy %s)", c.member,
+                      qw_pwpolicy_reason(pr), qw_pwpolicy_mode_name(pol.mode));
+        return send_form(r, HTTP_BAD_REQUEST, &c,
+                         qw_pwpolicy_message(r->pool, &pol, pr, lang), 0);
+    }
+    if (qw_pw_slot_acquire(r) != APR_SUCCESS) {
+        return qw_unavailable(r);
+    }
+    fresh = qw_pw_hash(r->pool, pw, strlen(pw), &qw_pw_cfg);
+    qw_pw_slot_release();
+    if (!fresh || qw_sec_password_change(st, c.ent, c.member, fresh,
+                                         pol.history) != QW_OK) {
+        return qw_unavailable(r);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                  "QW1242: member %" APR_INT64_T_FMT " of %s changed the "
+                  "password from %s; other sessions ended", c.member,
+                  d->enterprise, r->useragent_ip);
+    if (c.via_pending) {
+        (void)qw_sec_pending_end(st, c.ent, c.pd.hash);
+        qw_sec_pending_cookie_clear(r);
+        return qw_signin_finish(r, c.ent, c.member, c.level, c.pd.next_url,
+                                1, 1);
+    }
+    /* every session ended, this browser's too: it gets a fresh one */
+    if (qw_sec_session_issue(r, c.ent, c.member, "member", c.level,
+                             qw_cfg_idle(d), qw_cfg_max_age(d)) != OK) {
+        return qw_unavailable(r);
+    }
+    c.binding = NULL;
+    return qw_page_send(r, HTTP_OK, lang, qw_page_nonce(r),
+        qw_str(lang, QW_S_PW_CHANGE_TITLE), apr_pstrcat(r->pool,
+        "<h1>", qw_str(lang, QW_S_PW_CHANGE_TITLE), "</h1>"
+        "<p class=\"msg ok\" role=\"status\">", qw_str(lang, QW_S_PW_CHANGED),
+        "</p><p><a href=\"/\">", qw_str(lang, QW_S_CONTINUE), "</a></p>",
+        NULL));
+}

@@ -1,0 +1,1125 @@
+/* Admin accounts and sub-admin roles (R6), login reminders (R4), reading
+ * and exporting the operation log (R5), enterprise settings and member
+ * privacy (R15).  Shared by qiweictl and the admin API: every write runs in
+ * one transaction together with its audit row. */
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include <apr_strings.h>
+#include <openssl/crypto.h>
+#include "store/store.h"
+#include "util/rights.h"
+#include "util/seal.h"
+#include "util/text.h"
+
+#define ADMIN_PW_MIN_CHARS 12
+
+static qw_status norm_account(qw_store *st, const char *what, const char *in,
+                              const char **out)
+{
+    const char *a;
+
+    if (in == NULL || *in == '\0') {
+        return qw_store_error(st, QW_ERR_INVALID, "%s must not be empty",
+                              what);
+    }
+    a = qw_ascii_lower(st->pool, in);
+    if (a == NULL || !qw_valid_account(a)) {
+        return qw_store_error(st, QW_ERR_INVALID, "%s is not valid: 1-64 of "
+                              "a-z 0-9 . _ @ -, starting with a letter or "
+                              "digit", what);
+    }
+    *out = a;
+    return QW_OK;
+}
+
+/* The "等保" rule for admins (SECURITY-BASELINE, R11): at least 12
+ * characters with digits, upper and lower case letters and symbols.  The
+ * blocklist, history and expiry come with util/pwpolicy (issue 6). */
+static qw_status check_admin_password(qw_store *st, const char *pw,
+                                      size_t len)
+{
+    int d = 0, u = 0, l = 0, s = 0;
+    size_t i;
+
+    if (pw == NULL || len == 0 || len > QW_PW_MAX_LEN
+        || memchr(pw, '\0', len) != NULL || !qw_valid_utf8_text(pw, len)) {
+        return qw_store_error(st, QW_ERR_INVALID, "password must be 1-%d "
+                              "bytes of UTF-8 text without control "
+                              "characters", QW_PW_MAX_LEN);
+    }
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)pw[i];
+        if (c >= '0' && c <= '9') {
+            d = 1;
+        }
+        else if (c >= 'A' && c <= 'Z') {
+            u = 1;
+        }
+        else if (c >= 'a' && c <= 'z') {
+            l = 1;
+        }
+        else {
+            s = 1;
+        }
+    }
+    if (qw_utf8_chars(pw, len) < ADMIN_PW_MIN_CHARS || !(d && u && l && s)) {
+        return qw_store_error(st, QW_ERR_INVALID, "password of an admin "
+                              "needs at least %d characters with digits, "
+                              "upper and lower case letters and symbols",
+                              ADMIN_PW_MIN_CHARS);
+    }
+    return QW_OK;
+}
+
+static const char *admin_object(qw_store *st, int64_t id, const char *acct)
+{
+    return apr_psprintf(st->pool, "admin:%s %s", qw_i64(st->pool, id), acct);
+}
+
+/* JSON string of a text that is known to need no escaping (codes, module
+ * lists, statuses): our own alphabets only. */
+static const char *jstr(apr_pool_t *p, const char *s)
+{
+    return s ? apr_pstrcat(p, "\"", s, "\"", NULL) : "null";
+}
+
+/* JSON array of a canonical module list. */
+static const char *modules_json(apr_pool_t *p, const char *csv)
+{
+    const char *out = "[";
+    char *copy, *tok, *last;
+    int n = 0;
+
+    copy = apr_pstrdup(p, csv ? csv : "");
+    for (tok = apr_strtok(copy, ",", &last); tok;
+         tok = apr_strtok(NULL, ",", &last)) {
+        out = apr_pstrcat(p, out, n++ ? ", \"" : "\"", tok, "\"", NULL);
+    }
+    return apr_pstrcat(p, out, "]", NULL);
+}
+
+/* Begin and resolve the enterprise.  On failure nothing is left open. */
+static qw_status open_ent(qw_store *st, const char *ent, int64_t *eid)
+{
+    qw_status rc;
+
+    if ((rc = qw_store_need_keys(st)) != QW_OK
+        || (rc = qw_store_begin(st)) != QW_OK) {
+        return rc;
+    }
+    *eid = qw_store_enterprise_id(st, ent, &rc);
+    if (*eid < 0) {
+        qw_store_rollback(st);
+        return rc;
+    }
+    return QW_OK;
+}
+
+static qw_status finish(qw_store *st, qw_status rc)
+{
+    if (rc == QW_OK && (rc = qw_store_commit(st)) == QW_OK) {
+        return QW_OK;
+    }
+    qw_store_rollback(st);
+    return rc;
+}
+
+/* Lock and read an admin account of eid. */
+static qw_status find_admin(qw_store *st, int64_t eid, const char *account,
+                            int64_t *id, int *is_super)
+{
+    const char *params[2];
+    PGresult *res;
+    qw_status rc;
+
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = account;
+    res = qw_store_exec(st, "SELECT admin_id, is_super FROM admin_accounts "
+                        "WHERE enterprise_id = $1 AND account = $2 "
+                        "FOR UPDATE", 2, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return qw_store_error(st, QW_ERR_NOTFOUND, "no admin account '%s'",
+                              account);
+    }
+    *id = apr_atoi64(PQgetvalue(res, 0, 0));
+    if (is_super) {
+        *is_super = !strcmp(PQgetvalue(res, 0, 1), "t");
+    }
+    PQclear(res);
+    return QW_OK;
+}
+
+static qw_status find_member_id(qw_store *st, int64_t eid,
+                                const char *account, int64_t *mid)
+{
+    const char *params[2];
+    PGresult *res;
+    qw_status rc;
+
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = account;
+    res = qw_store_exec(st, "SELECT member_id FROM members WHERE "
+                        "enterprise_id = $1 AND account = $2", 2, params,
+                        &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return qw_store_error(st, QW_ERR_NOTFOUND, "no member '%s'",
+                              account);
+    }
+    *mid = apr_atoi64(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return QW_OK;
+}
+
+qw_status qw_admin_add(qw_store *st, const char *ent, const char *account,
+                       const char *password, size_t len, int is_super,
+                       const char *bind_member, int64_t *id)
+{
+    const char *params[5];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid, mid = 0, aid;
+    char *hash = NULL;
+
+    if ((rc = norm_account(st, "admin account", account, &account)) != QW_OK
+        || (bind_member && (rc = norm_account(st, "member account",
+                                              bind_member, &bind_member))
+            != QW_OK)) {
+        return rc;
+    }
+    if (password != NULL) {
+        if ((rc = check_admin_password(st, password, len)) != QW_OK) {
+            return rc;
+        }
+        /* hash before the transaction: no lock held while Argon2id runs */
+        if (qw_pw_init() != 0
+            || (hash = qw_pw_hash(st->pool, password, len, &st->pw))
+               == NULL) {
+            return qw_store_error(st, QW_ERR_CRYPTO, "password hashing "
+                                  "failed");
+        }
+    }
+    if ((rc = open_ent(st, ent, &eid)) != QW_OK) {
+        return rc;
+    }
+    if (bind_member && (rc = find_member_id(st, eid, bind_member, &mid))
+        != QW_OK) {
+        return finish(st, rc);
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = account;
+    params[2] = hash;
+    params[3] = is_super ? "t" : "f";
+    params[4] = mid ? qw_i64(st->pool, mid) : NULL;
+    res = qw_store_exec(st, "INSERT INTO admin_accounts (enterprise_id, "
+                        "account, password_hash, is_super, bound_member_id, "
+                        "password_changed_at) VALUES ($1, $2, $3, $4, $5, "
+                        "CASE WHEN $3::text IS NULL THEN NULL ELSE now() END) "
+                        "RETURNING admin_id", 5, params, &rc);
+    if (res == NULL) {
+        if (rc == QW_ERR_CONFLICT) {
+            qw_store_error(st, rc, "admin account '%s' already exists",
+                           account);
+        }
+        return finish(st, rc);
+    }
+    aid = apr_atoi64(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    rc = qw_audit_append(st, eid, "settings", "create",
+                         admin_object(st, aid, account), "success", NULL,
+                         apr_psprintf(st->pool, "{\"kind\": \"admin\", "
+                                      "\"super\": %s, \"bound_member\": %s, "
+                                      "\"password\": %s}",
+                                      is_super ? "true" : "false",
+                                      mid ? qw_i64(st->pool, mid) : "null",
+                                      hash ? "true" : "false"));
+    if ((rc = finish(st, rc)) == QW_OK && id) {
+        *id = aid;
+    }
+    return rc;
+}
+
+qw_status qw_admin_set_password(qw_store *st, const char *ent,
+                                const char *account, const char *password,
+                                size_t len)
+{
+    const char *params[3];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid, aid;
+    char *hash;
+
+    if ((rc = norm_account(st, "admin account", account, &account)) != QW_OK
+        || (rc = check_admin_password(st, password, len)) != QW_OK) {
+        return rc;
+    }
+    if (qw_pw_init() != 0
+        || (hash = qw_pw_hash(st->pool, password, len, &st->pw)) == NULL) {
+        return qw_store_error(st, QW_ERR_CRYPTO, "password hashing failed");
+    }
+    if ((rc = open_ent(st, ent, &eid)) != QW_OK) {
+        return rc;
+    }
+    if ((rc = find_admin(st, eid, account, &aid, NULL)) != QW_OK) {
+        return finish(st, rc);
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, aid);
+    params[2] = hash;
+    res = qw_store_exec(st, "UPDATE admin_accounts SET password_hash = $3, "
+                        "password_changed_at = now(), updated_at = now() "
+                        "WHERE enterprise_id = $1 AND admin_id = $2",
+                        3, params, &rc);
+    if (res == NULL) {
+        return finish(st, rc);
+    }
+    PQclear(res);
+    /* a password change ends every session of the account */
+    res = qw_store_exec(st, "DELETE FROM admin_sessions WHERE "
+                        "enterprise_id = $1 AND admin_id = $2", 2, params,
+                        &rc);
+    if (res == NULL) {
+        return finish(st, rc);
+    }
+    PQclear(res);
+    rc = qw_audit_append(st, eid, "settings", "update",
+                         admin_object(st, aid, account), "success", NULL,
+                         "{\"password\": \"set\"}");
+    return finish(st, rc);
+}
+
+qw_status qw_admin_set_status(qw_store *st, const char *ent,
+                              const char *account, const char *status)
+{
+    const char *params[3];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid, aid;
+
+    if (status == NULL || (strcmp(status, "active")
+                           && strcmp(status, "disabled"))) {
+        return qw_store_error(st, QW_ERR_INVALID, "status must be active or "
+                              "disabled");
+    }
+    if ((rc = norm_account(st, "admin account", account, &account)) != QW_OK
+        || (rc = open_ent(st, ent, &eid)) != QW_OK) {
+        return rc;
+    }
+    if ((rc = find_admin(st, eid, account, &aid, NULL)) != QW_OK) {
+        return finish(st, rc);
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, aid);
+    params[2] = status;
+    res = qw_store_exec(st, "UPDATE admin_accounts SET status = $3, "
+                        "updated_at = now() WHERE enterprise_id = $1 AND "
+                        "admin_id = $2 AND status <> $3 RETURNING 1",
+                        3, params, &rc);
+    if (res == NULL) {
+        return finish(st, rc);
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        qw_store_rollback(st);          /* unchanged: nothing to log */
+        return QW_OK;
+    }
+    PQclear(res);
+    if (!strcmp(status, "disabled")) {
+        res = qw_store_exec(st, "DELETE FROM admin_sessions WHERE "
+                            "enterprise_id = $1 AND admin_id = $2", 2,
+                            params, &rc);
+        if (res == NULL) {
+            return finish(st, rc);
+        }
+        PQclear(res);
+    }
+    rc = qw_audit_append(st, eid, "settings", "update",
+                         admin_object(st, aid, account), "success", NULL,
+                         apr_psprintf(st->pool, "{\"status\": \"%s\"}",
+                                      status));
+    return finish(st, rc);
+}
+
+qw_status qw_admin_delete(qw_store *st, const char *ent, const char *account)
+{
+    const char *params[2];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid, aid;
+
+    if ((rc = norm_account(st, "admin account", account, &account)) != QW_OK
+        || (rc = open_ent(st, ent, &eid)) != QW_OK) {
+        return rc;
+    }
+    if ((rc = find_admin(st, eid, account, &aid, NULL)) != QW_OK) {
+        return finish(st, rc);
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, aid);
+    res = qw_store_exec(st, "DELETE FROM admin_accounts WHERE "
+                        "enterprise_id = $1 AND admin_id = $2", 2, params,
+                        &rc);
+    if (res == NULL) {
+        return finish(st, rc);
+    }
+    PQclear(res);
+    rc = qw_audit_append(st, eid, "settings", "delete",
+                         admin_object(st, aid, account), "success", NULL,
+                         "{\"kind\": \"admin\"}");
+    return finish(st, rc);
+}
+
+/* Reads one admin (row from the SELECT below) into a. */
+#define ADMIN_SELECT \
+    "SELECT a.admin_id, a.account, a.is_super, a.status, m.account, " \
+    " (SELECT coalesce(string_agg(r.name, ',' ORDER BY r.name), '') " \
+    "    FROM admin_account_roles ar JOIN admin_roles r " \
+    "      ON r.enterprise_id = ar.enterprise_id AND r.role_id = ar.role_id"\
+    "   WHERE ar.enterprise_id = a.enterprise_id " \
+    "     AND ar.admin_id = a.admin_id), " \
+    " (SELECT coalesce(string_agg(DISTINCT u.m, ',' ORDER BY u.m), '') " \
+    "    FROM admin_account_roles ar JOIN admin_roles r " \
+    "      ON r.enterprise_id = ar.enterprise_id AND r.role_id = ar.role_id"\
+    "    CROSS JOIN LATERAL unnest(r.modules) AS u(m) " \
+    "   WHERE ar.enterprise_id = a.enterprise_id " \
+    "     AND ar.admin_id = a.admin_id) " \
+    "  FROM admin_accounts a LEFT JOIN members m " \
+    "    ON m.enterprise_id = a.enterprise_id " \
+    "   AND m.member_id = a.bound_member_id " \
+    " WHERE a.enterprise_id = $1 "
+
+static void fill_admin(apr_pool_t *p, PGresult *res, int i, qw_admin *a)
+{
+    a->id = apr_atoi64(PQgetvalue(res, i, 0));
+    a->account = apr_pstrdup(p, PQgetvalue(res, i, 1));
+    a->is_super = !strcmp(PQgetvalue(res, i, 2), "t");
+    a->status = apr_pstrdup(p, PQgetvalue(res, i, 3));
+    a->bound_member = PQgetisnull(res, i, 4) ? NULL
+                      : apr_pstrdup(p, PQgetvalue(res, i, 4));
+    a->roles = apr_pstrdup(p, PQgetvalue(res, i, 5));
+    a->modules = a->is_super ? QW_ADMIN_MODULES
+                             : apr_pstrdup(p, PQgetvalue(res, i, 6));
+}
+
+qw_status qw_admin_get(qw_store *st, const char *ent, const char *account,
+                       qw_admin *out)
+{
+    const char *params[2];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid;
+
+    if ((rc = norm_account(st, "admin account", account, &account))
+        != QW_OK) {
+        return rc;
+    }
+    eid = qw_store_enterprise_id(st, ent, &rc);
+    if (eid < 0) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = account;
+    res = qw_store_exec(st, ADMIN_SELECT "AND a.account = $2", 2, params,
+                        &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return qw_store_error(st, QW_ERR_NOTFOUND, "no admin account '%s'",
+                              account);
+    }
+    fill_admin(st->pool, res, 0, out);
+    PQclear(res);
+    return QW_OK;
+}
+
+qw_status qw_admin_list(qw_store *st, const char *ent,
+                        apr_array_header_t **out)
+{
+    const char *params[1];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid;
+    int i;
+
+    eid = qw_store_enterprise_id(st, ent, &rc);
+    if (eid < 0) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    res = qw_store_exec(st, ADMIN_SELECT "ORDER BY a.account", 1, params,
+                        &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    *out = apr_array_make(st->pool, PQntuples(res) + 1, sizeof(qw_admin));
+    for (i = 0; i < PQntuples(res); i++) {
+        fill_admin(st->pool, res, i, apr_array_push(*out));
+    }
+    PQclear(res);
+    return QW_OK;
+}
+
+qw_status qw_admin_role_put(qw_store *st, const char *ent, const char *name,
+                            const char *modules_csv, int *created)
+{
+    const char *params[3], *bad, *mods, *old = NULL;
+    PGresult *res;
+    qw_status rc;
+    int64_t eid;
+
+    if (name == NULL || !qw_valid_department_code(name)) {
+        return qw_store_error(st, QW_ERR_INVALID, "role name is not valid: "
+                              "1-63 of A-Z a-z 0-9 _ . -");
+    }
+    mods = qw_modules_normalize(st->pool, modules_csv, &bad);
+    if (mods == NULL) {
+        return qw_store_error(st, QW_ERR_INVALID, "module name '%s' is not "
+                              "valid: 1-32 of a-z 0-9 _ -, starting with a "
+                              "letter", bad ? bad : "");
+    }
+    if ((rc = open_ent(st, ent, &eid)) != QW_OK) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = name;
+    params[2] = mods;
+    res = qw_store_exec(st, "SELECT array_to_string(modules, ',') FROM "
+                        "admin_roles WHERE enterprise_id = $1 AND name = $2 "
+                        "FOR UPDATE", 2, params, &rc);
+    if (res == NULL) {
+        return finish(st, rc);
+    }
+    if (PQntuples(res) == 1) {
+        old = apr_pstrdup(st->pool, PQgetvalue(res, 0, 0));
+    }
+    PQclear(res);
+    if (created) {
+        *created = old == NULL;
+    }
+    if (old && !strcmp(old, mods)) {
+        qw_store_rollback(st);          /* idempotent: nothing changes */
+        return QW_OK;
+    }
+    res = qw_store_exec(st, "INSERT INTO admin_roles (enterprise_id, name, "
+                        "modules) VALUES ($1, $2, CASE WHEN $3 = '' THEN "
+                        "'{}'::text[] ELSE string_to_array($3, ',') END) "
+                        "ON CONFLICT (enterprise_id, name) DO UPDATE SET "
+                        "modules = EXCLUDED.modules, updated_at = now()",
+                        3, params, &rc);
+    if (res == NULL) {
+        return finish(st, rc);
+    }
+    PQclear(res);
+    rc = qw_audit_append(st, eid, "settings", old ? "update" : "create",
+                         apr_pstrcat(st->pool, "admin-role:", name, NULL),
+                         "success", NULL,
+                         old ? apr_psprintf(st->pool, "{\"modules\": [%s, "
+                                            "%s]}",
+                                            modules_json(st->pool, old),
+                                            modules_json(st->pool, mods))
+                             : apr_psprintf(st->pool, "{\"modules\": %s}",
+                                            modules_json(st->pool, mods)));
+    return finish(st, rc);
+}
+
+qw_status qw_admin_role_delete(qw_store *st, const char *ent,
+                               const char *name)
+{
+    const char *params[2];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid;
+
+    if (name == NULL || !qw_valid_department_code(name)) {
+        return qw_store_error(st, QW_ERR_INVALID, "role name is not valid");
+    }
+    if ((rc = open_ent(st, ent, &eid)) != QW_OK) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = name;
+    res = qw_store_exec(st, "DELETE FROM admin_roles WHERE enterprise_id = "
+                        "$1 AND name = $2 RETURNING role_id", 2, params, &rc);
+    if (res == NULL) {
+        return finish(st, rc);
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return finish(st, qw_store_error(st, QW_ERR_NOTFOUND, "no admin "
+                                         "role '%s'", name));
+    }
+    PQclear(res);
+    rc = qw_audit_append(st, eid, "settings", "delete",
+                         apr_pstrcat(st->pool, "admin-role:", name, NULL),
+                         "success", NULL, NULL);
+    return finish(st, rc);
+}
+
+qw_status qw_admin_role_list(qw_store *st, const char *ent,
+                             apr_array_header_t **out)
+{
+    const char *params[1];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid;
+    int i;
+
+    eid = qw_store_enterprise_id(st, ent, &rc);
+    if (eid < 0) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    res = qw_store_exec(st, "SELECT role_id, name, array_to_string(modules, "
+                        "',') FROM admin_roles WHERE enterprise_id = $1 "
+                        "ORDER BY name", 1, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    *out = apr_array_make(st->pool, PQntuples(res) + 1,
+                          sizeof(qw_admin_role));
+    for (i = 0; i < PQntuples(res); i++) {
+        qw_admin_role *r = apr_array_push(*out);
+        r->id = apr_atoi64(PQgetvalue(res, i, 0));
+        r->name = apr_pstrdup(st->pool, PQgetvalue(res, i, 1));
+        r->modules = apr_pstrdup(st->pool, PQgetvalue(res, i, 2));
+    }
+    PQclear(res);
+    return QW_OK;
+}
+
+qw_status qw_admin_role_get(qw_store *st, const char *ent, const char *name,
+                            qw_admin_role *out)
+{
+    apr_array_header_t *all;
+    qw_status rc;
+    int i;
+
+    if ((rc = qw_admin_role_list(st, ent, &all)) != QW_OK) {
+        return rc;
+    }
+    for (i = 0; i < all->nelts; i++) {
+        qw_admin_role *r = &APR_ARRAY_IDX(all, i, qw_admin_role);
+        if (name && !strcmp(r->name, name)) {
+            *out = *r;
+            return QW_OK;
+        }
+    }
+    return qw_store_error(st, QW_ERR_NOTFOUND, "no admin role '%s'",
+                          name ? name : "");
+}
+
+static qw_status change_grant(qw_store *st, const char *ent,
+                              const char *account, const char *role,
+                              int grant, int *changed)
+{
+    const char *params[3];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid, aid;
+
+    if (changed) {
+        *changed = 0;
+    }
+    if ((rc = norm_account(st, "admin account", account, &account)) != QW_OK
+        || (rc = open_ent(st, ent, &eid)) != QW_OK) {
+        return rc;
+    }
+    if ((rc = find_admin(st, eid, account, &aid, NULL)) != QW_OK) {
+        return finish(st, rc);
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = role;
+    res = qw_store_exec(st, "SELECT role_id FROM admin_roles WHERE "
+                        "enterprise_id = $1 AND name = $2",
+                        2, params, &rc);
+    if (res == NULL) {
+        return finish(st, rc);
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return finish(st, qw_store_error(st, QW_ERR_NOTFOUND, "no admin "
+                                         "role '%s'", role ? role : ""));
+    }
+    params[1] = qw_i64(st->pool, aid);
+    params[2] = apr_pstrdup(st->pool, PQgetvalue(res, 0, 0));
+    PQclear(res);
+    res = qw_store_exec(st, grant
+                        ? "INSERT INTO admin_account_roles (enterprise_id, "
+                          "admin_id, role_id) VALUES ($1, $2, $3) "
+                          "ON CONFLICT DO NOTHING RETURNING 1"
+                        : "DELETE FROM admin_account_roles WHERE "
+                          "enterprise_id = $1 AND admin_id = $2 AND "
+                          "role_id = $3 RETURNING 1", 3, params, &rc);
+    if (res == NULL) {
+        return finish(st, rc);
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        qw_store_rollback(st);          /* idempotent: already so */
+        return QW_OK;
+    }
+    PQclear(res);
+    if (changed) {
+        *changed = 1;
+    }
+    rc = qw_audit_append(st, eid, "settings", "update",
+                         admin_object(st, aid, account), "success", NULL,
+                         apr_psprintf(st->pool, "{\"%s\": %s}",
+                                      grant ? "grant" : "revoke",
+                                      jstr(st->pool, role)));
+    return finish(st, rc);
+}
+
+qw_status qw_admin_grant(qw_store *st, const char *ent, const char *account,
+                         const char *role, int *changed)
+{
+    if (role == NULL || !qw_valid_department_code(role)) {
+        return qw_store_error(st, QW_ERR_INVALID, "role name is not valid");
+    }
+    return change_grant(st, ent, account, role, 1, changed);
+}
+
+qw_status qw_admin_revoke(qw_store *st, const char *ent, const char *account,
+                          const char *role, int *changed)
+{
+    if (role == NULL || !qw_valid_department_code(role)) {
+        return qw_store_error(st, QW_ERR_INVALID, "role name is not valid");
+    }
+    return change_grant(st, ent, account, role, 0, changed);
+}
+
+/* ---- login reminders (R4) ---- */
+
+qw_status qw_login_reminder_add(qw_store *st, int64_t eid, int64_t member_id,
+                                int64_t admin_id, const char *admin_account,
+                                const char *kind)
+{
+    const char *params[7];
+    PGresult *res;
+    qw_status rc;
+
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, member_id);
+    params[2] = admin_id ? qw_i64(st->pool, admin_id) : NULL;
+    params[3] = admin_account;
+    params[4] = kind ? kind : "login";
+    params[5] = st->who.source_ip;
+    params[6] = st->who.user_agent;
+    /* The NOTIFY is transactional: listeners hear of the reminder only if
+     * the login (and its audit row) commits.  The payload names ids, the
+     * admin account, time, address and browser: no secret; it is cut to
+     * stay below NOTIFY's 8000-byte limit. */
+    res = qw_store_exec(st, "WITH r AS (INSERT INTO login_reminders "
+                        "(enterprise_id, member_id, admin_id, admin_account,"
+                        " kind, source_ip, user_agent) VALUES ($1, $2, $3, "
+                        "$4, $5, $6, left($7, 512)) RETURNING *) "
+                        "SELECT pg_notify('qiwei_login_reminder', "
+                        "json_build_object('enterprise', e.code, "
+                        "'member_id', r.member_id, 'member', m.account, "
+                        "'reminder_id', r.reminder_id, 'kind', r.kind, "
+                        "'admin', r.admin_account, 'at', to_char(r.at AT "
+                        "TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+                        " 'source_ip', r.source_ip, 'user_agent', "
+                        "left(r.user_agent, 256))::text) "
+                        "FROM r JOIN enterprises e ON e.enterprise_id = "
+                        "r.enterprise_id JOIN members m ON m.enterprise_id "
+                        "= r.enterprise_id AND m.member_id = r.member_id",
+                        7, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    PQclear(res);
+    return QW_OK;
+}
+
+qw_status qw_login_reminder_list(qw_store *st, int64_t eid, int64_t member_id,
+                                 long limit, long offset,
+                                 apr_array_header_t **out)
+{
+    const char *params[4];
+    PGresult *res;
+    qw_status rc;
+    int i;
+
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, member_id);
+    params[2] = apr_ltoa(st->pool, limit);
+    params[3] = apr_ltoa(st->pool, offset);
+    res = qw_store_exec(st, "SELECT reminder_id, to_char(at AT TIME ZONE "
+                        "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), kind, "
+                        "admin_account, source_ip, user_agent "
+                        "FROM login_reminders WHERE enterprise_id = $1 AND "
+                        "member_id = $2 ORDER BY at DESC, reminder_id DESC "
+                        "LIMIT $3 OFFSET $4", 4, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    *out = apr_array_make(st->pool, PQntuples(res) + 1, sizeof(qw_reminder));
+    for (i = 0; i < PQntuples(res); i++) {
+        qw_reminder *m = apr_array_push(*out);
+        m->id = apr_atoi64(PQgetvalue(res, i, 0));
+        m->at = apr_pstrdup(st->pool, PQgetvalue(res, i, 1));
+        m->kind = apr_pstrdup(st->pool, PQgetvalue(res, i, 2));
+        m->admin_account = apr_pstrdup(st->pool, PQgetvalue(res, i, 3));
+        m->source_ip = PQgetisnull(res, i, 4) ? NULL
+                       : apr_pstrdup(st->pool, PQgetvalue(res, i, 4));
+        m->user_agent = PQgetisnull(res, i, 5) ? NULL
+                        : apr_pstrdup(st->pool, PQgetvalue(res, i, 5));
+    }
+    PQclear(res);
+    return QW_OK;
+}
+
+/* ---- the operation log (R5) ---- */
+
+#define AUDIT_COLS \
+    "seq, to_char(at AT TIME ZONE 'UTC', " \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), actor, actor_role, source_ip, " \
+    "user_agent, request_id, module, action, object, result, reason, " \
+    "details::text"
+#define AUDIT_WHERE \
+    " FROM audit_log WHERE enterprise_id = $1" \
+    " AND ($2::timestamptz IS NULL OR at >= $2::timestamptz)" \
+    " AND ($3::timestamptz IS NULL OR at < $3::timestamptz)" \
+    " AND ($4::text IS NULL OR actor = $4)" \
+    " AND ($5::text IS NULL OR module = $5)"
+
+static const char *opt(const char *s)
+{
+    return s && *s ? s : NULL;
+}
+
+static qw_status audit_query(qw_store *st, int64_t eid,
+                             const qw_audit_filter *f, long limit,
+                             apr_array_header_t **out)
+{
+    const char *params[7];
+    PGresult *res;
+    qw_status rc;
+    int i, j;
+
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = opt(f->from);
+    params[2] = opt(f->to);
+    params[3] = opt(f->operator_);
+    params[4] = opt(f->module);
+    params[5] = apr_ltoa(st->pool, limit);
+    params[6] = apr_ltoa(st->pool, f->offset > 0 ? f->offset : 0);
+    res = qw_store_exec(st, "SELECT " AUDIT_COLS AUDIT_WHERE
+                        " ORDER BY seq LIMIT $6 OFFSET $7", 7, params, &rc);
+    if (res == NULL) {
+        if (rc == QW_ERR_INVALID) {
+            qw_store_error(st, rc, "from and to must be ISO 8601 times");
+        }
+        return rc;
+    }
+    *out = apr_array_make(st->pool, PQntuples(res) + 1,
+                          sizeof(qw_audit_row));
+    for (i = 0; i < PQntuples(res); i++) {
+        qw_audit_row *a = apr_array_push(*out);
+        const char **fld = &a->at;
+        a->seq = apr_atoi64(PQgetvalue(res, i, 0));
+        for (j = 1; j < 13; j++) {
+            fld[j - 1] = PQgetisnull(res, i, j) ? NULL
+                         : apr_pstrdup(st->pool, PQgetvalue(res, i, j));
+        }
+    }
+    PQclear(res);
+    return QW_OK;
+}
+
+qw_status qw_audit_list(qw_store *st, const char *ent,
+                        const qw_audit_filter *f, apr_array_header_t **out)
+{
+    qw_status rc;
+    int64_t eid = qw_store_enterprise_id(st, ent, &rc);
+
+    if (eid < 0) {
+        return rc;
+    }
+    return audit_query(st, eid, f, f->limit > 0 ? f->limit : 100, out);
+}
+
+/* The export's filter for its own audit row (jansson escapes). */
+static const char *filter_json(apr_pool_t *p, const qw_audit_filter *f,
+                               int rows)
+{
+    json_t *o = json_pack("{s:i, s:s?, s:s?, s:s?, s:s?}", "rows", rows,
+                          "from", opt(f->from), "to", opt(f->to),
+                          "operator", opt(f->operator_),
+                          "module", opt(f->module));
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    const char *out = s ? apr_pstrdup(p, s) : NULL;
+
+    free(s);
+    json_decref(o);
+    return out;
+}
+
+static const char *csv_line(apr_pool_t *p, const qw_audit_row *a)
+{
+    const char *const *fld = &a->at;
+    const char *line = apr_psprintf(p, "%" APR_INT64_T_FMT,
+                                    (apr_int64_t)a->seq);
+    int j;
+
+    for (j = 0; j < 12; j++) {
+        line = apr_pstrcat(p, line, ",", qw_csv_cell(p, fld[j]), NULL);
+    }
+    return apr_pstrcat(p, line, "\r\n", NULL);
+}
+
+qw_status qw_audit_export(qw_store *st, const char *ent,
+                          const qw_audit_filter *f, char **csv, long *rows)
+{
+    apr_array_header_t *all;
+    qw_status rc;
+    int64_t eid;
+    int i;
+    struct iovec *v;
+    apr_size_t len;
+
+    if ((rc = open_ent(st, ent, &eid)) != QW_OK) {
+        return rc;
+    }
+    /* one transaction: the export row is logged with the read, so an
+     * export that is not logged does not happen */
+    if ((rc = audit_query(st, eid, f, f->limit > 0 ? f->limit : 100000,
+                          &all)) != QW_OK) {
+        return finish(st, rc);
+    }
+    v = apr_palloc(st->pool, sizeof(*v) * (all->nelts + 1));
+    v[0].iov_base = (void *)"seq,at,actor,actor_role,source_ip,user_agent,"
+                    "request_id,module,action,object,result,reason,"
+                    "details\r\n";
+    v[0].iov_len = strlen(v[0].iov_base);
+    for (i = 0; i < all->nelts; i++) {
+        const char *l = csv_line(st->pool,
+                                 &APR_ARRAY_IDX(all, i, qw_audit_row));
+        v[i + 1].iov_base = (void *)l;
+        v[i + 1].iov_len = strlen(l);
+    }
+    *csv = apr_pstrcatv(st->pool, v, all->nelts + 1, &len);
+    *rows = all->nelts;
+    rc = qw_audit_append(st, eid, "audit", "export", "audit_log", "success",
+                         NULL,
+                         filter_json(st->pool, f, all->nelts));
+    return finish(st, rc);
+}
+
+/* ---- enterprise settings (R8 switch, R9 default, R15) ---- */
+
+qw_status qw_settings_get(qw_store *st, const char *ent, qw_settings *out)
+{
+    const char *params[1];
+    PGresult *res;
+    qw_status rc;
+
+    params[0] = ent;
+    res = qw_store_exec(st, "SELECT allow_external_share, "
+                        "coalesce((settings->>'watermark_default')::boolean,"
+                        " false), coalesce((settings->>'hide_mobile')"
+                        "::boolean, false), coalesce(settings->>"
+                        "'directory_scope', 'all') FROM enterprises WHERE "
+                        "code = $1", 1, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return qw_store_error(st, QW_ERR_NOTFOUND, "no enterprise '%s'",
+                              ent ? ent : "");
+    }
+    out->external_share = !strcmp(PQgetvalue(res, 0, 0), "t");
+    out->watermark_default = !strcmp(PQgetvalue(res, 0, 1), "t");
+    out->hide_mobile = !strcmp(PQgetvalue(res, 0, 2), "t");
+    out->directory_scope = apr_pstrdup(st->pool, PQgetvalue(res, 0, 3));
+    PQclear(res);
+    return QW_OK;
+}
+
+qw_status qw_settings_set(qw_store *st, const char *ent,
+                          const qw_settings *in)
+{
+    const char *params[5];
+    qw_settings old;
+    PGresult *res;
+    qw_status rc;
+    int64_t eid;
+
+    if (in->directory_scope && strcmp(in->directory_scope, "all")
+        && strcmp(in->directory_scope, "department")) {
+        return qw_store_error(st, QW_ERR_INVALID, "directory_scope must be "
+                              "all or department");
+    }
+    if ((rc = open_ent(st, ent, &eid)) != QW_OK) {
+        return rc;
+    }
+    if ((rc = qw_settings_get(st, ent, &old)) != QW_OK) {
+        return finish(st, rc);
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = in->external_share < 0 ? NULL
+                : in->external_share ? "t" : "f";
+    params[2] = in->watermark_default < 0 ? NULL
+                : in->watermark_default ? "true" : "false";
+    params[3] = in->hide_mobile < 0 ? NULL : in->hide_mobile ? "true"
+                                                             : "false";
+    params[4] = in->directory_scope;
+    res = qw_store_exec(st, "UPDATE enterprises SET allow_external_share = "
+                        "coalesce($2::boolean, allow_external_share), "
+                        "settings = settings "
+                        "|| CASE WHEN $3::jsonb IS NULL THEN '{}'::jsonb "
+                        "   ELSE jsonb_build_object('watermark_default', "
+                        "$3::jsonb) END "
+                        "|| CASE WHEN $4::jsonb IS NULL THEN '{}'::jsonb "
+                        "   ELSE jsonb_build_object('hide_mobile', $4::jsonb)"
+                        " END "
+                        "|| CASE WHEN $5::text IS NULL THEN '{}'::jsonb "
+                        "   ELSE jsonb_build_object('directory_scope', $5) "
+                        "END WHERE enterprise_id = $1", 5, params, &rc);
+    if (res == NULL) {
+        return finish(st, rc);
+    }
+    PQclear(res);
+    rc = qw_audit_append(st, eid, "settings", "update",
+                         apr_pstrcat(st->pool, "enterprise:", ent, NULL),
+                         "success", NULL,
+                         apr_psprintf(st->pool, "{\"external_share\": [%s, "
+                                      "%s], \"watermark_default\": [%s, %s],"
+                                      " \"hide_mobile\": [%s, %s], "
+                                      "\"directory_scope\": [%s, %s]}",
+                                      old.external_share ? "true" : "false",
+                                      params[1] ? (in->external_share
+                                                   ? "true" : "false")
+                                                : "null",
+                                      old.watermark_default ? "true"
+                                                            : "false",
+                                      params[2] ? params[2] : "null",
+                                      old.hide_mobile ? "true" : "false",
+                                      params[3] ? params[3] : "null",
+                                      jstr(st->pool, old.directory_scope),
+                                      jstr(st->pool, in->directory_scope)));
+    return finish(st, rc);
+}
+
+/* ---- member fields the directory functions do not edit ---- */
+
+qw_status qw_member_edit(qw_store *st, const char *ent, const char *account,
+                         const char *display_name, const char *mobile,
+                         const char *email, int hide_mobile)
+{
+    const char *params[8], *changed = "";
+    unsigned char *blob;
+    size_t bloblen;
+    PGresult *res;
+    qw_status rc;
+    int64_t eid, mid;
+
+    if ((rc = norm_account(st, "account", account, &account)) != QW_OK
+        || (display_name && (rc = qw_store_check_text(st, "display_name",
+                                                      display_name, 128))
+            != QW_OK)
+        || (mobile && *mobile && (rc = qw_store_check_text(st, "mobile",
+                                                           mobile, 32))
+            != QW_OK)
+        || (email && *email && (rc = qw_store_check_text(st, "email", email,
+                                                         254)) != QW_OK)) {
+        return rc;
+    }
+    if (mobile && *mobile && strspn(mobile, "0123456789+- ()")
+                             != strlen(mobile)) {
+        return qw_store_error(st, QW_ERR_INVALID, "mobile may contain only "
+                              "digits, spaces and + - ( )");
+    }
+    if (email && *email && (!strchr(email, '@') || strchr(email, ' '))) {
+        return qw_store_error(st, QW_ERR_INVALID, "email is not a valid "
+                              "address");
+    }
+    if ((rc = open_ent(st, ent, &eid)) != QW_OK) {
+        return rc;
+    }
+    if ((rc = find_member_id(st, eid, account, &mid)) != QW_OK) {
+        return finish(st, rc);
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, mid);
+    params[2] = display_name;
+    params[3] = NULL;
+    params[4] = NULL;
+    params[5] = mobile ? (*mobile ? "set" : "clear") : NULL;
+    params[6] = email ? (*email ? "set" : "clear") : NULL;
+    params[7] = hide_mobile < 0 ? NULL : hide_mobile ? "t" : "f";
+    if (mobile && *mobile) {
+        if (qw_seal(st->pool, st->keys, qw_seal_aad(st->pool,
+                    "members.mobile", eid, mid), (const unsigned char *)
+                    mobile, strlen(mobile), &blob, &bloblen) != 0) {
+            return finish(st, qw_store_error(st, QW_ERR_CRYPTO, "cannot "
+                                             "encrypt the mobile number"));
+        }
+        params[3] = qw_store_bytea(st->pool, blob, bloblen);
+    }
+    if (email && *email) {
+        if (qw_seal(st->pool, st->keys, qw_seal_aad(st->pool,
+                    "members.email", eid, mid), (const unsigned char *)
+                    email, strlen(email), &blob, &bloblen) != 0) {
+            return finish(st, qw_store_error(st, QW_ERR_CRYPTO, "cannot "
+                                             "encrypt the e-mail"));
+        }
+        params[4] = qw_store_bytea(st->pool, blob, bloblen);
+    }
+    res = qw_store_exec(st, "UPDATE members SET "
+                        "display_name = coalesce($3, display_name), "
+                        "mobile_enc = CASE $6::text WHEN 'set' THEN $4::bytea "
+                        "  WHEN 'clear' THEN NULL ELSE mobile_enc END, "
+                        "email_enc = CASE $7::text WHEN 'set' THEN $5::bytea "
+                        "  WHEN 'clear' THEN NULL ELSE email_enc END, "
+                        "hide_mobile = coalesce($8::boolean, hide_mobile), "
+                        "updated_at = now() "
+                        "WHERE enterprise_id = $1 AND member_id = $2",
+                        8, params, &rc);
+    if (res == NULL) {
+        return finish(st, rc);
+    }
+    PQclear(res);
+    /* the log says which fields changed, never their values */
+    changed = apr_psprintf(st->pool, "{\"display_name\": %s, \"mobile\": %s,"
+                           " \"email\": %s, \"hide_mobile\": %s}",
+                           display_name ? "\"set\"" : "null",
+                           jstr(st->pool, params[5]),
+                           jstr(st->pool, params[6]),
+                           hide_mobile < 0 ? "null"
+                           : hide_mobile ? "true" : "false");
+    rc = qw_audit_append(st, eid, "directory", "update",
+                         apr_psprintf(st->pool, "member:%s %s", params[1],
+                                      account), "success", NULL, changed);
+    return finish(st, rc);
+}
+
+/* ---- an audit row on its own (refusals, failures, logins) ---- */
+
+qw_status qw_audit_note(qw_store *st, int64_t eid, const char *module,
+                        const char *action, const char *object,
+                        const char *result, const char *reason,
+                        const char *details_json)
+{
+    qw_status rc;
+
+    if ((rc = qw_store_need_keys(st)) != QW_OK
+        || (rc = qw_store_begin(st)) != QW_OK) {
+        return rc;
+    }
+    rc = qw_audit_append(st, eid, module, action, object, result, reason,
+                         details_json);
+    return finish(st, rc);
+}

@@ -1,0 +1,673 @@
+/* Account security data (issue 6): two-step secrets and recovery codes,
+ * password history and changes, pending logins, scan-to-login challenges.
+ * SQL lives here; the module's handlers call these with a qw_store built on
+ * the request's connection. */
+#include <string.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <apr_strings.h>
+
+#include "store/store.h"
+#include "util/seal.h"
+#include "util/token.h"
+
+#define TOTP_COLUMN "member_totp.secret"
+
+static qw_status one_row_or(qw_store *st, PGresult *res, qw_status none)
+{
+    int n = PQntuples(res);
+    PQclear(res);
+    return n > 0 ? QW_OK : none;
+}
+
+qw_status qw_sec_member_state(qw_store *st, int64_t ent, int64_t member,
+                              qw_member_security *out)
+{
+    const char *p[2];
+    PGresult *res;
+    qw_status rc;
+
+    memset(out, 0, sizeof(*out));
+    p[0] = qw_i64(st->pool, ent);
+    p[1] = qw_i64(st->pool, member);
+    res = qw_store_exec(st,
+        "SELECT coalesce((SELECT t.enabled FROM member_totp t"
+        "                  WHERE t.enterprise_id = m.enterprise_id"
+        "                    AND t.member_id = m.member_id), false),"
+        "       coalesce(extract(epoch FROM now() - m.password_changed_at)"
+        "                / 86400, -1),"
+        "       e.settings->>'member_password_policy',"
+        "       e.settings->>'member_two_step',"
+        "       e.settings->>'member_password_max_age',"
+        "       m.account"
+        "  FROM members m JOIN enterprises e"
+        "    ON e.enterprise_id = m.enterprise_id"
+        " WHERE m.enterprise_id = $1 AND m.member_id = $2", 2, p, &rc);
+    if (!res) {
+        return rc;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return qw_store_error(st, QW_ERR_NOTFOUND, "member not found");
+    }
+    out->totp_enabled = !strcmp(PQgetvalue(res, 0, 0), "t");
+    out->password_age_days = atof(PQgetvalue(res, 0, 1));
+    out->policy = PQgetisnull(res, 0, 2) ? NULL
+                  : apr_pstrdup(st->pool, PQgetvalue(res, 0, 2));
+    out->two_step = PQgetisnull(res, 0, 3) ? NULL
+                    : apr_pstrdup(st->pool, PQgetvalue(res, 0, 3));
+    out->max_age_days = PQgetisnull(res, 0, 4) ? -1
+                        : atoi(PQgetvalue(res, 0, 4));
+    out->account = apr_pstrdup(st->pool, PQgetvalue(res, 0, 5));
+    PQclear(res);
+    return QW_OK;
+}
+
+/* ---- TOTP ---- */
+
+qw_status qw_sec_totp_begin(qw_store *st, int64_t ent, int64_t member,
+                            const unsigned char *secret, size_t n)
+{
+    const char *p[3];
+    unsigned char *blob;
+    size_t bloblen;
+    PGresult *res;
+    qw_status rc;
+
+    if ((rc = qw_store_need_keys(st)) != QW_OK) {
+        return rc;
+    }
+    if (qw_seal(st->pool, st->keys, qw_seal_aad(st->pool, TOTP_COLUMN, ent,
+                                                member),
+                secret, n, &blob, &bloblen) != 0) {
+        return qw_store_error(st, QW_ERR_CRYPTO, "cannot seal the secret");
+    }
+    p[0] = qw_i64(st->pool, ent);
+    p[1] = qw_i64(st->pool, member);
+    p[2] = qw_store_bytea(st->pool, blob, bloblen);
+    /* a confirmed secret is never replaced from here */
+    res = qw_store_exec(st,
+        "INSERT INTO member_totp (enterprise_id, member_id, secret_enc)"
+        " VALUES ($1, $2, $3)"
+        " ON CONFLICT (enterprise_id, member_id) DO UPDATE"
+        "   SET secret_enc = excluded.secret_enc, created_at = now(),"
+        "       last_step = -1"
+        " WHERE NOT member_totp.enabled RETURNING 1", 3, p, &rc);
+    if (!res) {
+        return rc;
+    }
+    return one_row_or(st, res, qw_store_error(st, QW_ERR_CONFLICT,
+                                              "two-step already on"));
+}
+
+qw_status qw_sec_totp_get(qw_store *st, int64_t ent, int64_t member,
+                          unsigned char **secret, size_t *n, int *enabled,
+                          int64_t *last_step)
+{
+    const char *p[2];
+    unsigned char *blob;
+    size_t bloblen;
+    PGresult *res;
+    qw_status rc;
+
+    if ((rc = qw_store_need_keys(st)) != QW_OK) {
+        return rc;
+    }
+    p[0] = qw_i64(st->pool, ent);
+    p[1] = qw_i64(st->pool, member);
+    res = qw_store_exec(st, "SELECT encode(secret_enc, 'hex'), enabled,"
+                        " last_step FROM member_totp"
+                        " WHERE enterprise_id = $1 AND member_id = $2",
+                        2, p, &rc);
+    if (!res) {
+        return rc;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return QW_ERR_NOTFOUND;
+    }
+    if (qw_store_unhex(st->pool, PQgetvalue(res, 0, 0), &blob,
+                       &bloblen) != 0) {
+        PQclear(res);
+        return qw_store_error(st, QW_ERR_CRYPTO, "bad secret blob");
+    }
+    *enabled = !strcmp(PQgetvalue(res, 0, 1), "t");
+    *last_step = apr_atoi64(PQgetvalue(res, 0, 2));
+    PQclear(res);
+    if (qw_unseal(st->pool, st->keys, qw_seal_aad(st->pool, TOTP_COLUMN, ent,
+                                                  member),
+                  blob, bloblen, secret, n) != 0) {
+        return qw_store_error(st, QW_ERR_CRYPTO,
+                              "two-step secret does not decrypt");
+    }
+    return QW_OK;
+}
+
+qw_status qw_sec_totp_use_step(qw_store *st, int64_t ent, int64_t member,
+                               int64_t step)
+{
+    const char *p[3];
+    PGresult *res;
+    qw_status rc;
+
+    p[0] = qw_i64(st->pool, ent);
+    p[1] = qw_i64(st->pool, member);
+    p[2] = qw_i64(st->pool, step);
+    /* the replay guard: a step is accepted once, and never one older than
+     * the last accepted */
+    res = qw_store_exec(st, "UPDATE member_totp SET last_step = $3"
+                        " WHERE enterprise_id = $1 AND member_id = $2"
+                        "   AND enabled AND last_step < $3 RETURNING 1",
+                        3, p, &rc);
+    if (!res) {
+        return rc;
+    }
+    return one_row_or(st, res, QW_ERR_CONFLICT);
+}
+
+static void code_hash(const char *code, unsigned char out[32])
+{
+    /* recovery codes are compared case- and dash-insensitively */
+    char norm[64];
+    size_t i, o = 0;
+    for (i = 0; code[i] && o < sizeof(norm) - 1; i++) {
+        char c = code[i];
+        if (c == '-' || c == ' ') {
+            continue;
+        }
+        if (c >= 'A' && c <= 'Z') {
+            c = (char)(c - 'A' + 'a');
+        }
+        norm[o++] = c;
+    }
+    norm[o] = '\0';
+    SHA256((const unsigned char *)norm, o, out);
+    OPENSSL_cleanse(norm, sizeof(norm));
+}
+
+qw_status qw_sec_totp_enable(qw_store *st, int64_t ent, int64_t member,
+                             int64_t step, int ncodes,
+                             apr_array_header_t **codes)
+{
+    static const char alphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
+    const char *p[3];
+    PGresult *res;
+    qw_status rc;
+    int i, j;
+
+    *codes = apr_array_make(st->pool, ncodes, sizeof(const char *));
+    if ((rc = qw_store_begin(st)) != QW_OK) {
+        return rc;
+    }
+    p[0] = qw_i64(st->pool, ent);
+    p[1] = qw_i64(st->pool, member);
+    p[2] = qw_i64(st->pool, step);
+    res = qw_store_exec(st, "UPDATE member_totp SET enabled = true,"
+                        " enabled_at = now(), last_step = $3"
+                        " WHERE enterprise_id = $1 AND member_id = $2"
+                        "   AND NOT enabled AND last_step < $3 RETURNING 1",
+                        3, p, &rc);
+    if (!res) {
+        goto fail;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        qw_store_rollback(st);
+        return QW_ERR_CONFLICT;
+    }
+    PQclear(res);
+    res = qw_store_exec(st, "DELETE FROM member_recovery_codes"
+                        " WHERE enterprise_id = $1 AND member_id = $2",
+                        2, p, &rc);
+    if (!res) {
+        goto fail;
+    }
+    PQclear(res);
+    for (i = 0; i < ncodes; i++) {
+        unsigned char raw[10], h[32];
+        char text[16];
+        const char *q[3];
+        int o = 0;
+        if (qw_random(raw, sizeof(raw)) != 0) {
+            rc = qw_store_error(st, QW_ERR_CRYPTO, "RNG failure");
+            goto fail;
+        }
+        /* 10 characters of a 32-letter alphabet: 50 bits each... twice
+         * the bytes we draw keeps it simple: 5 bits from each byte */
+        for (j = 0; j < 10; j++) {
+            if (j == 5) {
+                text[o++] = '-';
+            }
+            text[o++] = alphabet[raw[j] & 31];
+        }
+        text[o] = '\0';
+        code_hash(text, h);
+        q[0] = p[0];
+        q[1] = p[1];
+        q[2] = qw_store_bytea(st->pool, h, sizeof(h));
+        res = qw_store_exec(st, "INSERT INTO member_recovery_codes"
+                            " (enterprise_id, member_id, code_hash)"
+                            " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                            3, q, &rc);
+        if (!res) {
+            goto fail;
+        }
+        PQclear(res);
+        APR_ARRAY_PUSH(*codes, const char *) = apr_pstrdup(st->pool, text);
+        OPENSSL_cleanse(raw, sizeof(raw));
+    }
+    /* a two-step change ends every session of the account */
+    if ((rc = qw_member_kill_sessions(st, ent, member)) != QW_OK
+        || (rc = qw_audit_append(st, ent, "auth", "two_step_enable",
+                                 apr_psprintf(st->pool, "member:%" APR_INT64_T_FMT,
+                                              member), "success", NULL,
+                                 NULL)) != QW_OK
+        || (rc = qw_store_commit(st)) != QW_OK) {
+        goto fail;
+    }
+    return QW_OK;
+
+fail:
+    qw_store_rollback(st);
+    return rc ? rc : QW_ERR_DB;
+}
+
+qw_status qw_sec_recovery_use(qw_store *st, int64_t ent, int64_t member,
+                              const char *code)
+{
+    unsigned char h[32];
+    const char *p[3];
+    PGresult *res;
+    qw_status rc;
+
+    if (!code || strlen(code) > 40) {
+        return QW_ERR_NOTFOUND;
+    }
+    code_hash(code, h);
+    p[0] = qw_i64(st->pool, ent);
+    p[1] = qw_i64(st->pool, member);
+    p[2] = qw_store_bytea(st->pool, h, sizeof(h));
+    res = qw_store_exec(st, "UPDATE member_recovery_codes SET used_at = now()"
+                        " WHERE enterprise_id = $1 AND member_id = $2"
+                        "   AND code_hash = $3 AND used_at IS NULL"
+                        " RETURNING 1", 3, p, &rc);
+    if (!res) {
+        return rc;
+    }
+    return one_row_or(st, res, QW_ERR_NOTFOUND);
+}
+
+/* ---- passwords ---- */
+
+qw_status qw_sec_password_hashes(qw_store *st, int64_t ent, int64_t member,
+                                 int history, apr_array_header_t **out)
+{
+    const char *p[3];
+    PGresult *res;
+    qw_status rc;
+    int i;
+
+    *out = apr_array_make(st->pool, history + 1, sizeof(const char *));
+    p[0] = qw_i64(st->pool, ent);
+    p[1] = qw_i64(st->pool, member);
+    p[2] = apr_itoa(st->pool, history);
+    /* the current hash first, then the newest history entries */
+    res = qw_store_exec(st,
+        "(SELECT password_hash, 0 AS o, now() AS c FROM members"
+        "  WHERE enterprise_id = $1 AND member_id = $2"
+        "    AND password_hash IS NOT NULL)"
+        " UNION ALL"
+        " (SELECT password_hash, 1, changed_at FROM member_password_history"
+        "   WHERE enterprise_id = $1 AND member_id = $2"
+        "   ORDER BY changed_at DESC, seq DESC LIMIT $3::int)"
+        " ORDER BY 2, 3 DESC", 3, p, &rc);
+    if (!res) {
+        return rc;
+    }
+    for (i = 0; i < PQntuples(res); i++) {
+        APR_ARRAY_PUSH(*out, const char *) =
+            apr_pstrdup(st->pool, PQgetvalue(res, i, 0));
+    }
+    PQclear(res);
+    return QW_OK;
+}
+
+qw_status qw_sec_password_change(qw_store *st, int64_t ent, int64_t member,
+                                 const char *new_hash, int keep)
+{
+    const char *p[4], *q[3];
+    PGresult *res;
+    qw_status rc;
+
+    if ((rc = qw_store_begin(st)) != QW_OK) {
+        return rc;
+    }
+    p[0] = qw_i64(st->pool, ent);
+    p[1] = qw_i64(st->pool, member);
+    p[2] = new_hash;
+    p[3] = apr_itoa(st->pool, keep);
+    q[0] = p[0];
+    q[1] = p[1];
+    q[2] = p[3];
+    res = qw_store_exec(st, "INSERT INTO member_password_history"
+                        " (enterprise_id, member_id, password_hash)"
+                        " SELECT enterprise_id, member_id, password_hash"
+                        "   FROM members WHERE enterprise_id = $1"
+                        "    AND member_id = $2"
+                        "    AND password_hash IS NOT NULL", 2, p, &rc);
+    if (!res) {
+        goto fail;
+    }
+    PQclear(res);
+    res = qw_store_exec(st, "DELETE FROM member_password_history h"
+                        " WHERE enterprise_id = $1 AND member_id = $2"
+                        "   AND seq NOT IN (SELECT seq FROM"
+                        "   member_password_history WHERE enterprise_id = $1"
+                        "   AND member_id = $2 ORDER BY changed_at DESC,"
+                        "   seq DESC LIMIT greatest($3::int, 0))",
+                        3, q, &rc);
+    if (!res) {
+        goto fail;
+    }
+    PQclear(res);
+    res = qw_store_exec(st, "UPDATE members SET password_hash = $3,"
+                        " password_changed_at = now(), updated_at = now()"
+                        " WHERE enterprise_id = $1 AND member_id = $2"
+                        "   AND status = 'active' RETURNING 1", 3, p, &rc);
+    if (!res) {
+        goto fail;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        qw_store_rollback(st);
+        return QW_ERR_NOTFOUND;
+    }
+    PQclear(res);
+    if ((rc = qw_member_kill_sessions(st, ent, member)) != QW_OK
+        || (rc = qw_audit_append(st, ent, "auth", "password_change",
+                                 apr_psprintf(st->pool, "member:%"
+                                              APR_INT64_T_FMT, member),
+                                 "success", NULL, NULL)) != QW_OK
+        || (rc = qw_store_commit(st)) != QW_OK) {
+        goto fail;
+    }
+    return QW_OK;
+
+fail:
+    qw_store_rollback(st);
+    return rc ? rc : QW_ERR_DB;
+}
+
+/* ---- pending logins ---- */
+
+qw_status qw_sec_pending_new(qw_store *st, int64_t ent, int64_t member,
+                             const char *purpose, int level,
+                             const char *next_url, int ttl,
+                             const unsigned char hash[32])
+{
+    const char *p[7];
+    PGresult *res;
+    qw_status rc;
+
+    p[0] = qw_i64(st->pool, ent);
+    p[1] = qw_store_bytea(st->pool, hash, 32);
+    p[2] = qw_i64(st->pool, member);
+    p[3] = purpose;
+    p[4] = apr_itoa(st->pool, level);
+    p[5] = next_url;
+    p[6] = apr_itoa(st->pool, ttl);
+    res = qw_store_exec(st,
+        "WITH gc AS (DELETE FROM login_pending WHERE expires_at < now())"
+        " INSERT INTO login_pending (enterprise_id, token_hash, member_id,"
+        "   purpose, auth_level, next_url, expires_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6,"
+        "         now() + make_interval(secs => $7::int))", 7, p, &rc);
+    if (!res) {
+        return rc;
+    }
+    PQclear(res);
+    return QW_OK;
+}
+
+qw_status qw_sec_pending_get(qw_store *st, const char *ent_code,
+                             const unsigned char hash[32], qw_pending *out)
+{
+    const char *p[2];
+    PGresult *res;
+    qw_status rc;
+
+    memset(out, 0, sizeof(*out));
+    p[0] = ent_code;
+    p[1] = qw_store_bytea(st->pool, hash, 32);
+    res = qw_store_exec(st,
+        "SELECT l.enterprise_id, l.member_id, l.purpose, l.auth_level,"
+        "       l.next_url, l.attempts, m.account"
+        "  FROM login_pending l"
+        "  JOIN enterprises e ON e.enterprise_id = l.enterprise_id"
+        "  JOIN members m ON m.enterprise_id = l.enterprise_id"
+        "                AND m.member_id = l.member_id"
+        " WHERE e.code = $1 AND l.token_hash = $2"
+        "   AND l.expires_at > now() AND m.status = 'active'", 2, p, &rc);
+    if (!res) {
+        return rc;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return QW_ERR_NOTFOUND;
+    }
+    out->enterprise_id = apr_atoi64(PQgetvalue(res, 0, 0));
+    out->member_id = apr_atoi64(PQgetvalue(res, 0, 1));
+    out->purpose = apr_pstrdup(st->pool, PQgetvalue(res, 0, 2));
+    out->auth_level = atoi(PQgetvalue(res, 0, 3));
+    out->next_url = PQgetisnull(res, 0, 4) ? "/"
+                    : apr_pstrdup(st->pool, PQgetvalue(res, 0, 4));
+    out->attempts = atoi(PQgetvalue(res, 0, 5));
+    out->account = apr_pstrdup(st->pool, PQgetvalue(res, 0, 6));
+    memcpy(out->hash, hash, 32);
+    PQclear(res);
+    return QW_OK;
+}
+
+qw_status qw_sec_pending_end(qw_store *st, int64_t ent,
+                             const unsigned char hash[32])
+{
+    const char *p[2];
+    PGresult *res;
+    qw_status rc;
+
+    p[0] = qw_i64(st->pool, ent);
+    p[1] = qw_store_bytea(st->pool, hash, 32);
+    res = qw_store_exec(st, "DELETE FROM login_pending WHERE"
+                        " enterprise_id = $1 AND token_hash = $2"
+                        " RETURNING 1", 2, p, &rc);
+    if (!res) {
+        return rc;
+    }
+    return one_row_or(st, res, QW_ERR_NOTFOUND);
+}
+
+qw_status qw_sec_pending_attempt(qw_store *st, int64_t ent,
+                                 const unsigned char hash[32], int max)
+{
+    const char *p[3];
+    PGresult *res;
+    qw_status rc;
+
+    p[0] = qw_i64(st->pool, ent);
+    p[1] = qw_store_bytea(st->pool, hash, 32);
+    p[2] = apr_itoa(st->pool, max);
+    /* a pending login survives a few wrong codes, then is gone */
+    res = qw_store_exec(st, "WITH u AS (UPDATE login_pending"
+                        "   SET attempts = attempts + 1"
+                        " WHERE enterprise_id = $1 AND token_hash = $2"
+                        " RETURNING attempts)"
+                        " DELETE FROM login_pending WHERE enterprise_id = $1"
+                        "   AND token_hash = $2"
+                        "   AND (SELECT attempts FROM u) >= $3::int",
+                        3, p, &rc);
+    if (!res) {
+        return rc;
+    }
+    PQclear(res);
+    return QW_OK;
+}
+
+/* ---- scan to log in ---- */
+
+qw_status qw_sec_scan_new(qw_store *st, const char *ent_code,
+                          const unsigned char challenge[32],
+                          const unsigned char browser[32], const char *ip,
+                          const char *ua, const char *next_url, int ttl)
+{
+    const char *p[7];
+    PGresult *res;
+    qw_status rc;
+
+    p[0] = ent_code;
+    p[1] = qw_store_bytea(st->pool, challenge, 32);
+    p[2] = qw_store_bytea(st->pool, browser, 32);
+    p[3] = ip;
+    p[4] = ua;
+    p[5] = next_url;
+    p[6] = apr_itoa(st->pool, ttl);
+    res = qw_store_exec(st,
+        "WITH gc AS (DELETE FROM scan_challenges"
+        "             WHERE expires_at < now() - interval '1 hour')"
+        " INSERT INTO scan_challenges (enterprise_id, challenge_hash,"
+        "   browser_hash, requester_ip, requester_ua, next_url, expires_at)"
+        " SELECT e.enterprise_id, $2, $3, $4, $5, $6,"
+        "        now() + make_interval(secs => $7::int)"
+        "   FROM enterprises e WHERE e.code = $1 RETURNING 1", 7, p, &rc);
+    if (!res) {
+        return rc;
+    }
+    return one_row_or(st, res, QW_ERR_NOTFOUND);
+}
+
+qw_status qw_sec_scan_peek(qw_store *st, const char *ent_code,
+                           const unsigned char challenge[32],
+                           qw_scan *out)
+{
+    const char *p[2];
+    PGresult *res;
+    qw_status rc;
+
+    memset(out, 0, sizeof(*out));
+    p[0] = ent_code;
+    p[1] = qw_store_bytea(st->pool, challenge, 32);
+    res = qw_store_exec(st,
+        "SELECT s.state, s.requester_ip, s.requester_ua,"
+        "       greatest(0, ceil(extract(epoch FROM s.expires_at - now())))"
+        "  FROM scan_challenges s JOIN enterprises e"
+        "    ON e.enterprise_id = s.enterprise_id"
+        " WHERE e.code = $1 AND s.challenge_hash = $2"
+        "   AND s.expires_at > now()", 2, p, &rc);
+    if (!res) {
+        return rc;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return QW_ERR_NOTFOUND;
+    }
+    out->state = apr_pstrdup(st->pool, PQgetvalue(res, 0, 0));
+    out->ip = apr_pstrdup(st->pool, PQgetvalue(res, 0, 1));
+    out->ua = apr_pstrdup(st->pool, PQgetvalue(res, 0, 2));
+    out->seconds_left = atoi(PQgetvalue(res, 0, 3));
+    PQclear(res);
+    return QW_OK;
+}
+
+qw_status qw_sec_scan_decide(qw_store *st, const char *ent_code,
+                             const unsigned char challenge[32],
+                             int64_t member, int approve)
+{
+    const char *p[4];
+    PGresult *res;
+    qw_status rc;
+
+    p[0] = ent_code;
+    p[1] = qw_store_bytea(st->pool, challenge, 32);
+    p[2] = qw_i64(st->pool, member);
+    p[3] = approve ? "approved" : "refused";
+    res = qw_store_exec(st,
+        "UPDATE scan_challenges s SET state = $4, member_id = $3,"
+        "       decided_at = now()"
+        "  FROM enterprises e"
+        " WHERE e.enterprise_id = s.enterprise_id AND e.code = $1"
+        "   AND s.challenge_hash = $2 AND s.state = 'pending'"
+        "   AND s.expires_at > now() RETURNING 1", 4, p, &rc);
+    if (!res) {
+        return rc;
+    }
+    return one_row_or(st, res, QW_ERR_NOTFOUND);
+}
+
+qw_status qw_sec_scan_poll(qw_store *st, const char *ent_code,
+                           const unsigned char challenge[32],
+                           const unsigned char browser[32], int min_ms,
+                           int max_polls, qw_scan *out)
+{
+    const char *p[5];
+    PGresult *res;
+    qw_status rc;
+
+    memset(out, 0, sizeof(*out));
+    p[0] = ent_code;
+    p[1] = qw_store_bytea(st->pool, challenge, 32);
+    p[2] = qw_store_bytea(st->pool, browser, 32);
+    p[3] = apr_itoa(st->pool, min_ms);
+    p[4] = apr_itoa(st->pool, max_polls);
+    /* One statement: count the poll (refused when too soon or too many),
+     * and consume an approved challenge (approved -> used) so that exactly
+     * one poll ever gets the session. */
+    res = qw_store_exec(st,
+        "WITH c AS ("
+        " SELECT s.enterprise_id, s.challenge_hash, s.state, s.last_poll_at,"
+        "        s.polls, s.expires_at"
+        "   FROM scan_challenges s JOIN enterprises e"
+        "     ON e.enterprise_id = s.enterprise_id"
+        "  WHERE e.code = $1 AND s.challenge_hash = $2"
+        "    AND s.browser_hash = $3 FOR UPDATE OF s"
+        "), u AS ("
+        " UPDATE scan_challenges s SET polls = s.polls + 1,"
+        "        last_poll_at = now(),"
+        "        state = CASE WHEN c.state = 'approved'"
+        "                      AND c.expires_at > now()"
+        "                     THEN 'used' ELSE c.state END"
+        "   FROM c WHERE s.enterprise_id = c.enterprise_id"
+        "    AND s.challenge_hash = c.challenge_hash"
+        "    AND c.last_poll_at < now() - make_interval(secs =>"
+        "                                  $4::int / 1000.0)"
+        "    AND c.polls < $5::int"
+        " RETURNING c.state AS before, s.member_id, s.next_url,"
+        "           c.expires_at > now() AS live"
+        ")"
+        " SELECT (SELECT count(*) FROM c), u.before, u.member_id, u.next_url,"
+        "        u.live"
+        "   FROM (SELECT 1) one LEFT JOIN u ON true", 5, p, &rc);
+    if (!res) {
+        return rc;
+    }
+    if (PQntuples(res) != 1 || atoi(PQgetvalue(res, 0, 0)) == 0) {
+        PQclear(res);
+        return QW_ERR_NOTFOUND;
+    }
+    if (PQgetisnull(res, 0, 1)) {
+        PQclear(res);
+        out->state = "throttled";
+        return QW_OK;
+    }
+    if (strcmp(PQgetvalue(res, 0, 4), "t")) {
+        out->state = "expired";
+    }
+    else {
+        out->state = apr_pstrdup(st->pool, PQgetvalue(res, 0, 1));
+    }
+    if (!PQgetisnull(res, 0, 2)) {
+        out->member_id = apr_atoi64(PQgetvalue(res, 0, 2));
+    }
+    out->next_url = PQgetisnull(res, 0, 3) ? "/"
+                    : apr_pstrdup(st->pool, PQgetvalue(res, 0, 3));
+    PQclear(res);
+    return QW_OK;
+}

@@ -1,0 +1,64 @@
+/* Throttling of login attempts (R13), for member and admin logins alike.
+ *
+ * Per account: in PostgreSQL (qw_throttle_hit() in sql/003), so every node
+ * agrees.  Each attempt is counted as a failure *before* the password is
+ * hashed, in one atomic statement that either refuses it (still waiting) or
+ * reserves it; a success clears the counter.  Concurrent guesses therefore
+ * cannot slip through a delay.
+ *
+ * Per source address and its network (/24 for IPv4, /64 for IPv6): in
+ * shared memory across httpd children (mod_socache's shmcb), counted per
+ * enterprise.  Checked before the request body is read.
+ *
+ * A refused attempt gets 429 with Retry-After and the same words whatever
+ * the reason; the log line (QW1202) is what fail2ban matches. */
+#ifndef QW_THROTTLE_H
+#define QW_THROTTLE_H
+
+#include <libpq-fe.h>
+#include "httpd.h"
+
+typedef struct {
+    int threshold;      /* failures before waits start */
+    int base;           /* first wait, seconds; doubles each failure */
+    int cap;            /* longest wait, seconds */
+    int lock_after;     /* failures after which the wait is lock_secs; 0 */
+    int lock_secs;
+    int quiet;          /* seconds without attempts that reset the count */
+} qw_throttle_rule;
+
+/* Members: 5 failures, then 60 s doubling up to 15 min; reset after 12 h.
+ * Admins: the same, and a 30 min lock from 10 failures on. */
+extern const qw_throttle_rule qw_throttle_member;
+extern const qw_throttle_rule qw_throttle_admin;
+
+/* Kinds of counters (separate per account). */
+#define QW_THROTTLE_PASSWORD "password"
+#define QW_THROTTLE_TOTP     "totp"
+
+/* Hooks: mutex registration, the shared cache, its child attach. */
+void qw_throttle_register_hooks(apr_pool_t *p);
+
+/* Send the 429 page (Retry-After: seconds) and log why (never shown). */
+int qw_throttle_refuse(request_rec *r, long seconds, const char *why);
+
+/* Per address: OK, or a sent 429 (the handler returns OK after it: check
+ * r->status == 429).  Call before reading the body. */
+int qw_throttle_addr_check(request_rec *r);
+/* Count one failure for this address and its network. */
+void qw_throttle_addr_fail(request_rec *r);
+
+/* Per account, before hashing: OK to go on; HTTP_TOO_MANY_REQUESTS when
+ * the page was sent; HTTP_SERVICE_UNAVAILABLE when the database failed
+ * (fail closed). *failures gets the count including this attempt. */
+int qw_throttle_account_hit(request_rec *r, PGconn *conn, const char *ent,
+                            const char *account, const char *kind,
+                            const qw_throttle_rule *rule, int *failures);
+/* After a success. */
+void qw_throttle_account_clear(request_rec *r, PGconn *conn, const char *ent,
+                               const char *account, const char *kind);
+
+/* The /24 (IPv4) or /64 (IPv6) of an address as text, or NULL. */
+const char *qw_addr_network(apr_pool_t *p, const char *ip);
+
+#endif

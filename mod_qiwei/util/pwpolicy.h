@@ -1,0 +1,93 @@
+/* Password policy (R11): the rules a new password must follow, and the
+ * common-password blocklist.  Pure (APR only, no httpd types), shared by
+ * member and admin passwords; unit tested.
+ *
+ * Modes:
+ *   dengbao  GB/T 22239-2019 level 3 (等保2.0), the lecture's rule, also
+ *            PCI DSS 8.3.6/8.3.9: >= 12 characters with digits, upper and
+ *            lower case letters and symbols; not common; not one of the
+ *            last 5; expires after 90 days.
+ *   nist     NIST SP 800-63B: >= 15 characters (>= 8 when two-step
+ *            verification is on), not common, no composition rules, no
+ *            expiry.
+ * Both allow at least QW_PWP_MAX_CHARS characters of any Unicode text.
+ * "Not one of the last N" needs the stored hashes: the caller checks it
+ * (qw_pw_verify against each) and reports QW_PWP_REUSED. */
+#ifndef QW_PWPOLICY_H
+#define QW_PWPOLICY_H
+
+#include <stddef.h>
+#include <apr_pools.h>
+#include <apr_hash.h>
+#include "util/text.h"
+
+typedef enum {
+    QW_PWP_DENGBAO = 0,
+    QW_PWP_NIST = 1
+} qw_pwp_mode;
+
+typedef enum {
+    QW_PWP_OK = 0,
+    QW_PWP_TOO_SHORT,
+    QW_PWP_TOO_LONG,
+    QW_PWP_BAD_TEXT,        /* not UTF-8, or control characters */
+    QW_PWP_COMPOSITION,     /* dengbao: needs all four kinds */
+    QW_PWP_COMMON,          /* in the blocklist */
+    QW_PWP_ACCOUNT,         /* contains the account name */
+    QW_PWP_REUSED,          /* one of the last history passwords */
+    QW_PWP_MISMATCH,        /* the two entries differ (forms) */
+    QW_PWP_RESULT_COUNT
+} qw_pwp_result;
+
+#define QW_PWP_MAX_CHARS 256    /* >= 64 required; 1024 bytes max anyway */
+
+typedef struct {
+    qw_pwp_mode mode;
+    int min_chars;
+    int composition;        /* require digit + upper + lower + symbol */
+    int history;            /* refuse the last N (0: no check) */
+    int max_age_days;       /* 0: never expires */
+} qw_pwpolicy;
+
+/* The mode's defaults; two_step matters for nist's minimum length. */
+void qw_pwpolicy_init(qw_pwpolicy *pol, qw_pwp_mode mode, int two_step);
+
+/* "dengbao" / "nist" (also "等保", "gb", "pci" -> dengbao); -1 unknown. */
+int qw_pwpolicy_mode_parse(const char *s);
+const char *qw_pwpolicy_mode_name(qw_pwp_mode mode);
+
+/* The blocklist: lower-cased entries in an apr_hash. */
+typedef struct {
+    apr_hash_t *set;
+    long count;
+} qw_blocklist;
+
+/* Parse blocklist text (one password a line, '#' comments, CR LF
+ * tolerated).  Entries are stored lower-cased (ASCII).  Never NULL. */
+qw_blocklist *qw_blocklist_parse(apr_pool_t *p, const char *text,
+                                 size_t len);
+/* Read a file; NULL and *err on failure. */
+qw_blocklist *qw_blocklist_load(apr_pool_t *p, const char *path,
+                                const char **err);
+/* 1 if pw is in the list: compared lower-cased, and again with leading and
+ * trailing digits and symbols removed ("Password123!" is "password"). */
+int qw_blocklist_has(const qw_blocklist *bl, apr_pool_t *scratch,
+                     const char *pw, size_t len);
+
+/* Check pw (len bytes) against pol.  account (may be NULL) must not appear
+ * in it (case-insensitive, when 4 characters or longer); bl may be NULL
+ * (then no blocklist check: callers should always have one). */
+qw_pwp_result qw_pwpolicy_check(const qw_pwpolicy *pol,
+                                const qw_blocklist *bl, apr_pool_t *scratch,
+                                const char *pw, size_t len,
+                                const char *account);
+
+/* A one-sentence reason for people, in lang (plain text, escape it); the
+ * minimum length is pol's. */
+const char *qw_pwpolicy_message(apr_pool_t *p, const qw_pwpolicy *pol,
+                                qw_pwp_result r, qw_lang lang);
+
+/* Short token for logs and audit ("too_short", "common", ...). */
+const char *qw_pwpolicy_reason(qw_pwp_result r);
+
+#endif

@@ -1,0 +1,166 @@
+# Account security (issue 6), continued: two-step verification required
+# (by the directive, t113, and by the enterprise's settings, t115) - a member
+# without TOTP is sent to enrolment and gets no session until enrolled; and
+# scan to log in without JavaScript (the <noscript> link, t116).
+use strict;
+use warnings FATAL => 'all';
+use utf8;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use Apache::Test ();
+use QiweiTest;
+
+ua_reset();
+my $u = uniq();
+seed_enterprise('t113', 'Two-step required (directive)');
+seed_enterprise('t115', 'Two-step required (settings)');
+seed_enterprise('t116', 'Scan without JavaScript');
+
+sub get_form {
+    my ($url, $cookie) = @_;
+    my $r = http_get($url, html => 1, lang => 'en',
+                     defined $cookie ? (cookie => $cookie) : ());
+    return ($r, form_field($r->content, 'csrf'));
+}
+
+sub sessions_of {
+    my ($ent, $acct) = @_;
+    return sql("SELECT count(*) FROM sessions s JOIN members m USING"
+             . " (enterprise_id, member_id) JOIN enterprises e USING"
+             . " (enterprise_id) WHERE e.code = '$ent'"
+             . " AND m.account = '$acct'");
+}
+
+# One member through required enrolment on handler $h of enterprise $ent.
+sub required_enrolment {
+    my ($ent, $why) = @_;
+    my $h = "/$ent/qiwei";
+    my $acct = "req$u$ent";
+    my $pw = activate_member($ent, $acct);
+
+    my ($r, $s) = login($h, $acct, $pw, next => "/$ent/member/");
+    is $r->code, 303, "$why: correct password: 303";
+    like local_location($r), qr{^\Q$h\E/twostep-setup$},
+        "$why: ... to enrolment";
+    ok !defined $s, "$why: ... no session cookie";
+    is sessions_of($ent, $acct), 0, "$why: ... and no session stored";
+    my $pc = sec_cookie($r, 'qiwei_pending');
+    ok $pc, "$why: ... a pending-login cookie";
+    refused_as_anonymous("/$ent/member/", $pc,
+                         "$why: pending cookie alone");
+    # the second-step page is not a way around enrolment
+    $r = http_get("$h/twostep", cookie => $pc, html => 1);
+    is $r->code, 303, "$why: code page while enrolment pending: 303";
+    ok !defined session_of($r), "$why: ... no session";
+
+    my ($pg, $csrf) = get_form("$h/twostep-setup", $pc);
+    is $pg->code, 200, "$why: enrolment page";
+    like $pg->content, qr/requires two-step verification/i,
+        "$why: ... says it is required";
+    my ($secret) = $pg->content =~ m{<code id="secret">([A-Z2-7]+)</code>};
+    ok defined $secret, "$why: ... shows the secret";
+    $secret //= 'A' x 32;
+
+    $r = http_post("$h/twostep-setup", [csrf => $csrf, code => '000000'],
+                   cookie => $pc, html => 1);
+    is $r->code, 400, "$why: wrong enrolment code: 400";
+    ok !defined session_of($r), "$why: ... no session";
+    is sessions_of($ent, $acct), 0, "$why: ... none stored";
+    $r = http_post("$h/twostep-setup", [csrf => $csrf,
+        code => totp_code($secret, time - 30)], cookie => $pc, html => 1);
+    is $r->code, 200, "$why: enrolled with a valid code";
+    my $s2 = session_of($r);
+    ok $s2, "$why: ... now a session";
+    allowed("/$ent/member/", $s2, "$why: enrolled session");
+    is sql("SELECT s.auth_level FROM sessions s JOIN members m USING"
+         . " (enterprise_id, member_id) WHERE m.account = '$acct'"), 2,
+       "$why: ... at level 2";
+    my @codes = $r->content =~ m{<li><code>([a-z0-9-]+)</code></li>}g;
+    is scalar(@codes), 10, "$why: ... with recovery codes";
+    like(join(' ', set_cookie_of($r, 'qiwei_pending')), qr/Max-Age=0/,
+         "$why: ... the pending cookie is cleared");
+    $r = http_get("$h/twostep-setup", cookie => $pc, html => 1);
+    is $r->code, 303, "$why: the old pending cookie is spent";
+
+    # the next login asks for a code, not for enrolment
+    ($r, $s) = login($h, $acct, $pw);
+    like local_location($r), qr{^\Q$h\E/twostep$},
+        "$why: next login: to the second step";
+    ok !defined $s, "$why: ... no session before the code";
+    $pc = sec_cookie($r, 'qiwei_pending');
+    ($pg, $csrf) = get_form("$h/twostep", $pc);
+    $r = http_post("$h/twostep", [csrf => $csrf,
+        code => totp_code($secret, time)], cookie => $pc, html => 1);
+    is $r->code, 303, "$why: ... a fresh code logs in";
+    ok session_of($r), "$why: ... session";
+    return $acct;
+}
+
+# --- QiweiTwoStep required ---------------------------------------------------
+required_enrolment('t113', 'directive');
+
+# --- the enterprise's setting member_two_step --------------------------------
+{
+    my $acct = "opt$u";
+    my $pw = activate_member('t115', $acct);
+    my ($r, $s) = login('/t115/qiwei', $acct, $pw);
+    ok $s, 'settings: optional by default: a session at once';
+    sql("UPDATE enterprises SET settings = settings"
+      . " || '{\"member_two_step\": \"required\"}' WHERE code = 't115'");
+    ($r, $s) = login('/t115/qiwei', $acct, $pw);
+    like local_location($r), qr{/t115/qiwei/twostep-setup$},
+        'settings: required: the same member is sent to enrolment';
+    ok !defined $s, '... no session';
+    required_enrolment('t115', 'settings');
+    sql("UPDATE enterprises SET settings = settings"
+      . " || '{\"member_two_step\": \"optional\"}' WHERE code = 't115'");
+    ($r, $s) = login('/t115/qiwei', $acct, $pw);
+    ok $s, 'settings: optional again: a session at once';
+}
+
+# --- scan to log in without JavaScript -----------------------------------------
+{
+    my $H = '/t116/qiwei';
+    my $acct = "nojs$u";
+    my $pw = activate_member('t116', $acct);
+    my (undef, $phone) = login($H, $acct, $pw);
+    my $pg = http_get("$H/scan?next=/t116/member/", html => 1);
+    is $pg->code, 200, 'no-JS: scan page';
+    my ($ns) = $pg->content =~ m{<noscript>(.*?)</noscript>}s;
+    ok defined $ns, '... has a <noscript> part';
+    my ($c) = ($ns // '') =~ m{href="scan-poll\?c=([A-Za-z0-9_-]+)&amp;html=1"};
+    ok $c, '... with a plain link to check';
+    my $bc = sec_cookie($pg, 'qiwei_scan');
+    ok $bc, '... and the browser cookie';
+    $c //= 'x';
+    select undef, undef, undef, 1.1;
+    my $r = http_get("$H/scan-poll?c=$c&html=1", cookie => $bc, html => 1);
+    is $r->code, 303, 'no-JS: checked before approval: 303';
+    like local_location($r), qr{^\Q$H\E/scan$}, '... back to the scan page';
+    ok !defined session_of($r), '... no session';
+
+    $r = http_get("$H/scan-approve?c=$c", html => 1,
+                  cookie => "qiwei_session=$phone");
+    my $csrf = form_field($r->content, 'csrf');
+    $r = http_post("$H/scan-approve", [csrf => $csrf, c => $c,
+        action => 'approve'], cookie => "qiwei_session=$phone", html => 1);
+    is $r->code, 200, 'no-JS: approved on the phone';
+    select undef, undef, undef, 1.1;
+    $r = http_get("$H/scan-poll?c=$c&html=1", cookie => $bc, html => 1);
+    is $r->code, 303, 'no-JS: checked after approval: 303';
+    is local_location($r), '/t116/member/', '... to next';
+    my $ss = session_of($r);
+    ok $ss, '... with a session';
+    allowed('/t116/member/', $ss, 'no-JS scan session');
+    is sql("SELECT kind FROM sessions s JOIN members m USING"
+         . " (enterprise_id, member_id) WHERE m.account = '$acct'"
+         . " ORDER BY session_id DESC LIMIT 1"), 'scan', '... of kind scan';
+    select undef, undef, undef, 1.1;
+    $r = http_get("$H/scan-poll?c=$c&html=1", cookie => $bc, html => 1);
+    is $r->code, 410, 'no-JS: the link again: 410';
+    ok !defined session_of($r), '... no second session';
+}
+
+done_testing();
