@@ -31,6 +31,7 @@
 
 typedef struct {
     int used;
+    apr_time_t touched;        /* last put or hit: least recently used goes */
     unsigned char key[QW_TOKEN_HASH_LEN];
     char ent[64];
     apr_time_t deadline;
@@ -44,6 +45,7 @@ typedef struct {
 /* One article decision: key (ent, member_id, mod, path), value d. */
 typedef struct {
     int used;
+    apr_time_t touched;
     apr_time_t deadline;
     apr_int64_t enterprise_id, member_id;
     qw_art_decision d;
@@ -86,11 +88,17 @@ static cache *cache_of(server_rec *s)
     return NULL;
 }
 
+/* Both tables are CACHE_WAYS-way set associative: a key may live in any of
+ * the CACHE_WAYS slots of its set, and a full set gives up its least
+ * recently used entry, so two busy sessions that hash alike do not keep
+ * evicting each other. */
+#define CACHE_WAYS 4
+
 static apr_size_t slot_index(const cache *c, const unsigned char *hash)
 {
     apr_uint32_t h;
     memcpy(&h, hash, sizeof(h));     /* a SHA-256 is uniform already */
-    return h % (apr_uint32_t)c->nslots;
+    return (h % (apr_uint32_t)(c->nslots / CACHE_WAYS)) * CACHE_WAYS;
 }
 
 /* FNV-1a over the key of an article decision. */
@@ -119,7 +127,8 @@ static apr_size_t art_index(const cache *c, const char *ent,
         FNV(*p);
     }
 #undef FNV
-    return (apr_size_t)(h % (apr_uint64_t)c->narts);
+    return (apr_size_t)(h % (apr_uint64_t)(c->narts / CACHE_WAYS))
+           * CACHE_WAYS;
 }
 
 static void wipe(cache *c)
@@ -376,6 +385,7 @@ void qw_cache_child_init(apr_pool_t *pchild, server_rec *s)
         c->conninfo = sc->db_conninfo;
         c->nslots = sc->cache_entries != QW_UNSET ? sc->cache_entries
                                                   : QW_CACHE_DEFAULT_ENTRIES;
+        c->nslots = (c->nslots + CACHE_WAYS - 1) / CACHE_WAYS * CACHE_WAYS;
         c->slots = apr_pcalloc(pchild, sizeof(slot) * c->nslots);
         c->narts = c->nslots * ART_SLOTS_PER_ENTRY;
         c->arts = apr_pcalloc(pchild, sizeof(art_slot) * c->narts);
@@ -446,9 +456,21 @@ qw_viewer *qw_cache_get(request_rec *r, const char *ent,
         return NULL;
     }
     *gen = c->gen;
-    sl = &c->slots[slot_index(c, hash)];
-    if (sl->used && sl->deadline > now && !strcmp(sl->ent, ent)
-        && !memcmp(sl->key, hash, QW_TOKEN_HASH_LEN)) {
+    sl = NULL;
+    {
+        slot *set = &c->slots[slot_index(c, hash)];
+        int w;
+        for (w = 0; w < CACHE_WAYS; w++) {
+            if (set[w].used && set[w].deadline > now
+                && !strcmp(set[w].ent, ent)
+                && !memcmp(set[w].key, hash, QW_TOKEN_HASH_LEN)) {
+                sl = &set[w];
+                break;
+            }
+        }
+    }
+    if (sl) {
+        sl->touched = now;
         copy = *sl;
         memcpy(blob, sl->blob, sl->blob_len);
         c->hits++;
@@ -513,8 +535,25 @@ void qw_cache_put(request_rec *r, const char *ent, const unsigned char *hash,
     /* an invalidation arrived while we read the database: what we read may
      * already be stale */
     if (gen == c->gen && healthy(c, apr_time_now())) {
-        sl = &c->slots[slot_index(c, hash)];
+        slot *set = &c->slots[slot_index(c, hash)];
+        int w;
+        sl = &set[0];
+        for (w = 0; w < CACHE_WAYS; w++) {
+            if (set[w].used && !memcmp(set[w].key, hash, QW_TOKEN_HASH_LEN)
+                && !strcmp(set[w].ent, ent)) {
+                sl = &set[w];          /* refresh in place */
+                break;
+            }
+            if (!set[w].used) {
+                sl = &set[w];
+                break;
+            }
+            if (set[w].touched < sl->touched) {
+                sl = &set[w];
+            }
+        }
         sl->used = 1;
+        sl->touched = apr_time_now();
         memcpy(sl->key, hash, QW_TOKEN_HASH_LEN);
         apr_cpystrn(sl->ent, ent, sizeof(sl->ent));
         sl->deadline = apr_time_now() + ttl;
@@ -548,11 +587,24 @@ int qw_cache_article_get(request_rec *r, const qw_viewer *v,
         return 0;
     }
     *gen = c->gen;
-    a = &c->arts[art_index(c, v->enterprise_code, v->member_id, mod, path)];
-    if (a->used && a->deadline > now && a->member_id == v->member_id
-        && a->enterprise_id == v->enterprise_id
-        && !strcmp(a->ent, v->enterprise_code) && !strcmp(a->mod, mod)
-        && !strcmp(a->path, path)) {
+    {
+        art_slot *set = &c->arts[art_index(c, v->enterprise_code,
+                                           v->member_id, mod, path)];
+        int w;
+        a = NULL;
+        for (w = 0; w < CACHE_WAYS; w++) {
+            art_slot *x = &set[w];
+            if (x->used && x->deadline > now && x->member_id == v->member_id
+                && x->enterprise_id == v->enterprise_id
+                && !strcmp(x->ent, v->enterprise_code)
+                && !strcmp(x->mod, mod) && !strcmp(x->path, path)) {
+                a = x;
+                break;
+            }
+        }
+    }
+    if (a) {
+        a->touched = now;
         *out = a->d;
         c->art_hits++;
         hit = 1;
@@ -582,9 +634,29 @@ void qw_cache_article_put(request_rec *r, const qw_viewer *v,
     now = apr_time_now();
     /* as for sessions: an invalidation during the read may mean stale */
     if (gen == c->gen && healthy(c, now)) {
-        a = &c->arts[art_index(c, v->enterprise_code, v->member_id, mod,
-                               path)];
+        art_slot *set = &c->arts[art_index(c, v->enterprise_code,
+                                           v->member_id, mod, path)];
+        int w;
+        a = &set[0];
+        for (w = 0; w < CACHE_WAYS; w++) {
+            art_slot *x = &set[w];
+            if (x->used && x->member_id == v->member_id
+                && x->enterprise_id == v->enterprise_id
+                && !strcmp(x->ent, v->enterprise_code)
+                && !strcmp(x->mod, mod) && !strcmp(x->path, path)) {
+                a = x;
+                break;
+            }
+            if (!x->used) {
+                a = x;
+                break;
+            }
+            if (x->touched < a->touched) {
+                a = x;
+            }
+        }
         a->used = 1;
+        a->touched = now;
         a->deadline = now + ART_MAX_AGE;
         a->enterprise_id = v->enterprise_id;
         a->member_id = v->member_id;
