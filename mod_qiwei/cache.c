@@ -16,13 +16,13 @@
 #include "cfg/config.h"
 #include "util/token.h"
 
-#define SLOT_BLOB 2048
+#define SLOT_BLOB 768
 #define MAX_CACHES 16
 #define HEARTBEAT_EVERY apr_time_from_msec(500)
 #define HEALTHY_WITHIN apr_time_from_msec(1500)
 #define RECONNECT_AFTER apr_time_from_sec(5)
 /* Article decisions per session slot: a member reads many articles. */
-#define ART_SLOTS_PER_ENTRY 4
+#define ART_SLOTS_PER_ENTRY 2
 /* Decisions do not expire by themselves (the triggers evict them); the
  * bound only limits how long an invalidation that was never sent (a change
  * made with the triggers disabled) could go unnoticed. */

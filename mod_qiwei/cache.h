@@ -33,7 +33,7 @@
 #include "httpd.h"
 #include "qiwei.h"
 
-#define QW_CACHE_DEFAULT_ENTRIES 1024
+#define QW_CACHE_DEFAULT_ENTRIES 8192
 
 void qw_cache_child_init(apr_pool_t *pchild, server_rec *s);
 
