@@ -57,7 +57,14 @@
 #define UA_MAX 512
 
 /* $1 enterprise code, $2 module, $3 path, $4 member id or NULL,
- * $5 whether to return the stored body. */
+ * $5 whether to return the stored body.  Always one row: the article at
+ * exactly that path (columns 0-9, NULL when there is none), and in column
+ * 10 the id of an article whose path is a proper prefix of $3 followed by
+ * '/' or ';', or which ends with '/' (NULL when none).  Such a path
+ * reaches that article's file, script or back-end (PATH_INFO, a ";param"
+ * a proxy passes on, a trailing slash): QiweiArticleMissing allow must not
+ * grant it.  The prefixes are cut from $3 here, so the lookup stays an
+ * index probe per prefix. */
 static const char sql_article[] =
     "SELECT a.enterprise_id, a.article_id, a.confidential,"
     "       a.share_enabled AND e.allow_external_share, a.share_version,"
@@ -89,20 +96,38 @@ static const char sql_article[] =
     "       ) END,"
     "       a.body_type,"
     "       CASE WHEN $5::boolean THEN encode(a.body_enc, 'hex') END,"
-    "       CASE WHEN $5::boolean THEN encode(a.dek_wrapped, 'hex') END"
-    "  FROM articles a JOIN enterprises e"
-    "    ON e.enterprise_id = a.enterprise_id"
-    " WHERE e.code = $1 AND a.module = $2 AND a.path = $3";
+    "       CASE WHEN $5::boolean THEN encode(a.dek_wrapped, 'hex') END,"
+    "       (SELECT s.article_id FROM articles s JOIN enterprises se"
+    "            ON se.enterprise_id = s.enterprise_id"
+    "         WHERE se.code = $1 AND s.module = $2"
+    "           AND s.path IN ("
+    "               SELECT left($3, i - 1)"
+    "                 FROM generate_series(2, length($3)) i"
+    "                WHERE substr($3, i, 1) IN ('/', ';')"
+    "               UNION ALL"
+    "               SELECT left($3, i)"
+    "                 FROM generate_series(1, length($3) - 1) i"
+    "                WHERE substr($3, i, 1) = '/')"
+    "         ORDER BY s.article_id LIMIT 1)"
+    "  FROM (SELECT 1) one"
+    "  LEFT JOIN (articles a JOIN enterprises e"
+    "             ON e.enterprise_id = a.enterprise_id AND e.code = $1)"
+    "    ON a.module = $2 AND a.path = $3";
 
 /* The decision for one request. */
 typedef struct {
     int looked;              /* the lookup ran (found or not) */
     int found;
+    int shadowed;            /* not found, but under an article's path */
+    int64_t shadow_id;       /* that article, with shadowed */
     int allowed;             /* the session's member is in the audience */
     int share_ok;            /* a valid share link for this very article */
     const char *link_id;     /* hex, with share_ok */
     int64_t enterprise_id, article_id;
-    const char *mod, *path;
+    const char *mod;
+    const char *path;        /* the URI decided: a request that inherits
+                              * this decision for another URI decides anew
+                              * (fresh_decision) */
     int confidential;
     int share_effective;
     uint32_t share_version;
@@ -112,7 +137,10 @@ typedef struct {
     int logged;              /* the read was written to the log */
 } art_state;
 
-static art_state *state_of(request_rec *r)
+/* The decision in force for r: its own, or the one of the request it
+ * was made from (an internal redirect or subrequest, for which httpd skips
+ * the auth hooks when the per-dir config is the same), or NULL. */
+static art_state *state_any(request_rec *r)
 {
     request_rec *o;
     qw_req *q = qw_req_get(r, 0);
@@ -120,8 +148,6 @@ static art_state *state_of(request_rec *r)
     if (q && q->article) {
         return q->article;
     }
-    /* an internal redirect (ErrorDocument, DirectoryIndex) or subrequest
-     * of a request that was decided reuses that decision */
     for (o = r->prev ? r->prev : r->main; o; o = o->prev ? o->prev : o->main) {
         qw_req *oq = qw_req_get(o, 0);
         if (oq && oq->article) {
@@ -129,6 +155,19 @@ static art_state *state_of(request_rec *r)
         }
     }
     return NULL;
+}
+
+/* A decision is about one URI: one made for another (the parent of a
+ * DirectoryIndex or MultiViews subrequest, a request whose r->uri a fast
+ * redirect replaced) says nothing about r.  NULL then. */
+static art_state *state_of(request_rec *r)
+{
+    art_state *st = state_any(r);
+
+    if (st && st->looked && st->path && strcmp(st->path, r->uri)) {
+        return NULL;
+    }
+    return st;
 }
 
 /* The value of qs= in the query string, or NULL.  No percent-decoding: a
@@ -176,7 +215,11 @@ static int lookup(request_rec *r, art_state *st, const char *mod,
     if (!res) {
         return qw_unavailable(r);
     }
-    if (PQntuples(res) == 1) {
+    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 10)) {
+        st->shadowed = 1;
+        st->shadow_id = apr_atoi64(PQgetvalue(res, 0, 10));
+    }
+    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 1)) {
         st->found = 1;
         st->enterprise_id = apr_atoi64(PQgetvalue(res, 0, 0));
         st->article_id = apr_atoi64(PQgetvalue(res, 0, 1));
@@ -196,7 +239,8 @@ static int lookup(request_rec *r, art_state *st, const char *mod,
     PQclear(res);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   "QW0901: %s article %s: %s%s", mod, r->uri,
-                  st->found ? "found" : "no such article",
+                  st->found ? "found" : st->shadowed
+                  ? "no such article, but under one" : "no such article",
                   st->found ? (st->allowed ? ", viewer in audience"
                                            : ", viewer not in audience")
                             : "");
@@ -218,6 +262,10 @@ static int lookup_member(request_rec *r, art_state *st, const char *mod,
         st->path = r->uri;
         st->found = dec.found;
         st->allowed = dec.allowed;
+        st->shadowed = dec.shadowed;
+        if (dec.shadowed) {
+            st->shadow_id = dec.article_id;
+        }
         if (dec.found) {
             st->enterprise_id = v->enterprise_id;
             st->article_id = dec.article_id;
@@ -229,7 +277,9 @@ static int lookup_member(request_rec *r, art_state *st, const char *mod,
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "QW0912: %s article %s: decision from the cache "
                       "(%s)", mod, r->uri,
-                      !dec.found ? "no such article"
+                      !dec.found ? (dec.shadowed
+                                    ? "no such article, but under one"
+                                    : "no such article")
                       : dec.allowed ? "viewer in audience"
                                     : "viewer not in audience");
         return OK;
@@ -244,6 +294,10 @@ static int lookup_member(request_rec *r, art_state *st, const char *mod,
     memset(&dec, 0, sizeof(dec));
     dec.found = st->found;
     dec.allowed = st->allowed;
+    dec.shadowed = st->shadowed;
+    if (st->shadowed) {
+        dec.article_id = st->shadow_id;     /* evicted with that article */
+    }
     if (st->found) {
         dec.article_id = st->article_id;
         dec.confidential = st->confidential;
@@ -413,8 +467,16 @@ static authz_status article_check(request_rec *r, const char *line,
     }
     if (!st->found) {
         q = qw_req_get(r, 0);
-        if (qw_cfg_article_missing_allow(qw_dir(r)) && q && q->viewer) {
+        if (qw_cfg_article_missing_allow(qw_dir(r)) && q && q->viewer
+            && !st->shadowed) {
             return AUTHZ_GRANTED;
+        }
+        if (st->shadowed) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                          "QW0913: no %s article at %s, but it is under "
+                          "article %" APR_INT64_T_FMT ": refused", st->mod,
+                          r->uri, st->shadow_id);
+            return AUTHZ_DENIED;
         }
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "QW0906: no %s article at %s: refused "
@@ -517,11 +579,77 @@ static int log_read(request_rec *r, art_state *st)
     return OK;
 }
 
+/* Decide r anew, for its own URI, and run the location's authorization
+ * again with that decision.  For a request that reached an article
+ * location with a decision made for another URI: a subrequest or internal
+ * redirect for which httpd skipped the auth hooks (same per-dir config,
+ * AP_AUTH_INTERNAL_PER_CONF), or a request whose r->uri a fast redirect
+ * (mod_dir's DirectoryIndex, MultiViews) replaced after authorization.
+ * Without this, /news/ (granted) would serve /news/index.html, a
+ * restricted article, through its DirectoryIndex subrequest.  Returns OK
+ * or the status to refuse with. */
+static int redecide(request_rec *r, const char *mod)
+{
+    qw_dir_cfg *d = qw_dir(r);
+    qw_req *q = qw_req_get(r, 1);
+    art_state *st;
+    qw_viewer *v;
+    const char *tok;
+    size_t toklen = 0;
+    int rc;
+
+    q->ours = 1;
+    st = apr_pcalloc(r->pool, sizeof(*st));
+    st->watermark = -1;
+    q->article = st;
+    if (!d->enterprise) {
+        return HTTP_FORBIDDEN;
+    }
+    if ((rc = qw_viewer_resolve(r, &v)) != OK) {
+        return rc;
+    }
+    tok = share_param(r, &toklen);
+    if (v) {
+        rc = lookup_member(r, st, mod, v, !tok && !qw_cfg_article_store(d));
+        if (rc == OK && tok && st->found && !st->allowed
+            && check_share(r, st, mod, tok, toklen)
+               == HTTP_SERVICE_UNAVAILABLE) {
+            rc = HTTP_SERVICE_UNAVAILABLE;
+        }
+    }
+    else if (tok) {
+        rc = check_share(r, st, mod, tok, toklen);
+    }
+    else {
+        rc = lookup(r, st, mod, NULL);
+    }
+    if (rc != OK) {
+        return rc;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "QW0914: %s inherited a decision for another URI: "
+                  "decided again", r->uri);
+    /* every Require of the location, so that qiwei-article composes as
+     * it does on the main path */
+    rc = ap_run_auth_checker(r);
+    return rc == OK ? OK : rc == DECLINED ? HTTP_FORBIDDEN : rc;
+}
+
 static int art_fixups(request_rec *r)
 {
-    art_state *st = state_of(r);
+    art_state *st;
     qw_req *q;
+    const char *type = ap_auth_type(r), *mod;
+    int rc;
 
+    if (type && !strcasecmp(type, QW_AUTH_TYPE)
+        && (mod = qw_cfg_article_module(qw_dir(r)))
+        && (!state_any(r) || !state_of(r))) {
+        if ((rc = redecide(r, mod)) != OK) {
+            return rc;
+        }
+    }
+    st = state_of(r);
     if (!st || !st->looked || !st->found) {
         return DECLINED;
     }
@@ -538,6 +666,11 @@ static int art_fixups(request_rec *r)
         return log_read(r, st) == OK ? DECLINED : HTTP_SERVICE_UNAVAILABLE;
     }
     return DECLINED;
+}
+
+static int art_fixups_late(request_rec *r)
+{
+    return art_fixups(r);
 }
 
 /* Article pages are per-viewer and access-controlled: no shared cache may
@@ -627,6 +760,9 @@ void qw_article_register_hooks(apr_pool_t *p)
                               AP_AUTH_INTERNAL_PER_CONF);
     /* before the watermark's fixup (APR_HOOK_LAST) reads our setting */
     ap_hook_fixups(art_fixups, NULL, NULL, APR_HOOK_MIDDLE);
+    /* again after mod_dir's fixup (APR_HOOK_LAST), whose DirectoryIndex
+     * fast redirect puts another URI into r after it was decided */
+    ap_hook_fixups(art_fixups_late, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_register_output_filter(ART_HEADERS_FILTER, headers_filter, NULL,
                               AP_FTYPE_CONTENT_SET + 1);
     ap_hook_insert_filter(art_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);

@@ -153,7 +153,7 @@ static void evict_arts(cache *c, apr_int64_t ent, apr_int64_t member,
         art_slot *a = &c->arts[i];
         if (a->used && a->enterprise_id == ent
             && (member < 0 || a->member_id == member)
-            && (article < 0 || (a->d.found
+            && (article < 0 || ((a->d.found || a->d.shadowed)
                                 && a->d.article_id == article))) {
             a->used = 0;
             c->evictions++;

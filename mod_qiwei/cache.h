@@ -53,6 +53,9 @@ void qw_cache_put(request_rec *r, const char *ent, const unsigned char *hash,
  * belongs to the request).  The enterprise is the viewer's. */
 typedef struct {
     int found;                 /* an article exists at (module, path) */
+    int shadowed;              /* no article there, but one at a prefix of
+                                * the path ending before '/' or ';'
+                                * (article_id is that one's) */
     int allowed;               /* the member is in its audience */
     apr_int64_t article_id;
     int confidential;
