@@ -101,6 +101,42 @@ sub required_enrolment {
 # --- QiweiTwoStep required ---------------------------------------------------
 required_enrolment('t113', 'directive');
 
+# --- ending an account's sessions ends its pending logins too ---------------
+# A password reset or a disabled account must not leave an enrolment (or a
+# second step) started before it open: the old password's login would
+# otherwise still become a session.
+for my $how ('set-password', 'set-status disabled') {
+    my $h = '/t113/qiwei';
+    my $acct = "kill$u" . ($how =~ /status/ ? 's' : 'p');
+    my $pw = activate_member('t113', $acct);
+    my ($r) = login($h, $acct, $pw);
+    like local_location($r), qr{/twostep-setup$},
+        "$how: login sent to enrolment";
+    my $pc = sec_cookie($r, 'qiwei_pending');
+    my ($pg, $csrf) = get_form("$h/twostep-setup", $pc);
+    is $pg->code, 200, "$how: enrolment page";
+    my ($secret) = $pg->content =~ m{<code id="secret">([A-Z2-7]+)</code>};
+    ok defined $secret, "$how: ... shows the secret";
+    $secret //= 'A' x 32;
+    is sql("SELECT count(*) FROM login_pending p JOIN members m USING"
+         . " (enterprise_id, member_id) WHERE m.account = '$acct'"), 1,
+       "$how: one pending login";
+    if ($how eq 'set-password') {
+        set_password('t113', $acct, strong_password());
+    }
+    else {
+        set_status('t113', $acct, 'disabled');
+    }
+    is sql("SELECT count(*) FROM login_pending p JOIN members m USING"
+         . " (enterprise_id, member_id) WHERE m.account = '$acct'"), 0,
+       "$how: ... gone";
+    $r = http_post("$h/twostep-setup", [csrf => $csrf,
+        code => totp_code($secret, time)], cookie => $pc, html => 1);
+    isnt $r->code, 200, "$how: the pending enrolment is dead";
+    ok !defined session_of($r), "$how: ... no session";
+    is sessions_of('t113', $acct), 0, "$how: ... none stored";
+}
+
 # --- the enterprise's setting member_two_step --------------------------------
 {
     my $acct = "opt$u";

@@ -594,6 +594,24 @@ qw_status qw_member_kill_sessions(qw_store *st, int64_t enterprise_id,
         return rc;
     }
     PQclear(res);
+    /* and every login on its way to a session: a second step, a forced
+     * change or an enrolment started before, and a scan-to-login the
+     * member approved (or is about to) on a phone */
+    res = qw_store_exec(st, "DELETE FROM login_pending WHERE enterprise_id"
+                        " = $1 AND member_id = $2", 2, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    PQclear(res);
+    res = qw_store_exec(st, "UPDATE scan_challenges SET state = 'refused',"
+                        " decided_at = coalesce(decided_at, now())"
+                        " WHERE enterprise_id = $1 AND member_id = $2"
+                        "   AND state IN ('pending', 'approved')",
+                        2, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    PQclear(res);
     return QW_OK;
 }
 
