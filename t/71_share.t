@@ -147,7 +147,12 @@ served($link3, 'link made after the revoke');
 qctl_ok(['enterprise', 'set-sharing', 't71', 'off']);
 refused($link3, 403, 'master switch off');
 qctl_ok(['enterprise', 'set-sharing', 't71', 'on']);
-served($link3, 'master switch on again');
+refused($link3, 403, 'master switch on again: the old link stays dead');
+my ($link4) = share_link('t71', 'news', $A);
+served($link4, 'link made after the switch came back on');
+# on -> on changes nothing: links live on
+qctl_ok(['enterprise', 'set-sharing', 't71', 'on']);
+served($link4, 'switch set on again while on: link still works');
 
 # the audit chain holds the share operations and the external reads
 like qctl_ok(['audit', 'verify', 't71']), qr/verified/, 'audit chain verifies';

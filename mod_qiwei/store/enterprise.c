@@ -82,6 +82,24 @@ qw_status qw_enterprise_list(qw_store *st, apr_array_header_t **out)
     return QW_OK;
 }
 
+qw_status qw_enterprise_revoke_share_links(qw_store *st,
+                                           int64_t enterprise_id)
+{
+    const char *params[1];
+    PGresult *res;
+    qw_status rc;
+
+    params[0] = qw_i64(st->pool, enterprise_id);
+    res = qw_store_exec(st, "UPDATE articles SET share_version ="
+                        " share_version + 1 WHERE enterprise_id = $1",
+                        1, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    PQclear(res);
+    return QW_OK;
+}
+
 qw_status qw_enterprise_set_external_share(qw_store *st, const char *code,
                                            int allow)
 {
@@ -121,6 +139,10 @@ qw_status qw_enterprise_set_external_share(qw_store *st, const char *code,
         goto fail;
     }
     PQclear(res);
+    /* off kills the links: switching back on must not revive them */
+    if (!allow && (rc = qw_enterprise_revoke_share_links(st, eid)) != QW_OK) {
+        goto fail;
+    }
     rc = qw_audit_append(st, eid, "settings", "update",
                          apr_psprintf(st->pool, "enterprise:%s %s",
                                       params[0], code),

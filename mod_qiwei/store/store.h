@@ -101,6 +101,12 @@ qw_status qw_enterprise_add(qw_store *st, const char *code, const char *name,
 qw_status qw_enterprise_list(qw_store *st, apr_array_header_t **out);
 qw_status qw_enterprise_set_external_share(qw_store *st, const char *code,
                                            int allow);
+/* Within the caller's transaction: kill every outstanding share link of
+ * the enterprise (bump each article's share version), as switching the
+ * master switch off must (R8).  Every writer of allow_external_share calls
+ * it when the switch goes from on to off. */
+qw_status qw_enterprise_revoke_share_links(qw_store *st,
+                                           int64_t enterprise_id);
 qw_status qw_department_add(qw_store *st, const char *ent, const char *code,
                             const char *name, const char *parent_code);
 qw_status qw_department_list(qw_store *st, const char *ent,
