@@ -101,6 +101,36 @@ sub required_enrolment {
 # --- QiweiTwoStep required ---------------------------------------------------
 required_enrolment('t113', 'directive');
 
+# --- enrolment through a pending login ends like any login -----------------
+# An expired password still has to be changed after the enrolment: no
+# session yet, the recovery codes shown, and "continue" leads to the change.
+{
+    my $h = '/t113/qiwei';
+    my $acct = "encx$u";
+    my $pw = activate_member('t113', $acct);
+    sql("UPDATE members SET password_changed_at = now() - interval '400 days'"
+      . " WHERE account = '$acct'");
+    my ($r) = login($h, $acct, $pw, next => '/t113/member/');
+    like local_location($r), qr{/twostep-setup$}, 'expired+enrol: enrolment first';
+    my $pc = sec_cookie($r, 'qiwei_pending');
+    my ($pg, $csrf) = get_form("$h/twostep-setup", $pc);
+    my ($secret) = $pg->content =~ m{<code id="secret">([A-Z2-7]+)</code>};
+    $secret //= 'A' x 32;
+    $r = http_post("$h/twostep-setup", [csrf => $csrf,
+        code => totp_code($secret, time)], cookie => $pc, html => 1);
+    is $r->code, 200, 'expired+enrol: enrolled';
+    my @codes = $r->content =~ m{<li><code>([a-z0-9-]+)</code></li>}g;
+    is scalar(@codes), 10, '... recovery codes shown';
+    ok !defined session_of($r), '... but no session: the password expired';
+    is sessions_of('t113', $acct), 0, '... none stored';
+    like $r->content, qr{href="\Q$h\E/password"}, '... continue: to the change';
+    my ($pc2) = grep { !/Max-Age=0/ } set_cookie_of($r, 'qiwei_pending');
+    ok $pc2, '... with a new pending login';
+    ($pc2) = ($pc2 // '') =~ /^(qiwei_pending=[^;]+)/;
+    $pg = http_get("$h/password", cookie => $pc2, html => 1, lang => 'en');
+    like $pg->content, qr/expired/, '... the change page says expired';
+}
+
 # --- ending an account's sessions ends its pending logins too ---------------
 # A password reset or a disabled account must not leave an enrolment (or a
 # second step) started before it open: the old password's login would

@@ -373,7 +373,7 @@ int qw_handle_twostep_setup(request_rec *r)
         int enabled, v, i;
         int64_t last, step;
         long c;
-        const char *list;
+        const char *list, *cont = "/";
 
         if ((rc = qw_read_form(r, &form)) != OK) {
             return rc;
@@ -415,13 +415,25 @@ int qw_handle_twostep_setup(request_rec *r)
                       "QW1235: two-step verification on for member %"
                       APR_INT64_T_FMT " of %s", w.member, d->enterprise);
         if (w.via_pending) {
+            /* the rest of the login, as after any second step: an expired
+             * password still has to be changed before there is a session.
+             * Its 303 becomes the "continue" link below, so the recovery
+             * codes are shown first either way. */
             (void)qw_sec_pending_end(st, w.ent, w.pd.hash);
             qw_sec_pending_cookie_clear(r);
+            rc = qw_signin_finish(r, w.ent, w.member, 2, w.pd.next_url, 1,
+                                  0);
+            if (rc != HTTP_SEE_OTHER
+                || !(cont = apr_table_get(r->headers_out, "Location"))) {
+                return rc == HTTP_SEE_OTHER ? qw_unavailable(r) : rc;
+            }
+            apr_table_unset(r->headers_out, "Location");
         }
         /* every session ended with the change: this browser gets a new
          * one, at level 2 */
-        if (qw_sec_session_issue(r, w.ent, w.member, "member", 2,
-                                 qw_cfg_idle(d), qw_cfg_max_age(d)) != OK) {
+        else if (qw_sec_session_issue(r, w.ent, w.member, "member", 2,
+                                      qw_cfg_idle(d), qw_cfg_max_age(d))
+                 != OK) {
             return qw_unavailable(r);
         }
         list = "";
@@ -435,8 +447,7 @@ int qw_handle_twostep_setup(request_rec *r)
             "<h1>", qw_str(lang, QW_S_TWOSTEP_TITLE), "</h1>"
             "<p class=\"msg ok\">", qw_str(lang, QW_S_TWOSTEP_ON), "</p>"
             "<ul id=\"recovery-codes\">", list, "</ul>"
-            "<p><a href=\"", qw_escape_html(r->pool, w.via_pending
-                && qw_safe_local_path(w.pd.next_url) ? w.pd.next_url : "/"),
+            "<p><a href=\"", qw_escape_html(r->pool, cont),
             "\">", qw_str(lang, QW_S_CONTINUE), "</a></p>", NULL));
     }
 }
