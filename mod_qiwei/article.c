@@ -48,13 +48,13 @@
 #include "store/store.h"
 #include "util/envelope.h"
 #include "util/share.h"
+#include "util/text.h"
 #include "util/token.h"
 
 #define ART_HANDLER "qiwei-article"
 #define ART_HEADERS_FILTER "QIWEI_ARTICLE_HEADERS"
 #define ART_STMT "qw_article"
 #define SHARE_PARAM "qs"
-#define UA_MAX 512
 
 /* $1 enterprise code, $2 module, $3 path, $4 member id or NULL,
  * $5 whether to return the stored body.  Always one row: the article at
@@ -496,28 +496,6 @@ static const authz_provider article_provider = {
     &article_check, &article_parse
 };
 
-/* Header and user-agent text for the log: printable ASCII, bounded. */
-static const char *log_text(apr_pool_t *p, const char *s)
-{
-    char *o;
-    size_t i, n;
-
-    if (!s) {
-        return NULL;
-    }
-    n = strlen(s);
-    if (n > UA_MAX) {
-        n = UA_MAX;
-    }
-    o = apr_pstrmemdup(p, s, n);
-    for (i = 0; i < n; i++) {
-        if (o[i] < 0x20 || o[i] > 0x7e) {
-            o[i] = '?';
-        }
-    }
-    return o;
-}
-
 /* Write the read to the operation log in its own transaction.  OK or 503. */
 static int log_read(request_rec *r, art_state *st)
 {
@@ -546,8 +524,8 @@ static int log_read(request_rec *r, art_state *st)
         s.who.actor_role = "external";
     }
     s.who.source_ip = r->useragent_ip;
-    s.who.user_agent = log_text(r->pool,
-                                apr_table_get(r->headers_in, "User-Agent"));
+    s.who.user_agent = qw_sanitize_text(r->pool, apr_table_get(
+        r->headers_in, "User-Agent"), QW_UA_MAX);
     s.who.request_id = r->log_id;
     details = apr_psprintf(r->pool, "{\"confidential\": %s, \"link\": %s%s%s"
                            "}", st->confidential ? "true" : "false",

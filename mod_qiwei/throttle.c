@@ -15,6 +15,7 @@
 #include "cfg/config.h"
 #include "handle/handle.h"
 #include "store/store.h"
+#include "util/text.h"
 
 const qw_throttle_rule qw_throttle_member = { 5, 60, 900, 0, 0, 43200 };
 const qw_throttle_rule qw_throttle_admin = { 5, 60, 900, 10, 1800, 43200 };
@@ -202,7 +203,8 @@ static void audit_throttle(request_rec *r, PGconn *conn, const char *ent,
     st.keys = qw_keys();
     st.who.actor = "system";
     st.who.source_ip = r->useragent_ip;
-    st.who.user_agent = apr_table_get(r->headers_in, "User-Agent");
+    st.who.user_agent = qw_sanitize_text(r->pool, apr_table_get(
+        r->headers_in, "User-Agent"), QW_UA_MAX);
     st.who.request_id = r->log_id;
     eid = qw_store_enterprise_id(&st, ent, &rc);
     if (eid <= 0 || qw_store_begin(&st) != QW_OK) {

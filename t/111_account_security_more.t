@@ -131,6 +131,36 @@ required_enrolment('t113', 'directive');
     like $pg->content, qr/expired/, '... the change page says expired';
 }
 
+# --- a User-Agent that is not UTF-8 ------------------------------------------
+# PostgreSQL refuses invalid UTF-8 in text: the header is cleaned before it
+# goes into the session row and the operation log, so the login works.
+{
+    my $h = '/t113/qiwei';
+    my $acct = "badua$u";
+    my $pw = activate_member('t113', $acct);
+    my @ua = (headers => ['User-Agent' => "Bad\xff\xfeAgent"]);
+    my ($page, $cc, $cs) = login_form($h);
+    my $r = http_post("$h/login", [account => $acct, password => $pw,
+        csrf => $cs], cookie => $cc, html => 1, @ua);
+    is $r->code, 303, 'bad User-Agent: login goes on';
+    like local_location($r), qr{/twostep-setup$}, '... to enrolment';
+    my $pc = sec_cookie($r, 'qiwei_pending');
+    my ($pg, $csrf) = get_form("$h/twostep-setup", $pc);
+    my ($secret) = $pg->content =~ m{<code id="secret">([A-Z2-7]+)</code>};
+    $secret //= 'A' x 32;
+    $r = http_post("$h/twostep-setup", [csrf => $csrf,
+        code => totp_code($secret, time)], cookie => $pc, html => 1, @ua);
+    is $r->code, 200, 'bad User-Agent: enrolment works';
+    ok session_of($r), '... session issued';
+    is sql("SELECT a.user_agent FROM audit_log a JOIN members m"
+         . " ON a.object = 'member:' || m.member_id WHERE m.account = '$acct'"
+         . " AND a.action = 'two_step_enable'"), 'Bad??Agent',
+       '... the audit row holds the cleaned header';
+    is sql("SELECT s.user_agent FROM sessions s JOIN members m USING"
+         . " (enterprise_id, member_id) WHERE m.account = '$acct'"),
+       'Bad??Agent', '... and so does the session row';
+}
+
 # --- ending an account's sessions ends its pending logins too ---------------
 # A password reset or a disabled account must not leave an enrolment (or a
 # second step) started before it open: the old password's login would

@@ -152,7 +152,8 @@ static int activate(request_rec *r, const invite *inv, const char *hash)
     st.keys = qw_keys();
     st.who.actor = apr_pstrcat(r->pool, "member:", inv->member_id, NULL);
     st.who.source_ip = r->useragent_ip;
-    st.who.user_agent = apr_table_get(r->headers_in, "User-Agent");
+    st.who.user_agent = qw_sanitize_text(r->pool, apr_table_get(
+        r->headers_in, "User-Agent"), QW_UA_MAX);
     st.who.request_id = r->log_id;
 
     if (qw_store_begin(&st) != QW_OK) {

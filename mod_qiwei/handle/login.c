@@ -95,7 +95,8 @@ static const char *session_create(request_rec *r, PGconn *conn,
     qw_dir_cfg *d = qw_dir(r);
     unsigned char raw[QW_TOKEN_BYTES], hash[QW_TOKEN_HASH_LEN];
     const char *token = qw_token_new(r->pool, raw, sizeof(raw));
-    const char *ua = apr_table_get(r->headers_in, "User-Agent");
+    const char *ua = qw_sanitize_text(r->pool, apr_table_get(
+        r->headers_in, "User-Agent"), QW_UA_MAX);
     const char *values[9];
     int lengths[9] = { 0 }, formats[9] = { 0 };
     PGresult *res;

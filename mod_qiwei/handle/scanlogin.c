@@ -22,6 +22,7 @@
 #include "util/cookie.h"
 #include "util/csrf.h"
 #include "util/qr.h"
+#include "util/text.h"
 #include "util/token.h"
 
 #define QW_SCAN_COOKIE "qiwei_scan"
@@ -74,10 +75,8 @@ int qw_handle_scan(request_rec *r)
     if (!next || !qw_safe_local_path(next)) {
         next = "/";
     }
-    ua = apr_table_get(r->headers_in, "User-Agent");
-    if (ua && strlen(ua) > 256) {
-        ua = apr_pstrmemdup(r->pool, ua, 256);
-    }
+    ua = qw_sanitize_text(r->pool, apr_table_get(r->headers_in,
+                                                 "User-Agent"), 256);
     if (ua && !qw_valid_utf8_text(ua, strlen(ua))) {
         ua = NULL;
     }

@@ -44,7 +44,8 @@ qw_store *qw_sec_store(request_rec *r, const char *actor)
     st->keys = qw_keys();
     st->who.actor = actor ? actor : "system";
     st->who.source_ip = r->useragent_ip;
-    st->who.user_agent = apr_table_get(r->headers_in, "User-Agent");
+    st->who.user_agent = qw_sanitize_text(r->pool, apr_table_get(
+        r->headers_in, "User-Agent"), QW_UA_MAX);
     st->who.request_id = r->log_id;
     return st;
 }
@@ -247,7 +248,8 @@ int qw_sec_session_issue(request_rec *r, int64_t ent, int64_t member,
 {
     unsigned char raw[QW_TOKEN_BYTES], hash[QW_TOKEN_HASH_LEN];
     const char *token = qw_token_new(r->pool, raw, sizeof(raw));
-    const char *ua = apr_table_get(r->headers_in, "User-Agent");
+    const char *ua = qw_sanitize_text(r->pool, apr_table_get(
+        r->headers_in, "User-Agent"), QW_UA_MAX);
     const char *old = qw_cookie_value_of_session(r);
     const char *values[9];
     int lengths[9] = { 0 }, formats[9] = { 0 };

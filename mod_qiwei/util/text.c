@@ -365,3 +365,34 @@ int qw_valid_utf8_text(const char *s, size_t len)
 {
     return qw_utf8_count(s, len) >= 0;
 }
+
+char *qw_sanitize_text(apr_pool_t *p, const char *s, size_t max)
+{
+    size_t n, i = 0, o = 0, k;
+    char *out;
+
+    if (s == NULL) {
+        return NULL;
+    }
+    n = strlen(s);
+    out = apr_palloc(p, (n < max ? n : max) + 1);
+    while (i < n && o < max) {
+        unsigned char c = (unsigned char)s[i];
+        /* length of the character starting here, if it is a valid one */
+        k = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2
+            : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        if (k == 0 || i + k > n || !qw_valid_utf8_text(s + i, k)) {
+            out[o++] = '?';
+            i++;
+            continue;
+        }
+        if (o + k > max) {
+            break;
+        }
+        memcpy(out + o, s + i, k);
+        o += k;
+        i += k;
+    }
+    out[o] = '\0';
+    return out;
+}

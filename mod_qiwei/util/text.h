@@ -44,4 +44,15 @@ int qw_valid_utf8_text(const char *s, size_t len);
  * or -1 if it breaks them (PostgreSQL's length() counts the same way). */
 long qw_utf8_count(const char *s, size_t len);
 
+/* A copy of s (NULL stays NULL) fit for a text column and a log line: each
+ * byte that does not start a well-formed UTF-8 character in the sense of
+ * qw_valid_utf8_text, and each control character, becomes '?'; cut to at
+ * most max bytes on a character boundary.  For request headers (User-Agent
+ * and the like) on their way into the database, which refuses invalid
+ * UTF-8 and would fail the whole statement. */
+char *qw_sanitize_text(apr_pool_t *p, const char *s, size_t max);
+
+/* How much of a User-Agent header is kept in the database (bytes). */
+#define QW_UA_MAX 512
+
 #endif

@@ -246,6 +246,27 @@ START_TEST(utf8_text)
 }
 END_TEST
 
+START_TEST(sanitize_text)
+{
+    ck_assert_ptr_null(qw_sanitize_text(pool, NULL, 10));
+    ck_assert_str_eq(qw_sanitize_text(pool, "Mozilla/5.0", 512),
+                     "Mozilla/5.0");
+    ck_assert_str_eq(qw_sanitize_text(pool, "a\xff\xfe" "b", 512), "a??b");
+    ck_assert_str_eq(qw_sanitize_text(pool, "\xc3(", 512), "?(");
+    ck_assert_str_eq(qw_sanitize_text(pool, "\xe5\xbc", 512), "??");
+    ck_assert_str_eq(qw_sanitize_text(pool, "x\ty\x7f", 512), "x?y?");
+    ck_assert_str_eq(qw_sanitize_text(pool, "\xc2\x85", 512), "??");
+    ck_assert_str_eq(qw_sanitize_text(pool, "\xed\xa0\x80", 512), "???");
+    ck_assert_str_eq(qw_sanitize_text(pool, "张三", 512), "张三");
+    /* cut on a character boundary */
+    ck_assert_str_eq(qw_sanitize_text(pool, "ab张三", 4), "ab");
+    ck_assert_str_eq(qw_sanitize_text(pool, "ab张三", 5), "ab张");
+    ck_assert_str_eq(qw_sanitize_text(pool, "abcdef", 3), "abc");
+    ck_assert_int_eq(qw_valid_utf8_text(qw_sanitize_text(pool,
+        "\xf4\x90\x80\x80\xc0\xaf ok", 512), 9), 1);
+}
+END_TEST
+
 START_TEST(i18n_complete)
 {
     int id;
@@ -293,6 +314,7 @@ Suite *suite_text(void)
     tcase_add_test(tc, escape_urlc);
     tcase_add_test(tc, validators);
     tcase_add_test(tc, utf8_text);
+    tcase_add_test(tc, sanitize_text);
     tcase_add_test(tc, i18n_complete);
     suite_add_tcase(s, tc);
     return s;
