@@ -341,6 +341,8 @@ static int security_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         used |= qw_srv(sp)->db_conninfo != NULL;
     }
     blocklist = NULL;
+    /* pconf's previous copy is gone after a restart */
+    qw_admin_blocklist_set(NULL);
     if (!used || (path && !*path)) {
         return OK;
     }
@@ -360,6 +362,7 @@ static int security_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return OK;
     }
     blocklist = bl;
+    qw_admin_blocklist_set(bl);         /* admin passwords (store) */
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
                  "QW1228: %ld common passwords loaded", bl->count);
     return OK;

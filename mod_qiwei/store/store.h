@@ -492,4 +492,38 @@ qw_status qw_sec_scan_poll(qw_store *st, const char *ent_code,
                            const unsigned char browser[32], int min_ms,
                            int max_polls, qw_scan *out);
 
+
+/* --- account security of admin accounts (admin_security.c, sql/006) --- */
+#include "util/pwpolicy.h"
+/* The blocklist the admin password policy uses (the module sets its own;
+ * qiweictl loads $QIWEI_BLOCKLIST or the installed copy). */
+void qw_admin_blocklist_set(const qw_blocklist *bl);
+/* The admin policy of enterprise eid: settings admin_password_policy
+ * (dengbao by default) and admin_password_max_age. */
+qw_status qw_admin_policy_of(qw_store *st, int64_t eid, qw_pwpolicy *pol);
+/* QW_ERR_INVALID with "password refused (<reason>): <sentence>" when pw
+ * breaks the policy or is one of the last passwords of admin aid (0: new
+ * account).  No transaction; hashes up to history passwords. */
+qw_status qw_admin_password_check(qw_store *st, int64_t eid, int64_t aid,
+                                  const char *account, const char *pw,
+                                  size_t len);
+/* In the caller's transaction: keep the old hash in the history, set the
+ * new one, end the account's sessions but keep_session (0: all), audit. */
+qw_status qw_admin_password_store(qw_store *st, int64_t eid, int64_t aid,
+                                  const char *hash, int64_t keep_session,
+                                  const char *object);
+qw_status qw_admin_totp_begin(qw_store *st, int64_t eid, int64_t aid,
+                              const unsigned char *secret, size_t n);
+qw_status qw_admin_totp_get(qw_store *st, int64_t eid, int64_t aid,
+                            unsigned char **secret, size_t *n, int *enabled,
+                            int64_t *last_step);
+/* QW_OK, or QW_ERR_CONFLICT when the step was already used (replay). */
+qw_status qw_admin_totp_use_step(qw_store *st, int64_t eid, int64_t aid,
+                                 int64_t step);
+qw_status qw_admin_totp_enable(qw_store *st, int64_t eid, int64_t aid,
+                               int64_t step, int ncodes, int64_t keep_session,
+                               apr_array_header_t **codes);
+qw_status qw_admin_recovery_use(qw_store *st, int64_t eid, int64_t aid,
+                                const char *code);
+
 #endif

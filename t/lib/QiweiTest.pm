@@ -49,6 +49,10 @@ sub qctl {
     my ($args, $stdin) = @_;
     my $ctl = $ENV{QIWEI_CTL} or die "QIWEI_CTL not set\n";
     local $ENV{QIWEI_DSN} = $ENV{QIWEI_DSN};
+    # admin passwords are checked against the common-password blocklist
+    local $ENV{QIWEI_BLOCKLIST} = $ENV{QIWEI_BLOCKLIST}
+        // "$ENV{QIWEI_SQLDIR}/../conf/common-passwords.txt"
+        if $ENV{QIWEI_SQLDIR};
     my $err = gensym;
     # Argon2id at the minimum cost keeps the tests fast; httpd is configured
     # with QiweiPasswordHashMemory 19 to match.
