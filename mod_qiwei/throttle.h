@@ -39,6 +39,15 @@ extern const qw_throttle_rule qw_throttle_admin;
 /* Hooks: mutex registration, the shared cache, its child attach. */
 void qw_throttle_register_hooks(apr_pool_t *p);
 
+/* Admin counters (sql/005: separate from the members' ones). */
+#define QW_THROTTLE_ADMIN_PASSWORD "admin_password"
+#define QW_THROTTLE_ADMIN_TOTP     "admin_totp"
+
+/* Set this note on r (any value) before calling the functions below from
+ * a JSON API: the 429 then has a JSON body instead of the HTML page, with
+ * the same Retry-After and the same words for every reason. */
+#define QW_THROTTLE_JSON_NOTE "qiwei-throttle-json"
+
 /* Send the 429 page (Retry-After: seconds) and log why (never shown). */
 int qw_throttle_refuse(request_rec *r, long seconds, const char *why);
 

@@ -6,11 +6,16 @@
  * their own cookie (qiwei_admin, SameSite=Strict: the console is never
  * entered from another site), 15 min idle / 12 h absolute.
  *
- * Where issue 6 plugs in: admin_throttle() runs before the password is
- * hashed (per account and per address); a session starts at auth_level 1
- * and qw_admin_required_level() says what the API needs, so a second step
- * (TOTP) raises the level of the same row (with a new token) without
- * changing any caller. */
+ * Account security (sql/006): the address throttle is checked before the
+ * body is read and the account throttle (admin_password, the admin rule:
+ * waits after 5 failures, a 30 min lock at 10, the bound member reminded)
+ * before any hashing.  A session starts at auth_level 1 with the step it
+ * still owes in admin_sessions.pending: "totp" (enrolled admins), "enrol"
+ * (two-step required, the default, and not set up), "expired" (password
+ * older than the policy's maximum age).  Such a session can only do its
+ * step (POST <api>/session/totp, GET/POST <api>/session/totp-setup, POST
+ * <api>/session/password); each step rotates the token. */
+#include <openssl/crypto.h>
 #include "apr_strings.h"
 #include "ap_provider.h"
 #include "http_core.h"
@@ -23,17 +28,24 @@
 #include "cfg/config.h"
 #include "handle/handle.h"
 #include "handle/api.h"
+#include "handle/signin.h"
 #include "util/cookie.h"
 #include "util/csrf.h"
 #include "util/pwhash.h"
 #include "util/rights.h"
 #include "util/text.h"
 #include "util/token.h"
+#include "util/totp.h"
+#include "util/qr.h"
+#include "throttle.h"
 
 #define QW_STMT_ADMIN_SESSION "qw_admin_session"
 #define QW_STMT_ADMIN_LOGIN "qw_admin_login"
 #define QW_UA_MAX 512
 #define ADMIN_NOTE "qiwei-admin-session"
+/* a session that owes a step lives at most this long */
+#define ADMIN_PENDING_SECS 600
+#define ADMIN_RECOVERY_CODES 10
 
 extern qw_pw_params qw_pw_cfg;
 
@@ -42,7 +54,8 @@ extern qw_pw_params qw_pw_cfg;
 static const char sql_admin_session[] =
     "WITH s AS ("
     " SELECT s.enterprise_id, s.session_id, s.admin_id, s.auth_level,"
-    "        s.last_seen_at, s.idle_seconds"
+    "        s.last_seen_at, s.idle_seconds, s.pending,"
+    "        coalesce(e.settings->>'admin_two_step', '') AS two_step"
     "   FROM admin_sessions s"
     "   JOIN enterprises e ON e.enterprise_id = s.enterprise_id"
     "  WHERE e.code = $1 AND s.token_hash = $2 AND s.expires_at > now()"
@@ -64,7 +77,7 @@ static const char sql_admin_session[] =
     "    CROSS JOIN LATERAL unnest(r.modules) AS u(m)"
     "    WHERE ar.enterprise_id = s.enterprise_id"
     "      AND ar.admin_id = s.admin_id),"
-    "  (SELECT count(*) FROM touch)"
+    "  (SELECT count(*) FROM touch), s.pending, s.two_step"
     "   FROM s JOIN admin_accounts a ON a.enterprise_id = s.enterprise_id"
     "                               AND a.admin_id = s.admin_id"
     "  WHERE a.status = 'active'";
@@ -138,6 +151,7 @@ static const char *admin_cookie_value(request_rec *r, unsigned char *hash)
 typedef struct {
     int done;
     int rc;
+    const char *ent;           /* the enterprise the lookup was for */
     qw_admin_session *a;
 } admin_cache;
 
@@ -158,7 +172,10 @@ int qw_admin_resolve(request_rec *r, qw_admin_session **out)
         m = m->main;
     }
     apr_pool_userdata_get((void **)&c, ADMIN_NOTE, m->pool);
-    if (c && c->done) {
+    /* the cache is per main request and per enterprise: a subrequest to
+     * a location of another enterprise looks up again */
+    if (c && c->done && c->ent && d->enterprise
+        && !strcmp(c->ent, d->enterprise)) {
         *out = c->a;
         return c->rc;
     }
@@ -169,6 +186,8 @@ int qw_admin_resolve(request_rec *r, qw_admin_session **out)
     *out = NULL;
     c->done = 1;
     c->rc = OK;
+    c->a = NULL;
+    c->ent = d->enterprise ? apr_pstrdup(m->pool, d->enterprise) : NULL;
     if (!d->enterprise || !(token = admin_cookie_value(r, hash))) {
         return OK;
     }
@@ -204,6 +223,10 @@ int qw_admin_resolve(request_rec *r, qw_admin_session **out)
     a->modules = a->is_super ? QW_ADMIN_MODULES
                              : apr_pstrdup(m->pool, PQgetvalue(res, 0, 7));
     a->token = apr_pstrdup(m->pool, token);
+    a->pending = PQgetisnull(res, 0, 9) ? NULL
+                 : apr_pstrdup(m->pool, PQgetvalue(res, 0, 9));
+    a->two_step_optional = !strcmp(PQgetvalue(res, 0, 10), "optional");
+    a->enterprise = apr_pstrdup(m->pool, d->enterprise);
     PQclear(res);
     c->a = a;
     *out = a;
@@ -212,8 +235,16 @@ int qw_admin_resolve(request_rec *r, qw_admin_session **out)
 
 int qw_admin_required_level(request_rec *r, const qw_admin_session *a)
 {
-    /* issue 6: 2 when two-step is on for admins (the default there) */
-    return 1;
+    /* SECURITY-BASELINE: two-step mandatory for admins by default; only
+     * an explicit "optional" in the enterprise's settings lowers it */
+    return a && a->two_step_optional ? 1 : 2;
+}
+
+int qw_admin_usable(request_rec *r, const qw_admin_session *a)
+{
+    return a && !a->pending && a->auth_level >= qw_admin_required_level(r, a)
+           && a->enterprise && qw_dir(r)->enterprise
+           && !strcmp(a->enterprise, qw_dir(r)->enterprise);
 }
 
 int qw_admin_may(const qw_admin_session *a, const char *m)
@@ -224,26 +255,26 @@ int qw_admin_may(const qw_admin_session *a, const char *m)
     return a->is_super || qw_modules_has(a->modules, m);
 }
 
-/* issue 6 inserts the throttle here: OK to go on, or 429 (with
- * Retry-After) before any hashing. */
-static int admin_throttle(request_rec *r, const char *account)
-{
-    return OK;
-}
-
+/* One failure: the log line fail2ban matches (QW1002), the address
+ * counter, an audit row; at the lock, the bound member is reminded (kind
+ * 'failed', NOTIFY) in the same transaction. */
 static int login_failed(request_rec *r, const char *account,
-                        int64_t eid_known)
+                        int64_t eid_known, int64_t aid, int64_t bound,
+                        int failures)
 {
     qw_dir_cfg *d = qw_dir(r);
     qw_store st;
     qw_status rc;
     int64_t eid = eid_known;
+    int locked = qw_throttle_admin.lock_after
+                 && failures == qw_throttle_admin.lock_after;
 
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                   "QW1002: admin login failed for account \"%s\" of "
                   "enterprise %s from %s",
                   account ? ap_escape_logitem(r->pool, account) : "-",
                   d->enterprise, r->useragent_ip);
+    qw_throttle_addr_fail(r);
     qw_admin_store(r, &st, NULL);
     if (!st.conn || !st.keys) {
         return HTTP_SERVICE_UNAVAILABLE;
@@ -256,24 +287,109 @@ static int login_failed(request_rec *r, const char *account,
                                    : HTTP_UNAUTHORIZED;
         }
     }
+    if ((rc = qw_store_begin(&st)) != QW_OK) {
+        goto fail;
+    }
     /* only a well-formed account name goes into the log: a password typed
      * into the account field must not */
-    rc = qw_audit_note(&st, eid, "auth", "admin-login",
-                       account ? apr_pstrcat(r->pool, "admin:", account,
-                                             NULL) : NULL,
-                       "failure", "bad credentials", NULL);
+    rc = qw_audit_append(&st, eid, "auth", "admin-login",
+                         account ? apr_pstrcat(r->pool, "admin:", account,
+                                               NULL) : NULL,
+                         "failure", "bad credentials", NULL);
+    if (rc == QW_OK && locked && account) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "QW1008: admin account \"%s\" of %s locked for %d s "
+                      "after %d failures", ap_escape_logitem(r->pool,
+                      account), d->enterprise, qw_throttle_admin.lock_secs,
+                      failures);
+        rc = qw_audit_append(&st, eid, "auth", "admin-locked",
+                             apr_pstrcat(r->pool, "admin:", account, NULL),
+                             "refused", apr_psprintf(r->pool, "%d failures",
+                                                     failures),
+                             apr_psprintf(r->pool, "{\"lock_seconds\": %d, "
+                                          "\"reminder\": %s}",
+                                          qw_throttle_admin.lock_secs,
+                                          bound ? "true" : "false"));
+        if (rc == QW_OK && bound) {
+            rc = qw_login_reminder_add(&st, eid, bound, aid, account,
+                                       "failed");
+        }
+    }
+    if (rc == QW_OK) {
+        rc = qw_store_commit(&st);
+    }
     if (rc != QW_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "QW1003: cannot log a failed admin login: %s",
-                      st.err ? st.err : qw_status_name(rc));
-        qw_db_mark_broken(r);
-        return HTTP_SERVICE_UNAVAILABLE;
+        goto fail;
     }
     return HTTP_UNAUTHORIZED;
+
+fail:
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  "QW1003: cannot log a failed admin login: %s",
+                  st.err ? st.err : qw_status_name(rc));
+    qw_store_rollback(&st);
+    qw_db_mark_broken(r);
+    return HTTP_SERVICE_UNAVAILABLE;
+}
+
+/* What an admin still owes after `level` (1: password; 2: also TOTP):
+ * "totp" when enrolled and not given, "expired" when the password is older
+ * than the policy allows, "enrol" when two-step is required and not set
+ * up, else NULL.  *err set on a database error. */
+static const char *admin_next_step(request_rec *r, qw_store *st,
+                                   int64_t eid, int64_t aid, int level,
+                                   int *err)
+{
+    const char *p[2];
+    PGresult *res;
+    qw_pwpolicy pol;
+    qw_status rc;
+    int enrolled, optional;
+    double age;
+
+    *err = 0;
+    if (qw_admin_policy_of(st, eid, &pol) != QW_OK) {
+        *err = 1;
+        return NULL;
+    }
+    p[0] = qw_i64(r->pool, eid);
+    p[1] = qw_i64(r->pool, aid);
+    res = qw_store_exec(st,
+        "SELECT coalesce((SELECT t.enabled FROM admin_totp t"
+        "                  WHERE t.enterprise_id = a.enterprise_id"
+        "                    AND t.admin_id = a.admin_id), false),"
+        "       coalesce(e.settings->>'admin_two_step', '') = 'optional',"
+        "       coalesce(extract(epoch FROM now() - a.password_changed_at)"
+        "                / 86400, 0)"
+        "  FROM admin_accounts a JOIN enterprises e"
+        "    ON e.enterprise_id = a.enterprise_id"
+        " WHERE a.enterprise_id = $1 AND a.admin_id = $2", 2, p, &rc);
+    if (!res || PQntuples(res) != 1) {
+        if (res) {
+            PQclear(res);
+        }
+        *err = 1;
+        return NULL;
+    }
+    enrolled = !strcmp(PQgetvalue(res, 0, 0), "t");
+    optional = !strcmp(PQgetvalue(res, 0, 1), "t");
+    age = atof(PQgetvalue(res, 0, 2));
+    PQclear(res);
+    if (enrolled && level < 2) {
+        return "totp";
+    }
+    if (pol.max_age_days > 0 && age > pol.max_age_days) {
+        return "expired";
+    }
+    if (!enrolled && !optional) {
+        return "enrol";
+    }
+    return NULL;
 }
 
 int qw_admin_login(request_rec *r, const char *account, const char *pw,
-                   size_t pwlen, const char **token_out)
+                   size_t pwlen, const char **token_out,
+                   const char **pending_out)
 {
     qw_dir_cfg *d = qw_dir(r);
     const char *values[2], *encoded = NULL, *status = NULL, *token;
@@ -286,21 +402,29 @@ int qw_admin_login(request_rec *r, const char *account, const char *pw,
     PGresult *res;
     qw_store st;
     qw_status rc;
-    int ok, trc;
+    int ok, trc, failures = 0, err;
+    const char *pending;
 
     *token_out = NULL;
+    *pending_out = NULL;
     if (account) {
         account = qw_ascii_lower(r->pool, account);
         if (!qw_valid_account(account)) {
             account = NULL;
         }
     }
-    if ((trc = admin_throttle(r, account)) != OK) {
-        return trc;
-    }
     conn = qw_db_get(r);
     if (!conn) {
         return HTTP_SERVICE_UNAVAILABLE;
+    }
+    /* per account, before any hashing; unknown and malformed accounts are
+     * counted exactly like real ones (the same answer for every reason) */
+    trc = qw_throttle_account_hit(r, conn, d->enterprise,
+                                  account ? account : "-",
+                                  QW_THROTTLE_ADMIN_PASSWORD,
+                                  &qw_throttle_admin, &failures);
+    if (trc != OK) {
+        return trc;
     }
     if (account && pw && pwlen <= QW_PW_MAX_LEN) {
         values[0] = d->enterprise;
@@ -328,8 +452,10 @@ int qw_admin_login(request_rec *r, const char *account, const char *pw,
     ok = qw_pw_verify(encoded, pw ? pw : "", pw ? pwlen : 0, &qw_pw_cfg);
     qw_pw_slot_release();
     if (!ok || !status || strcmp(status, "active")) {
-        return login_failed(r, account, eid);
+        return login_failed(r, account, eid, aid, bound, failures);
     }
+    qw_throttle_account_clear(r, conn, d->enterprise, account,
+                              QW_THROTTLE_ADMIN_PASSWORD);
 
     token = qw_token_new(r->pool, raw, sizeof(raw));
     if (!token) {
@@ -342,6 +468,10 @@ int qw_admin_login(request_rec *r, const char *account, const char *pw,
     st.who.actor_role = NULL;
     if (!st.keys) {
         return HTTP_SERVICE_UNAVAILABLE;
+    }
+    pending = admin_next_step(r, &st, eid, aid, 1, &err);
+    if (err) {
+        goto fail;
     }
     if (qw_store_begin(&st) != QW_OK) {
         goto fail;
@@ -363,17 +493,20 @@ int qw_admin_login(request_rec *r, const char *account, const char *pw,
     p[2] = qw_i64(r->pool, aid);
     p[3] = apr_itoa(r->pool, QW_ADMIN_IDLE);
     p[4] = apr_itoa(r->pool, QW_ADMIN_MAX_AGE);
+    p[4] = apr_itoa(r->pool, pending ? ADMIN_PENDING_SECS
+                                     : QW_ADMIN_MAX_AGE);
     p[5] = r->useragent_ip;
     p[6] = st.who.user_agent;
+    p[7] = pending;
     res = qw_store_exec(&st, "WITH gc AS (DELETE FROM admin_sessions WHERE "
                         "enterprise_id = $1 AND admin_id = $3 AND "
                         "(expires_at < now() OR last_seen_at + "
                         "make_interval(secs => idle_seconds) < now())) "
                         "INSERT INTO admin_sessions (enterprise_id, "
                         "token_hash, admin_id, auth_level, idle_seconds, "
-                        "expires_at, source_ip, user_agent) VALUES ($1, "
-                        "$2::bytea, $3, 1, $4, now() + make_interval(secs "
-                        "=> $5::int), $6, $7)", 7, p, &rc);
+                        "expires_at, source_ip, user_agent, pending) VALUES "
+                        "($1, $2::bytea, $3, 1, $4, now() + make_interval("
+                        "secs => $5::int), $6, $7, $8)", 8, p, &rc);
     if (!res) {
         goto fail;
     }
@@ -386,8 +519,12 @@ int qw_admin_login(request_rec *r, const char *account, const char *pw,
                               apr_psprintf(r->pool, "admin:%"
                                            APR_INT64_T_FMT " %s", aid,
                                            account), "success", NULL,
-                              bound ? "{\"reminder\": true}"
-                                    : "{\"reminder\": false}")) != QW_OK
+                              apr_psprintf(r->pool, "{\"reminder\": %s, "
+                                           "\"pending\": %s%s%s}",
+                                           bound ? "true" : "false",
+                                           pending ? "\"" : "",
+                                           pending ? pending : "null",
+                                           pending ? "\"" : ""))) != QW_OK
         || (rc = qw_store_commit(&st)) != QW_OK) {
         goto fail;
     }
@@ -411,6 +548,7 @@ int qw_admin_login(request_rec *r, const char *account, const char *pw,
                   "QW1004: admin %s of %s logged in from %s", account,
                   d->enterprise, r->useragent_ip);
     *token_out = token;
+    *pending_out = pending;
     return OK;
 
 fail:
@@ -497,7 +635,7 @@ static int admin_form(request_rec *r, int status, const char *msg)
 int qw_handle_admin_login(request_rec *r)
 {
     apr_table_t *form;
-    const char *account, *pw, *token;
+    const char *account, *pw, *token, *pending;
     int rc;
 
     if (r->method_number == M_GET) {
@@ -506,6 +644,10 @@ int qw_handle_admin_login(request_rec *r)
     if (r->method_number != M_POST) {
         r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
         return HTTP_METHOD_NOT_ALLOWED;
+    }
+    /* per address, before the body is read */
+    if (qw_throttle_addr_check(r) != OK) {
+        return OK;                      /* the 429 page was sent */
     }
     if ((rc = qw_read_form(r, &form)) != OK) {
         return rc;
@@ -516,7 +658,11 @@ int qw_handle_admin_login(request_rec *r)
     }
     account = apr_table_get(form, "account");
     pw = apr_table_get(form, "password");
-    rc = qw_admin_login(r, account, pw, pw ? strlen(pw) : 0, &token);
+    rc = qw_admin_login(r, account, pw, pw ? strlen(pw) : 0, &token,
+                        &pending);
+    if (rc == HTTP_TOO_MANY_REQUESTS) {
+        return OK;                      /* the 429 page was sent */
+    }
     if (rc == HTTP_UNAUTHORIZED) {
         return admin_form(r, HTTP_UNAUTHORIZED,
                           qw_str(qw_request_lang(r), QW_S_LOGIN_FAILED));
@@ -638,7 +784,17 @@ static authz_status admin_check(request_rec *r, const char *line,
     if (!a) {
         return AUTHZ_DENIED_NO_USER;
     }
-    if (a->auth_level < qw_admin_required_level(r, a)) {
+    /* a session of another enterprise (the cookie name is shared by every
+     * location of the host) or one that still owes a step is none */
+    if (!a->enterprise || !qw_dir(r)->enterprise
+        || strcmp(a->enterprise, qw_dir(r)->enterprise)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "QW1009: admin session of %s presented to a location "
+                      "of %s", a->enterprise ? a->enterprise : "-",
+                      qw_dir(r)->enterprise ? qw_dir(r)->enterprise : "-");
+        return AUTHZ_DENIED_NO_USER;
+    }
+    if (!qw_admin_usable(r, a)) {
         return AUTHZ_DENIED_NO_USER;
     }
     copy = apr_pstrdup(r->pool, want);
@@ -668,4 +824,431 @@ void qw_admin_register_hooks(apr_pool_t *p)
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "qiwei-admin",
                               AUTHZ_PROVIDER_VERSION, &admin_provider,
                               AP_AUTH_INTERNAL_PER_CONF);
+}
+
+/* ---- the steps of a pending session (JSON, under <api>/session/) ---- */
+
+json_t *qw_admin_session_json(qw_api *a)
+{
+    qw_admin_session *s = a->admin;
+    int required = qw_admin_required_level(a->r, s);
+
+    return json_pack("{s:{s:s, s:b, s:o, s:i, s:s?}, s:i, s:b, s:s, s:s}",
+                     "admin", "account", s->account,
+                     "super", s->is_super,
+                     "modules", qw_api_csv_array(s->modules),
+                     "auth_level", s->auth_level,
+                     "pending", s->pending,
+                     "required_level", required,
+                     "usable", !s->pending && s->auth_level >= required,
+                     "csrf", qw_csrf_make(a->r->pool, qw_csrf_key(),
+                                          QW_API_CSRF_PURPOSE, s->token),
+                     "csrf_header", QW_API_CSRF_HEADER);
+}
+
+/* In the caller's transaction: a new token for the same session row at
+ * `level` owing `pending`; the cookie is set and s updated.  The old token
+ * stops working (ASVS: new session id after every step-up). */
+static qw_status admin_rotate(request_rec *r, qw_store *st,
+                              qw_admin_session *s, int level,
+                              const char *pending)
+{
+    unsigned char raw[QW_TOKEN_BYTES], hash[QW_TOKEN_HASH_LEN];
+    const char *p[7], *token;
+    PGresult *res;
+    qw_status rc;
+    int n;
+
+    token = qw_token_new(r->pool, raw, sizeof(raw));
+    if (!token) {
+        return QW_ERR_CRYPTO;
+    }
+    qw_token_hash(raw, sizeof(raw), hash);
+    OPENSSL_cleanse(raw, sizeof(raw));
+    p[0] = qw_i64(r->pool, s->enterprise_id);
+    p[1] = qw_i64(r->pool, s->session_id);
+    p[2] = qw_store_bytea(r->pool, hash, sizeof(hash));
+    p[3] = apr_itoa(r->pool, level);
+    p[4] = pending;
+    p[5] = apr_itoa(r->pool, QW_ADMIN_MAX_AGE);
+    p[6] = apr_itoa(r->pool, ADMIN_PENDING_SECS);
+    res = qw_store_exec(st, "UPDATE admin_sessions SET token_hash = "
+                        "$3::bytea, auth_level = $4::smallint, pending = $5,"
+                        " last_seen_at = now(), expires_at = CASE WHEN "
+                        "$5::text IS NULL THEN created_at + make_interval("
+                        "secs => $6::int) ELSE least(expires_at, now() + "
+                        "make_interval(secs => $7::int)) END"
+                        " WHERE enterprise_id = $1 AND session_id = $2"
+                        " RETURNING 1", 7, p, &rc);
+    if (!res) {
+        return rc;
+    }
+    n = PQntuples(res);
+    PQclear(res);
+    if (n != 1) {
+        return QW_ERR_NOTFOUND;
+    }
+    s->token = token;
+    s->auth_level = level;
+    s->pending = pending;
+    apr_table_add(r->err_headers_out, "Set-Cookie", qw_admin_cookie(r, token));
+    return QW_OK;
+}
+
+/* 1 accepted (the step consumed when enabled), 0 wrong, -2 reused, -1
+ * error; *step_out the matched step. */
+static int admin_verify_code(request_rec *r, qw_store *st,
+                             const qw_admin_session *s, const char *text,
+                             int enabled_only, int64_t *step_out)
+{
+    unsigned char *secret;
+    size_t n;
+    int enabled;
+    int64_t last, step;
+    long code;
+    qw_status rc;
+
+    if (!text || qw_otp_parse(text, strlen(text), QW_TOTP_DIGITS,
+                              &code) != 0) {
+        return 0;
+    }
+    rc = qw_admin_totp_get(st, s->enterprise_id, s->admin_id, &secret, &n,
+                           &enabled, &last);
+    if (rc == QW_ERR_NOTFOUND) {
+        return 0;
+    }
+    if (rc != QW_OK) {
+        return -1;
+    }
+    if (enabled != enabled_only) {
+        OPENSSL_cleanse(secret, n);
+        return 0;
+    }
+    /* match without the replay guard first, to tell a reuse apart */
+    step = qw_totp_match(secret, n, code, (int64_t)apr_time_sec(
+                         apr_time_now()), -1, QW_TOTP_WINDOW, QW_TOTP_STEP,
+                         QW_TOTP_DIGITS);
+    OPENSSL_cleanse(secret, n);
+    if (step < 0) {
+        return 0;
+    }
+    *step_out = step;
+    if (step <= last) {
+        return -2;
+    }
+    if (!enabled) {
+        return 1;                       /* enabling consumes it */
+    }
+    rc = qw_admin_totp_use_step(st, s->enterprise_id, s->admin_id, step);
+    if (rc == QW_ERR_CONFLICT) {
+        return -2;                      /* raced with another use */
+    }
+    return rc == QW_OK ? 1 : -1;
+}
+
+static const char *admin_obj(request_rec *r, const qw_admin_session *s)
+{
+    return apr_psprintf(r->pool, "admin:%" APR_INT64_T_FMT " %s",
+                        s->admin_id, s->account);
+}
+
+static int step_db_error(qw_api *a, qw_store *st, const char *what)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, a->r,
+                  "QW1013: admin %s of %s: %s", what,
+                  a->admin->account, st->err ? st->err : "database error");
+    qw_store_rollback(st);
+    return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
+                        "service unavailable");
+}
+
+static int step_totp(qw_api *a, qw_store *st)
+{
+    request_rec *r = a->r;
+    qw_admin_session *s = a->admin;
+    const char *code = NULL, *rec = NULL, *next;
+    int done = OK, v, n = 0, err;
+    int64_t step = -1;
+    qw_status rc;
+
+    if (!s->pending || strcmp(s->pending, "totp")) {
+        return qw_api_error(a, HTTP_CONFLICT, NULL,
+                            "no two-step code is owed");
+    }
+    if (qw_api_read_body(a, &done)
+        || qw_api_str(a, "code", 0, &code, &done)
+        || qw_api_str(a, "recovery_code", 0, &rec, &done)) {
+        return done;
+    }
+    /* TOTP failures are counted on their own (admin_totp), before any
+     * secret is opened */
+    v = qw_throttle_account_hit(r, st->conn, s->enterprise, s->account,
+                                QW_THROTTLE_ADMIN_TOTP, &qw_throttle_admin,
+                                &n);
+    if (v == HTTP_TOO_MANY_REQUESTS) {
+        return OK;                      /* the JSON 429 was sent */
+    }
+    if (v != OK) {
+        return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
+                            "service unavailable");
+    }
+    if (code && *code) {
+        v = admin_verify_code(r, st, s, code, 1, &step);
+    }
+    else if (rec && *rec) {
+        rc = qw_admin_recovery_use(st, s->enterprise_id, s->admin_id, rec);
+        v = rc == QW_OK ? 1 : rc == QW_ERR_NOTFOUND ? 0 : -1;
+    }
+    else {
+        v = 0;
+    }
+    if (v == -1) {
+        return step_db_error(a, st, "two-step check");
+    }
+    if (v != 1) {
+        if (v == -2) {
+            /* a reused code means someone else saw it: log loudly, audit */
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          "QW1011: admin two-step code reused for account "
+                          "\"%s\" of %s from %s", ap_escape_logitem(r->pool,
+                          s->account), s->enterprise, r->useragent_ip);
+            (void)qw_audit_note(st, s->enterprise_id, "auth",
+                                "admin-two-step-replay", admin_obj(r, s),
+                                "refused", "code reused", NULL);
+        }
+        /* QW1010: matched by fail2ban like QW1002 */
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "QW1010: admin two-step verification failed for "
+                      "account \"%s\" of enterprise %s from %s",
+                      ap_escape_logitem(r->pool, s->account), s->enterprise,
+                      r->useragent_ip);
+        qw_throttle_addr_fail(r);
+        return qw_api_error(a, HTTP_UNAUTHORIZED, "code", "wrong code");
+    }
+    qw_throttle_account_clear(r, st->conn, s->enterprise, s->account,
+                              QW_THROTTLE_ADMIN_TOTP);
+    next = admin_next_step(r, st, s->enterprise_id, s->admin_id, 2, &err);
+    if (err || qw_store_begin(st) != QW_OK
+        || admin_rotate(r, st, s, 2, next) != QW_OK
+        || qw_audit_append(st, s->enterprise_id, "auth", "admin-two-step",
+                           admin_obj(r, s), "success",
+                           code && *code ? NULL : "recovery code",
+                           NULL) != QW_OK
+        || qw_store_commit(st) != QW_OK) {
+        return step_db_error(a, st, "two-step success");
+    }
+    return qw_api_json(a, HTTP_OK, qw_admin_session_json(a));
+}
+
+static int step_setup(qw_api *a, qw_store *st)
+{
+    request_rec *r = a->r;
+    qw_admin_session *s = a->admin;
+    const char *code = NULL, *next;
+    int done = OK, v, err, i;
+    int64_t step = -1;
+    apr_array_header_t *codes;
+    json_t *list, *body;
+
+    /* who may enrol: a session that owes the enrolment, or a usable one
+     * (an admin of an enterprise where it is optional) */
+    if (s->pending ? strcmp(s->pending, "enrol")
+                   : !qw_admin_usable(r, s)) {
+        return qw_api_error(a, HTTP_FORBIDDEN, "pending",
+                            "finish the pending step first");
+    }
+    if (r->method_number == M_GET) {
+        unsigned char secret[QW_TOTP_SECRET_BYTES];
+        const char *b32, *uri, *svg;
+        qw_status rc;
+
+        if (qw_random(secret, sizeof(secret)) != 0) {
+            return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
+                                "service unavailable");
+        }
+        rc = qw_admin_totp_begin(st, s->enterprise_id, s->admin_id, secret,
+                                 sizeof(secret));
+        b32 = qw_base32_encode(r->pool, secret, sizeof(secret));
+        OPENSSL_cleanse(secret, sizeof(secret));
+        if (rc == QW_ERR_CONFLICT) {
+            return qw_api_error(a, HTTP_CONFLICT, NULL,
+                                "two-step verification is already on");
+        }
+        if (rc != QW_OK) {
+            return step_db_error(a, st, "two-step enrolment");
+        }
+        uri = qw_totp_uri(r->pool, apr_pstrcat(r->pool, "Qiwei admin ",
+                                               s->enterprise, NULL),
+                          s->account, b32);
+        svg = qw_qr_svg(r->pool, uri, 220, NULL);
+        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+        return qw_api_json(a, HTTP_OK,
+                           json_pack("{s:s, s:s, s:s?}", "secret", b32,
+                                     "otpauth_uri", uri, "qr_svg", svg));
+    }
+    if (r->method_number != M_POST) {
+        return qw_api_error(a, HTTP_METHOD_NOT_ALLOWED, NULL,
+                            "method not allowed");
+    }
+    if (qw_api_read_body(a, &done)
+        || qw_api_str(a, "code", 1, &code, &done)) {
+        return done;
+    }
+    v = admin_verify_code(r, st, s, code, 0, &step);
+    if (v == -1) {
+        return step_db_error(a, st, "two-step enrolment");
+    }
+    if (v != 1) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "QW1012: admin two-step enrolment code refused for "
+                      "account \"%s\" of %s", s->account, s->enterprise);
+        return qw_api_error(a, HTTP_BAD_REQUEST, "code", "wrong code");
+    }
+    if (qw_store_begin(st) != QW_OK
+        || qw_admin_totp_enable(st, s->enterprise_id, s->admin_id, step,
+                                ADMIN_RECOVERY_CODES, s->session_id,
+                                &codes) != QW_OK) {
+        return step_db_error(a, st, "two-step enrolment");
+    }
+    next = admin_next_step(r, st, s->enterprise_id, s->admin_id, 2, &err);
+    if (err || admin_rotate(r, st, s, 2, next) != QW_OK
+        || qw_store_commit(st) != QW_OK) {
+        return step_db_error(a, st, "two-step enrolment");
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "QW1014: two-step verification on for admin %s of %s",
+                  s->account, s->enterprise);
+    list = json_array();
+    for (i = 0; i < codes->nelts; i++) {
+        json_array_append_new(list, json_string(APR_ARRAY_IDX(codes, i,
+                                                              const char *)));
+    }
+    body = qw_admin_session_json(a);
+    json_object_set_new(body, "recovery_codes", list);
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    return qw_api_json(a, HTTP_OK, body);
+}
+
+static int step_password(qw_api *a, qw_store *st)
+{
+    request_rec *r = a->r;
+    qw_admin_session *s = a->admin;
+    const char *cur = NULL, *pw = NULL, *p[2], *next;
+    char *encoded = NULL, *hash;
+    PGresult *res;
+    qw_status rc;
+    int done = OK, v, ok, err;
+
+    if (s->pending ? strcmp(s->pending, "expired")
+                   : !qw_admin_usable(r, s)) {
+        return qw_api_error(a, HTTP_FORBIDDEN, "pending",
+                            "finish the pending step first");
+    }
+    if (r->method_number != M_POST) {
+        return qw_api_error(a, HTTP_METHOD_NOT_ALLOWED, NULL,
+                            "method not allowed");
+    }
+    if (qw_api_read_body(a, &done)
+        || qw_api_str(a, "current_password", 1, &cur, &done)
+        || qw_api_str(a, "new_password", 1, &pw, &done)) {
+        return done;
+    }
+    /* the current password is a password guess like a login's */
+    v = qw_throttle_account_hit(r, st->conn, s->enterprise, s->account,
+                                QW_THROTTLE_ADMIN_PASSWORD,
+                                &qw_throttle_admin, NULL);
+    if (v == HTTP_TOO_MANY_REQUESTS) {
+        return OK;
+    }
+    if (v != OK) {
+        return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
+                            "service unavailable");
+    }
+    p[0] = qw_i64(r->pool, s->enterprise_id);
+    p[1] = qw_i64(r->pool, s->admin_id);
+    res = qw_store_exec(st, "SELECT password_hash FROM admin_accounts WHERE"
+                        " enterprise_id = $1 AND admin_id = $2", 2, p, &rc);
+    if (!res) {
+        return step_db_error(a, st, "password change");
+    }
+    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+        encoded = apr_pstrdup(r->pool, PQgetvalue(res, 0, 0));
+    }
+    PQclear(res);
+    if (strlen(cur) > QW_PW_MAX_LEN
+        || qw_pw_slot_acquire(r) != APR_SUCCESS) {
+        return qw_api_error(a, HTTP_UNAUTHORIZED, "current_password",
+                            "wrong password");
+    }
+    ok = qw_pw_verify(encoded, cur, strlen(cur), &qw_pw_cfg);
+    qw_pw_slot_release();
+    if (!ok) {
+        /* QW1002's words: the same fail2ban line as a failed login */
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "QW1002: admin login failed for account \"%s\" of "
+                      "enterprise %s from %s (password change)",
+                      ap_escape_logitem(r->pool, s->account), s->enterprise,
+                      r->useragent_ip);
+        qw_throttle_addr_fail(r);
+        (void)qw_audit_note(st, s->enterprise_id, "auth",
+                            "admin_password_change", admin_obj(r, s),
+                            "failure", "wrong current password", NULL);
+        return qw_api_error(a, HTTP_UNAUTHORIZED, "current_password",
+                            "wrong password");
+    }
+    qw_throttle_account_clear(r, st->conn, s->enterprise, s->account,
+                              QW_THROTTLE_ADMIN_PASSWORD);
+    qw_admin_blocklist_set(qw_sec_blocklist());
+    rc = qw_admin_password_check(st, s->enterprise_id, s->admin_id,
+                                 s->account, pw, strlen(pw));
+    if (rc == QW_ERR_INVALID) {
+        return qw_api_error(a, HTTP_BAD_REQUEST, "new_password",
+                            st->err ? st->err : "password refused");
+    }
+    if (rc != QW_OK) {
+        return step_db_error(a, st, "password change");
+    }
+    if (qw_pw_slot_acquire(r) != APR_SUCCESS) {
+        return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
+                            "service unavailable");
+    }
+    hash = qw_pw_hash(r->pool, pw, strlen(pw), &qw_pw_cfg);
+    qw_pw_slot_release();
+    if (!hash) {
+        return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
+                            "service unavailable");
+    }
+    if (qw_store_begin(st) != QW_OK
+        || qw_admin_password_store(st, s->enterprise_id, s->admin_id, hash,
+                                   s->session_id, admin_obj(r, s)) != QW_OK) {
+        return step_db_error(a, st, "password change");
+    }
+    next = admin_next_step(r, st, s->enterprise_id, s->admin_id,
+                           s->auth_level, &err);
+    if (err || admin_rotate(r, st, s, s->auth_level, next) != QW_OK
+        || qw_store_commit(st) != QW_OK) {
+        return step_db_error(a, st, "password change");
+    }
+    return qw_api_json(a, HTTP_OK, qw_admin_session_json(a));
+}
+
+int qw_admin_api_step(qw_api *a, const char *step)
+{
+    qw_store *st = &a->st;
+
+    qw_admin_store(a->r, st, a->admin);
+    if (!st->conn || !st->keys) {
+        return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
+                            "service unavailable");
+    }
+    if (!strcmp(step, "totp")) {
+        return step_totp(a, st);
+    }
+    if (!strcmp(step, "totp-setup")) {
+        return step_setup(a, st);
+    }
+    if (!strcmp(step, "password")) {
+        return step_password(a, st);
+    }
+    return qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such resource");
 }

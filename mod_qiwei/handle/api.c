@@ -13,6 +13,7 @@
 #include "util_script.h"
 
 #include "qiwei.h"
+#include "throttle.h"
 #include "db.h"
 #include "cfg/config.h"
 #include "handle/handle.h"
@@ -383,15 +384,7 @@ static int parse_paging(qw_api *a, int *done)
 
 static json_t *session_json(qw_api *a)
 {
-    return json_pack("{s:{s:s, s:b, s:o, s:i}, s:s, s:s}",
-                     "admin", "account", a->admin->account,
-                     "super", a->admin->is_super,
-                     "modules", qw_api_csv_array(a->admin->modules),
-                     "auth_level", a->admin->auth_level,
-                     "csrf", qw_csrf_make(a->r->pool, qw_csrf_key(),
-                                          QW_API_CSRF_PURPOSE,
-                                          a->admin->token),
-                     "csrf_header", QW_API_CSRF_HEADER);
+    return qw_admin_session_json(a);
 }
 
 static int api_session(qw_api *a)
@@ -400,27 +393,33 @@ static int api_session(qw_api *a)
     int done = OK, rc;
 
     if (r->method_number == M_POST) {
-        const char *account, *pw, *token;
+        const char *account, *pw, *token, *pending;
         /* a cross-site page cannot send application/json without CORS,
          * and Origin / Sec-Fetch-Site must not name another site */
         if (!qw_same_origin(r)) {
             return qw_api_error(a, HTTP_FORBIDDEN, NULL,
                                 "cross-site request refused");
         }
+        /* per address, before the body is read (a JSON 429) */
+        if (qw_throttle_addr_check(r) != OK) {
+            return OK;
+        }
         if (qw_api_read_body(a, &done)
             || qw_api_str(a, "account", 1, &account, &done)
             || qw_api_str(a, "password", 1, &pw, &done)) {
             return done;
         }
-        rc = qw_admin_login(r, account, pw, strlen(pw), &token);
+        rc = qw_admin_login(r, account, pw, strlen(pw), &token, &pending);
+        if (rc == HTTP_TOO_MANY_REQUESTS) {
+            return OK;                  /* the JSON 429 was sent */
+        }
         if (rc == HTTP_UNAUTHORIZED) {
             return qw_api_error(a, rc, NULL,
                                 "wrong account or password");
         }
         if (rc != OK) {
-            return qw_api_error(a, rc, NULL, rc == HTTP_TOO_MANY_REQUESTS
-                                ? "too many attempts"
-                                : "service unavailable");
+            return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
+                                "service unavailable");
         }
         apr_table_add(r->err_headers_out, "Set-Cookie",
                       qw_admin_cookie(r, token));
@@ -434,10 +433,13 @@ static int api_session(qw_api *a)
             fresh.token = token;
             fresh.account = qw_ascii_lower(r->pool, account);
             fresh.auth_level = 1;
+            fresh.pending = pending;
+            fresh.enterprise = qw_dir(r)->enterprise;
             fresh.modules = "";
             qw_admin_store(r, &st, NULL);
             if (qw_admin_get(&st, qw_dir(r)->enterprise, fresh.account,
                              &ad) == QW_OK) {
+                fresh.two_step_optional = 0;
                 fresh.is_super = ad.is_super;
                 fresh.modules = ad.modules;
             }
@@ -527,6 +529,8 @@ int qw_handle_api(request_rec *r, const char *rest)
                                    : qw_api_my_reminders(a);
     }
 
+    /* throttled answers of the admin API are JSON too */
+    apr_table_setn(r->notes, QW_THROTTLE_JSON_NOTE, "1");
     if (qw_admin_resolve(r, &a->admin) != OK) {
         return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
                             "service unavailable");
@@ -539,9 +543,29 @@ int qw_handle_api(request_rec *r, const char *rest)
         return qw_api_error(a, HTTP_UNAUTHORIZED, NULL,
                             "admin login required");
     }
-    if (a->admin->auth_level < qw_admin_required_level(r, a->admin)) {
-        return qw_api_error(a, HTTP_UNAUTHORIZED, "auth_level",
-                            "second step required");
+    /* the steps a pending session may take: session/totp,
+     * session/totp-setup, session/password (CSRF like every change) */
+    if (!strcmp(a->seg[0], "session") && a->nseg == 2) {
+        if (writes) {
+            csrf = apr_table_get(r->headers_in, QW_API_CSRF_HEADER);
+            if (!qw_csrf_key() || !csrf || !qw_same_origin(r)
+                || !qw_csrf_check(qw_csrf_key(), QW_API_CSRF_PURPOSE,
+                                  a->admin->token, csrf)) {
+                return qw_api_error(a, HTTP_FORBIDDEN, NULL,
+                                    "missing or wrong CSRF token");
+            }
+        }
+        return qw_admin_api_step(a, a->seg[1]);
+    }
+    if (!qw_admin_usable(r, a->admin)) {
+        const char *p = a->admin->pending;
+        /* a level-1 session where level 2 is required, or a step owed */
+        return qw_api_error(a, HTTP_FORBIDDEN, "pending",
+                            p && !strcmp(p, "expired")
+                            ? "password change required"
+                            : p && !strcmp(p, "enrol")
+                            ? "two-step enrolment required"
+                            : "two-step verification required");
     }
     if (writes) {
         /* a cookie rides along on cross-site requests: every change needs

@@ -8,6 +8,8 @@
 #include "store/store.h"
 #include "qiwei.h"
 
+struct qw_api;
+
 #define QW_ADMIN_COOKIE "qiwei_admin"
 /* SECURITY-BASELINE: admins 15 min idle / 12 h absolute */
 #define QW_ADMIN_IDLE 900
@@ -30,6 +32,11 @@ typedef struct {
     int auth_level;            /* 1 password; 2 with the second step */
     const char *modules;       /* canonical comma separated list */
     const char *token;         /* cookie text: the CSRF binding */
+    /* a step still owed before the session is usable: "totp", "enrol",
+     * "expired" (password), or NULL */
+    const char *pending;
+    int two_step_optional;     /* settings admin_two_step = "optional" */
+    const char *enterprise;    /* code of the enterprise it belongs to */
 } qw_admin_session;
 
 /* admin_login.c */
@@ -37,16 +44,26 @@ void qw_admin_register_hooks(apr_pool_t *p);
 /* The admin session of r (cached per request).  OK (*out NULL when none) or
  * HTTP_SERVICE_UNAVAILABLE. */
 int qw_admin_resolve(request_rec *r, qw_admin_session **out);
-/* The second-step level an admin session needs for the API (1 until issue
- * 6 wires TOTP in; then 2 where the enterprise requires it). */
+/* The second-step level an admin session needs: 2 (two-step is required
+ * for admins by default), 1 where the enterprise's settings say
+ * admin_two_step "optional". */
 int qw_admin_required_level(request_rec *r, const qw_admin_session *a);
+/* 1 if a may act at all: no step pending, level high enough. */
+int qw_admin_usable(request_rec *r, const qw_admin_session *a);
+/* The steps of a pending session (api.c /session/...; JSON replies). */
+int qw_admin_api_step(struct qw_api *a, const char *step);
+/* GET <api>/session's body: the admin, auth_level, pending, usable, CSRF. */
+json_t *qw_admin_session_json(struct qw_api *a);
 /* 1 if a may manage module m (the super admin holds every module). */
 int qw_admin_may(const qw_admin_session *a, const char *m);
-/* Log in: checks the password, makes the session, the audit row and the
- * bound member's reminder (+ NOTIFY) in one transaction.  Returns OK with
- * *token set, HTTP_UNAUTHORIZED (same for every reason), or 503. */
+/* Log in: throttles (per account, before hashing), checks the password,
+ * makes the session, the audit row and the bound member's reminder (+
+ * NOTIFY) in one transaction.  Returns OK with *token set and *pending the
+ * step still owed (NULL: none), HTTP_UNAUTHORIZED (same for every reason),
+ * HTTP_TOO_MANY_REQUESTS (the 429 was sent: return OK), or 503.  The
+ * caller checks the address throttle before reading the body. */
 int qw_admin_login(request_rec *r, const char *account, const char *pw,
-                   size_t pwlen, const char **token);
+                   size_t pwlen, const char **token, const char **pending);
 /* End the session the request presents (audit row).  OK or 503. */
 int qw_admin_logout(request_rec *r);
 const char *qw_admin_cookie_name(request_rec *r);
@@ -61,7 +78,7 @@ int qw_handle_admin_logout(request_rec *r);
 int qw_handle_api(request_rec *r, const char *rest);
 
 /* One API call in progress. */
-typedef struct {
+typedef struct qw_api {
     request_rec *r;
     qw_admin_session *admin;   /* NULL on member-facing calls */
     qw_viewer *viewer;         /* member-facing calls */

@@ -1,0 +1,288 @@
+# Admin account security (sql/006): login throttling with a lock and a
+# reminder to the bound member, two-step verification required for admins
+# (enrolment, codes, replay, window), level-1 sessions refused, the admin
+# password policy and expiry.
+use strict;
+use warnings FATAL => 'all';
+use utf8;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use IPC::Open3 qw(open3);
+use Symbol qw(gensym);
+use QiweiTest;
+
+my $u = uniq();
+ua_reset();
+
+sub api_post {
+    my ($url, $cookie, $csrf, $json) = @_;
+    return api('POST', $url, cookie => $cookie, csrf => $csrf,
+               json => $json);
+}
+
+# --- throttling (t202t) ------------------------------------------------------
+{
+    my $E = 't202t';
+    my $H = "/$E/qiwei";
+    seed_enterprise($E, 'Admin throttle');
+    my $bm = "tb$u";
+    activate_member($E, $bm);
+    my $acct = "lock$u";
+    my $pw = admin_add($E, $acct, bind => $bm);
+    my $reset = sub {
+        # stand in for the wait (not the count): the next attempt is allowed
+        sql("UPDATE login_throttle SET next_at = now() WHERE account = "
+            . "'$acct' AND kind = 'admin_password'");
+    };
+
+    for my $i (1 .. 5) {
+        my ($r, $d) = api('POST', "$H/api/v1/session",
+                          json => { account => $acct, password => "Wrong-$i-pw!x" });
+        is $r->code, 401, "wrong password $i: 401";
+    }
+    my ($r, $d) = api('POST', "$H/api/v1/session",
+                      json => { account => $acct, password => $pw });
+    is $r->code, 429, 'after 5 failures even the right password waits: 429';
+    like $r->header('Retry-After') // '', qr/^\d+$/, '... with Retry-After';
+    ok(($r->header('Retry-After') // 0) >= 30, '... of about a minute');
+    is $r->header('Content-Type') // '', 'application/json; charset=utf-8',
+        '... as JSON';
+    is $d->{error}{message}, 'too many attempts', '... same wording';
+    ok !session_of($r, 'qiwei_admin'), '... and no session';
+
+    # unknown accounts are counted the same way
+    for my $i (1 .. 5) {
+        api('POST', "$H/api/v1/session",
+            json => { account => "ghost$u", password => "Wrong-$i-pw!x" });
+    }
+    my ($g, $gd) = api('POST', "$H/api/v1/session",
+                       json => { account => "ghost$u", password => 'Wrong-pw!x1' });
+    is $g->code, 429, 'unknown account: 429 too';
+    is $gd->{error}{message}, 'too many attempts', '... the same words';
+
+    # the listener for the lock's reminder
+    my $psql = $ENV{QIWEI_PG_BINDIR} ? "$ENV{QIWEI_PG_BINDIR}/psql" : 'psql';
+    my $err = gensym;
+    my $pid = open3(my $in, my $out, $err, $psql, '-X', '-q', '-At', '-d',
+                    $ENV{QIWEI_DSN});
+    print $in "LISTEN qiwei_login_reminder;\nSELECT 'listening';\n";
+    $in->flush;
+    my $line = <$out>;
+    like $line // '', qr/listening/, 'psql is listening';
+
+    for my $i (6 .. 10) {
+        $reset->();
+        ($r) = api('POST', "$H/api/v1/session",
+                   json => { account => $acct, password => "Wrong-$i-pw!x" });
+        is $r->code, 401, "wrong password $i: 401";
+    }
+    print $in "SELECT 'done';\n\\q\n";
+    close $in;
+    my $heard = do { local $/; <$out> } // '';
+    waitpid $pid, 0;
+    like $heard, qr/Asynchronous notification "qiwei_login_reminder" with payload .*"kind" ?: ?"failed"/,
+        'NOTIFY of a "failed" reminder at the lock';
+    is sql("SELECT count(*) FROM login_reminders r JOIN members m USING "
+           . "(enterprise_id, member_id) WHERE m.account = '$bm' AND "
+           . "r.kind = 'failed'"), 1, 'one "failed" reminder for the bound member';
+    is sql("SELECT count(*) FROM audit_log WHERE action = 'admin-locked' "
+           . "AND object = 'admin:$acct'"), 1, 'the lock is in the audit log';
+    ok sql("SELECT next_at > now() + interval '25 minutes' FROM "
+           . "login_throttle WHERE account = '$acct' AND kind = "
+           . "'admin_password'") eq 't', 'locked for 30 minutes';
+    ($r, $d) = api('POST', "$H/api/v1/session",
+                   json => { account => $acct, password => $pw });
+    is $r->code, 429, 'locked: the right password gets 429';
+    ok(($r->header('Retry-After') // 0) > 1500, '... Retry-After about 30 min');
+
+}
+
+# --- two-step required (t202) --------------------------------------------------
+my $E = 't202';
+my $H = "/$E/qiwei";
+my $A = "$H/api/v1";
+seed_enterprise($E, 'Admin two-step');
+my $ops = "ops$u";
+my $opspw = admin_add($E, $ops, super => 1);
+my ($secret, $t0, $c2);
+{
+    my ($r, $c, $csrf) = api_login($H, $ops, $opspw);
+    is $r->code, 201, 'password accepted: 201';
+    my (undef, $d) = api('GET', "$A/session", cookie => $c);
+    is $d->{admin}{pending}, 'enrol', '... but enrolment is pending';
+    ok !$d->{usable}, '... not usable';
+    is $d->{admin}{auth_level}, 1, '... level 1';
+    my ($m, $md) = api('GET', "$A/members", cookie => $c);
+    is $m->code, 403, 'the API refuses a session before enrolment';
+    is $md->{error}{message}, 'two-step enrolment required', '... saying why';
+
+    my ($x, $xd) = api_post("$A/session/totp-setup", $c, undef, { code => '000000' });
+    is $x->code, 403, 'enrolment POST without CSRF: 403';
+    ($x, $xd) = api('GET', "$A/session/totp-setup", cookie => $c);
+    is $x->code, 200, 'enrolment: secret issued';
+    $secret = $xd->{secret};
+    like $secret // '', qr/^[A-Z2-7]{32}$/, '... 160-bit base32 secret';
+    like $xd->{otpauth_uri} // '', qr{^otpauth://totp/}, '... otpauth URI';
+    like $xd->{qr_svg} // '', qr/<svg/, '... QR code';
+    is sql("SELECT position('$secret' in encode(secret_enc, 'escape')) "
+           . "FROM admin_totp t JOIN admin_accounts a USING (enterprise_id,"
+           . " admin_id) WHERE a.account = '$ops'"), 0,
+        '... stored sealed, not in the clear';
+
+    ($x, $xd) = api_post("$A/session/totp-setup", $c, $csrf,
+                         { code => totp_code($secret, time - 300) });
+    is $x->code, 400, 'enrolment with a wrong code: 400';
+    $t0 = time;
+    ($x, $xd) = api_post("$A/session/totp-setup", $c, $csrf,
+                         { code => totp_code($secret, $t0) });
+    is $x->code, 200, 'enrolment confirmed with one valid code';
+    is scalar @{ $xd->{recovery_codes} || [] }, 10, '... 10 recovery codes';
+    is $xd->{admin}{auth_level}, 2, '... level 2';
+    ok $xd->{usable}, '... usable';
+    $c2 = sec_cookie($x, 'qiwei_admin');
+    ok $c2 && $c2 ne $c, '... with a new token';
+    ($m) = api('GET', "$A/session", cookie => $c);
+    is $m->code, 401, 'the old token is dead';
+    ($m) = api('GET', "$A/members", cookie => $c2);
+    is $m->code, 200, 'the API answers the level-2 session';
+    is sql("SELECT count(*) FROM admin_recovery_codes r JOIN admin_accounts"
+           . " a USING (enterprise_id, admin_id) WHERE a.account = '$ops'"
+           . " AND length(code_hash) = 32"), 10, 'recovery codes stored hashed';
+}
+
+# login with the second step: replay, window, valid code
+{
+    my ($r, $c, $csrf) = api_login($H, $ops, $opspw);
+    is $r->code, 201, 'login: password accepted';
+    my (undef, $d) = api('GET', "$A/session", cookie => $c);
+    is $d->{admin}{pending}, 'totp', '... code pending';
+    my ($m, $md) = api('GET', "$A/members", cookie => $c);
+    is $m->code, 403, 'level-1 session refused by the API';
+    is $md->{error}{field}, 'pending', '... field pending';
+
+    my $before = sql("SELECT count(*) FROM audit_log WHERE action = "
+                     . "'admin-two-step-replay'");
+    my ($x) = api_post("$A/session/totp", $c, $csrf,
+                       { code => totp_code($secret, $t0) });
+    is $x->code, 401, 'the code used for enrolment is refused (replay)';
+    is sql("SELECT count(*) FROM audit_log WHERE action = "
+           . "'admin-two-step-replay'"), $before + 1, '... and audited';
+    ($x) = api_post("$A/session/totp", $c, $csrf,
+                    { code => totp_code($secret, time - 120) });
+    is $x->code, 401, 'a code outside the window is refused';
+    ($x, $d) = api_post("$A/session/totp", $c, $csrf,
+                        { code => totp_code($secret, $t0 + 30) });
+    is $x->code, 200, 'a valid code is accepted';
+    is $d->{admin}{auth_level}, 2, '... level 2';
+    my $c3 = sec_cookie($x, 'qiwei_admin');
+    ok $c3 && $c3 ne $c, '... token rotated';
+    ($m) = api('GET', "$A/members", cookie => $c3);
+    is $m->code, 200, '... the API answers';
+
+    my ($r2, $c4, $csrf4) = api_login($H, $ops, $opspw);
+    ($x) = api_post("$A/session/totp", $c4, $csrf4,
+                    { code => totp_code($secret, $t0 + 30) });
+    is $x->code, 401, 'the same code on another login: refused (replay)';
+}
+
+# --- level 1 refused when the enterprise requires level 2 ------------------------
+{
+    my $lv = "lv$u";
+    my $lvpw = admin_add($E, $lv, super => 1);
+    sql(qq{UPDATE enterprises SET settings = settings
+           || '{"admin_two_step": "optional"}' WHERE code = '$E'});
+    my ($r, $c) = api_login($H, $lv, $lvpw);
+    my ($m) = api('GET', "$A/members", cookie => $c);
+    is $m->code, 200, 'two-step optional: a level-1 session is usable';
+    sql(qq{UPDATE enterprises SET settings = settings
+           || '{"admin_two_step": "required"}' WHERE code = '$E'});
+    my $md;
+    ($m, $md) = api('GET', "$A/members", cookie => $c);
+    is $m->code, 403, 'required again: the same level-1 session is refused';
+    is $md->{error}{message}, 'two-step verification required',
+        '... with a clear error';
+}
+
+# --- password policy on qiweictl admin set-password --------------------------------
+{
+    # (qiweictl refuses a too short one itself, before the policy)
+    my @cases = (['Sh0rt!a', 'too.short'],
+                 ['alllowercase1234!', 'composition'],
+                 ['Password123!', 'common']);
+    for my $c (@cases) {
+        my ($rc, $o, $e) = qctl(['admin', 'set-password', $E, $ops], "$c->[0]\n");
+        isnt $rc, 0, "set-password '$c->[0]' refused";
+        like "$e$o", qr/$c->[1]/, "... reason $c->[1]";
+    }
+    my ($rc, $o, $e) = qctl(['admin', 'set-password', $E, $ops], "$opspw\n");
+    isnt $rc, 0, 'the current password again: refused';
+    like "$e$o", qr/reused/, '... reason reused';
+    my $new = strong_password();
+    qctl_ok(['admin', 'set-password', $E, $ops], "$new\n");
+    ($rc, $o, $e) = qctl(['admin', 'set-password', $E, $ops], "$opspw\n");
+    isnt $rc, 0, 'one of the last 5: refused';
+    like "$e$o", qr/reused/, '... reason reused';
+    is sql("SELECT count(*) FROM admin_password_history h JOIN "
+           . "admin_accounts a USING (enterprise_id, admin_id) WHERE "
+           . "a.account = '$ops'"), 1, 'history kept';
+}
+
+# --- expiry forces a change (t202o: no second step in the way) ---------------
+{
+    my $E2 = 't202o';
+    my $H2 = "/$E2/qiwei";
+    my $A2 = "$H2/api/v1";
+    seed_enterprise($E2, 'Admin expiry');
+    sql(qq{UPDATE enterprises SET settings = settings
+           || '{"admin_two_step": "optional"}' WHERE code = '$E2'});
+    my $ex = "ex$u";
+    my $pw = admin_add($E2, $ex, super => 1);
+    my ($r, $old) = api_login($H2, $ex, $pw);
+    my ($m) = api('GET', "$A2/members", cookie => $old);
+    is $m->code, 200, 'fresh password: usable';
+    sql("UPDATE admin_accounts SET password_changed_at = now() - "
+        . "interval '91 days' WHERE account = '$ex'");
+    my ($r2, $c, $csrf) = api_login($H2, $ex, $pw);
+    my (undef, $d) = api('GET', "$A2/session", cookie => $c);
+    is $d->{admin}{pending}, 'expired', 'after 90 days: a change is pending';
+    my $md;
+    ($m, $md) = api('GET', "$A2/members", cookie => $c);
+    is $m->code, 403, '... the API refuses';
+    is $md->{error}{message}, 'password change required', '... saying why';
+    my ($x, $xd) = api_post("$A2/session/password", $c, $csrf,
+        { current_password => 'Not-the-pw-1!', new_password => strong_password() });
+    is $x->code, 401, 'change with a wrong current password: 401';
+    ($x, $xd) = api_post("$A2/session/password", $c, $csrf,
+        { current_password => $pw, new_password => 'Password123!' });
+    is $x->code, 400, 'a common new password: 400';
+    like $xd->{error}{message} // '', qr/common/, '... with the reason';
+    ($x, $xd) = api_post("$A2/session/password", $c, $csrf,
+        { current_password => $pw, new_password => $pw });
+    is $x->code, 400, 'the same password again: 400';
+    my $new = strong_password();
+    ($x, $xd) = api_post("$A2/session/password", $c, $csrf,
+        { current_password => $pw, new_password => $new });
+    is $x->code, 200, 'changed';
+    ok $xd->{usable}, '... the session is usable';
+    my $c5 = sec_cookie($x, 'qiwei_admin');
+    ($m) = api('GET', "$A2/members", cookie => $c5);
+    is $m->code, 200, '... the API answers the new token';
+    ($m) = api('GET', "$A2/session", cookie => $old);
+    is $m->code, 401, "the admin's other session has ended";
+    is sql("SELECT count(*) FROM audit_log WHERE action = "
+           . "'admin_password_change' AND result = 'success' AND object "
+           . "LIKE '%$ex' AND actor LIKE 'admin:%'"), 1,
+        'the change is audited, as done by the admin';
+    ($r) = api_login($H2, $ex, $new);
+    is $r->code, 201, 'the new password logs in';
+}
+
+# --- an admin session of one enterprise is none in another ---------------------
+{
+    my ($m) = api('GET', "/t202o/qiwei/api/v1/members", cookie => $c2);
+    is $m->code, 401, "t202's admin session is no session at t202o";
+}
+
+done_testing();
