@@ -1,7 +1,8 @@
 # The fail2ban filter shipped in conf/fail2ban/filter.d/qiwei.conf matches
 # the real failure lines of the test server's error log (issue 6, R13):
 # QW0404 (login failed), QW1233 (two-step failed), QW1240 (wrong current
-# password on the change page) and QW1202 (throttled, 429), and finds the
+# password on the change page), QW1202 (throttled, 429), QW1002 (admin
+# login failed) and QW1010 (admin two-step failed), and finds the
 # client address in each; it matches nothing else the module logs.
 #
 # The failregex is read from the filter file and translated to a Perl
@@ -108,6 +109,11 @@ $r = http_post("$H/twostep", [csrf => form_field($pg->content, 'csrf'),
     code => $bad], cookie => $pc, html => 1);
 is $r->code, 401, 'wrong code: 401 (QW1233)';
 
+# QW1002: a failed admin login (the JSON API)
+my ($ar) = api('POST', "$H/api/v1/session",
+               json => { account => "adm$u", password => 'Wrong-pw-123!' });
+is $ar->code, 401, 'admin login failure: 401 (QW1002)';
+
 # QW0404, an account name that tries to forge an address, then QW1202 once
 # the address allowance (QiweiThrottleAddress 4) is used up
 ($r) = login($H, "x] [client 198.51.100.9:1] QW0404: $u", 'wrong');
@@ -128,15 +134,16 @@ my @lines = grep { /\bt118\b/ } <$fh>;
 close $fh;
 chomp @lines;
 
-my %want = map { $_ => 0 } qw(QW0404 QW1233 QW1240 QW1202);
+my %want = map { $_ => 0 } qw(QW0404 QW1233 QW1240 QW1202 QW1002);
+my %also = (QW1010 => 1);   # matched when present (synthetic below)
 my ($wrong_host, $others_matched, $not_matched) = (0, 0, 0);
 for my $l (@lines) {
     my ($id) = $l =~ /\] (QW\d{4}): /;
     next unless $id;
     my $h = host_of($l);
-    if (exists $want{$id}) {
+    if (exists $want{$id} || $also{$id}) {
         if (!defined $h) { $not_matched++; diag "not matched: $l"; next }
-        $want{$id}++;
+        $want{$id}++ if exists $want{$id};
         $wrong_host++, diag "host $h: $l" if $h ne '127.0.0.1';
     }
     elsif (defined $h) {
@@ -163,6 +170,14 @@ is host_of('[Sat Nov 28 12:13:59.955512 2026] [qiwei:notice] [pid 1:tid 2]'
 is host_of('[Sat Nov 28 12:13:59.955512 2026] [qiwei:notice] [pid 1]'
          . ' [client 192.0.2.1:5] QW1202: attempt throttled'), '192.0.2.1',
    'prefork [pid N]';
+is host_of('[Sat Nov 28 12:13:59.955512 2026] [qiwei:notice] [pid 1:tid 2]'
+         . ' [client 192.0.2.8:41000] QW1010: admin two-step verification'
+         . ' failed for account "a" of enterprise e from 192.0.2.8'),
+   '192.0.2.8', 'admin two-step failure (QW1010)';
+ok !defined host_of('[Sat Nov 28 12:13:59.955512 2026] [qiwei:notice]'
+                  . ' [pid 1:tid 2] [client 192.0.2.1:5] QW1004: admin a'
+                  . ' of e logged in from 192.0.2.1'),
+   'an admin login success (QW1004): not matched';
 ok !defined host_of('[Sat Nov 28 12:13:59.955512 2026] [core:error]'
                   . ' [pid 1:tid 2] [client 192.0.2.1:5] QW0404: x'),
    'another module: not matched';
@@ -180,7 +195,7 @@ SKIP: {
     open my $o, '>', $tmp or die "$tmp: $!";
     print $o "$_\n" for @lines;
     close $o;
-    my $expect = grep { /\] (?:QW0404|QW1233|QW1240|QW1202): / } @lines;
+    my $expect = grep { /\] (?:QW0404|QW1233|QW1240|QW1202|QW1002|QW1010): / } @lines;
     my $res = `'$f2b' '$tmp' '$filter' 2>&1`;
     is $?, 0, 'fail2ban-regex runs';
     my ($m) = $res =~ /Lines: \d+ lines, \d+ ignored, (\d+) matched/;
