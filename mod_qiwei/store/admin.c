@@ -983,6 +983,12 @@ qw_status qw_settings_set(qw_store *st, const char *ent,
         return finish(st, rc);
     }
     PQclear(res);
+    /* master switch on -> off: every outstanding share link dies now and
+     * stays dead if the switch is turned on again (R8) */
+    if (old.external_share && in->external_share == 0
+        && (rc = qw_enterprise_revoke_share_links(st, eid)) != QW_OK) {
+        return finish(st, rc);
+    }
     rc = qw_audit_append(st, eid, "settings", "update",
                          apr_pstrcat(st->pool, "enterprise:", ent, NULL),
                          "success", NULL,
