@@ -606,6 +606,9 @@ int qw_handle_api(request_rec *r, const char *rest)
     else if (!strcmp(a->seg[0], "settings")) {
         rc = qw_api_settings(a);
     }
+    else if (!strcmp(a->seg[0], "articles")) {
+        rc = qw_api_articles(a);
+    }
     else {
         rc = qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such resource");
     }

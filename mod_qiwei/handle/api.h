@@ -127,6 +127,7 @@ int qw_api_roles(qw_api *a);
 int qw_api_admins(qw_api *a);
 int qw_api_audit(qw_api *a);
 int qw_api_settings(qw_api *a);
+int qw_api_articles(qw_api *a);
 int qw_api_directory(qw_api *a);     /* member-facing */
 int qw_api_my_reminders(qw_api *a);  /* member-facing */
 /* <handler>/my-reminders (a member's page) */
