@@ -7,6 +7,7 @@
  * r->pool.  Unlike mod_dbd it fails fast: after a failed connect it answers
  * "unavailable" at once for QiweiDatabaseRetryInterval seconds instead of
  * making every request wait for the connect timeout. */
+#include <poll.h>
 #include "apr_strings.h"
 #include "apr_reslist.h"
 #include "apr_thread_mutex.h"
@@ -343,6 +344,32 @@ static apr_status_t hold_release(void *data)
     return APR_SUCCESS;
 }
 
+#define QW_MAX_POOL_TRIES 1025
+
+/* An idle pooled connection has nothing to read: if its socket is readable,
+ * the server closed it (or sent an error) while it sat in the pool.  One
+ * non-blocking poll(); libpq then tells whether the connection survived. */
+static int conn_alive(PGconn *c)
+{
+    struct pollfd pfd;
+
+    if (PQstatus(c) != CONNECTION_OK) {
+        return 0;
+    }
+    pfd.fd = PQsocket(c);
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if (pfd.fd < 0) {
+        return 0;
+    }
+    if (poll(&pfd, 1, 0) > 0) {
+        if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static db_hold *hold_of(request_rec *r)
 {
     qw_req *q = qw_req_get(r, 1);
@@ -367,16 +394,22 @@ PGconn *qw_db_get(request_rec *r)
                       "(QiweiDatabase)");
         return NULL;
     }
-    for (tries = 0; tries < 2; tries++) {
+    /* After a server restart or fail-over every idle connection in the
+     * pool is dead: discard them all here rather than failing a request on
+     * each.  Bounded by the pool size (plus one new connection). */
+    for (tries = 0; tries <= QW_MAX_POOL_TRIES; tries++) {
         rv = apr_reslist_acquire(c->db->list, &res);
         if (rv != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
                           "QW0106: no database connection available");
             return NULL;
         }
-        if (PQstatus(res) == CONNECTION_OK) {
+        if (conn_alive(res)) {
             break;
         }
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "QW0111: discarding a pooled connection the server "
+                      "has closed");
         apr_reslist_invalidate(c->db->list, res);
         res = NULL;
     }
