@@ -165,11 +165,30 @@ sub get_form {
     ($r) = login($H, $acct, $pw);
     $pc = sec_cookie($r, 'qiwei_pending');
     ($pg, $csrf) = get_form("$H/twostep", $pc);
+    my $l = notify_listen('qiwei_login_reminder');
+    ok $l, 'psql listens for reminders';
     $r = http_post("$H/twostep", [csrf => $csrf, code => $code], cookie => $pc,
                    html => 1, lang => 'en');
+    my $heard = notify_heard($l);
     is $r->code, 401, 'reused code: refused';
     ok !defined session_of($r), '... no session';
     like $r->content, qr/already used/, '... says so';
+    like $heard, qr/Asynchronous notification "qiwei_login_reminder" with payload "(?=[^\n]*"kind" ?: ?"totp_reuse")(?=[^\n]*"member" ?: ?"$acct")/,
+        '... NOTIFY qiwei_login_reminder of kind totp_reuse for the member';
+    is sql("SELECT count(*) FROM login_reminders r JOIN members m USING"
+         . " (enterprise_id, member_id) WHERE m.account = '$acct' AND"
+         . " r.kind = 'totp_reuse' AND r.admin_account IS NULL"), 1,
+       '... a reminder row for the member';
+    {
+        my $mr = http_get("$H/my-reminders", cookie => "qiwei_session=$s3",
+                          html => 1, lang => 'en');
+        like $mr->content, qr/your two-step code was used again/,
+            '... shown on the member\'s reminders page';
+        my ($j, $jd) = api('GET', "$H/api/v1/me/reminders",
+                           cookie => "qiwei_session=$s3");
+        my @k = map { $_->{kind} } @{ $jd->{items} || [] };
+        ok((grep { $_ eq 'totp_reuse' } @k), '... and in the reminders API');
+    }
     # outside the window (two steps back)
     $r = http_post("$H/twostep", [csrf => $csrf,
         code => totp_code($secret, time - 90)], cookie => $pc, html => 1);

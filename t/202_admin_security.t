@@ -105,7 +105,10 @@ my $H = "/$E/qiwei";
 my $A = "$H/api/v1";
 seed_enterprise($E, 'Admin two-step');
 my $ops = "ops$u";
-my $opspw = admin_add($E, $ops, super => 1);
+# bound to a member, who is reminded of a reused code (and of every login)
+my $opsm = "opsm$u";
+activate_member($E, $opsm);
+my $opspw = admin_add($E, $ops, super => 1, bind => $opsm);
 my ($secret, $t0, $c2);
 {
     my ($r, $c, $csrf) = api_login($H, $ops, $opspw);
@@ -164,11 +167,20 @@ my ($secret, $t0, $c2);
 
     my $before = sql("SELECT count(*) FROM audit_log WHERE action = "
                      . "'admin-two-step-replay'");
+    my $l = notify_listen('qiwei_login_reminder');
+    ok $l, 'psql listens for reminders';
     my ($x) = api_post("$A/session/totp", $c, $csrf,
                        { code => totp_code($secret, $t0) });
+    my $heard = notify_heard($l);
     is $x->code, 401, 'the code used for enrolment is refused (replay)';
     is sql("SELECT count(*) FROM audit_log WHERE action = "
            . "'admin-two-step-replay'"), $before + 1, '... and audited';
+    like $heard, qr/Asynchronous notification "qiwei_login_reminder" with payload "(?=[^\n]*"kind" ?: ?"totp_reuse")(?=[^\n]*"admin" ?: ?"$ops")/,
+        '... NOTIFY qiwei_login_reminder of kind totp_reuse';
+    is sql("SELECT count(*) FROM login_reminders r JOIN members m USING "
+           . "(enterprise_id, member_id) WHERE m.account = '$opsm' AND "
+           . "r.kind = 'totp_reuse' AND r.admin_account = '$ops'"), 1,
+        '... a reminder for the bound member';
     ($x) = api_post("$A/session/totp", $c, $csrf,
                     { code => totp_code($secret, time - 120) });
     is $x->code, 401, 'a code outside the window is refused';

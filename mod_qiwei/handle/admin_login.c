@@ -952,6 +952,39 @@ static const char *admin_obj(request_rec *r, const qw_admin_session *s)
                         s->admin_id, s->account);
 }
 
+/* A reused code means someone else saw it: log loudly, keep an audit row
+ * and remind the bound member (kind totp_reuse, NOTIFY), as for logins to
+ * the account, in one transaction. */
+static void admin_replay_noted(request_rec *r, qw_store *st,
+                               const qw_admin_session *s)
+{
+    int64_t bound = s->bound_member_id;
+    qw_status rc;
+
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  "QW1011: admin two-step code reused for account "
+                  "\"%s\" of %s from %s", ap_escape_logitem(r->pool,
+                  s->account), s->enterprise, r->useragent_ip);
+    if ((rc = qw_store_begin(st)) == QW_OK
+        && (rc = qw_audit_append(st, s->enterprise_id, "auth",
+                                 "admin-two-step-replay", admin_obj(r, s),
+                                 "refused", "code reused",
+                                 bound ? "{\"reminder\": true}"
+                                       : "{\"reminder\": false}")) == QW_OK
+        && (!bound
+            || (rc = qw_login_reminder_add(st, s->enterprise_id, bound,
+                                           s->admin_id, s->account,
+                                           "totp_reuse")) == QW_OK)
+        && (rc = qw_store_commit(st)) == QW_OK) {
+        return;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  "QW1015: reused two-step code of admin %s of %s could not"
+                  " be recorded: %s", s->account, s->enterprise,
+                  st->err ? st->err : qw_status_name(rc));
+    qw_store_rollback(st);
+}
+
 static int step_db_error(qw_api *a, qw_store *st, const char *what)
 {
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, a->r,
@@ -1007,14 +1040,7 @@ static int step_totp(qw_api *a, qw_store *st)
     }
     if (v != 1) {
         if (v == -2) {
-            /* a reused code means someone else saw it: log loudly, audit */
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                          "QW1011: admin two-step code reused for account "
-                          "\"%s\" of %s from %s", ap_escape_logitem(r->pool,
-                          s->account), s->enterprise, r->useragent_ip);
-            (void)qw_audit_note(st, s->enterprise_id, "auth",
-                                "admin-two-step-replay", admin_obj(r, s),
-                                "refused", "code reused", NULL);
+            admin_replay_noted(r, st, s);
         }
         /* QW1010: matched by fail2ban like QW1002 */
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,

@@ -124,7 +124,7 @@ int qw_api_my_reminders(qw_api *a)
     for (i = 0; i < rows->nelts; i++) {
         qw_reminder *m = &APR_ARRAY_IDX(rows, i, qw_reminder);
         json_array_append_new(items, json_pack(
-            "{s:I, s:s, s:s, s:s, s:s?, s:s?}", "id", (json_int_t)m->id,
+            "{s:I, s:s, s:s, s:s?, s:s?, s:s?}", "id", (json_int_t)m->id,
             "at", m->at, "kind", m->kind, "admin", m->admin_account,
             "source_ip", m->source_ip, "user_agent", m->user_agent));
     }
@@ -132,6 +132,26 @@ int qw_api_my_reminders(qw_api *a)
                        json_pack("{s:o, s:i, s:i}", "items", items,
                                  "limit", (json_int_t)a->limit,
                                  "offset", (json_int_t)a->offset));
+}
+
+/* What a reminder is about, in the page's language. */
+static const char *reminder_kind(qw_lang lang, const qw_reminder *m)
+{
+    int zh = lang == QW_LANG_ZH;
+
+    if (!strcmp(m->kind, "login")) {
+        return zh ? "管理员登录 " : "admin login ";
+    }
+    if (!strcmp(m->kind, "totp_reuse")) {
+        /* a code already used was presented again: someone saw it */
+        if (!m->admin_account) {
+            return zh ? "您的两步验证码被重复使用"
+                      : "your two-step code was used again";
+        }
+        return zh ? "两步验证码被重复使用：管理员 "
+                  : "two-step code used again for admin ";
+    }
+    return zh ? "登录失败 " : "failed logins ";
 }
 
 /* <handler>/my-reminders: the same list as a page for the member. */
@@ -177,12 +197,9 @@ int qw_handle_my_reminders(request_rec *r)
         qw_reminder *m = &APR_ARRAY_IDX(rows, i, qw_reminder);
         body = apr_pstrcat(r->pool, body, "<p class=\"msg\">",
                            qw_escape_html(r->pool, m->at), " UTC &middot; ",
-                           lang == QW_LANG_ZH
-                           ? (strcmp(m->kind, "login") ? "登录失败 "
-                                                       : "管理员登录 ")
-                           : (strcmp(m->kind, "login") ? "failed logins "
-                                                       : "admin login "),
-                           qw_escape_html(r->pool, m->admin_account),
+                           reminder_kind(lang, m),
+                           qw_escape_html(r->pool, m->admin_account
+                                                   ? m->admin_account : ""),
                            " &middot; ",
                            qw_escape_html(r->pool, m->source_ip
                                                    ? m->source_ip : "-"),

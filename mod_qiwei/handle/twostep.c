@@ -109,23 +109,31 @@ static int verify_code(request_rec *r, qw_store *st, int64_t ent,
 static void replay_noted(request_rec *r, qw_store *st, int64_t ent,
                          int64_t member, const char *account)
 {
-    /* a reused code means someone else saw it: log loudly and keep an
-     * audit row (the admin console shows it as a notification) */
+    qw_status rc;
+
+    /* a reused code means someone else saw it: log loudly, keep an audit
+     * row and tell the member (a reminder on their "my reminders" page and
+     * NOTIFY qiwei_login_reminder), all in one transaction */
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                   "QW1231: two-step code reused for account \"%s\" of %s "
                   "from %s", ap_escape_logitem(r->pool, account),
                   qw_dir(r)->enterprise, r->useragent_ip);
-    if (qw_store_begin(st) == QW_OK) {
-        if (qw_audit_append(st, ent, "auth", "two_step_replay",
-                            apr_psprintf(r->pool, "member:%" APR_INT64_T_FMT,
-                                         member), "refused", "code reused",
-                            NULL) == QW_OK) {
-            qw_store_commit(st);
-        }
-        else {
-            qw_store_rollback(st);
-        }
+    if ((rc = qw_store_begin(st)) == QW_OK
+        && (rc = qw_audit_append(st, ent, "auth", "two_step_replay",
+                                 apr_psprintf(r->pool, "member:%"
+                                              APR_INT64_T_FMT, member),
+                                 "refused", "code reused",
+                                 "{\"reminder\": true}")) == QW_OK
+        && (rc = qw_login_reminder_add(st, ent, member, 0, NULL,
+                                       "totp_reuse")) == QW_OK
+        && (rc = qw_store_commit(st)) == QW_OK) {
+        return;
     }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  "QW1236: reused two-step code of member %" APR_INT64_T_FMT
+                  " could not be recorded: %s", member,
+                  st->err ? st->err : qw_status_name(rc));
+    qw_store_rollback(st);
 }
 
 int qw_handle_twostep(request_rec *r)

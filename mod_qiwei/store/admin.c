@@ -761,7 +761,9 @@ qw_status qw_login_reminder_list(qw_store *st, int64_t eid, int64_t member_id,
         m->id = apr_atoi64(PQgetvalue(res, i, 0));
         m->at = apr_pstrdup(st->pool, PQgetvalue(res, i, 1));
         m->kind = apr_pstrdup(st->pool, PQgetvalue(res, i, 2));
-        m->admin_account = apr_pstrdup(st->pool, PQgetvalue(res, i, 3));
+        /* NULL: a member's own reminder (kind totp_reuse, sql/007) */
+        m->admin_account = PQgetisnull(res, i, 3) ? NULL
+                           : apr_pstrdup(st->pool, PQgetvalue(res, i, 3));
         m->source_ip = PQgetisnull(res, i, 4) ? NULL
                        : apr_pstrdup(st->pool, PQgetvalue(res, i, 4));
         m->user_agent = PQgetisnull(res, i, 5) ? NULL

@@ -366,7 +366,8 @@ qw_status qw_admin_revoke(qw_store *st, const char *ent, const char *account,
 
 /* In the caller's transaction: a reminder for member_id (time, st->who's
  * address and browser) and NOTIFY qiwei_login_reminder with a JSON
- * payload.  kind: login | failed. */
+ * payload.  kind: login | failed | totp_reuse (sql/007); admin_account
+ * NULL (and admin_id 0) only for totp_reuse of the member's own code. */
 qw_status qw_login_reminder_add(qw_store *st, int64_t eid, int64_t member_id,
                                 int64_t admin_id, const char *admin_account,
                                 const char *kind);

@@ -647,3 +647,39 @@ sub sec_cookie {
 }
 
 1;
+
+# --- NOTIFY listeners ------------------------------------------------------------
+
+push @EXPORT, qw(notify_listen notify_heard);
+
+# Start a psql that LISTENs on $channel; returns a handle for notify_heard
+# (undef if psql did not answer).  Notifications are collected by psql and
+# printed at its next command.
+sub notify_listen {
+    my ($channel) = @_;
+    my $psql = $ENV{QIWEI_PG_BINDIR} ? "$ENV{QIWEI_PG_BINDIR}/psql" : 'psql';
+    my $err = gensym;
+    my $pid = open3(my $in, my $out, $err, $psql, '-X', '-q', '-At', '-d',
+                    $ENV{QIWEI_DSN});
+    print $in "LISTEN $channel;\nSELECT 'listening';\n";
+    $in->flush;
+    my $line = <$out>;
+    return undef unless defined $line && $line =~ /listening/;
+    return { pid => $pid, in => $in, out => $out };
+}
+
+# Everything the listener heard ("Asynchronous notification ... with
+# payload ... received" lines); ends the listener.
+sub notify_heard {
+    my ($l) = @_;
+    return '' unless $l;
+    my $in = $l->{in};
+    print $in "SELECT 'done';\n\\q\n";
+    close $in;
+    my $out = $l->{out};
+    my $heard = do { local $/; <$out> } // '';
+    waitpid $l->{pid}, 0;
+    return $heard;
+}
+
+1;
