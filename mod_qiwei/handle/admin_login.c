@@ -22,6 +22,7 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include "mod_auth.h"
+#include "util_script.h"
 
 #include "qiwei.h"
 #include "db.h"
@@ -601,7 +602,8 @@ int qw_admin_logout(request_rec *r)
 
 /* ---- the form pages ---- */
 
-static int admin_form(request_rec *r, int status, const char *msg)
+static int admin_form(request_rec *r, int status, const char *msg,
+                      const char *next)
 {
     qw_lang lang = qw_request_lang(r);
     const char *nonce = qw_page_nonce(r);
@@ -619,7 +621,9 @@ static int admin_form(request_rec *r, int status, const char *msg)
         msg ? qw_escape_html(r->pool, msg) : "", msg ? "</p>" : "",
         "<form method=\"post\" action=\"", qw_escape_html(r->pool, r->uri),
         "\"><input type=\"hidden\" name=\"csrf\" value=\"",
-        qw_csrf_make(r->pool, key, "admin-login", binding), "\">"
+        qw_csrf_make(r->pool, key, "admin-login", binding), "\">",
+        next ? "<input type=\"hidden\" name=\"next\" value=\"" : "",
+        next ? qw_escape_html(r->pool, next) : "", next ? "\">" : "",
         "<label for=\"account\">", qw_str(lang, QW_S_ACCOUNT), "</label>"
         "<input type=\"text\" id=\"account\" name=\"account\" "
         "autocapitalize=\"none\" autocomplete=\"username\" required "
@@ -632,6 +636,10 @@ static int admin_form(request_rec *r, int status, const char *msg)
     return qw_page_send(r, status, lang, nonce, title, body);
 }
 
+static const char *step_next(request_rec *r, apr_table_t *form);
+static const char *step_location(request_rec *r, const char *pending,
+                                 const char *next);
+
 int qw_handle_admin_login(request_rec *r)
 {
     apr_table_t *form;
@@ -639,7 +647,7 @@ int qw_handle_admin_login(request_rec *r)
     int rc;
 
     if (r->method_number == M_GET) {
-        return admin_form(r, HTTP_OK, NULL);
+        return admin_form(r, HTTP_OK, NULL, step_next(r, NULL));
     }
     if (r->method_number != M_POST) {
         r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
@@ -654,7 +662,8 @@ int qw_handle_admin_login(request_rec *r)
     }
     if (!qw_csrf_ok(r, form, "admin-login", qw_csrf_cookie(r, 0))) {
         return admin_form(r, HTTP_FORBIDDEN,
-                          qw_str(qw_request_lang(r), QW_S_FORM_EXPIRED));
+                          qw_str(qw_request_lang(r), QW_S_FORM_EXPIRED),
+                          step_next(r, form));
     }
     account = apr_table_get(form, "account");
     pw = apr_table_get(form, "password");
@@ -665,7 +674,8 @@ int qw_handle_admin_login(request_rec *r)
     }
     if (rc == HTTP_UNAUTHORIZED) {
         return admin_form(r, HTTP_UNAUTHORIZED,
-                          qw_str(qw_request_lang(r), QW_S_LOGIN_FAILED));
+                          qw_str(qw_request_lang(r), QW_S_LOGIN_FAILED),
+                          step_next(r, form));
     }
     if (rc != OK) {
         return rc == HTTP_SERVICE_UNAVAILABLE ? qw_unavailable(r) : rc;
@@ -673,11 +683,10 @@ int qw_handle_admin_login(request_rec *r)
     apr_table_add(r->err_headers_out, "Set-Cookie",
                   qw_admin_cookie(r, token));
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
-    /* the console lives next to this page: <handler>/api/v1/session */
+    /* a step still owed has its page (<handler>/admin-twostep, ...);
+     * then next, else the console's <handler>/api/v1/session */
     apr_table_setn(r->headers_out, "Location",
-                   apr_pstrcat(r->pool, ap_make_dirstr_parent(r->pool,
-                                                              r->uri),
-                               "api/v1/session", NULL));
+                   step_location(r, pending, step_next(r, form)));
     return HTTP_SEE_OTHER;
 }
 
@@ -985,45 +994,39 @@ static void admin_replay_noted(request_rec *r, qw_store *st,
     qw_store_rollback(st);
 }
 
-static int step_db_error(qw_api *a, qw_store *st, const char *what)
+/* A database error in a step: logged, rolled back; 503 for the caller. */
+static int step_failed(request_rec *r, qw_store *st,
+                       const qw_admin_session *s, const char *what)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, a->r,
-                  "QW1013: admin %s of %s: %s", what,
-                  a->admin->account, st->err ? st->err : "database error");
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  "QW1013: admin %s of %s: %s", what, s->account,
+                  st->err ? st->err : "database error");
     qw_store_rollback(st);
-    return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
-                        "service unavailable");
+    return HTTP_SERVICE_UNAVAILABLE;
 }
 
-static int step_totp(qw_api *a, qw_store *st)
+/* The code (or a recovery code) of a session owing "totp", for the API
+ * and the page: OK (token rotated, s updated), HTTP_TOO_MANY_REQUESTS
+ * (the 429 was sent), HTTP_UNAUTHORIZED (wrong, reused, outside the
+ * window) or HTTP_SERVICE_UNAVAILABLE. */
+static int do_totp(request_rec *r, qw_store *st, qw_admin_session *s,
+                   const char *code, const char *rec)
 {
-    request_rec *r = a->r;
-    qw_admin_session *s = a->admin;
-    const char *code = NULL, *rec = NULL, *next;
-    int done = OK, v, n = 0, err;
+    const char *next;
+    int v, n = 0, err;
     int64_t step = -1;
     qw_status rc;
 
-    if (!s->pending || strcmp(s->pending, "totp")) {
-        return qw_api_error(a, HTTP_CONFLICT, NULL,
-                            "no two-step code is owed");
-    }
-    if (qw_api_read_body(a, &done)
-        || qw_api_str(a, "code", 0, &code, &done)
-        || qw_api_str(a, "recovery_code", 0, &rec, &done)) {
-        return done;
-    }
     /* TOTP failures are counted on their own (admin_totp), before any
      * secret is opened */
     v = qw_throttle_account_hit(r, st->conn, s->enterprise, s->account,
                                 QW_THROTTLE_ADMIN_TOTP, &qw_throttle_admin,
                                 &n);
     if (v == HTTP_TOO_MANY_REQUESTS) {
-        return OK;                      /* the JSON 429 was sent */
+        return v;
     }
     if (v != OK) {
-        return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
-                            "service unavailable");
+        return HTTP_SERVICE_UNAVAILABLE;
     }
     if (code && *code) {
         v = admin_verify_code(r, st, s, code, 1, &step);
@@ -1036,7 +1039,7 @@ static int step_totp(qw_api *a, qw_store *st)
         v = 0;
     }
     if (v == -1) {
-        return step_db_error(a, st, "two-step check");
+        return step_failed(r, st, s, "two-step check");
     }
     if (v != 1) {
         if (v == -2) {
@@ -1049,7 +1052,7 @@ static int step_totp(qw_api *a, qw_store *st)
                       ap_escape_logitem(r->pool, s->account), s->enterprise,
                       r->useragent_ip);
         qw_throttle_addr_fail(r);
-        return qw_api_error(a, HTTP_UNAUTHORIZED, "code", "wrong code");
+        return HTTP_UNAUTHORIZED;
     }
     qw_throttle_account_clear(r, st->conn, s->enterprise, s->account,
                               QW_THROTTLE_ADMIN_TOTP);
@@ -1061,52 +1064,139 @@ static int step_totp(qw_api *a, qw_store *st)
                            code && *code ? NULL : "recovery code",
                            NULL) != QW_OK
         || qw_store_commit(st) != QW_OK) {
-        return step_db_error(a, st, "two-step success");
+        return step_failed(r, st, s, "two-step success");
+    }
+    return OK;
+}
+
+static int step_totp(qw_api *a, qw_store *st)
+{
+    qw_admin_session *s = a->admin;
+    const char *code = NULL, *rec = NULL;
+    int done = OK, v;
+
+    if (!s->pending || strcmp(s->pending, "totp")) {
+        return qw_api_error(a, HTTP_CONFLICT, NULL,
+                            "no two-step code is owed");
+    }
+    if (qw_api_read_body(a, &done)
+        || qw_api_str(a, "code", 0, &code, &done)
+        || qw_api_str(a, "recovery_code", 0, &rec, &done)) {
+        return done;
+    }
+    v = do_totp(a->r, st, s, code, rec);
+    if (v == HTTP_TOO_MANY_REQUESTS) {
+        return OK;                      /* the JSON 429 was sent */
+    }
+    if (v == HTTP_UNAUTHORIZED) {
+        return qw_api_error(a, HTTP_UNAUTHORIZED, "code", "wrong code");
+    }
+    if (v != OK) {
+        return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
+                            "service unavailable");
     }
     return qw_api_json(a, HTTP_OK, qw_admin_session_json(a));
+}
+
+/* Who may enrol: a session that owes the enrolment, or a usable one (an
+ * admin of an enterprise where it is optional). */
+static int may_enrol(request_rec *r, const qw_admin_session *s)
+{
+    return s->pending ? !strcmp(s->pending, "enrol") : qw_admin_usable(r, s);
+}
+
+/* A new secret (not on yet): OK with its base32 text, otpauth URI and QR
+ * code (SVG), HTTP_CONFLICT when two-step is already on, or 503. */
+static int do_setup_begin(request_rec *r, qw_store *st,
+                          const qw_admin_session *s, const char **b32,
+                          const char **uri, const char **svg)
+{
+    unsigned char secret[QW_TOTP_SECRET_BYTES];
+    qw_status rc;
+
+    if (qw_random(secret, sizeof(secret)) != 0) {
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    rc = qw_admin_totp_begin(st, s->enterprise_id, s->admin_id, secret,
+                             sizeof(secret));
+    *b32 = qw_base32_encode(r->pool, secret, sizeof(secret));
+    OPENSSL_cleanse(secret, sizeof(secret));
+    if (rc == QW_ERR_CONFLICT) {
+        return HTTP_CONFLICT;
+    }
+    if (rc != QW_OK) {
+        return step_failed(r, st, s, "two-step enrolment");
+    }
+    *uri = qw_totp_uri(r->pool, apr_pstrcat(r->pool, "Qiwei admin ",
+                                            s->enterprise, NULL),
+                       s->account, *b32);
+    *svg = qw_qr_svg(r->pool, *uri, 220, NULL);
+    return OK;
+}
+
+/* Confirm the enrolment with one valid code: OK (on, token rotated,
+ * *codes the recovery codes to show once), HTTP_BAD_REQUEST (wrong code)
+ * or 503. */
+static int do_setup_confirm(request_rec *r, qw_store *st,
+                            qw_admin_session *s, const char *code,
+                            apr_array_header_t **codes)
+{
+    const char *next;
+    int v, err;
+    int64_t step = -1;
+
+    v = admin_verify_code(r, st, s, code, 0, &step);
+    if (v == -1) {
+        return step_failed(r, st, s, "two-step enrolment");
+    }
+    if (v != 1) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "QW1012: admin two-step enrolment code refused for "
+                      "account \"%s\" of %s", s->account, s->enterprise);
+        return HTTP_BAD_REQUEST;
+    }
+    if (qw_store_begin(st) != QW_OK
+        || qw_admin_totp_enable(st, s->enterprise_id, s->admin_id, step,
+                                ADMIN_RECOVERY_CODES, s->session_id,
+                                codes) != QW_OK) {
+        return step_failed(r, st, s, "two-step enrolment");
+    }
+    next = admin_next_step(r, st, s->enterprise_id, s->admin_id, 2, &err);
+    if (err || admin_rotate(r, st, s, 2, next) != QW_OK
+        || qw_store_commit(st) != QW_OK) {
+        return step_failed(r, st, s, "two-step enrolment");
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "QW1014: two-step verification on for admin %s of %s",
+                  s->account, s->enterprise);
+    return OK;
 }
 
 static int step_setup(qw_api *a, qw_store *st)
 {
     request_rec *r = a->r;
     qw_admin_session *s = a->admin;
-    const char *code = NULL, *next;
-    int done = OK, v, err, i;
-    int64_t step = -1;
+    const char *code = NULL;
+    int done = OK, v, i;
     apr_array_header_t *codes;
     json_t *list, *body;
 
-    /* who may enrol: a session that owes the enrolment, or a usable one
-     * (an admin of an enterprise where it is optional) */
-    if (s->pending ? strcmp(s->pending, "enrol")
-                   : !qw_admin_usable(r, s)) {
+    if (!may_enrol(r, s)) {
         return qw_api_error(a, HTTP_FORBIDDEN, "pending",
                             "finish the pending step first");
     }
     if (r->method_number == M_GET) {
-        unsigned char secret[QW_TOTP_SECRET_BYTES];
         const char *b32, *uri, *svg;
-        qw_status rc;
 
-        if (qw_random(secret, sizeof(secret)) != 0) {
-            return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
-                                "service unavailable");
-        }
-        rc = qw_admin_totp_begin(st, s->enterprise_id, s->admin_id, secret,
-                                 sizeof(secret));
-        b32 = qw_base32_encode(r->pool, secret, sizeof(secret));
-        OPENSSL_cleanse(secret, sizeof(secret));
-        if (rc == QW_ERR_CONFLICT) {
+        v = do_setup_begin(r, st, s, &b32, &uri, &svg);
+        if (v == HTTP_CONFLICT) {
             return qw_api_error(a, HTTP_CONFLICT, NULL,
                                 "two-step verification is already on");
         }
-        if (rc != QW_OK) {
-            return step_db_error(a, st, "two-step enrolment");
+        if (v != OK) {
+            return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
+                                "service unavailable");
         }
-        uri = qw_totp_uri(r->pool, apr_pstrcat(r->pool, "Qiwei admin ",
-                                               s->enterprise, NULL),
-                          s->account, b32);
-        svg = qw_qr_svg(r->pool, uri, 220, NULL);
         apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
         return qw_api_json(a, HTTP_OK,
                            json_pack("{s:s, s:s, s:s?}", "secret", b32,
@@ -1120,30 +1210,14 @@ static int step_setup(qw_api *a, qw_store *st)
         || qw_api_str(a, "code", 1, &code, &done)) {
         return done;
     }
-    v = admin_verify_code(r, st, s, code, 0, &step);
-    if (v == -1) {
-        return step_db_error(a, st, "two-step enrolment");
-    }
-    if (v != 1) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "QW1012: admin two-step enrolment code refused for "
-                      "account \"%s\" of %s", s->account, s->enterprise);
+    v = do_setup_confirm(r, st, s, code, &codes);
+    if (v == HTTP_BAD_REQUEST) {
         return qw_api_error(a, HTTP_BAD_REQUEST, "code", "wrong code");
     }
-    if (qw_store_begin(st) != QW_OK
-        || qw_admin_totp_enable(st, s->enterprise_id, s->admin_id, step,
-                                ADMIN_RECOVERY_CODES, s->session_id,
-                                &codes) != QW_OK) {
-        return step_db_error(a, st, "two-step enrolment");
+    if (v != OK) {
+        return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
+                            "service unavailable");
     }
-    next = admin_next_step(r, st, s->enterprise_id, s->admin_id, 2, &err);
-    if (err || admin_rotate(r, st, s, 2, next) != QW_OK
-        || qw_store_commit(st) != QW_OK) {
-        return step_db_error(a, st, "two-step enrolment");
-    }
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  "QW1014: two-step verification on for admin %s of %s",
-                  s->account, s->enterprise);
     list = json_array();
     for (i = 0; i < codes->nelts; i++) {
         json_array_append_new(list, json_string(APR_ARRAY_IDX(codes, i,
@@ -1155,47 +1229,42 @@ static int step_setup(qw_api *a, qw_store *st)
     return qw_api_json(a, HTTP_OK, body);
 }
 
-static int step_password(qw_api *a, qw_store *st)
+static int may_change_password(request_rec *r, const qw_admin_session *s)
 {
-    request_rec *r = a->r;
-    qw_admin_session *s = a->admin;
-    const char *cur = NULL, *pw = NULL, *p[2], *next;
+    return s->pending ? !strcmp(s->pending, "expired")
+                      : qw_admin_usable(r, s);
+}
+
+/* Change the password (current one asked): OK (token rotated),
+ * HTTP_TOO_MANY_REQUESTS (the 429 was sent), HTTP_UNAUTHORIZED (wrong
+ * current password), HTTP_BAD_REQUEST (*why: the policy's reason) or
+ * 503. */
+static int do_password(request_rec *r, qw_store *st, qw_admin_session *s,
+                       const char *cur, const char *pw, const char **why)
+{
+    const char *p[2], *next;
     char *encoded = NULL, *hash;
     PGresult *res;
     qw_status rc;
-    int done = OK, v, ok, err;
+    int v, ok, err;
 
-    if (s->pending ? strcmp(s->pending, "expired")
-                   : !qw_admin_usable(r, s)) {
-        return qw_api_error(a, HTTP_FORBIDDEN, "pending",
-                            "finish the pending step first");
-    }
-    if (r->method_number != M_POST) {
-        return qw_api_error(a, HTTP_METHOD_NOT_ALLOWED, NULL,
-                            "method not allowed");
-    }
-    if (qw_api_read_body(a, &done)
-        || qw_api_str(a, "current_password", 1, &cur, &done)
-        || qw_api_str(a, "new_password", 1, &pw, &done)) {
-        return done;
-    }
+    *why = NULL;
     /* the current password is a password guess like a login's */
     v = qw_throttle_account_hit(r, st->conn, s->enterprise, s->account,
                                 QW_THROTTLE_ADMIN_PASSWORD,
                                 &qw_throttle_admin, NULL);
     if (v == HTTP_TOO_MANY_REQUESTS) {
-        return OK;
+        return v;
     }
     if (v != OK) {
-        return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
-                            "service unavailable");
+        return HTTP_SERVICE_UNAVAILABLE;
     }
     p[0] = qw_i64(r->pool, s->enterprise_id);
     p[1] = qw_i64(r->pool, s->admin_id);
     res = qw_store_exec(st, "SELECT password_hash FROM admin_accounts WHERE"
                         " enterprise_id = $1 AND admin_id = $2", 2, p, &rc);
     if (!res) {
-        return step_db_error(a, st, "password change");
+        return step_failed(r, st, s, "password change");
     }
     if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
         encoded = apr_pstrdup(r->pool, PQgetvalue(res, 0, 0));
@@ -1203,8 +1272,7 @@ static int step_password(qw_api *a, qw_store *st)
     PQclear(res);
     if (strlen(cur) > QW_PW_MAX_LEN
         || qw_pw_slot_acquire(r) != APR_SUCCESS) {
-        return qw_api_error(a, HTTP_UNAUTHORIZED, "current_password",
-                            "wrong password");
+        return HTTP_UNAUTHORIZED;
     }
     ok = qw_pw_verify(encoded, cur, strlen(cur), &qw_pw_cfg);
     qw_pw_slot_release();
@@ -1219,8 +1287,7 @@ static int step_password(qw_api *a, qw_store *st)
         (void)qw_audit_note(st, s->enterprise_id, "auth",
                             "admin_password_change", admin_obj(r, s),
                             "failure", "wrong current password", NULL);
-        return qw_api_error(a, HTTP_UNAUTHORIZED, "current_password",
-                            "wrong password");
+        return HTTP_UNAUTHORIZED;
     }
     qw_throttle_account_clear(r, st->conn, s->enterprise, s->account,
                               QW_THROTTLE_ADMIN_PASSWORD);
@@ -1228,32 +1295,68 @@ static int step_password(qw_api *a, qw_store *st)
     rc = qw_admin_password_check(st, s->enterprise_id, s->admin_id,
                                  s->account, pw, strlen(pw));
     if (rc == QW_ERR_INVALID) {
-        return qw_api_error(a, HTTP_BAD_REQUEST, "new_password",
-                            st->err ? st->err : "password refused");
+        *why = st->err ? st->err : "password refused";
+        return HTTP_BAD_REQUEST;
     }
     if (rc != QW_OK) {
-        return step_db_error(a, st, "password change");
+        return step_failed(r, st, s, "password change");
     }
     if (qw_pw_slot_acquire(r) != APR_SUCCESS) {
-        return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
-                            "service unavailable");
+        return HTTP_SERVICE_UNAVAILABLE;
     }
     hash = qw_pw_hash(r->pool, pw, strlen(pw), &qw_pw_cfg);
     qw_pw_slot_release();
     if (!hash) {
-        return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
-                            "service unavailable");
+        return HTTP_SERVICE_UNAVAILABLE;
     }
     if (qw_store_begin(st) != QW_OK
         || qw_admin_password_store(st, s->enterprise_id, s->admin_id, hash,
                                    s->session_id, admin_obj(r, s)) != QW_OK) {
-        return step_db_error(a, st, "password change");
+        return step_failed(r, st, s, "password change");
     }
     next = admin_next_step(r, st, s->enterprise_id, s->admin_id,
                            s->auth_level, &err);
     if (err || admin_rotate(r, st, s, s->auth_level, next) != QW_OK
         || qw_store_commit(st) != QW_OK) {
-        return step_db_error(a, st, "password change");
+        return step_failed(r, st, s, "password change");
+    }
+    return OK;
+}
+
+static int step_password(qw_api *a, qw_store *st)
+{
+    request_rec *r = a->r;
+    qw_admin_session *s = a->admin;
+    const char *cur = NULL, *pw = NULL, *why;
+    int done = OK, v;
+
+    if (!may_change_password(r, s)) {
+        return qw_api_error(a, HTTP_FORBIDDEN, "pending",
+                            "finish the pending step first");
+    }
+    if (r->method_number != M_POST) {
+        return qw_api_error(a, HTTP_METHOD_NOT_ALLOWED, NULL,
+                            "method not allowed");
+    }
+    if (qw_api_read_body(a, &done)
+        || qw_api_str(a, "current_password", 1, &cur, &done)
+        || qw_api_str(a, "new_password", 1, &pw, &done)) {
+        return done;
+    }
+    v = do_password(r, st, s, cur, pw, &why);
+    if (v == HTTP_TOO_MANY_REQUESTS) {
+        return OK;                      /* the JSON 429 was sent */
+    }
+    if (v == HTTP_UNAUTHORIZED) {
+        return qw_api_error(a, HTTP_UNAUTHORIZED, "current_password",
+                            "wrong password");
+    }
+    if (v == HTTP_BAD_REQUEST) {
+        return qw_api_error(a, HTTP_BAD_REQUEST, "new_password", why);
+    }
+    if (v != OK) {
+        return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
+                            "service unavailable");
     }
     return qw_api_json(a, HTTP_OK, qw_admin_session_json(a));
 }
@@ -1277,4 +1380,323 @@ int qw_admin_api_step(qw_api *a, const char *step)
         return step_password(a, st);
     }
     return qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such resource");
+}
+
+/* ---- the steps as pages, for the form login ----
+ *
+ * <handler>/admin-twostep (code or recovery code), admin-twostep-setup
+ * (QR code, secret, one code to confirm; the recovery codes shown once),
+ * admin-password (forced change).  The same work as the JSON steps above
+ * (do_totp, do_setup_*, do_password); CSRF bound to the admin session's
+ * token, which every step rotates.  `next` (a local path) is carried from
+ * the login form to the page the admin wanted. */
+
+#define ADMIN_STEP_CSRF "admin-step"
+
+static const char *step_next(request_rec *r, apr_table_t *form)
+{
+    const char *n = form ? apr_table_get(form, "next") : NULL;
+
+    if (!n && r->args) {
+        apr_table_t *args;
+        ap_args_to_table(r, &args);
+        n = apr_table_get(args, "next");
+    }
+    return n && qw_safe_local_path(n) ? n : NULL;
+}
+
+/* Where a login goes once it owes `pending` (NULL: nothing): the page of
+ * that step, else next, else the console's session resource. */
+static const char *step_location(request_rec *r, const char *pending,
+                                 const char *next)
+{
+    const char *base = ap_make_dirstr_parent(r->pool, r->uri);
+    const char *page;
+
+    if (!pending) {
+        return next ? next : apr_pstrcat(r->pool, base, "api/v1/session",
+                                         NULL);
+    }
+    page = !strcmp(pending, "totp") ? "admin-twostep"
+           : !strcmp(pending, "enrol") ? "admin-twostep-setup"
+           : "admin-password";
+    return apr_pstrcat(r->pool, base, page, next ? "?next=" : "",
+                       next ? qw_escape_urlc(r->pool, next) : "", NULL);
+}
+
+static int step_redirect(request_rec *r, const char *pending,
+                         const char *next)
+{
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "Location",
+                   step_location(r, pending, next));
+    return HTTP_SEE_OTHER;
+}
+
+/* A page with a form posting back to itself: message, intro HTML, the
+ * fields, the CSRF and next fields. */
+static int step_page(request_rec *r, int status, const qw_admin_session *s,
+                     const char *next, const char *msg, const char *intro,
+                     const char *fields, const char *button)
+{
+    qw_lang lang = qw_request_lang(r);
+    const char *title = qw_str(lang, QW_S_TWOSTEP_TITLE);
+    const char *nonce = qw_page_nonce(r);
+
+    if (!qw_csrf_key() || !nonce) {
+        return qw_unavailable(r);
+    }
+    if (s->pending && !strcmp(s->pending, "expired")) {
+        title = qw_str(lang, QW_S_PW_CHANGE_TITLE);
+    }
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    return qw_page_send(r, status, lang, nonce, title, apr_pstrcat(r->pool,
+        "<h1>", title, "</h1>",
+        msg ? "<p class=\"msg\" role=\"alert\">" : "",
+        msg ? qw_escape_html(r->pool, msg) : "", msg ? "</p>" : "",
+        intro ? intro : "",
+        "<form method=\"post\" action=\"", qw_escape_html(r->pool, r->uri),
+        "\"><input type=\"hidden\" name=\"csrf\" value=\"",
+        qw_csrf_make(r->pool, qw_csrf_key(), ADMIN_STEP_CSRF, s->token),
+        "\">", next ? "<input type=\"hidden\" name=\"next\" value=\"" : "",
+        next ? qw_escape_html(r->pool, next) : "", next ? "\">" : "",
+        fields, "<button type=\"submit\">", button, "</button></form>",
+        NULL));
+}
+
+static int page_totp(request_rec *r, qw_store *st, qw_admin_session *s,
+                     apr_table_t *form, const char *next)
+{
+    qw_lang lang = qw_request_lang(r);
+    const char *fields = apr_pstrcat(r->pool,
+        "<label for=\"code\">", qw_str(lang, QW_S_TWOSTEP_CODE), "</label>"
+        "<input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\""
+        " autocomplete=\"one-time-code\" maxlength=\"16\" autofocus>"
+        "<label for=\"recovery\">", qw_str(lang, QW_S_TWOSTEP_RECOVERY),
+        "</label><input type=\"text\" id=\"recovery\" name=\"recovery\" "
+        "autocomplete=\"off\" maxlength=\"32\">", NULL);
+    const char *intro = apr_pstrcat(r->pool, "<p class=\"hint\">",
+                                    qw_str(lang, QW_S_TWOSTEP_PROMPT),
+                                    "</p>", NULL);
+    int v;
+
+    if (!form) {
+        return step_page(r, HTTP_OK, s, next, NULL, intro, fields,
+                         qw_str(lang, QW_S_TWOSTEP_VERIFY));
+    }
+    v = do_totp(r, st, s, apr_table_get(form, "code"),
+                apr_table_get(form, "recovery"));
+    if (v == HTTP_TOO_MANY_REQUESTS) {
+        return OK;                      /* the 429 page was sent */
+    }
+    if (v == HTTP_UNAUTHORIZED) {
+        return step_page(r, HTTP_UNAUTHORIZED, s, next,
+                         qw_str(lang, QW_S_TWOSTEP_FAILED), intro, fields,
+                         qw_str(lang, QW_S_TWOSTEP_VERIFY));
+    }
+    if (v != OK) {
+        return qw_unavailable(r);
+    }
+    return step_redirect(r, s->pending, next);
+}
+
+static int send_setup_page(request_rec *r, int status,
+                           const qw_admin_session *s, const char *next,
+                           const char *b32, const char *msg)
+{
+    qw_lang lang = qw_request_lang(r);
+    const char *uri, *svg;
+
+    uri = qw_totp_uri(r->pool, apr_pstrcat(r->pool, "Qiwei admin ",
+                                           s->enterprise, NULL),
+                      s->account, b32);
+    svg = qw_qr_svg(r->pool, uri, 220, NULL);
+    if (!svg) {
+        return qw_unavailable(r);
+    }
+    return step_page(r, status, s, next, msg, apr_pstrcat(r->pool,
+        s->pending ? "<p class=\"msg\">" : "",
+        s->pending ? qw_str(lang, QW_S_TWOSTEP_REQUIRED) : "",
+        s->pending ? "</p>" : "",
+        "<p class=\"hint\">", qw_str(lang, QW_S_TWOSTEP_SETUP_INTRO), "</p>"
+        "<p id=\"qr\">", svg, "</p>"
+        "<p class=\"hint\">", qw_str(lang, QW_S_TWOSTEP_SECRET),
+        " <code id=\"secret\">", b32, "</code></p>", NULL),
+        apr_pstrcat(r->pool, "<label for=\"code\">",
+                    qw_str(lang, QW_S_TWOSTEP_CODE), "</label>"
+                    "<input type=\"text\" id=\"code\" name=\"code\" "
+                    "inputmode=\"numeric\" autocomplete=\"one-time-code\" "
+                    "maxlength=\"16\" required>", NULL),
+        qw_str(lang, QW_S_TWOSTEP_VERIFY));
+}
+
+static int page_setup(request_rec *r, qw_store *st, qw_admin_session *s,
+                      apr_table_t *form, const char *next)
+{
+    qw_lang lang = qw_request_lang(r);
+    apr_array_header_t *codes;
+    const char *list = "";
+    int v, i;
+
+    if (!form) {
+        const char *b32, *uri, *svg;
+
+        v = do_setup_begin(r, st, s, &b32, &uri, &svg);
+        if (v == HTTP_CONFLICT) {
+            apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+            return qw_page_send(r, HTTP_OK, lang, qw_page_nonce(r),
+                qw_str(lang, QW_S_TWOSTEP_TITLE), apr_pstrcat(r->pool,
+                "<h1>", qw_str(lang, QW_S_TWOSTEP_TITLE), "</h1>"
+                "<p class=\"msg ok\">", qw_str(lang, QW_S_TWOSTEP_ALREADY),
+                "</p>", NULL));
+        }
+        if (v != OK) {
+            return qw_unavailable(r);
+        }
+        return send_setup_page(r, HTTP_OK, s, next, b32, NULL);
+    }
+    v = do_setup_confirm(r, st, s, apr_table_get(form, "code"), &codes);
+    if (v == HTTP_BAD_REQUEST) {
+        /* the same secret again, so the app already set up still fits */
+        unsigned char *secret;
+        size_t n;
+        int enabled;
+        int64_t last;
+        const char *b32;
+
+        if (qw_admin_totp_get(st, s->enterprise_id, s->admin_id, &secret,
+                              &n, &enabled, &last) != QW_OK) {
+            return qw_unavailable(r);
+        }
+        b32 = qw_base32_encode(r->pool, secret, n);
+        OPENSSL_cleanse(secret, n);
+        return send_setup_page(r, HTTP_BAD_REQUEST, s, next, b32,
+                               qw_str(lang, QW_S_TWOSTEP_FAILED));
+    }
+    if (v != OK) {
+        return qw_unavailable(r);
+    }
+    for (i = 0; i < codes->nelts; i++) {
+        list = apr_pstrcat(r->pool, list, "<li><code>",
+                           APR_ARRAY_IDX(codes, i, const char *),
+                           "</code></li>", NULL);
+    }
+    /* shown once: the codes are stored hashed */
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    return qw_page_send(r, HTTP_OK, lang, qw_page_nonce(r),
+        qw_str(lang, QW_S_TWOSTEP_TITLE), apr_pstrcat(r->pool,
+        "<h1>", qw_str(lang, QW_S_TWOSTEP_TITLE), "</h1>"
+        "<p class=\"msg ok\">", qw_str(lang, QW_S_TWOSTEP_ON), "</p>"
+        "<ul id=\"recovery-codes\">", list, "</ul>"
+        "<p><a id=\"continue\" href=\"",
+        qw_escape_html(r->pool, step_location(r, s->pending, next)), "\">",
+        qw_str(lang, QW_S_CONTINUE), "</a></p>", NULL));
+}
+
+static int page_password(request_rec *r, qw_store *st, qw_admin_session *s,
+                         apr_table_t *form, const char *next)
+{
+    qw_lang lang = qw_request_lang(r);
+    const char *fields = apr_pstrcat(r->pool,
+        "<label for=\"current\">", qw_str(lang, QW_S_PW_CURRENT), "</label>"
+        "<input type=\"password\" id=\"current\" name=\"current\" "
+        "autocomplete=\"current-password\" required maxlength=\"1024\">"
+        "<label for=\"password\">", qw_str(lang, QW_S_NEW_PASSWORD),
+        "</label><input type=\"password\" id=\"password\" name=\"password\""
+        " autocomplete=\"new-password\" required maxlength=\"1024\">"
+        "<label for=\"password2\">", qw_str(lang, QW_S_REPEAT_PASSWORD),
+        "</label><input type=\"password\" id=\"password2\" "
+        "name=\"password2\" autocomplete=\"new-password\" required "
+        "maxlength=\"1024\">", NULL);
+    const char *intro = s->pending
+        ? apr_pstrcat(r->pool, "<p class=\"msg\">",
+                      qw_str(lang, QW_S_PW_EXPIRED), "</p>", NULL) : NULL;
+    const char *button = qw_str(lang, QW_S_PW_CHANGE_TITLE);
+    const char *cur, *pw, *pw2, *why;
+    int v;
+
+    if (!form) {
+        return step_page(r, HTTP_OK, s, next, NULL, intro, fields, button);
+    }
+    cur = apr_table_get(form, "current");
+    pw = apr_table_get(form, "password");
+    pw2 = apr_table_get(form, "password2");
+    if (!cur || !pw || !pw2 || strcmp(pw, pw2)) {
+        return step_page(r, HTTP_BAD_REQUEST, s, next,
+                         qw_str(lang, QW_S_ACTIVATE_MISMATCH), intro, fields,
+                         button);
+    }
+    v = do_password(r, st, s, cur, pw, &why);
+    if (v == HTTP_TOO_MANY_REQUESTS) {
+        return OK;                      /* the 429 page was sent */
+    }
+    if (v == HTTP_UNAUTHORIZED) {
+        return step_page(r, HTTP_UNAUTHORIZED, s, next,
+                         qw_str(lang, QW_S_PW_CURRENT_WRONG), intro, fields,
+                         button);
+    }
+    if (v == HTTP_BAD_REQUEST) {
+        return step_page(r, HTTP_BAD_REQUEST, s, next, why, intro, fields,
+                         button);
+    }
+    if (v != OK) {
+        return qw_unavailable(r);
+    }
+    return step_redirect(r, s->pending, next);
+}
+
+int qw_handle_admin_step(request_rec *r, const char *name)
+{
+    qw_admin_session *s;
+    apr_table_t *form = NULL;
+    const char *next;
+    qw_store st;
+    int rc;
+
+    if (r->method_number != M_GET && r->method_number != M_POST) {
+        r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    /* per address, before the body is read */
+    if (r->method_number == M_POST && qw_throttle_addr_check(r) != OK) {
+        return OK;                      /* the 429 page was sent */
+    }
+    if (qw_admin_resolve(r, &s) != OK) {
+        return qw_unavailable(r);
+    }
+    if (r->method_number == M_POST && (rc = qw_read_form(r, &form)) != OK) {
+        return rc;
+    }
+    next = step_next(r, form);
+    if (!s) {
+        apr_table_setn(r->headers_out, "Location",
+                       apr_pstrcat(r->pool, ap_make_dirstr_parent(r->pool,
+                                   r->uri), "admin-login",
+                                   next ? "?next=" : "",
+                                   next ? qw_escape_urlc(r->pool, next) : "",
+                                   NULL));
+        return HTTP_SEE_OTHER;
+    }
+    /* a session may only do the step it owes (or, usable, enrol or change
+     * its password); anything else goes to the page of its step */
+    if (!strcmp(name, "admin-twostep")
+        ? !(s->pending && !strcmp(s->pending, "totp"))
+        : !strcmp(name, "admin-twostep-setup") ? !may_enrol(r, s)
+        : !may_change_password(r, s)) {
+        return step_redirect(r, s->pending, next);
+    }
+    if (form && !qw_csrf_ok(r, form, ADMIN_STEP_CSRF, s->token)) {
+        return HTTP_FORBIDDEN;
+    }
+    qw_admin_store(r, &st, s);
+    if (!st.conn || !st.keys) {
+        return qw_unavailable(r);
+    }
+    if (!strcmp(name, "admin-twostep")) {
+        return page_totp(r, &st, s, form, next);
+    }
+    if (!strcmp(name, "admin-twostep-setup")) {
+        return page_setup(r, &st, s, form, next);
+    }
+    return page_password(r, &st, s, form, next);
 }

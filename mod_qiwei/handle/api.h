@@ -72,6 +72,9 @@ const char *qw_admin_cookie(request_rec *r, const char *value);
 void qw_admin_store(request_rec *r, qw_store *st, const qw_admin_session *a);
 
 int qw_handle_admin_login(request_rec *r);
+/* The admin login's steps as pages: admin-twostep, admin-twostep-setup,
+ * admin-password. */
+int qw_handle_admin_step(request_rec *r, const char *name);
 int qw_handle_admin_logout(request_rec *r);
 
 /* api.c: dispatch of <handler>/api/v1/<rest> */

@@ -53,6 +53,11 @@ static int qw_handler(request_rec *r)
     if (!strcmp(name, "admin-login")) {
         return qw_handle_admin_login(r);
     }
+    if (!strcmp(name, "admin-twostep")
+        || !strcmp(name, "admin-twostep-setup")
+        || !strcmp(name, "admin-password")) {
+        return qw_handle_admin_step(r, name);
+    }
     if (!strcmp(name, "admin-logout")) {
         return qw_handle_admin_logout(r);
     }
