@@ -63,46 +63,57 @@ qw_status qw_sec_member_state(qw_store *st, int64_t ent, int64_t member,
     return QW_OK;
 }
 
-/* ---- TOTP ---- */
+/* ---- TOTP, recovery codes and password history of either principal ---- */
 
-qw_status qw_sec_totp_begin(qw_store *st, int64_t ent, int64_t member,
-                            const unsigned char *secret, size_t n)
+/* the member side of qw_principal (the admin one is in admin_security.c) */
+const qw_principal qw_member_principal = {
+    "members", "member_id", " AND status = 'active'", "member_totp",
+    "member_recovery_codes", "member_password_history", TOTP_COLUMN
+};
+
+qw_status qw_psec_totp_begin(qw_store *st, const qw_principal *pr,
+                             int64_t ent, int64_t id,
+                             const unsigned char *secret, size_t n)
 {
     const char *p[3];
     unsigned char *blob;
     size_t bloblen;
     PGresult *res;
     qw_status rc;
+    int rows;
 
     if ((rc = qw_store_need_keys(st)) != QW_OK) {
         return rc;
     }
-    if (qw_seal(st->pool, st->keys, qw_seal_aad(st->pool, TOTP_COLUMN, ent,
-                                                member),
+    if (qw_seal(st->pool, st->keys, qw_seal_aad(st->pool, pr->totp_aad, ent,
+                                                id),
                 secret, n, &blob, &bloblen) != 0) {
         return qw_store_error(st, QW_ERR_CRYPTO, "cannot seal the secret");
     }
     p[0] = qw_i64(st->pool, ent);
-    p[1] = qw_i64(st->pool, member);
+    p[1] = qw_i64(st->pool, id);
     p[2] = qw_store_bytea(st->pool, blob, bloblen);
     /* a confirmed secret is never replaced from here */
-    res = qw_store_exec(st,
-        "INSERT INTO member_totp (enterprise_id, member_id, secret_enc)"
+    res = qw_store_exec(st, apr_psprintf(st->pool,
+        "INSERT INTO %s (enterprise_id, %s, secret_enc)"
         " VALUES ($1, $2, $3)"
-        " ON CONFLICT (enterprise_id, member_id) DO UPDATE"
+        " ON CONFLICT (enterprise_id, %s) DO UPDATE"
         "   SET secret_enc = excluded.secret_enc, created_at = now(),"
         "       last_step = -1"
-        " WHERE NOT member_totp.enabled RETURNING 1", 3, p, &rc);
+        " WHERE NOT %s.enabled RETURNING 1", pr->totp_table, pr->id_col,
+        pr->id_col, pr->totp_table), 3, p, &rc);
     if (!res) {
         return rc;
     }
-    return one_row_or(st, res, qw_store_error(st, QW_ERR_CONFLICT,
-                                              "two-step already on"));
+    rows = PQntuples(res);
+    PQclear(res);
+    return rows ? QW_OK : qw_store_error(st, QW_ERR_CONFLICT,
+                                         "two-step already on");
 }
 
-qw_status qw_sec_totp_get(qw_store *st, int64_t ent, int64_t member,
-                          unsigned char **secret, size_t *n, int *enabled,
-                          int64_t *last_step)
+qw_status qw_psec_totp_get(qw_store *st, const qw_principal *pr,
+                           int64_t ent, int64_t id, unsigned char **secret,
+                           size_t *n, int *enabled, int64_t *last_step)
 {
     const char *p[2];
     unsigned char *blob;
@@ -114,11 +125,12 @@ qw_status qw_sec_totp_get(qw_store *st, int64_t ent, int64_t member,
         return rc;
     }
     p[0] = qw_i64(st->pool, ent);
-    p[1] = qw_i64(st->pool, member);
-    res = qw_store_exec(st, "SELECT encode(secret_enc, 'hex'), enabled,"
-                        " last_step FROM member_totp"
-                        " WHERE enterprise_id = $1 AND member_id = $2",
-                        2, p, &rc);
+    p[1] = qw_i64(st->pool, id);
+    res = qw_store_exec(st, apr_psprintf(st->pool,
+                        "SELECT encode(secret_enc, 'hex'), enabled,"
+                        " last_step FROM %s"
+                        " WHERE enterprise_id = $1 AND %s = $2",
+                        pr->totp_table, pr->id_col), 2, p, &rc);
     if (!res) {
         return rc;
     }
@@ -134,8 +146,8 @@ qw_status qw_sec_totp_get(qw_store *st, int64_t ent, int64_t member,
     *enabled = !strcmp(PQgetvalue(res, 0, 1), "t");
     *last_step = apr_atoi64(PQgetvalue(res, 0, 2));
     PQclear(res);
-    if (qw_unseal(st->pool, st->keys, qw_seal_aad(st->pool, TOTP_COLUMN, ent,
-                                                  member),
+    if (qw_unseal(st->pool, st->keys, qw_seal_aad(st->pool, pr->totp_aad,
+                                                  ent, id),
                   blob, bloblen, secret, n) != 0) {
         return qw_store_error(st, QW_ERR_CRYPTO,
                               "two-step secret does not decrypt");
@@ -143,22 +155,23 @@ qw_status qw_sec_totp_get(qw_store *st, int64_t ent, int64_t member,
     return QW_OK;
 }
 
-qw_status qw_sec_totp_use_step(qw_store *st, int64_t ent, int64_t member,
-                               int64_t step)
+qw_status qw_psec_totp_use_step(qw_store *st, const qw_principal *pr,
+                                int64_t ent, int64_t id, int64_t step)
 {
     const char *p[3];
     PGresult *res;
     qw_status rc;
 
     p[0] = qw_i64(st->pool, ent);
-    p[1] = qw_i64(st->pool, member);
+    p[1] = qw_i64(st->pool, id);
     p[2] = qw_i64(st->pool, step);
-    /* the replay guard: a step is accepted once, and never one older than
-     * the last accepted */
-    res = qw_store_exec(st, "UPDATE member_totp SET last_step = $3"
-                        " WHERE enterprise_id = $1 AND member_id = $2"
+    /* the replay guard: a step is accepted once, never one older than the
+     * last accepted; atomic, so two nodes cannot both accept it */
+    res = qw_store_exec(st, apr_psprintf(st->pool,
+                        "UPDATE %s SET last_step = $3"
+                        " WHERE enterprise_id = $1 AND %s = $2"
                         "   AND enabled AND last_step < $3 RETURNING 1",
-                        3, p, &rc);
+                        pr->totp_table, pr->id_col), 3, p, &rc);
     if (!res) {
         return rc;
     }
@@ -170,6 +183,7 @@ static void code_hash(const char *code, unsigned char out[32])
     /* recovery codes are compared case- and dash-insensitively */
     char norm[64];
     size_t i, o = 0;
+
     for (i = 0; code[i] && o < sizeof(norm) - 1; i++) {
         char c = code[i];
         if (c == '-' || c == ' ') {
@@ -185,55 +199,59 @@ static void code_hash(const char *code, unsigned char out[32])
     OPENSSL_cleanse(norm, sizeof(norm));
 }
 
-qw_status qw_sec_totp_enable(qw_store *st, int64_t ent, int64_t member,
-                             int64_t step, int ncodes,
-                             apr_array_header_t **codes)
+qw_status qw_psec_totp_enable(qw_store *st, const qw_principal *pr,
+                              int64_t ent, int64_t id, int64_t step,
+                              int ncodes, const char *conflict_msg,
+                              apr_array_header_t **codes)
 {
     static const char alphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
-    const char *p[3];
+    const char *p[3], *insert;
     PGresult *res;
     qw_status rc;
-    int i, j;
+    int i, j, rows;
 
     *codes = apr_array_make(st->pool, ncodes, sizeof(const char *));
-    if ((rc = qw_store_begin(st)) != QW_OK) {
+    p[0] = qw_i64(st->pool, ent);
+    p[1] = qw_i64(st->pool, id);
+    p[2] = qw_i64(st->pool, step);
+    res = qw_store_exec(st, apr_psprintf(st->pool,
+                        "UPDATE %s SET enabled = true,"
+                        " enabled_at = now(), last_step = $3"
+                        " WHERE enterprise_id = $1 AND %s = $2"
+                        "   AND NOT enabled AND last_step < $3 RETURNING 1",
+                        pr->totp_table, pr->id_col), 3, p, &rc);
+    if (!res) {
         return rc;
     }
-    p[0] = qw_i64(st->pool, ent);
-    p[1] = qw_i64(st->pool, member);
-    p[2] = qw_i64(st->pool, step);
-    res = qw_store_exec(st, "UPDATE member_totp SET enabled = true,"
-                        " enabled_at = now(), last_step = $3"
-                        " WHERE enterprise_id = $1 AND member_id = $2"
-                        "   AND NOT enabled AND last_step < $3 RETURNING 1",
-                        3, p, &rc);
-    if (!res) {
-        goto fail;
+    rows = PQntuples(res);
+    PQclear(res);
+    if (rows != 1) {
+        return conflict_msg ? qw_store_error(st, QW_ERR_CONFLICT, "%s",
+                                             conflict_msg)
+                            : QW_ERR_CONFLICT;
     }
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        qw_store_rollback(st);
-        return QW_ERR_CONFLICT;
+    res = qw_store_exec(st, apr_psprintf(st->pool, "DELETE FROM %s"
+                        " WHERE enterprise_id = $1 AND %s = $2",
+                        pr->codes_table, pr->id_col), 2, p, &rc);
+    if (!res) {
+        return rc;
     }
     PQclear(res);
-    res = qw_store_exec(st, "DELETE FROM member_recovery_codes"
-                        " WHERE enterprise_id = $1 AND member_id = $2",
-                        2, p, &rc);
-    if (!res) {
-        goto fail;
-    }
-    PQclear(res);
+    insert = apr_psprintf(st->pool, "INSERT INTO %s"
+                          " (enterprise_id, %s, code_hash)"
+                          " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                          pr->codes_table, pr->id_col);
     for (i = 0; i < ncodes; i++) {
         unsigned char raw[10], h[32];
         char text[16];
         const char *q[3];
         int o = 0;
+
         if (qw_random(raw, sizeof(raw)) != 0) {
-            rc = qw_store_error(st, QW_ERR_CRYPTO, "RNG failure");
-            goto fail;
+            return qw_store_error(st, QW_ERR_CRYPTO, "RNG failure");
         }
-        /* 10 characters of a 32-letter alphabet: 50 bits each... twice
-         * the bytes we draw keeps it simple: 5 bits from each byte */
+        /* 10 letters of a 32-letter alphabet (5 bits of each byte drawn):
+         * 50 bits */
         for (j = 0; j < 10; j++) {
             if (j == 5) {
                 text[o++] = '-';
@@ -241,39 +259,23 @@ qw_status qw_sec_totp_enable(qw_store *st, int64_t ent, int64_t member,
             text[o++] = alphabet[raw[j] & 31];
         }
         text[o] = '\0';
+        OPENSSL_cleanse(raw, sizeof(raw));
         code_hash(text, h);
         q[0] = p[0];
         q[1] = p[1];
         q[2] = qw_store_bytea(st->pool, h, sizeof(h));
-        res = qw_store_exec(st, "INSERT INTO member_recovery_codes"
-                            " (enterprise_id, member_id, code_hash)"
-                            " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                            3, q, &rc);
+        res = qw_store_exec(st, insert, 3, q, &rc);
         if (!res) {
-            goto fail;
+            return rc;
         }
         PQclear(res);
         APR_ARRAY_PUSH(*codes, const char *) = apr_pstrdup(st->pool, text);
-        OPENSSL_cleanse(raw, sizeof(raw));
-    }
-    /* a two-step change ends every session of the account */
-    if ((rc = qw_member_kill_sessions(st, ent, member)) != QW_OK
-        || (rc = qw_audit_append(st, ent, "auth", "two_step_enable",
-                                 apr_psprintf(st->pool, "member:%" APR_INT64_T_FMT,
-                                              member), "success", NULL,
-                                 NULL)) != QW_OK
-        || (rc = qw_store_commit(st)) != QW_OK) {
-        goto fail;
     }
     return QW_OK;
-
-fail:
-    qw_store_rollback(st);
-    return rc ? rc : QW_ERR_DB;
 }
 
-qw_status qw_sec_recovery_use(qw_store *st, int64_t ent, int64_t member,
-                              const char *code)
+qw_status qw_psec_recovery_use(qw_store *st, const qw_principal *pr,
+                               int64_t ent, int64_t id, const char *code)
 {
     unsigned char h[32];
     const char *p[3];
@@ -285,42 +287,45 @@ qw_status qw_sec_recovery_use(qw_store *st, int64_t ent, int64_t member,
     }
     code_hash(code, h);
     p[0] = qw_i64(st->pool, ent);
-    p[1] = qw_i64(st->pool, member);
+    p[1] = qw_i64(st->pool, id);
     p[2] = qw_store_bytea(st->pool, h, sizeof(h));
-    res = qw_store_exec(st, "UPDATE member_recovery_codes SET used_at = now()"
-                        " WHERE enterprise_id = $1 AND member_id = $2"
+    res = qw_store_exec(st, apr_psprintf(st->pool,
+                        "UPDATE %s SET used_at = now()"
+                        " WHERE enterprise_id = $1 AND %s = $2"
                         "   AND code_hash = $3 AND used_at IS NULL"
-                        " RETURNING 1", 3, p, &rc);
+                        " RETURNING 1", pr->codes_table, pr->id_col),
+                        3, p, &rc);
     if (!res) {
         return rc;
     }
     return one_row_or(st, res, QW_ERR_NOTFOUND);
 }
 
-/* ---- passwords ---- */
-
-qw_status qw_sec_password_hashes(qw_store *st, int64_t ent, int64_t member,
-                                 int history, apr_array_header_t **out)
+qw_status qw_psec_password_hashes(qw_store *st, const qw_principal *pr,
+                                  int64_t ent, int64_t id, int limit,
+                                  apr_array_header_t **out)
 {
     const char *p[3];
     PGresult *res;
     qw_status rc;
     int i;
 
-    *out = apr_array_make(st->pool, history + 1, sizeof(const char *));
+    *out = apr_array_make(st->pool, limit > 0 ? limit + 1 : 1,
+                          sizeof(const char *));
     p[0] = qw_i64(st->pool, ent);
-    p[1] = qw_i64(st->pool, member);
-    p[2] = apr_itoa(st->pool, history);
+    p[1] = qw_i64(st->pool, id);
+    p[2] = apr_itoa(st->pool, limit);
     /* the current hash first, then the newest history entries */
-    res = qw_store_exec(st,
-        "(SELECT password_hash, 0 AS o, now() AS c FROM members"
-        "  WHERE enterprise_id = $1 AND member_id = $2"
+    res = qw_store_exec(st, apr_psprintf(st->pool,
+        "(SELECT password_hash, 0 AS o, now() AS c FROM %s"
+        "  WHERE enterprise_id = $1 AND %s = $2"
         "    AND password_hash IS NOT NULL)"
         " UNION ALL"
-        " (SELECT password_hash, 1, changed_at FROM member_password_history"
-        "   WHERE enterprise_id = $1 AND member_id = $2"
+        " (SELECT password_hash, 1, changed_at FROM %s"
+        "   WHERE enterprise_id = $1 AND %s = $2"
         "   ORDER BY changed_at DESC, seq DESC LIMIT $3::int)"
-        " ORDER BY 2, 3 DESC", 3, p, &rc);
+        " ORDER BY 2, 3 DESC", pr->account_table, pr->id_col,
+        pr->history_table, pr->id_col), 3, p, &rc);
     if (!res) {
         return rc;
     }
@@ -332,70 +337,149 @@ qw_status qw_sec_password_hashes(qw_store *st, int64_t ent, int64_t member,
     return QW_OK;
 }
 
+qw_status qw_psec_password_set(qw_store *st, const qw_principal *pr,
+                               int64_t ent, int64_t id, const char *hash,
+                               int keep, const char *none_msg)
+{
+    const char *p[3], *q[3];
+    PGresult *res;
+    qw_status rc;
+    int rows;
+
+    p[0] = qw_i64(st->pool, ent);
+    p[1] = qw_i64(st->pool, id);
+    p[2] = hash;
+    q[0] = p[0];
+    q[1] = p[1];
+    q[2] = apr_itoa(st->pool, keep);
+    res = qw_store_exec(st, apr_psprintf(st->pool, "INSERT INTO %s"
+                        " (enterprise_id, %s, password_hash)"
+                        " SELECT enterprise_id, %s, password_hash"
+                        "   FROM %s WHERE enterprise_id = $1"
+                        "    AND %s = $2"
+                        "    AND password_hash IS NOT NULL",
+                        pr->history_table, pr->id_col, pr->id_col,
+                        pr->account_table, pr->id_col), 2, p, &rc);
+    if (!res) {
+        return rc;
+    }
+    PQclear(res);
+    res = qw_store_exec(st, apr_psprintf(st->pool, "DELETE FROM %s"
+                        " WHERE enterprise_id = $1 AND %s = $2"
+                        "   AND seq NOT IN (SELECT seq FROM"
+                        "   %s WHERE enterprise_id = $1"
+                        "   AND %s = $2 ORDER BY changed_at DESC,"
+                        "   seq DESC LIMIT greatest($3::int, 0))",
+                        pr->history_table, pr->id_col, pr->history_table,
+                        pr->id_col), 3, q, &rc);
+    if (!res) {
+        return rc;
+    }
+    PQclear(res);
+    res = qw_store_exec(st, apr_psprintf(st->pool,
+                        "UPDATE %s SET password_hash = $3,"
+                        " password_changed_at = now(), updated_at = now()"
+                        " WHERE enterprise_id = $1 AND %s = $2%s"
+                        " RETURNING 1", pr->account_table, pr->id_col,
+                        pr->account_cond), 3, p, &rc);
+    if (!res) {
+        return rc;
+    }
+    rows = PQntuples(res);
+    PQclear(res);
+    if (rows != 1) {
+        return none_msg ? qw_store_error(st, QW_ERR_NOTFOUND, "%s", none_msg)
+                        : QW_ERR_NOTFOUND;
+    }
+    return QW_OK;
+}
+
+/* ---- the member side ---- */
+
+/* The end of a two-step or password change made in the transaction the
+ * caller began (rc: how the change went): it ends every session of the
+ * account, audits action and commits; or rolls back. */
+static qw_status member_change_end(qw_store *st, int64_t ent, int64_t member,
+                                   const char *action, qw_status rc)
+{
+    if (rc != QW_OK
+        || (rc = qw_member_kill_sessions(st, ent, member)) != QW_OK
+        || (rc = qw_audit_append(st, ent, "auth", action,
+                                 apr_psprintf(st->pool, "member:%"
+                                              APR_INT64_T_FMT, member),
+                                 "success", NULL, NULL)) != QW_OK
+        || (rc = qw_store_commit(st)) != QW_OK) {
+        qw_store_rollback(st);
+        return rc ? rc : QW_ERR_DB;
+    }
+    return QW_OK;
+}
+
+qw_status qw_sec_totp_begin(qw_store *st, int64_t ent, int64_t member,
+                            const unsigned char *secret, size_t n)
+{
+    return qw_psec_totp_begin(st, &qw_member_principal, ent, member, secret,
+                              n);
+}
+
+qw_status qw_sec_totp_get(qw_store *st, int64_t ent, int64_t member,
+                          unsigned char **secret, size_t *n, int *enabled,
+                          int64_t *last_step)
+{
+    return qw_psec_totp_get(st, &qw_member_principal, ent, member, secret,
+                            n, enabled, last_step);
+}
+
+qw_status qw_sec_totp_use_step(qw_store *st, int64_t ent, int64_t member,
+                               int64_t step)
+{
+    return qw_psec_totp_use_step(st, &qw_member_principal, ent, member,
+                                 step);
+}
+
+qw_status qw_sec_totp_enable(qw_store *st, int64_t ent, int64_t member,
+                             int64_t step, int ncodes,
+                             apr_array_header_t **codes)
+{
+    qw_status rc;
+
+    if ((rc = qw_store_begin(st)) != QW_OK) {
+        *codes = apr_array_make(st->pool, ncodes, sizeof(const char *));
+        return rc;
+    }
+    return member_change_end(st, ent, member, "two_step_enable",
+                             qw_psec_totp_enable(st, &qw_member_principal,
+                                                 ent, member, step, ncodes,
+                                                 NULL, codes));
+}
+
+qw_status qw_sec_recovery_use(qw_store *st, int64_t ent, int64_t member,
+                              const char *code)
+{
+    return qw_psec_recovery_use(st, &qw_member_principal, ent, member, code);
+}
+
+/* ---- passwords ---- */
+
+qw_status qw_sec_password_hashes(qw_store *st, int64_t ent, int64_t member,
+                                 int history, apr_array_header_t **out)
+{
+    return qw_psec_password_hashes(st, &qw_member_principal, ent, member,
+                                   history, out);
+}
+
 qw_status qw_sec_password_change(qw_store *st, int64_t ent, int64_t member,
                                  const char *new_hash, int keep)
 {
-    const char *p[4], *q[3];
-    PGresult *res;
     qw_status rc;
 
     if ((rc = qw_store_begin(st)) != QW_OK) {
         return rc;
     }
-    p[0] = qw_i64(st->pool, ent);
-    p[1] = qw_i64(st->pool, member);
-    p[2] = new_hash;
-    p[3] = apr_itoa(st->pool, keep);
-    q[0] = p[0];
-    q[1] = p[1];
-    q[2] = p[3];
-    res = qw_store_exec(st, "INSERT INTO member_password_history"
-                        " (enterprise_id, member_id, password_hash)"
-                        " SELECT enterprise_id, member_id, password_hash"
-                        "   FROM members WHERE enterprise_id = $1"
-                        "    AND member_id = $2"
-                        "    AND password_hash IS NOT NULL", 2, p, &rc);
-    if (!res) {
-        goto fail;
-    }
-    PQclear(res);
-    res = qw_store_exec(st, "DELETE FROM member_password_history h"
-                        " WHERE enterprise_id = $1 AND member_id = $2"
-                        "   AND seq NOT IN (SELECT seq FROM"
-                        "   member_password_history WHERE enterprise_id = $1"
-                        "   AND member_id = $2 ORDER BY changed_at DESC,"
-                        "   seq DESC LIMIT greatest($3::int, 0))",
-                        3, q, &rc);
-    if (!res) {
-        goto fail;
-    }
-    PQclear(res);
-    res = qw_store_exec(st, "UPDATE members SET password_hash = $3,"
-                        " password_changed_at = now(), updated_at = now()"
-                        " WHERE enterprise_id = $1 AND member_id = $2"
-                        "   AND status = 'active' RETURNING 1", 3, p, &rc);
-    if (!res) {
-        goto fail;
-    }
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        qw_store_rollback(st);
-        return QW_ERR_NOTFOUND;
-    }
-    PQclear(res);
-    if ((rc = qw_member_kill_sessions(st, ent, member)) != QW_OK
-        || (rc = qw_audit_append(st, ent, "auth", "password_change",
-                                 apr_psprintf(st->pool, "member:%"
-                                              APR_INT64_T_FMT, member),
-                                 "success", NULL, NULL)) != QW_OK
-        || (rc = qw_store_commit(st)) != QW_OK) {
-        goto fail;
-    }
-    return QW_OK;
-
-fail:
-    qw_store_rollback(st);
-    return rc ? rc : QW_ERR_DB;
+    return member_change_end(st, ent, member, "password_change",
+                             qw_psec_password_set(st, &qw_member_principal,
+                                                  ent, member, new_hash,
+                                                  keep, NULL));
 }
 
 /* ---- pending logins ---- */

@@ -493,6 +493,54 @@ qw_status qw_sec_scan_poll(qw_store *st, const char *ent_code,
                            const unsigned char browser[32], int min_ms,
                            int max_polls, qw_scan *out);
 
+/* --- two-step and password data shared by members and admin accounts ---
+ * One implementation (store/security.c) serves both kinds of account; a
+ * qw_principal names the tables and columns of one kind.  Every field is
+ * a constant SQL identifier (or fragment) compiled into the module, never
+ * input: the SQL is built from them with apr_psprintf and every value
+ * stays a $n parameter. */
+typedef struct {
+    const char *account_table;  /* members, admin_accounts */
+    const char *id_col;         /* member_id, admin_id */
+    const char *account_cond;   /* more of the account row's WHERE, or "" */
+    const char *totp_table;     /* member_totp, admin_totp */
+    const char *codes_table;    /* member_recovery_codes, ... */
+    const char *history_table;  /* member_password_history, ... */
+    const char *totp_aad;       /* the secret's AAD column: stored secrets
+                                 * decrypt only with this exact string */
+} qw_principal;
+extern const qw_principal qw_member_principal;   /* security.c */
+extern const qw_principal qw_admin_principal;    /* admin_security.c */
+
+qw_status qw_psec_totp_begin(qw_store *st, const qw_principal *pr,
+                             int64_t ent, int64_t id,
+                             const unsigned char *secret, size_t n);
+qw_status qw_psec_totp_get(qw_store *st, const qw_principal *pr,
+                           int64_t ent, int64_t id, unsigned char **secret,
+                           size_t *n, int *enabled, int64_t *last_step);
+qw_status qw_psec_totp_use_step(qw_store *st, const qw_principal *pr,
+                                int64_t ent, int64_t id, int64_t step);
+/* In the caller's transaction: enable with a step later than any seen and
+ * replace the recovery codes (ncodes, returned in clear once).  No row to
+ * enable: QW_ERR_CONFLICT, with st->err = conflict_msg unless NULL.  Ends
+ * no session and audits nothing: the callers do. */
+qw_status qw_psec_totp_enable(qw_store *st, const qw_principal *pr,
+                              int64_t ent, int64_t id, int64_t step,
+                              int ncodes, const char *conflict_msg,
+                              apr_array_header_t **codes);
+qw_status qw_psec_recovery_use(qw_store *st, const qw_principal *pr,
+                               int64_t ent, int64_t id, const char *code);
+/* The current hash, then up to limit history ones, newest first. */
+qw_status qw_psec_password_hashes(qw_store *st, const qw_principal *pr,
+                                  int64_t ent, int64_t id, int limit,
+                                  apr_array_header_t **out);
+/* In the caller's transaction: the old hash to the history (keep the
+ * newest keep), set the new one.  No account row: QW_ERR_NOTFOUND, with
+ * st->err = none_msg unless NULL.  Ends no session, audits nothing. */
+qw_status qw_psec_password_set(qw_store *st, const qw_principal *pr,
+                               int64_t ent, int64_t id, const char *hash,
+                               int keep, const char *none_msg);
+
 
 /* --- account security of admin accounts (admin_security.c, sql/006) --- */
 #include "util/pwpolicy.h"
