@@ -105,6 +105,33 @@ static qw_viewer *inherited_viewer(request_rec *r, const char *ent)
     return NULL;
 }
 
+/* Write the session's last_seen_at (the session statement said it is due:
+ * at most once per min(60 s, idle/10) per session, so a separate cheap
+ * statement rather than a data-modifying CTE on every request).  A failure
+ * only means the idle timeout counts from the previous write: logged by
+ * qw_db_exec, the request goes on.  1 if written (or already written by a
+ * concurrent request of the same session). */
+static int touch_session(request_rec *r, const qw_viewer *v)
+{
+    const char *values[2];
+    PGconn *conn = qw_db_get(r);   /* the one the statement ran on */
+    PGresult *res;
+
+    if (!conn) {
+        return 0;
+    }
+    values[0] = apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                             (apr_int64_t)v->enterprise_id);
+    values[1] = apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                             (apr_int64_t)v->session_id);
+    res = qw_db_exec(r, conn, QW_STMT_SESSION_TOUCH, 2, values, NULL, NULL);
+    if (!res) {
+        return 0;
+    }
+    PQclear(res);
+    return 1;
+}
+
 int qw_viewer_resolve(request_rec *r, qw_viewer **out)
 {
     qw_req *q = qw_req_get(r, 1);
@@ -119,6 +146,7 @@ int qw_viewer_resolve(request_rec *r, qw_viewer **out)
     qw_viewer *v;
     apr_uint64_t gen;
     apr_interval_time_t ttl;
+    int touch;
 
     *out = NULL;
     if (q->resolved) {
@@ -214,9 +242,15 @@ int qw_viewer_resolve(request_rec *r, qw_viewer **out)
     v->direct_departments = split_csv(r->pool, PQgetvalue(res, 0, 8));
     v->roles = split_csv(r->pool, PQgetvalue(res, 0, 9));
     v->token = cookie;
+    touch = !strcmp(PQgetvalue(res, 0, 10), "t");
     ttl = apr_time_from_sec(1) * strtod(PQgetvalue(res, 0, 11), NULL);
     PQclear(res);
-    qw_cache_put(r, d->enterprise, hash, v, gen, ttl);
+    if (touch && !touch_session(r, v)) {
+        /* the answer's lifetime assumed the write: do not keep it, so the
+         * next request asks (and tries the write) again */
+        ttl = 0;
+    }
+    qw_cache_put(r, d->enterprise, hash, v, gen, ttl);   /* ttl 0: not */
     q->viewer = v;
     *out = v;
     return OK;

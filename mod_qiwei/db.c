@@ -36,62 +36,48 @@ typedef struct {
 } db_hold;
 
 /* The hot-path statement: one round trip from cookie hash to everything the
- * providers need.  Timeouts and status are checked here, not in C, so every
- * node applies the same clock.  last_seen_at is written at most once per
- * min(60 s, idle/10) per session, in the same statement. */
+ * providers need, as one plain join.  Timeouts and status are checked here,
+ * not in C, so every node applies the same clock.  The member's departments
+ * (with ancestors) and roles are read from columns that triggers keep up to
+ * date (sql/008_access_columns.sql): sub-selects and a data-modifying CTE
+ * here cost PostgreSQL several times a static request in executor start-up
+ * alone.  Columns (authn.c parses them by index):
+ *   0 enterprise_id  1 session_id  2 member_id  3 kind  4 auth_level
+ *   5 account  6 display_name  7 departments with ancestors
+ *   8 direct departments  9 roles
+ *   10 whether last_seen_at is due a write (QW_STMT_SESSION_TOUCH), at
+ *      most once per min(60 s, idle/10) per session
+ *   11 seconds this answer may be reused (cache.h): until the session's
+ *      absolute expiry or its next due last-seen write, whichever is first
+ *      (counting from now when the write is due, as authn.c then makes it) */
 static const char sql_session[] =
-    "WITH s AS ("
-    " SELECT s.enterprise_id, s.session_id, s.member_id, s.kind,"
-    "        s.auth_level, s.last_seen_at, s.idle_seconds, s.expires_at"
-    "   FROM sessions s"
-    "   JOIN enterprises e ON e.enterprise_id = s.enterprise_id"
-    "  WHERE e.code = $1 AND s.token_hash = $2"
-    "    AND s.expires_at > now()"
-    "    AND s.last_seen_at + make_interval(secs => s.idle_seconds) > now()"
-    "), touch AS ("
-    " UPDATE sessions t SET last_seen_at = now() FROM s"
-    "  WHERE t.enterprise_id = s.enterprise_id"
-    "    AND t.session_id = s.session_id"
-    "    AND s.last_seen_at < now() - make_interval(secs =>"
-    "        least(60, s.idle_seconds / 10))"
-    " RETURNING 1"
-    ")"
-    " SELECT s.enterprise_id, s.session_id, s.member_id, s.kind,"
-    "        s.auth_level, m.account, m.display_name,"
-    "  (SELECT coalesce(string_agg(DISTINCT a.code, ','), '')"
-    "     FROM member_departments md"
-    "     JOIN departments d ON d.enterprise_id = md.enterprise_id"
-    "                       AND d.department_id = md.department_id"
-    /* ancestors (and itself) are the ids in its materialised path:
-     * primary-key lookups instead of a LIKE over every department */
-    "     JOIN departments a ON a.enterprise_id = d.enterprise_id"
-    "      AND a.department_id = ANY (string_to_array("
-    "            btrim(d.path, '/'), '/')::bigint[])"
-    "    WHERE md.enterprise_id = s.enterprise_id"
-    "      AND md.member_id = s.member_id),"
-    "  (SELECT coalesce(string_agg(d.code, ',' ORDER BY d.code), '')"
-    "     FROM member_departments md"
-    "     JOIN departments d ON d.enterprise_id = md.enterprise_id"
-    "                       AND d.department_id = md.department_id"
-    "    WHERE md.enterprise_id = s.enterprise_id"
-    "      AND md.member_id = s.member_id),"
-    "  (SELECT coalesce(string_agg(r.name, ',' ORDER BY r.name), '')"
-    "     FROM member_roles mr"
-    "     JOIN roles r ON r.enterprise_id = mr.enterprise_id"
-    "                 AND r.role_id = mr.role_id"
-    "    WHERE mr.enterprise_id = s.enterprise_id"
-    "      AND mr.member_id = s.member_id),"
-    "  (SELECT count(*) FROM touch),"
-    /* how long this answer may be reused (cache.h): until the session's
-     * absolute expiry or its next last-seen write, whichever is first */
-    "  extract(epoch FROM least(s.expires_at,"
-    "    CASE WHEN EXISTS (SELECT 1 FROM touch) THEN now()"
-    "         ELSE s.last_seen_at END"
-    "    + make_interval(secs => least(60, s.idle_seconds / 10)))"
-    "    - now())"
-    "   FROM s JOIN members m ON m.enterprise_id = s.enterprise_id"
-    "                        AND m.member_id = s.member_id"
-    "  WHERE m.status = 'active'";
+    "SELECT s.enterprise_id, s.session_id, s.member_id, s.kind,"
+    "       s.auth_level, m.account, m.display_name,"
+    "       m.access_departments, m.direct_departments, m.access_roles,"
+    "       s.last_seen_at < now() - make_interval(secs =>"
+    "           least(60, s.idle_seconds / 10)),"
+    "       extract(epoch FROM least(s.expires_at,"
+    "           CASE WHEN s.last_seen_at < now() - make_interval(secs =>"
+    "                         least(60, s.idle_seconds / 10))"
+    "                THEN now() ELSE s.last_seen_at END"
+    "           + make_interval(secs => least(60, s.idle_seconds / 10)))"
+    "           - now())"
+    "  FROM sessions s"
+    "  JOIN enterprises e ON e.enterprise_id = s.enterprise_id"
+    "  JOIN members m ON m.enterprise_id = s.enterprise_id"
+    "                AND m.member_id = s.member_id"
+    " WHERE e.code = $1 AND s.token_hash = $2"
+    "   AND s.expires_at > now()"
+    "   AND s.last_seen_at + make_interval(secs => s.idle_seconds) > now()"
+    "   AND m.status = 'active'";
+
+/* The last-seen write, only when sql_session said it is due.  The repeated
+ * condition keeps concurrent requests of one session from writing twice. */
+static const char sql_session_touch[] =
+    "UPDATE sessions SET last_seen_at = now()"
+    " WHERE enterprise_id = $1 AND session_id = $2"
+    "   AND last_seen_at < now() - make_interval(secs =>"
+    "       least(60, idle_seconds / 10))";
 
 static const char sql_login[] =
     "SELECT m.enterprise_id, m.member_id, m.password_hash, m.status"
@@ -140,6 +126,7 @@ static const statement statements[] = {
     { QW_STMT_LOGIN, sql_login },
     { QW_STMT_SESSION_NEW, sql_session_new },
     { QW_STMT_SESSION_DEL, sql_session_del },
+    { QW_STMT_SESSION_TOUCH, sql_session_touch },
     { QW_STMT_REHASH, sql_rehash },
     { QW_STMT_ACTIVATION, sql_activation },
 };

@@ -14,6 +14,7 @@ typedef struct qw_db_pool qw_db_pool;
 #define QW_STMT_LOGIN        "qw_login"
 #define QW_STMT_SESSION_NEW  "qw_session_new"
 #define QW_STMT_SESSION_DEL  "qw_session_del"
+#define QW_STMT_SESSION_TOUCH "qw_session_touch"
 #define QW_STMT_REHASH       "qw_rehash"
 #define QW_STMT_ACTIVATION   "qw_activation"
 

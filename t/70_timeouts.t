@@ -50,6 +50,13 @@ is $r->code, 303, 'login';
 # --- idle timeout -------------------------------------------------------------
 age($a, "last_seen_at = now() - interval '540 seconds'");
 allowed('/t70/member/', $s, 'idle 9 of 10 minutes');
+is sql('SELECT last_seen_at > now() - interval \'10 seconds\' FROM '
+       . sessions_of($a)), 't', '... and that request wrote last_seen_at';
+age($a, "last_seen_at = now() - interval '30 seconds'");
+allowed('/t70/member/', $s, 'idle 30 s');
+is sql('SELECT last_seen_at < now() - interval \'20 seconds\' FROM '
+       . sessions_of($a)), 't',
+    '... not written again: due once per min(60 s, idle/10)';
 age($a, "last_seen_at = now() - interval '610 seconds'");
 refused_as_anonymous('/t70/member/', "qiwei_session=$s", 'idle over 10 minutes',
                      $LOGIN);

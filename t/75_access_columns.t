@@ -1,0 +1,125 @@
+# Schema 8: each member's departments (with ancestors), own departments and
+# roles are kept in members columns by triggers, because the strict-mode
+# session statement reads them instead of aggregating on every request.
+# Every change that can alter them must recompute them in the same
+# transaction, and the recompute must not add one notification per member.
+use strict;
+use warnings FATAL => 'all';
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use QiweiTest;
+
+my $e = 't75-' . uniq();
+sql("INSERT INTO enterprises (code, name) VALUES ('$e', 'T75')");
+my $eid = sql("SELECT enterprise_id FROM enterprises WHERE code = '$e'");
+
+sub dept {
+    my ($code, $parent) = @_;
+    my $pp = $parent
+        ? "(SELECT department_id, path FROM departments WHERE enterprise_id"
+          . " = $eid AND code = '$parent')"
+        : '(SELECT NULL::bigint AS department_id, \'/\'::text AS path)';
+    return sql("WITH p AS $pp, n AS (SELECT nextval(pg_get_serial_sequence("
+               . "'departments', 'department_id')) AS id)"
+               . " INSERT INTO departments (enterprise_id, department_id,"
+               . " code, name, parent_id, path) SELECT $eid, n.id, '$code',"
+               . " '$code', p.department_id, p.path || n.id || '/'"
+               . " FROM p, n RETURNING department_id");
+}
+sub member {
+    my ($acct) = @_;
+    return sql("INSERT INTO members (enterprise_id, account, display_name,"
+               . " status) VALUES ($eid, '$acct', '$acct', 'active')"
+               . " RETURNING member_id");
+}
+sub role {
+    return sql("INSERT INTO roles (enterprise_id, name) VALUES ($eid,"
+               . " '$_[0]') RETURNING role_id");
+}
+sub cols {
+    return sql("SELECT access_departments || '|' || direct_departments"
+               . " || '|' || access_roles FROM members WHERE enterprise_id"
+               . " = $eid AND member_id = $_[0]");
+}
+sub in_dept {
+    my ($m, $code) = @_;
+    return "INSERT INTO member_departments SELECT $eid, $m, department_id"
+        . " FROM departments WHERE enterprise_id = $eid AND code = '$code';";
+}
+sub with_role {
+    my ($m, $name) = @_;
+    return "INSERT INTO member_roles SELECT $eid, $m, role_id FROM roles"
+        . " WHERE enterprise_id = $eid AND name = '$name';";
+}
+# NOTIFY payloads a statement sends: LISTEN in the same session, then run
+# it; psql prints each notification it receives.
+sub notifications {
+    my ($stmt) = @_;
+    my $psql = $ENV{QIWEI_PG_BINDIR} ? "$ENV{QIWEI_PG_BINDIR}/psql" : 'psql';
+    my $out = `$psql -X -q -t -A -v ON_ERROR_STOP=1 -d '$ENV{QIWEI_DSN}' -c 'LISTEN qiwei_inval' -c "$stmt" -c 'SELECT 1' 2>&1`;
+    my @p = $out =~ /payload "([^"]*)"/g;
+    return join ' ', sort @p;
+}
+
+dept('hq');
+dept('eng', 'hq');
+dept('web', 'eng');
+dept('sales', 'hq');
+my $alice = member('alice');
+my $bob = member('bob');
+role('dev');
+role('lead');
+is cols($alice), '||', 'a new member: empty columns';
+
+sql(in_dept($alice, 'web') . in_dept($alice, 'sales') . with_role($alice, 'dev')
+    . with_role($alice, 'lead') . in_dept($bob, 'eng'));
+is cols($alice), 'eng,hq,sales,web|sales,web|dev,lead',
+    'departments with ancestors, own departments, roles (sorted)';
+is cols($bob), 'eng,hq|eng|', '... for each member of the statement';
+
+sql("UPDATE departments SET code = 'engineering' WHERE enterprise_id = $eid"
+    . " AND code = 'eng'");
+is cols($alice), 'engineering,hq,sales,web|sales,web|dev,lead',
+    'an ancestor renamed: its sub-departments\' members recomputed';
+is cols($bob), 'engineering,hq|engineering|', '... and its own members';
+
+# move web from engineering to directly under hq
+my $hq = sql("SELECT department_id || ':' || path FROM departments"
+             . " WHERE enterprise_id = $eid AND code = 'hq'");
+my ($hqid, $hqpath) = split /:/, $hq;
+sql("UPDATE departments SET parent_id = $hqid, path = '$hqpath' ||"
+    . " department_id || '/' WHERE enterprise_id = $eid AND code = 'web'");
+is cols($alice), 'hq,sales,web|sales,web|dev,lead',
+    'a department moved: the old ancestor is gone';
+is cols($bob), 'engineering,hq|engineering|', '... other members unchanged';
+
+sql("UPDATE roles SET name = 'developer' WHERE enterprise_id = $eid"
+    . " AND name = 'dev'");
+is cols($alice), 'hq,sales,web|sales,web|developer,lead', 'a role renamed';
+sql("DELETE FROM roles WHERE enterprise_id = $eid AND name = 'lead'");
+is cols($alice), 'hq,sales,web|sales,web|developer',
+    'a role deleted (cascade to member_roles)';
+sql("DELETE FROM member_departments WHERE enterprise_id = $eid AND"
+    . " member_id = $alice AND department_id = (SELECT department_id FROM"
+    . " departments WHERE enterprise_id = $eid AND code = 'sales')");
+is cols($alice), 'hq,web|web|developer', 'a membership removed';
+sql("UPDATE member_departments SET member_id = $bob WHERE enterprise_id ="
+    . " $eid AND member_id = $alice");
+is cols($alice), '||developer', 'a membership moved: the old member loses it';
+is cols($bob), 'engineering,hq,web|engineering,web|',
+    '... and the new one gains it';
+
+# --- notifications ------------------------------------------------------------
+is notifications("UPDATE departments SET code = 'eng' WHERE enterprise_id ="
+                 . " $eid AND code = 'engineering'"),
+    "e:$eid", 'a department renamed: one e: message, not one per member';
+is cols($bob), 'eng,hq,web|eng,web|', '... and the columns follow';
+is notifications(in_dept($alice, 'sales')), "m:$eid:$alice",
+    'a membership added: one m: message for that member';
+is notifications("UPDATE members SET status = 'disabled' WHERE"
+                 . " enterprise_id = $eid AND member_id = $bob"),
+    "m:$eid:$bob", 'a member updated directly still notifies';
+
+done_testing();
