@@ -334,8 +334,11 @@ static apr_status_t hold_release(void *data)
 #define QW_MAX_POOL_TRIES 1025
 
 /* An idle pooled connection has nothing to read: if its socket is readable,
- * the server closed it (or sent an error) while it sat in the pool.  One
- * non-blocking poll(); libpq then tells whether the connection survived. */
+ * the server most likely closed it (a restart sends "terminating
+ * connection" and then EOF, and libpq may still say CONNECTION_OK after
+ * reading only the first).  Such a connection is not worth keeping: at
+ * worst a healthy one that received an asynchronous notice is replaced.
+ * One non-blocking poll() per request. */
 static int conn_alive(PGconn *c)
 {
     struct pollfd pfd;
@@ -349,12 +352,7 @@ static int conn_alive(PGconn *c)
     if (pfd.fd < 0) {
         return 0;
     }
-    if (poll(&pfd, 1, 0) > 0) {
-        if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK) {
-            return 0;
-        }
-    }
-    return 1;
+    return poll(&pfd, 1, 0) == 0;
 }
 
 static db_hold *hold_of(request_rec *r)
