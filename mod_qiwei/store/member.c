@@ -901,52 +901,46 @@ qw_status qw_member_revoke_role(qw_store *st, const char *ent,
 
 qw_status qw_store_gc(qw_store *st, long *sessions, long *tokens)
 {
+    /* what has expired, and which of the two counters it adds to */
+    static const struct {
+        const char *sql;
+        int counter;            /* 0: sessions, 1: tokens, -1: none */
+    } sweeps[] = {
+        { "DELETE FROM sessions WHERE expires_at < now()"
+          " OR last_seen_at + make_interval(secs => idle_seconds) < now()",
+          0 },
+        /* admin sessions (schema 4), pending second steps and scan-to-login
+         * challenges (schema 5) expire the same way */
+        { "DELETE FROM admin_sessions WHERE expires_at < now()"
+          " OR last_seen_at + make_interval(secs => idle_seconds) < now()",
+          0 },
+        { "DELETE FROM login_pending WHERE expires_at < now()", -1 },
+        { "DELETE FROM scan_challenges"
+          " WHERE expires_at < now() - interval '1 hour'", -1 },
+        { "DELETE FROM activation_tokens"
+          " WHERE used_at IS NOT NULL OR expires_at < now()", 1 },
+    };
+    long *counters[2];
     PGresult *res;
     qw_status rc;
+    size_t i;
 
+    counters[0] = sessions;
+    counters[1] = tokens;
     *sessions = *tokens = 0;
     if ((rc = qw_store_begin(st)) != QW_OK) {
         return rc;
     }
-    res = qw_store_exec(st, "DELETE FROM sessions WHERE expires_at < now() "
-                        "OR last_seen_at + make_interval(secs => idle_seconds)"
-                        " < now()", 0, NULL, &rc);
-    if (res == NULL) {
-        goto fail;
+    for (i = 0; i < sizeof(sweeps) / sizeof(sweeps[0]); i++) {
+        res = qw_store_exec(st, sweeps[i].sql, 0, NULL, &rc);
+        if (res == NULL) {
+            goto fail;
+        }
+        if (sweeps[i].counter >= 0) {
+            *counters[sweeps[i].counter] += atol(PQcmdTuples(res));
+        }
+        PQclear(res);
     }
-    *sessions = atol(PQcmdTuples(res));
-    PQclear(res);
-    /* admin sessions (schema 4), pending second steps and scan-to-login
-     * challenges (schema 5) expire the same way */
-    res = qw_store_exec(st, "DELETE FROM admin_sessions WHERE expires_at < now()"
-                        " OR last_seen_at + make_interval(secs => idle_seconds)"
-                        " < now()", 0, NULL, &rc);
-    if (res == NULL) {
-        goto fail;
-    }
-    *sessions += atol(PQcmdTuples(res));
-    PQclear(res);
-    res = qw_store_exec(st, "DELETE FROM login_pending WHERE expires_at < now()",
-                        0, NULL, &rc);
-    if (res == NULL) {
-        goto fail;
-    }
-    PQclear(res);
-    res = qw_store_exec(st, "DELETE FROM scan_challenges"
-                        " WHERE expires_at < now() - interval '1 hour'",
-                        0, NULL, &rc);
-    if (res == NULL) {
-        goto fail;
-    }
-    PQclear(res);
-    res = qw_store_exec(st, "DELETE FROM activation_tokens "
-                        "WHERE used_at IS NOT NULL OR expires_at < now()",
-                        0, NULL, &rc);
-    if (res == NULL) {
-        goto fail;
-    }
-    *tokens = atol(PQcmdTuples(res));
-    PQclear(res);
     if ((rc = qw_store_commit(st)) != QW_OK) {
         goto fail;
     }
