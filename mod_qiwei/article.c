@@ -54,65 +54,82 @@
 #define ART_HANDLER "qiwei-article"
 #define ART_HEADERS_FILTER "QIWEI_ARTICLE_HEADERS"
 #define ART_STMT "qw_article"
+#define ART_SESSION_STMT "qw_session_article"
 #define SHARE_PARAM "qs"
 
-/* $1 enterprise code, $2 module, $3 path, $4 member id or NULL,
- * $5 whether to return the stored body.  Always one row: the article at
- * exactly that path (columns 0-9, NULL when there is none), and in column
- * 10 the id of an article whose path is a proper prefix of $3 followed by
- * '/' or ';', or which ends with '/' (NULL when none).  Such a path
- * reaches that article's file, script or back-end (PATH_INFO, a ";param"
- * a proxy passes on, a trailing slash): QiweiArticleMissing allow must not
- * grant it.  The prefixes are cut from $3 here, so the lookup stays an
- * index probe per prefix. */
+/* The article decision, as columns of a statement in which e is the
+ * enterprise's row and m the member's (all NULL for no member):
+ *   0 enterprise_id  1 article_id (NULL: no article at exactly that path)
+ *   2 confidential  3 sharing in effect (article and enterprise)
+ *   4 share_version  5 watermark (-1 inherit)  6 the member is in the
+ *   audience  7 body_type  8, 9 the stored body and its wrapped key, hex
+ *   (only when STORE is true)
+ *   10 the id of an article whose path is a proper prefix of PATH followed
+ *      by '/' or ';', or which ends with '/' (NULL when none).  Such a path
+ *      reaches that article's file, script or back-end (PATH_INFO, a
+ *      ";param" a proxy passes on, a trailing slash): QiweiArticleMissing
+ *      allow must not grant it.  PFX holds the candidate prefixes' lengths
+ *      in characters, shortest first (qw_path_cut_lengths()): one index probe
+ *      each.
+ * The audience test reads the member's department (with ancestors) and role
+ * ids from the columns triggers keep (sql/009_access_ids.sql), so it is two
+ * '= ANY' filters on the article's own audience rows, with no sub-plan per
+ * request for the member's departments and roles.  MOD, PATH, STORE and PFX
+ * are the statement's parameter numbers. */
+#define ART_COLUMNS(MOD, PATH, STORE, PFX) \
+    " a.enterprise_id, a.article_id, a.confidential," \
+    " a.share_enabled AND e.allow_external_share, a.share_version," \
+    " coalesce(a.watermark, -1)," \
+    " m.member_id IS NOT NULL AND (" \
+    "   a.audience_all OR a.owner_member_id = m.member_id" \
+    "   OR EXISTS (SELECT 1 FROM article_people p" \
+    "               WHERE p.enterprise_id = a.enterprise_id" \
+    "                 AND p.article_id = a.article_id" \
+    "                 AND p.member_id = m.member_id)" \
+    "   OR EXISTS (SELECT 1 FROM article_audience x" \
+    "               WHERE x.enterprise_id = a.enterprise_id" \
+    "                 AND x.article_id = a.article_id" \
+    "                 AND (x.member_id = m.member_id" \
+    "                      OR x.role_id = ANY (m.access_role_ids)" \
+    "                      OR x.department_id" \
+    "                         = ANY (m.access_department_ids))))," \
+    " a.body_type," \
+    " CASE WHEN " STORE "::boolean THEN encode(a.body_enc, 'hex') END," \
+    " CASE WHEN " STORE "::boolean THEN encode(a.dek_wrapped, 'hex') END," \
+    " (SELECT sa.article_id" \
+    "    FROM unnest(" PFX "::int[]) WITH ORDINALITY AS px(len, n)" \
+    "    JOIN articles sa ON sa.enterprise_id = e.enterprise_id" \
+    "     AND sa.module = " MOD " AND sa.path = left(" PATH ", px.len)" \
+    "   ORDER BY px.n LIMIT 1)"
+#define ART_JOIN(MOD, PATH) \
+    "  LEFT JOIN articles a ON a.enterprise_id = e.enterprise_id" \
+    "   AND a.module = " MOD " AND a.path = " PATH
+#define ART_NCOLUMNS 11
+
+/* The decision alone: $1 enterprise code, $2 module, $3 path, $4 member id
+ * or NULL, $5 whether to return the stored body, $6 prefix lengths.  One
+ * row when the enterprise exists. */
 static const char sql_article[] =
-    "SELECT a.enterprise_id, a.article_id, a.confidential,"
-    "       a.share_enabled AND e.allow_external_share, a.share_version,"
-    "       coalesce(a.watermark, -1),"
-    "       CASE WHEN $4::bigint IS NULL THEN false ELSE ("
-    "         a.audience_all OR a.owner_member_id = $4::bigint"
-    "         OR EXISTS (SELECT 1 FROM article_people p"
-    "                     WHERE p.enterprise_id = a.enterprise_id"
-    "                       AND p.article_id = a.article_id"
-    "                       AND p.member_id = $4::bigint)"
-    "         OR EXISTS (SELECT 1 FROM article_audience x"
-    "                     WHERE x.enterprise_id = a.enterprise_id"
-    "                       AND x.article_id = a.article_id AND ("
-    "                 x.member_id = $4::bigint"
-    "                 OR x.role_id IN (SELECT mr.role_id"
-    "                      FROM member_roles mr"
-    "                     WHERE mr.enterprise_id = a.enterprise_id"
-    "                       AND mr.member_id = $4::bigint)"
-    "                 OR x.department_id IN (SELECT anc.department_id"
-    "                      FROM member_departments md"
-    "                      JOIN departments d"
-    "                        ON d.enterprise_id = md.enterprise_id"
-    "                       AND d.department_id = md.department_id"
-    "                      JOIN departments anc"
-    "                        ON anc.enterprise_id = d.enterprise_id"
-    "                       AND d.path LIKE anc.path || '%'"
-    "                     WHERE md.enterprise_id = a.enterprise_id"
-    "                       AND md.member_id = $4::bigint)))"
-    "       ) END,"
-    "       a.body_type,"
-    "       CASE WHEN $5::boolean THEN encode(a.body_enc, 'hex') END,"
-    "       CASE WHEN $5::boolean THEN encode(a.dek_wrapped, 'hex') END,"
-    "       (SELECT s.article_id FROM articles s JOIN enterprises se"
-    "            ON se.enterprise_id = s.enterprise_id"
-    "         WHERE se.code = $1 AND s.module = $2"
-    "           AND s.path IN ("
-    "               SELECT left($3, i - 1)"
-    "                 FROM generate_series(2, length($3)) i"
-    "                WHERE substr($3, i, 1) IN ('/', ';')"
-    "               UNION ALL"
-    "               SELECT left($3, i)"
-    "                 FROM generate_series(1, length($3) - 1) i"
-    "                WHERE substr($3, i, 1) = '/')"
-    "         ORDER BY s.article_id LIMIT 1)"
-    "  FROM (SELECT 1) one"
-    "  LEFT JOIN (articles a JOIN enterprises e"
-    "             ON e.enterprise_id = a.enterprise_id AND e.code = $1)"
-    "    ON a.module = $2 AND a.path = $3";
+    "SELECT" ART_COLUMNS("$2", "$3", "$5", "$6")
+    "  FROM enterprises e"
+    ART_JOIN("$2", "$3")
+    "  LEFT JOIN members m ON m.enterprise_id = e.enterprise_id"
+    "                     AND m.member_id = $4::bigint"
+    " WHERE e.code = $1";
+
+/* The session and the decision in one round trip, for a viewer who is not
+ * cached (every request in QiweiCacheMode strict): the session statement
+ * (db.h) with the article columns after its own.  $1 enterprise code,
+ * $2 session hash, $3 module, $4 path, $5 store, $6 prefix lengths.  No
+ * row when the session is not valid. */
+static const char sql_session_article[] =
+    QW_SQL_SESSION_SELECT "," ART_COLUMNS("$3", "$4", "$5", "$6")
+    QW_SQL_SESSION_FROM
+    ART_JOIN("$3", "$4")
+    QW_SQL_SESSION_WHERE;
+
+/* Longest article path, in characters (sql/003_articles.sql). */
+#define ART_PATH_MAX 1024
 
 /* The decision for one request. */
 typedef struct {
@@ -188,13 +205,74 @@ static const char *share_param(request_rec *r, size_t *len)
     return NULL;
 }
 
+/* An article's path is UTF-8 text with no control character (sql/003):
+ * a request path that is not cannot be one, or be under one, and would
+ * fail the statement.  Refused with 400 where articles are decided. */
+static int path_ok(request_rec *r)
+{
+    if (qw_valid_utf8_text(r->uri, strlen(r->uri))) {
+        return 1;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "QW0915: request path (%" APR_SIZE_T_FMT " bytes) from %s "
+                  "is not UTF-8 text: refused", strlen(r->uri),
+                  r->useragent_ip);
+    return 0;
+}
+
+/* st from the article columns of res's row 0, starting at column off. */
+static void take_row(request_rec *r, art_state *st, const char *mod,
+                     PGresult *res, int off)
+{
+    st->looked = 1;
+    st->mod = mod;
+    st->path = r->uri;
+    if (PQntuples(res) != 1 || PQnfields(res) < off + ART_NCOLUMNS) {
+        return;
+    }
+    if (!PQgetisnull(res, 0, off + 10)) {
+        st->shadowed = 1;
+        st->shadow_id = apr_atoi64(PQgetvalue(res, 0, off + 10));
+    }
+    if (!PQgetisnull(res, 0, off + 1)) {
+        st->found = 1;
+        st->enterprise_id = apr_atoi64(PQgetvalue(res, 0, off + 0));
+        st->article_id = apr_atoi64(PQgetvalue(res, 0, off + 1));
+        st->confidential = !strcmp(PQgetvalue(res, 0, off + 2), "t");
+        st->share_effective = !strcmp(PQgetvalue(res, 0, off + 3), "t");
+        st->share_version = (uint32_t)apr_atoi64(PQgetvalue(res, 0,
+                                                            off + 4));
+        st->watermark = atoi(PQgetvalue(res, 0, off + 5));
+        st->allowed = !strcmp(PQgetvalue(res, 0, off + 6), "t");
+        if (!PQgetisnull(res, 0, off + 7)) {
+            st->body_type = apr_pstrdup(r->pool,
+                                        PQgetvalue(res, 0, off + 7));
+        }
+        if (!PQgetisnull(res, 0, off + 8) && !PQgetisnull(res, 0, off + 9)) {
+            st->body_hex = apr_pstrdup(r->pool, PQgetvalue(res, 0, off + 8));
+            st->dek_hex = apr_pstrdup(r->pool, PQgetvalue(res, 0, off + 9));
+        }
+    }
+}
+
+static void log_decision(request_rec *r, const art_state *st)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "QW0901: %s article %s: %s%s", st->mod, r->uri,
+                  st->found ? "found" : st->shadowed
+                  ? "no such article, but under one" : "no such article",
+                  st->found ? (st->allowed ? ", viewer in audience"
+                                           : ", viewer not in audience")
+                            : "");
+}
+
 /* Run the article query.  Returns OK (st filled, st->found may be 0) or
  * HTTP_SERVICE_UNAVAILABLE. */
 static int lookup(request_rec *r, art_state *st, const char *mod,
                   const qw_viewer *v)
 {
     qw_dir_cfg *d = qw_dir(r);
-    const char *values[5];
+    const char *values[6];
     PGconn *conn;
     PGresult *res;
 
@@ -211,40 +289,78 @@ static int lookup(request_rec *r, art_state *st, const char *mod,
     values[3] = v ? apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
                                  v->member_id) : NULL;
     values[4] = qw_cfg_article_store(d) ? "true" : "false";
-    res = qw_db_exec(r, conn, ART_STMT, 5, values, NULL, NULL);
+    values[5] = qw_path_cut_lengths(r->pool, r->uri, ART_PATH_MAX);
+    res = qw_db_exec(r, conn, ART_STMT, 6, values, NULL, NULL);
     if (!res) {
         return qw_unavailable(r);
     }
-    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 10)) {
-        st->shadowed = 1;
-        st->shadow_id = apr_atoi64(PQgetvalue(res, 0, 10));
-    }
-    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 1)) {
-        st->found = 1;
-        st->enterprise_id = apr_atoi64(PQgetvalue(res, 0, 0));
-        st->article_id = apr_atoi64(PQgetvalue(res, 0, 1));
-        st->confidential = !strcmp(PQgetvalue(res, 0, 2), "t");
-        st->share_effective = !strcmp(PQgetvalue(res, 0, 3), "t");
-        st->share_version = (uint32_t)apr_atoi64(PQgetvalue(res, 0, 4));
-        st->watermark = atoi(PQgetvalue(res, 0, 5));
-        st->allowed = !strcmp(PQgetvalue(res, 0, 6), "t");
-        if (!PQgetisnull(res, 0, 7)) {
-            st->body_type = apr_pstrdup(r->pool, PQgetvalue(res, 0, 7));
-        }
-        if (!PQgetisnull(res, 0, 8) && !PQgetisnull(res, 0, 9)) {
-            st->body_hex = apr_pstrdup(r->pool, PQgetvalue(res, 0, 8));
-            st->dek_hex = apr_pstrdup(r->pool, PQgetvalue(res, 0, 9));
-        }
-    }
+    take_row(r, st, mod, res, 0);
     PQclear(res);
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                  "QW0901: %s article %s: %s%s", mod, r->uri,
-                  st->found ? "found" : st->shadowed
-                  ? "no such article, but under one" : "no such article",
-                  st->found ? (st->allowed ? ", viewer in audience"
-                                           : ", viewer not in audience")
-                            : "");
+    log_decision(r, st);
     return OK;
+}
+
+/* Keep the decision st, read from the database for viewer v after the
+ * cache handed out gen, in the cache. */
+static void remember(request_rec *r, const art_state *st, const char *mod,
+                     const qw_viewer *v, apr_uint64_t gen)
+{
+    qw_art_decision dec;
+
+    /* the article must be the viewer's enterprise's: the key says so */
+    if (!gen || (st->found && st->enterprise_id != v->enterprise_id)) {
+        return;
+    }
+    memset(&dec, 0, sizeof(dec));
+    dec.found = st->found;
+    dec.allowed = st->allowed;
+    dec.shadowed = st->shadowed;
+    if (st->shadowed) {
+        dec.article_id = st->shadow_id;     /* evicted with that article */
+    }
+    if (st->found) {
+        dec.article_id = st->article_id;
+        dec.confidential = st->confidential;
+        dec.share_effective = st->share_effective;
+        dec.share_version = st->share_version;
+        dec.watermark = st->watermark;
+    }
+    else {
+        dec.watermark = -1;
+    }
+    qw_cache_article_put(r, v, mod, r->uri, &dec, gen);
+}
+
+/* Establish the viewer and, when the viewer has to be read from the
+ * database, the decision for r in the same statement.  Returns as
+ * qw_viewer_resolve; st->looked says whether the decision was made. */
+static int resolve(request_rec *r, art_state *st, const char *mod,
+                   qw_viewer **v, int cacheable)
+{
+    qw_dir_cfg *d = qw_dir(r);
+    qw_resolve_with with;
+    const char *values[4];
+    int rc;
+
+    values[0] = mod;
+    values[1] = r->uri;
+    values[2] = qw_cfg_article_store(d) ? "true" : "false";
+    values[3] = qw_path_cut_lengths(r->pool, r->uri, ART_PATH_MAX);
+    with.stmt = ART_SESSION_STMT;
+    with.nvalues = 4;
+    with.values = values;
+    rc = qw_viewer_resolve_with(r, v, &with);
+    if (with.res) {
+        if (rc == OK && *v) {
+            take_row(r, st, mod, with.res, QW_SESSION_COLUMNS);
+            log_decision(r, st);
+            if (cacheable) {
+                remember(r, st, mod, *v, with.gen);
+            }
+        }
+        PQclear(with.res);
+    }
+    return rc;
 }
 
 /* The viewer's decision, from the cache when it has one, else from the
@@ -256,6 +372,9 @@ static int lookup_member(request_rec *r, art_state *st, const char *mod,
     apr_uint64_t gen = 0;
     int rc;
 
+    if (st->looked) {
+        return OK;              /* made with the viewer (resolve()) */
+    }
     if (cacheable && qw_cache_article_get(r, v, mod, r->uri, &dec, &gen)) {
         st->looked = 1;
         st->mod = mod;
@@ -284,31 +403,10 @@ static int lookup_member(request_rec *r, art_state *st, const char *mod,
                                     : "viewer not in audience");
         return OK;
     }
-    if ((rc = lookup(r, st, mod, v)) != OK || !cacheable || !gen) {
+    if ((rc = lookup(r, st, mod, v)) != OK || !cacheable) {
         return rc;
     }
-    /* the article must be the viewer's enterprise's: the key says so */
-    if (st->found && st->enterprise_id != v->enterprise_id) {
-        return OK;
-    }
-    memset(&dec, 0, sizeof(dec));
-    dec.found = st->found;
-    dec.allowed = st->allowed;
-    dec.shadowed = st->shadowed;
-    if (st->shadowed) {
-        dec.article_id = st->shadow_id;     /* evicted with that article */
-    }
-    if (st->found) {
-        dec.article_id = st->article_id;
-        dec.confidential = st->confidential;
-        dec.share_effective = st->share_effective;
-        dec.share_version = st->share_version;
-        dec.watermark = st->watermark;
-    }
-    else {
-        dec.watermark = -1;
-    }
-    qw_cache_article_put(r, v, mod, r->uri, &dec, gen);
+    remember(r, st, mod, v, gen);
     return OK;
 }
 
@@ -374,7 +472,7 @@ static int art_check_authn(request_rec *r)
     qw_viewer *v;
     art_state *st;
     size_t toklen = 0;
-    int rc;
+    int rc, cacheable;
 
     if (!type || strcasecmp(type, QW_AUTH_TYPE)
         || !(mod = qw_cfg_article_module(qw_dir(r)))) {
@@ -386,8 +484,15 @@ static int art_check_authn(request_rec *r)
     st->watermark = -1;
     q->article = st;
     tok = share_param(r, &toklen);
+    if (!path_ok(r)) {
+        return HTTP_BAD_REQUEST;
+    }
+    /* a link needs the article's current share state, and a stored body
+     * comes from the database anyway: only plain member reads use the
+     * cache */
+    cacheable = !tok && !qw_cfg_article_store(qw_dir(r));
 
-    rc = qw_viewer_resolve(r, &v);
+    rc = resolve(r, st, mod, &v, cacheable);
     if (rc != OK) {
         return rc;
     }
@@ -395,11 +500,7 @@ static int art_check_authn(request_rec *r)
         return DECLINED;            /* authn.c refuses it */
     }
     if (v) {
-        /* a link needs the article's current share state, and a stored
-         * body comes from the database anyway: only plain member reads
-         * use the cache */
-        rc = lookup_member(r, st, mod, v,
-                           !tok && !qw_cfg_article_store(qw_dir(r)));
+        rc = lookup_member(r, st, mod, v, cacheable);
         if (rc != OK) {
             return rc;
         }
@@ -574,7 +675,7 @@ static int redecide(request_rec *r, const char *mod)
     qw_viewer *v;
     const char *tok;
     size_t toklen = 0;
-    int rc;
+    int rc, cacheable;
 
     q->ours = 1;
     st = apr_pcalloc(r->pool, sizeof(*st));
@@ -583,12 +684,16 @@ static int redecide(request_rec *r, const char *mod)
     if (!d->enterprise) {
         return HTTP_FORBIDDEN;
     }
-    if ((rc = qw_viewer_resolve(r, &v)) != OK) {
-        return rc;
+    if (!path_ok(r)) {
+        return HTTP_BAD_REQUEST;
     }
     tok = share_param(r, &toklen);
+    cacheable = !tok && !qw_cfg_article_store(d);
+    if ((rc = resolve(r, st, mod, &v, cacheable)) != OK) {
+        return rc;
+    }
     if (v) {
-        rc = lookup_member(r, st, mod, v, !tok && !qw_cfg_article_store(d));
+        rc = lookup_member(r, st, mod, v, cacheable);
         if (rc == OK && tok && st->found && !st->allowed
             && check_share(r, st, mod, tok, toklen)
                == HTTP_SERVICE_UNAVAILABLE) {
@@ -730,6 +835,7 @@ static int art_handler(request_rec *r)
 void qw_article_register_hooks(apr_pool_t *p)
 {
     qw_db_register_statement(ART_STMT, sql_article);
+    qw_db_register_statement(ART_SESSION_STMT, sql_session_article);
     /* before AuthType Qiwei's own check_authn (APR_HOOK_MIDDLE) */
     ap_hook_check_authn(art_check_authn, NULL, NULL, APR_HOOK_FIRST,
                         AP_AUTH_INTERNAL_PER_CONF);

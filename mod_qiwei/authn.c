@@ -134,13 +134,19 @@ static int touch_session(request_rec *r, const qw_viewer *v)
 
 int qw_viewer_resolve(request_rec *r, qw_viewer **out)
 {
+    return qw_viewer_resolve_with(r, out, NULL);
+}
+
+int qw_viewer_resolve_with(request_rec *r, qw_viewer **out,
+                           qw_resolve_with *with)
+{
     qw_req *q = qw_req_get(r, 1);
     qw_dir_cfg *d = qw_dir(r);
     const char *cookie, *name;
     unsigned char raw[QW_TOKEN_BYTES], hash[QW_TOKEN_HASH_LEN];
-    const char *values[2];
-    int lengths[2] = { 0, QW_TOKEN_HASH_LEN };
-    int formats[2] = { 0, 1 };
+    const char **values;
+    int *lengths, *formats;
+    int nvalues = 2 + (with ? with->nvalues : 0);
     PGconn *conn;
     PGresult *res;
     qw_viewer *v;
@@ -149,6 +155,10 @@ int qw_viewer_resolve(request_rec *r, qw_viewer **out)
     int touch;
 
     *out = NULL;
+    if (with) {
+        with->res = NULL;
+        with->gen = 0;
+    }
     if (q->resolved) {
         *out = q->viewer;
         return q->db_failed ? HTTP_SERVICE_UNAVAILABLE : OK;
@@ -213,15 +223,24 @@ int qw_viewer_resolve(request_rec *r, qw_viewer **out)
         q->resolved = 1;
         return qw_unavailable(r);
     }
+    values = apr_pcalloc(r->pool, nvalues * sizeof(*values));
+    lengths = apr_pcalloc(r->pool, nvalues * sizeof(*lengths));
+    formats = apr_pcalloc(r->pool, nvalues * sizeof(*formats));
     values[0] = d->enterprise;
     values[1] = (const char *)hash;
-    res = qw_db_exec(r, conn, QW_STMT_SESSION, 2, values, lengths, formats);
+    lengths[1] = QW_TOKEN_HASH_LEN;
+    formats[1] = 1;
+    if (with) {
+        memcpy(values + 2, with->values, with->nvalues * sizeof(*values));
+    }
+    res = qw_db_exec(r, conn, with ? with->stmt : QW_STMT_SESSION, nvalues,
+                     values, lengths, formats);
     if (!res) {
         q->resolved = 1;
         return qw_unavailable(r);
     }
     q->resolved = 1;
-    if (PQntuples(res) != 1) {
+    if (PQntuples(res) != 1 || PQnfields(res) < QW_SESSION_COLUMNS) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "QW0204: session %s... unknown, expired or not an "
                       "active member of %s", qw_hex(r->pool, hash, 4),
@@ -244,7 +263,13 @@ int qw_viewer_resolve(request_rec *r, qw_viewer **out)
     v->token = cookie;
     touch = !strcmp(PQgetvalue(res, 0, 10), "t");
     ttl = apr_time_from_sec(1) * strtod(PQgetvalue(res, 0, 11), NULL);
-    PQclear(res);
+    if (with) {
+        with->res = res;          /* the caller's columns; it clears it */
+        with->gen = gen;
+    }
+    else {
+        PQclear(res);
+    }
     if (touch && !touch_session(r, v)) {
         /* the answer's lifetime assumed the write: do not keep it, so the
          * next request asks (and tries the write) again */

@@ -35,41 +35,9 @@ typedef struct {
     int broken;
 } db_hold;
 
-/* The hot-path statement: one round trip from cookie hash to everything the
- * providers need, as one plain join.  Timeouts and status are checked here,
- * not in C, so every node applies the same clock.  The member's departments
- * (with ancestors) and roles are read from columns that triggers keep up to
- * date (sql/008_access_columns.sql): sub-selects and a data-modifying CTE
- * here cost PostgreSQL several times a static request in executor start-up
- * alone.  Columns (authn.c parses them by index):
- *   0 enterprise_id  1 session_id  2 member_id  3 kind  4 auth_level
- *   5 account  6 display_name  7 departments with ancestors
- *   8 direct departments  9 roles
- *   10 whether last_seen_at is due a write (QW_STMT_SESSION_TOUCH), at
- *      most once per min(60 s, idle/10) per session
- *   11 seconds this answer may be reused (cache.h): until the session's
- *      absolute expiry or its next due last-seen write, whichever is first
- *      (counting from now when the write is due, as authn.c then makes it) */
+/* The hot-path statement (db.h). */
 static const char sql_session[] =
-    "SELECT s.enterprise_id, s.session_id, s.member_id, s.kind,"
-    "       s.auth_level, m.account, m.display_name,"
-    "       m.access_departments, m.direct_departments, m.access_roles,"
-    "       s.last_seen_at < now() - make_interval(secs =>"
-    "           least(60, s.idle_seconds / 10)),"
-    "       extract(epoch FROM least(s.expires_at,"
-    "           CASE WHEN s.last_seen_at < now() - make_interval(secs =>"
-    "                         least(60, s.idle_seconds / 10))"
-    "                THEN now() ELSE s.last_seen_at END"
-    "           + make_interval(secs => least(60, s.idle_seconds / 10)))"
-    "           - now())"
-    "  FROM sessions s"
-    "  JOIN enterprises e ON e.enterprise_id = s.enterprise_id"
-    "  JOIN members m ON m.enterprise_id = s.enterprise_id"
-    "                AND m.member_id = s.member_id"
-    " WHERE e.code = $1 AND s.token_hash = $2"
-    "   AND s.expires_at > now()"
-    "   AND s.last_seen_at + make_interval(secs => s.idle_seconds) > now()"
-    "   AND m.status = 'active'";
+    QW_SQL_SESSION_SELECT QW_SQL_SESSION_FROM QW_SQL_SESSION_WHERE;
 
 /* The last-seen write, only when sql_session said it is due.  The repeated
  * condition keeps concurrent requests of one session from writing twice. */

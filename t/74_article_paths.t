@@ -92,4 +92,28 @@ for my $round (1, 2) {
     }
 }
 
+# --- paths that are not ASCII ----------------------------------------------
+# Prefixes are cut in characters (PostgreSQL's left()), not bytes: 新闻 and
+# 报告 are three bytes a character.
+add('wiki', '/t74/open/新闻/报告.html');
+my $cn = '/t74/open/%E6%96%B0%E9%97%BB/%E6%8A%A5%E5%91%8A.html';
+for my $round (1, 2) {
+    my $t = "(round $round)";
+    denied($cn, $session{other}, "a Chinese path, not in the audience $t");
+    my $r = get('owner', $cn);
+    is $r->code, 404, "... the owner is granted (no such file: 404) $t";
+    denied("$cn/x", $session{owner}, "PATH_INFO under a Chinese path $t");
+    denied("$cn;v=1", $session{other}, "';' after a Chinese path $t");
+    $r = get('other', '/t74/open/%E6%96%B0%E9%97%BBx/a.html');
+    is $r->code, 404, "a longer Chinese name is another path $t";
+}
+# a request path that no article's path can be (not UTF-8, or a control
+# character) is refused before any lookup
+for my $bad ('/t74/open/%FF.html', '/t74/open/a%C3.html',
+             '/t74/open/a%01b.html', '/t74/news/%ED%A0%80.html') {
+    my $r = get('owner', $bad);
+    is $r->code, 400, "$bad: 400";
+    unlike $r->content, qr/\Q${\ SECRET}\E/, "$bad: no content";
+}
+
 done_testing();

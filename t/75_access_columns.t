@@ -1,5 +1,6 @@
 # Schema 8: each member's departments (with ancestors), own departments and
-# roles are kept in members columns by triggers, because the strict-mode
+# roles are kept in members columns by triggers (schema 9: their ids too,
+# for the article audience test), because the strict-mode
 # session statement reads them instead of aggregating on every request.
 # Every change that can alter them must recompute them in the same
 # transaction, and the recompute must not add one notification per member.
@@ -38,10 +39,29 @@ sub role {
     return sql("INSERT INTO roles (enterprise_id, name) VALUES ($eid,"
                . " '$_[0]') RETURNING role_id");
 }
+# The text columns; and (schema 9) the id columns, which must name the
+# same departments and roles: when they do not, the answer says so, so
+# every assertion on cols() checks both.
 sub cols {
-    return sql("SELECT access_departments || '|' || direct_departments"
-               . " || '|' || access_roles FROM members WHERE enterprise_id"
-               . " = $eid AND member_id = $_[0]");
+    my $text = sql("SELECT access_departments || '|' || direct_departments"
+                   . " || '|' || access_roles FROM members WHERE"
+                   . " enterprise_id = $eid AND member_id = $_[0]");
+    my $ids = sql("SELECT coalesce((SELECT string_agg(d.code, ',' ORDER BY"
+                  . " d.code) FROM departments d WHERE d.enterprise_id ="
+                  . " m.enterprise_id AND d.department_id = ANY"
+                  . " (m.access_department_ids)), '') || '|' ||"
+                  . " coalesce((SELECT string_agg(r.name, ',' ORDER BY"
+                  . " r.name) FROM roles r WHERE r.enterprise_id ="
+                  . " m.enterprise_id AND r.role_id = ANY"
+                  . " (m.access_role_ids)), '') || '|' ||"
+                  . " cardinality(m.access_department_ids) || '|' ||"
+                  . " cardinality(m.access_role_ids) FROM members m WHERE"
+                  . " m.enterprise_id = $eid AND m.member_id = $_[0]");
+    my ($ad, undef, $ar) = split /\|/, $text, -1;
+    my @n = split /,/, $ad;
+    my @rn = split /,/, $ar;
+    my $want = join '|', $ad, $ar, scalar(@n), scalar(@rn);
+    return $ids eq $want ? $text : "ids say $ids, text says $want";
 }
 sub in_dept {
     my ($m, $code) = @_;

@@ -396,3 +396,30 @@ char *qw_sanitize_text(apr_pool_t *p, const char *s, size_t max)
     out[o] = '\0';
     return out;
 }
+
+const char *qw_path_cut_lengths(apr_pool_t *p, const char *s, long max)
+{
+    size_t len = strlen(s), i, off = 0;
+    long chars = 0;
+    /* at most one entry per character up to max, each of at most 5 digits
+     * and a comma while max < 100000 */
+    size_t cap = 6 * (size_t)(max > 0 ? max : 0) + 3;
+    char *buf = apr_palloc(p, cap);
+
+    buf[off++] = '{';
+    for (i = 0; i < len; i++) {
+        if (i > 0 && (s[i] == '/' || s[i] == ';' || s[i - 1] == '/')) {
+            if (chars > max) {
+                break;
+            }
+            off += apr_snprintf(buf + off, cap - off, "%s%ld",
+                                off > 1 ? "," : "", chars);
+        }
+        if (((unsigned char)s[i] & 0xC0) != 0x80) {
+            chars++;            /* s[i] starts a character */
+        }
+    }
+    buf[off++] = '}';
+    buf[off] = '\0';
+    return buf;
+}

@@ -44,6 +44,16 @@ int qw_valid_utf8_text(const char *s, size_t len);
  * or -1 if it breaks them (PostgreSQL's length() counts the same way). */
 long qw_utf8_count(const char *s, size_t len);
 
+/* The prefixes of the URL path s (well-formed UTF-8, qw_valid_utf8_text)
+ * that, as an article's path, put s under that article: cut just before a
+ * '/' or ';', or just after a '/'; never empty, never all of s, and none
+ * longer than max characters.  Returned as a PostgreSQL int[] literal of
+ * their lengths in characters (PostgreSQL's left() counts characters),
+ * shortest first: "/a/b;c" gives "{1,2,3,4}" ("/", "/a", "/a/",
+ * "/a/b").  At most
+ * 6 * max + 3 bytes whatever the length of s. */
+const char *qw_path_cut_lengths(apr_pool_t *p, const char *s, long max);
+
 /* A copy of s (NULL stays NULL) fit for a text column and a log line: each
  * byte that does not start a well-formed UTF-8 character in the sense of
  * qw_valid_utf8_text, and each control character, becomes '?'; cut to at

@@ -246,6 +246,38 @@ START_TEST(utf8_text)
 }
 END_TEST
 
+START_TEST(path_cut_lengths)
+{
+    apr_pool_t *p;
+    char *slashes;
+    const char *got;
+    size_t n;
+
+    apr_pool_create(&p, NULL);
+    ck_assert_str_eq(qw_path_cut_lengths(p, "/a/b;c", 1024), "{1,2,3,4}");
+    ck_assert_str_eq(qw_path_cut_lengths(p, "/news/a.html", 1024), "{1,5,6}");
+    /* characters, not bytes: 新闻 is 6 bytes, 2 characters */
+    ck_assert_str_eq(qw_path_cut_lengths(p, "/\xe6\x96\xb0\xe9\x97\xbb/a",
+                                         1024), "{1,3,4}");
+    ck_assert_str_eq(qw_path_cut_lengths(p, "/", 1024), "{}");
+    ck_assert_str_eq(qw_path_cut_lengths(p, "", 1024), "{}");
+    ck_assert_str_eq(qw_path_cut_lengths(p, "/x", 1024), "{1}");
+    ck_assert_str_eq(qw_path_cut_lengths(p, "/x/", 1024), "{1,2}");
+    ck_assert_str_eq(qw_path_cut_lengths(p, "/aaaa/b", 3), "{1}");
+    ck_assert_str_eq(qw_path_cut_lengths(p, "/aaaa/b", 5), "{1,5}");
+    /* a path of 5000 slashes: bounded output, longest cut = max */
+    n = 5000;
+    slashes = apr_palloc(p, n + 1);
+    memset(slashes, '/', n);
+    slashes[n] = '\0';
+    got = qw_path_cut_lengths(p, slashes, 1024);
+    ck_assert_uint_le(strlen(got), 6 * 1024 + 2);
+    ck_assert_ptr_nonnull(strstr(got, ",1023,1024}"));
+    ck_assert_int_eq(strncmp(got, "{1,2,3,", 7), 0);
+    apr_pool_destroy(p);
+}
+END_TEST
+
 START_TEST(sanitize_text)
 {
     ck_assert_ptr_null(qw_sanitize_text(pool, NULL, 10));
@@ -314,6 +346,7 @@ Suite *suite_text(void)
     tcase_add_test(tc, escape_urlc);
     tcase_add_test(tc, validators);
     tcase_add_test(tc, utf8_text);
+    tcase_add_test(tc, path_cut_lengths);
     tcase_add_test(tc, sanitize_text);
     tcase_add_test(tc, i18n_complete);
     suite_add_tcase(s, tc);
