@@ -269,6 +269,15 @@ static apr_status_t wm_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         if (APR_BUCKET_IS_METADATA(b) || ctx->state == WM_GAVE_UP) {
             continue;
         }
+#if APR_HAS_MMAP
+        /* Read a file a buffer at a time rather than mmap it: we look at
+         * the first few KB only, the rest stays a file bucket (sendfile),
+         * and mapping then unmapping it in a threaded child costs a TLB
+         * shootdown across the other cores on every request. */
+        if (APR_BUCKET_IS_FILE(b)) {
+            apr_bucket_file_enable_mmap(b, 0);
+        }
+#endif
         rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
         if (rv != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
