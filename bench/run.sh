@@ -404,6 +404,19 @@ rss_kib() {
     done
     echo "$total"
 }
+# CPU time (clock ticks, user + system) used so far by an instance's httpd
+# processes and by every process of the benchmark's PostgreSQL: the server
+# side's cost, whatever else the machine is doing.  (wrk is not counted.)
+clk_tck=$(getconf CLK_TCK)
+server_ticks() {
+    local pid pm pids
+    pid=$(cat "$run/httpd-$1/httpd.pid" 2>/dev/null) || { echo 0; return; }
+    pm=$(head -n 1 "$run/pg/data/postmaster.pid" 2>/dev/null || true)
+    pids="$pid $(ps -o pid= --ppid "$pid" 2>/dev/null)"
+    [ -n "$pm" ] && pids="$pids $pm $(ps -o pid= --ppid "$pm" 2>/dev/null)"
+    for c in $pids; do cat /proc/"$c"/stat 2>/dev/null || true; done |
+        awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { printf "%d\n", t }'
+}
 # Sample rss_kib every 50 ms into FILE (max kept) until killed.
 start_rss_sampler() {   # INSTANCE FILE
     ( max=0
@@ -508,7 +521,7 @@ check_page() {
 # scenario NAME INSTANCE PATH LIST [NEED] [BODYBYTES]
 scenario() {
     local name=$1 inst=$2 path=$3 list=$4 need=${5:-} bytes=${6:-$size12k}
-    local url out rss0 rss1 peak q0 q1 line l0 l1 perfpid=
+    local url out rss0 rss1 peak q0 q1 line l0 l1 t0 t1 perfpid=
     if [ -n "$only" ] && ! grep -Eq -- "$only" <<<"$name"; then
         return 0
     fi
@@ -520,6 +533,7 @@ scenario() {
     rss0=$(rss_kib "$inst")
     q0=$(db_count)
     l0=$(load1)
+    t0=$(server_ticks "$inst")
     start_rss_sampler "$inst" "$run/peak"
     if [ -n "$profile" ] && grep -Eq -- "$profile" <<<"$name"; then
         profile_start "$inst" "$name"
@@ -529,6 +543,7 @@ scenario() {
           --latency -s "$benchdir/lua/replay.lua" "$url" \
           -- "$lists/$list" "$path" 2>&1) \
         || { echo "$out" >&2; die "wrk failed on $name"; }
+    t1=$(server_ticks "$inst")
     [ -n "$perfpid" ] && profile_stop "$perfpid"
     stop_rss_sampler
     l1=$(load1)
@@ -536,8 +551,10 @@ scenario() {
     rss1=$(rss_kib "$inst")
     peak=$(cat "$run/peak" 2>/dev/null || echo "$rss1")
     line=$(grep '^BENCH ' <<<"$out") || { echo "$out" >&2; die "no result from wrk ($name)"; }
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$line" "$q0" \
-        "$q1" "$rss0" "$rss1" "$peak" "$bytes" "$l0" "$l1" >> "$results"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$line" \
+        "$q0" "$q1" "$rss0" "$rss1" "$peak" "$bytes" "$l0" "$l1" \
+        "$(awk -v a="$t0" -v b="$t1" -v hz="$clk_tck" 'BEGIN { printf "%.6f", (b - a) / hz }')" \
+        >> "$results"
     say "$(printf '%-48s' "$name") $(awk -v l="$line" 'BEGIN { n = split(l, a, " "); for (i = 2; i <= n; i++) { split(a[i], kv, "="); v[kv[1]] = kv[2] }; printf "%8.0f req/s  %s", v["requests"] / (v["duration_us"] / 1e6), (v["status_err"] + v["sock_err"] > 0) ? "(errors: " v["status_err"] " status, " v["sock_err"] " socket " v["sock_detail"] ")" : "" }')"
 }
 
@@ -744,20 +761,23 @@ function kv(s, k,   n, a, i, p) {
 }
 function ms(us) { return sprintf(us >= 100000 ? "%.0f" : "%.2f", us / 1000) }
 BEGIN {
-    printf "| %-48s | %8s | %8s | %8s | %6s | %9s | %8s | %16s | %6s | %11s |\n",
-        "scenario", "req/s", "p50 ms", "p99 ms", "ratio", "body MB/s",
-        "DB q/req", "RSS MiB before>after", "errors", "load before>after"
-    printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "--------------------------------------------------",
+    printf "| %-48s | %8s | %8s | %8s | %6s | %7s | %9s | %9s | %8s | %16s | %6s | %11s |\n",
+        "scenario", "req/s", "p50 ms", "p99 ms", "ratio", "CPU µs/req", "CPU ratio",
+        "body MB/s", "DB q/req", "RSS MiB before>after", "errors",
+        "load before>after"
+    printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "--------------------------------------------------",
         "---------:", "---------:", "---------:", "-------:", "----------:",
-        "---------:", "-----------------:", "-------:", "------------:"
+        "---------:", "----------:", "---------:", "-----------------:",
+        "-------:", "------------:"
 }
 {
     req = kv($2, "requests"); dur = kv($2, "duration_us") / 1e6
     rps[NR] = req / dur
     mbs[NR] = rps[NR] * $8 / 1048576
     big[NR] = ($8 != size12k)
-    if ($1 ~ /^plain static 12 KB \(no mod_qiwei/) base = rps[NR]
-    if ($1 ~ /^plain static 1 MB/) base1m = mbs[NR]
+    cpu[NR] = req > 0 ? $11 * 1e6 / req : 0
+    if ($1 ~ /^plain static 12 KB \(no mod_qiwei/) { base = rps[NR]; cbase = cpu[NR] }
+    if ($1 ~ /^plain static 1 MB/) { base1m = mbs[NR]; cbase1m = cpu[NR] }
     qpr = req > 0 ? ($4 - $3) / req : 0
     err = kv($2, "status_err") + kv($2, "sock_err")
     name[NR] = $1
@@ -769,14 +789,20 @@ END {
     for (i = 1; i <= NR; i++) {
         ratio = big[i] ? (base1m > 0 ? mbs[i] / base1m : 0) \
                        : (base > 0 ? rps[i] / base : 0)
-        printf "| %-48s | %8.0f %s %6.2f | %9.0f %s\n", name[i], rps[i],
-            rest[i], ratio, mbs[i], tail[i]
+        cb = big[i] ? cbase1m : cbase
+        printf "| %-48s | %8.0f %s %6.2f | %10.1f | %9.2f | %9.0f %s\n",
+            name[i], rps[i], rest[i], ratio, cpu[i],
+            (cpu[i] > 0 ? cb / cpu[i] : 0), mbs[i], tail[i]
     }
 }' "$results"
 echo
 echo "ratio: req/s divided by plain static 12 KB without mod_qiwei (for the 1 MB"
-echo "rows compare body MB/s with the plain static 1 MB row). errors: non-2xx/3xx"
-echo "answers + socket errors (must be 0). RSS: sum of the httpd children's VmRSS."
+echo "rows compare body MB/s with the plain static 1 MB row). CPU µs/req: user +"
+echo "system CPU of the instance's httpd processes and of PostgreSQL per request;"
+echo "CPU ratio: plain static's CPU µs/req (12 KB or 1 MB) divided by the row's,"
+echo "i.e. the throughput ratio on a server core that does nothing else. errors:"
+echo "non-2xx/3xx answers + socket errors (must be 0). RSS: sum of the httpd"
+echo "children's VmRSS."
 if [ -s "$login_results" ]; then
     echo
     echo "Login cost: $login_conns concurrent POST /qiwei/login (CSRF ok, right password," \
