@@ -877,17 +877,37 @@ static char *xml_escape(apr_pool_t *p, const char *s)
     return out;
 }
 
-/* Percent-encode all but RFC 3986 unreserved characters: the result is
- * inert in a CSS string, in <style> and in HTML. */
-static char *pct_encode(apr_pool_t *p, const char *s)
+/* Append s to o percent-encoded: all but RFC 3986 unreserved characters,
+ * so the result is inert in a CSS string, in <style> and in HTML.  Returns
+ * the new end.  o must have room for 3 * strlen(s) bytes. */
+static const unsigned char unreserved[256] = {   /* A-Z a-z 0-9 - . _ ~ */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+static char *pct_put(char *o, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     const unsigned char *c;
-    char *out = apr_palloc(p, strlen(s) * 3 + 1), *o = out;
 
+    /* a table rather than apr_isalnum() and four compares: this runs over
+     * the whole SVG on every watermarked response */
     for (c = (const unsigned char *)s; *c; c++) {
-        if (apr_isalnum(*c) || *c == '-' || *c == '.' || *c == '_'
-            || *c == '~') {
+        if (unreserved[*c]) {
             *o++ = (char)*c;
         }
         else {
@@ -895,6 +915,59 @@ static char *pct_encode(apr_pool_t *p, const char *s)
             *o++ = hex[*c >> 4];
             *o++ = hex[*c & 15];
         }
+    }
+    return o;
+}
+
+/* The tile as an SVG document, percent-encoded for a data: URI.  Written
+ * piece by piece into one buffer (no format string to interpret per
+ * response): the constant pieces and the numbers, then the name. */
+static char *svg_encoded(apr_pool_t *p, int w, int h, int a, int font_px,
+                         const char *fill, const char *stroke,
+                         int opacity_milli, const char *text_xml)
+{
+    char num[7][16];
+    const char *piece[19];
+    size_t raw = 0;
+    char *out, *o;
+    int i;
+
+    apr_snprintf(num[0], sizeof(num[0]), "%d", w);
+    apr_snprintf(num[1], sizeof(num[1]), "%d", h);
+    apr_snprintf(num[2], sizeof(num[2]), "%d", w / 2);
+    apr_snprintf(num[3], sizeof(num[3]), "%d", h / 2);
+    apr_snprintf(num[4], sizeof(num[4]), "%d", a);
+    apr_snprintf(num[5], sizeof(num[5]), "%d", font_px);
+    apr_snprintf(num[6], sizeof(num[6]), "%d.%03d", opacity_milli / 1000,
+                 opacity_milli % 1000);
+    piece[0] = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"";
+    piece[1] = num[0];
+    piece[2] = "\" height=\"";
+    piece[3] = num[1];
+    piece[4] = "\"><text x=\"";
+    piece[5] = num[2];
+    piece[6] = "\" y=\"";
+    piece[7] = num[3];
+    piece[8] = apr_pstrcat(p, "\" transform=\"rotate(", num[4], " ", num[2],
+                           " ", num[3], ")\" text-anchor=\"middle\" "
+                           "dominant-baseline=\"middle\" "
+                           "font-family=\"sans-serif\" font-size=\"", NULL);
+    piece[9] = num[5];
+    piece[10] = "\" fill=\"";
+    piece[11] = fill;
+    piece[12] = "\" stroke=\"";
+    piece[13] = stroke;
+    piece[14] = "\" stroke-width=\"1\" paint-order=\"stroke\" opacity=\"";
+    piece[15] = num[6];
+    piece[16] = "\">";
+    piece[17] = text_xml;
+    piece[18] = "</text></svg>";
+    for (i = 0; i < 19; i++) {
+        raw += strlen(piece[i]);
+    }
+    o = out = apr_palloc(p, 3 * raw + 1);
+    for (i = 0; i < 19; i++) {
+        o = pct_put(o, piece[i]);
     }
     *o = '\0';
     return out;
@@ -956,15 +1029,8 @@ const char *qw_wm_render(apr_pool_t *p, const qw_wm_style *style,
     w = w > tw ? (w > 4000 ? 4000 : w) : tw;
     h = h > th ? (h > 4000 ? 4000 : h) : th;
 
-    svg = apr_psprintf(p,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
-        "height=\"%d\"><text x=\"%d\" y=\"%d\" "
-        "transform=\"rotate(%d %d %d)\" text-anchor=\"middle\" "
-        "dominant-baseline=\"middle\" font-family=\"sans-serif\" "
-        "font-size=\"%d\" fill=\"%s\" stroke=\"%s\" stroke-width=\"1\" "
-        "paint-order=\"stroke\" opacity=\"%d.%03d\">%s</text></svg>",
-        w, h, w / 2, h / 2, a, w / 2, h / 2, st.font_px, fill, stroke,
-        opacity_milli / 1000, opacity_milli % 1000, xml_escape(p, clean));
+    svg = svg_encoded(p, w, h, a, st.font_px, fill, stroke, opacity_milli,
+                      xml_escape(p, clean));
 
     /* all:initial first, then ours: every property of the page's CSS that
      * could hide, move or shrink the layer is reset at top specificity. */
@@ -981,7 +1047,7 @@ const char *qw_wm_render(apr_pool_t *p, const qw_wm_style *style,
         "-webkit-user-select:none!important;user-select:none!important;"
         "visibility:visible!important;opacity:1!important;"
         "background-color:transparent!important;"
-        "background-image:url(\"data:image/svg+xml,", pct_encode(p, svg),
+        "background-image:url(\"data:image/svg+xml,", svg,
         "\")!important;"
         "background-repeat:repeat!important;"
         "background-position:0 0!important;"
