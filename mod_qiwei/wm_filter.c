@@ -149,12 +149,22 @@ static const char *wm_prepare(ap_filter_t *f)
                       "(use AuthType Qiwei)", r->uri);
         return NULL;
     }
-    if (qw_random(raw, sizeof(raw)) != 0) {
-        return NULL;
+    /* A nonce only where a policy is there to name it: without one the
+     * <style> applies anyway, and a policy a later filter adds (mod_headers
+     * runs after us) could not name ours either.  That saves a DRBG call
+     * on most responses. */
+    if (apr_table_get(r->headers_out, "Content-Security-Policy")
+        || apr_table_get(r->err_headers_out, "Content-Security-Policy")) {
+        if (qw_random(raw, sizeof(raw)) != 0) {
+            return NULL;
+        }
+        nonce = qw_b64url(r->pool, raw, sizeof(raw));
+        nonce = csp_nonce(r, r->headers_out, nonce);
+        nonce = csp_nonce(r, r->err_headers_out, nonce);
     }
-    nonce = qw_b64url(r->pool, raw, sizeof(raw));
-    nonce = csp_nonce(r, r->headers_out, nonce);
-    nonce = csp_nonce(r, r->err_headers_out, nonce);
+    else {
+        nonce = NULL;
+    }
 
     qw_wm_style_init(&style);
     if (d->wm_opacity_pct != QW_UNSET) {
