@@ -919,56 +919,86 @@ static char *pct_put(char *o, const char *s)
     return o;
 }
 
-/* The tile as an SVG document, percent-encoded for a data: URI.  Written
- * piece by piece into one buffer (no format string to interpret per
- * response): the constant pieces and the numbers, then the name. */
+/* Append the decimal form of v (no encoding needed: digits and '-'). */
+static char *put_int(char *o, int v)
+{
+    char tmp[12];
+    int n = 0;
+    unsigned u = v < 0 ? 0u - (unsigned)v : (unsigned)v;
+
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) {
+        *o++ = '-';
+    }
+    while (n) {
+        *o++ = tmp[--n];
+    }
+    return o;
+}
+
+static char *put_str(char *o, const char *s, size_t n)
+{
+    memcpy(o, s, n);
+    return o + n;
+}
+#define PUT(o, lit) put_str((o), (lit), sizeof(lit) - 1)
+
+/* The tile as an SVG document, percent-encoded for a data: URI, written
+ * straight into one buffer: the constant pieces are spelled already
+ * encoded (their plain text in the comment beside each; the unit test
+ * decodes the whole and compares it with the plain document), the numbers
+ * need no encoding, and only the colours and the name go through
+ * pct_put().  This runs on every watermarked response. */
 static char *svg_encoded(apr_pool_t *p, int w, int h, int a, int font_px,
                          const char *fill, const char *stroke,
                          int opacity_milli, const char *text_xml)
 {
-    char num[7][16];
-    const char *piece[19];
-    size_t raw = 0;
-    char *out, *o;
-    int i;
+    /* the pieces and the opacity's ".ddd": 426 bytes; 8 numbers of at
+     * most 11; colours and name at most 3 bytes a byte */
+    size_t cap = 512 + 8 * 11 + 3 * (strlen(fill) + strlen(stroke)
+                                     + strlen(text_xml)) + 1;
+    char *out = apr_palloc(p, cap), *o = out;
 
-    apr_snprintf(num[0], sizeof(num[0]), "%d", w);
-    apr_snprintf(num[1], sizeof(num[1]), "%d", h);
-    apr_snprintf(num[2], sizeof(num[2]), "%d", w / 2);
-    apr_snprintf(num[3], sizeof(num[3]), "%d", h / 2);
-    apr_snprintf(num[4], sizeof(num[4]), "%d", a);
-    apr_snprintf(num[5], sizeof(num[5]), "%d", font_px);
-    apr_snprintf(num[6], sizeof(num[6]), "%d.%03d", opacity_milli / 1000,
-                 opacity_milli % 1000);
-    piece[0] = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"";
-    piece[1] = num[0];
-    piece[2] = "\" height=\"";
-    piece[3] = num[1];
-    piece[4] = "\"><text x=\"";
-    piece[5] = num[2];
-    piece[6] = "\" y=\"";
-    piece[7] = num[3];
-    piece[8] = apr_pstrcat(p, "\" transform=\"rotate(", num[4], " ", num[2],
-                           " ", num[3], ")\" text-anchor=\"middle\" "
-                           "dominant-baseline=\"middle\" "
-                           "font-family=\"sans-serif\" font-size=\"", NULL);
-    piece[9] = num[5];
-    piece[10] = "\" fill=\"";
-    piece[11] = fill;
-    piece[12] = "\" stroke=\"";
-    piece[13] = stroke;
-    piece[14] = "\" stroke-width=\"1\" paint-order=\"stroke\" opacity=\"";
-    piece[15] = num[6];
-    piece[16] = "\">";
-    piece[17] = text_xml;
-    piece[18] = "</text></svg>";
-    for (i = 0; i < 19; i++) {
-        raw += strlen(piece[i]);
-    }
-    o = out = apr_palloc(p, 3 * raw + 1);
-    for (i = 0; i < 19; i++) {
-        o = pct_put(o, piece[i]);
-    }
+    /* <svg xmlns="http://www.w3.org/2000/svg" width="W */
+    o = PUT(o, "%3Csvg%20xmlns%3D%22http%3A%2F%2Fwww.w3.org%2F2000%2Fsvg"
+               "%22%20width%3D%22");
+    o = put_int(o, w);
+    o = PUT(o, "%22%20height%3D%22");                   /* " height=" */
+    o = put_int(o, h);
+    o = PUT(o, "%22%3E%3Ctext%20x%3D%22");              /* "><text x=" */
+    o = put_int(o, w / 2);
+    o = PUT(o, "%22%20y%3D%22");                        /* " y=" */
+    o = put_int(o, h / 2);
+    o = PUT(o, "%22%20transform%3D%22rotate%28");      /* " transform="rotate( */
+    o = put_int(o, a);
+    o = PUT(o, "%20");
+    o = put_int(o, w / 2);
+    o = PUT(o, "%20");
+    o = put_int(o, h / 2);
+    /* )" text-anchor="middle" dominant-baseline="middle"
+     * font-family="sans-serif" font-size=" */
+    o = PUT(o, "%29%22%20text-anchor%3D%22middle%22%20dominant-baseline"
+               "%3D%22middle%22%20font-family%3D%22sans-serif%22%20"
+               "font-size%3D%22");
+    o = put_int(o, font_px);
+    o = PUT(o, "%22%20fill%3D%22");                     /* " fill=" */
+    o = pct_put(o, fill);
+    o = PUT(o, "%22%20stroke%3D%22");                   /* " stroke=" */
+    o = pct_put(o, stroke);
+    /* " stroke-width="1" paint-order="stroke" opacity=" */
+    o = PUT(o, "%22%20stroke-width%3D%221%22%20paint-order%3D%22stroke"
+               "%22%20opacity%3D%22");
+    o = put_int(o, opacity_milli / 1000);
+    *o++ = '.';
+    *o++ = (char)('0' + opacity_milli % 1000 / 100);
+    *o++ = (char)('0' + opacity_milli % 100 / 10);
+    *o++ = (char)('0' + opacity_milli % 10);
+    o = PUT(o, "%22%3E");                               /* "> */
+    o = pct_put(o, text_xml);
+    o = PUT(o, "%3C%2Ftext%3E%3C%2Fsvg%3E");            /* </text></svg> */
     *o = '\0';
     return out;
 }

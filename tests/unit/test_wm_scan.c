@@ -427,6 +427,16 @@ START_TEST(render_defaults)
     /* Every declaration is !important. */
     ck_assert_int_eq(count_char(h, ';') + 2, count_str(h, "!important"));
     svg = decoded_svg(h);
+    /* the whole document, so a piece spelled wrongly in its encoded form
+     * (scan.c writes them pre-encoded) shows */
+    ck_assert_str_eq(svg,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"240\" "
+        "height=\"160\"><text x=\"120\" y=\"80\" "
+        "transform=\"rotate(-24 120 80)\" text-anchor=\"middle\" "
+        "dominant-baseline=\"middle\" font-family=\"sans-serif\" "
+        "font-size=\"16\" fill=\"#1f1f1f\" stroke=\"#ffffff\" "
+        "stroke-width=\"1\" paint-order=\"stroke\" "
+        "opacity=\"0.100\">Alice</text></svg>");
     ck_assert_str_eq(svg_text(svg), "Alice");
     ck_assert_ptr_nonnull(strstr(svg, "width=\"240\" height=\"160\""));
     ck_assert_ptr_nonnull(strstr(svg, "rotate(-24 120 80)"));
