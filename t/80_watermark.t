@@ -129,6 +129,26 @@ my $after_body = index($page, $tag) + length $tag;
                 'page without <body>: at the end');
 }
 
+# --- a large file: the filter reads its start, the rest passes as a file -------
+# (the part left after the filter's read is handed on as a file bucket and,
+# past 64 KB, mapped again: the page must come out whole either way)
+for my $kb (20, 400) {
+    my $name = "big$kb.html";
+    my $orig = "<!doctype html><html><head><title>big</title></head>"
+        . "<body>\n" . join('', map { sprintf "<p>line %06d %s</p>\n", $_,
+                                      'x' x 40 } 1 .. $kb * 16)
+        . "</body></html>\n";
+    open my $fh, '>', "$docs/$name" or die "$docs/$name: $!";
+    print $fh $orig;
+    close $fh;
+    my $r = get("/t80/static/$name");
+    is $r->code, 200, "$kb KB page: 200";
+    is wm_count($r->content), 1, "$kb KB page: one watermark";
+    inserted_at($r->content, $orig, index($orig, "<body>\n") + 6,
+                "$kb KB page: after <body>, the rest intact");
+    unlink "$docs/$name";
+}
+
 # --- scan limit and the look directives ---------------------------------------
 {
     my $orig = slurp("$docs/longhead.html");
