@@ -29,6 +29,9 @@
 #   BENCH_RSS_SOAK=1       RSS soak: BENCH_SOAK_SECONDS (default 200) of
 #                          Require qiwei-member on the cached instance, RSS
 #                          sampled every BENCH_SOAK_STEP s (default 20)
+#   BENCH_CALLGRIND=1      instructions per request of a few scenarios under
+#                          callgrind (httpd -X; BENCH_CG_N1/N2 requests, default
+#                          200 and 1200; several minutes)
 #   BENCH_PROFILE=REGEX    perf record -g one httpd child during the scenarios
 #                          whose name matches (perturbs those runs; use with
 #                          BENCH_ONLY); the top entries are printed at the end
@@ -621,6 +624,98 @@ if [ "${BENCH_RSS_SOAK:-0}" = 1 ]; then
     rss_soak
 fi
 
+# --- instructions per request (BENCH_CALLGRIND=1) ---------------------------
+# Throughput on a shared machine moves; instruction counts do not.  For a
+# few scenarios, a copy of the first mod_qiwei instance's configuration runs
+# as a single process (httpd -X) under callgrind, counting only inside
+# ap_run_process_connection (reading, handling and writing requests; no
+# start-up).  Each scenario runs twice, with N1 and N2 keep-alive requests
+# of one session (curl -K), and (count2 - count1) / (N2 - N1) is what one
+# more request costs once connections, caches and pools are warm.  User
+# space only: the kernel's share (sockets, sendfile) is not in it.
+cg_results=$run/callgrind.tsv
+: > "$cg_results"
+callgrind_scenarios() {
+    local inst=${qiwei_instances[0]} root=$run/callgrind conf port
+    local n1=${BENCH_CG_N1:-200} n2=${BENCH_CG_N2:-1200}
+    command -v valgrind >/dev/null || { say "no valgrind: skipping callgrind"; return 0; }
+    mkdir -p "$root/run"
+    chmod 755 "$root"
+    port=$(free_port)
+    sed -e "s|^Listen .*|Listen 127.0.0.1:$port|" \
+        -e "s|^PidFile .*|PidFile \"$root/httpd.pid\"|" \
+        -e "s|^ErrorLog .*|ErrorLog \"$root/error.log\"|" \
+        -e "s|^DefaultRuntimeDir .*|DefaultRuntimeDir \"$root/run\"|" \
+        "$run/httpd-$inst/httpd.conf" > "$root/httpd.conf"
+    local args=()
+    for d in $qiwei_defines; do args+=(-D "$d"); done
+    # cg_run NAME N PATH COOKIE: total instructions of N requests
+    cg_run() {
+        local name=$1 n=$2 path=$3 cookie=$4 out vg i codes tag
+        tag=$(tr -c 'A-Za-z0-9\n' _ <<<"$name")
+        out=$root/cg.$tag.$n
+        {
+            [ -n "$cookie" ] && echo "header = \"Cookie: $cookie\""
+            for i in $(seq 1 "$n"); do
+                echo "url = \"http://127.0.0.1:$port$path\""
+                echo 'output = "/dev/null"'
+            done
+        } > "$root/$tag.$n.curl"
+        : > "$out"
+        valgrind --tool=callgrind --callgrind-out-file="$out" \
+            --collect-atstart=no --toggle-collect=ap_run_process_connection \
+            "$httpd_bin" -X -f "$root/httpd.conf" "${args[@]}" \
+            >"$root/valgrind.log" 2>&1 &
+        vg=$!
+        chmod 666 "$out"     # the child writes it after dropping to nobody
+        for i in $(seq 1 600); do
+            curl -s -o /dev/null "http://127.0.0.1:$port/static/page12k.html" && break
+            sleep 0.2
+        done
+        codes=$(curl -s -K "$root/$tag.$n.curl" -w '%{http_code}\n' | sort -u | tr '\n' ' ')
+        kill "$vg"; wait "$vg" 2>/dev/null || true
+        [ "$codes" = "200 " ] || die "callgrind $name: answers $codes, not 200"
+        awk '/^summary:|^totals:/ { print $2; exit }' "$out"
+    }
+    local line path cookie name c1 c2
+    say "callgrind: $n1 and $n2 requests per scenario on httpd -X (slow)"
+    while IFS='|' read -r name path list; do
+        if [ -n "$list" ]; then
+            line=$(head -n 1 "$lists/$list")
+            cookie=$(cut -f2 <<<"$line" | sed 's/^Cookie: //')
+            [ "$(cut -f1 <<<"$line")" = PATH ] || path=$(cut -f1 <<<"$line")$path
+        else
+            cookie=
+        fi
+        c1=$(cg_run "$name" "$n1" "$path" "$cookie")
+        c2=$(cg_run "$name" "$n2" "$path" "$cookie")
+        printf '%s\t%s\n' "$name" "$(( (c2 - c1) / (n2 - n1) ))" >> "$cg_results"
+        say "callgrind: $name: $(( (c2 - c1) / (n2 - n1) )) instructions per request"
+    done <<EOF2
+plain static 12 KB (mod_qiwei loaded, not used)|/static/page12k.html|
+Require qiwei-member|/qw/member/page12k.html|member.txt
+Require qiwei-department div1|/qw/dept/page12k.html|department.txt
+qiwei-member + watermark|/qw/member-wm/page12k.html|member.txt
+EOF2
+    if [ "$have_articles" = 1 ]; then
+        while IFS='|' read -r name path list; do
+            line=$(head -n 1 "$lists/$list")
+            cookie=$(cut -f2 <<<"$line" | sed 's/^Cookie: //')
+            path=$(cut -f1 <<<"$line")
+            c1=$(cg_run "$name" "$n1" "$path" "$cookie")
+            c2=$(cg_run "$name" "$n2" "$path" "$cookie")
+            printf '%s\t%s\n' "$name" "$(( (c2 - c1) / (n2 - n1) ))" >> "$cg_results"
+            say "callgrind: $name: $(( (c2 - c1) / (n2 - n1) )) instructions per request"
+        done <<EOF2
+Require qiwei-article||article.txt
+qiwei-article + watermark||article_wm.txt
+EOF2
+    fi
+}
+if [ "${BENCH_CALLGRIND:-0}" = 1 ]; then
+    callgrind_scenarios
+fi
+
 # --- revocation under load (issue 7 part 3) ------------------------------
 # Two cached instances (qiwei-ra, qiwei-rb) on this PostgreSQL, each under a
 # paced wrk load replaying member.txt (the 1,000 acme sessions); the
@@ -884,6 +979,16 @@ if [ -s "$soak_results" ]; then
     echo "|---:|---:|---:|---:|---:|"
     awk -F'\t' '{ printf "| %d | %d | %.2f | %s | %d |\n", $1, $2, $3 / 1024, $4, $5 }' \
         "$soak_results"
+fi
+if [ -s "$cg_results" ]; then
+    echo
+    echo "Instructions per request (callgrind, user space, one process httpd -X," \
+         "configuration of ${qiwei_instances[0]}; one session, warm cache):"
+    echo
+    echo "| scenario | instructions/request | over plain static |"
+    echo "|---|---:|---:|"
+    awk -F'\t' 'NR == 1 { base = $2 } { printf "| %s | %d | %+d |\n", $1, $2, $2 - base }' \
+        "$cg_results"
 fi
 profile_report
 echo
