@@ -71,10 +71,11 @@
  *      allow must not grant it.  PFX holds the candidate prefixes' lengths
  *      in characters, shortest first (qw_path_cut_lengths()): one index probe
  *      each.
- * The audience test reads the member's department (with ancestors) and role
- * ids from the columns triggers keep (sql/009_access_ids.sql), so it is two
- * '= ANY' filters on the article's own audience rows, with no sub-plan per
- * request for the member's departments and roles.  MOD, PATH, STORE and PFX
+ * The audience test compares id arrays that triggers keep in the two rows
+ * (sql/009_access_ids.sql): the member's departments with their ancestors
+ * and roles, the article's named members and people, roles and departments.
+ * It is an expression over rows the statement has fetched anyway, with no
+ * sub-plan for PostgreSQL to set up per request.  MOD, PATH, STORE and PFX
  * are the statement's parameter numbers. */
 #define ART_COLUMNS(MOD, PATH, STORE, PFX) \
     " a.enterprise_id, a.article_id, a.confidential," \
@@ -82,17 +83,9 @@
     " coalesce(a.watermark, -1)," \
     " m.member_id IS NOT NULL AND (" \
     "   a.audience_all OR a.owner_member_id = m.member_id" \
-    "   OR EXISTS (SELECT 1 FROM article_people p" \
-    "               WHERE p.enterprise_id = a.enterprise_id" \
-    "                 AND p.article_id = a.article_id" \
-    "                 AND p.member_id = m.member_id)" \
-    "   OR EXISTS (SELECT 1 FROM article_audience x" \
-    "               WHERE x.enterprise_id = a.enterprise_id" \
-    "                 AND x.article_id = a.article_id" \
-    "                 AND (x.member_id = m.member_id" \
-    "                      OR x.role_id = ANY (m.access_role_ids)" \
-    "                      OR x.department_id" \
-    "                         = ANY (m.access_department_ids))))," \
+    "   OR m.member_id = ANY (a.audience_member_ids)" \
+    "   OR a.audience_role_ids && m.access_role_ids" \
+    "   OR a.audience_department_ids && m.access_department_ids)," \
     " a.body_type," \
     " CASE WHEN " STORE "::boolean THEN encode(a.body_enc, 'hex') END," \
     " CASE WHEN " STORE "::boolean THEN encode(a.dek_wrapped, 'hex') END," \

@@ -131,6 +131,74 @@ is cols($alice), '||developer', 'a membership moved: the old member loses it';
 is cols($bob), 'engineering,hq,web|engineering,web|',
     '... and the new one gains it';
 
+# --- the article side (schema 9) ---------------------------------------------
+# article_audience and article_people are mirrored as id arrays in the
+# article's row: after every change, the arrays must name exactly what the
+# tables hold.
+my $carol = member('carol');
+my $art = sql("INSERT INTO articles (enterprise_id, module, path, title)"
+              . " VALUES ($eid, 'news', '/t75/a.html', 'a')"
+              . " RETURNING article_id");
+sub aud {
+    my $arrays = sql("SELECT array_to_string(audience_member_ids, ',') || '|'"
+                     . " || array_to_string(audience_role_ids, ',') || '|'"
+                     . " || array_to_string(audience_department_ids, ',')"
+                     . " FROM articles WHERE enterprise_id = $eid AND"
+                     . " article_id = $art");
+    my $tables = sql("SELECT coalesce((SELECT string_agg(x::text, ',' ORDER"
+                     . " BY x) FROM (SELECT member_id AS x FROM"
+                     . " article_audience WHERE enterprise_id = $eid AND"
+                     . " article_id = $art AND member_id IS NOT NULL UNION"
+                     . " SELECT member_id FROM article_people WHERE"
+                     . " enterprise_id = $eid AND article_id = $art) m), '')"
+                     . " || '|' || coalesce((SELECT string_agg(role_id::text,"
+                     . " ',' ORDER BY role_id) FROM article_audience WHERE"
+                     . " enterprise_id = $eid AND article_id = $art), '')"
+                     . " || '|' || coalesce((SELECT string_agg("
+                     . "department_id::text, ',' ORDER BY department_id) FROM"
+                     . " article_audience WHERE enterprise_id = $eid AND"
+                     . " article_id = $art), '')");
+    return $arrays eq $tables ? $arrays : "arrays say $arrays, tables say $tables";
+}
+sub did { sql("SELECT department_id FROM departments WHERE enterprise_id ="
+              . " $eid AND code = '$_[0]'") }
+sub rid { sql("SELECT role_id FROM roles WHERE enterprise_id = $eid AND"
+              . " name = '$_[0]'") }
+is aud(), '||', 'a new article: empty audience arrays';
+my ($dweb, $dsales, $rdev) = (did('web'), did('sales'), rid('developer'));
+sql("INSERT INTO article_audience (enterprise_id, article_id, kind,"
+    . " department_id) VALUES ($eid, $art, 'department', $dweb),"
+    . " ($eid, $art, 'department', $dsales);"
+    . " INSERT INTO article_audience (enterprise_id, article_id, kind,"
+    . " role_id) VALUES ($eid, $art, 'role', $rdev);"
+    . " INSERT INTO article_audience (enterprise_id, article_id, kind,"
+    . " member_id) VALUES ($eid, $art, 'member', $bob);"
+    . " INSERT INTO article_people VALUES ($eid, $art, $alice,"
+    . " 'responsible'), ($eid, $art, $bob, 'related'), ($eid, $art, $carol,"
+    . " 'related')");
+my @d = sort { $a <=> $b } ($dweb, $dsales);
+my @m = sort { $a <=> $b } ($alice, $bob, $carol);
+my $ac = join ',', sort { $a <=> $b } ($alice, $carol);
+is aud(), join(',', @m) . "|$rdev|" . join(',', @d),
+    'audience and people: members (once each), roles, departments';
+sql("DELETE FROM article_people WHERE enterprise_id = $eid AND article_id"
+    . " = $art AND member_id = $bob");
+is aud(), join(',', @m) . "|$rdev|" . join(',', @d),
+    'a person removed who is also named: still in the members';
+sql("DELETE FROM article_audience WHERE enterprise_id = $eid AND article_id"
+    . " = $art AND member_id = $bob");
+is aud(), "$ac|$rdev|" . join(',', @d), '... and removed from the audience';
+sql("UPDATE article_audience SET department_id = $hqid WHERE enterprise_id ="
+    . " $eid AND article_id = $art AND department_id = $dsales");
+is aud(), "$ac|$rdev|" . join(',', sort { $a <=> $b } ($dweb, $hqid)),
+    'an audience row updated';
+sql("DELETE FROM roles WHERE enterprise_id = $eid AND role_id = $rdev");
+is aud(), "$ac||" . join(',', sort { $a <=> $b } ($dweb, $hqid)),
+    'a role deleted: cascaded out of the arrays';
+sql("DELETE FROM members WHERE enterprise_id = $eid AND member_id = $carol");
+is aud(), "$alice||" . join(',', sort { $a <=> $b } ($dweb, $hqid)),
+    'a member deleted: cascaded out of the arrays';
+
 # --- notifications ------------------------------------------------------------
 is notifications("UPDATE departments SET code = 'eng' WHERE enterprise_id ="
                  . " $eid AND code = 'engineering'"),

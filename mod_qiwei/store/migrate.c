@@ -171,7 +171,16 @@ static qw_status apply_one(qw_store *st, const char *dir, const sqlfile *sf)
     if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
         const char *msg = res ? PQresultErrorMessage(res)
                               : PQerrorMessage(st->conn);
-        size_t n = strlen(msg);
+        size_t n;
+
+        if (res && !*msg) {
+            /* no error: the file's last statement returned something
+             * other than a command status (a bare SELECT) */
+            msg = apr_psprintf(st->pool, "its last statement gave %s, not "
+                               "a command status (use DO/PERFORM)",
+                               PQresStatus(PQresultStatus(res)));
+        }
+        n = strlen(msg);
 
         while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) {
             n--;
