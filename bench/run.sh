@@ -563,6 +563,7 @@ scenario() {
 
 say "runs of ${duration}s (warm-up ${warmup}s), wrk -t$threads -c$conns, keep-alive"
 scenario "plain static 12 KB (no mod_qiwei loaded)" base /static/page12k.html plain.txt
+scenario "plain static 12 KB, EnableMMAP Off (no mod_qiwei)" base /static-nommap/page12k.html plain.txt
 q1=${qiwei_instances[0]}
 scenario "plain static 12 KB (mod_qiwei loaded, not used)" "$q1" /static/page12k.html plain.txt
 for qi in "${qiwei_instances[@]}"; do
