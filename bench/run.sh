@@ -12,6 +12,10 @@
 #   BENCH_QUICK=1          3 s runs, 1 s warm-up, short login runs (smoke test)
 #   BENCH_WARMUP=S         warm-up seconds before each run (default 2)
 #   BENCH_ONLY=REGEX       only scenarios whose name matches (grep -E)
+#   BENCH_ROUNDS=N         run the scenario list N times; the table shows
+#                          per scenario the round with the median ratio
+#                          (each round against its own plain static rows)
+#                          and the range of the ratios
 #   BENCH_LOGIN=0          skip the login-cost runs (part 4)
 #   BENCH_LOGIN_CONNECTIONS=N   concurrent logins (default 64)
 #   BENCH_PIN=0            do not pin (default: httpd + PostgreSQL on cpu0,
@@ -64,6 +68,8 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
     login_duration=3
 fi
 only=${BENCH_ONLY:-}
+rounds=${BENCH_ROUNDS:-1}
+round=1
 cache_modes=${BENCH_CACHE_MODES:-cached strict}
 
 say() { echo "bench: $*" >&2; }
@@ -554,42 +560,48 @@ scenario() {
     rss1=$(rss_kib "$inst")
     peak=$(cat "$run/peak" 2>/dev/null || echo "$rss1")
     line=$(grep '^BENCH ' <<<"$out") || { echo "$out" >&2; die "no result from wrk ($name)"; }
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$line" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$line" \
         "$q0" "$q1" "$rss0" "$rss1" "$peak" "$bytes" "$l0" "$l1" \
         "$(awk -v a="$t0" -v b="$t1" -v hz="$clk_tck" 'BEGIN { printf "%.6f", (b - a) / hz }')" \
-        >> "$results"
+        "$round" >> "$results"
     say "$(printf '%-48s' "$name") $(awk -v l="$line" 'BEGIN { n = split(l, a, " "); for (i = 2; i <= n; i++) { split(a[i], kv, "="); v[kv[1]] = kv[2] }; printf "%8.0f req/s  %s", v["requests"] / (v["duration_us"] / 1e6), (v["status_err"] + v["sock_err"] > 0) ? "(errors: " v["status_err"] " status, " v["sock_err"] " socket " v["sock_detail"] ")" : "" }')"
 }
 
-say "runs of ${duration}s (warm-up ${warmup}s), wrk -t$threads -c$conns, keep-alive"
-scenario "plain static 12 KB (no mod_qiwei loaded)" base /static/page12k.html plain.txt
-scenario "plain static 12 KB, EnableMMAP Off (no mod_qiwei)" base /static-nommap/page12k.html plain.txt
-q1=${qiwei_instances[0]}
-scenario "plain static 12 KB (mod_qiwei loaded, not used)" "$q1" /static/page12k.html plain.txt
-for qi in "${qiwei_instances[@]}"; do
-    tag=""
-    [ "$qi" != qiwei ] && tag=" [${qi#qiwei-}]"
-    scenario "Require qiwei-member$tag" "$qi" /qw/member/page12k.html member.txt
-    scenario "Require qiwei-department div1$tag" "$qi" /qw/dept/page12k.html department.txt
-    if [ "$have_articles" = 1 ]; then
-        scenario "Require qiwei-article$tag" "$qi" / article.txt
+say "runs of ${duration}s (warm-up ${warmup}s), wrk -t$threads -c$conns, keep-alive, $rounds round(s)"
+# BENCH_ROUNDS=N: the whole list N times over; each round's ratios are
+# taken against that round's plain static rows, and the table shows the
+# median round (the machine's speed drifts between runs minutes apart).
+for round in $(seq 1 "$rounds"); do
+    [ "$rounds" -gt 1 ] && say "round $round of $rounds"
+    scenario "plain static 12 KB (no mod_qiwei loaded)" base /static/page12k.html plain.txt
+    scenario "plain static 12 KB, EnableMMAP Off (no mod_qiwei)" base /static-nommap/page12k.html plain.txt
+    q1=${qiwei_instances[0]}
+    scenario "plain static 12 KB (mod_qiwei loaded, not used)" "$q1" /static/page12k.html plain.txt
+    for qi in "${qiwei_instances[@]}"; do
+        tag=""
+        [ "$qi" != qiwei ] && tag=" [${qi#qiwei-}]"
+        scenario "Require qiwei-member$tag" "$qi" /qw/member/page12k.html member.txt
+        scenario "Require qiwei-department div1$tag" "$qi" /qw/dept/page12k.html department.txt
+        if [ "$have_articles" = 1 ]; then
+            scenario "Require qiwei-article$tag" "$qi" / article.txt
+        fi
+        scenario "qiwei-member + watermark$tag" "$qi" /qw/member-wm/page12k.html member.txt qiwei-wm
+        scenario "qiwei-department + watermark$tag" "$qi" /qw/dept-wm/page12k.html department.txt qiwei-wm
+        if [ "$have_articles" = 1 ]; then
+            scenario "qiwei-article + watermark$tag" "$qi" / article_wm.txt qiwei-wm
+        fi
+        scenario "1 MB page, qiwei-member, no watermark$tag" "$qi" /qw/member/page1m.html member.txt "" "$size1m"
+        scenario "1 MB page, qiwei-member + watermark$tag" "$qi" /qw/member-wm/page1m.html member.txt qiwei-wm "$size1m"
+    done
+    scenario "plain static 1 MB (no mod_qiwei loaded)" base /static/page1m.html plain.txt "" "$size1m"
+    if [ "$have_dbd_pgsql" = 1 ]; then
+        scenario "peer: authn_dbd {SHA} + authn_socache" base /peer/basic/page12k.html basic.txt
+        scenario "peer: authn_dbd + socache + dbd-group" base /peer/group/page12k.html basic_div1.txt
+        scenario "peer: authn_dbd + dbd-group, no cache" base /peer/group-nocache/page12k.html basic_div1.txt
     fi
-    scenario "qiwei-member + watermark$tag" "$qi" /qw/member-wm/page12k.html member.txt qiwei-wm
-    scenario "qiwei-department + watermark$tag" "$qi" /qw/dept-wm/page12k.html department.txt qiwei-wm
-    if [ "$have_articles" = 1 ]; then
-        scenario "qiwei-article + watermark$tag" "$qi" / article_wm.txt qiwei-wm
-    fi
-    scenario "1 MB page, qiwei-member, no watermark$tag" "$qi" /qw/member/page1m.html member.txt "" "$size1m"
-    scenario "1 MB page, qiwei-member + watermark$tag" "$qi" /qw/member-wm/page1m.html member.txt qiwei-wm "$size1m"
+    scenario "peer: mod_substitute 12 KB" base /sub/page12k.html plain.txt bench-wm
+    scenario "peer: mod_substitute 1 MB" base /sub/page1m.html plain.txt bench-wm "$size1m"
 done
-scenario "plain static 1 MB (no mod_qiwei loaded)" base /static/page1m.html plain.txt "" "$size1m"
-if [ "$have_dbd_pgsql" = 1 ]; then
-    scenario "peer: authn_dbd {SHA} + authn_socache" base /peer/basic/page12k.html basic.txt
-    scenario "peer: authn_dbd + socache + dbd-group" base /peer/group/page12k.html basic_div1.txt
-    scenario "peer: authn_dbd + dbd-group, no cache" base /peer/group-nocache/page12k.html basic_div1.txt
-fi
-scenario "peer: mod_substitute 12 KB" base /sub/page12k.html plain.txt bench-wm
-scenario "peer: mod_substitute 1 MB" base /sub/page1m.html plain.txt bench-wm "$size1m"
 
 # --- RSS soak (BENCH_RSS_SOAK=1) -----------------------------------------------
 # Require qiwei-member on the cached instance for BENCH_SOAK_SECONDS, in
@@ -857,43 +869,62 @@ function kv(s, k,   n, a, i, p) {
 }
 function ms(us) { return sprintf(us >= 100000 ? "%.0f" : "%.2f", us / 1000) }
 BEGIN {
-    printf "| %-48s | %8s | %8s | %8s | %6s | %7s | %9s | %9s | %8s | %16s | %6s | %11s |\n",
-        "scenario", "req/s", "p50 ms", "p99 ms", "ratio", "CPU µs/req", "CPU ratio",
-        "body MB/s", "DB q/req", "RSS MiB before>after", "errors",
-        "load before>after"
-    printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "--------------------------------------------------",
-        "---------:", "---------:", "---------:", "-------:", "----------:",
-        "---------:", "----------:", "---------:", "-----------------:",
-        "-------:", "------------:"
+    printf "| %-48s | %8s | %8s | %8s | %6s | %11s | %7s | %9s | %9s | %8s | %16s | %6s | %11s |\n",
+        "scenario", "req/s", "p50 ms", "p99 ms", "ratio", "ratio range",
+        "CPU µs/req", "CPU ratio", "body MB/s", "DB q/req",
+        "RSS MiB before>after", "errors", "load before>after"
+    printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "--------------------------------------------------",
+        "---------:", "---------:", "---------:", "-------:", "------------:",
+        "----------:", "---------:", "----------:", "---------:",
+        "-----------------:", "-------:", "------------:"
 }
 {
+    r = ($12 == "") ? 1 : $12
     req = kv($2, "requests"); dur = kv($2, "duration_us") / 1e6
     rps[NR] = req / dur
     mbs[NR] = rps[NR] * $8 / 1048576
     big[NR] = ($8 != size12k)
     cpu[NR] = req > 0 ? $11 * 1e6 / req : 0
-    if ($1 ~ /^plain static 12 KB \(no mod_qiwei/) { base = rps[NR]; cbase = cpu[NR] }
-    if ($1 ~ /^plain static 1 MB/) { base1m = mbs[NR]; cbase1m = cpu[NR] }
+    rnd[NR] = r
+    if ($1 ~ /^plain static 12 KB \(no mod_qiwei/) { base[r] = rps[NR]; cbase[r] = cpu[NR] }
+    if ($1 ~ /^plain static 1 MB/) { base1m[r] = mbs[NR]; cbase1m[r] = cpu[NR] }
     qpr = req > 0 ? ($4 - $3) / req : 0
     err = kv($2, "status_err") + kv($2, "sock_err")
     name[NR] = $1
+    if (!($1 in seen)) { seen[$1] = 1; order[++nn] = $1 }
+    rows[$1] = rows[$1] " " NR
     rest[NR] = sprintf("| %8s | %8s |", ms(kv($2, "p50_us")), ms(kv($2, "p99_us")))
     tail[NR] = sprintf("| %8.2f | %7.1f > %6.1f | %6d | %5.1f > %5.1f |", qpr,
         $5 / 1024, $6 / 1024, err, $9, $10)
 }
 END {
     for (i = 1; i <= NR; i++) {
-        ratio = big[i] ? (base1m > 0 ? mbs[i] / base1m : 0) \
-                       : (base > 0 ? rps[i] / base : 0)
-        cb = big[i] ? cbase1m : cbase
-        printf "| %-48s | %8.0f %s %6.2f | %10.1f | %9.2f | %9.0f %s\n",
-            name[i], rps[i], rest[i], ratio, cpu[i],
-            (cpu[i] > 0 ? cb / cpu[i] : 0), mbs[i], tail[i]
+        r = rnd[i]
+        ratio[i] = big[i] ? (base1m[r] > 0 ? mbs[i] / base1m[r] : 0) \
+                          : (base[r] > 0 ? rps[i] / base[r] : 0)
+        cb = big[i] ? cbase1m[r] : cbase[r]
+        cratio[i] = cpu[i] > 0 ? cb / cpu[i] : 0
+    }
+    for (k = 1; k <= nn; k++) {
+        n = split(substr(rows[order[k]], 2), idx, " ")
+        # sort the rounds by ratio (insertion sort: mawk has no asort)
+        for (a = 2; a <= n; a++) {
+            v = idx[a]
+            for (b = a - 1; b >= 1 && ratio[idx[b]] > ratio[v]; b--) idx[b + 1] = idx[b]
+            idx[b + 1] = v
+        }
+        m = idx[int((n + 1) / 2)]
+        range = n > 1 ? sprintf("%.2f–%.2f", ratio[idx[1]], ratio[idx[n]]) : "–"
+        printf "| %-48s | %8.0f %s %6.2f | %11s | %10.1f | %9.2f | %9.0f %s\n",
+            name[m], rps[m], rest[m], ratio[m], range, cpu[m], cratio[m],
+            mbs[m], tail[m]
     }
 }' "$results"
 echo
 echo "ratio: req/s divided by plain static 12 KB without mod_qiwei (for the 1 MB"
-echo "rows compare body MB/s with the plain static 1 MB row). CPU µs/req: user +"
+echo "rows compare body MB/s with the plain static 1 MB row), in the same round;"
+echo "with BENCH_ROUNDS > 1 each row is the round with the median ratio, and"
+echo "'ratio range' the lowest and highest over the rounds. CPU µs/req: user +"
 echo "system CPU of the instance's httpd processes and of PostgreSQL per request;"
 echo "CPU ratio: plain static's CPU µs/req (12 KB or 1 MB) divided by the row's,"
 echo "i.e. the throughput ratio on a server core that does nothing else. errors:"
