@@ -817,8 +817,11 @@ login_run() {   # CONCURRENCY
         [ -n "$tok" ] && [ -n "$ck" ] || die "no CSRF token from /qiwei/login"
         tok=$(perl -MURI::Escape -e 'print uri_escape($ARGV[0])' "$tok" 2>/dev/null \
               || printf '%s' "$tok")
-        printf '/qiwei/login\tCookie: qiwei_csrf=%s\tBODY=account=u000001&password=%s&csrf=%s&next=%%2Fqw%%2Fmember%%2F\n' \
-            "$ck" "$login_pw" "$tok" >> "$list"
+        # one account per connection: the per-account throttle counts an
+        # attempt before hashing it (so parallel guesses cannot outrun it),
+        # and 64 parallel logins to one account would be throttled after 5
+        printf '/qiwei/login\tCookie: qiwei_csrf=%s\tBODY=account=u%06d&password=%s&csrf=%s&next=%%2Fqw%%2Fmember%%2F\n' \
+            "$ck" "$i" "$login_pw" "$tok" >> "$list"
     done
     # one login by hand: it must succeed (303 + session cookie)
     IFS=$'\t' read -r -a f < "$list"
