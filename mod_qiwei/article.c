@@ -54,7 +54,9 @@
 #define ART_HANDLER "qiwei-article"
 #define ART_HEADERS_FILTER "QIWEI_ARTICLE_HEADERS"
 #define ART_STMT "qw_article"
+#define ART_STMT_SHADOW "qw_article_shadow"
 #define ART_SESSION_STMT "qw_session_article"
+#define ART_SESSION_STMT_SHADOW "qw_session_article_shadow"
 #define SHARE_PARAM "qs"
 
 /* The article decision, as columns of a statement in which e is the
@@ -64,20 +66,23 @@
  *   4 share_version  5 watermark (-1 inherit)  6 the member is in the
  *   audience  7 body_type  8, 9 the stored body and its wrapped key, hex
  *   (only when STORE is true)
- *   10 the id of an article whose path is a proper prefix of PATH followed
- *      by '/' or ';', or which ends with '/' (NULL when none).  Such a path
- *      reaches that article's file, script or back-end (PATH_INFO, a
- *      ";param" a proxy passes on, a trailing slash): QiweiArticleMissing
- *      allow must not grant it.  PFX holds the candidate prefixes' lengths
- *      in characters, shortest first (qw_path_cut_lengths()): one index probe
- *      each.
+ *   10 (ART_SHADOW) the id of an article whose path is a proper prefix of
+ *      PATH followed by '/' or ';', or which ends with '/' (NULL when none).
+ *      Such a path reaches that article's file, script or back-end
+ *      (PATH_INFO, a ";param" a proxy passes on, a trailing slash):
+ *      QiweiArticleMissing allow must not grant it.  PFX holds the candidate
+ *      prefixes' lengths in characters, shortest first
+ *      (qw_path_cut_lengths()): one index probe each.  Only the statements
+ *      for QiweiArticleMissing allow have it: with deny (the default) a
+ *      path with no article is refused anyway, and the sub-plan is the
+ *      dearest part of the statement to set up.  The others return NULL.
  * The audience test compares id arrays that triggers keep in the two rows
  * (sql/009_access_ids.sql): the member's departments with their ancestors
  * and roles, the article's named members and people, roles and departments.
  * It is an expression over rows the statement has fetched anyway, with no
  * sub-plan for PostgreSQL to set up per request.  MOD, PATH, STORE and PFX
  * are the statement's parameter numbers. */
-#define ART_COLUMNS(MOD, PATH, STORE, PFX) \
+#define ART_COLUMNS(STORE) \
     " a.enterprise_id, a.article_id, a.confidential," \
     " a.share_enabled AND e.allow_external_share, a.share_version," \
     " coalesce(a.watermark, -1)," \
@@ -88,38 +93,46 @@
     "   OR a.audience_department_ids && m.access_department_ids)," \
     " a.body_type," \
     " CASE WHEN " STORE "::boolean THEN encode(a.body_enc, 'hex') END," \
-    " CASE WHEN " STORE "::boolean THEN encode(a.dek_wrapped, 'hex') END," \
+    " CASE WHEN " STORE "::boolean THEN encode(a.dek_wrapped, 'hex') END,"
+#define ART_SHADOW(MOD, PATH, PFX) \
     " (SELECT sa.article_id" \
     "    FROM unnest(" PFX "::int[]) WITH ORDINALITY AS px(len, n)" \
     "    JOIN articles sa ON sa.enterprise_id = e.enterprise_id" \
     "     AND sa.module = " MOD " AND sa.path = left(" PATH ", px.len)" \
     "   ORDER BY px.n LIMIT 1)"
+#define ART_NO_SHADOW " NULL::bigint"
 #define ART_JOIN(MOD, PATH) \
     "  LEFT JOIN articles a ON a.enterprise_id = e.enterprise_id" \
     "   AND a.module = " MOD " AND a.path = " PATH
 #define ART_NCOLUMNS 11
 
 /* The decision alone: $1 enterprise code, $2 module, $3 path, $4 member id
- * or NULL, $5 whether to return the stored body, $6 prefix lengths.  One
- * row when the enterprise exists. */
-static const char sql_article[] =
-    "SELECT" ART_COLUMNS("$2", "$3", "$5", "$6")
-    "  FROM enterprises e"
-    ART_JOIN("$2", "$3")
-    "  LEFT JOIN members m ON m.enterprise_id = e.enterprise_id"
-    "                     AND m.member_id = $4::bigint"
-    " WHERE e.code = $1";
+ * or NULL, $5 whether to return the stored body, and for the _shadow
+ * variant $6 the prefix lengths.  One row when the enterprise exists. */
+#define SQL_ARTICLE(SHADOW) \
+    "SELECT" ART_COLUMNS("$5") SHADOW \
+    "  FROM enterprises e" \
+    ART_JOIN("$2", "$3") \
+    "  LEFT JOIN members m ON m.enterprise_id = e.enterprise_id" \
+    "                     AND m.member_id = $4::bigint" \
+    " WHERE e.code = $1"
+static const char sql_article[] = SQL_ARTICLE(ART_NO_SHADOW);
+static const char sql_article_shadow[] =
+    SQL_ARTICLE(ART_SHADOW("$2", "$3", "$6"));
 
 /* The session and the decision in one round trip, for a viewer who is not
  * cached (every request in QiweiCacheMode strict): the session statement
  * (db.h) with the article columns after its own.  $1 enterprise code,
- * $2 session hash, $3 module, $4 path, $5 store, $6 prefix lengths.  No
- * row when the session is not valid. */
-static const char sql_session_article[] =
-    QW_SQL_SESSION_SELECT "," ART_COLUMNS("$3", "$4", "$5", "$6")
-    QW_SQL_SESSION_FROM
-    ART_JOIN("$3", "$4")
-    QW_SQL_SESSION_WHERE;
+ * $2 session hash, $3 module, $4 path, $5 store, and for the _shadow
+ * variant $6 the prefix lengths.  No row when the session is not valid. */
+#define SQL_SESSION_ARTICLE(SHADOW) \
+    QW_SQL_SESSION_SELECT "," ART_COLUMNS("$5") SHADOW \
+    QW_SQL_SESSION_FROM \
+    ART_JOIN("$3", "$4") \
+    QW_SQL_SESSION_WHERE
+static const char sql_session_article[] = SQL_SESSION_ARTICLE(ART_NO_SHADOW);
+static const char sql_session_article_shadow[] =
+    SQL_SESSION_ARTICLE(ART_SHADOW("$3", "$4", "$6"));
 
 /* Longest article path, in characters (sql/003_articles.sql). */
 #define ART_PATH_MAX 1024
@@ -130,6 +143,8 @@ typedef struct {
     int found;
     int shadowed;            /* not found, but under an article's path */
     int64_t shadow_id;       /* that article, with shadowed */
+    int shadow_known;        /* shadowed was looked up (QiweiArticleMissing
+                              * allow); else it is 0 unasked */
     int allowed;             /* the session's member is in the audience */
     int share_ok;            /* a valid share link for this very article */
     const char *link_id;     /* hex, with share_ok */
@@ -268,6 +283,7 @@ static int lookup(request_rec *r, art_state *st, const char *mod,
     const char *values[6];
     PGconn *conn;
     PGresult *res;
+    int shadow;
 
     st->looked = 1;
     st->mod = mod;
@@ -282,12 +298,16 @@ static int lookup(request_rec *r, art_state *st, const char *mod,
     values[3] = v ? apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
                                  v->member_id) : NULL;
     values[4] = qw_cfg_article_store(d) ? "true" : "false";
-    values[5] = qw_path_cut_lengths(r->pool, r->uri, ART_PATH_MAX);
-    res = qw_db_exec(r, conn, ART_STMT, 6, values, NULL, NULL);
+    shadow = qw_cfg_article_missing_allow(d);
+    values[5] = shadow ? qw_path_cut_lengths(r->pool, r->uri, ART_PATH_MAX)
+                       : NULL;
+    res = qw_db_exec(r, conn, shadow ? ART_STMT_SHADOW : ART_STMT,
+                     shadow ? 6 : 5, values, NULL, NULL);
     if (!res) {
         return qw_unavailable(r);
     }
     take_row(r, st, mod, res, 0);
+    st->shadow_known = shadow;
     PQclear(res);
     log_decision(r, st);
     return OK;
@@ -308,6 +328,7 @@ static void remember(request_rec *r, const art_state *st, const char *mod,
     dec.found = st->found;
     dec.allowed = st->allowed;
     dec.shadowed = st->shadowed;
+    dec.shadow_known = st->shadow_known;
     if (st->shadowed) {
         dec.article_id = st->shadow_id;     /* evicted with that article */
     }
@@ -333,19 +354,22 @@ static int resolve(request_rec *r, art_state *st, const char *mod,
     qw_dir_cfg *d = qw_dir(r);
     qw_resolve_with with;
     const char *values[4];
-    int rc;
+    int rc, shadow;
 
     values[0] = mod;
     values[1] = r->uri;
     values[2] = qw_cfg_article_store(d) ? "true" : "false";
-    values[3] = qw_path_cut_lengths(r->pool, r->uri, ART_PATH_MAX);
-    with.stmt = ART_SESSION_STMT;
-    with.nvalues = 4;
+    shadow = qw_cfg_article_missing_allow(d);
+    values[3] = shadow ? qw_path_cut_lengths(r->pool, r->uri, ART_PATH_MAX)
+                       : NULL;
+    with.stmt = shadow ? ART_SESSION_STMT_SHADOW : ART_SESSION_STMT;
+    with.nvalues = shadow ? 4 : 3;
     with.values = values;
     rc = qw_viewer_resolve_with(r, v, &with);
     if (with.res) {
         if (rc == OK && *v) {
             take_row(r, st, mod, with.res, QW_SESSION_COLUMNS);
+            st->shadow_known = shadow;
             log_decision(r, st);
             if (cacheable) {
                 remember(r, st, mod, *v, with.gen);
@@ -368,13 +392,18 @@ static int lookup_member(request_rec *r, art_state *st, const char *mod,
     if (st->looked) {
         return OK;              /* made with the viewer (resolve()) */
     }
-    if (cacheable && qw_cache_article_get(r, v, mod, r->uri, &dec, &gen)) {
+    /* a decision cached where the shadow check was not made (deny mode)
+     * does not do for a location that allows missing articles */
+    if (cacheable && qw_cache_article_get(r, v, mod, r->uri, &dec, &gen)
+        && (dec.shadow_known
+            || !qw_cfg_article_missing_allow(qw_dir(r)))) {
         st->looked = 1;
         st->mod = mod;
         st->path = r->uri;
         st->found = dec.found;
         st->allowed = dec.allowed;
         st->shadowed = dec.shadowed;
+        st->shadow_known = dec.shadow_known;
         if (dec.shadowed) {
             st->shadow_id = dec.article_id;
         }
@@ -828,7 +857,10 @@ static int art_handler(request_rec *r)
 void qw_article_register_hooks(apr_pool_t *p)
 {
     qw_db_register_statement(ART_STMT, sql_article);
+    qw_db_register_statement(ART_STMT_SHADOW, sql_article_shadow);
     qw_db_register_statement(ART_SESSION_STMT, sql_session_article);
+    qw_db_register_statement(ART_SESSION_STMT_SHADOW,
+                             sql_session_article_shadow);
     /* before AuthType Qiwei's own check_authn (APR_HOOK_MIDDLE) */
     ap_hook_check_authn(art_check_authn, NULL, NULL, APR_HOOK_FIRST,
                         AP_AUTH_INTERNAL_PER_CONF);

@@ -56,6 +56,8 @@ typedef struct {
     int shadowed;              /* no article there, but one at a prefix of
                                 * the path ending before '/' or ';'
                                 * (article_id is that one's) */
+    int shadow_known;          /* shadowed was looked up (only locations
+                                * with QiweiArticleMissing allow do) */
     int allowed;               /* the member is in its audience */
     apr_int64_t article_id;
     int confidential;
