@@ -17,7 +17,7 @@
 
 #define WM_FILTER "QIWEI_WATERMARK"
 #define WM_NOTE_AE "qiwei-accept-encoding"
-/* the part of a file left after the filter's read that is worth an mmap */
+/* files at least this large are mapped, smaller ones read (wm_filter) */
 #define WM_MMAP_MIN (64 * 1024)
 
 typedef enum { WM_SCANNING, WM_GAVE_UP, WM_DONE } wm_state;
@@ -261,9 +261,6 @@ static apr_status_t wm_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         apr_size_t len, off;
         apr_status_t rv;
         int rc;
-#if APR_HAS_MMAP
-        int mmap_ok;
-#endif
 
         if (APR_BUCKET_IS_EOS(b)) {
             const char *closer = qw_wm_scan_finish(&ctx->scan);
@@ -285,18 +282,15 @@ static apr_status_t wm_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             continue;
         }
 #if APR_HAS_MMAP
-        /* Read a file a buffer at a time rather than mmap it: we look at
-         * the first few KB only, and mapping then unmapping a file in a
-         * threaded child costs a TLB shootdown across the other cores on
-         * every request.  What we did not read stays a file bucket; it is
-         * mapped again (if EnableMMAP allowed it) only when it is large
-         * enough for one mapping to beat copying it through read(). */
-        if (APR_BUCKET_IS_FILE(b)) {
-            mmap_ok = ((apr_bucket_file *)b->data)->can_mmap;
+        /* A small file is read a buffer at a time rather than mapped: we
+         * look at its first few KB only, and mapping then unmapping a file
+         * in a threaded child costs a TLB shootdown across the other cores
+         * on every request.  A large one is mapped as httpd would (if
+         * EnableMMAP allows): one mapping beats copying it through read(),
+         * and the part we do not read cannot be mapped on its own later
+         * (its offset is not page-aligned, so APR falls back to read()). */
+        if (APR_BUCKET_IS_FILE(b) && b->length < WM_MMAP_MIN) {
             apr_bucket_file_enable_mmap(b, 0);
-        }
-        else {
-            mmap_ok = 0;
         }
 #endif
         rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
@@ -305,13 +299,6 @@ static apr_status_t wm_filter(ap_filter_t *f, apr_bucket_brigade *bb)
                           "QW0805: reading the response for the watermark");
             return rv;
         }
-#if APR_HAS_MMAP
-        if (mmap_ok && APR_BUCKET_NEXT(b) != APR_BRIGADE_SENTINEL(bb)
-            && APR_BUCKET_IS_FILE(APR_BUCKET_NEXT(b))
-            && APR_BUCKET_NEXT(b)->length >= WM_MMAP_MIN) {
-            apr_bucket_file_enable_mmap(APR_BUCKET_NEXT(b), 1);
-        }
-#endif
         rc = qw_wm_scan_feed(&ctx->scan, data, len, &off);
         if (rc == QW_WM_FOUND) {
             if (off < len) {
