@@ -690,40 +690,31 @@ callgrind_scenarios() {
         [ "$codes" = "200 " ] || die "callgrind $name: answers $codes, not 200"
         awk '/^summary:|^totals:/ { print $2; exit }' "$out"
     }
-    local line path cookie name c1 c2
+    local line path cookie name c1 c2 list scenarios
+    # NAME|PATH|LIST: the first line of LIST gives the cookie, and the path
+    # too when its first field is not PATH (the article lists)
+    scenarios='plain static 12 KB (mod_qiwei loaded, not used)|/static/page12k.html|
+Require qiwei-member|/qw/member/page12k.html|member.txt
+Require qiwei-department div1|/qw/dept/page12k.html|department.txt
+qiwei-member + watermark|/qw/member-wm/page12k.html|member.txt'
+    if [ "$have_articles" = 1 ]; then
+        scenarios+='
+Require qiwei-article||article.txt
+qiwei-article + watermark||article_wm.txt'
+    fi
     say "callgrind: $n1 and $n2 requests per scenario on httpd -X (slow)"
     while IFS='|' read -r name path list; do
+        cookie=
         if [ -n "$list" ]; then
             line=$(head -n 1 "$lists/$list")
             cookie=$(cut -f2 <<<"$line" | sed 's/^Cookie: //')
             [ "$(cut -f1 <<<"$line")" = PATH ] || path=$(cut -f1 <<<"$line")$path
-        else
-            cookie=
         fi
         c1=$(cg_run "$name" "$n1" "$path" "$cookie")
         c2=$(cg_run "$name" "$n2" "$path" "$cookie")
         printf '%s\t%s\n' "$name" "$(( (c2 - c1) / (n2 - n1) ))" >> "$cg_results"
         say "callgrind: $name: $(( (c2 - c1) / (n2 - n1) )) instructions per request"
-    done <<EOF2
-plain static 12 KB (mod_qiwei loaded, not used)|/static/page12k.html|
-Require qiwei-member|/qw/member/page12k.html|member.txt
-Require qiwei-department div1|/qw/dept/page12k.html|department.txt
-qiwei-member + watermark|/qw/member-wm/page12k.html|member.txt
-EOF2
-    if [ "$have_articles" = 1 ]; then
-        while IFS='|' read -r name path list; do
-            line=$(head -n 1 "$lists/$list")
-            cookie=$(cut -f2 <<<"$line" | sed 's/^Cookie: //')
-            path=$(cut -f1 <<<"$line")
-            c1=$(cg_run "$name" "$n1" "$path" "$cookie")
-            c2=$(cg_run "$name" "$n2" "$path" "$cookie")
-            printf '%s\t%s\n' "$name" "$(( (c2 - c1) / (n2 - n1) ))" >> "$cg_results"
-            say "callgrind: $name: $(( (c2 - c1) / (n2 - n1) )) instructions per request"
-        done <<EOF2
-Require qiwei-article||article.txt
-qiwei-article + watermark||article_wm.txt
-EOF2
-    fi
+    done <<<"$scenarios"
 }
 if [ "${BENCH_CALLGRIND:-0}" = 1 ]; then
     callgrind_scenarios
