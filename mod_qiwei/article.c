@@ -281,17 +281,12 @@ static int lookup(request_rec *r, art_state *st, const char *mod,
 {
     qw_dir_cfg *d = qw_dir(r);
     const char *values[6];
-    PGconn *conn;
     PGresult *res;
     int shadow;
 
     st->looked = 1;
     st->mod = mod;
     st->path = r->uri;
-    conn = qw_db_get(r);
-    if (!conn) {
-        return qw_unavailable(r);
-    }
     values[0] = d->enterprise;
     values[1] = mod;
     values[2] = r->uri;
@@ -301,7 +296,7 @@ static int lookup(request_rec *r, art_state *st, const char *mod,
     shadow = qw_cfg_article_missing_allow(d);
     values[5] = shadow ? qw_path_cut_lengths(r->pool, r->uri, ART_PATH_MAX)
                        : NULL;
-    res = qw_db_exec(r, conn, shadow ? ART_STMT_SHADOW : ART_STMT,
+    res = qw_db_exec(r, shadow ? ART_STMT_SHADOW : ART_STMT,
                      shadow ? 6 : 5, values, NULL, NULL);
     if (!res) {
         return qw_unavailable(r);
@@ -631,8 +626,8 @@ static int log_read(request_rec *r, art_state *st)
     memset(&s, 0, sizeof(s));
     s.pool = r->pool;
     s.keys = qw_keys();
-    s.conn = qw_db_get(r);
-    if (!s.conn || !s.keys) {
+    s.db = qw_db_sql(r);
+    if (!s.db || !s.keys) {
         return qw_unavailable(r);
     }
     /* a member who came with a link is still logged as that member; the
@@ -662,14 +657,11 @@ static int log_read(request_rec *r, art_state *st)
                                               st->article_id, st->path),
                                  "success", NULL, details)) != QW_OK
         || (rc = qw_store_commit(&s)) != QW_OK) {
-        if (PQtransactionStatus(s.conn) != PQTRANS_IDLE) {
-            qw_store_rollback(&s);
-        }
+        qw_store_rollback(&s);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "QW0908: cannot log the read of article %"
                       APR_INT64_T_FMT ": %s; refused", st->article_id,
                       s.err ? s.err : qw_status_name(rc));
-        qw_db_mark_broken(r);
         return qw_unavailable(r);
     }
     st->logged = 1;
@@ -856,11 +848,14 @@ static int art_handler(request_rec *r)
 
 void qw_article_register_hooks(apr_pool_t *p)
 {
-    qw_db_register_statement(ART_STMT, sql_article);
-    qw_db_register_statement(ART_STMT_SHADOW, sql_article_shadow);
-    qw_db_register_statement(ART_SESSION_STMT, sql_session_article);
+    /* all four only read */
+    qw_db_register_statement(ART_STMT, sql_article, QW_DB_IDEMPOTENT);
+    qw_db_register_statement(ART_STMT_SHADOW, sql_article_shadow,
+                             QW_DB_IDEMPOTENT);
+    qw_db_register_statement(ART_SESSION_STMT, sql_session_article,
+                             QW_DB_IDEMPOTENT);
     qw_db_register_statement(ART_SESSION_STMT_SHADOW,
-                             sql_session_article_shadow);
+                             sql_session_article_shadow, QW_DB_IDEMPOTENT);
     /* before AuthType Qiwei's own check_authn (APR_HOOK_MIDDLE) */
     ap_hook_check_authn(art_check_authn, NULL, NULL, APR_HOOK_FIRST,
                         AP_AUTH_INTERNAL_PER_CONF);

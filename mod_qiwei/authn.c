@@ -114,17 +114,13 @@ static qw_viewer *inherited_viewer(request_rec *r, const char *ent)
 static int touch_session(request_rec *r, const qw_viewer *v)
 {
     const char *values[2];
-    PGconn *conn = qw_db_get(r);   /* the one the statement ran on */
     PGresult *res;
 
-    if (!conn) {
-        return 0;
-    }
     values[0] = apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
                              (apr_int64_t)v->enterprise_id);
     values[1] = apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
                              (apr_int64_t)v->session_id);
-    res = qw_db_exec(r, conn, QW_STMT_SESSION_TOUCH, 2, values, NULL, NULL);
+    res = qw_db_exec(r, QW_STMT_SESSION_TOUCH, 2, values, NULL, NULL);
     if (!res) {
         return 0;
     }
@@ -147,7 +143,6 @@ int qw_viewer_resolve_with(request_rec *r, qw_viewer **out,
     const char **values;
     int *lengths, *formats;
     int nvalues = 2 + (with ? with->nvalues : 0);
-    PGconn *conn;
     PGresult *res;
     qw_viewer *v;
     apr_uint64_t gen;
@@ -218,11 +213,6 @@ int qw_viewer_resolve_with(request_rec *r, qw_viewer **out,
         return OK;
     }
 
-    conn = qw_db_get(r);
-    if (!conn) {
-        q->resolved = 1;
-        return qw_unavailable(r);
-    }
     values = apr_pcalloc(r->pool, nvalues * sizeof(*values));
     lengths = apr_pcalloc(r->pool, nvalues * sizeof(*lengths));
     formats = apr_pcalloc(r->pool, nvalues * sizeof(*formats));
@@ -233,7 +223,7 @@ int qw_viewer_resolve_with(request_rec *r, qw_viewer **out,
     if (with) {
         memcpy(values + 2, with->values, with->nvalues * sizeof(*values));
     }
-    res = qw_db_exec(r, conn, with ? with->stmt : QW_STMT_SESSION, nvalues,
+    res = qw_db_exec(r, with ? with->stmt : QW_STMT_SESSION, nvalues,
                      values, lengths, formats);
     if (!res) {
         q->resolved = 1;

@@ -1,12 +1,20 @@
-/* Per-process PostgreSQL connection pool.
+/* Per-process PostgreSQL connection pool, and the only owner of a
+ * database connection in the module (db.h states the rule).
  *
  * Like mod_dbd: an apr_reslist per server that has QiweiDatabase, made in
- * child_init; statements prepared once per connection; a connection that
- * libpq reports broken, or that is left inside a transaction, is discarded
- * instead of reused; the request's connection goes back through a cleanup on
- * r->pool.  Unlike mod_dbd it fails fast: after a failed connect it answers
- * "unavailable" at once for QiweiDatabaseRetryInterval seconds instead of
- * making every request wait for the connect timeout. */
+ * child_init; statements prepared once per connection.  Unlike mod_dbd:
+ *  - nobody else sees a connection.  A statement takes one from the pool
+ *    and gives it back before returning; a unit of work (the store's
+ *    BEGIN .. COMMIT) keeps one pinned to its handle until it ends.  So a
+ *    connection is never held across a password hash or while a response
+ *    is written, and a connection that breaks is discarded here, where
+ *    nobody else can still point at it;
+ *  - it fails fast: after a failed connect it answers "unavailable" at once
+ *    for QiweiDatabaseRetryInterval seconds instead of making every
+ *    request wait for the connect timeout;
+ *  - the retry rule is in one place (run()): a statement is repeated on a
+ *    fresh connection only when it cannot have changed anything: libpq
+ *    could not send it, or it is idempotent and outside a unit. */
 #include <poll.h>
 #include "apr_strings.h"
 #include "apr_reslist.h"
@@ -29,11 +37,6 @@ struct qw_db_pool {
     apr_interval_time_t retry;
 };
 
-typedef struct {
-    qw_db_pool *pool;
-    PGconn *conn;
-    int broken;
-} db_hold;
 
 /* The hot-path statement (db.h). */
 static const char sql_session[] =
@@ -87,17 +90,21 @@ static const char sql_activation[] =
 typedef struct {
     const char *name;
     const char *sql;
+    int flags;                 /* QW_DB_* */
 } statement;
 
+/* The deletion is idempotent too: a repeat finds no row, which the caller
+ * reads as "no session", the state the first run left. */
 static const statement statements[] = {
-    { QW_STMT_SESSION, sql_session },
-    { QW_STMT_LOGIN, sql_login },
-    { QW_STMT_SESSION_NEW, sql_session_new },
-    { QW_STMT_SESSION_DEL, sql_session_del },
-    { QW_STMT_SESSION_TOUCH, sql_session_touch },
-    { QW_STMT_REHASH, sql_rehash },
-    { QW_STMT_ACTIVATION, sql_activation },
+    { QW_STMT_SESSION, sql_session, QW_DB_IDEMPOTENT },
+    { QW_STMT_LOGIN, sql_login, QW_DB_IDEMPOTENT },
+    { QW_STMT_SESSION_NEW, sql_session_new, QW_DB_WRITES },
+    { QW_STMT_SESSION_DEL, sql_session_del, QW_DB_IDEMPOTENT },
+    { QW_STMT_SESSION_TOUCH, sql_session_touch, QW_DB_IDEMPOTENT },
+    { QW_STMT_REHASH, sql_rehash, QW_DB_IDEMPOTENT },
+    { QW_STMT_ACTIVATION, sql_activation, QW_DB_IDEMPOTENT },
 };
+#define N_BUILTIN (sizeof(statements) / sizeof(statements[0]))
 
 /* Statements other parts of the module add at register_hooks time (before
  * any child exists, so no locking). */
@@ -105,12 +112,13 @@ static const statement statements[] = {
 static statement extra[QW_MAX_EXTRA_STATEMENTS];
 static int n_extra;
 
-int qw_db_register_statement(const char *name, const char *sql)
+int qw_db_register_statement(const char *name, const char *sql, int flags)
 {
     int i;
     for (i = 0; i < n_extra; i++) {
         if (!strcmp(extra[i].name, name)) {
             extra[i].sql = sql;     /* register_hooks may run again */
+            extra[i].flags = flags;
             return 0;
         }
     }
@@ -119,8 +127,25 @@ int qw_db_register_statement(const char *name, const char *sql)
     }
     extra[n_extra].name = name;
     extra[n_extra].sql = sql;
+    extra[n_extra].flags = flags;
     n_extra++;
     return 0;
+}
+
+static int statement_flags(const char *name)
+{
+    size_t i;
+    for (i = 0; i < N_BUILTIN; i++) {
+        if (!strcmp(statements[i].name, name)) {
+            return statements[i].flags;
+        }
+    }
+    for (i = 0; i < (size_t)n_extra; i++) {
+        if (!strcmp(extra[i].name, name)) {
+            return extra[i].flags;
+        }
+    }
+    return QW_DB_WRITES;
 }
 
 static PGconn *connect_db(const char *conninfo, const char *timeout)
@@ -186,11 +211,9 @@ static apr_status_t conn_make(void **resource, void *params,
                      QW_VERSION_STRING, QW_SCHEMA_VERSION);
         goto fail;
     }
-    for (i = 0; i < sizeof(statements) / sizeof(statements[0])
-                    + (size_t)n_extra; i++) {
-        const statement *st = i < sizeof(statements) / sizeof(statements[0])
-            ? &statements[i]
-            : &extra[i - sizeof(statements) / sizeof(statements[0])];
+    for (i = 0; i < N_BUILTIN + (size_t)n_extra; i++) {
+        const statement *st = i < N_BUILTIN ? &statements[i]
+                                            : &extra[i - N_BUILTIN];
         PGresult *res = PQprepare(c, st->name, st->sql, 0, NULL);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, dp->s,
@@ -283,22 +306,6 @@ void qw_db_child_init(apr_pool_t *pchild, server_rec *s)
     }
 }
 
-static apr_status_t hold_release(void *data)
-{
-    db_hold *h = data;
-    if (h->conn && h->pool->list) {
-        if (h->broken || PQstatus(h->conn) != CONNECTION_OK
-            || PQtransactionStatus(h->conn) != PQTRANS_IDLE) {
-            apr_reslist_invalidate(h->pool->list, h->conn);
-        }
-        else {
-            apr_reslist_release(h->pool->list, h->conn);
-        }
-    }
-    h->conn = NULL;
-    return APR_SUCCESS;
-}
-
 #define QW_MAX_POOL_TRIES 1025
 
 /* An idle pooled connection has nothing to read: if its socket is readable,
@@ -306,7 +313,7 @@ static apr_status_t hold_release(void *data)
  * connection" and then EOF, and libpq may still say CONNECTION_OK after
  * reading only the first).  Such a connection is not worth keeping: at
  * worst a healthy one that received an asynchronous notice is replaced.
- * One non-blocking poll() per request. */
+ * One non-blocking poll() per statement. */
 static int conn_alive(PGconn *c)
 {
     struct pollfd pfd;
@@ -323,117 +330,364 @@ static int conn_alive(PGconn *c)
     return poll(&pfd, 1, 0) == 0;
 }
 
-static db_hold *hold_of(request_rec *r)
+static qw_db_pool *pool_of(request_rec *r)
 {
-    qw_req *q = qw_req_get(r, 1);
-    return q->db;
-}
-
-PGconn *qw_db_get(request_rec *r)
-{
-    qw_req *q = qw_req_get(r, 1);
     qw_srv_cfg *c = qw_srv(r->server);
-    db_hold *h = q->db;
-    void *res = NULL;
-    apr_status_t rv;
-    int tries;
 
-    if (h && h->conn) {
-        return h->conn;
-    }
     if (!c->db || !c->db->list) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "QW0105: no database configured for this server "
                       "(QiweiDatabase)");
         return NULL;
     }
-    /* After a server restart or fail-over every idle connection in the
-     * pool is dead: discard them all here rather than failing a request on
-     * each.  Bounded by the pool size (plus one new connection). */
+    return c->db;
+}
+
+/* A live connection from the pool, or NULL (logged).  After a server
+ * restart or fail-over every idle connection in the pool is dead: they are
+ * all discarded here rather than failing a request on each.  Bounded by
+ * the pool size (plus one new connection). */
+static PGconn *take(request_rec *r, qw_db_pool *dp)
+{
+    void *res = NULL;
+    apr_status_t rv;
+    int tries;
+
     for (tries = 0; tries <= QW_MAX_POOL_TRIES; tries++) {
-        rv = apr_reslist_acquire(c->db->list, &res);
+        rv = apr_reslist_acquire(dp->list, &res);
         if (rv != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
                           "QW0106: no database connection available");
             return NULL;
         }
         if (conn_alive(res)) {
-            break;
+            return res;
         }
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "QW0111: discarding a pooled connection the server "
                       "has closed");
-        apr_reslist_invalidate(c->db->list, res);
-        res = NULL;
+        apr_reslist_invalidate(dp->list, res);
     }
-    if (!res) {
-        return NULL;
+    return NULL;
+}
+
+/* Back to the pool: reused only when healthy and outside a transaction;
+ * otherwise closed (apr_reslist_invalidate -> PQfinish).  After this the
+ * caller has no connection: every caller is in this file. */
+static void give_back(qw_db_pool *dp, PGconn *conn)
+{
+    if (PQstatus(conn) != CONNECTION_OK
+        || PQtransactionStatus(conn) != PQTRANS_IDLE) {
+        apr_reslist_invalidate(dp->list, conn);
     }
-    if (!h) {
-        h = apr_pcalloc(r->pool, sizeof(*h));
-        q->db = h;
-        h->pool = c->db;
-        apr_pool_cleanup_register(r->pool, h, hold_release,
-                                  apr_pool_cleanup_null);
+    else {
+        apr_reslist_release(dp->list, conn);
     }
-    h->conn = res;
-    h->broken = 0;
+}
+
+/* One statement on conn: prepared (name) or plain (sql text).  *lost says
+ * whether the connection is unusable afterwards, *sent whether libpq sent
+ * the statement at all (if not, it cannot have run).  Returns the result,
+ * an error result, or NULL. */
+static PGresult *run(PGconn *conn, int prepared, const char *what, int n,
+                     const char *const *values, const int *lengths,
+                     const int *formats, int *lost, int *sent)
+{
+    PGresult *res = NULL, *next;
+
+    *sent = prepared
+        ? PQsendQueryPrepared(conn, what, n, values, lengths, formats, 0)
+        : PQsendQueryParams(conn, what, n, NULL, values, lengths, formats,
+                            0);
+    if (*sent) {
+        /* the last result, or the first error (the simple protocol of a
+         * script stops at it) */
+        while ((next = PQgetResult(conn)) != NULL) {
+            ExecStatusType st = res ? PQresultStatus(res) : PGRES_EMPTY_QUERY;
+            if (st == PGRES_FATAL_ERROR || st == PGRES_NONFATAL_ERROR) {
+                PQclear(next);
+                continue;
+            }
+            PQclear(res);
+            res = next;
+        }
+    }
+    *lost = PQstatus(conn) != CONNECTION_OK;
     return res;
 }
 
-void qw_db_mark_broken(request_rec *r)
+static int succeeded(PGresult *res)
 {
-    db_hold *h = hold_of(r);
-    if (h) {
-        h->broken = 1;
-    }
+    ExecStatusType st = PQresultStatus(res);
+    return res && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK);
 }
 
-PGresult *qw_db_exec(request_rec *r, PGconn *conn, const char *stmt,
-                     int nparams, const char *const *values,
-                     const int *lengths, const int *formats)
+/* Why a lost connection failed, copied before the connection goes. */
+static const char *lost_msg(request_rec *r, PGconn *conn, PGresult *res)
 {
-    PGresult *res;
-    ExecStatusType st;
-    int idle = PQtransactionStatus(conn) == PQTRANS_IDLE;
+    const char *m = res ? PQresultErrorMessage(res) : NULL;
+    return pq_msg(r->pool, m && *m ? m : PQerrorMessage(conn));
+}
 
-    res = PQexecPrepared(conn, stmt, nparams, values, lengths, formats, 0);
-    st = PQresultStatus(res);
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-        return res;
+PGresult *qw_db_exec(request_rec *r, const char *stmt, int nparams,
+                     const char *const *values, const int *lengths,
+                     const int *formats)
+{
+    qw_db_pool *dp = pool_of(r);
+    int attempt, lost, sent;
+
+    if (!dp) {
+        return NULL;
     }
-    if (PQstatus(conn) == CONNECTION_BAD && idle) {
-        /* The server closed an idle pooled connection (restart, fail-over):
-         * retry once on a fresh one.  Only outside a transaction, so
-         * nothing half-done is repeated. */
-        db_hold *h = hold_of(r);
-        PQclear(res);
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "QW0107: pooled database connection was closed; "
-                      "reconnecting");
-        if (h) {
-            h->broken = 1;
-            hold_release(h);
-        }
-        conn = qw_db_get(r);
+    for (attempt = 0; attempt < 2; attempt++) {
+        PGconn *conn = take(r, dp);
+        PGresult *res;
+        const char *why;
+
         if (!conn) {
             return NULL;
         }
-        res = PQexecPrepared(conn, stmt, nparams, values, lengths, formats,
-                             0);
-        st = PQresultStatus(res);
-        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-            return res;
+        res = run(conn, 1, stmt, nparams, values, lengths, formats, &lost,
+                  &sent);
+        if (!lost) {
+            give_back(dp, conn);
+            if (succeeded(res)) {
+                return res;
+            }
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "QW0108: database statement %s failed: %s", stmt,
+                          pq_msg(r->pool, res ? PQresultErrorMessage(res)
+                                              : NULL));
+            PQclear(res);
+            return NULL;
         }
+        why = lost_msg(r, conn, res);
+        PQclear(res);
+        apr_reslist_invalidate(dp->list, conn);
+        if (attempt == 0
+            && (!sent || (statement_flags(stmt) & QW_DB_IDEMPOTENT))) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          "QW0107: database connection lost (%s); repeating "
+                          "%s on a fresh one", why, stmt);
+            continue;
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "QW0108: database statement %s failed: connection "
+                      "lost (%s)", stmt, why);
+        return NULL;
     }
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                  "QW0108: database statement %s failed: %s", stmt,
-                  pq_msg(r->pool, PQresultErrorMessage(res)));
-    if (PQstatus(conn) != CONNECTION_OK) {
-        qw_db_mark_broken(r);
-    }
-    PQclear(res);
     return NULL;
+}
+
+/* ---- the store's handle (qw_sql) ---- */
+
+typedef struct {
+    qw_sql sql;             /* first: what the store sees */
+    request_rec *r;
+    qw_db_pool *dp;
+    PGconn *conn;           /* pinned between BEGIN and COMMIT/ROLLBACK */
+    int in_unit;
+    int unit_lost;          /* the pinned connection was lost: the rest of
+                             * the unit fails without running anywhere */
+    int lost;               /* the last failure was the connection's */
+    const char *msg;
+} db_handle;
+
+static PGresult *h_fail(db_handle *h, const char *msg)
+{
+    h->lost = 1;
+    h->msg = msg;
+    return NULL;
+}
+
+/* A statement on the handle: on the unit's connection, or on one taken and
+ * returned for it. */
+static PGresult *h_run(db_handle *h, const char *sql, int n,
+                       const char *const *params, int may_repeat)
+{
+    request_rec *r = h->r;
+    int attempt, lost, sent;
+
+    h->lost = 0;
+    h->msg = "";
+    if (h->unit_lost) {
+        return h_fail(h, "the transaction's database connection was lost; "
+                         "nothing of it was committed");
+    }
+    for (attempt = 0; attempt < 2; attempt++) {
+        PGconn *conn = h->conn ? h->conn : take(r, h->dp);
+        PGresult *res;
+        const char *why;
+
+        if (!conn) {
+            return h_fail(h, "no database connection available");
+        }
+        res = run(conn, 0, sql, n, params, NULL, NULL, &lost, &sent);
+        if (!lost) {
+            if (!h->conn) {
+                give_back(h->dp, conn);
+            }
+            return res;                 /* errors are the store's to map */
+        }
+        why = lost_msg(r, conn, res);
+        PQclear(res);
+        apr_reslist_invalidate(h->dp->list, conn);
+        if (h->conn) {
+            h->conn = NULL;
+            h->unit_lost = 1;
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          "QW0112: database connection lost inside a "
+                          "transaction (%s): the server rolls it back",
+                          why);
+            return h_fail(h, why);
+        }
+        if (attempt == 0 && (!sent || may_repeat)) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          "QW0107: database connection lost (%s); repeating "
+                          "the statement on a fresh one", why);
+            continue;
+        }
+        return h_fail(h, why);
+    }
+    return NULL;
+}
+
+static PGresult *h_exec(qw_sql *db, const char *sql, int n,
+                        const char *const *params, int flags)
+{
+    db_handle *h = (db_handle *)db;
+    return h_run(h, sql, n, params, !h->conn && (flags & QW_SQL_READ));
+}
+
+static void h_end_unit(db_handle *h)
+{
+    if (h->conn) {
+        give_back(h->dp, h->conn);   /* closed if left in a transaction */
+        h->conn = NULL;
+    }
+    h->in_unit = 0;
+    h->unit_lost = 0;
+}
+
+static PGresult *h_txn(qw_sql *db, qw_sql_txn what)
+{
+    db_handle *h = (db_handle *)db;
+    PGresult *res;
+    PGconn *conn;
+    int attempt;
+
+    switch (what) {
+    case QW_SQL_BEGIN:
+        if (h->in_unit) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, h->r,
+                          "QW0113: BEGIN inside an open unit of work");
+            return h_fail(h, "a transaction is already open");
+        }
+        /* pin a connection; BEGIN changes nothing, so a connection
+         * that is lost on it is replaced once */
+        h->lost = 0;
+        h->msg = "";
+        for (attempt = 0; attempt < 2; attempt++) {
+            int lost, sent;
+
+            conn = take(h->r, h->dp);
+            if (!conn) {
+                return h_fail(h, "no database connection available");
+            }
+            res = run(conn, 0, "BEGIN", 0, NULL, NULL, NULL, &lost, &sent);
+            if (!lost) {
+                if (succeeded(res)) {
+                    h->conn = conn;
+                    h->in_unit = 1;
+                    h->unit_lost = 0;
+                }
+                else {
+                    give_back(h->dp, conn);
+                }
+                return res;
+            }
+            h->msg = lost_msg(h->r, conn, res);
+            PQclear(res);
+            apr_reslist_invalidate(h->dp->list, conn);
+        }
+        return h_fail(h, h->msg);
+    case QW_SQL_COMMIT:
+        if (!h->in_unit) {
+            return h_fail(h, "COMMIT without a transaction");
+        }
+        if (h->unit_lost) {
+            h_end_unit(h);
+            return h_fail(h, "the transaction's database connection was "
+                             "lost; nothing of it was committed");
+        }
+        res = h_run(h, "COMMIT", 0, NULL, 0);
+        if (!res && h->lost) {
+            /* the answer to COMMIT was lost with the connection: the
+             * outcome is unknown, and said so */
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, h->r,
+                          "QW0114: database connection lost during COMMIT "
+                          "(%s): the change may or may not have been "
+                          "made", h->msg);
+        }
+        h_end_unit(h);
+        return res;
+    case QW_SQL_ROLLBACK:
+    default:
+        res = NULL;
+        if (h->conn && !h->unit_lost) {
+            res = h_run(h, "ROLLBACK", 0, NULL, 0);
+        }
+        h_end_unit(h);
+        return res;
+    }
+}
+
+static const char *h_message(qw_sql *db)
+{
+    db_handle *h = (db_handle *)db;
+    return h->msg ? h->msg : "";
+}
+
+static int h_lost(qw_sql *db)
+{
+    return ((db_handle *)db)->lost;
+}
+
+static const qw_sql_ops handle_ops = {
+    h_exec, h_txn, NULL, h_message, h_lost
+};
+
+/* A unit still open when the request ends is a bug of its caller: its
+ * connection is closed (the server rolls back), never reused. */
+static apr_status_t handle_cleanup(void *data)
+{
+    db_handle *h = data;
+
+    if (h->conn) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, h->r,
+                      "QW0115: a unit of work was left open at the end of "
+                      "the request: rolled back");
+        apr_reslist_invalidate(h->dp->list, h->conn);
+        h->conn = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+qw_sql *qw_db_sql(request_rec *r)
+{
+    qw_db_pool *dp = pool_of(r);
+    db_handle *h;
+
+    if (!dp) {
+        return NULL;
+    }
+    h = apr_pcalloc(r->pool, sizeof(*h));
+    h->sql.ops = &handle_ops;
+    h->r = r;
+    h->dp = dp;
+    apr_pool_cleanup_register(r->pool, h, handle_cleanup,
+                              apr_pool_cleanup_null);
+    return &h->sql;
 }
 
 int qw_db_check_schema(apr_pool_t *ptemp, server_rec *s)

@@ -6,6 +6,7 @@
 
 #include <libpq-fe.h>
 #include "httpd.h"
+#include "store/store.h"
 
 typedef struct qw_db_pool qw_db_pool;
 
@@ -61,26 +62,40 @@ typedef struct qw_db_pool qw_db_pool;
     "   AND s.last_seen_at + make_interval(secs => s.idle_seconds) > now()" \
     "   AND m.status = 'active'"
 
+/* Flags of a registered statement. */
+#define QW_DB_WRITES 0
+#define QW_DB_IDEMPOTENT 1  /* running it twice is the same as once: db.c
+                             * may repeat it on a fresh connection when the
+                             * one it ran on was lost */
+
 /* Add a statement prepared on every new connection (call from
  * register_hooks; the strings must be static).  0 on success. */
-int qw_db_register_statement(const char *name, const char *sql);
+int qw_db_register_statement(const char *name, const char *sql, int flags);
 
 /* Create the pools of every server that has QiweiDatabase (child_init). */
 void qw_db_child_init(apr_pool_t *pchild, server_rec *s);
 
-/* A connection for this request, released by a cleanup on r->pool.  Returns
- * NULL (and logs why) when no healthy connection can be had. */
-PGconn *qw_db_get(request_rec *r);
+/* THE RULE: db.c is the only owner of a database connection.  Nothing
+ * outside it holds or passes a PGconn.  A connection is taken from the
+ * pool for one statement, or for one unit of work (BEGIN .. COMMIT), and
+ * returned the moment that is done: never across a password hash, a
+ * remote call, or while a response is written.
+ *
+ * Run one registered (prepared) statement on a connection taken from the
+ * pool for it and returned before this returns.  NULL on failure (logged);
+ * a lost connection is discarded, and the statement is repeated once on a
+ * fresh one only if it was registered QW_DB_IDEMPOTENT.  The result is the
+ * caller's (PQclear). */
+PGresult *qw_db_exec(request_rec *r, const char *stmt, int nparams,
+                     const char *const *values, const int *lengths,
+                     const int *formats);
 
-/* Tell the pool the connection r got has failed (it will be discarded when
- * released instead of reused). */
-void qw_db_mark_broken(request_rec *r);
-
-/* Run a prepared statement; NULL on failure (logged, connection marked
- * broken when libpq says it is). */
-PGresult *qw_db_exec(request_rec *r, PGconn *conn, const char *stmt,
-                     int nparams, const char *const *values,
-                     const int *lengths, const int *formats);
+/* The store's view of the database for this request (store/store.h): a
+ * handle, not a connection.  Statements outside a unit each take and
+ * return a connection; txn(BEGIN) pins one until COMMIT or ROLLBACK (a unit
+ * left open is rolled back when r->pool is cleared, and logged).  NULL
+ * when this server has no QiweiDatabase. */
+qw_sql *qw_db_sql(request_rec *r);
 
 /* Check the schema version once at start-up (post_config).  Returns OK, or
  * !OK if the database answered with a schema older than this build needs.

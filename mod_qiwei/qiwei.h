@@ -49,7 +49,6 @@ typedef struct {
     int resolved;           /* viewer lookup done for this request */
     int db_failed;          /* the database could not be asked */
     int ours;               /* our authn or handler ran: our error pages */
-    void *db;               /* db.c's connection hold */
     /* articles (article.c) */
     int watermark_override; /* QW_WM_*: the article's own setting */
     const char *external_link_id;  /* share-link reader without a session:

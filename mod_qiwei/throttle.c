@@ -197,9 +197,9 @@ void qw_throttle_addr_fail(request_rec *r)
 }
 
 /* The start of waits and a lock go to the audit log too, once per
- * threshold crossed (not per attempt): "a lock is logged".  Only outside a
- * transaction of the caller's, whose COMMIT this must not issue. */
-static void audit_throttle(request_rec *r, PGconn *conn, const char *ent,
+ * threshold crossed (not per attempt): "a lock is logged".  Its own unit
+ * of work on its own handle: a caller's transaction is never touched. */
+static void audit_throttle(request_rec *r, const char *ent,
                            const char *account, const char *kind,
                            const char *action, int n)
 {
@@ -207,11 +207,14 @@ static void audit_throttle(request_rec *r, PGconn *conn, const char *ent,
     qw_status rc;
     int64_t eid;
 
-    if (PQtransactionStatus(conn) != PQTRANS_IDLE || !qw_keys()) {
+    if (!qw_keys()) {
         return;
     }
     memset(&st, 0, sizeof(st));
-    st.conn = conn;
+    st.db = qw_db_sql(r);
+    if (!st.db) {
+        return;
+    }
     st.pool = r->pool;
     st.keys = qw_keys();
     st.who.actor = "system";
@@ -236,7 +239,7 @@ static void audit_throttle(request_rec *r, PGconn *conn, const char *ent,
     }
 }
 
-int qw_throttle_account_hit(request_rec *r, PGconn *conn, const char *ent,
+int qw_throttle_account_hit(request_rec *r, const char *ent,
                             const char *account, const char *kind,
                             const qw_throttle_rule *rule, int *failures)
 {
@@ -254,7 +257,7 @@ int qw_throttle_account_hit(request_rec *r, PGconn *conn, const char *ent,
     v[6] = apr_itoa(r->pool, rule->lock_after);
     v[7] = apr_itoa(r->pool, rule->lock_secs);
     v[8] = apr_itoa(r->pool, rule->quiet);
-    res = qw_db_exec(r, conn, STMT_HIT, 9, v, NULL, NULL);
+    res = qw_db_exec(r, STMT_HIT, 9, v, NULL, NULL);
     if (!res) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
@@ -279,7 +282,7 @@ int qw_throttle_account_hit(request_rec *r, PGconn *conn, const char *ent,
                       "QW1204: account \"%s\" of %s locked for %d s after "
                       "%d failures (%s)", ap_escape_logitem(r->pool,
                       account), ent, rule->lock_secs, n, kind);
-        audit_throttle(r, conn, ent, account, kind, "account_locked", n);
+        audit_throttle(r, ent, account, kind, "account_locked", n);
     }
     else if (n >= rule->threshold) {
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
@@ -287,18 +290,18 @@ int qw_throttle_account_hit(request_rec *r, PGconn *conn, const char *ent,
                       "next one must wait", ap_escape_logitem(r->pool,
                       account), ent, n, kind);
         if (n == rule->threshold) {
-            audit_throttle(r, conn, ent, account, kind, "login_throttled",
+            audit_throttle(r, ent, account, kind, "login_throttled",
                            n);
         }
     }
     return OK;
 }
 
-void qw_throttle_account_clear(request_rec *r, PGconn *conn, const char *ent,
+void qw_throttle_account_clear(request_rec *r, const char *ent,
                                const char *account, const char *kind)
 {
     const char *v[3] = { ent, account, kind };
-    PGresult *res = qw_db_exec(r, conn, STMT_CLEAR, 3, v, NULL, NULL);
+    PGresult *res = qw_db_exec(r, STMT_CLEAR, 3, v, NULL, NULL);
     if (res) {
         PQclear(res);
     }
@@ -408,6 +411,6 @@ void qw_throttle_register_hooks(apr_pool_t *p)
     ap_hook_pre_config(throttle_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(throttle_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(throttle_child_init, NULL, NULL, APR_HOOK_MIDDLE);
-    qw_db_register_statement(STMT_HIT, sql_hit);
-    qw_db_register_statement(STMT_CLEAR, sql_clear);
+    qw_db_register_statement(STMT_HIT, sql_hit, QW_DB_WRITES);
+    qw_db_register_statement(STMT_CLEAR, sql_clear, QW_DB_IDEMPOTENT);
 }

@@ -15,7 +15,6 @@
 #ifndef QW_THROTTLE_H
 #define QW_THROTTLE_H
 
-#include <libpq-fe.h>
 #include "httpd.h"
 
 typedef struct {
@@ -60,11 +59,11 @@ void qw_throttle_addr_fail(request_rec *r);
 /* Per account, before hashing: OK to go on; HTTP_TOO_MANY_REQUESTS when
  * the page was sent; HTTP_SERVICE_UNAVAILABLE when the database failed
  * (fail closed). *failures gets the count including this attempt. */
-int qw_throttle_account_hit(request_rec *r, PGconn *conn, const char *ent,
+int qw_throttle_account_hit(request_rec *r, const char *ent,
                             const char *account, const char *kind,
                             const qw_throttle_rule *rule, int *failures);
 /* After a success. */
-void qw_throttle_account_clear(request_rec *r, PGconn *conn, const char *ent,
+void qw_throttle_account_clear(request_rec *r, const char *ent,
                                const char *account, const char *kind);
 
 /* The /24 (IPv4) or /64 (IPv6) of an address as text, or NULL. */

@@ -24,6 +24,7 @@
 
 #include "qw_version.h"
 #include "store/store.h"
+#include "ctl_db.h"
 #include "util/envelope.h"
 #include "util/keyring.h"
 #include "util/pwhash.h"
@@ -612,35 +613,6 @@ static long read_password(char *buf, size_t size)
 
 /* --- database --- */
 
-static PGconn *connect_db(const char *dsn)
-{
-    const char *keys[3], *vals[3];
-    int k = 0;
-    PGconn *conn;
-
-    if (dsn != NULL && *dsn != '\0') {
-        keys[k] = "dbname";
-        vals[k++] = dsn;
-    }
-    keys[k] = "application_name";
-    vals[k++] = "qiweictl";
-    keys[k] = NULL;
-    vals[k] = NULL;
-    conn = PQconnectdbParams(keys, vals, 1);
-    if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
-        const char *m = conn ? PQerrorMessage(conn) : "out of memory";
-        size_t n = strlen(m);
-
-        while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' ')) {
-            n--;
-        }
-        die_msg("cannot connect to the database: %.*s", (int)n, m);
-        PQfinish(conn);
-        return NULL;
-    }
-    return conn;
-}
-
 static const char *operator_name(apr_pool_t *p)
 {
     struct passwd *pw = getpwuid(geteuid());
@@ -694,11 +666,11 @@ static int c_migrate(qw_store *st, opts *o)
         dir = "./sql";
 #endif
     }
-    before = qw_schema_version(st->conn);
+    before = qw_schema_version(st);
     if ((rc = qw_migrate(st, dir, o->val[V_APPROLE])) != QW_OK) {
         return fail(st, rc);
     }
-    after = qw_schema_version(st->conn);
+    after = qw_schema_version(st);
     if (after == before) {
         printf("schema is up to date at version %d (%s)\n", after, dir);
     }
@@ -715,11 +687,10 @@ static int c_migrate(qw_store *st, opts *o)
 
 static int c_schema_version(qw_store *st, opts *o)
 {
-    int v = qw_schema_version(st->conn);
+    int v = qw_schema_version(st);
 
     if (v < 0) {
-        die_msg("cannot read the schema version: %s",
-                PQerrorMessage(st->conn));
+        die_msg("cannot read the schema version: %s", st->err);
         return EXIT_RUNTIME;
     }
     printf("%d\n", v);
@@ -1740,7 +1711,7 @@ static const cmd cmds[] = {
 static int run(const cmd *c, opts *o, apr_pool_t *p)
 {
     qw_store st;
-    const char *dsn, *keyfile;
+    const char *dsn, *keyfile, *dberr = NULL;
     qw_keyring *keys = NULL;
     long mem = QW_PW_DEFAULT_MEM_MIB, ops = QW_PW_DEFAULT_OPS;
     int r, v;
@@ -1783,26 +1754,26 @@ static int run(const cmd *c, opts *o, apr_pool_t *p)
     }
 
     dsn = o->val[V_DB] ? o->val[V_DB] : getenv("QIWEI_DSN");
-    if ((st.conn = connect_db(dsn)) == NULL) {
+    if ((st.db = qw_ctl_db_open(p, dsn, &dberr)) == NULL) {
+        die_msg("cannot connect to the database: %s", dberr);
         return EXIT_RUNTIME;
     }
     if (c->needs_schema) {
-        v = qw_schema_version(st.conn);
+        v = qw_schema_version(&st);
         if (v < 0) {
-            die_msg("cannot read the schema version: %s",
-                    PQerrorMessage(st.conn));
-            PQfinish(st.conn);
+            die_msg("cannot read the schema version: %s", st.err);
+            qw_ctl_db_close(st.db);
             return EXIT_RUNTIME;
         }
         if (v < QW_SCHEMA_VERSION) {
             die_msg("database schema is at version %d, this qiweictl needs "
                     "%d: run qiweictl migrate", v, QW_SCHEMA_VERSION);
-            PQfinish(st.conn);
+            qw_ctl_db_close(st.db);
             return EXIT_RUNTIME;
         }
     }
     r = c->fn(&st, o);
-    PQfinish(st.conn);
+    qw_ctl_db_close(st.db);
     return r;
 }
 

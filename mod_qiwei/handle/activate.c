@@ -101,7 +101,6 @@ static int lookup(request_rec *r, const char *token, invite *inv)
     unsigned char raw[QW_LONG_TOKEN_BYTES];
     const char *values[2];
     int lengths[2] = { 0, QW_TOKEN_HASH_LEN }, formats[2] = { 0, 1 };
-    PGconn *conn;
     PGresult *res;
 
     if (!token || qw_token_decode(token, strlen(token), raw,
@@ -110,13 +109,9 @@ static int lookup(request_rec *r, const char *token, invite *inv)
     }
     inv->token = token;
     qw_token_hash(raw, sizeof(raw), inv->hash);
-    conn = qw_db_get(r);
-    if (!conn) {
-        return HTTP_SERVICE_UNAVAILABLE;
-    }
     values[0] = qw_dir(r)->enterprise;
     values[1] = (const char *)inv->hash;
-    res = qw_db_exec(r, conn, QW_STMT_ACTIVATION, 2, values, lengths,
+    res = qw_db_exec(r, QW_STMT_ACTIVATION, 2, values, lengths,
                      formats);
     if (!res) {
         return HTTP_SERVICE_UNAVAILABLE;
@@ -144,8 +139,8 @@ static int activate(request_rec *r, const invite *inv, const char *hash)
     char *hexhash;
 
     memset(&st, 0, sizeof(st));
-    st.conn = qw_db_get(r);
-    if (!st.conn) {
+    st.db = qw_db_sql(r);
+    if (!st.db) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
     st.pool = r->pool;
@@ -157,7 +152,6 @@ static int activate(request_rec *r, const invite *inv, const char *hash)
     st.who.request_id = r->log_id;
 
     if (qw_store_begin(&st) != QW_OK) {
-        qw_db_mark_broken(r);
         return HTTP_SERVICE_UNAVAILABLE;
     }
     hexhash = apr_pstrcat(r->pool, "\\x",
@@ -210,7 +204,6 @@ fail:
                   "QW0502: activation of member %s failed: %s",
                   inv->member_id, st.err ? st.err : "database error");
     qw_store_rollback(&st);
-    qw_db_mark_broken(r);
     return HTTP_SERVICE_UNAVAILABLE;
 }
 

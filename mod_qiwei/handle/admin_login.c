@@ -121,7 +121,7 @@ void qw_admin_store(request_rec *r, qw_store *st, const qw_admin_session *a)
     memset(st, 0, sizeof(*st));
     st->pool = r->pool;
     st->keys = qw_keys();
-    st->conn = qw_db_get(r);
+    st->db = qw_db_sql(r);
     st->pw = qw_pw_cfg;
     st->who.actor = a ? apr_psprintf(r->pool, "admin:%" APR_INT64_T_FMT,
                                      a->admin_id)
@@ -166,7 +166,6 @@ int qw_admin_resolve(request_rec *r, qw_admin_session **out)
     request_rec *m = r;
     const char *token;
     qw_admin_session *a;
-    PGconn *conn;
     PGresult *res;
 
     while (m->main) {
@@ -192,14 +191,9 @@ int qw_admin_resolve(request_rec *r, qw_admin_session **out)
     if (!d->enterprise || !(token = admin_cookie_value(r, hash))) {
         return OK;
     }
-    conn = qw_db_get(r);
-    if (!conn) {
-        c->rc = HTTP_SERVICE_UNAVAILABLE;
-        return c->rc;
-    }
     values[0] = d->enterprise;
     values[1] = (const char *)hash;
-    res = qw_db_exec(r, conn, QW_STMT_ADMIN_SESSION, 2, values, lengths,
+    res = qw_db_exec(r, QW_STMT_ADMIN_SESSION, 2, values, lengths,
                      formats);
     if (!res) {
         c->rc = HTTP_SERVICE_UNAVAILABLE;
@@ -277,7 +271,7 @@ static int login_failed(request_rec *r, const char *account,
                   d->enterprise, r->useragent_ip);
     qw_throttle_addr_fail(r);
     qw_admin_store(r, &st, NULL);
-    if (!st.conn || !st.keys) {
+    if (!st.db || !st.keys) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
     if (eid <= 0) {
@@ -329,7 +323,6 @@ fail:
                   "QW1003: cannot log a failed admin login: %s",
                   st.err ? st.err : qw_status_name(rc));
     qw_store_rollback(&st);
-    qw_db_mark_broken(r);
     return HTTP_SERVICE_UNAVAILABLE;
 }
 
@@ -399,7 +392,6 @@ int qw_admin_login(request_rec *r, const char *account, const char *pw,
     unsigned char old[QW_TOKEN_HASH_LEN];
     int64_t eid = 0, aid = 0, bound = 0;
     qw_admin_session who;
-    PGconn *conn;
     PGresult *res;
     qw_store st;
     qw_status rc;
@@ -414,13 +406,9 @@ int qw_admin_login(request_rec *r, const char *account, const char *pw,
             account = NULL;
         }
     }
-    conn = qw_db_get(r);
-    if (!conn) {
-        return HTTP_SERVICE_UNAVAILABLE;
-    }
     /* per account, before any hashing; unknown and malformed accounts are
      * counted exactly like real ones (the same answer for every reason) */
-    trc = qw_throttle_account_hit(r, conn, d->enterprise,
+    trc = qw_throttle_account_hit(r, d->enterprise,
                                   account ? account : "-",
                                   QW_THROTTLE_ADMIN_PASSWORD,
                                   &qw_throttle_admin, &failures);
@@ -430,7 +418,7 @@ int qw_admin_login(request_rec *r, const char *account, const char *pw,
     if (account && pw && pwlen <= QW_PW_MAX_LEN) {
         values[0] = d->enterprise;
         values[1] = account;
-        res = qw_db_exec(r, conn, QW_STMT_ADMIN_LOGIN, 2, values, NULL,
+        res = qw_db_exec(r, QW_STMT_ADMIN_LOGIN, 2, values, NULL,
                          NULL);
         if (!res) {
             return HTTP_SERVICE_UNAVAILABLE;
@@ -455,7 +443,7 @@ int qw_admin_login(request_rec *r, const char *account, const char *pw,
     if (!ok || !status || strcmp(status, "active")) {
         return login_failed(r, account, eid, aid, bound, failures);
     }
-    qw_throttle_account_clear(r, conn, d->enterprise, account,
+    qw_throttle_account_clear(r, d->enterprise, account,
                               QW_THROTTLE_ADMIN_PASSWORD);
 
     token = qw_token_new(r->pool, raw, sizeof(raw));
@@ -557,7 +545,6 @@ fail:
                   "QW1005: admin login of %s could not be recorded: %s",
                   account, st.err ? st.err : "database error");
     qw_store_rollback(&st);
-    qw_db_mark_broken(r);
     return HTTP_SERVICE_UNAVAILABLE;
 }
 
@@ -577,7 +564,7 @@ int qw_admin_logout(request_rec *r)
         return OK;
     }
     qw_admin_store(r, &st, a);
-    if (!st.conn || !st.keys || qw_store_begin(&st) != QW_OK) {
+    if (!st.db || !st.keys || qw_store_begin(&st) != QW_OK) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
     p[0] = qw_i64(r->pool, a->enterprise_id);
@@ -828,8 +815,10 @@ static const authz_provider admin_provider = {
 
 void qw_admin_register_hooks(apr_pool_t *p)
 {
-    qw_db_register_statement(QW_STMT_ADMIN_SESSION, sql_admin_session);
-    qw_db_register_statement(QW_STMT_ADMIN_LOGIN, sql_admin_login);
+    qw_db_register_statement(QW_STMT_ADMIN_SESSION, sql_admin_session,
+                             QW_DB_IDEMPOTENT);
+    qw_db_register_statement(QW_STMT_ADMIN_LOGIN, sql_admin_login,
+                             QW_DB_IDEMPOTENT);
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "qiwei-admin",
                               AUTHZ_PROVIDER_VERSION, &admin_provider,
                               AP_AUTH_INTERNAL_PER_CONF);
@@ -1019,7 +1008,7 @@ static int do_totp(request_rec *r, qw_store *st, qw_admin_session *s,
 
     /* TOTP failures are counted on their own (admin_totp), before any
      * secret is opened */
-    v = qw_throttle_account_hit(r, st->conn, s->enterprise, s->account,
+    v = qw_throttle_account_hit(r, s->enterprise, s->account,
                                 QW_THROTTLE_ADMIN_TOTP, &qw_throttle_admin,
                                 &n);
     if (v == HTTP_TOO_MANY_REQUESTS) {
@@ -1054,7 +1043,7 @@ static int do_totp(request_rec *r, qw_store *st, qw_admin_session *s,
         qw_throttle_addr_fail(r);
         return HTTP_UNAUTHORIZED;
     }
-    qw_throttle_account_clear(r, st->conn, s->enterprise, s->account,
+    qw_throttle_account_clear(r, s->enterprise, s->account,
                               QW_THROTTLE_ADMIN_TOTP);
     next = admin_next_step(r, st, s->enterprise_id, s->admin_id, 2, &err);
     if (err || qw_store_begin(st) != QW_OK
@@ -1250,7 +1239,7 @@ static int do_password(request_rec *r, qw_store *st, qw_admin_session *s,
 
     *why = NULL;
     /* the current password is a password guess like a login's */
-    v = qw_throttle_account_hit(r, st->conn, s->enterprise, s->account,
+    v = qw_throttle_account_hit(r, s->enterprise, s->account,
                                 QW_THROTTLE_ADMIN_PASSWORD,
                                 &qw_throttle_admin, NULL);
     if (v == HTTP_TOO_MANY_REQUESTS) {
@@ -1289,7 +1278,7 @@ static int do_password(request_rec *r, qw_store *st, qw_admin_session *s,
                             "failure", "wrong current password", NULL);
         return HTTP_UNAUTHORIZED;
     }
-    qw_throttle_account_clear(r, st->conn, s->enterprise, s->account,
+    qw_throttle_account_clear(r, s->enterprise, s->account,
                               QW_THROTTLE_ADMIN_PASSWORD);
     qw_admin_blocklist_set(qw_sec_blocklist());
     rc = qw_admin_password_check(st, s->enterprise_id, s->admin_id,
@@ -1366,7 +1355,7 @@ int qw_admin_api_step(qw_api *a, const char *step)
     qw_store *st = &a->st;
 
     qw_admin_store(a->r, st, a->admin);
-    if (!st->conn || !st->keys) {
+    if (!st->db || !st->keys) {
         return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
                             "service unavailable");
     }
@@ -1689,7 +1678,7 @@ int qw_handle_admin_step(request_rec *r, const char *name)
         return HTTP_FORBIDDEN;
     }
     qw_admin_store(r, &st, s);
-    if (!st.conn || !st.keys) {
+    if (!st.db || !st.keys) {
         return qw_unavailable(r);
     }
     if (!strcmp(name, "admin-twostep")) {

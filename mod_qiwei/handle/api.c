@@ -119,14 +119,13 @@ int qw_api_store_error(qw_api *a, qw_status rc, const char *mod,
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, a->r,
                       "QW1101: %s %s %s failed: %s", mod, action,
                       object ? object : "", msg);
-        qw_db_mark_broken(a->r);
         return qw_api_error(a, status, NULL, "service unavailable");
     }
     /* the failed change left nothing behind; the attempt is logged */
     if (mod && action && a->admin) {
         const char *m = apr_pstrdup(a->r->pool, msg);
         qw_admin_store(a->r, &a->st, a->admin);
-        if (a->st.conn && a->st.keys) {
+        if (a->st.db && a->st.keys) {
             json_t *d = json_pack("{s:s}", "message", m);
             char *ds = d ? json_dumps(d, JSON_COMPACT) : NULL;
             qw_audit_note(&a->st, a->admin->enterprise_id, mod, action,
@@ -150,7 +149,7 @@ int qw_api_refuse(qw_api *a, const char *mod, const char *action,
     if (a->admin) {
         qw_status rc;
         qw_admin_store(a->r, &a->st, a->admin);
-        if (!a->st.conn || !a->st.keys
+        if (!a->st.db || !a->st.keys
             || (rc = qw_audit_note(&a->st, a->admin->enterprise_id, mod,
                                    action, object, "refused", reason,
                                    NULL)) != QW_OK) {
@@ -581,7 +580,7 @@ int qw_handle_api(request_rec *r, const char *rest)
         }
     }
     qw_admin_store(r, &a->st, a->admin);
-    if (!a->st.conn) {
+    if (!a->st.db) {
         return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
                             "service unavailable");
     }

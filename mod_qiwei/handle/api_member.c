@@ -181,7 +181,7 @@ int qw_handle_my_reminders(request_rec *r)
         return HTTP_MOVED_TEMPORARILY;
     }
     qw_admin_store(r, &st, NULL);
-    if (!st.conn || qw_login_reminder_list(&st, v->enterprise_id,
+    if (!st.db || qw_login_reminder_list(&st, v->enterprise_id,
                                            v->member_id, 50, 0, &rows)
                     != QW_OK) {
         return qw_unavailable(r);

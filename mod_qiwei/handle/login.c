@@ -89,8 +89,7 @@ static int csrf_refused(request_rec *r, const char *next)
 }
 
 /* Create a session row; returns the cookie token text or NULL. */
-static const char *session_create(request_rec *r, PGconn *conn,
-                                  const char *ent_id, const char *member_id)
+static const char *session_create(request_rec *r, const char *ent_id, const char *member_id)
 {
     qw_dir_cfg *d = qw_dir(r);
     unsigned char raw[QW_TOKEN_BYTES], hash[QW_TOKEN_HASH_LEN];
@@ -122,7 +121,7 @@ static const char *session_create(request_rec *r, PGconn *conn,
     values[6] = apr_itoa(r->pool, qw_cfg_max_age(d));
     values[7] = r->useragent_ip;
     values[8] = ua;
-    res = qw_db_exec(r, conn, QW_STMT_SESSION_NEW, 9, values, lengths,
+    res = qw_db_exec(r, QW_STMT_SESSION_NEW, 9, values, lengths,
                      formats);
     if (!res) {
         return NULL;
@@ -132,7 +131,7 @@ static const char *session_create(request_rec *r, PGconn *conn,
 }
 
 /* Drop the session the browser presented, if any (it is replaced). */
-static int session_drop(request_rec *r, PGconn *conn, const char *ent)
+static int session_drop(request_rec *r, const char *ent)
 {
     const char *cookie = qw_cookie_value_of_session(r);
     unsigned char raw[QW_TOKEN_BYTES], hash[QW_TOKEN_HASH_LEN];
@@ -147,7 +146,7 @@ static int session_drop(request_rec *r, PGconn *conn, const char *ent)
     qw_token_hash(raw, sizeof(raw), hash);
     values[0] = ent;
     values[1] = (const char *)hash;
-    res = qw_db_exec(r, conn, QW_STMT_SESSION_DEL, 2, values, lengths,
+    res = qw_db_exec(r, QW_STMT_SESSION_DEL, 2, values, lengths,
                      formats);
     if (!res) {
         return -1;
@@ -156,7 +155,7 @@ static int session_drop(request_rec *r, PGconn *conn, const char *ent)
     return 0;
 }
 
-static void maybe_rehash(request_rec *r, PGconn *conn, const char *ent_id,
+static void maybe_rehash(request_rec *r, const char *ent_id,
                          const char *member_id, const char *encoded,
                          const char *pw, size_t len)
 {
@@ -178,7 +177,7 @@ static void maybe_rehash(request_rec *r, PGconn *conn, const char *ent_id,
     values[0] = ent_id;
     values[1] = member_id;
     values[2] = fresh;
-    res = qw_db_exec(r, conn, QW_STMT_REHASH, 3, values, NULL, NULL);
+    res = qw_db_exec(r, QW_STMT_REHASH, 3, values, NULL, NULL);
     if (res) {
         PQclear(res);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
@@ -195,7 +194,6 @@ static int login_post(request_rec *r)
     const char *ent_id = NULL, *member_id = NULL, *status = NULL;
     const char *values[2];
     const char *token;
-    PGconn *conn;
     PGresult *res;
     size_t pwlen;
     int rc, ok;
@@ -238,13 +236,9 @@ static int login_post(request_rec *r)
     }
     pwlen = strlen(password);
 
-    conn = qw_db_get(r);
-    if (!conn) {
-        return qw_unavailable(r);
-    }
     if (qw_valid_account(account) && pwlen <= QW_PW_MAX_LEN) {
         /* issue 6: per-account throttling, before any hashing */
-        rc = qw_throttle_account_hit(r, conn, d->enterprise, account,
+        rc = qw_throttle_account_hit(r, d->enterprise, account,
                                      QW_THROTTLE_PASSWORD,
                                      &qw_throttle_member, NULL);
         if (rc == HTTP_TOO_MANY_REQUESTS) {
@@ -255,7 +249,7 @@ static int login_post(request_rec *r)
         }
         values[0] = d->enterprise;
         values[1] = account;
-        res = qw_db_exec(r, conn, QW_STMT_LOGIN, 2, values, NULL, NULL);
+        res = qw_db_exec(r, QW_STMT_LOGIN, 2, values, NULL, NULL);
         if (!res) {
             return qw_unavailable(r);
         }
@@ -302,19 +296,19 @@ static int login_post(request_rec *r)
 
     /* issue 6: counters cleared; a second step, forced change or
      * required enrolment may come before the session */
-    qw_throttle_account_clear(r, conn, d->enterprise, account,
+    qw_throttle_account_clear(r, d->enterprise, account,
                               QW_THROTTLE_PASSWORD);
     rc = qw_signin_after_password(r, ent_id, member_id, next);
     if (rc != DECLINED) {
         return rc;
     }
-    (void)session_drop(r, conn, d->enterprise);
-    token = session_create(r, conn, ent_id, member_id);
+    (void)session_drop(r, d->enterprise);
+    token = session_create(r, ent_id, member_id);
     if (!token) {
         return qw_unavailable(r);
     }
     if (encoded && !qw_sec_delegated(r)) {
-        maybe_rehash(r, conn, ent_id, member_id, encoded, password, pwlen);
+        maybe_rehash(r, ent_id, member_id, encoded, password, pwlen);
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "QW0405: member %s of %s logged in from %s", member_id,
@@ -364,7 +358,6 @@ int qw_handle_logout(request_rec *r)
      * cannot read it, so cannot forge the token */
     const char *binding = qw_cookie_value_of_session(r);
     apr_table_t *form;
-    PGconn *conn;
     int rc;
 
     if (!qw_csrf_key()) {
@@ -392,11 +385,7 @@ int qw_handle_logout(request_rec *r)
                       "client %s", r->useragent_ip);
         return send_logout_form(r, HTTP_FORBIDDEN, binding);
     }
-    conn = qw_db_get(r);
-    if (!conn) {
-        return qw_unavailable(r);
-    }
-    if (session_drop(r, conn, d->enterprise) != 0) {
+    if (session_drop(r, d->enterprise) != 0) {
         return qw_unavailable(r);
     }
     apr_table_add(r->err_headers_out, "Set-Cookie",

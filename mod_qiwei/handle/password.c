@@ -169,7 +169,7 @@ int qw_handle_password(request_rec *r)
                          qw_str(lang, QW_S_PW_CURRENT_WRONG), 0);
     }
     /* guessing the current password here is throttled like the login */
-    rc = qw_throttle_account_hit(r, st->conn, d->enterprise, c.account,
+    rc = qw_throttle_account_hit(r, d->enterprise, c.account,
                                  QW_THROTTLE_PASSWORD, &qw_throttle_member,
                                  NULL);
     if (rc == HTTP_TOO_MANY_REQUESTS) {
@@ -199,7 +199,7 @@ int qw_handle_password(request_rec *r)
         return send_form(r, HTTP_UNAUTHORIZED, &c,
                          qw_str(lang, QW_S_PW_CURRENT_WRONG), 0);
     }
-    qw_throttle_account_clear(r, st->conn, d->enterprise, c.account,
+    qw_throttle_account_clear(r, d->enterprise, c.account,
                               QW_THROTTLE_PASSWORD);
     if (strcmp(pw, pw2)) {
         pr = QW_PWP_MISMATCH;

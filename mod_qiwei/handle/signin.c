@@ -36,8 +36,8 @@ const qw_blocklist *qw_sec_blocklist(void)
 qw_store *qw_sec_store(request_rec *r, const char *actor)
 {
     qw_store *st = apr_pcalloc(r->pool, sizeof(*st));
-    st->conn = qw_db_get(r);
-    if (!st->conn) {
+    st->db = qw_db_sql(r);
+    if (!st->db) {
         return NULL;
     }
     st->pool = r->pool;
@@ -253,10 +253,9 @@ int qw_sec_session_issue(request_rec *r, int64_t ent, int64_t member,
     const char *old = qw_cookie_value_of_session(r);
     const char *values[9];
     int lengths[9] = { 0 }, formats[9] = { 0 };
-    PGconn *conn = qw_db_get(r);
     PGresult *res;
 
-    if (!token || !conn) {
+    if (!token) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
     if (old && qw_token_decode(old, strlen(old), raw, sizeof(raw)) == 0) {
@@ -267,7 +266,7 @@ int qw_sec_session_issue(request_rec *r, int64_t ent, int64_t member,
         qw_token_hash(raw, sizeof(raw), oh);
         dv[0] = qw_dir(r)->enterprise;
         dv[1] = (const char *)oh;
-        res = qw_db_exec(r, conn, QW_STMT_SESSION_DEL, 2, dv, dl, df);
+        res = qw_db_exec(r, QW_STMT_SESSION_DEL, 2, dv, dl, df);
         if (res) {
             PQclear(res);
         }
@@ -291,7 +290,7 @@ int qw_sec_session_issue(request_rec *r, int64_t ent, int64_t member,
     values[6] = apr_itoa(r->pool, max_age);
     values[7] = r->useragent_ip;
     values[8] = ua;
-    res = qw_db_exec(r, conn, QW_STMT_SESSION_NEW, 9, values, lengths,
+    res = qw_db_exec(r, QW_STMT_SESSION_NEW, 9, values, lengths,
                      formats);
     if (!res) {
         return HTTP_SERVICE_UNAVAILABLE;

@@ -179,7 +179,7 @@ int qw_handle_twostep(request_rec *r)
         return send_code_form(r, HTTP_FORBIDDEN, binding,
                               qw_str(lang, QW_S_FORM_EXPIRED));
     }
-    hrc = qw_throttle_account_hit(r, st->conn, d->enterprise, pd.account,
+    hrc = qw_throttle_account_hit(r, d->enterprise, pd.account,
                                   QW_THROTTLE_TOTP, &qw_throttle_member,
                                   NULL);
     if (hrc == HTTP_TOO_MANY_REQUESTS) {
@@ -230,7 +230,7 @@ int qw_handle_twostep(request_rec *r)
         return send_code_form(r, HTTP_UNAUTHORIZED, binding,
                               qw_str(lang, QW_S_TWOSTEP_FAILED));
     }
-    qw_throttle_account_clear(r, st->conn, d->enterprise, pd.account,
+    qw_throttle_account_clear(r, d->enterprise, pd.account,
                               QW_THROTTLE_TOTP);
     (void)qw_sec_pending_end(st, pd.enterprise_id, pd.hash);
     qw_sec_pending_cookie_clear(r);

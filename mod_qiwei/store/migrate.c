@@ -15,13 +15,13 @@
 #define MIGRATE_LOCK "1364673866"
 #define MAX_SQL_FILE (16 * 1024 * 1024)
 
-int qw_schema_version(PGconn *conn)
+int qw_schema_version(qw_store *st)
 {
     PGresult *res;
     int v = -1;
 
-    res = PQexec(conn, "SELECT coalesce(max(version), 0) "
-                 "FROM qw_schema_version");
+    res = st->db->ops->exec(st->db, "SELECT coalesce(max(version), 0) "
+                            "FROM qw_schema_version", 0, NULL, QW_SQL_READ);
     if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
         v = atoi(PQgetvalue(res, 0, 0));
     }
@@ -31,6 +31,12 @@ int qw_schema_version(PGconn *conn)
         if (state && strcmp(state, "42P01") == 0) {
             v = 0;    /* an empty database: nothing applied yet */
         }
+        else {
+            qw_store_error(st, QW_ERR_DB, "%s", PQresultErrorMessage(res));
+        }
+    }
+    else {
+        qw_store_error(st, QW_ERR_DB, "%s", st->db->ops->message(st->db));
     }
     PQclear(res);
     return v;
@@ -167,10 +173,10 @@ static qw_status apply_one(qw_store *st, const char *dir, const sqlfile *sf)
         goto fail;
     }
     /* Our own files, possibly several statements: the simple protocol. */
-    res = PQexec(st->conn, text);
+    res = st->db->ops->script(st->db, text);
     if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
         const char *msg = res ? PQresultErrorMessage(res)
-                              : PQerrorMessage(st->conn);
+                              : st->db->ops->message(st->db);
         size_t n;
 
         if (res && !*msg) {
@@ -185,7 +191,7 @@ static qw_status apply_one(qw_store *st, const char *dir, const sqlfile *sf)
         while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) {
             n--;
         }
-        rc = qw_store_error(st, PQstatus(st->conn) == CONNECTION_BAD
+        rc = qw_store_error(st, st->db->ops->lost(st->db)
                             ? QW_ERR_DB : QW_ERR_INVALID,
                             "%s failed: %.*s", sf->name, (int)n, msg);
         PQclear(res);
@@ -212,11 +218,14 @@ static qw_status grant(qw_store *st, const char *app_role)
 {
     PGresult *res;
     qw_status rc;
-    char *role, *schema;
+    const char *role, *schema, *params[1];
     const char *stmts[6];
     int i;
 
-    res = qw_store_exec(st, "SELECT current_schema()", 0, NULL, &rc);
+    /* the server quotes the identifiers (quote_ident), in its encoding */
+    params[0] = app_role;
+    res = qw_store_read(st, "SELECT quote_ident(current_schema()),"
+                        " quote_ident($1)", 1, params, &rc);
     if (res == NULL) {
         return rc;
     }
@@ -224,15 +233,9 @@ static qw_status grant(qw_store *st, const char *app_role)
         PQclear(res);
         return qw_store_error(st, QW_ERR_INVALID, "no current schema");
     }
-    schema = PQescapeIdentifier(st->conn, PQgetvalue(res, 0, 0),
-                                strlen(PQgetvalue(res, 0, 0)));
+    schema = apr_pstrdup(st->pool, PQgetvalue(res, 0, 0));
+    role = apr_pstrdup(st->pool, PQgetvalue(res, 0, 1));
     PQclear(res);
-    role = PQescapeIdentifier(st->conn, app_role, strlen(app_role));
-    if (schema == NULL || role == NULL) {
-        PQfreemem(schema);
-        PQfreemem(role);
-        return qw_store_error(st, QW_ERR_INVALID, "bad role name");
-    }
     stmts[0] = apr_psprintf(st->pool, "GRANT USAGE ON SCHEMA %s TO %s",
                             schema, role);
     stmts[1] = apr_psprintf(st->pool, "GRANT SELECT, INSERT, UPDATE, DELETE "
@@ -245,8 +248,6 @@ static qw_status grant(qw_store *st, const char *app_role)
     stmts[4] = apr_psprintf(st->pool, "GRANT USAGE, SELECT ON ALL SEQUENCES "
                             "IN SCHEMA %s TO %s", schema, role);
     stmts[5] = NULL;
-    PQfreemem(schema);
-    PQfreemem(role);
 
     if ((rc = qw_store_begin(st)) != QW_OK) {
         return rc;
@@ -308,10 +309,10 @@ qw_status qw_migrate(qw_store *st, const char *sqldir, const char *app_role)
         }
     }
 
-    cur = qw_schema_version(st->conn);
+    cur = qw_schema_version(st);
     if (cur < 0) {
         return qw_store_error(st, QW_ERR_DB, "cannot read the schema "
-                              "version: %s", PQerrorMessage(st->conn));
+                              "version: %s", st->err);
     }
     for (i = 0; i < files->nelts; i++) {
         if (fs[i].number <= cur) {

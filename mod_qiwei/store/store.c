@@ -64,10 +64,10 @@ static qw_status map_error(qw_store *st, PGresult *res)
     qw_status rc;
 
     if (msg == NULL) {
-        msg = PQerrorMessage(st->conn);
+        msg = st->db->ops->message(st->db);
     }
     msg = chomp(st->pool, msg);
-    if (PQstatus(st->conn) == CONNECTION_BAD || state == NULL
+    if (res == NULL || st->db->ops->lost(st->db) || state == NULL
         || strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0
         || strncmp(state, "53", 2) == 0) {
         return qw_store_error(st, QW_ERR_DB, "database unavailable: %s", msg);
@@ -92,14 +92,12 @@ static qw_status map_error(qw_store *st, PGresult *res)
     return qw_store_error(st, rc, "%s", msg);
 }
 
-PGresult *qw_store_exec(qw_store *st, const char *sql, int n,
-                        const char *const *params, qw_status *rc)
+/* A result that is not a success becomes a status (and NULL). */
+static PGresult *checked(qw_store *st, PGresult *res, qw_status *rc)
 {
-    PGresult *res;
     ExecStatusType es;
     qw_status r;
 
-    res = PQexecParams(st->conn, sql, n, NULL, params, NULL, NULL, 0);
     es = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (es == PGRES_COMMAND_OK || es == PGRES_TUPLES_OK) {
         if (rc) {
@@ -115,18 +113,26 @@ PGresult *qw_store_exec(qw_store *st, const char *sql, int n,
     return NULL;
 }
 
-static qw_status simple(qw_store *st, const char *sql)
+PGresult *qw_store_exec(qw_store *st, const char *sql, int n,
+                        const char *const *params, qw_status *rc)
 {
-    qw_status rc;
-    PGresult *res = qw_store_exec(st, sql, 0, NULL, &rc);
+    return checked(st, st->db->ops->exec(st->db, sql, n, params, 0), rc);
+}
 
-    PQclear(res);
-    return rc;
+PGresult *qw_store_read(qw_store *st, const char *sql, int n,
+                        const char *const *params, qw_status *rc)
+{
+    return checked(st, st->db->ops->exec(st->db, sql, n, params,
+                                         QW_SQL_READ), rc);
 }
 
 qw_status qw_store_begin(qw_store *st)
 {
-    return simple(st, "BEGIN");
+    qw_status rc;
+    PGresult *res = checked(st, st->db->ops->txn(st->db, QW_SQL_BEGIN), &rc);
+
+    PQclear(res);
+    return rc;
 }
 
 qw_status qw_store_commit(qw_store *st)
@@ -134,7 +140,7 @@ qw_status qw_store_commit(qw_store *st)
     PGresult *res;
     qw_status rc;
 
-    res = qw_store_exec(st, "COMMIT", 0, NULL, &rc);
+    res = checked(st, st->db->ops->txn(st->db, QW_SQL_COMMIT), &rc);
     if (res == NULL) {
         return rc;
     }
@@ -150,7 +156,7 @@ qw_status qw_store_commit(qw_store *st)
 void qw_store_rollback(qw_store *st)
 {
     /* Keep the first error message: ROLLBACK's own result is irrelevant. */
-    PGresult *res = PQexec(st->conn, "ROLLBACK");
+    PGresult *res = st->db->ops->txn(st->db, QW_SQL_ROLLBACK);
 
     PQclear(res);
 }
@@ -169,7 +175,7 @@ int64_t qw_store_enterprise_id(qw_store *st, const char *code, qw_status *rc)
         return -1;
     }
     params[0] = code;
-    res = qw_store_exec(st, "SELECT enterprise_id FROM enterprises "
+    res = qw_store_read(st, "SELECT enterprise_id FROM enterprises "
                         "WHERE code = $1", 1, params, rc);
     if (res == NULL) {
         return -1;

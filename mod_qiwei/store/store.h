@@ -30,8 +30,52 @@ typedef struct {
     const char *request_id;
 } qw_actor;
 
+/* How the store reaches the database.  The store never holds a
+ * connection: whoever owns the connections (the module's db.c, qiweictl's
+ * tools/ctl_db.c) implements these operations on its own handle, and
+ * decides when a connection is taken, returned, discarded or replaced.
+ *
+ * Rules every implementation keeps:
+ *  - between txn(BEGIN) and txn(COMMIT or ROLLBACK) every statement runs on
+ *    one connection; if that connection is lost, the rest of the unit
+ *    fails without running anywhere else, and COMMIT reports failure;
+ *  - outside a unit, a statement is retried on a fresh connection only
+ *    when it cannot have changed anything (flag QW_SQL_READ, or libpq
+ *    could not send it at all). */
+typedef struct qw_sql qw_sql;
+
+typedef enum {
+    QW_SQL_BEGIN,
+    QW_SQL_COMMIT,
+    QW_SQL_ROLLBACK
+} qw_sql_txn;
+
+#define QW_SQL_READ 1      /* the statement only reads: safe to repeat */
+
 typedef struct {
-    PGconn *conn;
+    /* One parameterised statement (text parameters and results).  NULL
+     * when no connection could be had or the connection was lost: then
+     * message() says why and lost() is true. */
+    PGresult *(*exec)(qw_sql *db, const char *sql, int n,
+                      const char *const *params, int flags);
+    /* BEGIN pins a connection to the handle, COMMIT and ROLLBACK return
+     * it.  Same NULL convention as exec. */
+    PGresult *(*txn)(qw_sql *db, qw_sql_txn what);
+    /* Several statements in one string, the simple protocol (migrations;
+     * may be NULL where no migration runs). */
+    PGresult *(*script)(qw_sql *db, const char *text);
+    /* The connection-level message of the last failure ("" if none). */
+    const char *(*message)(qw_sql *db);
+    /* Whether the last failure was the connection's, not the statement's. */
+    int (*lost)(qw_sql *db);
+} qw_sql_ops;
+
+struct qw_sql {
+    const qw_sql_ops *ops;
+};
+
+typedef struct {
+    qw_sql *db;                /* the owner's handle; never a connection */
     apr_pool_t *pool;          /* results and messages are allocated here */
     const qw_keyring *keys;    /* needed for sealed fields and the audit MAC */
     qw_actor who;
@@ -73,14 +117,18 @@ void qw_store_rollback(qw_store *st);
  * (and the status via *rc if given).  The caller PQclear()s the result. */
 PGresult *qw_store_exec(qw_store *st, const char *sql, int n,
                         const char *const *params, qw_status *rc);
+/* The same for a statement that only reads: the owner may repeat it on a
+ * fresh connection when the one it ran on was lost. */
+PGresult *qw_store_read(qw_store *st, const char *sql, int n,
+                        const char *const *params, qw_status *rc);
 int64_t qw_store_enterprise_id(qw_store *st, const char *code, qw_status *rc);
 /* Text form of an int64 from st->pool. */
 const char *qw_i64(apr_pool_t *p, int64_t v);
 
 /* --- schema (migrate.c) --- */
 /* Current schema version, 0 when the version table does not exist, -1 on a
- * database error. */
-int qw_schema_version(PGconn *conn);
+ * database error (st->err says which). */
+int qw_schema_version(qw_store *st);
 /* Apply sql/NNN_*.sql files above the current version, each in its own
  * transaction; then, if app_role is given, grant it the rights it needs
  * (INSERT/SELECT only on audit_log). */
