@@ -60,18 +60,20 @@
 #define SHARE_PARAM "qs"
 
 /* The article decision, as columns of a statement in which e is the
- * enterprise's row and m the member's (all NULL for no member):
- *   0 enterprise_id  1 article_id (NULL: no article at exactly that path)
- *   2 confidential  3 sharing in effect (article and enterprise)
- *   4 share_version  5 watermark (-1 inherit)  6 the member is in the
- *   audience  7 body_type  8, 9 the stored body and its wrapped key, hex
- *   (only when STORE is true)
- *   10 (ART_SHADOW) the id of an article whose path is a proper prefix of
- *      PATH followed by '/' or ';', or which ends with '/' (NULL when none).
- *      Such a path reaches that article's file, script or back-end
- *      (PATH_INFO, a ";param" a proxy passes on, a trailing slash):
- *      QiweiArticleMissing allow must not grant it.  PFX holds the candidate
- *      prefixes' lengths in characters, shortest first
+ * enterprise's row and m the member's (all NULL for no member); ART_COL_*
+ * numbers them from the first:
+ *   ARTICLE_ID     NULL: no article at exactly that path
+ *   SHARE_EFFECTIVE  sharing in effect (article and enterprise)
+ *   WATERMARK      -1: inherit
+ *   ALLOWED        the member is in the audience
+ *   BODY_HEX, DEK_HEX  the stored body and its wrapped key, hex (only when
+ *                  STORE is true)
+ *   SHADOW_ID      (ART_SHADOW) the id of an article whose path is a proper
+ *      prefix of PATH followed by '/' or ';', or which ends with '/' (NULL
+ *      when none).  Such a path reaches that article's file, script or
+ *      back-end (PATH_INFO, a ";param" a proxy passes on, a trailing
+ *      slash): QiweiArticleMissing allow must not grant it.  PFX holds the
+ *      candidate prefixes' lengths in characters, shortest first
  *      (qw_path_cut_lengths()): one index probe each.  Only the statements
  *      for QiweiArticleMissing allow have it: with deny (the default) a
  *      path with no article is refused anyway, and the sub-plan is the
@@ -81,19 +83,34 @@
  * and roles, the article's named members and people, roles and departments.
  * It is an expression over rows the statement has fetched anyway, with no
  * sub-plan for PostgreSQL to set up per request.  MOD, PATH, STORE and PFX
- * are the statement's parameter numbers. */
-#define ART_COLUMNS(STORE) \
-    " a.enterprise_id, a.article_id, a.confidential," \
-    " a.share_enabled AND e.allow_external_share, a.share_version," \
-    " coalesce(a.watermark, -1)," \
-    " m.member_id IS NOT NULL AND (" \
-    "   a.audience_all OR a.owner_member_id = m.member_id" \
-    "   OR m.member_id = ANY (a.audience_member_ids)" \
-    "   OR a.audience_role_ids && m.access_role_ids" \
-    "   OR a.audience_department_ids && m.access_department_ids)," \
-    " a.body_type," \
-    " CASE WHEN " STORE "::boolean THEN encode(a.body_enc, 'hex') END," \
-    " CASE WHEN " STORE "::boolean THEN encode(a.dek_wrapped, 'hex') END,"
+ * are the statement's parameter numbers, SHADOW the last column's
+ * expression. */
+#define ART_COLS(X, L, STORE, SHADOW) \
+    X(ENTERPRISE_ID, " a.enterprise_id") \
+    X(ARTICLE_ID, " a.article_id") \
+    X(CONFIDENTIAL, " a.confidential") \
+    X(SHARE_EFFECTIVE, " a.share_enabled AND e.allow_external_share") \
+    X(SHARE_VERSION, " a.share_version") \
+    X(WATERMARK, " coalesce(a.watermark, -1)") \
+    X(ALLOWED, \
+      " m.member_id IS NOT NULL AND (" \
+      "   a.audience_all OR a.owner_member_id = m.member_id" \
+      "   OR m.member_id = ANY (a.audience_member_ids)" \
+      "   OR a.audience_role_ids && m.access_role_ids" \
+      "   OR a.audience_department_ids && m.access_department_ids)") \
+    X(BODY_TYPE, " a.body_type") \
+    X(BODY_HEX, \
+      " CASE WHEN " STORE "::boolean THEN encode(a.body_enc, 'hex') END") \
+    X(DEK_HEX, \
+      " CASE WHEN " STORE "::boolean THEN encode(a.dek_wrapped, 'hex') END") \
+    L(SHADOW_ID, SHADOW)
+#define ART_COL_ENUM(name, expr) ART_COL_##name,
+enum {
+    ART_COLS(ART_COL_ENUM, ART_COL_ENUM, "", "")
+    ART_NCOLUMNS
+};
+#define ART_COLUMNS(STORE, SHADOW) \
+    ART_COLS(QW_COL_SQL, QW_COL_SQL_LAST, STORE, SHADOW)
 #define ART_SHADOW(MOD, PATH, PFX) \
     " (SELECT sa.article_id" \
     "    FROM unnest(" PFX "::int[]) WITH ORDINALITY AS px(len, n)" \
@@ -104,13 +121,12 @@
 #define ART_JOIN(MOD, PATH) \
     "  LEFT JOIN articles a ON a.enterprise_id = e.enterprise_id" \
     "   AND a.module = " MOD " AND a.path = " PATH
-#define ART_NCOLUMNS 11
 
 /* The decision alone: $1 enterprise code, $2 module, $3 path, $4 member id
  * or NULL, $5 whether to return the stored body, and for the _shadow
  * variant $6 the prefix lengths.  One row when the enterprise exists. */
 #define SQL_ARTICLE(SHADOW) \
-    "SELECT" ART_COLUMNS("$5") SHADOW \
+    "SELECT" ART_COLUMNS("$5", SHADOW) \
     "  FROM enterprises e" \
     ART_JOIN("$2", "$3") \
     "  LEFT JOIN members m ON m.enterprise_id = e.enterprise_id" \
@@ -126,7 +142,7 @@ static const char sql_article_shadow[] =
  * $2 session hash, $3 module, $4 path, $5 store, and for the _shadow
  * variant $6 the prefix lengths.  No row when the session is not valid. */
 #define SQL_SESSION_ARTICLE(SHADOW) \
-    QW_SQL_SESSION_SELECT "," ART_COLUMNS("$5") SHADOW \
+    QW_SQL_SESSION_SELECT "," ART_COLUMNS("$5", SHADOW) \
     QW_SQL_SESSION_FROM \
     ART_JOIN("$3", "$4") \
     QW_SQL_SESSION_WHERE
@@ -238,29 +254,31 @@ static void take_row(request_rec *r, art_state *st, const char *mod,
     if (PQntuples(res) != 1 || PQnfields(res) < off + ART_NCOLUMNS) {
         return;
     }
-    if (!PQgetisnull(res, 0, off + 10)) {
+#define COL(name) PQgetvalue(res, 0, off + ART_COL_##name)
+#define NUL(name) PQgetisnull(res, 0, off + ART_COL_##name)
+    if (!NUL(SHADOW_ID)) {
         st->shadowed = 1;
-        st->shadow_id = apr_atoi64(PQgetvalue(res, 0, off + 10));
+        st->shadow_id = apr_atoi64(COL(SHADOW_ID));
     }
-    if (!PQgetisnull(res, 0, off + 1)) {
+    if (!NUL(ARTICLE_ID)) {
         st->found = 1;
-        st->enterprise_id = apr_atoi64(PQgetvalue(res, 0, off + 0));
-        st->article_id = apr_atoi64(PQgetvalue(res, 0, off + 1));
-        st->confidential = !strcmp(PQgetvalue(res, 0, off + 2), "t");
-        st->share_effective = !strcmp(PQgetvalue(res, 0, off + 3), "t");
-        st->share_version = (uint32_t)apr_atoi64(PQgetvalue(res, 0,
-                                                            off + 4));
-        st->watermark = atoi(PQgetvalue(res, 0, off + 5));
-        st->allowed = !strcmp(PQgetvalue(res, 0, off + 6), "t");
-        if (!PQgetisnull(res, 0, off + 7)) {
-            st->body_type = apr_pstrdup(r->pool,
-                                        PQgetvalue(res, 0, off + 7));
+        st->enterprise_id = apr_atoi64(COL(ENTERPRISE_ID));
+        st->article_id = apr_atoi64(COL(ARTICLE_ID));
+        st->confidential = !strcmp(COL(CONFIDENTIAL), "t");
+        st->share_effective = !strcmp(COL(SHARE_EFFECTIVE), "t");
+        st->share_version = (uint32_t)apr_atoi64(COL(SHARE_VERSION));
+        st->watermark = atoi(COL(WATERMARK));
+        st->allowed = !strcmp(COL(ALLOWED), "t");
+        if (!NUL(BODY_TYPE)) {
+            st->body_type = apr_pstrdup(r->pool, COL(BODY_TYPE));
         }
-        if (!PQgetisnull(res, 0, off + 8) && !PQgetisnull(res, 0, off + 9)) {
-            st->body_hex = apr_pstrdup(r->pool, PQgetvalue(res, 0, off + 8));
-            st->dek_hex = apr_pstrdup(r->pool, PQgetvalue(res, 0, off + 9));
+        if (!NUL(BODY_HEX) && !NUL(DEK_HEX)) {
+            st->body_hex = apr_pstrdup(r->pool, COL(BODY_HEX));
+            st->dek_hex = apr_pstrdup(r->pool, COL(DEK_HEX));
         }
     }
+#undef COL
+#undef NUL
 }
 
 static void log_decision(request_rec *r, const art_state *st)

@@ -239,20 +239,22 @@ int qw_viewer_resolve_with(request_rec *r, qw_viewer **out,
         return OK;
     }
     v = apr_pcalloc(r->pool, sizeof(*v));
-    v->enterprise_id = apr_atoi64(PQgetvalue(res, 0, 0));
+#define COL(name) PQgetvalue(res, 0, QW_SESSION_COL_##name)
+    v->enterprise_id = apr_atoi64(COL(ENTERPRISE_ID));
     v->enterprise_code = d->enterprise;
-    v->session_id = apr_atoi64(PQgetvalue(res, 0, 1));
-    v->member_id = apr_atoi64(PQgetvalue(res, 0, 2));
-    v->kind = apr_pstrdup(r->pool, PQgetvalue(res, 0, 3));
-    v->auth_level = atoi(PQgetvalue(res, 0, 4));
-    v->account = apr_pstrdup(r->pool, PQgetvalue(res, 0, 5));
-    v->display_name = apr_pstrdup(r->pool, PQgetvalue(res, 0, 6));
-    v->departments = split_csv(r->pool, PQgetvalue(res, 0, 7));
-    v->direct_departments = split_csv(r->pool, PQgetvalue(res, 0, 8));
-    v->roles = split_csv(r->pool, PQgetvalue(res, 0, 9));
+    v->session_id = apr_atoi64(COL(SESSION_ID));
+    v->member_id = apr_atoi64(COL(MEMBER_ID));
+    v->kind = apr_pstrdup(r->pool, COL(KIND));
+    v->auth_level = atoi(COL(AUTH_LEVEL));
+    v->account = apr_pstrdup(r->pool, COL(ACCOUNT));
+    v->display_name = apr_pstrdup(r->pool, COL(DISPLAY_NAME));
+    v->departments = split_csv(r->pool, COL(DEPARTMENTS));
+    v->direct_departments = split_csv(r->pool, COL(DIRECT_DEPARTMENTS));
+    v->roles = split_csv(r->pool, COL(ROLES));
     v->token = cookie;
-    touch = !strcmp(PQgetvalue(res, 0, 10), "t");
-    ttl = apr_time_from_sec(1) * strtod(PQgetvalue(res, 0, 11), NULL);
+    touch = !strcmp(COL(TOUCH_DUE), "t");
+    ttl = apr_time_from_sec(1) * strtod(COL(REUSE_SECONDS), NULL);
+#undef COL
     if (with) {
         with->res = res;          /* the caller's columns; it clears it */
         with->gen = gen;

@@ -51,7 +51,7 @@ static const char sql_session_touch[] =
     "       least(60, idle_seconds / 10))";
 
 static const char sql_login[] =
-    "SELECT m.enterprise_id, m.member_id, m.password_hash, m.status"
+    "SELECT" QW_LOGIN_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
     "  FROM members m JOIN enterprises e ON e.enterprise_id = m.enterprise_id"
     " WHERE e.code = $1 AND m.account = $2";
 
@@ -79,7 +79,7 @@ static const char sql_rehash[] =
     " WHERE enterprise_id = $1 AND member_id = $2";
 
 static const char sql_activation[] =
-    "SELECT a.enterprise_id, a.member_id, m.account, m.display_name"
+    "SELECT" QW_ACTIVATION_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
     "  FROM activation_tokens a"
     "  JOIN enterprises e ON e.enterprise_id = a.enterprise_id"
     "  JOIN members m ON m.enterprise_id = a.enterprise_id"
@@ -418,8 +418,13 @@ static PGresult *run(PGconn *conn, int prepared, const char *what, int n,
 
 static int succeeded(PGresult *res)
 {
-    ExecStatusType st = PQresultStatus(res);
-    return res && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK);
+    ExecStatusType st;
+
+    if (!res) {
+        return 0;
+    }
+    st = PQresultStatus(res);
+    return st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
 }
 
 /* Why a lost connection failed, copied before the connection goes. */

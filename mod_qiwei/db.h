@@ -19,6 +19,14 @@ typedef struct qw_db_pool qw_db_pool;
 #define QW_STMT_REHASH       "qw_rehash"
 #define QW_STMT_ACTIVATION   "qw_activation"
 
+/* Result columns are read by name.  A statement's select list is written
+ * once, as a list macro COLS(X, L) of X(NAME, "expression") entries whose
+ * last one is L(NAME, "expression"); QW_COL_SQL/QW_COL_SQL_LAST make the
+ * select list from it, and an enum made from the same list gives each
+ * column its number, so the two cannot drift apart. */
+#define QW_COL_SQL(name, expr) expr ","
+#define QW_COL_SQL_LAST(name, expr) expr
+
 /* The hot-path statement (QW_STMT_SESSION): one round trip from cookie hash
  * to everything the providers need, as one plain join, in three parts so
  * that a statement which needs more in the same round trip (article.c)
@@ -28,29 +36,45 @@ typedef struct qw_db_pool qw_db_pool;
  * member's departments (with ancestors) and roles are read from columns
  * that triggers keep up to date (sql/008_access_columns.sql): sub-selects
  * and a data-modifying CTE here cost PostgreSQL several times a static
- * request in executor start-up alone.  Columns (authn.c parses them by
- * index; QW_SESSION_COLUMNS in qiwei.h):
- *   0 enterprise_id  1 session_id  2 member_id  3 kind  4 auth_level
- *   5 account  6 display_name  7 departments with ancestors
- *   8 direct departments  9 roles
- *   10 whether last_seen_at is due a write (QW_STMT_SESSION_TOUCH), at
- *      most once per min(60 s, idle/10) per session
- *   11 seconds this answer may be reused (cache.h): until the session's
- *      absolute expiry or its next due last-seen write, whichever is first
- *      (counting from now when the write is due, as authn.c then makes it)
+ * request in executor start-up alone.  Columns (QW_SESSION_COL_*):
+ *   DEPARTMENTS    departments with ancestors, comma separated
+ *   DIRECT_DEPARTMENTS  the member's own departments
+ *   TOUCH_DUE      whether last_seen_at is due a write
+ *                  (QW_STMT_SESSION_TOUCH), at most once per
+ *                  min(60 s, idle/10) per session
+ *   REUSE_SECONDS  seconds this answer may be reused (cache.h): until the
+ *                  session's absolute expiry or its next due last-seen
+ *                  write, whichever is first (counting from now when the
+ *                  write is due, as authn.c then makes it)
  * Aliases: s sessions, e enterprises, m members. */
+#define QW_SESSION_COLS(X, L) \
+    X(ENTERPRISE_ID, " s.enterprise_id") \
+    X(SESSION_ID, " s.session_id") \
+    X(MEMBER_ID, " s.member_id") \
+    X(KIND, " s.kind") \
+    X(AUTH_LEVEL, " s.auth_level") \
+    X(ACCOUNT, " m.account") \
+    X(DISPLAY_NAME, " m.display_name") \
+    X(DEPARTMENTS, " m.access_departments") \
+    X(DIRECT_DEPARTMENTS, " m.direct_departments") \
+    X(ROLES, " m.access_roles") \
+    X(TOUCH_DUE, \
+      " s.last_seen_at < now() - make_interval(secs =>" \
+      "     least(60, s.idle_seconds / 10))") \
+    L(REUSE_SECONDS, \
+      " extract(epoch FROM least(s.expires_at," \
+      "     CASE WHEN s.last_seen_at < now() - make_interval(secs =>" \
+      "                   least(60, s.idle_seconds / 10))" \
+      "          THEN now() ELSE s.last_seen_at END" \
+      "     + make_interval(secs => least(60, s.idle_seconds / 10)))" \
+      "     - now())")
+#define QW_SESSION_COL_ENUM(name, expr) QW_SESSION_COL_##name,
+enum {
+    QW_SESSION_COLS(QW_SESSION_COL_ENUM, QW_SESSION_COL_ENUM)
+    QW_SESSION_COLUMNS      /* how many; a longer statement's own start */
+};
 #define QW_SQL_SESSION_SELECT \
-    "SELECT s.enterprise_id, s.session_id, s.member_id, s.kind," \
-    "       s.auth_level, m.account, m.display_name," \
-    "       m.access_departments, m.direct_departments, m.access_roles," \
-    "       s.last_seen_at < now() - make_interval(secs =>" \
-    "           least(60, s.idle_seconds / 10))," \
-    "       extract(epoch FROM least(s.expires_at," \
-    "           CASE WHEN s.last_seen_at < now() - make_interval(secs =>" \
-    "                         least(60, s.idle_seconds / 10))" \
-    "                THEN now() ELSE s.last_seen_at END" \
-    "           + make_interval(secs => least(60, s.idle_seconds / 10)))" \
-    "           - now())"
+    "SELECT" QW_SESSION_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
 #define QW_SQL_SESSION_FROM \
     "  FROM sessions s" \
     "  JOIN enterprises e ON e.enterprise_id = s.enterprise_id" \
@@ -61,6 +85,26 @@ typedef struct qw_db_pool qw_db_pool;
     "   AND s.expires_at > now()" \
     "   AND s.last_seen_at + make_interval(secs => s.idle_seconds) > now()" \
     "   AND m.status = 'active'"
+
+/* QW_STMT_LOGIN ($1 enterprise code, $2 account): the member's row, if
+ * any.  PASSWORD_HASH is NULL for a member who has not set one. */
+#define QW_LOGIN_COLS(X, L) \
+    X(ENTERPRISE_ID, " m.enterprise_id") \
+    X(MEMBER_ID, " m.member_id") \
+    X(PASSWORD_HASH, " m.password_hash") \
+    L(STATUS, " m.status")
+#define QW_LOGIN_COL_ENUM(name, expr) QW_LOGIN_COL_##name,
+enum { QW_LOGIN_COLS(QW_LOGIN_COL_ENUM, QW_LOGIN_COL_ENUM) };
+
+/* QW_STMT_ACTIVATION ($1 enterprise code, $2 token hash): the invited
+ * member an unused, unexpired activation token is for. */
+#define QW_ACTIVATION_COLS(X, L) \
+    X(ENTERPRISE_ID, " a.enterprise_id") \
+    X(MEMBER_ID, " a.member_id") \
+    X(ACCOUNT, " m.account") \
+    L(DISPLAY_NAME, " m.display_name")
+#define QW_ACTIVATION_COL_ENUM(name, expr) QW_ACTIVATION_COL_##name,
+enum { QW_ACTIVATION_COLS(QW_ACTIVATION_COL_ENUM, QW_ACTIVATION_COL_ENUM) };
 
 /* Flags of a registered statement. */
 #define QW_DB_WRITES 0

@@ -83,17 +83,13 @@ const char *qw_session_cookie(request_rec *r, const char *value);
  * (viewer may be NULL: no session) or HTTP_SERVICE_UNAVAILABLE. */
 int qw_viewer_resolve(request_rec *r, qw_viewer **out);
 
-/* The session statement's columns (db.c's sql_session), in that order, at
- * the start of every statement given to qw_viewer_resolve_with. */
-#define QW_SESSION_COLUMNS 12
-
 /* qw_viewer_resolve for a caller that needs more from the database in the
  * same round trip.  When the viewer has to be read from the database (not
  * from the request, the request it came from, or the cache), stmt runs
  * instead of the session statement, with $1 the enterprise code, $2 the
  * session hash and $3... the caller's values; its first QW_SESSION_COLUMNS
- * columns are the session statement's, the rest the caller's.  Then *res
- * is that row (the caller PQclears it) and *gen what the caller hands to
+ * (db.h) columns are the session statement's, the rest the caller's.  Then
+ * *res is that row (the caller PQclears it) and *gen what the caller hands to
  * qw_cache_*_put for what it read; otherwise *res is NULL. */
 typedef struct {
     const char *stmt;

@@ -120,9 +120,12 @@ static int lookup(request_rec *r, const char *token, invite *inv)
         PQclear(res);
         return HTTP_GONE;
     }
-    inv->ent_id = apr_pstrdup(r->pool, PQgetvalue(res, 0, 0));
-    inv->member_id = apr_pstrdup(r->pool, PQgetvalue(res, 0, 1));
-    inv->display_name = apr_pstrdup(r->pool, PQgetvalue(res, 0, 3));
+    inv->ent_id = apr_pstrdup(r->pool, PQgetvalue(res, 0,
+                              QW_ACTIVATION_COL_ENTERPRISE_ID));
+    inv->member_id = apr_pstrdup(r->pool, PQgetvalue(res, 0,
+                                 QW_ACTIVATION_COL_MEMBER_ID));
+    inv->display_name = apr_pstrdup(r->pool, PQgetvalue(res, 0,
+                                    QW_ACTIVATION_COL_DISPLAY_NAME));
     PQclear(res);
     return OK;
 }

@@ -254,12 +254,16 @@ static int login_post(request_rec *r)
             return qw_unavailable(r);
         }
         if (PQntuples(res) == 1) {
-            ent_id = apr_pstrdup(r->pool, PQgetvalue(res, 0, 0));
-            member_id = apr_pstrdup(r->pool, PQgetvalue(res, 0, 1));
-            if (!PQgetisnull(res, 0, 2)) {
-                encoded = apr_pstrdup(r->pool, PQgetvalue(res, 0, 2));
+            ent_id = apr_pstrdup(r->pool, PQgetvalue(res, 0,
+                                 QW_LOGIN_COL_ENTERPRISE_ID));
+            member_id = apr_pstrdup(r->pool, PQgetvalue(res, 0,
+                                    QW_LOGIN_COL_MEMBER_ID));
+            if (!PQgetisnull(res, 0, QW_LOGIN_COL_PASSWORD_HASH)) {
+                encoded = apr_pstrdup(r->pool, PQgetvalue(res, 0,
+                                      QW_LOGIN_COL_PASSWORD_HASH));
             }
-            status = apr_pstrdup(r->pool, PQgetvalue(res, 0, 3));
+            status = apr_pstrdup(r->pool, PQgetvalue(res, 0,
+                                 QW_LOGIN_COL_STATUS));
         }
         PQclear(res);
     }
