@@ -120,6 +120,14 @@ static qw_status open_ent(qw_store *st, const char *ent, int64_t *eid)
     return *eid < 0 ? rc : QW_OK;
 }
 
+static void admin_change_init(admin_change *b, const char *ent,
+                              const char *account)
+{
+    memset(b, 0, sizeof(*b));
+    b->ent = ent;
+    b->account = account;
+}
+
 static qw_status admin_audit(qw_store_audit *audit, int64_t eid,
                              const char *module, const char *action,
                              const char *object, const char *details)
@@ -159,6 +167,18 @@ static qw_status find_admin(qw_store *st, int64_t eid, const char *account,
     }
     PQclear(res);
     return QW_OK;
+}
+
+/* In the transaction: the enterprise's id and b's admin account, locked. */
+static qw_status open_admin(qw_store *st, const admin_change *b,
+                            int64_t *eid, int64_t *aid)
+{
+    qw_status rc;
+
+    if ((rc = open_ent(st, b->ent, eid)) != QW_OK) {
+        return rc;
+    }
+    return find_admin(st, *eid, b->account, aid, NULL);
 }
 
 static qw_status find_member_id(qw_store *st, int64_t eid,
@@ -266,9 +286,7 @@ qw_status qw_admin_add(qw_store *st, const char *ent, const char *account,
                                   "failed");
         }
     }
-    memset(&b, 0, sizeof(b));
-    b.ent = ent;
-    b.account = account;
+    admin_change_init(&b, ent, account);
     b.hash = hash;
     b.is_super = is_super;
     b.bind_member = bind_member;
@@ -286,8 +304,7 @@ static qw_status set_password_write(qw_store *st, void *baton,
     int64_t eid, aid;
 
     (void)audit;                        /* qw_admin_password_store audits */
-    if ((rc = open_ent(st, b->ent, &eid)) != QW_OK
-        || (rc = find_admin(st, eid, b->account, &aid, NULL)) != QW_OK) {
+    if ((rc = open_admin(st, b, &eid, &aid)) != QW_OK) {
         return rc;
     }
     /* history, the new hash, every session of the account ended, audit */
@@ -337,9 +354,7 @@ qw_status qw_admin_set_password(qw_store *st, const char *ent,
         || (hash = qw_pw_hash(st->pool, password, len, &st->pw)) == NULL) {
         return qw_store_error(st, QW_ERR_CRYPTO, "password hashing failed");
     }
-    memset(&b, 0, sizeof(b));
-    b.ent = ent;
-    b.account = account;
+    admin_change_init(&b, ent, account);
     b.hash = hash;
     return admin_write(st, set_password_write, &b);
 }
@@ -353,8 +368,7 @@ static qw_status set_status_write(qw_store *st, void *baton,
     qw_status rc;
     int64_t eid, aid;
 
-    if ((rc = open_ent(st, b->ent, &eid)) != QW_OK
-        || (rc = find_admin(st, eid, b->account, &aid, NULL)) != QW_OK) {
+    if ((rc = open_admin(st, b, &eid, &aid)) != QW_OK) {
         return rc;
     }
     params[0] = qw_i64(st->pool, eid);
@@ -403,9 +417,7 @@ qw_status qw_admin_set_status(qw_store *st, const char *ent,
         != QW_OK) {
         return rc;
     }
-    memset(&b, 0, sizeof(b));
-    b.ent = ent;
-    b.account = account;
+    admin_change_init(&b, ent, account);
     b.status = status;
     return admin_write(st, set_status_write, &b);
 }
@@ -419,8 +431,7 @@ static qw_status delete_write(qw_store *st, void *baton,
     qw_status rc;
     int64_t eid, aid;
 
-    if ((rc = open_ent(st, b->ent, &eid)) != QW_OK
-        || (rc = find_admin(st, eid, b->account, &aid, NULL)) != QW_OK) {
+    if ((rc = open_admin(st, b, &eid, &aid)) != QW_OK) {
         return rc;
     }
     params[0] = qw_i64(st->pool, eid);
@@ -446,9 +457,7 @@ qw_status qw_admin_delete(qw_store *st, const char *ent, const char *account)
         != QW_OK) {
         return rc;
     }
-    memset(&b, 0, sizeof(b));
-    b.ent = ent;
-    b.account = account;
+    admin_change_init(&b, ent, account);
     return admin_write(st, delete_write, &b);
 }
 
@@ -612,8 +621,7 @@ qw_status qw_admin_role_put(qw_store *st, const char *ent, const char *name,
                               "valid: 1-32 of a-z 0-9 _ -, starting with a "
                               "letter", bad ? bad : "");
     }
-    memset(&b, 0, sizeof(b));
-    b.ent = ent;
+    admin_change_init(&b, ent, NULL);
     b.name = name;
     b.mods = mods;
     b.created = created;
@@ -658,8 +666,7 @@ qw_status qw_admin_role_delete(qw_store *st, const char *ent,
     if (name == NULL || !qw_valid_department_code(name)) {
         return qw_store_error(st, QW_ERR_INVALID, "role name is not valid");
     }
-    memset(&b, 0, sizeof(b));
-    b.ent = ent;
+    admin_change_init(&b, ent, NULL);
     b.name = name;
     return admin_write(st, role_delete_write, &b);
 }
@@ -726,8 +733,7 @@ static qw_status change_grant_write(qw_store *st, void *baton,
     qw_status rc;
     int64_t eid, aid;
 
-    if ((rc = open_ent(st, b->ent, &eid)) != QW_OK
-        || (rc = find_admin(st, eid, b->account, &aid, NULL)) != QW_OK) {
+    if ((rc = open_admin(st, b, &eid, &aid)) != QW_OK) {
         return rc;
     }
     params[0] = qw_i64(st->pool, eid);
@@ -786,9 +792,7 @@ static qw_status change_grant(qw_store *st, const char *ent,
         != QW_OK) {
         return rc;
     }
-    memset(&b, 0, sizeof(b));
-    b.ent = ent;
-    b.account = account;
+    admin_change_init(&b, ent, account);
     b.role = role;
     b.grant = grant;
     b.changed = changed;
@@ -1039,8 +1043,7 @@ qw_status qw_audit_export(qw_store *st, const char *ent,
 {
     admin_change b;
 
-    memset(&b, 0, sizeof(b));
-    b.ent = ent;
+    admin_change_init(&b, ent, NULL);
     b.filter = f;
     b.csv = csv;
     b.rows = rows;
@@ -1152,8 +1155,7 @@ qw_status qw_settings_set(qw_store *st, const char *ent,
         return qw_store_error(st, QW_ERR_INVALID, "directory_scope must be "
                               "all or department");
     }
-    memset(&b, 0, sizeof(b));
-    b.ent = ent;
+    admin_change_init(&b, ent, NULL);
     b.settings = in;
     return admin_write(st, settings_write, &b);
 }
@@ -1259,9 +1261,7 @@ qw_status qw_member_edit(qw_store *st, const char *ent, const char *account,
         return qw_store_error(st, QW_ERR_INVALID, "email is not a valid "
                               "address");
     }
-    memset(&b, 0, sizeof(b));
-    b.ent = ent;
-    b.account = account;
+    admin_change_init(&b, ent, account);
     b.display_name = display_name;
     b.mobile = mobile;
     b.email = email;
@@ -1289,7 +1289,7 @@ qw_status qw_audit_note(qw_store *st, int64_t eid, const char *module,
 {
     admin_change b;
 
-    memset(&b, 0, sizeof(b));
+    admin_change_init(&b, NULL, NULL);
     b.eid = eid;
     b.module = module;
     b.action = action;
