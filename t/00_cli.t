@@ -48,7 +48,11 @@ run_is(['migrate', '--sql-dir', "$ENV{QIWEI_SQLDIR}"], 0,
 
 # --- enterprises, departments, roles --------------------------------------------
 run_is(['enterprise', 'add', $E, '命令行测试'], 0, 'enterprise add');
-run_is(['enterprise', 'add', $E, 'again'], 4, 'enterprise add twice');
+{
+    my ($rc, $o, $e) = run_is(['enterprise', 'add', $E, 'again'], 4,
+                              'enterprise add twice');
+    like $e, qr/enterprise '\Q$E\E' already exists/, '... names it';
+}
 run_is(['enterprise', 'add', 'Bad Code!', 'x'], 2, 'enterprise add, bad code');
 {
     my ($rc, $o) = run_is(['enterprise', 'list'], 0, 'enterprise list');
@@ -57,7 +61,12 @@ run_is(['enterprise', 'add', 'Bad Code!', 'x'], 2, 'enterprise add, bad code');
 run_is(['dept', 'add', $E, 'hq', '总部'], 0, 'dept add hq');
 run_is(['dept', 'add', $E, 'eng', '研发', '--parent', 'hq'], 0,
        'dept add eng under hq');
-run_is(['dept', 'add', $E, 'eng', 'again'], 4, 'dept add twice');
+{
+    my ($rc, $o, $e) = run_is(['dept', 'add', $E, 'eng', 'again'], 4,
+                              'dept add twice');
+    like $e, qr/department 'eng' already exists in enterprise '\Q$E\E'/,
+        '... names it';
+}
 run_is(['dept', 'add', $E, 'x1', 'X', '--parent', 'nope'], 3,
        'dept add under an unknown parent');
 run_is(['dept', 'add', "zz$u", 'x1', 'X'], 3, 'dept add in an unknown enterprise');
@@ -67,7 +76,12 @@ run_is(['dept', 'add', "zz$u", 'x1', 'X'], 3, 'dept add in an unknown enterprise
     like $o, qr/\bhq\b/, '... has hq';
 }
 run_is(['role', 'add', $E, 'manager'], 0, 'role add');
-run_is(['role', 'add', $E, 'manager'], 4, 'role add twice');
+{
+    my ($rc, $o, $e) = run_is(['role', 'add', $E, 'manager'], 4,
+                              'role add twice');
+    like $e, qr/role 'manager' already exists in enterprise '\Q$E\E'/,
+        '... names it';
+}
 
 # --- members ------------------------------------------------------------------
 my $A = "zhang$u";
@@ -78,7 +92,12 @@ my $A = "zhang$u";
     like $o, qr/activation link: \S+[?&]t=[A-Za-z0-9_-]{32,}/,
         '... prints an activation link';
 }
-run_is(['member', 'add', $E, $A, '--name', 'x'], 4, 'member add twice');
+{
+    my ($rc, $o, $e) = run_is(['member', 'add', $E, $A, '--name', 'x'], 4,
+                              'member add twice');
+    like $e, qr/member '\Q$A\E' already exists in enterprise '\Q$E\E'/,
+        '... names it';
+}
 run_is(['member', 'add', $E, 'Bad Account', '--name', 'x'], 2,
        'member add, bad account');
 run_is(['member', 'add', $E, "y$u", '--name', 'x', '--dept', 'nope'], 3,

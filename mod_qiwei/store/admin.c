@@ -76,30 +76,68 @@ static const char *modules_json(apr_pool_t *p, const char *csv)
     return apr_pstrcat(p, out, "]", NULL);
 }
 
-/* Begin and resolve the enterprise.  On failure nothing is left open. */
+/* One admin-side change, run by qw_store_write: the enterprise and what
+ * each change needs. */
+typedef struct {
+    const char *ent, *account;
+    const char *hash, *bind_member;             /* add, set_password */
+    int is_super;
+    int64_t id;
+    const char *status;                         /* set_status */
+    const char *name, *mods;                    /* role_put, role_delete */
+    int *created;
+    const char *role;                           /* grant, revoke */
+    int grant;
+    int *changed;
+    const qw_audit_filter *filter;              /* audit_export */
+    char **csv;
+    long *rows;
+    const qw_settings *settings;                /* settings_set */
+    const char *display_name, *mobile, *email;  /* member_edit */
+    int hide_mobile;
+    int64_t eid;                                /* audit_note */
+    const char *module, *action, *object, *result, *reason, *details;
+} admin_change;
+
+/* Keys first (sealed fields, the audit MAC), then the unit of work. */
+static qw_status admin_write(qw_store *st, qw_store_write_fn fn,
+                             admin_change *b)
+{
+    qw_status rc;
+
+    if ((rc = qw_store_need_keys(st)) != QW_OK) {
+        return rc;
+    }
+    return qw_store_write(st, fn, b);
+}
+
+/* In the transaction: the enterprise's id. */
 static qw_status open_ent(qw_store *st, const char *ent, int64_t *eid)
 {
     qw_status rc;
 
-    if ((rc = qw_store_need_keys(st)) != QW_OK
-        || (rc = qw_store_begin(st)) != QW_OK) {
-        return rc;
-    }
     *eid = qw_store_enterprise_id(st, ent, &rc);
-    if (*eid < 0) {
-        qw_store_rollback(st);
-        return rc;
-    }
-    return QW_OK;
+    return *eid < 0 ? rc : QW_OK;
 }
 
-static qw_status finish(qw_store *st, qw_status rc)
+static void admin_change_init(admin_change *b, const char *ent,
+                              const char *account)
 {
-    if (rc == QW_OK && (rc = qw_store_commit(st)) == QW_OK) {
-        return QW_OK;
-    }
-    qw_store_rollback(st);
-    return rc;
+    memset(b, 0, sizeof(*b));
+    b->ent = ent;
+    b->account = account;
+}
+
+static qw_status admin_audit(qw_store_audit *audit, int64_t eid,
+                             const char *module, const char *action,
+                             const char *object, const char *details)
+{
+    audit->enterprise_id = eid;
+    audit->module = module;
+    audit->action = action;
+    audit->object = object;
+    audit->details_json = details;
+    return QW_OK;
 }
 
 /* Lock and read an admin account of eid. */
@@ -131,6 +169,18 @@ static qw_status find_admin(qw_store *st, int64_t eid, const char *account,
     return QW_OK;
 }
 
+/* In the transaction: the enterprise's id and b's admin account, locked. */
+static qw_status open_admin(qw_store *st, const admin_change *b,
+                            int64_t *eid, int64_t *aid)
+{
+    qw_status rc;
+
+    if ((rc = open_ent(st, b->ent, eid)) != QW_OK) {
+        return rc;
+    }
+    return find_admin(st, *eid, b->account, aid, NULL);
+}
+
 static qw_status find_member_id(qw_store *st, int64_t eid,
                                 const char *account, int64_t *mid)
 {
@@ -156,14 +206,56 @@ static qw_status find_member_id(qw_store *st, int64_t eid,
     return QW_OK;
 }
 
+static qw_status admin_add_write(qw_store *st, void *baton,
+                                 qw_store_audit *audit)
+{
+    admin_change *b = baton;
+    const char *params[5], *account = b->account;
+    PGresult *res;
+    qw_status rc;
+    int64_t eid, mid = 0, aid;
+
+    if ((rc = open_ent(st, b->ent, &eid)) != QW_OK) {
+        return rc;
+    }
+    if (b->bind_member
+        && (rc = find_member_id(st, eid, b->bind_member, &mid)) != QW_OK) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = account;
+    params[2] = b->hash;
+    params[3] = b->is_super ? "t" : "f";
+    params[4] = mid ? qw_i64(st->pool, mid) : NULL;
+    res = qw_store_insert(st, "INSERT INTO admin_accounts (enterprise_id, "
+                          "account, password_hash, is_super, "
+                          "bound_member_id, password_changed_at) VALUES "
+                          "($1, $2, $3, $4, $5, CASE WHEN $3::text IS NULL "
+                          "THEN NULL ELSE now() END) RETURNING admin_id",
+                          5, params, &rc,
+                          "admin account '%s' already exists", account);
+    if (res == NULL) {
+        return rc;
+    }
+    aid = apr_atoi64(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    b->id = aid;
+    return admin_audit(audit, eid, "settings", "create",
+                       admin_object(st, aid, account),
+                       apr_psprintf(st->pool, "{\"kind\": \"admin\", "
+                                    "\"super\": %s, \"bound_member\": %s, "
+                                    "\"password\": %s}",
+                                    b->is_super ? "true" : "false",
+                                    mid ? qw_i64(st->pool, mid) : "null",
+                                    b->hash ? "true" : "false"));
+}
+
 qw_status qw_admin_add(qw_store *st, const char *ent, const char *account,
                        const char *password, size_t len, int is_super,
                        const char *bind_member, int64_t *id)
 {
-    const char *params[5];
-    PGresult *res;
+    admin_change b;
     qw_status rc;
-    int64_t eid, mid = 0, aid;
     char *hash = NULL;
 
     if ((rc = norm_account(st, "admin account", account, &account)) != QW_OK
@@ -194,44 +286,30 @@ qw_status qw_admin_add(qw_store *st, const char *ent, const char *account,
                                   "failed");
         }
     }
-    if ((rc = open_ent(st, ent, &eid)) != QW_OK) {
-        return rc;
-    }
-    if (bind_member && (rc = find_member_id(st, eid, bind_member, &mid))
-        != QW_OK) {
-        return finish(st, rc);
-    }
-    params[0] = qw_i64(st->pool, eid);
-    params[1] = account;
-    params[2] = hash;
-    params[3] = is_super ? "t" : "f";
-    params[4] = mid ? qw_i64(st->pool, mid) : NULL;
-    res = qw_store_exec(st, "INSERT INTO admin_accounts (enterprise_id, "
-                        "account, password_hash, is_super, bound_member_id, "
-                        "password_changed_at) VALUES ($1, $2, $3, $4, $5, "
-                        "CASE WHEN $3::text IS NULL THEN NULL ELSE now() END) "
-                        "RETURNING admin_id", 5, params, &rc);
-    if (res == NULL) {
-        if (rc == QW_ERR_CONFLICT) {
-            qw_store_error(st, rc, "admin account '%s' already exists",
-                           account);
-        }
-        return finish(st, rc);
-    }
-    aid = apr_atoi64(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    rc = qw_audit_append(st, eid, "settings", "create",
-                         admin_object(st, aid, account), "success", NULL,
-                         apr_psprintf(st->pool, "{\"kind\": \"admin\", "
-                                      "\"super\": %s, \"bound_member\": %s, "
-                                      "\"password\": %s}",
-                                      is_super ? "true" : "false",
-                                      mid ? qw_i64(st->pool, mid) : "null",
-                                      hash ? "true" : "false"));
-    if ((rc = finish(st, rc)) == QW_OK && id) {
-        *id = aid;
+    admin_change_init(&b, ent, account);
+    b.hash = hash;
+    b.is_super = is_super;
+    b.bind_member = bind_member;
+    if ((rc = admin_write(st, admin_add_write, &b)) == QW_OK && id) {
+        *id = b.id;
     }
     return rc;
+}
+
+static qw_status set_password_write(qw_store *st, void *baton,
+                                    qw_store_audit *audit)
+{
+    admin_change *b = baton;
+    qw_status rc;
+    int64_t eid, aid;
+
+    (void)audit;                        /* qw_admin_password_store audits */
+    if ((rc = open_admin(st, b, &eid, &aid)) != QW_OK) {
+        return rc;
+    }
+    /* history, the new hash, every session of the account ended, audit */
+    return qw_admin_password_store(st, eid, aid, b->hash, 0,
+                                   admin_object(st, aid, b->account));
 }
 
 qw_status qw_admin_set_password(qw_store *st, const char *ent,
@@ -239,6 +317,7 @@ qw_status qw_admin_set_password(qw_store *st, const char *ent,
                                 size_t len)
 {
     const char *params[2];
+    admin_change b;
     PGresult *res;
     qw_status rc;
     int64_t eid, aid;
@@ -275,37 +354,22 @@ qw_status qw_admin_set_password(qw_store *st, const char *ent,
         || (hash = qw_pw_hash(st->pool, password, len, &st->pw)) == NULL) {
         return qw_store_error(st, QW_ERR_CRYPTO, "password hashing failed");
     }
-    if ((rc = open_ent(st, ent, &eid)) != QW_OK) {
-        return rc;
-    }
-    if ((rc = find_admin(st, eid, account, &aid, NULL)) != QW_OK) {
-        return finish(st, rc);
-    }
-    /* history, the new hash, every session of the account ended, audit */
-    rc = qw_admin_password_store(st, eid, aid, hash, 0,
-                                 admin_object(st, aid, account));
-    return finish(st, rc);
+    admin_change_init(&b, ent, account);
+    b.hash = hash;
+    return admin_write(st, set_password_write, &b);
 }
 
-qw_status qw_admin_set_status(qw_store *st, const char *ent,
-                              const char *account, const char *status)
+static qw_status set_status_write(qw_store *st, void *baton,
+                                  qw_store_audit *audit)
 {
-    const char *params[3];
+    admin_change *b = baton;
+    const char *params[3], *status = b->status;
     PGresult *res;
     qw_status rc;
     int64_t eid, aid;
 
-    if (status == NULL || (strcmp(status, "active")
-                           && strcmp(status, "disabled"))) {
-        return qw_store_error(st, QW_ERR_INVALID, "status must be active or "
-                              "disabled");
-    }
-    if ((rc = norm_account(st, "admin account", account, &account)) != QW_OK
-        || (rc = open_ent(st, ent, &eid)) != QW_OK) {
+    if ((rc = open_admin(st, b, &eid, &aid)) != QW_OK) {
         return rc;
-    }
-    if ((rc = find_admin(st, eid, account, &aid, NULL)) != QW_OK) {
-        return finish(st, rc);
     }
     params[0] = qw_i64(st->pool, eid);
     params[1] = qw_i64(st->pool, aid);
@@ -315,11 +379,11 @@ qw_status qw_admin_set_status(qw_store *st, const char *ent,
                         "admin_id = $2 AND status <> $3 RETURNING 1",
                         3, params, &rc);
     if (res == NULL) {
-        return finish(st, rc);
+        return rc;
     }
     if (PQntuples(res) == 0) {
         PQclear(res);
-        qw_store_rollback(st);          /* unchanged: nothing to log */
+        audit->unchanged = 1;           /* unchanged: nothing to log */
         return QW_OK;
     }
     PQclear(res);
@@ -328,30 +392,47 @@ qw_status qw_admin_set_status(qw_store *st, const char *ent,
                             "enterprise_id = $1 AND admin_id = $2", 2,
                             params, &rc);
         if (res == NULL) {
-            return finish(st, rc);
+            return rc;
         }
         PQclear(res);
     }
-    rc = qw_audit_append(st, eid, "settings", "update",
-                         admin_object(st, aid, account), "success", NULL,
-                         apr_psprintf(st->pool, "{\"status\": \"%s\"}",
-                                      status));
-    return finish(st, rc);
+    return admin_audit(audit, eid, "settings", "update",
+                       admin_object(st, aid, b->account),
+                       apr_psprintf(st->pool, "{\"status\": \"%s\"}",
+                                    status));
 }
 
-qw_status qw_admin_delete(qw_store *st, const char *ent, const char *account)
+qw_status qw_admin_set_status(qw_store *st, const char *ent,
+                              const char *account, const char *status)
 {
+    admin_change b;
+    qw_status rc;
+
+    if (status == NULL || (strcmp(status, "active")
+                           && strcmp(status, "disabled"))) {
+        return qw_store_error(st, QW_ERR_INVALID, "status must be active or "
+                              "disabled");
+    }
+    if ((rc = norm_account(st, "admin account", account, &account))
+        != QW_OK) {
+        return rc;
+    }
+    admin_change_init(&b, ent, account);
+    b.status = status;
+    return admin_write(st, set_status_write, &b);
+}
+
+static qw_status delete_write(qw_store *st, void *baton,
+                              qw_store_audit *audit)
+{
+    admin_change *b = baton;
     const char *params[2];
     PGresult *res;
     qw_status rc;
     int64_t eid, aid;
 
-    if ((rc = norm_account(st, "admin account", account, &account)) != QW_OK
-        || (rc = open_ent(st, ent, &eid)) != QW_OK) {
+    if ((rc = open_admin(st, b, &eid, &aid)) != QW_OK) {
         return rc;
-    }
-    if ((rc = find_admin(st, eid, account, &aid, NULL)) != QW_OK) {
-        return finish(st, rc);
     }
     params[0] = qw_i64(st->pool, eid);
     params[1] = qw_i64(st->pool, aid);
@@ -359,13 +440,25 @@ qw_status qw_admin_delete(qw_store *st, const char *ent, const char *account)
                         "enterprise_id = $1 AND admin_id = $2", 2, params,
                         &rc);
     if (res == NULL) {
-        return finish(st, rc);
+        return rc;
     }
     PQclear(res);
-    rc = qw_audit_append(st, eid, "settings", "delete",
-                         admin_object(st, aid, account), "success", NULL,
-                         "{\"kind\": \"admin\"}");
-    return finish(st, rc);
+    return admin_audit(audit, eid, "settings", "delete",
+                       admin_object(st, aid, b->account),
+                       "{\"kind\": \"admin\"}");
+}
+
+qw_status qw_admin_delete(qw_store *st, const char *ent, const char *account)
+{
+    admin_change b;
+    qw_status rc;
+
+    if ((rc = norm_account(st, "admin account", account, &account))
+        != QW_OK) {
+        return rc;
+    }
+    admin_change_init(&b, ent, account);
+    return admin_write(st, delete_write, &b);
 }
 
 /* Reads one admin (row from the SELECT below) into a. */
@@ -460,13 +553,63 @@ qw_status qw_admin_list(qw_store *st, const char *ent,
     return QW_OK;
 }
 
-qw_status qw_admin_role_put(qw_store *st, const char *ent, const char *name,
-                            const char *modules_csv, int *created)
+static qw_status role_put_write(qw_store *st, void *baton,
+                                qw_store_audit *audit)
 {
-    const char *params[3], *bad, *mods, *old = NULL;
+    admin_change *b = baton;
+    const char *params[3], *name = b->name, *mods = b->mods, *old = NULL;
     PGresult *res;
     qw_status rc;
     int64_t eid;
+
+    if ((rc = open_ent(st, b->ent, &eid)) != QW_OK) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = name;
+    params[2] = mods;
+    res = qw_store_exec(st, "SELECT array_to_string(modules, ',') FROM "
+                        "admin_roles WHERE enterprise_id = $1 AND name = $2 "
+                        "FOR UPDATE", 2, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    if (PQntuples(res) == 1) {
+        old = apr_pstrdup(st->pool, PQgetvalue(res, 0, 0));
+    }
+    PQclear(res);
+    if (b->created) {
+        *b->created = old == NULL;
+    }
+    if (old && !strcmp(old, mods)) {
+        audit->unchanged = 1;           /* idempotent: nothing changes */
+        return QW_OK;
+    }
+    res = qw_store_exec(st, "INSERT INTO admin_roles (enterprise_id, name, "
+                        "modules) VALUES ($1, $2, CASE WHEN $3 = '' THEN "
+                        "'{}'::text[] ELSE string_to_array($3, ',') END) "
+                        "ON CONFLICT (enterprise_id, name) DO UPDATE SET "
+                        "modules = EXCLUDED.modules, updated_at = now()",
+                        3, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    PQclear(res);
+    return admin_audit(audit, eid, "settings", old ? "update" : "create",
+                       apr_pstrcat(st->pool, "admin-role:", name, NULL),
+                       old ? apr_psprintf(st->pool, "{\"modules\": [%s, "
+                                          "%s]}",
+                                          modules_json(st->pool, old),
+                                          modules_json(st->pool, mods))
+                           : apr_psprintf(st->pool, "{\"modules\": %s}",
+                                          modules_json(st->pool, mods)));
+}
+
+qw_status qw_admin_role_put(qw_store *st, const char *ent, const char *name,
+                            const char *modules_csv, int *created)
+{
+    const char *bad, *mods;
+    admin_change b;
 
     if (name == NULL || !qw_valid_department_code(name)) {
         return qw_store_error(st, QW_ERR_INVALID, "role name is not valid: "
@@ -478,82 +621,54 @@ qw_status qw_admin_role_put(qw_store *st, const char *ent, const char *name,
                               "valid: 1-32 of a-z 0-9 _ -, starting with a "
                               "letter", bad ? bad : "");
     }
-    if ((rc = open_ent(st, ent, &eid)) != QW_OK) {
-        return rc;
-    }
-    params[0] = qw_i64(st->pool, eid);
-    params[1] = name;
-    params[2] = mods;
-    res = qw_store_exec(st, "SELECT array_to_string(modules, ',') FROM "
-                        "admin_roles WHERE enterprise_id = $1 AND name = $2 "
-                        "FOR UPDATE", 2, params, &rc);
-    if (res == NULL) {
-        return finish(st, rc);
-    }
-    if (PQntuples(res) == 1) {
-        old = apr_pstrdup(st->pool, PQgetvalue(res, 0, 0));
-    }
-    PQclear(res);
-    if (created) {
-        *created = old == NULL;
-    }
-    if (old && !strcmp(old, mods)) {
-        qw_store_rollback(st);          /* idempotent: nothing changes */
-        return QW_OK;
-    }
-    res = qw_store_exec(st, "INSERT INTO admin_roles (enterprise_id, name, "
-                        "modules) VALUES ($1, $2, CASE WHEN $3 = '' THEN "
-                        "'{}'::text[] ELSE string_to_array($3, ',') END) "
-                        "ON CONFLICT (enterprise_id, name) DO UPDATE SET "
-                        "modules = EXCLUDED.modules, updated_at = now()",
-                        3, params, &rc);
-    if (res == NULL) {
-        return finish(st, rc);
-    }
-    PQclear(res);
-    rc = qw_audit_append(st, eid, "settings", old ? "update" : "create",
-                         apr_pstrcat(st->pool, "admin-role:", name, NULL),
-                         "success", NULL,
-                         old ? apr_psprintf(st->pool, "{\"modules\": [%s, "
-                                            "%s]}",
-                                            modules_json(st->pool, old),
-                                            modules_json(st->pool, mods))
-                             : apr_psprintf(st->pool, "{\"modules\": %s}",
-                                            modules_json(st->pool, mods)));
-    return finish(st, rc);
+    admin_change_init(&b, ent, NULL);
+    b.name = name;
+    b.mods = mods;
+    b.created = created;
+    return admin_write(st, role_put_write, &b);
 }
 
-qw_status qw_admin_role_delete(qw_store *st, const char *ent,
-                               const char *name)
+static qw_status role_delete_write(qw_store *st, void *baton,
+                                   qw_store_audit *audit)
 {
+    admin_change *b = baton;
     const char *params[2];
     PGresult *res;
     qw_status rc;
     int64_t eid;
 
-    if (name == NULL || !qw_valid_department_code(name)) {
-        return qw_store_error(st, QW_ERR_INVALID, "role name is not valid");
-    }
-    if ((rc = open_ent(st, ent, &eid)) != QW_OK) {
+    if ((rc = open_ent(st, b->ent, &eid)) != QW_OK) {
         return rc;
     }
     params[0] = qw_i64(st->pool, eid);
-    params[1] = name;
+    params[1] = b->name;
     res = qw_store_exec(st, "DELETE FROM admin_roles WHERE enterprise_id = "
                         "$1 AND name = $2 RETURNING role_id", 2, params, &rc);
     if (res == NULL) {
-        return finish(st, rc);
+        return rc;
     }
     if (PQntuples(res) == 0) {
         PQclear(res);
-        return finish(st, qw_store_error(st, QW_ERR_NOTFOUND, "no admin "
-                                         "role '%s'", name));
+        return qw_store_error(st, QW_ERR_NOTFOUND, "no admin role '%s'",
+                              b->name);
     }
     PQclear(res);
-    rc = qw_audit_append(st, eid, "settings", "delete",
-                         apr_pstrcat(st->pool, "admin-role:", name, NULL),
-                         "success", NULL, NULL);
-    return finish(st, rc);
+    return admin_audit(audit, eid, "settings", "delete",
+                       apr_pstrcat(st->pool, "admin-role:", b->name, NULL),
+                       NULL);
+}
+
+qw_status qw_admin_role_delete(qw_store *st, const char *ent,
+                               const char *name)
+{
+    admin_change b;
+
+    if (name == NULL || !qw_valid_department_code(name)) {
+        return qw_store_error(st, QW_ERR_INVALID, "role name is not valid");
+    }
+    admin_change_init(&b, ent, NULL);
+    b.name = name;
+    return admin_write(st, role_delete_write, &b);
 }
 
 qw_status qw_admin_role_list(qw_store *st, const char *ent,
@@ -609,24 +724,17 @@ qw_status qw_admin_role_get(qw_store *st, const char *ent, const char *name,
                           name ? name : "");
 }
 
-static qw_status change_grant(qw_store *st, const char *ent,
-                              const char *account, const char *role,
-                              int grant, int *changed)
+static qw_status change_grant_write(qw_store *st, void *baton,
+                                    qw_store_audit *audit)
 {
-    const char *params[3];
+    admin_change *b = baton;
+    const char *params[3], *role = b->role;
     PGresult *res;
     qw_status rc;
     int64_t eid, aid;
 
-    if (changed) {
-        *changed = 0;
-    }
-    if ((rc = norm_account(st, "admin account", account, &account)) != QW_OK
-        || (rc = open_ent(st, ent, &eid)) != QW_OK) {
+    if ((rc = open_admin(st, b, &eid, &aid)) != QW_OK) {
         return rc;
-    }
-    if ((rc = find_admin(st, eid, account, &aid, NULL)) != QW_OK) {
-        return finish(st, rc);
     }
     params[0] = qw_i64(st->pool, eid);
     params[1] = role;
@@ -634,17 +742,17 @@ static qw_status change_grant(qw_store *st, const char *ent,
                         "enterprise_id = $1 AND name = $2",
                         2, params, &rc);
     if (res == NULL) {
-        return finish(st, rc);
+        return rc;
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        return finish(st, qw_store_error(st, QW_ERR_NOTFOUND, "no admin "
-                                         "role '%s'", role ? role : ""));
+        return qw_store_error(st, QW_ERR_NOTFOUND, "no admin role '%s'",
+                              role ? role : "");
     }
     params[1] = qw_i64(st->pool, aid);
     params[2] = apr_pstrdup(st->pool, PQgetvalue(res, 0, 0));
     PQclear(res);
-    res = qw_store_exec(st, grant
+    res = qw_store_exec(st, b->grant
                         ? "INSERT INTO admin_account_roles (enterprise_id, "
                           "admin_id, role_id) VALUES ($1, $2, $3) "
                           "ON CONFLICT DO NOTHING RETURNING 1"
@@ -652,23 +760,43 @@ static qw_status change_grant(qw_store *st, const char *ent,
                           "enterprise_id = $1 AND admin_id = $2 AND "
                           "role_id = $3 RETURNING 1", 3, params, &rc);
     if (res == NULL) {
-        return finish(st, rc);
+        return rc;
     }
     if (PQntuples(res) == 0) {
         PQclear(res);
-        qw_store_rollback(st);          /* idempotent: already so */
+        audit->unchanged = 1;           /* idempotent: already so */
         return QW_OK;
     }
     PQclear(res);
-    if (changed) {
-        *changed = 1;
+    if (b->changed) {
+        *b->changed = 1;
     }
-    rc = qw_audit_append(st, eid, "settings", "update",
-                         admin_object(st, aid, account), "success", NULL,
-                         apr_psprintf(st->pool, "{\"%s\": %s}",
-                                      grant ? "grant" : "revoke",
-                                      jstr(st->pool, role)));
-    return finish(st, rc);
+    return admin_audit(audit, eid, "settings", "update",
+                       admin_object(st, aid, b->account),
+                       apr_psprintf(st->pool, "{\"%s\": %s}",
+                                    b->grant ? "grant" : "revoke",
+                                    jstr(st->pool, role)));
+}
+
+static qw_status change_grant(qw_store *st, const char *ent,
+                              const char *account, const char *role,
+                              int grant, int *changed)
+{
+    admin_change b;
+    qw_status rc;
+
+    if (changed) {
+        *changed = 0;
+    }
+    if ((rc = norm_account(st, "admin account", account, &account))
+        != QW_OK) {
+        return rc;
+    }
+    admin_change_init(&b, ent, account);
+    b.role = role;
+    b.grant = grant;
+    b.changed = changed;
+    return admin_write(st, change_grant_write, &b);
 }
 
 qw_status qw_admin_grant(qw_store *st, const char *ent, const char *account,
@@ -872,9 +1000,11 @@ static const char *csv_line(apr_pool_t *p, const qw_audit_row *a)
     return apr_pstrcat(p, line, "\r\n", NULL);
 }
 
-qw_status qw_audit_export(qw_store *st, const char *ent,
-                          const qw_audit_filter *f, char **csv, long *rows)
+static qw_status export_write(qw_store *st, void *baton,
+                              qw_store_audit *audit)
 {
+    admin_change *b = baton;
+    const qw_audit_filter *f = b->filter;
     apr_array_header_t *all;
     qw_status rc;
     int64_t eid;
@@ -882,14 +1012,14 @@ qw_status qw_audit_export(qw_store *st, const char *ent,
     struct iovec *v;
     apr_size_t len;
 
-    if ((rc = open_ent(st, ent, &eid)) != QW_OK) {
+    if ((rc = open_ent(st, b->ent, &eid)) != QW_OK) {
         return rc;
     }
     /* one transaction: the export row is logged with the read, so an
      * export that is not logged does not happen */
     if ((rc = audit_query(st, eid, f, f->limit > 0 ? f->limit : 100000,
                           &all)) != QW_OK) {
-        return finish(st, rc);
+        return rc;
     }
     v = apr_palloc(st->pool, sizeof(*v) * (all->nelts + 1));
     v[0].iov_base = (void *)"seq,at,actor,actor_role,source_ip,user_agent,"
@@ -902,12 +1032,22 @@ qw_status qw_audit_export(qw_store *st, const char *ent,
         v[i + 1].iov_base = (void *)l;
         v[i + 1].iov_len = strlen(l);
     }
-    *csv = apr_pstrcatv(st->pool, v, all->nelts + 1, &len);
-    *rows = all->nelts;
-    rc = qw_audit_append(st, eid, "audit", "export", "audit_log", "success",
-                         NULL,
-                         filter_json(st->pool, f, all->nelts));
-    return finish(st, rc);
+    *b->csv = apr_pstrcatv(st->pool, v, all->nelts + 1, &len);
+    *b->rows = all->nelts;
+    return admin_audit(audit, eid, "audit", "export", "audit_log",
+                       filter_json(st->pool, f, all->nelts));
+}
+
+qw_status qw_audit_export(qw_store *st, const char *ent,
+                          const qw_audit_filter *f, char **csv, long *rows)
+{
+    admin_change b;
+
+    admin_change_init(&b, ent, NULL);
+    b.filter = f;
+    b.csv = csv;
+    b.rows = rows;
+    return admin_write(st, export_write, &b);
 }
 
 /* ---- enterprise settings (R8 switch, R9 default, R15) ---- */
@@ -941,25 +1081,20 @@ qw_status qw_settings_get(qw_store *st, const char *ent, qw_settings *out)
     return QW_OK;
 }
 
-qw_status qw_settings_set(qw_store *st, const char *ent,
-                          const qw_settings *in)
+static qw_status settings_write(qw_store *st, void *baton,
+                                qw_store_audit *audit)
 {
-    const char *params[5];
+    admin_change *b = baton;
+    const qw_settings *in = b->settings;
+    const char *params[5], *ent = b->ent;
     qw_settings old;
     PGresult *res;
     qw_status rc;
     int64_t eid;
 
-    if (in->directory_scope && strcmp(in->directory_scope, "all")
-        && strcmp(in->directory_scope, "department")) {
-        return qw_store_error(st, QW_ERR_INVALID, "directory_scope must be "
-                              "all or department");
-    }
-    if ((rc = open_ent(st, ent, &eid)) != QW_OK) {
+    if ((rc = open_ent(st, ent, &eid)) != QW_OK
+        || (rc = qw_settings_get(st, ent, &old)) != QW_OK) {
         return rc;
-    }
-    if ((rc = qw_settings_get(st, ent, &old)) != QW_OK) {
-        return finish(st, rc);
     }
     params[0] = qw_i64(st->pool, eid);
     params[1] = in->external_share < 0 ? NULL
@@ -982,48 +1117,129 @@ qw_status qw_settings_set(qw_store *st, const char *ent,
                         "   ELSE jsonb_build_object('directory_scope', $5) "
                         "END WHERE enterprise_id = $1", 5, params, &rc);
     if (res == NULL) {
-        return finish(st, rc);
+        return rc;
     }
     PQclear(res);
     /* master switch on -> off: every outstanding share link dies now and
      * stays dead if the switch is turned on again (R8) */
     if (old.external_share && in->external_share == 0
         && (rc = qw_enterprise_revoke_share_links(st, eid)) != QW_OK) {
-        return finish(st, rc);
+        return rc;
     }
-    rc = qw_audit_append(st, eid, "settings", "update",
-                         apr_pstrcat(st->pool, "enterprise:", ent, NULL),
-                         "success", NULL,
-                         apr_psprintf(st->pool, "{\"external_share\": [%s, "
-                                      "%s], \"watermark_default\": [%s, %s],"
-                                      " \"hide_mobile\": [%s, %s], "
-                                      "\"directory_scope\": [%s, %s]}",
-                                      old.external_share ? "true" : "false",
-                                      params[1] ? (in->external_share
-                                                   ? "true" : "false")
-                                                : "null",
-                                      old.watermark_default ? "true"
-                                                            : "false",
-                                      params[2] ? params[2] : "null",
-                                      old.hide_mobile ? "true" : "false",
-                                      params[3] ? params[3] : "null",
-                                      jstr(st->pool, old.directory_scope),
-                                      jstr(st->pool, in->directory_scope)));
-    return finish(st, rc);
+    return admin_audit(audit, eid, "settings", "update",
+                       apr_pstrcat(st->pool, "enterprise:", ent, NULL),
+                       apr_psprintf(st->pool, "{\"external_share\": [%s, "
+                                    "%s], \"watermark_default\": [%s, %s],"
+                                    " \"hide_mobile\": [%s, %s], "
+                                    "\"directory_scope\": [%s, %s]}",
+                                    old.external_share ? "true" : "false",
+                                    params[1] ? (in->external_share
+                                                 ? "true" : "false")
+                                              : "null",
+                                    old.watermark_default ? "true"
+                                                          : "false",
+                                    params[2] ? params[2] : "null",
+                                    old.hide_mobile ? "true" : "false",
+                                    params[3] ? params[3] : "null",
+                                    jstr(st->pool, old.directory_scope),
+                                    jstr(st->pool, in->directory_scope)));
+}
+
+qw_status qw_settings_set(qw_store *st, const char *ent,
+                          const qw_settings *in)
+{
+    admin_change b;
+
+    if (in->directory_scope && strcmp(in->directory_scope, "all")
+        && strcmp(in->directory_scope, "department")) {
+        return qw_store_error(st, QW_ERR_INVALID, "directory_scope must be "
+                              "all or department");
+    }
+    admin_change_init(&b, ent, NULL);
+    b.settings = in;
+    return admin_write(st, settings_write, &b);
 }
 
 /* ---- member fields the directory functions do not edit ---- */
 
-qw_status qw_member_edit(qw_store *st, const char *ent, const char *account,
-                         const char *display_name, const char *mobile,
-                         const char *email, int hide_mobile)
+static qw_status member_edit_write(qw_store *st, void *baton,
+                                   qw_store_audit *audit)
 {
+    admin_change *b = baton;
+    const char *account = b->account, *display_name = b->display_name;
+    const char *mobile = b->mobile, *email = b->email;
+    int hide_mobile = b->hide_mobile;
     const char *params[8], *changed = "";
     unsigned char *blob;
     size_t bloblen;
     PGresult *res;
     qw_status rc;
     int64_t eid, mid;
+
+    if ((rc = open_ent(st, b->ent, &eid)) != QW_OK
+        || (rc = find_member_id(st, eid, account, &mid)) != QW_OK) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, mid);
+    params[2] = display_name;
+    params[3] = NULL;
+    params[4] = NULL;
+    params[5] = mobile ? (*mobile ? "set" : "clear") : NULL;
+    params[6] = email ? (*email ? "set" : "clear") : NULL;
+    params[7] = hide_mobile < 0 ? NULL : hide_mobile ? "t" : "f";
+    if (mobile && *mobile) {
+        if (qw_seal(st->pool, st->keys, qw_seal_aad(st->pool,
+                    "members.mobile", eid, mid), (const unsigned char *)
+                    mobile, strlen(mobile), &blob, &bloblen) != 0) {
+            return qw_store_error(st, QW_ERR_CRYPTO, "cannot encrypt the "
+                                  "mobile number");
+        }
+        params[3] = qw_store_bytea(st->pool, blob, bloblen);
+    }
+    if (email && *email) {
+        if (qw_seal(st->pool, st->keys, qw_seal_aad(st->pool,
+                    "members.email", eid, mid), (const unsigned char *)
+                    email, strlen(email), &blob, &bloblen) != 0) {
+            return qw_store_error(st, QW_ERR_CRYPTO, "cannot encrypt the "
+                                  "e-mail");
+        }
+        params[4] = qw_store_bytea(st->pool, blob, bloblen);
+    }
+    res = qw_store_exec(st, "UPDATE members SET "
+                        "display_name = coalesce($3, display_name), "
+                        "mobile_enc = CASE $6::text WHEN 'set' THEN $4::bytea "
+                        "  WHEN 'clear' THEN NULL ELSE mobile_enc END, "
+                        "email_enc = CASE $7::text WHEN 'set' THEN $5::bytea "
+                        "  WHEN 'clear' THEN NULL ELSE email_enc END, "
+                        "hide_mobile = coalesce($8::boolean, hide_mobile), "
+                        "updated_at = now() "
+                        "WHERE enterprise_id = $1 AND member_id = $2",
+                        8, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    PQclear(res);
+    /* the log says which fields changed, never their values */
+    changed = apr_psprintf(st->pool, "{\"display_name\": %s, \"mobile\": %s,"
+                           " \"email\": %s, \"hide_mobile\": %s}",
+                           display_name ? "\"set\"" : "null",
+                           jstr(st->pool, params[5]),
+                           jstr(st->pool, params[6]),
+                           hide_mobile < 0 ? "null"
+                           : hide_mobile ? "true" : "false");
+    return admin_audit(audit, eid, "directory", "update",
+                       apr_psprintf(st->pool, "member:%s %s", params[1],
+                                    account), changed);
+}
+
+
+qw_status qw_member_edit(qw_store *st, const char *ent, const char *account,
+                         const char *display_name, const char *mobile,
+                         const char *email, int hide_mobile)
+{
+    admin_change b;
+    qw_status rc;
 
     if ((rc = norm_account(st, "account", account, &account)) != QW_OK
         || (display_name && (rc = qw_store_check_text(st, "display_name",
@@ -1045,80 +1261,41 @@ qw_status qw_member_edit(qw_store *st, const char *ent, const char *account,
         return qw_store_error(st, QW_ERR_INVALID, "email is not a valid "
                               "address");
     }
-    if ((rc = open_ent(st, ent, &eid)) != QW_OK) {
-        return rc;
-    }
-    if ((rc = find_member_id(st, eid, account, &mid)) != QW_OK) {
-        return finish(st, rc);
-    }
-    params[0] = qw_i64(st->pool, eid);
-    params[1] = qw_i64(st->pool, mid);
-    params[2] = display_name;
-    params[3] = NULL;
-    params[4] = NULL;
-    params[5] = mobile ? (*mobile ? "set" : "clear") : NULL;
-    params[6] = email ? (*email ? "set" : "clear") : NULL;
-    params[7] = hide_mobile < 0 ? NULL : hide_mobile ? "t" : "f";
-    if (mobile && *mobile) {
-        if (qw_seal(st->pool, st->keys, qw_seal_aad(st->pool,
-                    "members.mobile", eid, mid), (const unsigned char *)
-                    mobile, strlen(mobile), &blob, &bloblen) != 0) {
-            return finish(st, qw_store_error(st, QW_ERR_CRYPTO, "cannot "
-                                             "encrypt the mobile number"));
-        }
-        params[3] = qw_store_bytea(st->pool, blob, bloblen);
-    }
-    if (email && *email) {
-        if (qw_seal(st->pool, st->keys, qw_seal_aad(st->pool,
-                    "members.email", eid, mid), (const unsigned char *)
-                    email, strlen(email), &blob, &bloblen) != 0) {
-            return finish(st, qw_store_error(st, QW_ERR_CRYPTO, "cannot "
-                                             "encrypt the e-mail"));
-        }
-        params[4] = qw_store_bytea(st->pool, blob, bloblen);
-    }
-    res = qw_store_exec(st, "UPDATE members SET "
-                        "display_name = coalesce($3, display_name), "
-                        "mobile_enc = CASE $6::text WHEN 'set' THEN $4::bytea "
-                        "  WHEN 'clear' THEN NULL ELSE mobile_enc END, "
-                        "email_enc = CASE $7::text WHEN 'set' THEN $5::bytea "
-                        "  WHEN 'clear' THEN NULL ELSE email_enc END, "
-                        "hide_mobile = coalesce($8::boolean, hide_mobile), "
-                        "updated_at = now() "
-                        "WHERE enterprise_id = $1 AND member_id = $2",
-                        8, params, &rc);
-    if (res == NULL) {
-        return finish(st, rc);
-    }
-    PQclear(res);
-    /* the log says which fields changed, never their values */
-    changed = apr_psprintf(st->pool, "{\"display_name\": %s, \"mobile\": %s,"
-                           " \"email\": %s, \"hide_mobile\": %s}",
-                           display_name ? "\"set\"" : "null",
-                           jstr(st->pool, params[5]),
-                           jstr(st->pool, params[6]),
-                           hide_mobile < 0 ? "null"
-                           : hide_mobile ? "true" : "false");
-    rc = qw_audit_append(st, eid, "directory", "update",
-                         apr_psprintf(st->pool, "member:%s %s", params[1],
-                                      account), "success", NULL, changed);
-    return finish(st, rc);
+    admin_change_init(&b, ent, account);
+    b.display_name = display_name;
+    b.mobile = mobile;
+    b.email = email;
+    b.hide_mobile = hide_mobile;
+    return admin_write(st, member_edit_write, &b);
 }
 
 /* ---- an audit row on its own (refusals, failures, logins) ---- */
+
+static qw_status note_write(qw_store *st, void *baton,
+                            qw_store_audit *audit)
+{
+    admin_change *b = baton;
+
+    /* its own row, whatever its result: not the unit's "success" row */
+    (void)audit;
+    return qw_audit_append(st, b->eid, b->module, b->action, b->object,
+                           b->result, b->reason, b->details);
+}
 
 qw_status qw_audit_note(qw_store *st, int64_t eid, const char *module,
                         const char *action, const char *object,
                         const char *result, const char *reason,
                         const char *details_json)
 {
-    qw_status rc;
+    admin_change b;
 
-    if ((rc = qw_store_need_keys(st)) != QW_OK
-        || (rc = qw_store_begin(st)) != QW_OK) {
-        return rc;
-    }
-    rc = qw_audit_append(st, eid, module, action, object, result, reason,
-                         details_json);
-    return finish(st, rc);
+    admin_change_init(&b, NULL, NULL);
+    b.eid = eid;
+    b.module = module;
+    b.action = action;
+    b.object = object;
+    b.result = result;
+    b.reason = reason;
+    b.details = details_json;
+    return admin_write(st, note_write, &b);
 }

@@ -267,17 +267,91 @@ static json_t *audience_json(const qw_audience *aud)
                      "members", aud && aud->members ? aud->members : "");
 }
 
-static qw_status finish(qw_store *st, int64_t eid, const char *module,
-                        const char *action, const char *object,
-                        const char *details)
+/* One change to one article, run by qw_store_write: the article and what
+ * each change needs. */
+typedef struct {
+    const char *ent, *module, *path;
+    const qw_audience *aud;                     /* add, set_audience */
+    const char *title, *owner_account;          /* add */
+    int confidential, watermark;
+    int64_t id;
+    const char *responsible, *related;          /* set_people */
+    const unsigned char *body;                  /* set_body */
+    size_t len;
+    const char *content_type;
+    const char *set, *value, *action;           /* simple_update */
+    json_t *details;                            /* owned until consumed */
+    const char **returned;
+    int64_t ttl;                                /* share_link */
+    char **token;
+    uint64_t *link_id;
+    int *master_on;
+} article_change;
+
+static qw_status article_audit(qw_store *st, qw_store_audit *audit,
+                               int64_t eid, const char *module,
+                               const char *action, const char *object,
+                               const char *details)
 {
-    qw_status rc = qw_audit_append(st, eid, module, action, object,
-                                   "success", NULL, details);
-    if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
-        qw_store_rollback(st);
+    (void)st;
+    audit->enterprise_id = eid;
+    audit->module = module;
+    audit->action = action;
+    audit->object = object;
+    audit->details_json = details;
+    return QW_OK;
+}
+
+static qw_status article_add_write(qw_store *st, void *baton,
+                                   qw_store_audit *audit)
+{
+    article_change *b = baton;
+    const char *ent = b->ent, *module = b->module, *path = b->path;
+    const char *params[7];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid, aid;
+    json_t *d;
+
+    eid = qw_store_enterprise_id(st, ent, &rc);
+    if (eid < 0) {
         return rc;
     }
-    return QW_OK;
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = module;
+    params[2] = path;
+    params[3] = b->title;
+    params[4] = qw_ascii_lower(st->pool, b->owner_account);
+    params[5] = b->confidential ? "true" : "false";
+    params[6] = b->watermark == QW_ARTICLE_WM_INHERIT ? NULL
+                : b->watermark ? "1" : "0";
+    res = qw_store_insert(st, "INSERT INTO articles (enterprise_id, module, "
+                          "path, title, owner_member_id, confidential, "
+                          "watermark) SELECT $1, $2, $3, $4, m.member_id, "
+                          "$6, $7::smallint FROM members m WHERE "
+                          "m.enterprise_id = $1 AND m.account = $5 "
+                          "RETURNING article_id", 7, params, &rc,
+                          "a %s article %s already exists in %s",
+                          module, path, ent);
+    if (res == NULL) {
+        return rc;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return qw_store_error(st, QW_ERR_NOTFOUND, "no member '%s' in %s",
+                              b->owner_account, ent);
+    }
+    aid = apr_atoi64(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if ((rc = write_audience(st, eid, aid, b->aud)) != QW_OK) {
+        return rc;
+    }
+    b->id = aid;
+    d = json_pack("{s:s, s:s, s:b, s:o}", "title", b->title,
+                  "owner", params[4], "confidential", b->confidential,
+                  "audience", audience_json(b->aud));
+    return article_audit(st, audit, eid, module, "create",
+                         object_of(st, aid, path), json_text(st, d));
 }
 
 qw_status qw_article_add(qw_store *st, const char *ent, const char *module,
@@ -285,10 +359,8 @@ qw_status qw_article_add(qw_store *st, const char *ent, const char *module,
                          const char *owner_account, const qw_audience *aud,
                          int confidential, int watermark, int64_t *id)
 {
-    const char *params[7];
-    PGresult *res;
+    article_change b;
     qw_status rc;
-    int64_t eid, aid;
 
     if ((rc = check_name(st, module, path)) != QW_OK
         || (rc = qw_store_check_text(st, "title", title, TITLE_MAX_CHARS))
@@ -300,98 +372,77 @@ qw_status qw_article_add(qw_store *st, const char *ent, const char *module,
         return qw_store_error(st, QW_ERR_INVALID, "the owner must be a "
                               "member's account");
     }
-    if ((rc = qw_store_begin(st)) != QW_OK) {
+    memset(&b, 0, sizeof(b));
+    b.ent = ent;
+    b.module = module;
+    b.path = path;
+    b.title = title;
+    b.owner_account = owner_account;
+    b.aud = aud;
+    b.confidential = confidential;
+    b.watermark = watermark;
+    if ((rc = qw_store_write(st, article_add_write, &b)) == QW_OK && id) {
+        *id = b.id;
+    }
+    return rc;
+}
+
+/* Before the transaction: what every change of an existing article needs. */
+static qw_status article_change_init(qw_store *st, article_change *b,
+                                     const char *ent, const char *module,
+                                     const char *path)
+{
+    memset(b, 0, sizeof(*b));
+    b->ent = ent;
+    b->module = module;
+    b->path = path;
+    return qw_store_need_keys(st);
+}
+
+static qw_status set_audience_write(qw_store *st, void *baton,
+                                    qw_store_audit *audit)
+{
+    article_change *b = baton;
+    qw_status rc;
+    int64_t eid, aid;
+
+    if ((rc = lock_article(st, b->ent, b->module, b->path, &eid, &aid))
+        != QW_OK
+        || (rc = write_audience(st, eid, aid, b->aud)) != QW_OK) {
         return rc;
     }
-    eid = qw_store_enterprise_id(st, ent, &rc);
-    if (eid < 0) {
-        goto fail;
-    }
-    params[0] = qw_i64(st->pool, eid);
-    params[1] = module;
-    params[2] = path;
-    params[3] = title;
-    params[4] = qw_ascii_lower(st->pool, owner_account);
-    params[5] = confidential ? "true" : "false";
-    params[6] = watermark == QW_ARTICLE_WM_INHERIT ? NULL
-                : watermark ? "1" : "0";
-    res = qw_store_exec(st, "INSERT INTO articles (enterprise_id, module, "
-                        "path, title, owner_member_id, confidential, "
-                        "watermark) SELECT $1, $2, $3, $4, m.member_id, $6, "
-                        "$7::smallint FROM members m WHERE m.enterprise_id = "
-                        "$1 AND m.account = $5 RETURNING article_id",
-                        7, params, &rc);
-    if (res == NULL) {
-        if (rc == QW_ERR_CONFLICT) {
-            qw_store_error(st, rc, "a %s article %s already exists in %s",
-                           module, path, ent);
-        }
-        goto fail;
-    }
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        rc = qw_store_error(st, QW_ERR_NOTFOUND, "no member '%s' in %s",
-                            owner_account, ent);
-        goto fail;
-    }
-    aid = apr_atoi64(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    if ((rc = write_audience(st, eid, aid, aud)) != QW_OK) {
-        goto fail;
-    }
-    {
-        json_t *d = json_pack("{s:s, s:s, s:b, s:o}", "title", title,
-                              "owner", params[4], "confidential",
-                              confidential, "audience", audience_json(aud));
-        rc = finish(st, eid, module, "create", object_of(st, aid, path),
-                    json_text(st, d));
-    }
-    if (rc == QW_OK && id) {
-        *id = aid;
-    }
-    return rc;
-
-fail:
-    qw_store_rollback(st);
-    return rc;
+    return article_audit(st, audit, eid, b->module, "update",
+                         object_of(st, aid, b->path),
+                         json_text(st, json_pack("{s:o}", "audience",
+                                                 audience_json(b->aud))));
 }
 
 qw_status qw_article_set_audience(qw_store *st, const char *ent,
                                   const char *module, const char *path,
                                   const qw_audience *aud)
 {
+    article_change b;
     qw_status rc;
-    int64_t eid, aid;
 
-    if ((rc = qw_store_need_keys(st)) != QW_OK
-        || (rc = qw_store_begin(st)) != QW_OK) {
+    if ((rc = article_change_init(st, &b, ent, module, path)) != QW_OK) {
         return rc;
     }
-    if ((rc = lock_article(st, ent, module, path, &eid, &aid)) != QW_OK
-        || (rc = write_audience(st, eid, aid, aud)) != QW_OK) {
-        qw_store_rollback(st);
-        return rc;
-    }
-    return finish(st, eid, module, "update", object_of(st, aid, path),
-                  json_text(st, json_pack("{s:o}", "audience",
-                                          audience_json(aud))));
+    b.aud = aud;
+    return qw_store_write(st, set_audience_write, &b);
 }
 
-qw_status qw_article_set_people(qw_store *st, const char *ent,
-                                const char *module, const char *path,
-                                const char *responsible, const char *related)
+static qw_status set_people_write(qw_store *st, void *baton,
+                                  qw_store_audit *audit)
 {
+    article_change *b = baton;
     const char *params[2];
     PGresult *res;
     qw_status rc;
     int64_t eid, aid;
 
-    if ((rc = qw_store_need_keys(st)) != QW_OK
-        || (rc = qw_store_begin(st)) != QW_OK) {
+    if ((rc = lock_article(st, b->ent, b->module, b->path, &eid, &aid))
+        != QW_OK) {
         return rc;
-    }
-    if ((rc = lock_article(st, ent, module, path, &eid, &aid)) != QW_OK) {
-        goto fail;
     }
     params[0] = qw_i64(st->pool, eid);
     params[1] = qw_i64(st->pool, aid);
@@ -399,23 +450,38 @@ qw_status qw_article_set_people(qw_store *st, const char *ent,
                         "enterprise_id = $1 AND article_id = $2", 2, params,
                         &rc);
     if (res == NULL) {
-        goto fail;
+        return rc;
     }
     PQclear(res);
-    if ((rc = insert_refs(st, &ref_person, eid, aid, responsible,
+    if ((rc = insert_refs(st, &ref_person, eid, aid, b->responsible,
                           "responsible")) != QW_OK
-        || (rc = insert_refs(st, &ref_person, eid, aid, related, "related"))
-           != QW_OK) {
-        goto fail;
+        || (rc = insert_refs(st, &ref_person, eid, aid, b->related,
+                             "related")) != QW_OK) {
+        return rc;
     }
-    return finish(st, eid, module, "update", object_of(st, aid, path),
-                  json_text(st, json_pack("{s:s, s:s}", "responsible",
-                                          responsible ? responsible : "",
-                                          "related",
-                                          related ? related : "")));
-fail:
-    qw_store_rollback(st);
-    return rc;
+    return article_audit(st, audit, eid, b->module, "update",
+                         object_of(st, aid, b->path),
+                         json_text(st, json_pack("{s:s, s:s}", "responsible",
+                                                 b->responsible
+                                                 ? b->responsible : "",
+                                                 "related",
+                                                 b->related
+                                                 ? b->related : "")));
+}
+
+qw_status qw_article_set_people(qw_store *st, const char *ent,
+                                const char *module, const char *path,
+                                const char *responsible, const char *related)
+{
+    article_change b;
+    qw_status rc;
+
+    if ((rc = article_change_init(st, &b, ent, module, path)) != QW_OK) {
+        return rc;
+    }
+    b.responsible = responsible;
+    b.related = related;
+    return qw_store_write(st, set_people_write, &b);
 }
 
 static int valid_content_type(const char *s)
@@ -433,17 +499,59 @@ static int valid_content_type(const char *s)
     return 1;
 }
 
-qw_status qw_article_set_body(qw_store *st, const char *ent,
-                              const char *module, const char *path,
-                              const unsigned char *body, size_t len,
-                              const char *content_type)
+static qw_status set_body_write(qw_store *st, void *baton,
+                                qw_store_audit *audit)
 {
+    article_change *b = baton;
     unsigned char *enc, *wrapped;
     size_t enclen, wlen;
     const char *params[6];
     PGresult *res;
     qw_status rc;
     int64_t eid, aid;
+
+    if ((rc = lock_article(st, b->ent, b->module, b->path, &eid, &aid))
+        != QW_OK) {
+        return rc;
+    }
+    if (qw_env_seal(st->pool, st->keys, eid, aid, b->body, b->len, &enc,
+                    &enclen, &wrapped, &wlen) != 0) {
+        return qw_store_error(st, QW_ERR_CRYPTO, "cannot encrypt the body");
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, aid);
+    params[2] = qw_store_bytea(st->pool, enc, enclen);
+    params[3] = qw_store_bytea(st->pool, wrapped, wlen);
+    params[4] = apr_psprintf(st->pool, "%u",
+                             (unsigned)qw_env_kid(wrapped, wlen));
+    params[5] = b->content_type;
+    res = qw_store_exec(st, "UPDATE articles SET body_enc = $3::bytea, "
+                        "dek_wrapped = $4::bytea, dek_kid = $5, "
+                        "body_type = $6, updated_at = now() WHERE "
+                        "enterprise_id = $1 AND article_id = $2", 6, params,
+                        &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    PQclear(res);
+    return article_audit(st, audit, eid, b->module, "update",
+                         object_of(st, aid, b->path),
+                         json_text(st, json_pack("{s:I, s:s, s:i}",
+                                                 "body_bytes",
+                                                 (json_int_t)b->len,
+                                                 "body_type",
+                                                 b->content_type, "key_id",
+                                                 (int)qw_env_kid(wrapped,
+                                                                 wlen))));
+}
+
+qw_status qw_article_set_body(qw_store *st, const char *ent,
+                              const char *module, const char *path,
+                              const unsigned char *body, size_t len,
+                              const char *content_type)
+{
+    article_change b;
+    qw_status rc;
 
     if (content_type == NULL) {
         content_type = DEFAULT_BODY_TYPE;
@@ -456,42 +564,13 @@ qw_status qw_article_set_body(qw_store *st, const char *ent,
         return qw_store_error(st, QW_ERR_INVALID, "body too large: at most "
                               "%d bytes", QW_ENV_MAX_BODY);
     }
-    if ((rc = qw_store_need_keys(st)) != QW_OK
-        || (rc = qw_store_begin(st)) != QW_OK) {
+    if ((rc = article_change_init(st, &b, ent, module, path)) != QW_OK) {
         return rc;
     }
-    if ((rc = lock_article(st, ent, module, path, &eid, &aid)) != QW_OK) {
-        goto fail;
-    }
-    if (qw_env_seal(st->pool, st->keys, eid, aid, body, len, &enc, &enclen,
-                    &wrapped, &wlen) != 0) {
-        rc = qw_store_error(st, QW_ERR_CRYPTO, "cannot encrypt the body");
-        goto fail;
-    }
-    params[0] = qw_i64(st->pool, eid);
-    params[1] = qw_i64(st->pool, aid);
-    params[2] = qw_store_bytea(st->pool, enc, enclen);
-    params[3] = qw_store_bytea(st->pool, wrapped, wlen);
-    params[4] = apr_psprintf(st->pool, "%u",
-                             (unsigned)qw_env_kid(wrapped, wlen));
-    params[5] = content_type;
-    res = qw_store_exec(st, "UPDATE articles SET body_enc = $3::bytea, "
-                        "dek_wrapped = $4::bytea, dek_kid = $5, "
-                        "body_type = $6, updated_at = now() WHERE "
-                        "enterprise_id = $1 AND article_id = $2", 6, params,
-                        &rc);
-    if (res == NULL) {
-        goto fail;
-    }
-    PQclear(res);
-    return finish(st, eid, module, "update", object_of(st, aid, path),
-                  json_text(st, json_pack("{s:I, s:s, s:i}", "body_bytes",
-                                          (json_int_t)len, "body_type",
-                                          content_type, "key_id",
-                                          (int)qw_env_kid(wrapped, wlen))));
-fail:
-    qw_store_rollback(st);
-    return rc;
+    b.body = body;
+    b.len = len;
+    b.content_type = content_type;
+    return qw_store_write(st, set_body_write, &b);
 }
 
 qw_status qw_article_get_body(qw_store *st, const char *ent,
@@ -548,6 +627,47 @@ qw_status qw_article_get_body(qw_store *st, const char *ent,
     return QW_OK;
 }
 
+static qw_status simple_update_write(qw_store *st, void *baton,
+                                    qw_store_audit *audit)
+{
+    article_change *b = baton;
+    json_t *details = b->details;
+    const char *params[3];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid, aid;
+
+    b->details = NULL;                  /* consumed here, whatever happens */
+    if ((rc = lock_article(st, b->ent, b->module, b->path, &eid, &aid))
+        != QW_OK) {
+        json_decref(details);
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, aid);
+    params[2] = b->value;
+    res = qw_store_exec(st, apr_pstrcat(st->pool, "UPDATE articles SET ",
+                                        b->set, ", updated_at = now() WHERE "
+                                        "enterprise_id = $1 AND article_id = "
+                                        "$2 RETURNING share_version", NULL),
+                        strstr(b->set, "$3") ? 3 : 2, params, &rc);
+    if (res == NULL) {
+        json_decref(details);
+        return rc;
+    }
+    if (b->returned) {
+        *b->returned = apr_pstrdup(st->pool, PQgetvalue(res, 0, 0));
+    }
+    if (details) {
+        json_object_set_new(details, "share_version",
+                            json_integer(atoi(PQgetvalue(res, 0, 0))));
+    }
+    PQclear(res);
+    return article_audit(st, audit, eid, b->module, b->action,
+                         object_of(st, aid, b->path),
+                         json_text(st, details));
+}
+
 /* UPDATE articles SET <set> for one article, with its audit row. */
 static qw_status simple_update(qw_store *st, const char *ent,
                                const char *module, const char *path,
@@ -555,44 +675,20 @@ static qw_status simple_update(qw_store *st, const char *ent,
                                const char *action, json_t *details,
                                const char **returned)
 {
-    const char *params[3];
-    PGresult *res;
+    article_change b;
     qw_status rc;
-    int64_t eid, aid;
 
-    if ((rc = qw_store_need_keys(st)) != QW_OK
-        || (rc = qw_store_begin(st)) != QW_OK) {
+    if ((rc = article_change_init(st, &b, ent, module, path)) != QW_OK) {
         json_decref(details);
         return rc;
     }
-    if ((rc = lock_article(st, ent, module, path, &eid, &aid)) != QW_OK) {
-        json_decref(details);
-        goto fail;
-    }
-    params[0] = qw_i64(st->pool, eid);
-    params[1] = qw_i64(st->pool, aid);
-    params[2] = value;
-    res = qw_store_exec(st, apr_pstrcat(st->pool, "UPDATE articles SET ",
-                                        set, ", updated_at = now() WHERE "
-                                        "enterprise_id = $1 AND article_id = "
-                                        "$2 RETURNING share_version", NULL),
-                        strstr(set, "$3") ? 3 : 2, params, &rc);
-    if (res == NULL) {
-        json_decref(details);
-        goto fail;
-    }
-    if (returned) {
-        *returned = apr_pstrdup(st->pool, PQgetvalue(res, 0, 0));
-    }
-    if (details) {
-        json_object_set_new(details, "share_version",
-                            json_integer(atoi(PQgetvalue(res, 0, 0))));
-    }
-    PQclear(res);
-    return finish(st, eid, module, action, object_of(st, aid, path),
-                  json_text(st, details));
-fail:
-    qw_store_rollback(st);
+    b.set = set;
+    b.value = value;
+    b.action = action;
+    b.details = details;
+    b.returned = returned;
+    rc = qw_store_write(st, simple_update_write, &b);
+    json_decref(b.details);             /* when BEGIN failed */
     return rc;
 }
 
@@ -639,11 +735,10 @@ qw_status qw_article_revoke_links(qw_store *st, const char *ent,
                          "share-revoke", json_object(), NULL);
 }
 
-qw_status qw_article_share_link(qw_store *st, const char *ent,
-                                const char *module, const char *path,
-                                int64_t ttl, char **token, uint64_t *link_id,
-                                int *master_on)
+static qw_status share_link_write(qw_store *st, void *baton,
+                                  qw_store_audit *audit)
 {
+    article_change *b = baton;
     const char *params[2];
     PGresult *res;
     qw_status rc;
@@ -651,17 +746,9 @@ qw_status qw_article_share_link(qw_store *st, const char *ent,
     int64_t eid, aid;
     int enabled;
 
-    *token = NULL;
-    if (ttl < 0 || ttl > (int64_t)10 * 366 * 86400) {
-        return qw_store_error(st, QW_ERR_INVALID, "expiry must be 0 (none) "
-                              "to ten years in seconds");
-    }
-    if ((rc = qw_store_need_keys(st)) != QW_OK
-        || (rc = qw_store_begin(st)) != QW_OK) {
+    if ((rc = lock_article(st, b->ent, b->module, b->path, &eid, &aid))
+        != QW_OK) {
         return rc;
-    }
-    if ((rc = lock_article(st, ent, module, path, &eid, &aid)) != QW_OK) {
-        goto fail;
     }
     params[0] = qw_i64(st->pool, eid);
     params[1] = qw_i64(st->pool, aid);
@@ -672,44 +759,65 @@ qw_status qw_article_share_link(qw_store *st, const char *ent,
                         "a.enterprise_id = $1 AND a.article_id = $2",
                         2, params, &rc);
     if (res == NULL) {
-        goto fail;
+        return rc;
     }
     enabled = !strcmp(PQgetvalue(res, 0, 0), "t");
     memset(&s, 0, sizeof(s));
     s.enterprise_id = eid;
     s.article_id = aid;
     s.share_version = (uint32_t)apr_atoi64(PQgetvalue(res, 0, 1));
-    *master_on = !strcmp(PQgetvalue(res, 0, 2), "t");
+    *b->master_on = !strcmp(PQgetvalue(res, 0, 2), "t");
     /* expiry on the database's clock: the one every qiweictl host shares
      * (httpd nodes must keep theirs in sync, e.g. with NTP) */
-    s.expires = ttl ? apr_atoi64(PQgetvalue(res, 0, 3)) + ttl : 0;
+    s.expires = b->ttl ? apr_atoi64(PQgetvalue(res, 0, 3)) + b->ttl : 0;
     PQclear(res);
     if (!enabled) {
-        rc = qw_store_error(st, QW_ERR_INVALID, "external sharing is off "
-                            "for this article: switch it on first");
-        goto fail;
+        return qw_store_error(st, QW_ERR_INVALID, "external sharing is off "
+                              "for this article: switch it on first");
     }
     s.link_id = qw_share_new_link_id();
     if (s.link_id == 0
-        || (*token = qw_share_encode(st->pool, st->keys, &s)) == NULL) {
-        rc = qw_store_error(st, QW_ERR_CRYPTO, "cannot make the link");
-        goto fail;
+        || (*b->token = qw_share_encode(st->pool, st->keys, &s)) == NULL) {
+        return qw_store_error(st, QW_ERR_CRYPTO, "cannot make the link");
     }
-    *link_id = s.link_id;
-    rc = finish(st, eid, module, "share-link", object_of(st, aid, path),
-                json_text(st, json_pack("{s:s, s:I, s:i}", "link",
-                                        qw_share_link_hex(st->pool,
-                                                          s.link_id),
-                                        "expires", (json_int_t)s.expires,
-                                        "share_version",
-                                        (int)s.share_version)));
-    if (rc != QW_OK) {
+    *b->link_id = s.link_id;
+    return article_audit(st, audit, eid, b->module, "share-link",
+                         object_of(st, aid, b->path),
+                         json_text(st, json_pack("{s:s, s:I, s:i}", "link",
+                                                 qw_share_link_hex(st->pool,
+                                                                   s.link_id),
+                                                 "expires",
+                                                 (json_int_t)s.expires,
+                                                 "share_version",
+                                                 (int)s.share_version)));
+}
+
+qw_status qw_article_share_link(qw_store *st, const char *ent,
+                                const char *module, const char *path,
+                                int64_t ttl, char **token, uint64_t *link_id,
+                                int *master_on)
+{
+    article_change b;
+    qw_status rc;
+
+    *token = NULL;
+    if (ttl < 0 || ttl > (int64_t)10 * 366 * 86400) {
+        return qw_store_error(st, QW_ERR_INVALID, "expiry must be 0 (none) "
+                              "to ten years in seconds");
+    }
+    if ((rc = article_change_init(st, &b, ent, module, path)) != QW_OK) {
+        return rc;
+    }
+    b.ttl = ttl;
+    b.token = token;
+    b.link_id = link_id;
+    b.master_on = master_on;
+    rc = qw_store_write(st, share_link_write, &b);
+    if (rc != QW_OK && *token != NULL) {
+        /* made, but its audit row or the commit failed */
         OPENSSL_cleanse(*token, strlen(*token));
         *token = NULL;
     }
-    return rc;
-fail:
-    qw_store_rollback(st);
     return rc;
 }
 
@@ -850,37 +958,54 @@ qw_status qw_article_list(qw_store *st, const char *ent, const char *module,
     return QW_OK;
 }
 
-qw_status qw_article_delete(qw_store *st, const char *ent,
-                            const char *module, const char *path)
+static qw_status delete_write(qw_store *st, void *baton,
+                              qw_store_audit *audit)
 {
+    article_change *b = baton;
     const char *params[2];
     PGresult *res;
     qw_status rc;
     int64_t eid, aid;
 
-    if ((rc = qw_store_need_keys(st)) != QW_OK
-        || (rc = qw_store_begin(st)) != QW_OK) {
+    if ((rc = lock_article(st, b->ent, b->module, b->path, &eid, &aid))
+        != QW_OK) {
         return rc;
-    }
-    if ((rc = lock_article(st, ent, module, path, &eid, &aid)) != QW_OK) {
-        goto fail;
     }
     params[0] = qw_i64(st->pool, eid);
     params[1] = qw_i64(st->pool, aid);
     res = qw_store_exec(st, "DELETE FROM articles WHERE enterprise_id = $1 "
                         "AND article_id = $2", 2, params, &rc);
     if (res == NULL) {
-        goto fail;
+        return rc;
     }
     PQclear(res);
-    return finish(st, eid, module, "delete", object_of(st, aid, path), NULL);
-fail:
-    qw_store_rollback(st);
-    return rc;
+    return article_audit(st, audit, eid, b->module, "delete",
+                         object_of(st, aid, b->path), NULL);
 }
 
-static qw_status rewrap_enterprise(qw_store *st, int64_t eid, long *done)
+qw_status qw_article_delete(qw_store *st, const char *ent,
+                            const char *module, const char *path)
 {
+    article_change b;
+    qw_status rc;
+
+    if ((rc = article_change_init(st, &b, ent, module, path)) != QW_OK) {
+        return rc;
+    }
+    return qw_store_write(st, delete_write, &b);
+}
+
+/* One enterprise's data keys rewrapped under the current key. */
+typedef struct {
+    int64_t eid;
+    long n;
+} rewrap_baton;
+
+static qw_status rewrap_write(qw_store *st, void *baton,
+                              qw_store_audit *audit)
+{
+    rewrap_baton *b = baton;
+    int64_t eid = b->eid;
     const char *params[5];
     uint32_t cur = qw_keyring_current(st->keys);
     PGresult *res;
@@ -888,9 +1013,6 @@ static qw_status rewrap_enterprise(qw_store *st, int64_t eid, long *done)
     long n = 0;
     int i;
 
-    if ((rc = qw_store_begin(st)) != QW_OK) {
-        return rc;
-    }
     params[0] = qw_i64(st->pool, eid);
     params[1] = apr_psprintf(st->pool, "%u", (unsigned)cur);
     res = qw_store_exec(st, "SELECT article_id, encode(dek_wrapped, 'hex') "
@@ -898,7 +1020,7 @@ static qw_status rewrap_enterprise(qw_store *st, int64_t eid, long *done)
                         "dek_kid IS NOT NULL AND dek_kid <> $2 "
                         "ORDER BY article_id FOR UPDATE", 2, params, &rc);
     if (res == NULL) {
-        goto fail;
+        return rc;
     }
     for (i = 0; i < PQntuples(res); i++) {
         int64_t aid = apr_atoi64(PQgetvalue(res, i, 0));
@@ -910,13 +1032,12 @@ static qw_status rewrap_enterprise(qw_store *st, int64_t eid, long *done)
             || qw_env_rewrap(st->pool, st->keys, eid, aid, w, wl, &nw, &nwl)
                != 0) {
             PQclear(res);
-            rc = qw_store_error(st, QW_ERR_CRYPTO, "the data key of article "
-                                "%s does not unwrap (its key id %u is not in"
-                                " the key file, or the row was altered); "
-                                "nothing of enterprise %s was changed",
-                                qw_i64(st->pool, aid), qw_env_kid(w, wl),
-                                qw_i64(st->pool, eid));
-            goto fail;
+            return qw_store_error(st, QW_ERR_CRYPTO, "the data key of "
+                                  "article %s does not unwrap (its key id "
+                                  "%u is not in the key file, or the row "
+                                  "was altered); nothing of enterprise %s "
+                                  "was changed", qw_i64(st->pool, aid),
+                                  qw_env_kid(w, wl), qw_i64(st->pool, eid));
         }
         params[2] = qw_i64(st->pool, aid);
         params[3] = qw_store_bytea(st->pool, nw, nwl);
@@ -925,26 +1046,33 @@ static qw_status rewrap_enterprise(qw_store *st, int64_t eid, long *done)
                           "article_id = $3", 4, params, &rc);
         if (u == NULL) {
             PQclear(res);
-            goto fail;
+            return rc;
         }
         PQclear(u);
         n++;
     }
     PQclear(res);
     if (n == 0) {
-        qw_store_rollback(st);
+        audit->unchanged = 1;
         return QW_OK;
     }
-    rc = finish(st, eid, "settings", "rewrap", "articles",
-                json_text(st, json_pack("{s:I, s:i}", "keys",
-                                        (json_int_t)n, "key_id",
-                                        (int)cur)));
-    if (rc == QW_OK) {
-        *done += n;
+    b->n = n;
+    return article_audit(st, audit, eid, "settings", "rewrap", "articles",
+                         json_text(st, json_pack("{s:I, s:i}", "keys",
+                                                 (json_int_t)n, "key_id",
+                                                 (int)cur)));
+}
+
+static qw_status rewrap_enterprise(qw_store *st, int64_t eid, long *done)
+{
+    rewrap_baton b;
+    qw_status rc;
+
+    b.eid = eid;
+    b.n = 0;
+    if ((rc = qw_store_write(st, rewrap_write, &b)) == QW_OK) {
+        *done += b.n;
     }
-    return rc;
-fail:
-    qw_store_rollback(st);
     return rc;
 }
 

@@ -6,13 +6,43 @@
 
 #define NAME_MAX_CHARS 200
 
-qw_status qw_enterprise_add(qw_store *st, const char *code, const char *name,
-                            int64_t *id)
+typedef struct {
+    const char *code, *name;
+    int64_t eid;
+} enterprise_add_baton;
+
+static qw_status enterprise_add_write(qw_store *st, void *baton,
+                                      qw_store_audit *audit)
 {
+    enterprise_add_baton *b = baton;
     const char *params[2];
     PGresult *res;
     qw_status rc;
-    int64_t eid;
+
+    params[0] = b->code;
+    params[1] = b->name;
+    res = qw_store_insert(st, "INSERT INTO enterprises (code, name) "
+                          "VALUES ($1, $2) RETURNING enterprise_id",
+                          2, params, &rc, "enterprise '%s' already exists",
+                          b->code);
+    if (res == NULL) {
+        return rc;
+    }
+    b->eid = apr_atoi64(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    audit->enterprise_id = b->eid;
+    audit->module = "settings";
+    audit->action = "create";
+    audit->object = apr_psprintf(st->pool, "enterprise:%s %s",
+                                 qw_i64(st->pool, b->eid), b->code);
+    return QW_OK;
+}
+
+qw_status qw_enterprise_add(qw_store *st, const char *code, const char *name,
+                            int64_t *id)
+{
+    enterprise_add_baton b;
+    qw_status rc;
 
     if (code == NULL || !qw_valid_enterprise_code(code)) {
         return qw_store_error(st, QW_ERR_INVALID, "enterprise code '%s' is "
@@ -24,37 +54,15 @@ qw_status qw_enterprise_add(qw_store *st, const char *code, const char *name,
         || (rc = qw_store_need_keys(st)) != QW_OK) {
         return rc;
     }
-    if ((rc = qw_store_begin(st)) != QW_OK) {
+    b.code = code;
+    b.name = name;
+    if ((rc = qw_store_write(st, enterprise_add_write, &b)) != QW_OK) {
         return rc;
     }
-    params[0] = code;
-    params[1] = name;
-    res = qw_store_exec(st, "INSERT INTO enterprises (code, name) "
-                        "VALUES ($1, $2) RETURNING enterprise_id",
-                        2, params, &rc);
-    if (res == NULL) {
-        if (rc == QW_ERR_CONFLICT) {
-            qw_store_error(st, rc, "enterprise '%s' already exists", code);
-        }
-        goto fail;
-    }
-    eid = apr_atoi64(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    rc = qw_audit_append(st, eid, "settings", "create",
-                         apr_psprintf(st->pool, "enterprise:%s %s",
-                                      qw_i64(st->pool, eid), code),
-                         "success", NULL, NULL);
-    if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
-        goto fail;
-    }
     if (id) {
-        *id = eid;
+        *id = b.eid;
     }
     return QW_OK;
-
-fail:
-    qw_store_rollback(st);
-    return rc;
 }
 
 qw_status qw_enterprise_list(qw_store *st, apr_array_header_t **out)
@@ -100,73 +108,148 @@ qw_status qw_enterprise_revoke_share_links(qw_store *st,
     return QW_OK;
 }
 
-qw_status qw_enterprise_set_external_share(qw_store *st, const char *code,
-                                           int allow)
+typedef struct {
+    const char *code;
+    int allow;
+} external_share_baton;
+
+static qw_status external_share_write(qw_store *st, void *baton,
+                                      qw_store_audit *audit)
 {
+    external_share_baton *b = baton;
     const char *params[2];
     PGresult *res;
     qw_status rc;
     int64_t eid;
-    int was;
+    int allow = b->allow, was;
 
-    if ((rc = qw_store_need_keys(st)) != QW_OK) {
-        return rc;
-    }
-    if ((rc = qw_store_begin(st)) != QW_OK) {
-        return rc;
-    }
-    eid = qw_store_enterprise_id(st, code, &rc);
+    eid = qw_store_enterprise_id(st, b->code, &rc);
     if (eid < 0) {
-        goto fail;
+        return rc;
     }
     params[0] = qw_i64(st->pool, eid);
     params[1] = allow ? "true" : "false";
     res = qw_store_exec(st, "SELECT allow_external_share FROM enterprises "
                         "WHERE enterprise_id = $1 FOR UPDATE", 1, params, &rc);
     if (res == NULL) {
-        goto fail;
+        return rc;
     }
     was = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
     if (was == !!allow) {
-        /* nothing changes, nothing to log */
-        qw_store_rollback(st);
+        audit->unchanged = 1;           /* nothing changes, nothing to log */
         return QW_OK;
     }
     res = qw_store_exec(st, "UPDATE enterprises SET allow_external_share = $2"
                         " WHERE enterprise_id = $1", 2, params, &rc);
     if (res == NULL) {
-        goto fail;
+        return rc;
     }
     PQclear(res);
     /* off kills the links: switching back on must not revive them */
     if (!allow && (rc = qw_enterprise_revoke_share_links(st, eid)) != QW_OK) {
-        goto fail;
+        return rc;
     }
-    rc = qw_audit_append(st, eid, "settings", "update",
-                         apr_psprintf(st->pool, "enterprise:%s %s",
-                                      params[0], code),
-                         "success", NULL,
-                         allow ? "{\"allow_external_share\": true}"
-                               : "{\"allow_external_share\": false}");
-    if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
-        goto fail;
-    }
+    audit->enterprise_id = eid;
+    audit->module = "settings";
+    audit->action = "update";
+    audit->object = apr_psprintf(st->pool, "enterprise:%s %s", params[0],
+                                 b->code);
+    audit->details_json = allow ? "{\"allow_external_share\": true}"
+                                : "{\"allow_external_share\": false}";
     return QW_OK;
-
-fail:
-    qw_store_rollback(st);
-    return rc;
 }
 
-qw_status qw_department_add(qw_store *st, const char *ent, const char *code,
-                            const char *name, const char *parent_code)
+qw_status qw_enterprise_set_external_share(qw_store *st, const char *code,
+                                           int allow)
 {
+    external_share_baton b;
+    qw_status rc;
+
+    if ((rc = qw_store_need_keys(st)) != QW_OK) {
+        return rc;
+    }
+    b.code = code;
+    b.allow = allow;
+    return qw_store_write(st, external_share_write, &b);
+}
+
+typedef struct {
+    const char *ent, *code, *name, *parent_code;
+} department_add_baton;
+
+static qw_status department_add_write(qw_store *st, void *baton,
+                                      qw_store_audit *audit)
+{
+    department_add_baton *b = baton;
+    const char *ent = b->ent, *code = b->code, *parent_code = b->parent_code;
     const char *params[5];
     PGresult *res;
     qw_status rc;
     int64_t eid, did;
     const char *parent_id = NULL;
+
+    eid = qw_store_enterprise_id(st, ent, &rc);
+    if (eid < 0) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    if (parent_code != NULL) {
+        params[1] = parent_code;
+        /* FOR SHARE: the parent cannot vanish before we commit */
+        res = qw_store_exec(st, "SELECT department_id FROM departments "
+                            "WHERE enterprise_id = $1 AND code = $2 "
+                            "FOR SHARE", 2, params, &rc);
+        if (res == NULL) {
+            return rc;
+        }
+        if (PQntuples(res) != 1) {
+            PQclear(res);
+            return qw_store_error(st, QW_ERR_NOTFOUND, "no department with "
+                                  "code '%s' in enterprise '%s'",
+                                  parent_code, ent);
+        }
+        parent_id = apr_pstrdup(st->pool, PQgetvalue(res, 0, 0));
+        PQclear(res);
+    }
+    params[1] = code;
+    params[2] = b->name;
+    params[3] = parent_id;
+    res = qw_store_insert(st, "INSERT INTO departments (enterprise_id, code, "
+                          "name, parent_id, path) VALUES ($1, $2, $3, $4, '')"
+                          " RETURNING department_id", 4, params, &rc,
+                          "department '%s' already exists in enterprise "
+                          "'%s'", code, ent);
+    if (res == NULL) {
+        return rc;
+    }
+    did = apr_atoi64(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    params[1] = qw_i64(st->pool, did);
+    params[2] = parent_id;
+    res = qw_store_exec(st, "UPDATE departments SET path = coalesce("
+                        "(SELECT p.path FROM departments p "
+                        "WHERE p.enterprise_id = $1 AND p.department_id = $3),"
+                        " '/') || department_id || '/' "
+                        "WHERE enterprise_id = $1 AND department_id = $2",
+                        3, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    PQclear(res);
+    audit->enterprise_id = eid;
+    audit->module = "directory";
+    audit->action = "create";
+    audit->object = apr_psprintf(st->pool, "department:%s %s", params[1],
+                                 code);
+    return QW_OK;
+}
+
+qw_status qw_department_add(qw_store *st, const char *ent, const char *code,
+                            const char *name, const char *parent_code)
+{
+    department_add_baton b;
+    qw_status rc;
 
     if (code == NULL || !qw_valid_department_code(code)) {
         return qw_store_error(st, QW_ERR_INVALID, "department code '%s' is "
@@ -182,72 +265,11 @@ qw_status qw_department_add(qw_store *st, const char *ent, const char *code,
         || (rc = qw_store_need_keys(st)) != QW_OK) {
         return rc;
     }
-    if ((rc = qw_store_begin(st)) != QW_OK) {
-        return rc;
-    }
-    eid = qw_store_enterprise_id(st, ent, &rc);
-    if (eid < 0) {
-        goto fail;
-    }
-    params[0] = qw_i64(st->pool, eid);
-    if (parent_code != NULL) {
-        params[1] = parent_code;
-        /* FOR SHARE: the parent cannot vanish before we commit */
-        res = qw_store_exec(st, "SELECT department_id FROM departments "
-                            "WHERE enterprise_id = $1 AND code = $2 "
-                            "FOR SHARE", 2, params, &rc);
-        if (res == NULL) {
-            goto fail;
-        }
-        if (PQntuples(res) != 1) {
-            PQclear(res);
-            rc = qw_store_error(st, QW_ERR_NOTFOUND, "no department with "
-                                "code '%s' in enterprise '%s'",
-                                parent_code, ent);
-            goto fail;
-        }
-        parent_id = apr_pstrdup(st->pool, PQgetvalue(res, 0, 0));
-        PQclear(res);
-    }
-    params[1] = code;
-    params[2] = name;
-    params[3] = parent_id;
-    res = qw_store_exec(st, "INSERT INTO departments (enterprise_id, code, "
-                        "name, parent_id, path) VALUES ($1, $2, $3, $4, '') "
-                        "RETURNING department_id", 4, params, &rc);
-    if (res == NULL) {
-        if (rc == QW_ERR_CONFLICT) {
-            qw_store_error(st, rc, "department '%s' already exists in "
-                           "enterprise '%s'", code, ent);
-        }
-        goto fail;
-    }
-    did = apr_atoi64(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    params[1] = qw_i64(st->pool, did);
-    params[2] = parent_id;
-    res = qw_store_exec(st, "UPDATE departments SET path = coalesce("
-                        "(SELECT p.path FROM departments p "
-                        "WHERE p.enterprise_id = $1 AND p.department_id = $3),"
-                        " '/') || department_id || '/' "
-                        "WHERE enterprise_id = $1 AND department_id = $2",
-                        3, params, &rc);
-    if (res == NULL) {
-        goto fail;
-    }
-    PQclear(res);
-    rc = qw_audit_append(st, eid, "directory", "create",
-                         apr_psprintf(st->pool, "department:%s %s",
-                                      params[1], code),
-                         "success", NULL, NULL);
-    if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
-        goto fail;
-    }
-    return QW_OK;
-
-fail:
-    qw_store_rollback(st);
-    return rc;
+    b.ent = ent;
+    b.code = code;
+    b.name = name;
+    b.parent_code = parent_code;
+    return qw_store_write(st, department_add_write, &b);
 }
 
 qw_status qw_department_list(qw_store *st, const char *ent,
@@ -288,12 +310,45 @@ qw_status qw_department_list(qw_store *st, const char *ent,
     return QW_OK;
 }
 
-qw_status qw_role_add(qw_store *st, const char *ent, const char *name)
+typedef struct {
+    const char *ent, *name;
+} role_add_baton;
+
+static qw_status role_add_write(qw_store *st, void *baton,
+                                qw_store_audit *audit)
 {
+    role_add_baton *b = baton;
     const char *params[2];
     PGresult *res;
     qw_status rc;
     int64_t eid;
+
+    eid = qw_store_enterprise_id(st, b->ent, &rc);
+    if (eid < 0) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = b->name;
+    res = qw_store_insert(st, "INSERT INTO roles (enterprise_id, name) "
+                          "VALUES ($1, $2) RETURNING role_id", 2, params, &rc,
+                          "role '%s' already exists in enterprise '%s'",
+                          b->name, b->ent);
+    if (res == NULL) {
+        return rc;
+    }
+    audit->enterprise_id = eid;
+    audit->module = "directory";
+    audit->action = "create";
+    audit->object = apr_psprintf(st->pool, "role:%s %s",
+                                 PQgetvalue(res, 0, 0), b->name);
+    PQclear(res);
+    return QW_OK;
+}
+
+qw_status qw_role_add(qw_store *st, const char *ent, const char *name)
+{
+    role_add_baton b;
+    qw_status rc;
 
     /* same alphabet as department codes (schema CHECK) */
     if (name == NULL || !qw_valid_department_code(name)) {
@@ -304,35 +359,7 @@ qw_status qw_role_add(qw_store *st, const char *ent, const char *name)
     if ((rc = qw_store_need_keys(st)) != QW_OK) {
         return rc;
     }
-    if ((rc = qw_store_begin(st)) != QW_OK) {
-        return rc;
-    }
-    eid = qw_store_enterprise_id(st, ent, &rc);
-    if (eid < 0) {
-        goto fail;
-    }
-    params[0] = qw_i64(st->pool, eid);
-    params[1] = name;
-    res = qw_store_exec(st, "INSERT INTO roles (enterprise_id, name) "
-                        "VALUES ($1, $2) RETURNING role_id", 2, params, &rc);
-    if (res == NULL) {
-        if (rc == QW_ERR_CONFLICT) {
-            qw_store_error(st, rc, "role '%s' already exists in enterprise "
-                           "'%s'", name, ent);
-        }
-        goto fail;
-    }
-    rc = qw_audit_append(st, eid, "directory", "create",
-                         apr_psprintf(st->pool, "role:%s %s",
-                                      PQgetvalue(res, 0, 0), name),
-                         "success", NULL, NULL);
-    PQclear(res);
-    if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
-        goto fail;
-    }
-    return QW_OK;
-
-fail:
-    qw_store_rollback(st);
-    return rc;
+    b.ent = ent;
+    b.name = name;
+    return qw_store_write(st, role_add_write, &b);
 }

@@ -192,32 +192,56 @@ static qw_status find_member(qw_store *st, const char *ent, int64_t eid,
     return QW_OK;
 }
 
-/* Begin, resolve the enterprise, lock the member.  On failure the
- * transaction is already rolled back. */
-static qw_status open_member(qw_store *st, const char *ent,
-                             const char **account, int64_t *eid,
-                             member_row *m)
+/* One change to one member, run by qw_store_write: the member and what
+ * each change needs. */
+typedef struct {
+    const char *ent, *account;
+    const char *hash;                   /* set_password */
+    const char *status;                 /* set_status */
+    apr_array_header_t *codes;          /* move */
+    const char *role;                   /* grant, revoke */
+    int grant;
+    int ttl_hours;                      /* reinvite */
+    char **token_out;
+} member_change;
+
+/* Before the transaction: the account's normal form and the keys. */
+static qw_status member_change_init(qw_store *st, member_change *b,
+                                    const char *ent, const char *account)
 {
     qw_status rc;
 
-    if ((rc = norm_account(st, *account, account)) != QW_OK
-        || (rc = qw_store_need_keys(st)) != QW_OK) {
+    memset(b, 0, sizeof(*b));
+    b->ent = ent;
+    if ((rc = norm_account(st, account, &b->account)) != QW_OK) {
         return rc;
     }
-    if ((rc = qw_store_begin(st)) != QW_OK) {
-        return rc;
-    }
-    *eid = qw_store_enterprise_id(st, ent, &rc);
-    if (*eid < 0 || (rc = find_member(st, ent, *eid, *account, m)) != QW_OK) {
-        qw_store_rollback(st);
-        return rc;
-    }
-    return QW_OK;
+    return qw_store_need_keys(st);
 }
 
-static const char *member_object(qw_store *st, int64_t id, const char *acct)
+/* In the transaction: resolve the enterprise, lock the member. */
+static qw_status open_member(qw_store *st, const member_change *b,
+                             int64_t *eid, member_row *m)
 {
-    return apr_psprintf(st->pool, "member:%s %s", qw_i64(st->pool, id), acct);
+    qw_status rc;
+
+    *eid = qw_store_enterprise_id(st, b->ent, &rc);
+    if (*eid < 0) {
+        return rc;
+    }
+    return find_member(st, b->ent, *eid, b->account, m);
+}
+
+static void member_audit(qw_store *st, qw_store_audit *audit, int64_t eid,
+                         const char *action, int64_t mid,
+                         const char *account, const char *details)
+{
+    audit->enterprise_id = eid;
+    audit->module = "directory";
+    audit->action = action;
+    audit->object = apr_psprintf(st->pool, "member:%s %s",
+                                 qw_i64(st->pool, mid), account);
+    audit->details_json = details;
 }
 
 static qw_status issue_token(qw_store *st, int64_t eid, int64_t mid,
@@ -294,16 +318,85 @@ static const char *codes_json(apr_pool_t *p, apr_array_header_t *codes)
     return apr_pstrcat(p, s, "]", NULL);
 }
 
+typedef struct {
+    const char *ent, *account, *display_name, *mobile, *email;
+    apr_array_header_t *codes;
+    int ttl_hours;
+    char **token_out;
+    int64_t mid;
+} member_add_baton;
+
+static qw_status member_add_write(qw_store *st, void *baton,
+                                  qw_store_audit *audit)
+{
+    member_add_baton *b = baton;
+    const char *ent = b->ent, *account = b->account;
+    const char *mobile = b->mobile, *email = b->email;
+    const char *params[4];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid, mid;
+
+    eid = qw_store_enterprise_id(st, ent, &rc);
+    if (eid < 0) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = account;
+    params[2] = b->display_name;
+    res = qw_store_insert(st, "INSERT INTO members (enterprise_id, account, "
+                          "display_name) VALUES ($1, $2, $3) "
+                          "RETURNING member_id", 3, params, &rc,
+                          "member '%s' already exists in enterprise '%s'",
+                          account, ent);
+    if (res == NULL) {
+        return rc;
+    }
+    mid = apr_atoi64(PQgetvalue(res, 0, 0));
+    PQclear(res);
+
+    /* The blobs' associated data names the member id, known only now. */
+    if (mobile || email) {
+        params[1] = qw_i64(st->pool, mid);
+        if ((rc = seal_field(st, "members.mobile", eid, mid, mobile,
+                             &params[2])) != QW_OK
+            || (rc = seal_field(st, "members.email", eid, mid, email,
+                                &params[3])) != QW_OK) {
+            return rc;
+        }
+        res = qw_store_exec(st, "UPDATE members SET mobile_enc = $3::bytea, "
+                            "email_enc = $4::bytea WHERE enterprise_id = $1 "
+                            "AND member_id = $2", 4, params, &rc);
+        if (res == NULL) {
+            return rc;
+        }
+        PQclear(res);
+    }
+    if ((rc = set_departments(st, ent, eid, mid, b->codes)) != QW_OK
+        || (rc = issue_token(st, eid, mid, b->ttl_hours, b->token_out))
+           != QW_OK) {
+        return rc;
+    }
+    b->mid = mid;
+    /* no name, mobile or e-mail in the log: only which fields were given */
+    member_audit(st, audit, eid, "create", mid, account,
+                 apr_psprintf(st->pool, "{\"status\": \"invited\", "
+                              "\"departments\": %s, \"mobile\": %s, "
+                              "\"email\": %s, \"activation_ttl_hours\": %d}",
+                              codes_json(st->pool, b->codes),
+                              mobile ? "true" : "false",
+                              email ? "true" : "false", b->ttl_hours));
+    return QW_OK;
+}
+
 qw_status qw_member_add(qw_store *st, const char *ent, const char *account,
                         const char *display_name, const char *mobile,
                         const char *email, const char *dept_codes_csv,
                         int ttl_hours, char **token_out, int64_t *member_id)
 {
+    member_add_baton b;
     apr_array_header_t *codes;
-    const char *params[4], *details;
-    PGresult *res;
     qw_status rc;
-    int64_t eid, mid;
 
     if (mobile != NULL && *mobile == '\0') {
         mobile = NULL;
@@ -321,95 +414,43 @@ qw_status qw_member_add(qw_store *st, const char *ent, const char *account,
         || (rc = qw_store_need_keys(st)) != QW_OK) {
         return rc;
     }
-    if ((rc = qw_store_begin(st)) != QW_OK) {
+    b.ent = ent;
+    b.account = account;
+    b.display_name = display_name;
+    b.mobile = mobile;
+    b.email = email;
+    b.codes = codes;
+    b.ttl_hours = ttl_hours;
+    b.token_out = token_out;
+    if ((rc = qw_store_write(st, member_add_write, &b)) != QW_OK) {
+        *token_out = NULL;
         return rc;
     }
-    eid = qw_store_enterprise_id(st, ent, &rc);
-    if (eid < 0) {
-        goto fail;
-    }
-    params[0] = qw_i64(st->pool, eid);
-    params[1] = account;
-    params[2] = display_name;
-    res = qw_store_exec(st, "INSERT INTO members (enterprise_id, account, "
-                        "display_name) VALUES ($1, $2, $3) "
-                        "RETURNING member_id", 3, params, &rc);
-    if (res == NULL) {
-        if (rc == QW_ERR_CONFLICT) {
-            qw_store_error(st, rc, "member '%s' already exists in enterprise"
-                           " '%s'", account, ent);
-        }
-        goto fail;
-    }
-    mid = apr_atoi64(PQgetvalue(res, 0, 0));
-    PQclear(res);
-
-    /* The blobs' associated data names the member id, known only now. */
-    if (mobile || email) {
-        params[1] = qw_i64(st->pool, mid);
-        if ((rc = seal_field(st, "members.mobile", eid, mid, mobile,
-                             &params[2])) != QW_OK
-            || (rc = seal_field(st, "members.email", eid, mid, email,
-                                &params[3])) != QW_OK) {
-            goto fail;
-        }
-        res = qw_store_exec(st, "UPDATE members SET mobile_enc = $3::bytea, "
-                            "email_enc = $4::bytea WHERE enterprise_id = $1 "
-                            "AND member_id = $2", 4, params, &rc);
-        if (res == NULL) {
-            goto fail;
-        }
-        PQclear(res);
-    }
-    if ((rc = set_departments(st, ent, eid, mid, codes)) != QW_OK
-        || (rc = issue_token(st, eid, mid, ttl_hours, token_out)) != QW_OK) {
-        goto fail;
-    }
-    /* no name, mobile or e-mail in the log: only which fields were given */
-    details = apr_psprintf(st->pool, "{\"status\": \"invited\", "
-                           "\"departments\": %s, \"mobile\": %s, "
-                           "\"email\": %s, \"activation_ttl_hours\": %d}",
-                           codes_json(st->pool, codes),
-                           mobile ? "true" : "false",
-                           email ? "true" : "false", ttl_hours);
-    rc = qw_audit_append(st, eid, "directory", "create",
-                         member_object(st, mid, account), "success", NULL,
-                         details);
-    if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
-        goto fail;
-    }
     if (member_id) {
-        *member_id = mid;
+        *member_id = b.mid;
     }
     return QW_OK;
-
-fail:
-    *token_out = NULL;
-    qw_store_rollback(st);
-    return rc;
 }
 
-qw_status qw_member_reinvite(qw_store *st, const char *ent, const char *account,
-                             int ttl_hours, char **token_out)
+static qw_status reinvite_write(qw_store *st, void *baton,
+                                qw_store_audit *audit)
 {
+    member_change *b = baton;
     const char *params[2];
     PGresult *res;
     member_row m;
     qw_status rc;
     int64_t eid;
 
-    *token_out = NULL;
-    if ((rc = check_ttl(st, ttl_hours)) != QW_OK
-        || (rc = open_member(st, ent, &account, &eid, &m)) != QW_OK) {
+    if ((rc = open_member(st, b, &eid, &m)) != QW_OK) {
         return rc;
     }
     /* An activation link sets a first password; resetting the password of
      * an active member is set-password's job, not a link's. */
     if (strcmp(m.status, "invited") != 0) {
-        rc = qw_store_error(st, QW_ERR_INVALID, "member '%s' is %s: only "
-                            "invited members get activation links",
-                            account, m.status);
-        goto fail;
+        return qw_store_error(st, QW_ERR_INVALID, "member '%s' is %s: only "
+                              "invited members get activation links",
+                              b->account, m.status);
     }
     params[0] = qw_i64(st->pool, eid);
     params[1] = qw_i64(st->pool, m.id);
@@ -417,25 +458,36 @@ qw_status qw_member_reinvite(qw_store *st, const char *ent, const char *account,
                         "WHERE enterprise_id = $1 AND member_id = $2 "
                         "AND used_at IS NULL", 2, params, &rc);
     if (res == NULL) {
-        goto fail;
+        return rc;
     }
     PQclear(res);
-    if ((rc = issue_token(st, eid, m.id, ttl_hours, token_out)) != QW_OK) {
-        goto fail;
+    if ((rc = issue_token(st, eid, m.id, b->ttl_hours, b->token_out))
+        != QW_OK) {
+        return rc;
     }
-    rc = qw_audit_append(st, eid, "directory", "update",
-                         member_object(st, m.id, account), "success", NULL,
-                         apr_psprintf(st->pool, "{\"activation\": \"reissued\","
-                                      " \"activation_ttl_hours\": %d}",
-                                      ttl_hours));
-    if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
-        goto fail;
-    }
+    member_audit(st, audit, eid, "update", m.id, b->account,
+                 apr_psprintf(st->pool, "{\"activation\": \"reissued\","
+                              " \"activation_ttl_hours\": %d}",
+                              b->ttl_hours));
     return QW_OK;
+}
 
-fail:
+qw_status qw_member_reinvite(qw_store *st, const char *ent, const char *account,
+                             int ttl_hours, char **token_out)
+{
+    member_change b;
+    qw_status rc;
+
     *token_out = NULL;
-    qw_store_rollback(st);
+    if ((rc = check_ttl(st, ttl_hours)) != QW_OK
+        || (rc = member_change_init(st, &b, ent, account)) != QW_OK) {
+        return rc;
+    }
+    b.ttl_hours = ttl_hours;
+    b.token_out = token_out;
+    if ((rc = qw_store_write(st, reinvite_write, &b)) != QW_OK) {
+        *token_out = NULL;
+    }
     return rc;
 }
 
@@ -615,15 +667,60 @@ qw_status qw_member_kill_sessions(qw_store *st, int64_t enterprise_id,
     return QW_OK;
 }
 
-qw_status qw_member_set_password(qw_store *st, const char *ent,
-                                 const char *account, const char *password,
-                                 size_t len)
+static qw_status set_password_write(qw_store *st, void *baton,
+                                    qw_store_audit *audit)
 {
+    member_change *b = baton;
     const char *params[3];
     PGresult *res;
     member_row m;
     qw_status rc;
     int64_t eid;
+
+    if ((rc = open_member(st, b, &eid, &m)) != QW_OK) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, m.id);
+    params[2] = b->hash;
+    res = qw_store_exec(st, "UPDATE members SET password_hash = $3, "
+                        "password_changed_at = now(), updated_at = now(), "
+                        "activated_at = CASE WHEN status = 'invited' "
+                        "  THEN now() ELSE activated_at END, "
+                        "status_changed_at = CASE WHEN status = 'invited' "
+                        "  THEN now() ELSE status_changed_at END, "
+                        "status = CASE WHEN status = 'invited' "
+                        "  THEN 'active' ELSE status END "
+                        "WHERE enterprise_id = $1 AND member_id = $2",
+                        3, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    PQclear(res);
+    res = qw_store_exec(st, "DELETE FROM activation_tokens "
+                        "WHERE enterprise_id = $1 AND member_id = $2 "
+                        "AND used_at IS NULL", 2, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    PQclear(res);
+    if ((rc = qw_member_kill_sessions(st, eid, m.id)) != QW_OK) {
+        return rc;
+    }
+    member_audit(st, audit, eid, "update", m.id, b->account,
+                 strcmp(m.status, "invited") == 0
+                 ? "{\"password\": \"set\", \"status\": "
+                   "[\"invited\", \"active\"]}"
+                 : "{\"password\": \"set\"}");
+    return QW_OK;
+}
+
+qw_status qw_member_set_password(qw_store *st, const char *ent,
+                                 const char *account, const char *password,
+                                 size_t len)
+{
+    member_change b;
+    qw_status rc;
     char *hash;
 
     if (password == NULL || len == 0) {
@@ -650,79 +747,34 @@ qw_status qw_member_set_password(qw_store *st, const char *ent,
         return qw_store_error(st, QW_ERR_CRYPTO, "password hashing failed "
                               "(out of memory?)");
     }
-    if ((rc = open_member(st, ent, &account, &eid, &m)) != QW_OK) {
+    if ((rc = member_change_init(st, &b, ent, account)) != QW_OK) {
         return rc;
     }
-    params[0] = qw_i64(st->pool, eid);
-    params[1] = qw_i64(st->pool, m.id);
-    params[2] = hash;
-    res = qw_store_exec(st, "UPDATE members SET password_hash = $3, "
-                        "password_changed_at = now(), updated_at = now(), "
-                        "activated_at = CASE WHEN status = 'invited' "
-                        "  THEN now() ELSE activated_at END, "
-                        "status_changed_at = CASE WHEN status = 'invited' "
-                        "  THEN now() ELSE status_changed_at END, "
-                        "status = CASE WHEN status = 'invited' "
-                        "  THEN 'active' ELSE status END "
-                        "WHERE enterprise_id = $1 AND member_id = $2",
-                        3, params, &rc);
-    if (res == NULL) {
-        goto fail;
-    }
-    PQclear(res);
-    res = qw_store_exec(st, "DELETE FROM activation_tokens "
-                        "WHERE enterprise_id = $1 AND member_id = $2 "
-                        "AND used_at IS NULL", 2, params, &rc);
-    if (res == NULL) {
-        goto fail;
-    }
-    PQclear(res);
-    if ((rc = qw_member_kill_sessions(st, eid, m.id)) != QW_OK) {
-        goto fail;
-    }
-    rc = qw_audit_append(st, eid, "directory", "update",
-                         member_object(st, m.id, account), "success", NULL,
-                         strcmp(m.status, "invited") == 0
-                         ? "{\"password\": \"set\", \"status\": "
-                           "[\"invited\", \"active\"]}"
-                         : "{\"password\": \"set\"}");
-    if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
-        goto fail;
-    }
-    return QW_OK;
-
-fail:
-    qw_store_rollback(st);
-    return rc;
+    b.hash = hash;
+    return qw_store_write(st, set_password_write, &b);
 }
 
-qw_status qw_member_set_status(qw_store *st, const char *ent,
-                               const char *account, const char *status)
+static qw_status set_status_write(qw_store *st, void *baton,
+                                  qw_store_audit *audit)
 {
-    const char *params[3];
+    member_change *b = baton;
+    const char *params[3], *status = b->status;
     PGresult *res;
     member_row m;
     qw_status rc;
     int64_t eid;
 
-    if (status == NULL || (strcmp(status, "active") != 0
-                           && strcmp(status, "disabled") != 0
-                           && strcmp(status, "departed") != 0)) {
-        return qw_store_error(st, QW_ERR_INVALID, "status must be active, "
-                              "disabled or departed");
-    }
-    if ((rc = open_member(st, ent, &account, &eid, &m)) != QW_OK) {
+    if ((rc = open_member(st, b, &eid, &m)) != QW_OK) {
         return rc;
     }
     if (strcmp(m.status, status) == 0) {
-        qw_store_rollback(st);          /* nothing changes, nothing logged */
+        audit->unchanged = 1;           /* nothing changes, nothing logged */
         return QW_OK;
     }
     if (strcmp(status, "active") == 0 && !m.has_password) {
-        rc = qw_store_error(st, QW_ERR_INVALID, "member '%s' has no password "
-                            "yet: they activate through their link (or use "
-                            "set-password)", account);
-        goto fail;
+        return qw_store_error(st, QW_ERR_INVALID, "member '%s' has no "
+                              "password yet: they activate through their "
+                              "link (or use set-password)", b->account);
     }
     params[0] = qw_i64(st->pool, eid);
     params[1] = qw_i64(st->pool, m.id);
@@ -734,30 +786,42 @@ qw_status qw_member_set_status(qw_store *st, const char *ent,
                         "WHERE enterprise_id = $1 AND member_id = $2",
                         3, params, &rc);
     if (res == NULL) {
-        goto fail;
+        return rc;
     }
     PQclear(res);
     /* R2: not active any more means every session ends now, on every
      * server, because they all read the same rows. */
     if (strcmp(status, "active") != 0
         && (rc = qw_member_kill_sessions(st, eid, m.id)) != QW_OK) {
-        goto fail;
+        return rc;
     }
-    rc = qw_audit_append(st, eid, "directory", "update",
-                         member_object(st, m.id, account), "success", NULL,
-                         apr_psprintf(st->pool, "{\"status\": [\"%s\", "
-                                      "\"%s\"]}", m.status, status));
-    if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
-        goto fail;
-    }
+    member_audit(st, audit, eid, "update", m.id, b->account,
+                 apr_psprintf(st->pool, "{\"status\": [\"%s\", \"%s\"]}",
+                              m.status, status));
     return QW_OK;
-
-fail:
-    qw_store_rollback(st);
-    return rc;
 }
 
-qw_status qw_member_delete(qw_store *st, const char *ent, const char *account)
+qw_status qw_member_set_status(qw_store *st, const char *ent,
+                               const char *account, const char *status)
+{
+    member_change b;
+    qw_status rc;
+
+    if (status == NULL || (strcmp(status, "active") != 0
+                           && strcmp(status, "disabled") != 0
+                           && strcmp(status, "departed") != 0)) {
+        return qw_store_error(st, QW_ERR_INVALID, "status must be active, "
+                              "disabled or departed");
+    }
+    if ((rc = member_change_init(st, &b, ent, account)) != QW_OK) {
+        return rc;
+    }
+    b.status = status;
+    return qw_store_write(st, set_status_write, &b);
+}
+
+static qw_status delete_write(qw_store *st, void *baton,
+                              qw_store_audit *audit)
 {
     const char *params[2];
     PGresult *res;
@@ -765,7 +829,7 @@ qw_status qw_member_delete(qw_store *st, const char *ent, const char *account)
     qw_status rc;
     int64_t eid;
 
-    if ((rc = open_member(st, ent, &account, &eid, &m)) != QW_OK) {
+    if ((rc = open_member(st, baton, &eid, &m)) != QW_OK) {
         return rc;
     }
     params[0] = qw_i64(st->pool, eid);
@@ -774,68 +838,75 @@ qw_status qw_member_delete(qw_store *st, const char *ent, const char *account)
     res = qw_store_exec(st, "DELETE FROM members WHERE enterprise_id = $1 "
                         "AND member_id = $2", 2, params, &rc);
     if (res == NULL) {
-        goto fail;
+        return rc;
     }
     PQclear(res);
     /* The account is personal data: the trail keeps the id only. */
-    rc = qw_audit_append(st, eid, "directory", "delete",
-                         apr_psprintf(st->pool, "member:%s", params[1]),
-                         "success", NULL, NULL);
-    if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
-        goto fail;
-    }
+    audit->enterprise_id = eid;
+    audit->module = "directory";
+    audit->action = "delete";
+    audit->object = apr_psprintf(st->pool, "member:%s", params[1]);
     return QW_OK;
+}
 
-fail:
-    qw_store_rollback(st);
-    return rc;
+qw_status qw_member_delete(qw_store *st, const char *ent, const char *account)
+{
+    member_change b;
+    qw_status rc;
+
+    if ((rc = member_change_init(st, &b, ent, account)) != QW_OK) {
+        return rc;
+    }
+    return qw_store_write(st, delete_write, &b);
+}
+
+static qw_status move_write(qw_store *st, void *baton, qw_store_audit *audit)
+{
+    member_change *b = baton;
+    member_row m;
+    qw_status rc;
+    int64_t eid;
+
+    if ((rc = open_member(st, b, &eid, &m)) != QW_OK) {
+        return rc;
+    }
+    /* Sessions stay: authorization reads the live rows on every request. */
+    if ((rc = set_departments(st, b->ent, eid, m.id, b->codes)) != QW_OK) {
+        return rc;
+    }
+    member_audit(st, audit, eid, "update", m.id, b->account,
+                 apr_psprintf(st->pool, "{\"departments\": %s}",
+                              codes_json(st->pool, b->codes)));
+    return QW_OK;
 }
 
 qw_status qw_member_move(qw_store *st, const char *ent, const char *account,
                          const char *dept_codes_csv)
 {
     apr_array_header_t *codes;
-    member_row m;
+    member_change b;
     qw_status rc;
-    int64_t eid;
 
     if ((rc = parse_codes(st, dept_codes_csv, &codes)) != QW_OK
-        || (rc = open_member(st, ent, &account, &eid, &m)) != QW_OK) {
+        || (rc = member_change_init(st, &b, ent, account)) != QW_OK) {
         return rc;
     }
-    /* Sessions stay: authorization reads the live rows on every request. */
-    if ((rc = set_departments(st, ent, eid, m.id, codes)) != QW_OK) {
-        goto fail;
-    }
-    rc = qw_audit_append(st, eid, "directory", "update",
-                         member_object(st, m.id, account), "success", NULL,
-                         apr_psprintf(st->pool, "{\"departments\": %s}",
-                                      codes_json(st->pool, codes)));
-    if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
-        goto fail;
-    }
-    return QW_OK;
-
-fail:
-    qw_store_rollback(st);
-    return rc;
+    b.codes = codes;
+    return qw_store_write(st, move_write, &b);
 }
 
-static qw_status change_role(qw_store *st, const char *ent,
-                             const char *account, const char *role, int grant)
+static qw_status change_role_write(qw_store *st, void *baton,
+                                   qw_store_audit *audit)
 {
-    const char *params[3];
+    member_change *b = baton;
+    const char *params[3], *account = b->account, *role = b->role;
     PGresult *res;
     member_row m;
     qw_status rc;
     int64_t eid;
     int n;
 
-    if (role == NULL || !qw_valid_department_code(role)) {
-        return qw_store_error(st, QW_ERR_INVALID, "role name '%s' is not "
-                              "valid", role ? role : "");
-    }
-    if ((rc = open_member(st, ent, &account, &eid, &m)) != QW_OK) {
+    if ((rc = open_member(st, b, &eid, &m)) != QW_OK) {
         return rc;
     }
     params[0] = qw_i64(st->pool, eid);
@@ -843,18 +914,17 @@ static qw_status change_role(qw_store *st, const char *ent,
     res = qw_store_exec(st, "SELECT role_id FROM roles WHERE enterprise_id "
                         "= $1 AND name = $2 FOR SHARE", 2, params, &rc);
     if (res == NULL) {
-        goto fail;
+        return rc;
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        rc = qw_store_error(st, QW_ERR_NOTFOUND, "no role '%s' in enterprise "
-                            "'%s'", role, ent);
-        goto fail;
+        return qw_store_error(st, QW_ERR_NOTFOUND, "no role '%s' in "
+                              "enterprise '%s'", role, b->ent);
     }
     params[1] = qw_i64(st->pool, m.id);
     params[2] = apr_pstrdup(st->pool, PQgetvalue(res, 0, 0));
     PQclear(res);
-    res = qw_store_exec(st, grant
+    res = qw_store_exec(st, b->grant
                         ? "INSERT INTO member_roles (enterprise_id, "
                           "member_id, role_id) VALUES ($1, $2, $3) "
                           "ON CONFLICT DO NOTHING"
@@ -862,29 +932,39 @@ static qw_status change_role(qw_store *st, const char *ent,
                           " AND member_id = $2 AND role_id = $3",
                         3, params, &rc);
     if (res == NULL) {
-        goto fail;
+        return rc;
     }
     n = atoi(PQcmdTuples(res));
     PQclear(res);
     if (n == 0) {
-        rc = grant ? qw_store_error(st, QW_ERR_CONFLICT, "member '%s' already"
-                                    " has role '%s'", account, role)
-                   : qw_store_error(st, QW_ERR_NOTFOUND, "member '%s' does "
-                                    "not have role '%s'", account, role);
-        goto fail;
+        return b->grant
+               ? qw_store_error(st, QW_ERR_CONFLICT, "member '%s' already "
+                                "has role '%s'", account, role)
+               : qw_store_error(st, QW_ERR_NOTFOUND, "member '%s' does "
+                                "not have role '%s'", account, role);
     }
-    rc = qw_audit_append(st, eid, "directory", "update",
-                         member_object(st, m.id, account), "success", NULL,
-                         apr_psprintf(st->pool, "{\"role_%s\": \"%s\"}",
-                                      grant ? "granted" : "revoked", role));
-    if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
-        goto fail;
-    }
+    member_audit(st, audit, eid, "update", m.id, account,
+                 apr_psprintf(st->pool, "{\"role_%s\": \"%s\"}",
+                              b->grant ? "granted" : "revoked", role));
     return QW_OK;
+}
 
-fail:
-    qw_store_rollback(st);
-    return rc;
+static qw_status change_role(qw_store *st, const char *ent,
+                             const char *account, const char *role, int grant)
+{
+    member_change b;
+    qw_status rc;
+
+    if (role == NULL || !qw_valid_department_code(role)) {
+        return qw_store_error(st, QW_ERR_INVALID, "role name '%s' is not "
+                              "valid", role ? role : "");
+    }
+    if ((rc = member_change_init(st, &b, ent, account)) != QW_OK) {
+        return rc;
+    }
+    b.role = role;
+    b.grant = grant;
+    return qw_store_write(st, change_role_write, &b);
 }
 
 qw_status qw_member_grant_role(qw_store *st, const char *ent,
@@ -899,7 +979,7 @@ qw_status qw_member_revoke_role(qw_store *st, const char *ent,
     return change_role(st, ent, account, role, 0);
 }
 
-qw_status qw_store_gc(qw_store *st, long *sessions, long *tokens)
+static qw_status gc_write(qw_store *st, void *baton, qw_store_audit *audit)
 {
     /* what has expired, and which of the two counters it adds to */
     static const struct {
@@ -920,34 +1000,35 @@ qw_status qw_store_gc(qw_store *st, long *sessions, long *tokens)
         { "DELETE FROM activation_tokens"
           " WHERE used_at IS NOT NULL OR expires_at < now()", 1 },
     };
-    long *counters[2];
+    long **counters = baton;
     PGresult *res;
     qw_status rc;
     size_t i;
 
-    counters[0] = sessions;
-    counters[1] = tokens;
-    *sessions = *tokens = 0;
-    if ((rc = qw_store_begin(st)) != QW_OK) {
-        return rc;
-    }
+    (void)audit;                        /* housekeeping: no audit row */
     for (i = 0; i < sizeof(sweeps) / sizeof(sweeps[0]); i++) {
         res = qw_store_exec(st, sweeps[i].sql, 0, NULL, &rc);
         if (res == NULL) {
-            goto fail;
+            return rc;
         }
         if (sweeps[i].counter >= 0) {
             *counters[sweeps[i].counter] += atol(PQcmdTuples(res));
         }
         PQclear(res);
     }
-    if ((rc = qw_store_commit(st)) != QW_OK) {
-        goto fail;
-    }
     return QW_OK;
+}
 
-fail:
+qw_status qw_store_gc(qw_store *st, long *sessions, long *tokens)
+{
+    long *counters[2];
+    qw_status rc;
+
+    counters[0] = sessions;
+    counters[1] = tokens;
     *sessions = *tokens = 0;
-    qw_store_rollback(st);
+    if ((rc = qw_store_write(st, gc_write, counters)) != QW_OK) {
+        *sessions = *tokens = 0;
+    }
     return rc;
 }

@@ -396,22 +396,38 @@ qw_status qw_psec_password_set(qw_store *st, const qw_principal *pr,
 
 /* ---- the member side ---- */
 
-/* The end of a two-step or password change made in the transaction the
- * caller began (rc: how the change went): it ends every session of the
- * account, audits action and commits; or rolls back. */
-static qw_status member_change_end(qw_store *st, int64_t ent, int64_t member,
-                                   const char *action, qw_status rc)
+/* A member's own two-step or password change, run by qw_store_write: the
+ * change, then every session of the account ends; audited as action. */
+typedef struct {
+    int64_t ent, member;
+    const char *action;
+    int64_t step;                       /* two-step */
+    int ncodes;
+    apr_array_header_t **codes;
+    const char *new_hash;               /* password */
+    int keep;
+} member_change;
+
+static qw_status member_change_write(qw_store *st, void *baton,
+                                     qw_store_audit *audit)
 {
+    member_change *b = baton;
+    qw_status rc;
+
+    rc = b->codes
+         ? qw_psec_totp_enable(st, &qw_member_principal, b->ent, b->member,
+                               b->step, b->ncodes, NULL, b->codes)
+         : qw_psec_password_set(st, &qw_member_principal, b->ent, b->member,
+                                b->new_hash, b->keep, NULL);
     if (rc != QW_OK
-        || (rc = qw_member_kill_sessions(st, ent, member)) != QW_OK
-        || (rc = qw_audit_append(st, ent, "auth", action,
-                                 apr_psprintf(st->pool, "member:%"
-                                              APR_INT64_T_FMT, member),
-                                 "success", NULL, NULL)) != QW_OK
-        || (rc = qw_store_commit(st)) != QW_OK) {
-        qw_store_rollback(st);
-        return rc ? rc : QW_ERR_DB;
+        || (rc = qw_member_kill_sessions(st, b->ent, b->member)) != QW_OK) {
+        return rc;
     }
+    audit->enterprise_id = b->ent;
+    audit->module = "auth";
+    audit->action = b->action;
+    audit->object = apr_psprintf(st->pool, "member:%" APR_INT64_T_FMT,
+                                 b->member);
     return QW_OK;
 }
 
@@ -441,16 +457,18 @@ qw_status qw_sec_totp_enable(qw_store *st, int64_t ent, int64_t member,
                              int64_t step, int ncodes,
                              apr_array_header_t **codes)
 {
-    qw_status rc;
+    member_change b;
 
-    if ((rc = qw_store_begin(st)) != QW_OK) {
-        *codes = apr_array_make(st->pool, ncodes, sizeof(const char *));
-        return rc;
-    }
-    return member_change_end(st, ent, member, "two_step_enable",
-                             qw_psec_totp_enable(st, &qw_member_principal,
-                                                 ent, member, step, ncodes,
-                                                 NULL, codes));
+    memset(&b, 0, sizeof(b));
+    b.ent = ent;
+    b.member = member;
+    b.action = "two_step_enable";
+    b.step = step;
+    b.ncodes = ncodes;
+    b.codes = codes;
+    /* empty when BEGIN fails (qw_psec_totp_enable makes it afresh) */
+    *codes = apr_array_make(st->pool, ncodes, sizeof(const char *));
+    return qw_store_write(st, member_change_write, &b);
 }
 
 qw_status qw_sec_recovery_use(qw_store *st, int64_t ent, int64_t member,
@@ -471,15 +489,15 @@ qw_status qw_sec_password_hashes(qw_store *st, int64_t ent, int64_t member,
 qw_status qw_sec_password_change(qw_store *st, int64_t ent, int64_t member,
                                  const char *new_hash, int keep)
 {
-    qw_status rc;
+    member_change b;
 
-    if ((rc = qw_store_begin(st)) != QW_OK) {
-        return rc;
-    }
-    return member_change_end(st, ent, member, "password_change",
-                             qw_psec_password_set(st, &qw_member_principal,
-                                                  ent, member, new_hash,
-                                                  keep, NULL));
+    memset(&b, 0, sizeof(b));
+    b.ent = ent;
+    b.member = member;
+    b.action = "password_change";
+    b.new_hash = new_hash;
+    b.keep = keep;
+    return qw_store_write(st, member_change_write, &b);
 }
 
 /* ---- pending logins ---- */

@@ -291,3 +291,50 @@ qw_status qw_store_need_keys(qw_store *st)
     }
     return QW_OK;
 }
+
+PGresult *qw_store_insert(qw_store *st, const char *sql, int n,
+                          const char *const *params, qw_status *rc,
+                          const char *conflict_fmt, ...)
+{
+    PGresult *res;
+    qw_status r;
+    va_list ap;
+
+    res = qw_store_exec(st, sql, n, params, &r);
+    if (res == NULL && r == QW_ERR_CONFLICT && conflict_fmt != NULL) {
+        /* PostgreSQL names the constraint; the operator wants the thing */
+        va_start(ap, conflict_fmt);
+        st->err = apr_pvsprintf(st->pool, conflict_fmt, ap);
+        va_end(ap);
+    }
+    if (rc) {
+        *rc = r;
+    }
+    return res;
+}
+
+qw_status qw_store_write(qw_store *st, qw_store_write_fn fn, void *baton)
+{
+    qw_store_audit a;
+    qw_status rc;
+
+    memset(&a, 0, sizeof(a));
+    if ((rc = qw_store_begin(st)) != QW_OK) {
+        return rc;
+    }
+    rc = fn(st, baton, &a);
+    if (rc == QW_OK && a.unchanged) {
+        qw_store_rollback(st);          /* nothing changes, nothing logged */
+        return QW_OK;
+    }
+    if (rc == QW_OK && a.action != NULL) {
+        rc = qw_audit_append(st, a.enterprise_id, a.module, a.action,
+                             a.object, a.result ? a.result : "success",
+                             a.reason, a.details_json);
+    }
+    if (rc == QW_OK && (rc = qw_store_commit(st)) == QW_OK) {
+        return QW_OK;
+    }
+    qw_store_rollback(st);              /* keeps the first error in st->err */
+    return rc;
+}

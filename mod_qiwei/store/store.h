@@ -125,6 +125,40 @@ int64_t qw_store_enterprise_id(qw_store *st, const char *code, qw_status *rc);
 /* Text form of an int64 from st->pool. */
 const char *qw_i64(apr_pool_t *p, int64_t v);
 
+/* --- units of work and inserts (store.c, built on the plumbing) --- */
+/* An INSERT as qw_store_exec, except that a unique or foreign-key conflict
+ * sets st->err to conflict_fmt (printf-style, naming what conflicted, e.g.
+ * "role '%s' already exists in enterprise '%s'") instead of PostgreSQL's
+ * message; the status stays QW_ERR_CONFLICT. */
+PGresult *qw_store_insert(qw_store *st, const char *sql, int n,
+                          const char *const *params, qw_status *rc,
+                          const char *conflict_fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 6, 7)))
+#endif
+    ;
+/* The audit row of a unit of work, filled by its function (what it names is
+ * often known only inside the transaction). */
+typedef struct {
+    int64_t enterprise_id;
+    const char *module;        /* as qw_audit_append's */
+    const char *action;        /* NULL: no row (none due, or fn wrote it) */
+    const char *object;
+    const char *result;        /* NULL: "success" */
+    const char *reason;
+    const char *details_json;
+    int unchanged;             /* nothing to change: roll back, QW_OK */
+} qw_store_audit;
+/* The body of a unit of work, run inside its transaction; a failure status
+ * (with st->err set) rolls everything back. */
+typedef qw_status (*qw_store_write_fn)(qw_store *st, void *baton,
+                                       qw_store_audit *audit);
+/* Begin; run fn; unless it reports nothing changed, append the audit row it
+ * filled in and commit.  When anything fails, roll back and return the first
+ * error (st->err keeps its message).  When fn sets audit->unchanged, roll
+ * back and return QW_OK: nothing changed, nothing is logged. */
+qw_status qw_store_write(qw_store *st, qw_store_write_fn fn, void *baton);
+
 /* --- schema (migrate.c) --- */
 /* Current schema version, 0 when the version table does not exist, -1 on a
  * database error (st->err says which). */
