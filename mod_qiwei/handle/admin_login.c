@@ -272,9 +272,9 @@ static int login_failed(request_rec *r, const char *account,
 
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                   "QW1002: admin login failed for account \"%s\" of "
-                  "enterprise %s from %s",
+                  "enterprise %s from %s%s",
                   account ? ap_escape_logitem(r->pool, account) : "-",
-                  d->enterprise, r->useragent_ip);
+                  d->enterprise, r->useragent_ip, "");
     qw_throttle_addr_fail(r);
     qw_admin_store(r, &st, NULL);
     if (!st.conn || !st.keys) {
@@ -1280,9 +1280,9 @@ static int do_password(request_rec *r, qw_store *st, qw_admin_session *s,
         /* QW1002's words: the same fail2ban line as a failed login */
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "QW1002: admin login failed for account \"%s\" of "
-                      "enterprise %s from %s (password change)",
+                      "enterprise %s from %s%s",
                       ap_escape_logitem(r->pool, s->account), s->enterprise,
-                      r->useragent_ip);
+                      r->useragent_ip, " (password change)");
         qw_throttle_addr_fail(r);
         (void)qw_audit_note(st, s->enterprise_id, "auth",
                             "admin_password_change", admin_obj(r, s),
