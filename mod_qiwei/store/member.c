@@ -5,6 +5,7 @@
 #include <apr_strings.h>
 #include <openssl/crypto.h>
 #include "store/store.h"
+#include "util/json.h"
 #include "util/seal.h"
 #include "util/text.h"
 #include "util/token.h"
@@ -281,19 +282,6 @@ static qw_status seal_field(qw_store *st, const char *column, int64_t eid,
     return QW_OK;
 }
 
-/* JSON array of department codes (their alphabet needs no escaping). */
-static const char *codes_json(apr_pool_t *p, apr_array_header_t *codes)
-{
-    const char *s = "[";
-    int i;
-
-    for (i = 0; i < codes->nelts; i++) {
-        s = apr_pstrcat(p, s, i ? ", \"" : "\"",
-                        APR_ARRAY_IDX(codes, i, const char *), "\"", NULL);
-    }
-    return apr_pstrcat(p, s, "]", NULL);
-}
-
 qw_status qw_member_add(qw_store *st, const char *ent, const char *account,
                         const char *display_name, const char *mobile,
                         const char *email, const char *dept_codes_csv,
@@ -366,12 +354,13 @@ qw_status qw_member_add(qw_store *st, const char *ent, const char *account,
         goto fail;
     }
     /* no name, mobile or e-mail in the log: only which fields were given */
-    details = apr_psprintf(st->pool, "{\"status\": \"invited\", "
-                           "\"departments\": %s, \"mobile\": %s, "
-                           "\"email\": %s, \"activation_ttl_hours\": %d}",
-                           codes_json(st->pool, codes),
-                           mobile ? "true" : "false",
-                           email ? "true" : "false", ttl_hours);
+    details = qw_json_text(st->pool,
+                           json_pack("{s:s, s:o, s:b, s:b, s:i}",
+                                     "status", "invited",
+                                     "departments", qw_json_strings(codes),
+                                     "mobile", mobile != NULL,
+                                     "email", email != NULL,
+                                     "activation_ttl_hours", ttl_hours));
     rc = qw_audit_append(st, eid, "directory", "create",
                          member_object(st, mid, account), "success", NULL,
                          details);
@@ -425,9 +414,11 @@ qw_status qw_member_reinvite(qw_store *st, const char *ent, const char *account,
     }
     rc = qw_audit_append(st, eid, "directory", "update",
                          member_object(st, m.id, account), "success", NULL,
-                         apr_psprintf(st->pool, "{\"activation\": \"reissued\","
-                                      " \"activation_ttl_hours\": %d}",
-                                      ttl_hours));
+                         qw_json_text(st->pool,
+                                      json_pack("{s:s, s:i}", "activation",
+                                                "reissued",
+                                                "activation_ttl_hours",
+                                                ttl_hours)));
     if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
         goto fail;
     }
@@ -745,8 +736,9 @@ qw_status qw_member_set_status(qw_store *st, const char *ent,
     }
     rc = qw_audit_append(st, eid, "directory", "update",
                          member_object(st, m.id, account), "success", NULL,
-                         apr_psprintf(st->pool, "{\"status\": [\"%s\", "
-                                      "\"%s\"]}", m.status, status));
+                         qw_json_text(st->pool,
+                                      json_pack("{s:[s, s]}", "status",
+                                                m.status, status)));
     if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
         goto fail;
     }
@@ -809,8 +801,9 @@ qw_status qw_member_move(qw_store *st, const char *ent, const char *account,
     }
     rc = qw_audit_append(st, eid, "directory", "update",
                          member_object(st, m.id, account), "success", NULL,
-                         apr_psprintf(st->pool, "{\"departments\": %s}",
-                                      codes_json(st->pool, codes)));
+                         qw_json_text(st->pool,
+                                      json_pack("{s:o}", "departments",
+                                                qw_json_strings(codes))));
     if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
         goto fail;
     }
@@ -875,8 +868,9 @@ static qw_status change_role(qw_store *st, const char *ent,
     }
     rc = qw_audit_append(st, eid, "directory", "update",
                          member_object(st, m.id, account), "success", NULL,
-                         apr_psprintf(st->pool, "{\"role_%s\": \"%s\"}",
-                                      grant ? "granted" : "revoked", role));
+                         qw_json_text(st->pool,
+                                      json_pack("{s:s}", grant ? "role_granted"
+                                                : "role_revoked", role)));
     if (rc != QW_OK || (rc = qw_store_commit(st)) != QW_OK) {
         goto fail;
     }
