@@ -32,6 +32,7 @@
 #include "handle/signin.h"
 #include "util/cookie.h"
 #include "util/csrf.h"
+#include "util/json.h"
 #include "util/pwhash.h"
 #include "util/rights.h"
 #include "util/text.h"
@@ -307,10 +308,10 @@ static int login_failed(request_rec *r, const char *account,
                              apr_pstrcat(r->pool, "admin:", account, NULL),
                              "refused", apr_psprintf(r->pool, "%d failures",
                                                      failures),
-                             apr_psprintf(r->pool, "{\"lock_seconds\": %d, "
-                                          "\"reminder\": %s}",
-                                          qw_throttle_admin.lock_secs,
-                                          bound ? "true" : "false"));
+                             qw_json_text(r->pool, json_pack(
+                                 "{s:i, s:b}", "lock_seconds",
+                                 qw_throttle_admin.lock_secs,
+                                 "reminder", bound != 0)));
         if (rc == QW_OK && bound) {
             rc = qw_login_reminder_add(&st, eid, bound, aid, account,
                                        "failed");
@@ -520,12 +521,9 @@ int qw_admin_login(request_rec *r, const char *account, const char *pw,
                               apr_psprintf(r->pool, "admin:%"
                                            APR_INT64_T_FMT " %s", aid,
                                            account), "success", NULL,
-                              apr_psprintf(r->pool, "{\"reminder\": %s, "
-                                           "\"pending\": %s%s%s}",
-                                           bound ? "true" : "false",
-                                           pending ? "\"" : "",
-                                           pending ? pending : "null",
-                                           pending ? "\"" : ""))) != QW_OK
+                              qw_json_text(r->pool, json_pack(
+                                  "{s:b, s:s?}", "reminder", bound != 0,
+                                  "pending", pending)))) != QW_OK
         || (rc = qw_store_commit(&st)) != QW_OK) {
         goto fail;
     }
