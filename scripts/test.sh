@@ -72,6 +72,10 @@ fi
 if ! bash "$here/scripts/check-log-tags.sh"; then
     status=1
 fi
+# JSON only by jansson, never by a format string
+if ! bash "$here/scripts/check-json.sh"; then
+    status=1
+fi
 export QIWEI_ARTEFACTS=$artefacts
 if [ "${QIWEI_SKIP_UNIT:-0}" = 1 ]; then
     unit_result="skipped (QIWEI_SKIP_UNIT=1)"
