@@ -47,6 +47,7 @@
 #include "cfg/config.h"
 #include "store/store.h"
 #include "util/envelope.h"
+#include "util/json.h"
 #include "util/share.h"
 #include "util/text.h"
 #include "util/token.h"
@@ -663,11 +664,10 @@ static int log_read(request_rec *r, art_state *st)
     s.who.user_agent = qw_sanitize_text(r->pool, apr_table_get(
         r->headers_in, "User-Agent"), QW_UA_MAX);
     s.who.request_id = r->log_id;
-    details = apr_psprintf(r->pool, "{\"confidential\": %s, \"link\": %s%s%s"
-                           "}", st->confidential ? "true" : "false",
-                           st->share_ok ? "\"" : "",
-                           st->share_ok ? st->link_id : "null",
-                           st->share_ok ? "\"" : "");
+    details = qw_json_text(r->pool, json_pack("{s:b, s:s?}", "confidential",
+                                              st->confidential, "link",
+                                              st->share_ok ? st->link_id
+                                                           : NULL));
     if ((rc = qw_store_begin(&s)) != QW_OK
         || (rc = qw_audit_append(&s, st->enterprise_id, st->mod, "read",
                                  apr_psprintf(r->pool, "article:%"

@@ -270,7 +270,7 @@ static void drop(cache *c, PGconn **conn, const char *why)
     apr_thread_mutex_unlock(c->mutex);
     if (*conn) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, c->s,
-                     "QW0901: cache listener lost the database (%s): "
+                     "QW0920: cache listener lost the database (%s): "
                      "every request asks the database until it is back",
                      why);
         PQfinish(*conn);
@@ -307,7 +307,7 @@ static void *APR_THREAD_FUNC listener(apr_thread_t *t, void *data)
             c->last_ok = now;
             apr_thread_mutex_unlock(c->mutex);
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, c->s,
-                         "QW0902: cache listener connected");
+                         "QW0921: cache listener connected");
         }
         if (!pending && now - sent >= HEARTBEAT_EVERY) {
             if (!PQsendQuery(conn, "SELECT 1")) {
@@ -393,7 +393,7 @@ void qw_cache_child_init(apr_pool_t *pchild, server_rec *s)
         rv = apr_thread_create(&c->thread, NULL, listener, c, pchild);
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, sp,
-                         "QW0903: cannot start the cache listener; "
+                         "QW0922: cannot start the cache listener; "
                          "running in strict mode");
             continue;
         }

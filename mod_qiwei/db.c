@@ -477,7 +477,7 @@ PGresult *qw_db_exec(request_rec *r, const char *stmt, int nparams,
             continue;
         }
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "QW0108: database statement %s failed: connection "
+                      "QW0116: database statement %s failed: connection "
                       "lost (%s)", stmt, why);
         return NULL;
     }
@@ -549,7 +549,7 @@ static PGresult *h_run(db_handle *h, const char *sql, int n,
         if (attempt == 0 && (!sent || may_repeat)) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                           "QW0107: database connection lost (%s); repeating "
-                          "the statement on a fresh one", why);
+                          "%s on a fresh one", why, "a store statement");
             continue;
         }
         return h_fail(h, why);

@@ -68,6 +68,14 @@ fi
 if ! bash "$here/scripts/check-docs.sh"; then
     status=1
 fi
+# every log tag unique per event and documented (docs/http.md)
+if ! bash "$here/scripts/check-log-tags.sh"; then
+    status=1
+fi
+# JSON only by jansson, never by a format string
+if ! bash "$here/scripts/check-json.sh"; then
+    status=1
+fi
 export QIWEI_ARTEFACTS=$artefacts
 if [ "${QIWEI_SKIP_UNIT:-0}" = 1 ]; then
     unit_result="skipped (QIWEI_SKIP_UNIT=1)"

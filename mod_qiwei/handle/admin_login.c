@@ -32,6 +32,7 @@
 #include "handle/signin.h"
 #include "util/cookie.h"
 #include "util/csrf.h"
+#include "util/json.h"
 #include "util/pwhash.h"
 #include "util/rights.h"
 #include "util/text.h"
@@ -266,9 +267,9 @@ static int login_failed(request_rec *r, const char *account,
 
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                   "QW1002: admin login failed for account \"%s\" of "
-                  "enterprise %s from %s",
+                  "enterprise %s from %s%s",
                   account ? ap_escape_logitem(r->pool, account) : "-",
-                  d->enterprise, r->useragent_ip);
+                  d->enterprise, r->useragent_ip, "");
     qw_throttle_addr_fail(r);
     qw_admin_store(r, &st, NULL);
     if (!st.db || !st.keys) {
@@ -301,10 +302,10 @@ static int login_failed(request_rec *r, const char *account,
                              apr_pstrcat(r->pool, "admin:", account, NULL),
                              "refused", apr_psprintf(r->pool, "%d failures",
                                                      failures),
-                             apr_psprintf(r->pool, "{\"lock_seconds\": %d, "
-                                          "\"reminder\": %s}",
-                                          qw_throttle_admin.lock_secs,
-                                          bound ? "true" : "false"));
+                             qw_json_text(r->pool, json_pack(
+                                 "{s:i, s:b}", "lock_seconds",
+                                 qw_throttle_admin.lock_secs,
+                                 "reminder", bound != 0)));
         if (rc == QW_OK && bound) {
             rc = qw_login_reminder_add(&st, eid, bound, aid, account,
                                        "failed");
@@ -508,12 +509,9 @@ int qw_admin_login(request_rec *r, const char *account, const char *pw,
                               apr_psprintf(r->pool, "admin:%"
                                            APR_INT64_T_FMT " %s", aid,
                                            account), "success", NULL,
-                              apr_psprintf(r->pool, "{\"reminder\": %s, "
-                                           "\"pending\": %s%s%s}",
-                                           bound ? "true" : "false",
-                                           pending ? "\"" : "",
-                                           pending ? pending : "null",
-                                           pending ? "\"" : ""))) != QW_OK
+                              qw_json_text(r->pool, json_pack(
+                                  "{s:b, s:s?}", "reminder", bound != 0,
+                                  "pending", pending)))) != QW_OK
         || (rc = qw_store_commit(&st)) != QW_OK) {
         goto fail;
     }
@@ -1269,9 +1267,9 @@ static int do_password(request_rec *r, qw_store *st, qw_admin_session *s,
         /* QW1002's words: the same fail2ban line as a failed login */
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "QW1002: admin login failed for account \"%s\" of "
-                      "enterprise %s from %s (password change)",
+                      "enterprise %s from %s%s",
                       ap_escape_logitem(r->pool, s->account), s->enterprise,
-                      r->useragent_ip);
+                      r->useragent_ip, " (password change)");
         qw_throttle_addr_fail(r);
         (void)qw_audit_note(st, s->enterprise_id, "auth",
                             "admin_password_change", admin_obj(r, s),

@@ -20,6 +20,7 @@
 #include "handle/handle.h"
 #include "handle/signin.h"
 #include "util/cookie.h"
+#include "util/json.h"
 #include "util/csrf.h"
 #include "util/qr.h"
 #include "util/text.h"
@@ -106,16 +107,24 @@ int qw_handle_scan(request_rec *r)
         qw_str(lang, QW_S_SCAN_WAITING), "</p>"
         "<noscript><p><a href=\"scan-poll?c=", c, "&amp;html=1\">",
         qw_str(lang, QW_S_SCAN_CHECK), "</a></p></noscript>"
+        /* the script's data: JSON made by jansson, escaped for HTML */
+        "<script type=\"application/json\" id=\"scan-data\">",
+        qw_json_html(r->pool, json_pack("{s:s, s:s}", "poll",
+                                        apr_pstrcat(r->pool, "scan-poll?c=",
+                                                    c, NULL),
+                                        "gone", qw_str(lang,
+                                                       QW_S_SCAN_GONE))),
+        "</script>"
         "<script nonce=\"", nonce, "\">(function(){"
-        "var u='scan-poll?c=", c, "',n=0;"
+        "var d=JSON.parse(document.getElementById('scan-data')"
+        ".textContent),u=d.poll,n=0;"
         "function p(){fetch(u,{credentials:'same-origin',"
         "headers:{'Accept':'application/json'}}).then(function(r){"
         "return r.json().then(function(j){"
         "if(j.state==='approved'){location.replace(j.next);return;}"
         "if(j.state==='pending'||j.state==='throttled'){"
         "if(++n<100)setTimeout(p,2000);return;}"
-        "document.getElementById('state').textContent=",
-        "'", qw_str(lang, QW_S_SCAN_GONE), "';"
+        "document.getElementById('state').textContent=d.gone;"
         "});}).catch(function(){setTimeout(p,5000);});}"
         "setTimeout(p,2000);})();</script>", NULL));
     r->status = HTTP_OK;
@@ -138,9 +147,13 @@ int qw_handle_scan(request_rec *r)
 static int poll_answer(request_rec *r, int status, const char *state,
                        const char *next)
 {
-    const char *json = apr_psprintf(r->pool, "{\"state\":\"%s\"%s%s%s}\n",
-                                     state, next ? ",\"next\":\"" : "",
-                                     next ? next : "", next ? "\"" : "");
+    json_t *o = json_pack("{s:s}", "state", state);
+    const char *json;
+
+    if (o && next) {
+        json_object_set_new(o, "next", json_string(next));
+    }
+    json = apr_pstrcat(r->pool, qw_json_text(r->pool, o), "\n", NULL);
     r->status = status;
     ap_set_content_type(r, "application/json");
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");

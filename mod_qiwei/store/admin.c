@@ -10,6 +10,7 @@
 #include "store/store.h"
 #include "util/rights.h"
 #include "util/seal.h"
+#include "util/json.h"
 #include "util/text.h"
 
 
@@ -54,26 +55,10 @@ static const char *admin_object(qw_store *st, int64_t id, const char *acct)
     return apr_psprintf(st->pool, "admin:%s %s", qw_i64(st->pool, id), acct);
 }
 
-/* JSON string of a text that is known to need no escaping (codes, module
- * lists, statuses): our own alphabets only. */
-static const char *jstr(apr_pool_t *p, const char *s)
+/* JSON true, false or (v < 0: unchanged) null */
+static json_t *jbool3(int v)
 {
-    return s ? apr_pstrcat(p, "\"", s, "\"", NULL) : "null";
-}
-
-/* JSON array of a canonical module list. */
-static const char *modules_json(apr_pool_t *p, const char *csv)
-{
-    const char *out = "[";
-    char *copy, *tok, *last;
-    int n = 0;
-
-    copy = apr_pstrdup(p, csv ? csv : "");
-    for (tok = apr_strtok(copy, ",", &last); tok;
-         tok = apr_strtok(NULL, ",", &last)) {
-        out = apr_pstrcat(p, out, n++ ? ", \"" : "\"", tok, "\"", NULL);
-    }
-    return apr_pstrcat(p, out, "]", NULL);
+    return v < 0 ? json_null() : json_boolean(v);
 }
 
 /* One admin-side change, run by qw_store_write: the enterprise and what
@@ -242,12 +227,13 @@ static qw_status admin_add_write(qw_store *st, void *baton,
     b->id = aid;
     return admin_audit(audit, eid, "settings", "create",
                        admin_object(st, aid, account),
-                       apr_psprintf(st->pool, "{\"kind\": \"admin\", "
-                                    "\"super\": %s, \"bound_member\": %s, "
-                                    "\"password\": %s}",
-                                    b->is_super ? "true" : "false",
-                                    mid ? qw_i64(st->pool, mid) : "null",
-                                    b->hash ? "true" : "false"));
+                       qw_json_text(st->pool,
+                           json_pack("{s:s, s:b, s:o, s:b}",
+                                     "kind", "admin", "super", b->is_super,
+                                     "bound_member", mid
+                                     ? json_integer((json_int_t)mid)
+                                     : json_null(),
+                                     "password", b->hash != NULL)));
 }
 
 qw_status qw_admin_add(qw_store *st, const char *ent, const char *account,
@@ -398,8 +384,8 @@ static qw_status set_status_write(qw_store *st, void *baton,
     }
     return admin_audit(audit, eid, "settings", "update",
                        admin_object(st, aid, b->account),
-                       apr_psprintf(st->pool, "{\"status\": \"%s\"}",
-                                    status));
+                       qw_json_text(st->pool, json_pack("{s:s}", "status",
+                                                        status)));
 }
 
 qw_status qw_admin_set_status(qw_store *st, const char *ent,
@@ -597,12 +583,11 @@ static qw_status role_put_write(qw_store *st, void *baton,
     PQclear(res);
     return admin_audit(audit, eid, "settings", old ? "update" : "create",
                        apr_pstrcat(st->pool, "admin-role:", name, NULL),
-                       old ? apr_psprintf(st->pool, "{\"modules\": [%s, "
-                                          "%s]}",
-                                          modules_json(st->pool, old),
-                                          modules_json(st->pool, mods))
-                           : apr_psprintf(st->pool, "{\"modules\": %s}",
-                                          modules_json(st->pool, mods)));
+                       qw_json_text(st->pool, old
+                           ? json_pack("{s:[o, o]}", "modules",
+                                       qw_json_csv(old), qw_json_csv(mods))
+                           : json_pack("{s:o}", "modules",
+                                       qw_json_csv(mods))));
 }
 
 qw_status qw_admin_role_put(qw_store *st, const char *ent, const char *name,
@@ -773,9 +758,9 @@ static qw_status change_grant_write(qw_store *st, void *baton,
     }
     return admin_audit(audit, eid, "settings", "update",
                        admin_object(st, aid, b->account),
-                       apr_psprintf(st->pool, "{\"%s\": %s}",
-                                    b->grant ? "grant" : "revoke",
-                                    jstr(st->pool, role)));
+                       qw_json_text(st->pool,
+                                    json_pack("{s:s?}", b->grant ? "grant"
+                                              : "revoke", role)));
 }
 
 static qw_status change_grant(qw_store *st, const char *ent,
@@ -975,16 +960,11 @@ qw_status qw_audit_list(qw_store *st, const char *ent,
 static const char *filter_json(apr_pool_t *p, const qw_audit_filter *f,
                                int rows)
 {
-    json_t *o = json_pack("{s:i, s:s?, s:s?, s:s?, s:s?}", "rows", rows,
-                          "from", opt(f->from), "to", opt(f->to),
-                          "operator", opt(f->operator_),
-                          "module", opt(f->module));
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    const char *out = s ? apr_pstrdup(p, s) : NULL;
-
-    free(s);
-    json_decref(o);
-    return out;
+    return qw_json_text(p, json_pack("{s:i, s:s?, s:s?, s:s?, s:s?}",
+                                     "rows", rows, "from", opt(f->from),
+                                     "to", opt(f->to),
+                                     "operator", opt(f->operator_),
+                                     "module", opt(f->module)));
 }
 
 static const char *csv_line(apr_pool_t *p, const qw_audit_row *a)
@@ -1128,21 +1108,16 @@ static qw_status settings_write(qw_store *st, void *baton,
     }
     return admin_audit(audit, eid, "settings", "update",
                        apr_pstrcat(st->pool, "enterprise:", ent, NULL),
-                       apr_psprintf(st->pool, "{\"external_share\": [%s, "
-                                    "%s], \"watermark_default\": [%s, %s],"
-                                    " \"hide_mobile\": [%s, %s], "
-                                    "\"directory_scope\": [%s, %s]}",
-                                    old.external_share ? "true" : "false",
-                                    params[1] ? (in->external_share
-                                                 ? "true" : "false")
-                                              : "null",
-                                    old.watermark_default ? "true"
-                                                          : "false",
-                                    params[2] ? params[2] : "null",
-                                    old.hide_mobile ? "true" : "false",
-                                    params[3] ? params[3] : "null",
-                                    jstr(st->pool, old.directory_scope),
-                                    jstr(st->pool, in->directory_scope)));
+                       qw_json_text(st->pool, json_pack(
+                           "{s:[b, o], s:[b, o], s:[b, o], s:[s?, s?]}",
+                           "external_share", old.external_share,
+                           jbool3(in->external_share),
+                           "watermark_default", old.watermark_default,
+                           jbool3(in->watermark_default),
+                           "hide_mobile", old.hide_mobile,
+                           jbool3(in->hide_mobile),
+                           "directory_scope", old.directory_scope,
+                           in->directory_scope)));
 }
 
 qw_status qw_settings_set(qw_store *st, const char *ent,
@@ -1221,13 +1196,12 @@ static qw_status member_edit_write(qw_store *st, void *baton,
     }
     PQclear(res);
     /* the log says which fields changed, never their values */
-    changed = apr_psprintf(st->pool, "{\"display_name\": %s, \"mobile\": %s,"
-                           " \"email\": %s, \"hide_mobile\": %s}",
-                           display_name ? "\"set\"" : "null",
-                           jstr(st->pool, params[5]),
-                           jstr(st->pool, params[6]),
-                           hide_mobile < 0 ? "null"
-                           : hide_mobile ? "true" : "false");
+    changed = qw_json_text(st->pool,
+                           json_pack("{s:s?, s:s?, s:s?, s:o}",
+                                     "display_name", display_name ? "set"
+                                                                  : NULL,
+                                     "mobile", params[5], "email", params[6],
+                                     "hide_mobile", jbool3(hide_mobile)));
     return admin_audit(audit, eid, "directory", "update",
                        apr_psprintf(st->pool, "member:%s %s", params[1],
                                     account), changed);

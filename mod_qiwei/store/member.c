@@ -5,6 +5,7 @@
 #include <apr_strings.h>
 #include <openssl/crypto.h>
 #include "store/store.h"
+#include "util/json.h"
 #include "util/seal.h"
 #include "util/text.h"
 #include "util/token.h"
@@ -305,19 +306,6 @@ static qw_status seal_field(qw_store *st, const char *column, int64_t eid,
     return QW_OK;
 }
 
-/* JSON array of department codes (their alphabet needs no escaping). */
-static const char *codes_json(apr_pool_t *p, apr_array_header_t *codes)
-{
-    const char *s = "[";
-    int i;
-
-    for (i = 0; i < codes->nelts; i++) {
-        s = apr_pstrcat(p, s, i ? ", \"" : "\"",
-                        APR_ARRAY_IDX(codes, i, const char *), "\"", NULL);
-    }
-    return apr_pstrcat(p, s, "]", NULL);
-}
-
 typedef struct {
     const char *ent, *account, *display_name, *mobile, *email;
     apr_array_header_t *codes;
@@ -380,12 +368,15 @@ static qw_status member_add_write(qw_store *st, void *baton,
     b->mid = mid;
     /* no name, mobile or e-mail in the log: only which fields were given */
     member_audit(st, audit, eid, "create", mid, account,
-                 apr_psprintf(st->pool, "{\"status\": \"invited\", "
-                              "\"departments\": %s, \"mobile\": %s, "
-                              "\"email\": %s, \"activation_ttl_hours\": %d}",
-                              codes_json(st->pool, b->codes),
-                              mobile ? "true" : "false",
-                              email ? "true" : "false", b->ttl_hours));
+                 qw_json_text(st->pool,
+                              json_pack("{s:s, s:o, s:b, s:b, s:i}",
+                                        "status", "invited",
+                                        "departments",
+                                        qw_json_strings(b->codes),
+                                        "mobile", mobile != NULL,
+                                        "email", email != NULL,
+                                        "activation_ttl_hours",
+                                        b->ttl_hours)));
     return QW_OK;
 }
 
@@ -466,9 +457,10 @@ static qw_status reinvite_write(qw_store *st, void *baton,
         return rc;
     }
     member_audit(st, audit, eid, "update", m.id, b->account,
-                 apr_psprintf(st->pool, "{\"activation\": \"reissued\","
-                              " \"activation_ttl_hours\": %d}",
-                              b->ttl_hours));
+                 qw_json_text(st->pool,
+                              json_pack("{s:s, s:i}", "activation",
+                                        "reissued", "activation_ttl_hours",
+                                        b->ttl_hours)));
     return QW_OK;
 }
 
@@ -796,8 +788,9 @@ static qw_status set_status_write(qw_store *st, void *baton,
         return rc;
     }
     member_audit(st, audit, eid, "update", m.id, b->account,
-                 apr_psprintf(st->pool, "{\"status\": [\"%s\", \"%s\"]}",
-                              m.status, status));
+                 qw_json_text(st->pool,
+                              json_pack("{s:[s, s]}", "status", m.status,
+                                        status)));
     return QW_OK;
 }
 
@@ -875,8 +868,9 @@ static qw_status move_write(qw_store *st, void *baton, qw_store_audit *audit)
         return rc;
     }
     member_audit(st, audit, eid, "update", m.id, b->account,
-                 apr_psprintf(st->pool, "{\"departments\": %s}",
-                              codes_json(st->pool, b->codes)));
+                 qw_json_text(st->pool,
+                              json_pack("{s:o}", "departments",
+                                        qw_json_strings(b->codes))));
     return QW_OK;
 }
 
@@ -944,8 +938,9 @@ static qw_status change_role_write(qw_store *st, void *baton,
                                 "not have role '%s'", account, role);
     }
     member_audit(st, audit, eid, "update", m.id, account,
-                 apr_psprintf(st->pool, "{\"role_%s\": \"%s\"}",
-                              b->grant ? "granted" : "revoked", role));
+                 qw_json_text(st->pool,
+                              json_pack("{s:s}", b->grant ? "role_granted"
+                                        : "role_revoked", role)));
     return QW_OK;
 }
 

@@ -7,6 +7,7 @@
 #include "suites.h"
 #include "util/text.h"
 #include "util/i18n.h"
+#include "util/json.h"
 
 static apr_pool_t *pool;
 
@@ -334,6 +335,34 @@ START_TEST(i18n_complete)
 }
 END_TEST
 
+
+/* JSON for an HTML script island: nothing in it can close the element,
+ * and it still parses to the same value. */
+START_TEST(json_text_and_html)
+{
+    const char *hostile = "</script><!-- a&b > c";
+    const char *t, *h;
+    json_t *back;
+
+    t = qw_json_text(pool, json_pack("{s:s, s:b, s:n}", "x", "a\"b",
+                                     "on", 1, "none"));
+    ck_assert_str_eq(t, "{\"x\":\"a\\\"b\",\"on\":true,\"none\":null}");
+    ck_assert_ptr_null(qw_json_text(pool, NULL));
+    h = qw_json_html(pool, json_pack("{s:s}", "v", hostile));
+    ck_assert_ptr_null(strchr(h, '<'));
+    ck_assert_ptr_null(strchr(h, '>'));
+    ck_assert_ptr_null(strchr(h, '&'));
+    ck_assert_ptr_null(strstr(h, "</"));
+    back = json_loads(h, 0, NULL);
+    ck_assert_ptr_nonnull(back);
+    ck_assert_str_eq(json_string_value(json_object_get(back, "v")), hostile);
+    json_decref(back);
+    ck_assert_str_eq(qw_json_text(pool, qw_json_csv(" a, b,,c ")),
+                     "[\"a\",\"b\",\"c\"]");
+    ck_assert_str_eq(qw_json_text(pool, qw_json_csv(NULL)), "[]");
+}
+END_TEST
+
 Suite *suite_text(void)
 {
     Suite *s = suite_create("text");
@@ -349,6 +378,7 @@ Suite *suite_text(void)
     tcase_add_test(tc, path_cut_lengths);
     tcase_add_test(tc, sanitize_text);
     tcase_add_test(tc, i18n_complete);
+    tcase_add_test(tc, json_text_and_html);
     suite_add_tcase(s, tc);
     return s;
 }
