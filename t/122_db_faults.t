@@ -3,9 +3,10 @@
 # A mixed load runs against a one-child copy of the test server
 # (t/lib/QiweiNode.pm, started with MALLOC_PERTURB_ so that a use of freed
 # memory crashes; QiweiDatabaseRetryInterval 0) for a bounded time (12 s),
-# while the test terminates the module's database backends (pg_terminate_backend of every connection with
-# application_name 'mod_qiwei', as the superuser) on a timer, every 300-700
-# ms (seeded, so a run is repeatable in its choices):
+# while the test terminates the module's database backends
+# (pg_terminate_backend of every connection with application_name
+# 'mod_qiwei', as the superuser) on a timer, every 300-700 ms (seeded, so a
+# run is repeatable in its choices):
 #
 #   - a member who logs in again and again (login form, POST, then a
 #     protected page with the new session),
