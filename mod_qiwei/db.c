@@ -204,6 +204,15 @@ static apr_status_t conn_make(void **resource, void *params,
         goto fail;
     }
     v = schema_version(c);
+    if (v < 0) {
+        /* not an old schema: the connection failed while being set up
+         * (killed, network) or the version table cannot be read */
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, dp->s,
+                     "QW0117: cannot read the schema version on a new "
+                     "database connection: %s",
+                     pq_msg(pool, PQerrorMessage(c)));
+        goto fail;
+    }
     if (v < QW_SCHEMA_VERSION) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, dp->s,
                      "QW0102: database schema is at version %d, mod_qiwei "
