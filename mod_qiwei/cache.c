@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <libpq-fe.h>
+#include "apr_atomic.h"
 #include "apr_strings.h"
 #include "apr_thread_proc.h"
 #include "apr_thread_mutex.h"
@@ -64,7 +65,7 @@ typedef struct {
     int narts;
     apr_uint64_t gen;          /* bumped by every invalidation */
     apr_time_t last_ok;        /* last heartbeat answer; 0: not connected */
-    volatile int stop;
+    apr_uint32_t stop;         /* atomic: set once, when the child exits */
     apr_thread_t *thread;
     /* statistics, for the debug log */
     apr_uint64_t hits, misses, evictions, art_hits, art_misses;
@@ -285,7 +286,7 @@ static void *APR_THREAD_FUNC listener(apr_thread_t *t, void *data)
     apr_time_t sent = 0, last_answer = 0, next_try = 0;
     int pending = 0;
 
-    while (!c->stop) {
+    while (!apr_atomic_read32(&c->stop)) {
         struct pollfd pfd;
         PGnotify *n;
         apr_time_t now = apr_time_now();
@@ -355,11 +356,19 @@ static void *APR_THREAD_FUNC listener(apr_thread_t *t, void *data)
     return NULL;
 }
 
+/* A pre-cleanup of pchild: it runs before pchild destroys its subpools, and
+ * the thread's own pool is one of them (apr_thread_create makes it there,
+ * apr_thread_exit destroys it).  Stopping and joining the thread in a plain
+ * cleanup came too late: pchild had already destroyed the thread's pool
+ * under the running listener, whose apr_thread_exit then destroyed it a
+ * second time and crashed the child at every stop and restart.  Joined
+ * here, the listener is gone before anything it uses (its pool, the
+ * mutex, the tables, all in pchild) is freed. */
 static apr_status_t cache_stop(void *data)
 {
     cache *c = data;
     apr_status_t rv;
-    c->stop = 1;
+    apr_atomic_set32(&c->stop, 1);
     if (c->thread) {
         apr_thread_join(&rv, c->thread);
         c->thread = NULL;
@@ -397,8 +406,7 @@ void qw_cache_child_init(apr_pool_t *pchild, server_rec *s)
                          "running in strict mode");
             continue;
         }
-        apr_pool_cleanup_register(pchild, c, cache_stop,
-                                  apr_pool_cleanup_null);
+        apr_pool_pre_cleanup_register(pchild, c, cache_stop);
         caches[ncaches++] = c;
     }
 }
