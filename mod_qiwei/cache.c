@@ -274,6 +274,9 @@ static void *APR_THREAD_FUNC listener(apr_thread_t *t, void *data)
             }
             l = qw_db_listen_open(c->conninfo, LISTEN_CHANNEL, &why);
             if (!l) {
+                /* retried every second; requests ask the database until
+                 * then, which is what an operator sees (why is not logged:
+                 * it would repeat every second) */
                 next_try = now + apr_time_from_sec(1);
                 continue;
             }
