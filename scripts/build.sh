@@ -47,18 +47,32 @@ fi
 
 mkdir -p "$build"
 cd "$build"
-if [ ! -f Makefile ] || [ "$here/configure" -nt config.status ]; then
+conf_args=()
+if [ "$sanitize" = 1 ]; then
+    san="-fsanitize=address,undefined -fno-omit-frame-pointer"
+    san="$san -fno-sanitize-recover=undefined"
+    # <stddef.h> first: apr_general.h defines APR_OFFSETOF (and so
+    # APR_RING_SENTINEL, every brigade loop) with offsetof only when it is
+    # already there, else with a NULL member access that UBSan aborts on
+    conf_args=(CC="${CC:-clang}" CFLAGS="-O1 -g $san -include stddef.h"
+               LDFLAGS="$san")
+fi
+# shellcheck disable=SC2206
+conf_args+=(${QIWEI_CONFIGURE_FLAGS:-})
+# configure again when the flags changed since the last time
+args_changed=0
+[ "$(cat .qiwei-configure-args 2>/dev/null)" = "${conf_args[*]}" ] || args_changed=1
+if [ ! -f Makefile ] || [ "$here/configure" -nt config.status ] \
+        || [ "$args_changed" = 1 ]; then
     log "configure (in $build)"
-    if [ "$sanitize" = 1 ]; then
-        san="-fsanitize=address,undefined -fno-omit-frame-pointer"
-        san="$san -fno-sanitize-recover=undefined"
-        # APR's offset macros subtract NULL: noise under clang
-        "$here/configure" -q CC="${CC:-clang}" \
-            CFLAGS="-O1 -g $san -Wno-null-pointer-subtraction" \
-            LDFLAGS="$san" ${QIWEI_CONFIGURE_FLAGS:-}
-    else
-        "$here/configure" -q ${QIWEI_CONFIGURE_FLAGS:-}
+    had_makefile=0
+    [ -f Makefile ] && had_makefile=1
+    "$here/configure" -q "${conf_args[@]}"
+    # objects made with other flags are not rebuilt by make itself
+    if [ "$had_makefile" = 1 ] && [ "$args_changed" = 1 ]; then
+        make clean >/dev/null
     fi
+    printf '%s' "${conf_args[*]}" >.qiwei-configure-args
 fi
 log "make -j$jobs"
 if [ "${V:-0}" = 1 ]; then
