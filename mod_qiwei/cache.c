@@ -1,9 +1,7 @@
 /* See cache.h.  Per child: two tables of fixed-size slots (sessions and
  * article decisions; no allocation after start-up, so nothing grows per
  * request) guarded by one mutex, and one listener thread per database. */
-#include <errno.h>
-#include <poll.h>
-#include <libpq-fe.h>
+#include "apr_atomic.h"
 #include "apr_strings.h"
 #include "apr_thread_proc.h"
 #include "apr_thread_mutex.h"
@@ -14,13 +12,15 @@
 #include "qiwei.h"
 #include "cache.h"
 #include "cfg/config.h"
+#include "db.h"
 #include "util/token.h"
 
 #define SLOT_BLOB 768
 #define MAX_CACHES 16
-#define HEARTBEAT_EVERY apr_time_from_msec(500)
+/* The listener's heartbeat runs every 500 ms (db.c): three missed answers
+ * and the cache is not used. */
 #define HEALTHY_WITHIN apr_time_from_msec(1500)
-#define RECONNECT_AFTER apr_time_from_sec(5)
+#define LISTEN_CHANNEL "qiwei_inval"
 /* Article decisions per session slot: a member reads many articles. */
 #define ART_SLOTS_PER_ENTRY 2
 /* Decisions do not expire by themselves (the triggers evict them); the
@@ -64,7 +64,7 @@ typedef struct {
     int narts;
     apr_uint64_t gen;          /* bumped by every invalidation */
     apr_time_t last_ok;        /* last heartbeat answer; 0: not connected */
-    volatile int stop;
+    apr_uint32_t stop;         /* atomic: set once, when the child exits */
     apr_thread_t *thread;
     /* statistics, for the debug log */
     apr_uint64_t hits, misses, evictions, art_hits, art_misses;
@@ -232,134 +232,88 @@ static void apply(cache *c, const char *msg)
     wipe(c);
 }
 
-static PGconn *listen_connect(cache *c)
+/* A NOTIFY payload, from the listener thread. */
+static void on_message(void *baton, const char *payload)
 {
-    /* TCP keepalives and a user timeout so a dead peer is noticed even
-     * when nothing is sent; the heartbeat covers the rest */
-    const char *kw[] = { "connect_timeout", "application_name",
-                         "keepalives_idle", "keepalives_interval",
-                         "keepalives_count", "dbname", NULL };
-    const char *val[] = { "3", "mod_qiwei listener", "2", "1", "2",
-                          c->conninfo, NULL };
-    PGconn *conn = PQconnectdbParams(kw, val, 1);
-    PGresult *res;
-
-    if (PQstatus(conn) != CONNECTION_OK) {
-        PQfinish(conn);
-        return NULL;
-    }
-    res = PQexec(conn, "LISTEN qiwei_inval");
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        PQclear(res);
-        PQfinish(conn);
-        return NULL;
-    }
-    PQclear(res);
-    if (PQsetnonblocking(conn, 1) != 0) {
-        PQfinish(conn);
-        return NULL;
-    }
-    return conn;
+    cache *c = baton;
+    apr_thread_mutex_lock(c->mutex);
+    apply(c, payload);
+    apr_thread_mutex_unlock(c->mutex);
 }
 
-static void drop(cache *c, PGconn **conn, const char *why)
+static void drop(cache *c, qw_db_listener **l, const char *why)
 {
     apr_thread_mutex_lock(c->mutex);
     c->last_ok = 0;
     wipe(c);
     apr_thread_mutex_unlock(c->mutex);
-    if (*conn) {
+    if (*l) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, c->s,
                      "QW0920: cache listener lost the database (%s): "
                      "every request asks the database until it is back",
                      why);
-        PQfinish(*conn);
-        *conn = NULL;
+        qw_db_listen_close(*l);
+        *l = NULL;
     }
 }
 
 static void *APR_THREAD_FUNC listener(apr_thread_t *t, void *data)
 {
     cache *c = data;
-    PGconn *conn = NULL;
-    apr_time_t sent = 0, last_answer = 0, next_try = 0;
-    int pending = 0;
+    qw_db_listener *l = NULL;
+    apr_time_t next_try = 0;
+    const char *why;
 
-    while (!c->stop) {
-        struct pollfd pfd;
-        PGnotify *n;
+    while (!apr_atomic_read32(&c->stop)) {
         apr_time_t now = apr_time_now();
 
-        if (!conn) {
+        if (!l) {
             if (now < next_try) {
                 apr_sleep(apr_time_from_msec(100));
                 continue;
             }
-            conn = listen_connect(c);
-            if (!conn) {
+            l = qw_db_listen_open(c->conninfo, LISTEN_CHANNEL, &why);
+            if (!l) {
+                /* retried every second; requests ask the database until
+                 * then, which is what an operator sees (why is not logged:
+                 * it would repeat every second) */
                 next_try = now + apr_time_from_sec(1);
                 continue;
             }
-            pending = 0;
-            last_answer = now;
             apr_thread_mutex_lock(c->mutex);
             wipe(c);                 /* we may have missed messages */
-            c->last_ok = now;
+            c->last_ok = qw_db_listen_answered(l);
             apr_thread_mutex_unlock(c->mutex);
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, c->s,
                          "QW0921: cache listener connected");
         }
-        if (!pending && now - sent >= HEARTBEAT_EVERY) {
-            if (!PQsendQuery(conn, "SELECT 1")) {
-                drop(c, &conn, "heartbeat send failed");
-                continue;
-            }
-            PQflush(conn);
-            pending = 1;
-            sent = now;
-        }
-        pfd.fd = PQsocket(conn);
-        pfd.events = POLLIN;
-        pfd.revents = 0;
-        if (poll(&pfd, 1, 100) < 0 && errno != EINTR) {
-            drop(c, &conn, "poll failed");
+        /* 100 ms: also how long a stopping child waits for this thread */
+        if (qw_db_listen_wait(l, 100, on_message, c, &why) < 0) {
+            drop(c, &l, why);
             continue;
-        }
-        if (!PQconsumeInput(conn)) {
-            drop(c, &conn, "connection closed");
-            continue;
-        }
-        if (pending && !PQisBusy(conn)) {
-            PGresult *res;
-            while ((res = PQgetResult(conn)) != NULL) {
-                PQclear(res);
-            }
-            pending = 0;
-            last_answer = apr_time_now();
         }
         apr_thread_mutex_lock(c->mutex);
-        while ((n = PQnotifies(conn)) != NULL) {
-            apply(c, n->extra);
-            PQfreemem(n);
-        }
-        c->last_ok = last_answer;
+        c->last_ok = qw_db_listen_answered(l);
         apr_thread_mutex_unlock(c->mutex);
-        if (pending && apr_time_now() - sent > RECONNECT_AFTER) {
-            drop(c, &conn, "heartbeat unanswered for 5 s");
-        }
     }
-    if (conn) {
-        PQfinish(conn);
-    }
+    qw_db_listen_close(l);
     apr_thread_exit(t, APR_SUCCESS);
     return NULL;
 }
 
+/* A pre-cleanup of pchild: it runs before pchild destroys its subpools, and
+ * the thread's own pool is one of them (apr_thread_create makes it there,
+ * apr_thread_exit destroys it).  Stopping and joining the thread in a plain
+ * cleanup came too late: pchild had already destroyed the thread's pool
+ * under the running listener, whose apr_thread_exit then destroyed it a
+ * second time and crashed the child at every stop and restart.  Joined
+ * here, the listener is gone before anything it uses (its pool, the
+ * mutex, the tables, all in pchild) is freed. */
 static apr_status_t cache_stop(void *data)
 {
     cache *c = data;
     apr_status_t rv;
-    c->stop = 1;
+    apr_atomic_set32(&c->stop, 1);
     if (c->thread) {
         apr_thread_join(&rv, c->thread);
         c->thread = NULL;
@@ -397,8 +351,7 @@ void qw_cache_child_init(apr_pool_t *pchild, server_rec *s)
                          "running in strict mode");
             continue;
         }
-        apr_pool_cleanup_register(pchild, c, cache_stop,
-                                  apr_pool_cleanup_null);
+        apr_pool_pre_cleanup_register(pchild, c, cache_stop);
         caches[ncaches++] = c;
     }
 }

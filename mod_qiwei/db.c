@@ -733,3 +733,142 @@ int qw_db_check_schema(apr_pool_t *ptemp, server_rec *s)
     }
     return OK;
 }
+
+/* ---- the cache listener's connection ---- */
+
+/* The cache listener (cache.c) gets its own connection, outside the request
+ * pool: it does nothing but LISTEN and answer a heartbeat, and it must never
+ * be lent to a request.  Owned here like every other connection. */
+#include <errno.h>
+
+/* The heartbeat: a SELECT 1 every HEARTBEAT_EVERY (cache.c trusts its cache
+ * only while an answer came within 1.5 s), and a connection whose heartbeat
+ * stays unanswered for GIVE_UP_AFTER is reported lost. */
+#define LISTEN_HEARTBEAT_EVERY apr_time_from_msec(500)
+#define LISTEN_GIVE_UP_AFTER apr_time_from_sec(5)
+
+struct qw_db_listener {
+    PGconn *conn;
+    apr_time_t sent;           /* when the pending heartbeat was sent */
+    apr_time_t answered;       /* last heartbeat answer, or the connect */
+    int pending;               /* a heartbeat is on its way */
+};
+
+qw_db_listener *qw_db_listen_open(const char *conninfo, const char *channel,
+                                  const char **why)
+{
+    /* TCP keepalives and a user timeout so a dead peer is noticed even
+     * when nothing is sent; the heartbeat covers the rest */
+    const char *kw[] = { "connect_timeout", "application_name",
+                         "keepalives_idle", "keepalives_interval",
+                         "keepalives_count", "dbname", NULL };
+    const char *val[] = { "3", "mod_qiwei listener", "2", "1", "2",
+                          conninfo, NULL };
+    PGconn *conn = PQconnectdbParams(kw, val, 1);
+    qw_db_listener *l;
+    PGresult *res;
+    char *ident, *sql;
+
+    *why = "out of memory";
+    if (PQstatus(conn) != CONNECTION_OK) {
+        *why = "cannot connect";
+        PQfinish(conn);
+        return NULL;
+    }
+    ident = PQescapeIdentifier(conn, channel, strlen(channel));
+    sql = ident ? malloc(strlen(ident) + sizeof("LISTEN ")) : NULL;
+    if (!sql) {
+        PQfreemem(ident);
+        PQfinish(conn);
+        return NULL;
+    }
+    strcpy(sql, "LISTEN ");
+    strcat(sql, ident);
+    PQfreemem(ident);
+    res = PQexec(conn, sql);
+    free(sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        *why = "LISTEN failed";
+        PQclear(res);
+        PQfinish(conn);
+        return NULL;
+    }
+    PQclear(res);
+    if (PQsetnonblocking(conn, 1) != 0) {
+        *why = "cannot make the connection non-blocking";
+        PQfinish(conn);
+        return NULL;
+    }
+    /* malloc, not a pool: the listener thread opens one after every lost
+     * connection for the life of the child, and a pool would either grow
+     * or share an allocator with the child's other threads */
+    l = calloc(1, sizeof(*l));
+    if (!l) {
+        PQfinish(conn);
+        return NULL;
+    }
+    l->conn = conn;
+    l->answered = apr_time_now();
+    *why = NULL;
+    return l;
+}
+
+int qw_db_listen_wait(qw_db_listener *l, int timeout_ms,
+                      void (*on_message)(void *baton, const char *payload),
+                      void *baton, const char **why)
+{
+    struct pollfd pfd;
+    PGnotify *n;
+    apr_time_t now = apr_time_now();
+
+    if (!l->pending && now - l->sent >= LISTEN_HEARTBEAT_EVERY) {
+        if (!PQsendQuery(l->conn, "SELECT 1")) {
+            *why = "heartbeat send failed";
+            return -1;
+        }
+        PQflush(l->conn);
+        l->pending = 1;
+        l->sent = now;
+    }
+    pfd.fd = PQsocket(l->conn);
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR) {
+        *why = "poll failed";
+        return -1;
+    }
+    if (!PQconsumeInput(l->conn)) {
+        *why = "connection closed";
+        return -1;
+    }
+    if (l->pending && !PQisBusy(l->conn)) {
+        PGresult *res;
+        while ((res = PQgetResult(l->conn)) != NULL) {
+            PQclear(res);
+        }
+        l->pending = 0;
+        l->answered = apr_time_now();
+    }
+    while ((n = PQnotifies(l->conn)) != NULL) {
+        on_message(baton, n->extra);
+        PQfreemem(n);
+    }
+    if (l->pending && apr_time_now() - l->sent > LISTEN_GIVE_UP_AFTER) {
+        *why = "heartbeat unanswered for 5 s";
+        return -1;
+    }
+    return 0;
+}
+
+apr_time_t qw_db_listen_answered(const qw_db_listener *l)
+{
+    return l->answered;
+}
+
+void qw_db_listen_close(qw_db_listener *l)
+{
+    if (l) {
+        PQfinish(l->conn);
+        free(l);
+    }
+}

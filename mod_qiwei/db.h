@@ -147,4 +147,29 @@ qw_sql *qw_db_sql(request_rec *r);
  * is back. */
 int qw_db_check_schema(apr_pool_t *ptemp, server_rec *s);
 
+/* The cache listener's connection (cache.c): one per listener thread, never
+ * lent to a request.  Not thread-safe: one thread uses a listener. */
+typedef struct qw_db_listener qw_db_listener;
+
+/* Connect to conninfo (3 s timeout, TCP keepalives), LISTEN on channel and
+ * make the connection non-blocking.  NULL on failure, with a short reason
+ * in *why. */
+qw_db_listener *qw_db_listen_open(const char *conninfo, const char *channel,
+                                  const char **why);
+
+/* Send the heartbeat (SELECT 1, every 500 ms) when one is due, wait up to
+ * timeout_ms for the database, and hand every NOTIFY payload that arrived
+ * to on_message(baton, payload).  0, or -1 with the reason in *why when
+ * the connection is lost (closed, or the heartbeat unanswered for 5 s):
+ * then close it and open a new one. */
+int qw_db_listen_wait(qw_db_listener *l, int timeout_ms,
+                      void (*on_message)(void *baton, const char *payload),
+                      void *baton, const char **why);
+
+/* When the database last answered the heartbeat (or the connect). */
+apr_time_t qw_db_listen_answered(const qw_db_listener *l);
+
+/* Close the connection and free l (NULL is allowed). */
+void qw_db_listen_close(qw_db_listener *l);
+
 #endif

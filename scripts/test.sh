@@ -9,7 +9,11 @@
 #   bash scripts/test.sh t/10_login.t    only these integration test files
 #
 # Environment:
-#   QIWEI_BUILD_DIR   build directory (default <repo>/build)
+#   QIWEI_BUILD_DIR   build directory (default <repo>/build, or
+#                     <repo>/build-asan with QIWEI_SANITIZE=1)
+#   QIWEI_SANITIZE=1  build with ASan+UBSan (scripts/build.sh), run httpd with
+#                     the ASan runtime preloaded, and fail when any sanitizer
+#                     report appears (report files, "runtime error:" lines)
 #   QIWEI_SKIP_UNIT=1 skip make check
 #   QIWEI_SKIP_BUILD=1 test the existing build as it is (development only)
 #   QIWEI_KEEP=1      keep the staging directory (logs, config) afterwards
@@ -21,7 +25,12 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${QIWEI_BUILD_DIR:-$here/build}
+sanitize=${QIWEI_SANITIZE:-0}
+if [ "$sanitize" = 1 ]; then
+    build=${QIWEI_BUILD_DIR:-$here/build-asan}
+else
+    build=${QIWEI_BUILD_DIR:-$here/build}
+fi
 export QIWEI_BUILD_DIR=$build
 artefacts=${QIWEI_ARTEFACTS:-$here/artefacts}
 fuzz_seconds=${FUZZ_SECONDS:-0}
@@ -126,6 +135,31 @@ else
     mkdir -p "$stage/state"
     chmod 755 "$stage/state"
 
+    # Sanitizer build: every instrumented process (httpd's children run as
+    # nobody, qiweictl) writes its reports into one world-writable folder.
+    # mod_qiwei.so does not carry the ASan runtime, and a stock httpd is not
+    # instrumented, so httpd runs through a wrapper that preloads it.
+    httpd_args=()
+    sanitizer_dir=
+    if [ "$sanitize" = 1 ]; then
+        sanitizer_dir=$stage/sanitizer
+        mkdir -p "$sanitizer_dir"
+        chmod 1777 "$sanitizer_dir"
+        asan_rt=$(clang -print-file-name=libclang_rt.asan-x86_64.so)
+        [ -f "$asan_rt" ] || { say "no ASan runtime ($asan_rt)" >&2; exit 1; }
+        san_common="log_path=$sanitizer_dir/report:print_stacktrace=1"
+        # httpd's and perl's own allocations are not ours to judge
+        export ASAN_OPTIONS="$san_common:detect_leaks=0:abort_on_error=1"
+        export UBSAN_OPTIONS="$san_common:halt_on_error=1"
+        export QIWEI_SANITIZER_DIR=$sanitizer_dir
+        httpd_bin=$(apxs -q SBINDIR)/$(apxs -q TARGET)
+        printf '#!/bin/sh\nLD_PRELOAD="%s${LD_PRELOAD:+:$LD_PRELOAD}" exec "%s" "$@"\n' \
+            "$asan_rt" "$httpd_bin" >"$stage/state/httpd-sanitized"
+        chmod 755 "$stage/state/httpd-sanitized"
+        httpd_args=(-httpd "$stage/state/httpd-sanitized")
+        say "sanitizers on: httpd runs with $asan_rt preloaded"
+    fi
+
     # The key file: root-owned, 0600, made by the CLI as an operator would.
     keyfile=$stage/state/qiwei.key
     "$ctl" keygen "$keyfile" >/dev/null
@@ -166,8 +200,9 @@ else
     set +e
     verbose=()
     [ "${QIWEI_TEST_VERBOSE:-0}" = 1 ] && verbose=(-verbose)
-    perl t/TEST.PL -apxs "$apxs" -port "$port" "${verbose[@]}" "${tests[@]}" \
-        </dev/null 2>&1 | tee "$stage/apache-test.out"
+    perl t/TEST.PL -apxs "$apxs" "${httpd_args[@]}" -port "$port" \
+        "${verbose[@]}" "${tests[@]}" </dev/null 2>&1 \
+        | tee "$stage/apache-test.out"
     at_rc=${PIPESTATUS[0]}
     set -e
     cd "$here"
@@ -187,8 +222,25 @@ else
         it_result="FAIL ($files_tests; exit $at_rc; failed: ${failed:-?})"
         status=1
     fi
+    if [ "$sanitize" = 1 ]; then
+        reports=$(find "$sanitizer_dir" -type f -size +0 | sort)
+        san_lines=$(grep -h -E 'runtime error:|AddressSanitizer|LeakSanitizer' \
+                    "$stage"/t/logs/*error_log* 2>/dev/null | head -n 20 || true)
+        if [ -n "$reports" ] || [ -n "$san_lines" ]; then
+            it_result="$it_result; FAIL (sanitizer reports)"
+            status=1
+            for f in $reports; do
+                say "sanitizer report $f:" >&2
+                head -n 40 "$f" >&2
+            done
+            [ -z "$san_lines" ] || printf '%s\n' "$san_lines" >&2
+        else
+            it_result="$it_result; sanitizers: no report"
+        fi
+    fi
     if [ "$status" != 0 ]; then
         mkdir -p "$artefacts"
+        [ -z "$sanitizer_dir" ] || cp -R "$sanitizer_dir" "$artefacts/" 2>/dev/null || true
         cp "$out" "$artefacts/" 2>/dev/null || true
         cp "$stage/t/logs/error_log" "$artefacts/" 2>/dev/null || true
         cp "$QIWEI_PG_LOG" "$artefacts/postgresql.log" 2>/dev/null || true
