@@ -15,6 +15,7 @@
  *  - the retry rule is in one place (run()): a statement is repeated on a
  *    fresh connection only when it cannot have changed anything: libpq
  *    could not send it, or it is idempotent and outside a unit. */
+#include <errno.h>
 #include <poll.h>
 #include "apr_strings.h"
 #include "apr_reslist.h"
@@ -739,7 +740,6 @@ int qw_db_check_schema(apr_pool_t *ptemp, server_rec *s)
 /* The cache listener (cache.c) gets its own connection, outside the request
  * pool: it does nothing but LISTEN and answer a heartbeat, and it must never
  * be lent to a request.  Owned here like every other connection. */
-#include <errno.h>
 
 /* The heartbeat: a SELECT 1 every HEARTBEAT_EVERY (cache.c trusts its cache
  * only while an answer came within 1.5 s), and a connection whose heartbeat
