@@ -41,7 +41,7 @@
 #include "mod_auth.h"
 #include "util_filter.h"
 
-#include "qiwei.h"
+#include "gate.h"
 #include "cache.h"
 #include "db.h"
 #include "cfg/config.h"
