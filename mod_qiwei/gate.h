@@ -42,4 +42,19 @@ void qw_authz_register_hooks(apr_pool_t *p);
  * encrypted article store */
 void qw_article_register_hooks(apr_pool_t *p);
 
+/* SetHandler qiwei-article: serve the stored body (as QiweiArticleStore
+ * On does); handle/article_body.c. */
+#define QW_ARTICLE_HANDLER "qiwei-article"
+
+/* What article.c decided for r about a stored body. */
+typedef struct {
+    int decided;             /* the lookup ran for this very URI */
+    int found;
+    const char *path;        /* the URI decided */
+    int64_t enterprise_id, article_id;
+    const char *body_type;
+    const char *body_hex, *dek_hex;   /* NULL when not fetched / none */
+} qw_article_body;
+void qw_article_stored(request_rec *r, qw_article_body *out);
+
 #endif

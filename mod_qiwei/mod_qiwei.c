@@ -126,6 +126,7 @@ static void qw_register_hooks(apr_pool_t *p)
     qw_security_register_hooks(p);   /* issue 6 */
     qw_wm_register_hooks(p);
     qw_article_register_hooks(p);
+    qw_article_body_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(qiwei) = {

@@ -16,4 +16,7 @@ int qw_handle_activate(request_rec *r);
 /* handle/handler.c */
 void qw_handler_register_hooks(apr_pool_t *p);
 
+/* handle/article_body.c: QiweiArticleStore's stored bodies */
+void qw_article_body_register_hooks(apr_pool_t *p);
+
 #endif
