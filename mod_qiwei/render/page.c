@@ -14,6 +14,8 @@
 #include "render/page.h"
 #include "util/token.h"
 
+#define QW_ERROR_CHARSET_FILTER "QIWEI_ERROR_CHARSET"
+
 static const char page_css[] =
     "*{box-sizing:border-box}"
     "body{margin:0;font:16px/1.5 -apple-system,BlinkMacSystemFont,"
@@ -172,11 +174,29 @@ static void qw_insert_error_filter(request_rec *r)
     if (page) {
         apr_table_setn(r->subprocess_env, "suppress-error-charset", "1");
         ap_custom_response(r, r->status, page);
+        if (r->status == HTTP_TOO_MANY_REQUESTS) {
+            /* the throttle page was sent as a page of ours before it was
+             * an error page: keep its explicit charset */
+            ap_add_output_filter(QW_ERROR_CHARSET_FILTER, NULL, r,
+                                 r->connection);
+        }
     }
+}
+
+/* ap_send_error_response sets "text/html" after insert_error_filter ran;
+ * this runs on the page's first brigade, before the headers go out. */
+static apr_status_t error_charset_filter(ap_filter_t *f,
+                                         apr_bucket_brigade *bb)
+{
+    ap_set_content_type(f->r, "text/html; charset=utf-8");
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
 }
 
 void qw_render_register_hooks(apr_pool_t *p)
 {
+    ap_register_output_filter(QW_ERROR_CHARSET_FILTER, error_charset_filter,
+                              NULL, AP_FTYPE_CONTENT_SET);
     ap_hook_insert_error_filter(qw_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
 }
