@@ -41,18 +41,16 @@
 #include "mod_auth.h"
 #include "util_filter.h"
 
-#include "qiwei.h"
+#include "gate.h"
 #include "cache.h"
 #include "db.h"
 #include "cfg/config.h"
 #include "store/store.h"
-#include "util/envelope.h"
 #include "util/json.h"
 #include "util/share.h"
 #include "util/text.h"
 #include "util/token.h"
 
-#define ART_HANDLER "qiwei-article"
 #define ART_HEADERS_FILTER "QIWEI_ARTICLE_HEADERS"
 #define ART_STMT "qw_article"
 #define ART_STMT_SHADOW "qw_article_shadow"
@@ -812,56 +810,22 @@ static void art_insert_filter(request_rec *r)
     }
 }
 
-static int art_handler(request_rec *r)
+void qw_article_stored(request_rec *r, qw_article_body *out)
 {
-    qw_dir_cfg *d = qw_dir(r);
-    const qw_keyring *kr = qw_keys();
-    art_state *st;
-    unsigned char *body = NULL, *dek = NULL, *pt;
-    size_t bodylen = 0, deklen = 0, ptlen;
+    art_state *st = state_of(r);
 
-    if (!qw_cfg_article_store(d)
-        && (!r->handler || strcmp(r->handler, ART_HANDLER))) {
-        return DECLINED;
+    memset(out, 0, sizeof(*out));
+    if (!st || !st->looked) {
+        return;
     }
-    qw_req_get(r, 1)->ours = 1;
-    st = state_of(r);
-    if (!st || !st->looked || !qw_cfg_article_module(d)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "QW0910: stored articles at %s need AuthType Qiwei, "
-                      "QiweiArticleModule and Require qiwei-article", r->uri);
-        return HTTP_FORBIDDEN;
-    }
-    /* a subrequest or redirect that inherited another path's decision
-     * must not be answered with that article's body */
-    if (!st->found || !st->body_hex || !st->dek_hex
-        || strcmp(st->path, r->uri)) {
-        return HTTP_NOT_FOUND;
-    }
-    r->allowed |= (AP_METHOD_BIT << M_GET);
-    if (r->method_number != M_GET) {
-        return HTTP_METHOD_NOT_ALLOWED;
-    }
-    if (qw_store_unhex(r->pool, st->body_hex, &body, &bodylen) != 0
-        || qw_store_unhex(r->pool, st->dek_hex, &dek, &deklen) != 0
-        || !kr
-        || qw_env_open(r->pool, kr, st->enterprise_id, st->article_id,
-                       body, bodylen, dek, deklen, &pt, &ptlen) != 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "QW0911: the stored body of article %" APR_INT64_T_FMT
-                      " does not decrypt (key id %u missing from the key "
-                      "file, or the row was altered)", st->article_id,
-                      (unsigned)qw_env_kid(dek, deklen));
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    ap_set_content_type(r, st->body_type ? st->body_type
-                                         : "text/html; charset=utf-8");
-    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
-    ap_set_content_length(r, (apr_off_t)ptlen);
-    if (!r->header_only) {
-        ap_rwrite(pt, (int)ptlen, r);
-    }
-    return OK;
+    out->decided = 1;
+    out->found = st->found;
+    out->path = st->path;
+    out->enterprise_id = st->enterprise_id;
+    out->article_id = st->article_id;
+    out->body_type = st->body_type;
+    out->body_hex = st->body_hex;
+    out->dek_hex = st->dek_hex;
 }
 
 void qw_article_register_hooks(apr_pool_t *p)
@@ -888,5 +852,5 @@ void qw_article_register_hooks(apr_pool_t *p)
     ap_register_output_filter(ART_HEADERS_FILTER, headers_filter, NULL,
                               AP_FTYPE_CONTENT_SET + 1);
     ap_hook_insert_filter(art_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_handler(art_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* the stored body is served by handle/article_body.c */
 }

@@ -7,73 +7,14 @@
 #include "http_request.h"
 #include "mod_auth.h"
 
-#include "qiwei.h"
+#include "req.h"
+#include "gate.h"
 #include "db.h"
 #include "cache.h"
 #include "cfg/config.h"
-#include "handle/handle.h"
 #include "util/cookie.h"
 #include "util/token.h"
 #include "util/text.h"
-
-qw_req *qw_req_get(request_rec *r, int create)
-{
-    qw_req *q = ap_get_module_config(r->request_config, &qiwei_module);
-    if (!q && create) {
-        q = apr_pcalloc(r->pool, sizeof(*q));
-        ap_set_module_config(r->request_config, &qiwei_module, q);
-    }
-    return q;
-}
-
-int qw_cookie_is_secure(request_rec *r)
-{
-    switch (qw_cfg_secure(qw_dir(r))) {
-    case QW_SECURE_ON:
-        return 1;
-    case QW_SECURE_OFF:
-        return 0;
-    default:
-        return !strcmp(ap_http_scheme(r), "https");
-    }
-}
-
-const char *qw_session_cookie_name(request_rec *r)
-{
-    const char *name = qw_cfg_cookie_name(qw_dir(r));
-    /* __Host-: Secure, Path=/, no Domain; a sibling subdomain cannot plant
-     * or overwrite it */
-    if (qw_cookie_is_secure(r) && strncmp(name, "__Host-", 7)) {
-        return apr_pstrcat(r->pool, "__Host-", name, NULL);
-    }
-    return name;
-}
-
-const char *qw_session_cookie(request_rec *r, const char *value)
-{
-    qw_dir_cfg *d = qw_dir(r);
-    return apr_psprintf(r->pool, "%s=%s; Path=/; HttpOnly; SameSite=%s%s%s",
-                        qw_session_cookie_name(r), value ? value : "",
-                        qw_cfg_samesite(d),
-                        qw_cookie_is_secure(r) ? "; Secure" : "",
-                        value ? "" : "; Max-Age=0");
-}
-
-const char *qw_cookie_value_of_session(request_rec *r)
-{
-    return qw_cookie_get(r->pool, apr_table_get(r->headers_in, "Cookie"),
-                         qw_session_cookie_name(r));
-}
-
-int qw_unavailable(request_rec *r)
-{
-    qw_req *q = qw_req_get(r, 1);
-    q->db_failed = 1;
-    q->ours = 1;
-    apr_table_setn(r->err_headers_out, "Retry-After", "5");
-    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
-    return HTTP_SERVICE_UNAVAILABLE;
-}
 
 static apr_array_header_t *split_csv(apr_pool_t *p, const char *s)
 {
@@ -407,42 +348,6 @@ static int qw_note_auth_failure_hook(request_rec *r, const char *auth_type)
     return strcasecmp(auth_type, QW_AUTH_TYPE) ? DECLINED : OK;
 }
 
-/* Our own pages for the errors we cause: UTF-8, zh-CN or en, no hint of
- * what was refused. */
-static void qw_insert_error_filter(request_rec *r)
-{
-    qw_req *q = qw_req_get(r, 0);
-    const char *page;
-
-    if (!q || !q->ours) {
-        return;
-    }
-    if (r->status != HTTP_UNAUTHORIZED && r->status != HTTP_FORBIDDEN
-        && r->status != HTTP_SERVICE_UNAVAILABLE) {
-        return;
-    }
-    if (r->status == HTTP_UNAUTHORIZED && q->viewer) {
-        /* mod_authz_core answers 401 when an authenticated user is refused
-         * (unless AuthzSendForbiddenOnFailure), inviting other credentials.
-         * A member is who they are: they get 403.  ap_send_error_response
-         * looks up the custom response under the status it started with,
-         * so the page is registered for 401 and the status line says 403. */
-        r->status = HTTP_FORBIDDEN;
-        apr_table_unset(r->err_headers_out, "WWW-Authenticate");
-        page = qw_error_page(r, HTTP_FORBIDDEN);
-        if (page) {
-            apr_table_setn(r->subprocess_env, "suppress-error-charset", "1");
-            ap_custom_response(r, HTTP_UNAUTHORIZED, page);
-        }
-        return;
-    }
-    page = qw_error_page(r, r->status);
-    if (page) {
-        apr_table_setn(r->subprocess_env, "suppress-error-charset", "1");
-        ap_custom_response(r, r->status, page);
-    }
-}
-
 void qw_authn_register_hooks(apr_pool_t *p)
 {
     ap_hook_post_read_request(qw_strip_identity_headers, NULL, NULL,
@@ -451,6 +356,4 @@ void qw_authn_register_hooks(apr_pool_t *p)
                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_note_auth_failure(qw_note_auth_failure_hook, NULL, NULL,
                               APR_HOOK_MIDDLE);
-    ap_hook_insert_error_filter(qw_insert_error_filter, NULL, NULL,
-                                APR_HOOK_MIDDLE);
 }

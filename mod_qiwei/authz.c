@@ -9,7 +9,7 @@
 #include "http_request.h"
 #include "mod_auth.h"
 
-#include "qiwei.h"
+#include "gate.h"
 #include "util/text.h"
 
 typedef int (*code_check)(const char *);

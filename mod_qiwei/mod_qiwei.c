@@ -1,9 +1,6 @@
 /* mod_qiwei: hooks and the module record only.  See docs/architecture.md. */
 #define QW_MODULE_RECORD
-#include <openssl/crypto.h>
 #include "apr_strings.h"
-#include "apr_thread_mutex.h"
-#include "apr_thread_cond.h"
 #include "http_core.h"
 #include "http_log.h"
 #include "http_protocol.h"
@@ -13,73 +10,17 @@
 #include "db.h"
 #include "cache.h"
 #include "cfg/config.h"
+#include "gate.h"
+#include "render/page.h"
+#include "handle/handle.h"
 #include "util/keyring.h"
 #include "util/pwhash.h"
 #include "qw_version.h"
 #include "handle/signin.h"    /* account security (issue 6) */
 
-/* Set once per configuration cycle in post_config (before children exist),
- * read-only afterwards. */
-static const qw_keyring *keys;
-static unsigned char csrf_key[QW_KEY_LEN];
-static int csrf_key_set;
-qw_pw_params qw_pw_cfg = { QW_PW_DEFAULT_OPS, QW_PW_DEFAULT_MEM_MIB };
-
-/* Per child: how many Argon2id hashes may run at once. */
-static apr_thread_mutex_t *pw_mutex;
-static apr_thread_cond_t *pw_cond;
-static int pw_free;
-
-const qw_keyring *qw_keys(void)
-{
-    return keys;
-}
-
-const unsigned char *qw_csrf_key(void)
-{
-    return csrf_key_set ? csrf_key : NULL;
-}
-
-apr_status_t qw_pw_slot_acquire(request_rec *r)
-{
-    apr_status_t rv;
-    if (!pw_mutex) {
-        return APR_SUCCESS;
-    }
-    apr_thread_mutex_lock(pw_mutex);
-    while (pw_free == 0) {
-        rv = apr_thread_cond_timedwait(pw_cond, pw_mutex,
-                                       apr_time_from_sec(10));
-        if (rv == APR_TIMEUP && pw_free == 0) {
-            apr_thread_mutex_unlock(pw_mutex);
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
-                          "QW0002: waited 10 s for a password hashing slot");
-            return rv;
-        }
-    }
-    pw_free--;
-    apr_thread_mutex_unlock(pw_mutex);
-    return APR_SUCCESS;
-}
-
-void qw_pw_slot_release(void)
-{
-    if (!pw_mutex) {
-        return;
-    }
-    apr_thread_mutex_lock(pw_mutex);
-    pw_free++;
-    apr_thread_cond_signal(pw_cond);
-    apr_thread_mutex_unlock(pw_mutex);
-}
-
-static apr_status_t wipe_csrf_key(void *data)
-{
-    OPENSSL_cleanse(csrf_key, sizeof(csrf_key));
-    csrf_key_set = 0;
-    keys = NULL;
-    return APR_SUCCESS;
-}
+/* qw_keys_install and qw_pw_slots_init (keys.c) set the key ring and
+ * the hashing limiter; qw_pw_cfg lives there too. */
+extern qw_pw_params qw_pw_cfg;
 
 static int any_server_uses_qiwei(server_rec *s)
 {
@@ -127,16 +68,11 @@ static int qw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      err ? err : "unknown error");
         return !OK;
     }
-    if (qw_keyring_derive(kr, qw_keyring_current(kr), "csrf v1",
-                          csrf_key) != 0) {
+    if (qw_keys_install(pconf, kr) != 0) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "QW0006: cannot derive keys from %s", c->key_file);
         return !OK;
     }
-    keys = kr;
-    csrf_key_set = 1;
-    apr_pool_cleanup_register(pconf, NULL, wipe_csrf_key,
-                              apr_pool_cleanup_null);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                  "QW0007: mod_qiwei %s: %d key(s) loaded, current key id %u",
                  QW_VERSION_STRING, qw_keyring_count(kr),
@@ -171,14 +107,10 @@ static void qw_child_init(apr_pool_t *pchild, server_rec *s)
     int n = c->pw_concurrency != QW_UNSET ? c->pw_concurrency
                                           : QW_DEFAULT_PW_CONCURRENCY;
 
-    if (apr_thread_mutex_create(&pw_mutex, APR_THREAD_MUTEX_DEFAULT,
-                                pchild) != APR_SUCCESS
-        || apr_thread_cond_create(&pw_cond, pchild) != APR_SUCCESS) {
+    if (qw_pw_slots_init(pchild, n) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      "QW0008: cannot create the password hashing limiter");
-        pw_mutex = NULL;
     }
-    pw_free = n;
     qw_db_child_init(pchild, s);
     qw_cache_child_init(pchild, s);
 }
@@ -187,12 +119,14 @@ static void qw_register_hooks(apr_pool_t *p)
 {
     ap_hook_post_config(qw_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(qw_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    qw_render_register_hooks(p);
     qw_authn_register_hooks(p);
     qw_authz_register_hooks(p);
     qw_handler_register_hooks(p);
     qw_security_register_hooks(p);   /* issue 6 */
     qw_wm_register_hooks(p);
     qw_article_register_hooks(p);
+    qw_article_body_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(qiwei) = {

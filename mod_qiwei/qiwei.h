@@ -1,4 +1,5 @@
-/* Shared declarations of the httpd side of mod_qiwei. */
+/* Shared declarations of the httpd side of mod_qiwei (layer 2: request
+ * context; see docs/architecture.md, "Layers"). */
 #ifndef QIWEI_H
 #define QIWEI_H
 
@@ -43,77 +44,21 @@ typedef struct {
 #define QW_WM_OFF 1
 #define QW_WM_ON 2
 
-/* Per-request state, in r->request_config. */
-typedef struct {
-    qw_viewer *viewer;      /* NULL when no valid session */
-    int resolved;           /* viewer lookup done for this request */
-    int db_failed;          /* the database could not be asked */
-    int ours;               /* our authn or handler ran: our error pages */
-    /* articles (article.c) */
-    int watermark_override; /* QW_WM_*: the article's own setting */
-    const char *external_link_id;  /* share-link reader without a session:
-                                    * the link id (16 hex digits) */
-    void *article;          /* article.c's per-request decision */
-} qw_req;
-
-qw_req *qw_req_get(request_rec *r, int create);
-
-/* The server-wide key ring loaded at post_config (NULL before). */
+/* The server-wide key ring loaded at post_config (NULL before): keys.c. */
 const qw_keyring *qw_keys(void);
 
 /* A purpose key derived once per config cycle from the current master key;
  * NULL if no key file has been loaded. */
 const unsigned char *qw_csrf_key(void);
 
-/* Argon2id concurrency bound (handle/login.c uses it). */
+/* Argon2id concurrency bound (handle/login.c uses it): keys.c. */
 apr_status_t qw_pw_slot_acquire(request_rec *r);
 void qw_pw_slot_release(void);
 
-/* authn.c */
-void qw_authn_register_hooks(apr_pool_t *p);
-/* Name of the session cookie for this request (the __Host- prefix is added
- * when the cookie is Secure). */
-const char *qw_session_cookie_name(request_rec *r);
-int qw_cookie_is_secure(request_rec *r);
-/* The raw value of the session cookie the request carries, or NULL. */
-const char *qw_cookie_value_of_session(request_rec *r);
-/* "Set-Cookie" value for the session cookie; value NULL clears it. */
-const char *qw_session_cookie(request_rec *r, const char *value);
-/* Establishes r's viewer from its cookie (cached per request).  Returns OK
- * (viewer may be NULL: no session) or HTTP_SERVICE_UNAVAILABLE. */
-int qw_viewer_resolve(request_rec *r, qw_viewer **out);
-
-/* qw_viewer_resolve for a caller that needs more from the database in the
- * same round trip.  When the viewer has to be read from the database (not
- * from the request, the request it came from, or the cache), stmt runs
- * instead of the session statement, with $1 the enterprise code, $2 the
- * session hash and $3... the caller's values; its first QW_SESSION_COLUMNS
- * (db.h) columns are the session statement's, the rest the caller's.  Then
- * *res is that row (the caller PQclears it) and *gen what the caller hands to
- * qw_cache_*_put for what it read; otherwise *res is NULL. */
-typedef struct {
-    const char *stmt;
-    int nvalues;
-    const char *const *values;       /* text parameters $3... */
-    struct pg_result *res;           /* out: a PGresult */
-    apr_uint64_t gen;                /* out */
-} qw_resolve_with;
-int qw_viewer_resolve_with(request_rec *r, qw_viewer **out,
-                           qw_resolve_with *with);
-/* Sets 503 headers (Retry-After) and marks the request. */
-int qw_unavailable(request_rec *r);
-
-/* authz.c */
-void qw_authz_register_hooks(apr_pool_t *p);
-
-/* wm_filter.c */
-void qw_wm_register_hooks(apr_pool_t *p);
-
-/* article.c: QiweiArticle*, Require qiwei-article, share links, the
- * encrypted article store */
-void qw_article_register_hooks(apr_pool_t *p);
-
-/* handle/handler.c */
-void qw_handler_register_hooks(apr_pool_t *p);
+/* post_config: install the loaded key ring and derive the purpose keys
+ * (wiped when pconf is cleared).  0, or -1 if a key cannot be derived. */
+int qw_keys_install(apr_pool_t *pconf, const qw_keyring *kr);
+/* child_init: n Argon2id hashes at once in this child. */
+apr_status_t qw_pw_slots_init(apr_pool_t *pchild, int n);
 
 #endif

@@ -9,11 +9,10 @@
 #include "http_protocol.h"
 #include "util_mutex.h"
 
-#include "qiwei.h"
+#include "req.h"
 #include "db.h"
 #include "throttle.h"
 #include "cfg/config.h"
-#include "handle/handle.h"
 #include "store/store.h"
 #include "util/text.h"
 
@@ -50,9 +49,7 @@ typedef struct {
 
 int qw_throttle_refuse(request_rec *r, long seconds, const char *why)
 {
-    qw_lang lang = qw_request_lang(r);
-    const char *title = qw_str(lang, QW_S_TOO_MANY);
-    const char *body;
+    qw_req *q = qw_req_get(r, 1);
 
     if (seconds < 1) {
         seconds = 1;
@@ -64,23 +61,11 @@ int qw_throttle_refuse(request_rec *r, long seconds, const char *why)
                   r->useragent_ip, why, seconds);
     apr_table_setn(r->err_headers_out, "Retry-After",
                    apr_psprintf(r->pool, "%ld", seconds));
-    if (apr_table_get(r->notes, QW_THROTTLE_JSON_NOTE)) {
-        /* the admin API: the same words as the page, in its error shape */
-        static const char json[] =
-            "{\"error\":{\"message\":\"too many attempts\"}}";
-        r->status = HTTP_TOO_MANY_REQUESTS;
-        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
-        ap_set_content_type(r, "application/json; charset=utf-8");
-        ap_set_content_length(r, sizeof(json) - 1);
-        if (!r->header_only) {
-            ap_rwrite(json, sizeof(json) - 1, r);
-        }
-        return HTTP_TOO_MANY_REQUESTS;
-    }
-    body = apr_pstrcat(r->pool, "<h1>", qw_escape_html(r->pool, title),
-                       "</h1>", NULL);
-    qw_page_send(r, HTTP_TOO_MANY_REQUESTS, lang, qw_page_nonce(r), title,
-                 body);
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    /* the 429 page is ours (render/page.c's error page); a JSON caller
+     * answers in its own shape */
+    q->ours = 1;
+    q->throttled = 1;
     return HTTP_TOO_MANY_REQUESTS;
 }
 

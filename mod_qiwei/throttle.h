@@ -11,7 +11,8 @@
  * enterprise.  Checked before the request body is read.
  *
  * A refused attempt gets 429 with Retry-After and the same words whatever
- * the reason; the log line (QW1202) is what fail2ban matches. */
+ * the reason; the log line (QW1202) is what fail2ban matches.  This is
+ * the gate (layer 4): it decides and returns the status, never draws. */
 #ifndef QW_THROTTLE_H
 #define QW_THROTTLE_H
 
@@ -42,22 +43,21 @@ void qw_throttle_register_hooks(apr_pool_t *p);
 #define QW_THROTTLE_ADMIN_PASSWORD "admin_password"
 #define QW_THROTTLE_ADMIN_TOTP     "admin_totp"
 
-/* Set this note on r (any value) before calling the functions below from
- * a JSON API: the 429 then has a JSON body instead of the HTML page, with
- * the same Retry-After and the same words for every reason. */
-#define QW_THROTTLE_JSON_NOTE "qiwei-throttle-json"
-
-/* Send the 429 page (Retry-After: seconds) and log why (never shown). */
+/* Refuse: log why (QW1202, never shown), set Retry-After (seconds) and
+ * Cache-Control, mark the request (qw_req.throttled) and return
+ * HTTP_TOO_MANY_REQUESTS.  Nothing is sent: a page handler returns the
+ * status (render/page.c draws the 429 page, the same words whatever the
+ * reason), the admin API answers with its JSON 429 (qw_api_throttled). */
 int qw_throttle_refuse(request_rec *r, long seconds, const char *why);
 
-/* Per address: OK, or a sent 429 (the handler returns OK after it: check
- * r->status == 429).  Call before reading the body. */
+/* Per address: OK, or HTTP_TOO_MANY_REQUESTS (qw_throttle_refuse).  Call
+ * before reading the body. */
 int qw_throttle_addr_check(request_rec *r);
 /* Count one failure for this address and its network. */
 void qw_throttle_addr_fail(request_rec *r);
 
-/* Per account, before hashing: OK to go on; HTTP_TOO_MANY_REQUESTS when
- * the page was sent; HTTP_SERVICE_UNAVAILABLE when the database failed
+/* Per account, before hashing: OK to go on; HTTP_TOO_MANY_REQUESTS
+ * (qw_throttle_refuse: nothing sent); HTTP_SERVICE_UNAVAILABLE when the database failed
  * (fail closed). *failures gets the count including this attempt. */
 int qw_throttle_account_hit(request_rec *r, const char *ent,
                             const char *account, const char *kind,

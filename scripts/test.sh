@@ -85,6 +85,10 @@ fi
 if ! bash "$here/scripts/check-json.sh"; then
     status=1
 fi
+# layers point down only (docs/architecture.md): includes and nm on the build
+if ! bash "$here/scripts/check-layers.sh"; then
+    status=1
+fi
 export QIWEI_ARTEFACTS=$artefacts
 if [ "${QIWEI_SKIP_UNIT:-0}" = 1 ]; then
     unit_result="skipped (QIWEI_SKIP_UNIT=1)"

@@ -219,6 +219,9 @@ sub get_form {
     is $r->code, 429, 'after 5 failures: 429 even with the right password';
     my $ra = $r->header('Retry-After') // 0;
     ok $ra > 50 && $ra <= 60, "... Retry-After about 60 s ($ra)";
+    is $r->header('Content-Type') // '', 'text/html; charset=utf-8',
+        '... an HTML page in UTF-8';
+    is $r->header('Cache-Control') // '', 'no-store', '... not cached';
     my ($r2) = login($H, "nobody$u", 'x') for 1 .. 6;
     ($r2) = login($H, "nobody$u", 'x');
     is $r2->code, 429, 'unknown account: throttled the same way';

@@ -50,6 +50,9 @@ sub api_post {
     is $r->header('Content-Type') // '', 'application/json; charset=utf-8',
         '... as JSON';
     is $d->{error}{message}, 'too many attempts', '... same wording';
+    is $r->content, '{"error":{"message":"too many attempts"}}',
+        '... and nothing else in the body';
+    is $r->header('Cache-Control') // '', 'no-store', '... not cached';
     ok !session_of($r, 'qiwei_admin'), '... and no session';
 
     # unknown accounts are counted the same way

@@ -68,6 +68,28 @@ int qw_api_error(qw_api *a, int status, const char *field,
     return qw_api_json(a, status, e);
 }
 
+int qw_api_throttled(request_rec *r)
+{
+    /* the same words as the 429 page whatever the reason; throttle.c set
+     * Retry-After and Cache-Control */
+    json_t *e = json_pack("{s:{s:s}}", "error", "message",
+                          "too many attempts");
+    char *s = e ? json_dumps(e, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+
+    json_decref(e);
+    if (!s) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    r->status = HTTP_TOO_MANY_REQUESTS;
+    ap_set_content_type(r, "application/json; charset=utf-8");
+    ap_set_content_length(r, strlen(s));
+    if (!r->header_only) {
+        ap_rwrite(s, strlen(s), r);
+    }
+    free(s);
+    return OK;
+}
+
 int qw_api_no_content(qw_api *a)
 {
     a->r->status = HTTP_NO_CONTENT;
@@ -401,7 +423,7 @@ static int api_session(qw_api *a)
         }
         /* per address, before the body is read (a JSON 429) */
         if (qw_throttle_addr_check(r) != OK) {
-            return OK;
+            return qw_api_throttled(r);
         }
         if (qw_api_read_body(a, &done)
             || qw_api_str(a, "account", 1, &account, &done)
@@ -410,7 +432,7 @@ static int api_session(qw_api *a)
         }
         rc = qw_admin_login(r, account, pw, strlen(pw), &token, &pending);
         if (rc == HTTP_TOO_MANY_REQUESTS) {
-            return OK;                  /* the JSON 429 was sent */
+            return qw_api_throttled(r);
         }
         if (rc == HTTP_UNAUTHORIZED) {
             return qw_api_error(a, rc, NULL,
@@ -529,7 +551,7 @@ int qw_handle_api(request_rec *r, const char *rest)
     }
 
     /* throttled answers of the admin API are JSON too */
-    apr_table_setn(r->notes, QW_THROTTLE_JSON_NOTE, "1");
+    apr_table_setn(r->notes, QW_API_JSON_NOTE, "1");
     if (qw_admin_resolve(r, &a->admin) != OK) {
         return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
                             "service unavailable");

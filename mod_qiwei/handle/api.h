@@ -6,7 +6,7 @@
 #include <jansson.h>
 #include "httpd.h"
 #include "store/store.h"
-#include "qiwei.h"
+#include "handle/handle.h"
 
 struct qw_api;
 
@@ -60,7 +60,8 @@ int qw_admin_may(const qw_admin_session *a, const char *m);
  * makes the session, the audit row and the bound member's reminder (+
  * NOTIFY) in one transaction.  Returns OK with *token set and *pending the
  * step still owed (NULL: none), HTTP_UNAUTHORIZED (same for every reason),
- * HTTP_TOO_MANY_REQUESTS (the 429 was sent: return OK), or 503.  The
+ * HTTP_TOO_MANY_REQUESTS (nothing sent: a page returns the status, the
+ * API answers qw_api_throttled), or 503.  The
  * caller checks the address throttle before reading the body. */
 int qw_admin_login(request_rec *r, const char *account, const char *pw,
                    size_t pwlen, const char **token, const char **pending);
@@ -98,6 +99,11 @@ int qw_api_json(qw_api *a, int status, json_t *body);     /* steals body */
 int qw_api_error(qw_api *a, int status, const char *field,
                  const char *message);
 int qw_api_no_content(qw_api *a);
+/* The JSON 429 after the gate refused (throttle.c: Retry-After set):
+ * {"error":{"message":"too many attempts"}} whatever the reason.  OK. */
+int qw_api_throttled(request_rec *r);
+/* Set on r->notes by the admin API: a refusal is answered in JSON. */
+#define QW_API_JSON_NOTE "qiwei-throttle-json"
 /* Map a store failure to a reply: 400 (field from the message when it
  * starts with a known field name), 404, 409 or 503; a refused or failed
  * change is logged (module, action, object). */

@@ -200,8 +200,8 @@ static int login_post(request_rec *r)
 
     /* issue 6: a blocked source address is refused before the body is
      * read and before any hashing */
-    if (qw_throttle_addr_check(r) != OK) {
-        return OK;                      /* 429 page sent */
+    if ((rc = qw_throttle_addr_check(r)) != OK) {
+        return rc;                      /* 429: render/ draws the page */
     }
     rc = qw_read_form(r, &form);
     if (rc != OK) {
@@ -242,7 +242,7 @@ static int login_post(request_rec *r)
                                      QW_THROTTLE_PASSWORD,
                                      &qw_throttle_member, NULL);
         if (rc == HTTP_TOO_MANY_REQUESTS) {
-            return OK;                  /* 429 page sent */
+            return rc;                  /* render/ draws the 429 page */
         }
         if (rc != OK) {
             return qw_unavailable(r);

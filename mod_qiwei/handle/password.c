@@ -129,8 +129,9 @@ int qw_handle_password(request_rec *r)
         r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
         return HTTP_METHOD_NOT_ALLOWED;
     }
-    if (r->method_number == M_POST && qw_throttle_addr_check(r) != OK) {
-        return OK;
+    if (r->method_number == M_POST
+        && (rc = qw_throttle_addr_check(r)) != OK) {
+        return rc;                      /* 429: render/ draws the page */
     }
     st = qw_sec_store(r, NULL);
     if (!st) {
@@ -173,7 +174,7 @@ int qw_handle_password(request_rec *r)
                                  QW_THROTTLE_PASSWORD, &qw_throttle_member,
                                  NULL);
     if (rc == HTTP_TOO_MANY_REQUESTS) {
-        return OK;
+        return rc;
     }
     if (rc != OK) {
         return qw_unavailable(r);

@@ -153,7 +153,7 @@ int qw_handle_twostep(request_rec *r)
     }
     if (r->method_number == M_POST
         && (hrc = qw_throttle_addr_check(r)) != OK) {
-        return OK;                      /* the 429 page was sent */
+        return hrc;                     /* 429: render/ draws the page */
     }
     st = qw_sec_store(r, NULL);
     if (!st) {
@@ -183,7 +183,7 @@ int qw_handle_twostep(request_rec *r)
                                   QW_THROTTLE_TOTP, &qw_throttle_member,
                                   NULL);
     if (hrc == HTTP_TOO_MANY_REQUESTS) {
-        return OK;
+        return hrc;
     }
     if (hrc != OK) {
         return qw_unavailable(r);

@@ -9,7 +9,8 @@
 #include "http_request.h"
 #include "util_filter.h"
 
-#include "qiwei.h"
+#include "req.h"
+#include "render/page.h"
 #include "cfg/config.h"
 #include "util/token.h"
 #include "wm/scan.h"

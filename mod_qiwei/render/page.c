@@ -1,6 +1,7 @@
-/* Page rendering, forms and CSRF for the qiweI handler and error pages.
- * Pages are small, mobile-first, self-contained (one nonce'd <style>), and
- * never cached. */
+/* Page rendering (layer 3) for the handlers and the error pages.  Pages
+ * are small, mobile-first, self-contained (one nonce'd <style>), and never
+ * cached.  No database, no authentication: what to draw is decided below
+ * (the request context) or above (the handlers). */
 #include "apr_strings.h"
 #include "apr_buckets.h"
 #include "http_core.h"
@@ -8,16 +9,12 @@
 #include "http_request.h"
 #include "util_script.h"
 
-#include "qiwei.h"
+#include "req.h"
 #include "cfg/config.h"
-#include "handle/handle.h"
-#include "util/cookie.h"
-#include "util/csrf.h"
+#include "render/page.h"
 #include "util/token.h"
 
-#define QW_FORM_MAX_BYTES 16384
-#define QW_FORM_MAX_FIELDS 16
-#define QW_FIELD_MAX_BYTES 4096
+#define QW_ERROR_CHARSET_FILTER "QIWEI_ERROR_CHARSET"
 
 static const char page_css[] =
     "*{box-sizing:border-box}"
@@ -121,6 +118,12 @@ const char *qw_error_page(request_rec *r, int status)
                            qw_str(lang, QW_S_GO_TO_LOGIN), "</a></p>", NULL);
         break;
     }
+    case HTTP_TOO_MANY_REQUESTS:
+        /* the same words whatever the reason (throttle.c logs why) */
+        title = qw_str(lang, QW_S_TOO_MANY);
+        body = apr_pstrcat(r->pool, "<h1>", qw_escape_html(r->pool, title),
+                           "</h1>", NULL);
+        break;
     case HTTP_SERVICE_UNAVAILABLE:
         title = qw_str(lang, QW_S_UNAVAILABLE);
         body = apr_pstrcat(r->pool, "<h1>", qw_escape_html(r->pool, title),
@@ -137,109 +140,63 @@ const char *qw_error_page(request_rec *r, int status)
     return qw_page_html(r, lang, nonce, title, body);
 }
 
-int qw_read_form(request_rec *r, apr_table_t **form)
+/* Our own pages for the errors we cause: UTF-8, zh-CN or en, no hint of
+ * what was refused. */
+static void qw_insert_error_filter(request_rec *r)
 {
-    const char *ct = apr_table_get(r->headers_in, "Content-Type");
-    const char *cl = apr_table_get(r->headers_in, "Content-Length");
-    apr_array_header_t *pairs;
-    apr_table_t *t;
-    int rc;
+    qw_req *q = qw_req_get(r, 0);
+    const char *page;
 
-    *form = NULL;
-    if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33)
-        || (ct[33] && ct[33] != ';' && ct[33] != ' ')) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "QW0301: form with content type %s refused",
-                      ct ? ct : "(none)");
-        return HTTP_UNSUPPORTED_MEDIA_TYPE;
+    if (!q || !q->ours) {
+        return;
     }
-    if (cl && apr_atoi64(cl) > QW_FORM_MAX_BYTES) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "QW0302: form of %s bytes refused", cl);
-        return HTTP_REQUEST_ENTITY_TOO_LARGE;
+    if (r->status != HTTP_UNAUTHORIZED && r->status != HTTP_FORBIDDEN
+        && r->status != HTTP_TOO_MANY_REQUESTS
+        && r->status != HTTP_SERVICE_UNAVAILABLE) {
+        return;
     }
-    rc = ap_parse_form_data(r, NULL, &pairs, QW_FORM_MAX_FIELDS,
-                            QW_FORM_MAX_BYTES);
-    if (rc != OK) {
-        return rc;
-    }
-    t = apr_table_make(r->pool, pairs->nelts);
-    while (pairs && !apr_is_empty_array(pairs)) {
-        ap_form_pair_t *pair = (ap_form_pair_t *)apr_array_pop(pairs);
-        apr_off_t len;
-        apr_size_t size;
-        char *buf;
-
-        apr_brigade_length(pair->value, 1, &len);
-        if (len > QW_FIELD_MAX_BYTES) {
-            return HTTP_REQUEST_ENTITY_TOO_LARGE;
+    if (r->status == HTTP_UNAUTHORIZED && q->viewer) {
+        /* mod_authz_core answers 401 when an authenticated user is refused
+         * (unless AuthzSendForbiddenOnFailure), inviting other credentials.
+         * A member is who they are: they get 403.  ap_send_error_response
+         * looks up the custom response under the status it started with,
+         * so the page is registered for 401 and the status line says 403. */
+        r->status = HTTP_FORBIDDEN;
+        apr_table_unset(r->err_headers_out, "WWW-Authenticate");
+        page = qw_error_page(r, HTTP_FORBIDDEN);
+        if (page) {
+            apr_table_setn(r->subprocess_env, "suppress-error-charset", "1");
+            ap_custom_response(r, HTTP_UNAUTHORIZED, page);
         }
-        size = (apr_size_t)len;
-        buf = apr_palloc(r->pool, size + 1);
-        apr_brigade_flatten(pair->value, buf, &size);
-        buf[size] = '\0';
-        if (strlen(buf) != size) {
-            /* embedded NUL: not something a browser form sends */
-            return HTTP_BAD_REQUEST;
-        }
-        /* popping walks backwards: set() keeps the first occurrence */
-        apr_table_set(t, pair->name, buf);
+        return;
     }
-    *form = t;
-    return OK;
-}
-
-const char *qw_csrf_cookie(request_rec *r, int create)
-{
-    const char *v = qw_cookie_get(r->pool,
-                                  apr_table_get(r->headers_in, "Cookie"),
-                                  QW_CSRF_COOKIE);
-    unsigned char raw[QW_TOKEN_BYTES];
-
-    if (v && qw_token_decode(v, strlen(v), raw, sizeof(raw)) == 0) {
-        return v;
-    }
-    if (!create) {
-        return NULL;
-    }
-    v = qw_token_new(r->pool, raw, sizeof(raw));
-    if (!v) {
-        return NULL;
-    }
-    apr_table_add(r->err_headers_out, "Set-Cookie",
-                  apr_psprintf(r->pool, "%s=%s; Path=/; HttpOnly; "
-                               "SameSite=Strict%s", QW_CSRF_COOKIE, v,
-                               qw_cookie_is_secure(r) ? "; Secure" : ""));
-    return v;
-}
-
-int qw_same_origin(request_rec *r)
-{
-    const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
-    const char *origin = apr_table_get(r->headers_in, "Origin");
-    const char *host = apr_table_get(r->headers_in, "Host");
-
-    if (site && strcasecmp(site, "same-origin") && strcasecmp(site, "none")) {
-        return 0;
-    }
-    if (origin && strcmp(origin, "null") && host) {
-        /* Origin is scheme://host[:port]; compare its authority to Host */
-        const char *auth = strstr(origin, "://");
-        if (!auth || strcasecmp(auth + 3, host)) {
-            return 0;
+    page = qw_error_page(r, r->status);
+    if (page) {
+        apr_table_setn(r->subprocess_env, "suppress-error-charset", "1");
+        ap_custom_response(r, r->status, page);
+        if (r->status == HTTP_TOO_MANY_REQUESTS) {
+            /* the throttle page was sent as a page of ours before it was
+             * an error page: keep its explicit charset */
+            ap_add_output_filter(QW_ERROR_CHARSET_FILTER, NULL, r,
+                                 r->connection);
         }
     }
-    return 1;
 }
 
-int qw_csrf_ok(request_rec *r, apr_table_t *form, const char *purpose,
-               const char *binding)
+/* ap_send_error_response sets "text/html" after insert_error_filter ran;
+ * this runs on the page's first brigade, before the headers go out. */
+static apr_status_t error_charset_filter(ap_filter_t *f,
+                                         apr_bucket_brigade *bb)
 {
-    const unsigned char *key = qw_csrf_key();
-    const char *token = apr_table_get(form, "csrf");
+    ap_set_content_type(f->r, "text/html; charset=utf-8");
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
 
-    if (!key || !binding || !token || !qw_same_origin(r)) {
-        return 0;
-    }
-    return qw_csrf_check(key, purpose, binding, token);
+void qw_render_register_hooks(apr_pool_t *p)
+{
+    ap_register_output_filter(QW_ERROR_CHARSET_FILTER, error_charset_filter,
+                              NULL, AP_FTYPE_CONTENT_SET);
+    ap_hook_insert_error_filter(qw_insert_error_filter, NULL, NULL,
+                                APR_HOOK_MIDDLE);
 }

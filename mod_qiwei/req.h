@@ -1,0 +1,36 @@
+/* The request context (layer 2): per-request state, the session cookie's
+ * name and attributes, the 503 marking.  Used by every layer above. */
+#ifndef QW_REQ_H
+#define QW_REQ_H
+
+#include "qiwei.h"
+
+/* Per-request state, in r->request_config. */
+typedef struct {
+    qw_viewer *viewer;      /* NULL when no valid session */
+    int resolved;           /* viewer lookup done for this request */
+    int db_failed;          /* the database could not be asked */
+    int ours;               /* our authn or handler ran: our error pages */
+    /* articles (article.c) */
+    int watermark_override; /* QW_WM_*: the article's own setting */
+    const char *external_link_id;  /* share-link reader without a session:
+                                    * the link id (16 hex digits) */
+    void *article;          /* article.c's per-request decision */
+    int throttled;          /* throttle.c refused this request (429) */
+} qw_req;
+
+qw_req *qw_req_get(request_rec *r, int create);
+
+/* Name of the session cookie for this request (the __Host- prefix is added
+ * when the cookie is Secure). */
+const char *qw_session_cookie_name(request_rec *r);
+int qw_cookie_is_secure(request_rec *r);
+/* The raw value of the session cookie the request carries, or NULL. */
+const char *qw_cookie_value_of_session(request_rec *r);
+/* "Set-Cookie" value for the session cookie; value NULL clears it. */
+const char *qw_session_cookie(request_rec *r, const char *value);
+
+/* Sets 503 headers (Retry-After) and marks the request. */
+int qw_unavailable(request_rec *r);
+
+#endif
