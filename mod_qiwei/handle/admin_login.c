@@ -30,6 +30,7 @@
 #include "util/qr.h"
 #include "throttle.h"
 
+#include "handle/account.h"
 #include "handle/admin.h"
 
 #define QW_STMT_ADMIN_LOGIN "qw_admin_login"
@@ -170,12 +171,11 @@ int qw_admin_login(request_rec *r, const char *account, const char *pw,
         }
         PQclear(res);
     }
-    if (qw_pw_slot_acquire(r) != APR_SUCCESS) {
+    /* unknown account: the same Argon2id work against a dummy hash */
+    if (qw_account_pw_verify(r, encoded, pw ? pw : "", pw ? pwlen : 0,
+                             &ok) != 0) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
-    /* unknown account: the same Argon2id work against a dummy hash */
-    ok = qw_pw_verify(encoded, pw ? pw : "", pw ? pwlen : 0, &qw_pw_cfg);
-    qw_pw_slot_release();
     if (!ok || !status || strcmp(status, "active")) {
         return login_failed(r, account, eid, aid, bound, failures);
     }
@@ -255,11 +255,8 @@ int qw_admin_login(request_rec *r, const char *account, const char *pw,
     }
     if (qw_pw_needs_rehash(encoded, &qw_pw_cfg)) {
         /* best effort, like the member login */
-        char *fresh = NULL;
-        if (qw_pw_slot_acquire(r) == APR_SUCCESS) {
-            fresh = qw_pw_hash(r->pool, pw, pwlen, &qw_pw_cfg);
-            qw_pw_slot_release();
-        }
+        char *fresh = qw_account_pw_hash(r, pw, pwlen);
+
         if (fresh) {
             p[2] = fresh;
             p[1] = qw_i64(r->pool, aid);
