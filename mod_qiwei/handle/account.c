@@ -124,6 +124,20 @@ int qw_account_code_check(request_rec *r, qw_store *st, const qw_account *a,
     return rc == QW_OK ? 1 : -1;
 }
 
+/* One attempt at a secret of a, counted before the secret is checked:
+ * OK, HTTP_TOO_MANY_REQUESTS (the 429 was sent) or 503. */
+static int account_hit(request_rec *r, const qw_account *a,
+                       const char *counter)
+{
+    int v = qw_throttle_account_hit(r, a->enterprise, a->account, counter,
+                                    a->kind->rule, NULL);
+
+    if (v == HTTP_TOO_MANY_REQUESTS) {
+        return v;
+    }
+    return v == OK ? OK : HTTP_SERVICE_UNAVAILABLE;
+}
+
 /* A reused code means someone else saw it: log loudly, keep an audit row
  * and remind the member (kind totp_reuse, NOTIFY), in one transaction. */
 static void replay_noted(request_rec *r, qw_store *st, const qw_account *a)
@@ -166,13 +180,8 @@ int qw_account_twostep(request_rec *r, qw_store *st, const qw_account *a,
 
     /* TOTP failures are counted on their own, before any secret is
      * opened */
-    v = qw_throttle_account_hit(r, a->enterprise, a->account,
-                                k->throttle_totp, k->rule, NULL);
-    if (v == HTTP_TOO_MANY_REQUESTS) {
+    if ((v = account_hit(r, a, k->throttle_totp)) != OK) {
         return v;
-    }
-    if (v != OK) {
-        return HTTP_SERVICE_UNAVAILABLE;
     }
     if (code && *code) {
         v = qw_account_code_check(r, st, a, code, 1, &step);
@@ -244,13 +253,8 @@ int qw_account_current_password(request_rec *r, qw_store *st,
     int v, ok;
 
     /* the current password is a password guess like a login's */
-    v = qw_throttle_account_hit(r, a->enterprise, a->account,
-                                k->throttle_password, k->rule, NULL);
-    if (v == HTTP_TOO_MANY_REQUESTS) {
+    if ((v = account_hit(r, a, k->throttle_password)) != OK) {
         return v;
-    }
-    if (v != OK) {
-        return HTTP_SERVICE_UNAVAILABLE;
     }
     if (qw_psec_password_hashes(st, k->pr, a->ent, a->id, history,
                                 hashes) != QW_OK) {

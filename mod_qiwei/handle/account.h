@@ -11,6 +11,7 @@
 #include "httpd.h"
 #include "store/store.h"
 #include "throttle.h"
+#include "util/i18n.h"
 
 typedef struct {
     const qw_principal *pr;            /* the store's tables */
@@ -92,5 +93,16 @@ int qw_account_pw_verify(request_rec *r, const char *encoded,
                          const char *pw, size_t len, int *ok);
 /* A new hash of pw in the hashing slot, or NULL. */
 char *qw_account_pw_hash(request_rec *r, const char *pw, size_t len);
+
+/* account_form.c: the form fields both kinds' pages show, as markup (the
+ * strings in lang). */
+const char *qw_form_code_fields(request_rec *r, qw_lang lang);
+const char *qw_form_enrol_intro(request_rec *r, qw_lang lang,
+                                const char *svg, const char *b32);
+const char *qw_form_enrol_field(request_rec *r, qw_lang lang);
+/* The recovery codes as <li> items. */
+const char *qw_form_recovery_list(request_rec *r,
+                                  const apr_array_header_t *codes);
+const char *qw_form_password_fields(request_rec *r, qw_lang lang);
 
 #endif

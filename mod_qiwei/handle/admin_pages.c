@@ -26,6 +26,7 @@
 #include "util/qr.h"
 #include "throttle.h"
 
+#include "handle/account.h"
 #include "handle/admin.h"
 
 /* ---- the form pages ---- */
@@ -261,13 +262,7 @@ static int page_totp(request_rec *r, qw_store *st, qw_admin_session *s,
                      apr_table_t *form, const char *next)
 {
     qw_lang lang = qw_request_lang(r);
-    const char *fields = apr_pstrcat(r->pool,
-        "<label for=\"code\">", qw_str(lang, QW_S_TWOSTEP_CODE), "</label>"
-        "<input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\""
-        " autocomplete=\"one-time-code\" maxlength=\"16\" autofocus>"
-        "<label for=\"recovery\">", qw_str(lang, QW_S_TWOSTEP_RECOVERY),
-        "</label><input type=\"text\" id=\"recovery\" name=\"recovery\" "
-        "autocomplete=\"off\" maxlength=\"32\">", NULL);
+    const char *fields = qw_form_code_fields(r, lang);
     const char *intro = apr_pstrcat(r->pool, "<p class=\"hint\">",
                                     qw_str(lang, QW_S_TWOSTEP_PROMPT),
                                     "</p>", NULL);
@@ -311,15 +306,8 @@ static int send_setup_page(request_rec *r, int status,
         s->pending ? "<p class=\"msg\">" : "",
         s->pending ? qw_str(lang, QW_S_TWOSTEP_REQUIRED) : "",
         s->pending ? "</p>" : "",
-        "<p class=\"hint\">", qw_str(lang, QW_S_TWOSTEP_SETUP_INTRO), "</p>"
-        "<p id=\"qr\">", svg, "</p>"
-        "<p class=\"hint\">", qw_str(lang, QW_S_TWOSTEP_SECRET),
-        " <code id=\"secret\">", b32, "</code></p>", NULL),
-        apr_pstrcat(r->pool, "<label for=\"code\">",
-                    qw_str(lang, QW_S_TWOSTEP_CODE), "</label>"
-                    "<input type=\"text\" id=\"code\" name=\"code\" "
-                    "inputmode=\"numeric\" autocomplete=\"one-time-code\" "
-                    "maxlength=\"16\" required>", NULL),
+        qw_form_enrol_intro(r, lang, svg, b32), NULL),
+        qw_form_enrol_field(r, lang),
         qw_str(lang, QW_S_TWOSTEP_VERIFY));
 }
 
@@ -329,7 +317,7 @@ static int page_setup(request_rec *r, qw_store *st, qw_admin_session *s,
     qw_lang lang = qw_request_lang(r);
     apr_array_header_t *codes;
     const char *list = "";
-    int v, i;
+    int v;
 
     if (!form) {
         const char *b32, *uri, *svg;
@@ -369,11 +357,7 @@ static int page_setup(request_rec *r, qw_store *st, qw_admin_session *s,
     if (v != OK) {
         return qw_unavailable(r);
     }
-    for (i = 0; i < codes->nelts; i++) {
-        list = apr_pstrcat(r->pool, list, "<li><code>",
-                           APR_ARRAY_IDX(codes, i, const char *),
-                           "</code></li>", NULL);
-    }
+    list = qw_form_recovery_list(r, codes);
     /* shown once: the codes are stored hashed */
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     return qw_page_send(r, HTTP_OK, lang, qw_page_nonce(r),
@@ -390,17 +374,7 @@ static int page_password(request_rec *r, qw_store *st, qw_admin_session *s,
                          apr_table_t *form, const char *next)
 {
     qw_lang lang = qw_request_lang(r);
-    const char *fields = apr_pstrcat(r->pool,
-        "<label for=\"current\">", qw_str(lang, QW_S_PW_CURRENT), "</label>"
-        "<input type=\"password\" id=\"current\" name=\"current\" "
-        "autocomplete=\"current-password\" required maxlength=\"1024\">"
-        "<label for=\"password\">", qw_str(lang, QW_S_NEW_PASSWORD),
-        "</label><input type=\"password\" id=\"password\" name=\"password\""
-        " autocomplete=\"new-password\" required maxlength=\"1024\">"
-        "<label for=\"password2\">", qw_str(lang, QW_S_REPEAT_PASSWORD),
-        "</label><input type=\"password\" id=\"password2\" "
-        "name=\"password2\" autocomplete=\"new-password\" required "
-        "maxlength=\"1024\">", NULL);
+    const char *fields = qw_form_password_fields(r, lang);
     const char *intro = s->pending
         ? apr_pstrcat(r->pool, "<p class=\"msg\">",
                       qw_str(lang, QW_S_PW_EXPIRED), "</p>", NULL) : NULL;

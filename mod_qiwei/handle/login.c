@@ -21,7 +21,6 @@
 #include "util/token.h"
 #include "util/text.h"
 
-
 extern qw_pw_params qw_pw_cfg;
 
 static const char *arg_next(request_rec *r)

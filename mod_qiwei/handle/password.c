@@ -45,17 +45,8 @@ static int send_form(request_rec *r, int status, const changer *c,
         message ? "</p>" : "",
         "<form method=\"post\" action=\"", qw_escape_html(r->pool, r->uri),
         "\"><input type=\"hidden\" name=\"csrf\" value=\"",
-        qw_csrf_make(r->pool, qw_csrf_key(), "password", c->binding), "\">"
-        "<label for=\"current\">", qw_str(lang, QW_S_PW_CURRENT), "</label>"
-        "<input type=\"password\" id=\"current\" name=\"current\" "
-        "autocomplete=\"current-password\" required maxlength=\"1024\">"
-        "<label for=\"password\">", qw_str(lang, QW_S_NEW_PASSWORD),
-        "</label><input type=\"password\" id=\"password\" name=\"password\""
-        " autocomplete=\"new-password\" required maxlength=\"1024\">"
-        "<label for=\"password2\">", qw_str(lang, QW_S_REPEAT_PASSWORD),
-        "</label><input type=\"password\" id=\"password2\" "
-        "name=\"password2\" autocomplete=\"new-password\" required "
-        "maxlength=\"1024\">"
+        qw_csrf_make(r->pool, qw_csrf_key(), "password", c->binding), "\">",
+        qw_form_password_fields(r, lang),
         "<button type=\"submit\">", title, "</button></form>", NULL));
 }
 

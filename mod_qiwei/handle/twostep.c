@@ -43,13 +43,8 @@ static int send_code_form(request_rec *r, int status, const char *binding,
         "<p class=\"hint\">", qw_str(lang, QW_S_TWOSTEP_PROMPT), "</p>"
         "<form method=\"post\" action=\"", qw_escape_html(r->pool, r->uri),
         "\"><input type=\"hidden\" name=\"csrf\" value=\"",
-        csrf_for(r, "twostep", binding), "\">"
-        "<label for=\"code\">", qw_str(lang, QW_S_TWOSTEP_CODE), "</label>"
-        "<input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\""
-        " autocomplete=\"one-time-code\" maxlength=\"16\" autofocus>"
-        "<label for=\"recovery\">", qw_str(lang, QW_S_TWOSTEP_RECOVERY),
-        "</label><input type=\"text\" id=\"recovery\" name=\"recovery\" "
-        "autocomplete=\"off\" maxlength=\"32\">"
+        csrf_for(r, "twostep", binding), "\">",
+        qw_form_code_fields(r, lang),
         "<button type=\"submit\">", qw_str(lang, QW_S_TWOSTEP_VERIFY),
         "</button></form>", NULL);
     return qw_page_send(r, status, lang, qw_page_nonce(r),
@@ -195,16 +190,11 @@ static int send_setup(request_rec *r, int status, const who_t *w,
         message ? "<p class=\"msg\" role=\"alert\">" : "",
         message ? qw_escape_html(r->pool, message) : "",
         message ? "</p>" : "",
-        "<p class=\"hint\">", qw_str(lang, QW_S_TWOSTEP_SETUP_INTRO), "</p>"
-        "<p id=\"qr\">", svg, "</p>"
-        "<p class=\"hint\">", qw_str(lang, QW_S_TWOSTEP_SECRET),
-        " <code id=\"secret\">", secret_b32, "</code></p>"
+        qw_form_enrol_intro(r, lang, svg, secret_b32),
         "<form method=\"post\" action=\"", qw_escape_html(r->pool, r->uri),
         "\"><input type=\"hidden\" name=\"csrf\" value=\"",
-        csrf_for(r, "twostep-setup", w->binding), "\">"
-        "<label for=\"code\">", qw_str(lang, QW_S_TWOSTEP_CODE), "</label>"
-        "<input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\""
-        " autocomplete=\"one-time-code\" maxlength=\"16\" required>"
+        csrf_for(r, "twostep-setup", w->binding), "\">",
+        qw_form_enrol_field(r, lang),
         "<button type=\"submit\">", qw_str(lang, QW_S_TWOSTEP_VERIFY),
         "</button></form>", NULL));
 }
@@ -259,7 +249,7 @@ int qw_handle_twostep_setup(request_rec *r)
         const char *code;
         unsigned char *secret;
         size_t n;
-        int enabled, v, i;
+        int enabled, v;
         int64_t last, step;
         const char *list, *cont = "/";
 
@@ -326,12 +316,7 @@ int qw_handle_twostep_setup(request_rec *r)
                  != OK) {
             return qw_unavailable(r);
         }
-        list = "";
-        for (i = 0; i < codes->nelts; i++) {
-            list = apr_pstrcat(r->pool, list, "<li><code>",
-                               APR_ARRAY_IDX(codes, i, const char *),
-                               "</code></li>", NULL);
-        }
+        list = qw_form_recovery_list(r, codes);
         return qw_page_send(r, HTTP_OK, lang, qw_page_nonce(r),
             qw_str(lang, QW_S_TWOSTEP_TITLE), apr_pstrcat(r->pool,
             "<h1>", qw_str(lang, QW_S_TWOSTEP_TITLE), "</h1>"
