@@ -124,6 +124,20 @@ int qw_account_code_check(request_rec *r, qw_store *st, const qw_account *a,
     return rc == QW_OK ? 1 : -1;
 }
 
+/* A database error in a step: logged and rolled back where the kind's
+ * steps run in a transaction of their own (admins); 503. */
+static int step_error(request_rec *r, qw_store *st, const qw_account *a,
+                      const char *what)
+{
+    if (a->kind->tag_step_error) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "%s: %s%s of %s: %s",
+                      a->kind->tag_step_error, a->kind->noun, what,
+                      a->account, st->err ? st->err : "database error");
+        qw_store_rollback(st);
+    }
+    return HTTP_SERVICE_UNAVAILABLE;
+}
+
 /* One attempt at a secret of a, counted before the secret is checked:
  * OK, HTTP_TOO_MANY_REQUESTS (the 429 was sent) or 503. */
 static int account_hit(request_rec *r, const qw_account *a,
@@ -200,13 +214,7 @@ int qw_account_twostep(request_rec *r, qw_store *st, const qw_account *a,
         v = 0;
     }
     if (v == -1) {
-        if (k->tag_step_error) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "%s: %stwo-step "
-                          "check of %s: %s", k->tag_step_error, k->noun,
-                          a->account, st->err ? st->err : "database error");
-            qw_store_rollback(st);
-        }
-        return HTTP_SERVICE_UNAVAILABLE;
+        return step_error(r, st, a, "two-step check");
     }
     if (v != 1) {
         if (v == -2) {
@@ -258,13 +266,7 @@ int qw_account_current_password(request_rec *r, qw_store *st,
     }
     if (qw_psec_password_hashes(st, k->pr, a->ent, a->id, history,
                                 hashes) != QW_OK) {
-        if (k->tag_step_error) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "%s: %spassword "
-                          "change of %s: %s", k->tag_step_error, k->noun,
-                          a->account, st->err ? st->err : "database error");
-            qw_store_rollback(st);
-        }
-        return HTTP_SERVICE_UNAVAILABLE;
+        return step_error(r, st, a, "password change");
     }
     if (!(*hashes)->nelts && k->need_password) {
         return HTTP_SERVICE_UNAVAILABLE;
