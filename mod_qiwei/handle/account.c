@@ -14,21 +14,39 @@
 extern qw_pw_params qw_pw_cfg;
 
 const qw_account_kind qw_account_members = {
-    &qw_member_principal, &qw_throttle_member, QW_THROTTLE_PASSWORD,
-    QW_THROTTLE_TOTP, "",
-    "QW1230", NULL, "QW1232", "QW1231", "QW1236", "QW1233",
-    "two_step_replay",
-    "QW1240", "password change: wrong current password", "", NULL, 1
+    .pr = &qw_member_principal,
+    .rule = &qw_throttle_member,
+    .throttle_password = QW_THROTTLE_PASSWORD,
+    .throttle_totp = QW_THROTTLE_TOTP,
+    .noun = "",
+    .tag_secret_error = "QW1230",
+    .tag_recovery_used = "QW1232",
+    .tag_code_reused = "QW1231",
+    .tag_reuse_unrecorded = "QW1236",
+    .tag_twostep_failed = "QW1233",
+    .replay_action = "two_step_replay",
+    .tag_pw_wrong = "QW1240",
+    .pw_wrong_words = "password change: wrong current password",
+    .pw_wrong_suffix = "",
+    .need_password = 1
 };
 
 const qw_account_kind qw_account_admins = {
-    &qw_admin_principal, &qw_throttle_admin, QW_THROTTLE_ADMIN_PASSWORD,
-    QW_THROTTLE_ADMIN_TOTP, "admin ",
-    NULL, "QW1013", NULL, "QW1011", "QW1015", "QW1010",
-    "admin-two-step-replay",
+    .pr = &qw_admin_principal,
+    .rule = &qw_throttle_admin,
+    .throttle_password = QW_THROTTLE_ADMIN_PASSWORD,
+    .throttle_totp = QW_THROTTLE_ADMIN_TOTP,
+    .noun = "admin ",
+    .tag_step_error = "QW1013",
+    .tag_code_reused = "QW1011",
+    .tag_reuse_unrecorded = "QW1015",
+    .tag_twostep_failed = "QW1010",
+    .replay_action = "admin-two-step-replay",
     /* QW1002's words: the same fail2ban line as a failed login */
-    "QW1002", "admin login failed", " (password change)",
-    "admin_password_change", 0
+    .tag_pw_wrong = "QW1002",
+    .pw_wrong_words = "admin login failed",
+    .pw_wrong_suffix = " (password change)",
+    .pw_wrong_action = "admin_password_change"
 };
 
 void qw_account_member(qw_account *a, request_rec *r, int64_t ent,
@@ -124,10 +142,8 @@ int qw_account_code_check(request_rec *r, qw_store *st, const qw_account *a,
     return rc == QW_OK ? 1 : -1;
 }
 
-/* A database error in a step: logged and rolled back where the kind's
- * steps run in a transaction of their own (admins); 503. */
-static int step_error(request_rec *r, qw_store *st, const qw_account *a,
-                      const char *what)
+int qw_account_step_error(request_rec *r, qw_store *st,
+                          const qw_account *a, const char *what)
 {
     if (a->kind->tag_step_error) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "%s: %s%s of %s: %s",
@@ -214,7 +230,7 @@ int qw_account_twostep(request_rec *r, qw_store *st, const qw_account *a,
         v = 0;
     }
     if (v == -1) {
-        return step_error(r, st, a, "two-step check");
+        return qw_account_step_error(r, st, a, "two-step check");
     }
     if (v != 1) {
         if (v == -2) {
@@ -266,7 +282,7 @@ int qw_account_current_password(request_rec *r, qw_store *st,
     }
     if (qw_psec_password_hashes(st, k->pr, a->ent, a->id, history,
                                 hashes) != QW_OK) {
-        return step_error(r, st, a, "password change");
+        return qw_account_step_error(r, st, a, "password change");
     }
     if (!(*hashes)->nelts && k->need_password) {
         return HTTP_SERVICE_UNAVAILABLE;

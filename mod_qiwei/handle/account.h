@@ -87,6 +87,11 @@ int qw_account_current_password(request_rec *r, qw_store *st,
                                 const qw_account *a, const char *cur,
                                 int history, apr_array_header_t **hashes);
 
+/* A database error in a step of a: logged (the kind's tag_step_error)
+ * and rolled back, when the kind logs it; HTTP_SERVICE_UNAVAILABLE. */
+int qw_account_step_error(request_rec *r, qw_store *st, const qw_account *a,
+                          const char *what);
+
 /* pw against encoded (NULL: a dummy hash, the same work) in the hashing
  * slot: 0 with *ok set, -1 when no slot was free. */
 int qw_account_pw_verify(request_rec *r, const char *encoded,

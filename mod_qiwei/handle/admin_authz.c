@@ -1,27 +1,11 @@
 /* `Require qiwei-admin MODULE...`: the admin authz provider. */
 #include "apr_strings.h"
-#include "ap_provider.h"
-#include "http_core.h"
-#include "http_protocol.h"
 #include "http_request.h"
 #include "mod_auth.h"
-#include "util_script.h"
 
 #include "qiwei.h"
-#include "db.h"
 #include "cfg/config.h"
-#include "handle/handle.h"
-#include "handle/api.h"
-#include "handle/signin.h"
-#include "util/cookie.h"
-#include "util/csrf.h"
-#include "util/pwhash.h"
 #include "util/rights.h"
-#include "util/text.h"
-#include "util/token.h"
-#include "util/totp.h"
-#include "util/qr.h"
-#include "throttle.h"
 
 #include "handle/admin.h"
 

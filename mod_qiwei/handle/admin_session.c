@@ -12,35 +12,22 @@
  * the policy's maximum age). */
 #include <openssl/crypto.h>
 #include "apr_strings.h"
-#include "ap_provider.h"
-#include "http_core.h"
-#include "http_protocol.h"
-#include "http_request.h"
-#include "mod_auth.h"
-#include "util_script.h"
+#include "httpd.h"
+#include "http_log.h"
 
 #include "qiwei.h"
 #include "db.h"
 #include "cfg/config.h"
-#include "handle/handle.h"
-#include "handle/api.h"
-#include "handle/signin.h"
 #include "util/cookie.h"
 #include "util/csrf.h"
-#include "util/pwhash.h"
 #include "util/rights.h"
-#include "util/text.h"
 #include "util/token.h"
-#include "util/totp.h"
-#include "util/qr.h"
-#include "throttle.h"
 
 #include "handle/admin.h"
 
 #define QW_STMT_ADMIN_SESSION "qw_admin_session"
 #define QW_UA_MAX 512
 #define ADMIN_NOTE "qiwei-admin-session"
-
 
 /* From cookie hash to everything an API call needs, in one round trip;
  * last_seen_at is written at most once a minute, as for members. */
@@ -74,7 +61,6 @@ static const char sql_admin_session[] =
     "   FROM s JOIN admin_accounts a ON a.enterprise_id = s.enterprise_id"
     "                               AND a.admin_id = s.admin_id"
     "  WHERE a.status = 'active'";
-
 
 const char *qw_admin_cookie_name(request_rec *r)
 {
@@ -254,7 +240,6 @@ json_t *qw_admin_session_json(qw_api *a)
                      "csrf_header", QW_API_CSRF_HEADER);
 }
 
-
 /* What an admin still owes after `level` (1: password; 2: also TOTP):
  * "totp" when enrolled and not given, "expired" when the password is older
  * than the policy allows, "enrol" when two-step is required and not set
@@ -309,7 +294,6 @@ const char *qw_admin_next_step(request_rec *r, qw_store *st,
     }
     return NULL;
 }
-
 
 /* In the caller's transaction: a new token for the same session row at
  * `level` owing `pending`; the cookie is set and s updated.  The old token

@@ -3,34 +3,17 @@
  * or a recovery code, two-step enrolment, the password change.  Each
  * success rotates the session's token (ASVS: new session id after every
  * step-up). */
-#include <openssl/crypto.h>
 #include "apr_strings.h"
-#include "ap_provider.h"
-#include "http_core.h"
-#include "http_protocol.h"
-#include "http_request.h"
-#include "mod_auth.h"
-#include "util_script.h"
+#include "httpd.h"
+#include "http_log.h"
 
 #include "qiwei.h"
-#include "db.h"
-#include "cfg/config.h"
-#include "handle/handle.h"
-#include "handle/api.h"
 #include "handle/signin.h"
-#include "util/cookie.h"
-#include "util/csrf.h"
-#include "util/pwhash.h"
-#include "util/rights.h"
-#include "util/text.h"
-#include "util/token.h"
 #include "util/totp.h"
 #include "util/qr.h"
-#include "throttle.h"
 
 #include "handle/account.h"
 #include "handle/admin.h"
-
 
 static const char *admin_obj(request_rec *r, const qw_admin_session *s)
 {
@@ -59,15 +42,11 @@ static const qw_account *admin_account(request_rec *r,
     return a;
 }
 
-/* A database error in a step: logged, rolled back; 503 for the caller. */
+/* A database error in a step: logged (QW1013), rolled back; 503. */
 static int step_failed(request_rec *r, qw_store *st,
                        const qw_admin_session *s, const char *what)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                  "QW1013: admin %s of %s: %s", what, s->account,
-                  st->err ? st->err : "database error");
-    qw_store_rollback(st);
-    return HTTP_SERVICE_UNAVAILABLE;
+    return qw_account_step_error(r, st, admin_account(r, s), what);
 }
 
 /* The code (or a recovery code) of a session owing "totp", for the API
