@@ -51,7 +51,7 @@ const qw_keyring *qw_keys(void);
  * NULL if no key file has been loaded. */
 const unsigned char *qw_csrf_key(void);
 
-/* Argon2id concurrency bound (handle/login.c uses it): keys.c. */
+/* Argon2id concurrency bound (handle/account.c uses it): keys.c. */
 apr_status_t qw_pw_slot_acquire(request_rec *r);
 void qw_pw_slot_release(void);
 

@@ -16,7 +16,6 @@ typedef struct {
     const char *external_link_id;  /* share-link reader without a session:
                                     * the link id (16 hex digits) */
     void *article;          /* article.c's per-request decision */
-    int throttled;          /* throttle.c refused this request (429) */
 } qw_req;
 
 qw_req *qw_req_get(request_rec *r, int create);

@@ -65,7 +65,6 @@ int qw_throttle_refuse(request_rec *r, long seconds, const char *why)
     /* the 429 page is ours (render/page.c's error page); a JSON caller
      * answers in its own shape */
     q->ours = 1;
-    q->throttled = 1;
     return HTTP_TOO_MANY_REQUESTS;
 }
 

@@ -44,7 +44,7 @@ void qw_throttle_register_hooks(apr_pool_t *p);
 #define QW_THROTTLE_ADMIN_TOTP     "admin_totp"
 
 /* Refuse: log why (QW1202, never shown), set Retry-After (seconds) and
- * Cache-Control, mark the request (qw_req.throttled) and return
+ * Cache-Control, mark the page as ours (qw_req.ours) and return
  * HTTP_TOO_MANY_REQUESTS.  Nothing is sent: a page handler returns the
  * status (render/page.c draws the 429 page, the same words whatever the
  * reason), the admin API answers with its JSON 429 (qw_api_throttled). */

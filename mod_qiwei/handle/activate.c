@@ -10,6 +10,7 @@
 #include "qiwei.h"
 #include "db.h"
 #include "cfg/config.h"
+#include "handle/account.h"
 #include "handle/handle.h"
 #include "handle/signin.h"    /* password policy (issue 6) */
 #include "store/store.h"
@@ -19,8 +20,6 @@
 #include "util/text.h"
 
 #define QW_MIN_PASSWORD_CHARS 12
-
-extern qw_pw_params qw_pw_cfg;
 
 typedef struct {
     const char *token;
@@ -286,11 +285,7 @@ int qw_handle_activate(request_rec *r)
                                                      lang));
             }
         }
-        if (qw_pw_slot_acquire(r) != APR_SUCCESS) {
-            return qw_unavailable(r);
-        }
-        hash = qw_pw_hash(r->pool, pw, strlen(pw), &qw_pw_cfg);
-        qw_pw_slot_release();
+        hash = qw_account_pw_hash(r, pw, strlen(pw));
         if (!hash) {
             return qw_unavailable(r);
         }

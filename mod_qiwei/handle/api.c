@@ -550,8 +550,6 @@ int qw_handle_api(request_rec *r, const char *rest)
                                    : qw_api_my_reminders(a);
     }
 
-    /* throttled answers of the admin API are JSON too */
-    apr_table_setn(r->notes, QW_API_JSON_NOTE, "1");
     if (qw_admin_resolve(r, &a->admin) != OK) {
         return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
                             "service unavailable");

@@ -1,5 +1,6 @@
-/* The admin side: admin sessions (admin_login.c), the versioned JSON API
- * under <handler>/api/v1/ (api*.c) and Require qiwei-admin. */
+/* The admin side: admin sessions (admin_session.c, admin_login.c), the
+ * versioned JSON API under <handler>/api/v1/ (api*.c) and Require
+ * qiwei-admin (admin_authz.c). */
 #ifndef QW_API_H
 #define QW_API_H
 
@@ -39,7 +40,7 @@ typedef struct {
     const char *enterprise;    /* code of the enterprise it belongs to */
 } qw_admin_session;
 
-/* admin_login.c */
+/* admin_*.c */
 void qw_admin_register_hooks(apr_pool_t *p);
 /* The admin session of r (cached per request).  OK (*out NULL when none) or
  * HTTP_SERVICE_UNAVAILABLE. */
@@ -102,8 +103,6 @@ int qw_api_no_content(qw_api *a);
 /* The JSON 429 after the gate refused (throttle.c: Retry-After set):
  * {"error":{"message":"too many attempts"}} whatever the reason.  OK. */
 int qw_api_throttled(request_rec *r);
-/* Set on r->notes by the admin API: a refusal is answered in JSON. */
-#define QW_API_JSON_NOTE "qiwei-throttle-json"
 /* Map a store failure to a reply: 400 (field from the message when it
  * starts with a known field name), 404, 409 or 503; a refused or failed
  * change is logged (module, action, object). */

@@ -63,30 +63,13 @@ static int dispatch(request_rec *r)
     return HTTP_NOT_FOUND;
 }
 
-/* Transitional, until handle/admin_login.c follows the gate's contract:
- * its callers of qw_admin_login, do_totp and do_password still return OK
- * after HTTP_TOO_MANY_REQUESTS as if the 429 had been sent.  Nothing was:
- * answer for them (a page handler returns the status instead). */
-static int throttled_answer(request_rec *r, int rc)
-{
-    qw_req *q = qw_req_get(r, 0);
-
-    if (rc != OK || !q || !q->throttled || r->status != HTTP_OK) {
-        return rc;
-    }
-    if (apr_table_get(r->notes, QW_API_JSON_NOTE)) {
-        return qw_api_throttled(r);
-    }
-    return HTTP_TOO_MANY_REQUESTS;
-}
-
 static int qw_handler(request_rec *r)
 {
     if (!r->handler || strcmp(r->handler, QW_HANDLER)) {
         return DECLINED;
     }
     qw_req_get(r, 1)->ours = 1;
-    return throttled_answer(r, dispatch(r));
+    return dispatch(r);
 }
 
 void qw_handler_register_hooks(apr_pool_t *p)

@@ -12,6 +12,7 @@
 #include "qiwei.h"
 #include "db.h"
 #include "cfg/config.h"
+#include "handle/account.h"
 #include "handle/handle.h"
 #include "handle/signin.h"    /* account security (issue 6) */
 #include "throttle.h"
@@ -19,8 +20,6 @@
 #include "util/pwhash.h"
 #include "util/token.h"
 #include "util/text.h"
-
-#define QW_UA_MAX 512
 
 extern qw_pw_params qw_pw_cfg;
 
@@ -88,73 +87,6 @@ static int csrf_refused(request_rec *r, const char *next)
                            NULL);
 }
 
-/* Create a session row; returns the cookie token text or NULL. */
-static const char *session_create(request_rec *r, const char *ent_id, const char *member_id)
-{
-    qw_dir_cfg *d = qw_dir(r);
-    unsigned char raw[QW_TOKEN_BYTES], hash[QW_TOKEN_HASH_LEN];
-    const char *token = qw_token_new(r->pool, raw, sizeof(raw));
-    const char *ua = qw_sanitize_text(r->pool, apr_table_get(
-        r->headers_in, "User-Agent"), QW_UA_MAX);
-    const char *values[9];
-    int lengths[9] = { 0 }, formats[9] = { 0 };
-    PGresult *res;
-
-    if (!token) {
-        return NULL;
-    }
-    qw_token_hash(raw, sizeof(raw), hash);
-    if (ua && strlen(ua) > QW_UA_MAX) {
-        ua = apr_pstrmemdup(r->pool, ua, QW_UA_MAX);
-    }
-    if (ua && !qw_valid_utf8_text(ua, strlen(ua))) {
-        ua = NULL;
-    }
-    values[0] = ent_id;
-    values[1] = (const char *)hash;
-    lengths[1] = sizeof(hash);
-    formats[1] = 1;
-    values[2] = member_id;
-    values[3] = "member";
-    values[4] = "1";
-    values[5] = apr_itoa(r->pool, qw_cfg_idle(d));
-    values[6] = apr_itoa(r->pool, qw_cfg_max_age(d));
-    values[7] = r->useragent_ip;
-    values[8] = ua;
-    res = qw_db_exec(r, QW_STMT_SESSION_NEW, 9, values, lengths,
-                     formats);
-    if (!res) {
-        return NULL;
-    }
-    PQclear(res);
-    return token;
-}
-
-/* Drop the session the browser presented, if any (it is replaced). */
-static int session_drop(request_rec *r, const char *ent)
-{
-    const char *cookie = qw_cookie_value_of_session(r);
-    unsigned char raw[QW_TOKEN_BYTES], hash[QW_TOKEN_HASH_LEN];
-    const char *values[2];
-    int lengths[2] = { 0, QW_TOKEN_HASH_LEN }, formats[2] = { 0, 1 };
-    PGresult *res;
-
-    if (!cookie || qw_token_decode(cookie, strlen(cookie), raw,
-                                   sizeof(raw)) != 0) {
-        return 0;
-    }
-    qw_token_hash(raw, sizeof(raw), hash);
-    values[0] = ent;
-    values[1] = (const char *)hash;
-    res = qw_db_exec(r, QW_STMT_SESSION_DEL, 2, values, lengths,
-                     formats);
-    if (!res) {
-        return -1;
-    }
-    PQclear(res);
-    return 0;
-}
-
 static void maybe_rehash(request_rec *r, const char *ent_id,
                          const char *member_id, const char *encoded,
                          const char *pw, size_t len)
@@ -166,11 +98,7 @@ static void maybe_rehash(request_rec *r, const char *ent_id,
     if (!qw_pw_needs_rehash(encoded, &qw_pw_cfg)) {
         return;
     }
-    if (qw_pw_slot_acquire(r) != APR_SUCCESS) {
-        return;
-    }
-    fresh = qw_pw_hash(r->pool, pw, len, &qw_pw_cfg);
-    qw_pw_slot_release();
+    fresh = qw_account_pw_hash(r, pw, len);
     if (!fresh) {
         return;
     }
@@ -193,7 +121,6 @@ static int login_post(request_rec *r)
     const char *account, *password, *next, *encoded = NULL;
     const char *ent_id = NULL, *member_id = NULL, *status = NULL;
     const char *values[2];
-    const char *token;
     PGresult *res;
     size_t pwlen;
     int rc, ok;
@@ -278,12 +205,10 @@ static int login_post(request_rec *r)
         }
     }
     else {
-        if (qw_pw_slot_acquire(r) != APR_SUCCESS) {
+        /* encoded == NULL: the same Argon2id work against a dummy hash */
+        if (qw_account_pw_verify(r, encoded, password, pwlen, &ok) != 0) {
             return qw_unavailable(r);
         }
-        /* encoded == NULL: the same Argon2id work against a dummy hash */
-        ok = qw_pw_verify(encoded, password, pwlen, &qw_pw_cfg);
-        qw_pw_slot_release();
     }
 
     if (ok != 1 || !status || strcmp(status, "active")) {
@@ -306,9 +231,9 @@ static int login_post(request_rec *r)
     if (rc != DECLINED) {
         return rc;
     }
-    (void)session_drop(r, d->enterprise);
-    token = session_create(r, ent_id, member_id);
-    if (!token) {
+    if (qw_member_session_new(r, apr_atoi64(ent_id), apr_atoi64(member_id),
+                              "member", 1, qw_cfg_idle(d),
+                              qw_cfg_max_age(d)) != OK) {
         return qw_unavailable(r);
     }
     if (encoded && !qw_sec_delegated(r)) {
@@ -317,8 +242,6 @@ static int login_post(request_rec *r)
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "QW0405: member %s of %s logged in from %s", member_id,
                   d->enterprise, r->useragent_ip);
-    apr_table_add(r->err_headers_out, "Set-Cookie",
-                  qw_session_cookie(r, token));
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "Location", next);
     return HTTP_SEE_OTHER;
@@ -389,7 +312,7 @@ int qw_handle_logout(request_rec *r)
                       "client %s", r->useragent_ip);
         return send_logout_form(r, HTTP_FORBIDDEN, binding);
     }
-    if (session_drop(r, d->enterprise) != 0) {
+    if (qw_member_session_drop(r) != 0) {
         return qw_unavailable(r);
     }
     apr_table_add(r->err_headers_out, "Set-Cookie",

@@ -11,12 +11,10 @@
 #include "db.h"
 #include "throttle.h"
 #include "cfg/config.h"
+#include "handle/account.h"
 #include "handle/handle.h"
 #include "handle/signin.h"
 #include "util/csrf.h"
-#include "util/pwhash.h"
-
-extern qw_pw_params qw_pw_cfg;
 
 typedef struct {
     int64_t ent, member;
@@ -47,17 +45,8 @@ static int send_form(request_rec *r, int status, const changer *c,
         message ? "</p>" : "",
         "<form method=\"post\" action=\"", qw_escape_html(r->pool, r->uri),
         "\"><input type=\"hidden\" name=\"csrf\" value=\"",
-        qw_csrf_make(r->pool, qw_csrf_key(), "password", c->binding), "\">"
-        "<label for=\"current\">", qw_str(lang, QW_S_PW_CURRENT), "</label>"
-        "<input type=\"password\" id=\"current\" name=\"current\" "
-        "autocomplete=\"current-password\" required maxlength=\"1024\">"
-        "<label for=\"password\">", qw_str(lang, QW_S_NEW_PASSWORD),
-        "</label><input type=\"password\" id=\"password\" name=\"password\""
-        " autocomplete=\"new-password\" required maxlength=\"1024\">"
-        "<label for=\"password2\">", qw_str(lang, QW_S_REPEAT_PASSWORD),
-        "</label><input type=\"password\" id=\"password2\" "
-        "name=\"password2\" autocomplete=\"new-password\" required "
-        "maxlength=\"1024\">"
+        qw_csrf_make(r->pool, qw_csrf_key(), "password", c->binding), "\">",
+        qw_form_password_fields(r, lang),
         "<button type=\"submit\">", title, "</button></form>", NULL));
 }
 
@@ -100,16 +89,6 @@ static int who_changes(request_rec *r, qw_store *st, changer *c)
     return HTTP_SEE_OTHER;
 }
 
-static int verify(request_rec *r, const char *hash, const char *pw, int *ok)
-{
-    if (qw_pw_slot_acquire(r) != APR_SUCCESS) {
-        return -1;
-    }
-    *ok = qw_pw_verify(hash, pw, strlen(pw), &qw_pw_cfg);
-    qw_pw_slot_release();
-    return 0;
-}
-
 int qw_handle_password(request_rec *r)
 {
     qw_dir_cfg *d = qw_dir(r);
@@ -121,6 +100,7 @@ int qw_handle_password(request_rec *r)
     qw_pwp_result pr;
     const char *cur, *pw, *pw2;
     char *fresh;
+    qw_account acc;
     qw_store *st;
     changer c;
     int rc, ok, i;
@@ -169,39 +149,24 @@ int qw_handle_password(request_rec *r)
         return send_form(r, HTTP_BAD_REQUEST, &c,
                          qw_str(lang, QW_S_PW_CURRENT_WRONG), 0);
     }
-    /* guessing the current password here is throttled like the login */
-    rc = qw_throttle_account_hit(r, d->enterprise, c.account,
-                                 QW_THROTTLE_PASSWORD, &qw_throttle_member,
-                                 NULL);
-    if (rc == HTTP_TOO_MANY_REQUESTS) {
-        return rc;
-    }
-    if (rc != OK) {
-        return qw_unavailable(r);
-    }
     if (qw_sec_member_state(st, c.ent, c.member, &ms) != QW_OK) {
         return qw_unavailable(r);
     }
     qw_sec_policy_for(r, &ms, &pol);
-    if (qw_sec_password_hashes(st, c.ent, c.member, pol.history,
-                               &hashes) != QW_OK || hashes->nelts == 0) {
-        return qw_unavailable(r);
+    /* guessing the current password here is throttled like the login */
+    qw_account_member(&acc, r, c.ent, c.member, c.account);
+    rc = qw_account_current_password(r, st, &acc, cur, pol.history,
+                                     &hashes);
+    if (rc == HTTP_TOO_MANY_REQUESTS) {
+        return rc;                      /* render/ draws the 429 page */
     }
-    if (verify(r, APR_ARRAY_IDX(hashes, 0, const char *), cur, &ok) != 0) {
-        return qw_unavailable(r);
-    }
-    if (!ok) {
-        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
-                      "QW1240: password change: wrong current password for "
-                      "account \"%s\" of enterprise %s from %s",
-                      ap_escape_logitem(r->pool, c.account), d->enterprise,
-                      r->useragent_ip);
-        qw_throttle_addr_fail(r);
+    if (rc == HTTP_UNAUTHORIZED) {
         return send_form(r, HTTP_UNAUTHORIZED, &c,
                          qw_str(lang, QW_S_PW_CURRENT_WRONG), 0);
     }
-    qw_throttle_account_clear(r, d->enterprise, c.account,
-                              QW_THROTTLE_PASSWORD);
+    if (rc != OK) {
+        return qw_unavailable(r);
+    }
     if (strcmp(pw, pw2)) {
         pr = QW_PWP_MISMATCH;
     }
@@ -212,7 +177,8 @@ int qw_handle_password(request_rec *r)
     /* the current one and the last pol.history ones */
     for (i = 0; pr == QW_PWP_OK && i < hashes->nelts
                 && (pol.history > 0 || i == 0); i++) {
-        if (verify(r, APR_ARRAY_IDX(hashes, i, const char *), pw, &ok) != 0) {
+        if (qw_account_pw_verify(r, APR_ARRAY_IDX(hashes, i, const char *),
+                                 pw, strlen(pw), &ok) != 0) {
             return qw_unavailable(r);
         }
         if (ok) {
@@ -227,11 +193,7 @@ int qw_handle_password(request_rec *r)
         return send_form(r, HTTP_BAD_REQUEST, &c,
                          qw_pwpolicy_message(r->pool, &pol, pr, lang), 0);
     }
-    if (qw_pw_slot_acquire(r) != APR_SUCCESS) {
-        return qw_unavailable(r);
-    }
-    fresh = qw_pw_hash(r->pool, pw, strlen(pw), &qw_pw_cfg);
-    qw_pw_slot_release();
+    fresh = qw_account_pw_hash(r, pw, strlen(pw));
     if (!fresh || qw_sec_password_change(st, c.ent, c.member, fresh,
                                          pol.history) != QW_OK) {
         return qw_unavailable(r);

@@ -243,14 +243,36 @@ int qw_signin_after_password(request_rec *r, const char *ent_id,
                  0, 0);
 }
 
-int qw_sec_session_issue(request_rec *r, int64_t ent, int64_t member,
-                         const char *kind, int level, int idle, int max_age)
+int qw_member_session_drop(request_rec *r)
+{
+    const char *cookie = qw_cookie_value_of_session(r);
+    unsigned char raw[QW_TOKEN_BYTES], hash[QW_TOKEN_HASH_LEN];
+    const char *values[2];
+    int lengths[2] = { 0, QW_TOKEN_HASH_LEN }, formats[2] = { 0, 1 };
+    PGresult *res;
+
+    if (!cookie || qw_token_decode(cookie, strlen(cookie), raw,
+                                   sizeof(raw)) != 0) {
+        return 0;
+    }
+    qw_token_hash(raw, sizeof(raw), hash);
+    values[0] = qw_dir(r)->enterprise;
+    values[1] = (const char *)hash;
+    res = qw_db_exec(r, QW_STMT_SESSION_DEL, 2, values, lengths, formats);
+    if (!res) {
+        return -1;
+    }
+    PQclear(res);
+    return 0;
+}
+
+int qw_member_session_new(request_rec *r, int64_t ent, int64_t member,
+                          const char *kind, int level, int idle, int max_age)
 {
     unsigned char raw[QW_TOKEN_BYTES], hash[QW_TOKEN_HASH_LEN];
     const char *token = qw_token_new(r->pool, raw, sizeof(raw));
     const char *ua = qw_sanitize_text(r->pool, apr_table_get(
         r->headers_in, "User-Agent"), QW_UA_MAX);
-    const char *old = qw_cookie_value_of_session(r);
     const char *values[9];
     int lengths[9] = { 0 }, formats[9] = { 0 };
     PGresult *res;
@@ -258,20 +280,8 @@ int qw_sec_session_issue(request_rec *r, int64_t ent, int64_t member,
     if (!token) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
-    if (old && qw_token_decode(old, strlen(old), raw, sizeof(raw)) == 0) {
-        /* the session the browser presented is replaced */
-        unsigned char oh[QW_TOKEN_HASH_LEN];
-        const char *dv[2];
-        int dl[2] = { 0, QW_TOKEN_HASH_LEN }, df[2] = { 0, 1 };
-        qw_token_hash(raw, sizeof(raw), oh);
-        dv[0] = qw_dir(r)->enterprise;
-        dv[1] = (const char *)oh;
-        res = qw_db_exec(r, QW_STMT_SESSION_DEL, 2, dv, dl, df);
-        if (res) {
-            PQclear(res);
-        }
-        qw_token_decode(token, strlen(token), raw, sizeof(raw));
-    }
+    /* the session the browser presented is replaced */
+    (void)qw_member_session_drop(r);
     qw_token_hash(raw, sizeof(raw), hash);
     if (ua && strlen(ua) > QW_UA_MAX) {
         ua = apr_pstrmemdup(r->pool, ua, QW_UA_MAX);
@@ -298,6 +308,18 @@ int qw_sec_session_issue(request_rec *r, int64_t ent, int64_t member,
     PQclear(res);
     apr_table_add(r->err_headers_out, "Set-Cookie",
                   qw_session_cookie(r, token));
+    return OK;
+}
+
+int qw_sec_session_issue(request_rec *r, int64_t ent, int64_t member,
+                         const char *kind, int level, int idle, int max_age)
+{
+    int rc = qw_member_session_new(r, ent, member, kind, level, idle,
+                                   max_age);
+
+    if (rc != OK) {
+        return rc;
+    }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "QW1225: member %" APR_INT64_T_FMT " of %s: %s session "
                   "(level %d) from %s", member, qw_dir(r)->enterprise, kind,

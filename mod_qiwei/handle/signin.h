@@ -36,7 +36,15 @@ int qw_signin_after_password(request_rec *r, const char *ent_id,
 int qw_signin_finish(request_rec *r, int64_t ent, int64_t member, int level,
                      const char *next, int totp_done, int pw_changed);
 
-/* Issue a session of kind with the given timeouts, set its cookie. */
+/* Drop the member session the browser presented, if any: 0, or -1 on a
+ * database error. */
+int qw_member_session_drop(request_rec *r);
+/* A new session of kind with the given timeouts replacing the one the
+ * browser presented, its cookie set: OK or HTTP_SERVICE_UNAVAILABLE. */
+int qw_member_session_new(request_rec *r, int64_t ent, int64_t member,
+                          const char *kind, int level, int idle,
+                          int max_age);
+/* The same, logged (QW1225). */
 int qw_sec_session_issue(request_rec *r, int64_t ent, int64_t member,
                          const char *kind, int level, int idle, int max_age);
 

@@ -10,6 +10,7 @@
 #include "db.h"
 #include "throttle.h"
 #include "cfg/config.h"
+#include "handle/account.h"
 #include "handle/handle.h"
 #include "handle/signin.h"
 #include "util/csrf.h"
@@ -42,98 +43,12 @@ static int send_code_form(request_rec *r, int status, const char *binding,
         "<p class=\"hint\">", qw_str(lang, QW_S_TWOSTEP_PROMPT), "</p>"
         "<form method=\"post\" action=\"", qw_escape_html(r->pool, r->uri),
         "\"><input type=\"hidden\" name=\"csrf\" value=\"",
-        csrf_for(r, "twostep", binding), "\">"
-        "<label for=\"code\">", qw_str(lang, QW_S_TWOSTEP_CODE), "</label>"
-        "<input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\""
-        " autocomplete=\"one-time-code\" maxlength=\"16\" autofocus>"
-        "<label for=\"recovery\">", qw_str(lang, QW_S_TWOSTEP_RECOVERY),
-        "</label><input type=\"text\" id=\"recovery\" name=\"recovery\" "
-        "autocomplete=\"off\" maxlength=\"32\">"
+        csrf_for(r, "twostep", binding), "\">",
+        qw_form_code_fields(r, lang),
         "<button type=\"submit\">", qw_str(lang, QW_S_TWOSTEP_VERIFY),
         "</button></form>", NULL);
     return qw_page_send(r, status, lang, qw_page_nonce(r),
                         qw_str(lang, QW_S_TWOSTEP_TITLE), body);
-}
-
-/* Verify a TOTP code for member: 1 accepted (step consumed), 0 wrong,
- * -2 replayed, -1 error. */
-static int verify_code(request_rec *r, qw_store *st, int64_t ent,
-                       int64_t member, const char *text, int enabled_only)
-{
-    unsigned char *secret;
-    size_t n;
-    int enabled;
-    int64_t last, step;
-    long code;
-    qw_status rc;
-
-    if (!text || qw_otp_parse(text, strlen(text), QW_TOTP_DIGITS,
-                              &code) != 0) {
-        return 0;
-    }
-    rc = qw_sec_totp_get(st, ent, member, &secret, &n, &enabled, &last);
-    if (rc == QW_ERR_NOTFOUND) {
-        return 0;
-    }
-    if (rc != QW_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "QW1230: two-step secret "
-                      "of member %" APR_INT64_T_FMT ": %s", member,
-                      st->err ? st->err : "error");
-        return -1;
-    }
-    if (enabled_only != enabled) {
-        OPENSSL_cleanse(secret, n);
-        return 0;
-    }
-    /* match ignoring the replay guard first, to tell a reuse apart */
-    step = qw_totp_match(secret, n, code, (int64_t)apr_time_sec(
-                         apr_time_now()), -1, QW_TOTP_WINDOW, QW_TOTP_STEP,
-                         QW_TOTP_DIGITS);
-    OPENSSL_cleanse(secret, n);
-    if (step < 0) {
-        return 0;
-    }
-    if (!enabled) {
-        return step > last ? 1 : -2;   /* the caller enables with step */
-    }
-    if (step <= last) {
-        return -2;
-    }
-    rc = qw_sec_totp_use_step(st, ent, member, step);
-    if (rc == QW_ERR_CONFLICT) {
-        return -2;                     /* raced with another use */
-    }
-    return rc == QW_OK ? 1 : -1;
-}
-
-static void replay_noted(request_rec *r, qw_store *st, int64_t ent,
-                         int64_t member, const char *account)
-{
-    qw_status rc;
-
-    /* a reused code means someone else saw it: log loudly, keep an audit
-     * row and tell the member (a reminder on their "my reminders" page and
-     * NOTIFY qiwei_login_reminder), all in one transaction */
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  "QW1231: two-step code reused for account \"%s\" of %s "
-                  "from %s", ap_escape_logitem(r->pool, account),
-                  qw_dir(r)->enterprise, r->useragent_ip);
-    if ((rc = qw_store_begin(st)) == QW_OK
-        && (rc = qw_audit_append(st, ent, "auth", "two_step_replay",
-                                 apr_psprintf(r->pool, "member:%"
-                                              APR_INT64_T_FMT, member),
-                                 "refused", "code reused",
-                                 "{\"reminder\": true}")) == QW_OK
-        && (rc = qw_login_reminder_add(st, ent, member, 0, NULL,
-                                       "totp_reuse")) == QW_OK
-        && (rc = qw_store_commit(st)) == QW_OK) {
-        return;
-    }
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                  "QW1236: reused two-step code of member %" APR_INT64_T_FMT
-                  " could not be recorded: %s", member,
-                  st->err ? st->err : qw_status_name(rc));
-    qw_store_rollback(st);
 }
 
 int qw_handle_twostep(request_rec *r)
@@ -142,10 +57,11 @@ int qw_handle_twostep(request_rec *r)
     qw_lang lang = qw_request_lang(r);
     const char *binding = qw_sec_pending_cookie_value(r);
     apr_table_t *form;
+    qw_account acc;
     qw_pending pd;
     qw_store *st;
     qw_status rc;
-    int v, hrc;
+    int hrc;
 
     if (r->method_number != M_GET && r->method_number != M_POST) {
         r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
@@ -179,59 +95,23 @@ int qw_handle_twostep(request_rec *r)
         return send_code_form(r, HTTP_FORBIDDEN, binding,
                               qw_str(lang, QW_S_FORM_EXPIRED));
     }
-    hrc = qw_throttle_account_hit(r, d->enterprise, pd.account,
-                                  QW_THROTTLE_TOTP, &qw_throttle_member,
-                                  NULL);
+    st->who.actor = apr_psprintf(r->pool, "member:%" APR_INT64_T_FMT,
+                                 pd.member_id);
+    qw_account_member(&acc, r, pd.enterprise_id, pd.member_id, pd.account);
+    hrc = qw_account_twostep(r, st, &acc, apr_table_get(form, "code"),
+                             apr_table_get(form, "recovery"));
     if (hrc == HTTP_TOO_MANY_REQUESTS) {
         return hrc;
     }
-    if (hrc != OK) {
-        return qw_unavailable(r);
-    }
-    st->who.actor = apr_psprintf(r->pool, "member:%" APR_INT64_T_FMT,
-                                 pd.member_id);
-    {
-        const char *code = apr_table_get(form, "code");
-        const char *rec = apr_table_get(form, "recovery");
-        if (code && *code) {
-            v = verify_code(r, st, pd.enterprise_id, pd.member_id, code, 1);
-        }
-        else if (rec && *rec) {
-            rc = qw_sec_recovery_use(st, pd.enterprise_id, pd.member_id,
-                                     rec);
-            v = rc == QW_OK ? 1 : rc == QW_ERR_NOTFOUND ? 0 : -1;
-            if (v == 1) {
-                ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
-                              "QW1232: recovery code used by account \"%s\""
-                              " of %s", ap_escape_logitem(r->pool,
-                              pd.account), d->enterprise);
-            }
-        }
-        else {
-            v = 0;
-        }
-    }
-    if (v < 0 && v != -2) {
-        return qw_unavailable(r);
-    }
-    if (v != 1) {
-        if (v == -2) {
-            replay_noted(r, st, pd.enterprise_id, pd.member_id, pd.account);
-        }
-        /* QW1233 is matched by fail2ban like QW0404 */
-        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
-                      "QW1233: two-step verification failed for account "
-                      "\"%s\" of enterprise %s from %s",
-                      ap_escape_logitem(r->pool, pd.account), d->enterprise,
-                      r->useragent_ip);
-        qw_throttle_addr_fail(r);
+    if (hrc == HTTP_UNAUTHORIZED) {
         (void)qw_sec_pending_attempt(st, pd.enterprise_id, pd.hash,
                                      QW_PENDING_MAX_ATTEMPTS);
         return send_code_form(r, HTTP_UNAUTHORIZED, binding,
                               qw_str(lang, QW_S_TWOSTEP_FAILED));
     }
-    qw_throttle_account_clear(r, d->enterprise, pd.account,
-                              QW_THROTTLE_TOTP);
+    if (hrc != OK) {
+        return qw_unavailable(r);
+    }
     (void)qw_sec_pending_end(st, pd.enterprise_id, pd.hash);
     qw_sec_pending_cookie_clear(r);
     return qw_signin_finish(r, pd.enterprise_id, pd.member_id, 2,
@@ -310,16 +190,11 @@ static int send_setup(request_rec *r, int status, const who_t *w,
         message ? "<p class=\"msg\" role=\"alert\">" : "",
         message ? qw_escape_html(r->pool, message) : "",
         message ? "</p>" : "",
-        "<p class=\"hint\">", qw_str(lang, QW_S_TWOSTEP_SETUP_INTRO), "</p>"
-        "<p id=\"qr\">", svg, "</p>"
-        "<p class=\"hint\">", qw_str(lang, QW_S_TWOSTEP_SECRET),
-        " <code id=\"secret\">", secret_b32, "</code></p>"
+        qw_form_enrol_intro(r, lang, svg, secret_b32),
         "<form method=\"post\" action=\"", qw_escape_html(r->pool, r->uri),
         "\"><input type=\"hidden\" name=\"csrf\" value=\"",
-        csrf_for(r, "twostep-setup", w->binding), "\">"
-        "<label for=\"code\">", qw_str(lang, QW_S_TWOSTEP_CODE), "</label>"
-        "<input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\""
-        " autocomplete=\"one-time-code\" maxlength=\"16\" required>"
+        csrf_for(r, "twostep-setup", w->binding), "\">",
+        qw_form_enrol_field(r, lang),
         "<button type=\"submit\">", qw_str(lang, QW_S_TWOSTEP_VERIFY),
         "</button></form>", NULL));
 }
@@ -328,6 +203,7 @@ int qw_handle_twostep_setup(request_rec *r)
 {
     qw_dir_cfg *d = qw_dir(r);
     qw_lang lang = qw_request_lang(r);
+    qw_account acc;
     qw_store *st;
     who_t w;
     int rc;
@@ -350,16 +226,11 @@ int qw_handle_twostep_setup(request_rec *r)
     st->who.actor = apr_psprintf(r->pool, "member:%" APR_INT64_T_FMT,
                                  w.member);
     if (r->method_number == M_GET) {
-        unsigned char secret[QW_TOTP_SECRET_BYTES];
         qw_status s;
         const char *b32;
 
-        if (qw_random(secret, sizeof(secret)) != 0) {
-            return qw_unavailable(r);
-        }
-        s = qw_sec_totp_begin(st, w.ent, w.member, secret, sizeof(secret));
-        b32 = qw_base32_encode(r->pool, secret, sizeof(secret));
-        OPENSSL_cleanse(secret, sizeof(secret));
+        qw_account_member(&acc, r, w.ent, w.member, w.account);
+        s = qw_account_totp_new(r, st, &acc, &b32);
         if (s == QW_ERR_CONFLICT) {
             return qw_page_send(r, HTTP_OK, lang, qw_page_nonce(r),
                 qw_str(lang, QW_S_TWOSTEP_TITLE), apr_pstrcat(r->pool,
@@ -378,9 +249,8 @@ int qw_handle_twostep_setup(request_rec *r)
         const char *code;
         unsigned char *secret;
         size_t n;
-        int enabled, v, i;
+        int enabled, v;
         int64_t last, step;
-        long c;
         const char *list, *cont = "/";
 
         if ((rc = qw_read_form(r, &form)) != OK) {
@@ -390,23 +260,26 @@ int qw_handle_twostep_setup(request_rec *r)
             return HTTP_FORBIDDEN;
         }
         code = apr_table_get(form, "code");
-        if (qw_sec_totp_get(st, w.ent, w.member, &secret, &n, &enabled,
-                            &last) != QW_OK) {
+        qw_account_member(&acc, r, w.ent, w.member, w.account);
+        step = -1;
+        v = qw_account_code_check(r, st, &acc, code, 0, &step);
+        if (v == -1) {
             return qw_unavailable(r);
         }
-        if (enabled) {
-            OPENSSL_cleanse(secret, n);
-            return HTTP_CONFLICT;
-        }
-        step = -1;
-        v = code && qw_otp_parse(code, strlen(code), QW_TOTP_DIGITS, &c) == 0;
-        if (v) {
-            step = qw_totp_match(secret, n, c, (int64_t)apr_time_sec(
-                                 apr_time_now()), last, QW_TOTP_WINDOW,
-                                 QW_TOTP_STEP, QW_TOTP_DIGITS);
-        }
-        if (step < 0) {
-            const char *b32 = qw_base32_encode(r->pool, secret, n);
+        if (v != 1) {
+            const char *b32;
+
+            /* the same secret again, so the app already set up still
+             * fits */
+            if (qw_sec_totp_get(st, w.ent, w.member, &secret, &n, &enabled,
+                                &last) != QW_OK) {
+                return qw_unavailable(r);
+            }
+            if (enabled) {
+                OPENSSL_cleanse(secret, n);
+                return HTTP_CONFLICT;
+            }
+            b32 = qw_base32_encode(r->pool, secret, n);
             OPENSSL_cleanse(secret, n);
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                           "QW1234: two-step enrolment code refused for "
@@ -414,7 +287,6 @@ int qw_handle_twostep_setup(request_rec *r)
             return send_setup(r, HTTP_BAD_REQUEST, &w, b32,
                               qw_str(lang, QW_S_TWOSTEP_FAILED));
         }
-        OPENSSL_cleanse(secret, n);
         if (qw_sec_totp_enable(st, w.ent, w.member, step, QW_RECOVERY_CODES,
                                &codes) != QW_OK) {
             return qw_unavailable(r);
@@ -444,12 +316,7 @@ int qw_handle_twostep_setup(request_rec *r)
                  != OK) {
             return qw_unavailable(r);
         }
-        list = "";
-        for (i = 0; i < codes->nelts; i++) {
-            list = apr_pstrcat(r->pool, list, "<li><code>",
-                               APR_ARRAY_IDX(codes, i, const char *),
-                               "</code></li>", NULL);
-        }
+        list = qw_form_recovery_list(r, codes);
         return qw_page_send(r, HTTP_OK, lang, qw_page_nonce(r),
             qw_str(lang, QW_S_TWOSTEP_TITLE), apr_pstrcat(r->pool,
             "<h1>", qw_str(lang, QW_S_TWOSTEP_TITLE), "</h1>"
