@@ -175,7 +175,7 @@ static int schema_version(PGconn *c)
                               " FROM qw_schema_version");
     int v = -1;
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-        v = atoi(PQgetvalue(res, 0, 0));
+        v = atoi(PQgetvalue(res, 0, QW_COL_ONLY));
     }
     PQclear(res);
     return v;

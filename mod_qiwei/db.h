@@ -19,13 +19,8 @@ typedef struct qw_db_pool qw_db_pool;
 #define QW_STMT_REHASH       "qw_rehash"
 #define QW_STMT_ACTIVATION   "qw_activation"
 
-/* Result columns are read by name.  A statement's select list is written
- * once, as a list macro COLS(X, L) of X(NAME, "expression") entries whose
- * last one is L(NAME, "expression"); QW_COL_SQL/QW_COL_SQL_LAST make the
- * select list from it, and an enum made from the same list gives each
- * column its number, so the two cannot drift apart. */
-#define QW_COL_SQL(name, expr) expr ","
-#define QW_COL_SQL_LAST(name, expr) expr
+/* Result columns are read by name: QW_COL_SQL, QW_COL_SQL_LAST and
+ * QW_COL_ONLY come from store/store.h, shared with the store. */
 
 /* The hot-path statement (QW_STMT_SESSION): one round trip from cookie hash
  * to everything the providers need, as one plain join, in three parts so

@@ -24,8 +24,17 @@ const qw_throttle_rule qw_throttle_admin = { 5, 60, 900, 10, 1800, 43200 };
  * is many people */
 #define QW_NET_FACTOR 5
 
+/* One failure counted ($1 enterprise code, $2 account, $3 kind, $4..$9
+ * the rule): the seconds the account must now wait (0: none) and its
+ * failures so far. */
+#define HIT_COLS(X, L) \
+    X(WAIT_SECONDS, " wait_seconds") \
+    L(FAILURES, " failures")
+#define HIT_COL_ENUM(name, expr) HIT_COL_##name,
+enum { HIT_COLS(HIT_COL_ENUM, HIT_COL_ENUM) };
 static const char sql_hit[] =
-    "SELECT wait_seconds, failures FROM qw_throttle_hit($1, $2, $3,"
+    "SELECT" HIT_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    " FROM qw_throttle_hit($1, $2, $3,"
     " $4::int, $5::int, $6::int, nullif($7::int, 0), $8::int, $9::int)";
 static const char sql_clear[] =
     "DELETE FROM login_throttle t USING enterprises e"
@@ -249,8 +258,8 @@ int qw_throttle_account_hit(request_rec *r, const char *ent,
         PQclear(res);
         return HTTP_SERVICE_UNAVAILABLE;
     }
-    wait = atol(PQgetvalue(res, 0, 0));
-    n = atoi(PQgetvalue(res, 0, 1));
+    wait = atol(PQgetvalue(res, 0, HIT_COL_WAIT_SECONDS));
+    n = atoi(PQgetvalue(res, 0, HIT_COL_FAILURES));
     PQclear(res);
     if (failures) {
         *failures = n;

@@ -21,9 +21,19 @@
 
 #define QW_STMT_ADMIN_LOGIN "qw_admin_login"
 
+/* QW_STMT_ADMIN_LOGIN ($1 enterprise code, $2 account): the admin
+ * account's row, if any.  PASSWORD_HASH is NULL for an account without
+ * one; BOUND_MEMBER_ID is 0 when it is bound to no member. */
+#define ADMIN_LOGIN_COLS(X, L) \
+    X(ENTERPRISE_ID, " a.enterprise_id") \
+    X(ADMIN_ID, " a.admin_id") \
+    X(PASSWORD_HASH, " a.password_hash") \
+    X(STATUS, " a.status") \
+    L(BOUND_MEMBER_ID, "       coalesce(a.bound_member_id, 0)")
+#define ADMIN_LOGIN_COL_ENUM(name, expr) ADMIN_LOGIN_COL_##name,
+enum { ADMIN_LOGIN_COLS(ADMIN_LOGIN_COL_ENUM, ADMIN_LOGIN_COL_ENUM) };
 static const char sql_admin_login[] =
-    "SELECT a.enterprise_id, a.admin_id, a.password_hash, a.status,"
-    "       coalesce(a.bound_member_id, 0)"
+    "SELECT" ADMIN_LOGIN_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
     "  FROM admin_accounts a"
     "  JOIN enterprises e ON e.enterprise_id = a.enterprise_id"
     " WHERE e.code = $1 AND a.account = $2";
@@ -147,13 +157,15 @@ int qw_admin_login(request_rec *r, const char *account, const char *pw,
             return HTTP_SERVICE_UNAVAILABLE;
         }
         if (PQntuples(res) == 1) {
-            eid = apr_atoi64(PQgetvalue(res, 0, 0));
-            aid = apr_atoi64(PQgetvalue(res, 0, 1));
-            if (!PQgetisnull(res, 0, 2)) {
-                encoded = apr_pstrdup(r->pool, PQgetvalue(res, 0, 2));
+#define COL(name) PQgetvalue(res, 0, ADMIN_LOGIN_COL_##name)
+            eid = apr_atoi64(COL(ENTERPRISE_ID));
+            aid = apr_atoi64(COL(ADMIN_ID));
+            if (!PQgetisnull(res, 0, ADMIN_LOGIN_COL_PASSWORD_HASH)) {
+                encoded = apr_pstrdup(r->pool, COL(PASSWORD_HASH));
             }
-            status = apr_pstrdup(r->pool, PQgetvalue(res, 0, 3));
-            bound = apr_atoi64(PQgetvalue(res, 0, 4));
+            status = apr_pstrdup(r->pool, COL(STATUS));
+            bound = apr_atoi64(COL(BOUND_MEMBER_ID));
+#undef COL
         }
         PQclear(res);
     }

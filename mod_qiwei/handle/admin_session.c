@@ -30,7 +30,36 @@
 #define ADMIN_NOTE "qiwei-admin-session"
 
 /* From cookie hash to everything an API call needs, in one round trip;
- * last_seen_at is written at most once a minute, as for members. */
+ * last_seen_at is written at most once a minute, as for members.  $1
+ * enterprise code, $2 the SHA-256 of the session token (binary).
+ * Columns (ADMIN_SESSION_COL_*):
+ *   BOUND_MEMBER_ID  0 when the account is bound to no member
+ *   MODULES        the modules its roles grant, comma separated
+ *   TOUCHED        whether last_seen_at was written (not read: selecting
+ *                  it makes PostgreSQL run the touch)
+ *   PENDING        NULL, or the step the session still waits for
+ *   TWO_STEP       the enterprise's admin_two_step setting ('' if none) */
+#define ADMIN_SESSION_COLS(X, L) \
+    X(ENTERPRISE_ID, " s.enterprise_id") \
+    X(SESSION_ID, " s.session_id") \
+    X(ADMIN_ID, " s.admin_id") \
+    X(AUTH_LEVEL, " s.auth_level") \
+    X(ACCOUNT, "        a.account") \
+    X(IS_SUPER, " a.is_super") \
+    X(BOUND_MEMBER_ID, " coalesce(a.bound_member_id, 0)") \
+    X(MODULES, \
+      "  (SELECT coalesce(string_agg(DISTINCT u.m, ',' ORDER BY u.m), '')" \
+      "     FROM admin_account_roles ar" \
+      "     JOIN admin_roles r ON r.enterprise_id = ar.enterprise_id" \
+      "                       AND r.role_id = ar.role_id" \
+      "    CROSS JOIN LATERAL unnest(r.modules) AS u(m)" \
+      "    WHERE ar.enterprise_id = s.enterprise_id" \
+      "      AND ar.admin_id = s.admin_id)") \
+    X(TOUCHED, "  (SELECT count(*) FROM touch)") \
+    X(PENDING, " s.pending") \
+    L(TWO_STEP, " s.two_step")
+#define ADMIN_SESSION_COL_ENUM(name, expr) ADMIN_SESSION_COL_##name,
+enum { ADMIN_SESSION_COLS(ADMIN_SESSION_COL_ENUM, ADMIN_SESSION_COL_ENUM) };
 static const char sql_admin_session[] =
     "WITH s AS ("
     " SELECT s.enterprise_id, s.session_id, s.admin_id, s.auth_level,"
@@ -48,16 +77,7 @@ static const char sql_admin_session[] =
     "        least(60, s.idle_seconds / 10))"
     " RETURNING 1"
     ")"
-    " SELECT s.enterprise_id, s.session_id, s.admin_id, s.auth_level,"
-    "        a.account, a.is_super, coalesce(a.bound_member_id, 0),"
-    "  (SELECT coalesce(string_agg(DISTINCT u.m, ',' ORDER BY u.m), '')"
-    "     FROM admin_account_roles ar"
-    "     JOIN admin_roles r ON r.enterprise_id = ar.enterprise_id"
-    "                       AND r.role_id = ar.role_id"
-    "    CROSS JOIN LATERAL unnest(r.modules) AS u(m)"
-    "    WHERE ar.enterprise_id = s.enterprise_id"
-    "      AND ar.admin_id = s.admin_id),"
-    "  (SELECT count(*) FROM touch), s.pending, s.two_step"
+    " SELECT" ADMIN_SESSION_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
     "   FROM s JOIN admin_accounts a ON a.enterprise_id = s.enterprise_id"
     "                               AND a.admin_id = s.admin_id"
     "  WHERE a.status = 'active'";
@@ -180,19 +200,21 @@ int qw_admin_resolve(request_rec *r, qw_admin_session **out)
         return OK;
     }
     a = apr_pcalloc(m->pool, sizeof(*a));
-    a->enterprise_id = apr_atoi64(PQgetvalue(res, 0, 0));
-    a->session_id = apr_atoi64(PQgetvalue(res, 0, 1));
-    a->admin_id = apr_atoi64(PQgetvalue(res, 0, 2));
-    a->auth_level = atoi(PQgetvalue(res, 0, 3));
-    a->account = apr_pstrdup(m->pool, PQgetvalue(res, 0, 4));
-    a->is_super = !strcmp(PQgetvalue(res, 0, 5), "t");
-    a->bound_member_id = apr_atoi64(PQgetvalue(res, 0, 6));
+#define COL(name) PQgetvalue(res, 0, ADMIN_SESSION_COL_##name)
+    a->enterprise_id = apr_atoi64(COL(ENTERPRISE_ID));
+    a->session_id = apr_atoi64(COL(SESSION_ID));
+    a->admin_id = apr_atoi64(COL(ADMIN_ID));
+    a->auth_level = atoi(COL(AUTH_LEVEL));
+    a->account = apr_pstrdup(m->pool, COL(ACCOUNT));
+    a->is_super = !strcmp(COL(IS_SUPER), "t");
+    a->bound_member_id = apr_atoi64(COL(BOUND_MEMBER_ID));
     a->modules = a->is_super ? QW_ADMIN_MODULES
-                             : apr_pstrdup(m->pool, PQgetvalue(res, 0, 7));
+                             : apr_pstrdup(m->pool, COL(MODULES));
     a->token = apr_pstrdup(m->pool, token);
-    a->pending = PQgetisnull(res, 0, 9) ? NULL
-                 : apr_pstrdup(m->pool, PQgetvalue(res, 0, 9));
-    a->two_step_optional = !strcmp(PQgetvalue(res, 0, 10), "optional");
+    a->pending = PQgetisnull(res, 0, ADMIN_SESSION_COL_PENDING) ? NULL
+                 : apr_pstrdup(m->pool, COL(PENDING));
+    a->two_step_optional = !strcmp(COL(TWO_STEP), "optional");
+#undef COL
     a->enterprise = apr_pstrdup(m->pool, d->enterprise);
     PQclear(res);
     c->a = a;
@@ -240,6 +262,27 @@ json_t *qw_admin_session_json(qw_api *a)
                      "csrf_header", QW_API_CSRF_HEADER);
 }
 
+/* $1 enterprise id, $2 admin id: whether the admin has two-step on,
+ * whether the enterprise makes it optional, and the password's age in
+ * days (0 when never changed). */
+#define ADMIN_SEC_COLS(X, L) \
+    X(TOTP_ENABLED, \
+      " coalesce((SELECT t.enabled FROM admin_totp t" \
+      "                  WHERE t.enterprise_id = a.enterprise_id" \
+      "                    AND t.admin_id = a.admin_id), false)") \
+    X(TWO_STEP_OPTIONAL, \
+      "       coalesce(e.settings->>'admin_two_step', '') = 'optional'") \
+    L(PASSWORD_AGE_DAYS, \
+      "       coalesce(extract(epoch FROM now() - a.password_changed_at)" \
+      "                / 86400, 0)")
+#define ADMIN_SEC_COL_ENUM(name, expr) ADMIN_SEC_COL_##name,
+enum { ADMIN_SEC_COLS(ADMIN_SEC_COL_ENUM, ADMIN_SEC_COL_ENUM) };
+static const char sql_admin_security[] =
+    "SELECT" ADMIN_SEC_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    "  FROM admin_accounts a JOIN enterprises e"
+    "    ON e.enterprise_id = a.enterprise_id"
+    " WHERE a.enterprise_id = $1 AND a.admin_id = $2";
+
 /* What an admin still owes after `level` (1: password; 2: also TOTP):
  * "totp" when enrolled and not given, "expired" when the password is older
  * than the policy allows, "enrol" when two-step is required and not set
@@ -262,16 +305,7 @@ const char *qw_admin_next_step(request_rec *r, qw_store *st,
     }
     p[0] = qw_i64(r->pool, eid);
     p[1] = qw_i64(r->pool, aid);
-    res = qw_store_exec(st,
-        "SELECT coalesce((SELECT t.enabled FROM admin_totp t"
-        "                  WHERE t.enterprise_id = a.enterprise_id"
-        "                    AND t.admin_id = a.admin_id), false),"
-        "       coalesce(e.settings->>'admin_two_step', '') = 'optional',"
-        "       coalesce(extract(epoch FROM now() - a.password_changed_at)"
-        "                / 86400, 0)"
-        "  FROM admin_accounts a JOIN enterprises e"
-        "    ON e.enterprise_id = a.enterprise_id"
-        " WHERE a.enterprise_id = $1 AND a.admin_id = $2", 2, p, &rc);
+    res = qw_store_exec(st, sql_admin_security, 2, p, &rc);
     if (!res || PQntuples(res) != 1) {
         if (res) {
             PQclear(res);
@@ -279,9 +313,10 @@ const char *qw_admin_next_step(request_rec *r, qw_store *st,
         *err = 1;
         return NULL;
     }
-    enrolled = !strcmp(PQgetvalue(res, 0, 0), "t");
-    optional = !strcmp(PQgetvalue(res, 0, 1), "t");
-    age = atof(PQgetvalue(res, 0, 2));
+    enrolled = !strcmp(PQgetvalue(res, 0, ADMIN_SEC_COL_TOTP_ENABLED), "t");
+    optional = !strcmp(PQgetvalue(res, 0, ADMIN_SEC_COL_TWO_STEP_OPTIONAL),
+                       "t");
+    age = atof(PQgetvalue(res, 0, ADMIN_SEC_COL_PASSWORD_AGE_DAYS));
     PQclear(res);
     if (enrolled && level < 2) {
         return "totp";

@@ -16,6 +16,27 @@
 #include "util/seal.h"
 #include "util/text.h"
 
+/* $1 enterprise id, $2 the viewer's member id, $3 limit, $4 offset: the
+ * active members the viewer may see.  DEPARTMENTS are sorted,
+ * comma-separated codes; MOBILE_HEX is NULL when hidden; TOTAL counts
+ * every row, not only this page. */
+#define DIRECTORY_COLS(X, L) \
+    X(MEMBER_ID, " m.member_id") \
+    X(ACCOUNT, " m.account") \
+    X(DISPLAY_NAME, " m.display_name") \
+    X(DEPARTMENTS, \
+      "  (SELECT coalesce(string_agg(d.code, ',' ORDER BY d.code), '')" \
+      "     FROM member_departments md" \
+      "     JOIN departments d ON d.enterprise_id = md.enterprise_id" \
+      "                       AND d.department_id = md.department_id" \
+      "    WHERE md.enterprise_id = m.enterprise_id" \
+      "      AND md.member_id = m.member_id)") \
+    X(MOBILE_HEX, \
+      "  CASE WHEN cfg.hide OR m.hide_mobile THEN NULL" \
+      "       ELSE encode(m.mobile_enc, 'hex') END") \
+    L(TOTAL, "  count(*) OVER ()")
+#define DIRECTORY_COL_ENUM(name, expr) DIRECTORY_COL_##name,
+enum { DIRECTORY_COLS(DIRECTORY_COL_ENUM, DIRECTORY_COL_ENUM) };
 static const char sql_directory[] =
     "WITH v AS ("
     " SELECT d.path FROM member_departments md"
@@ -27,16 +48,7 @@ static const char sql_directory[] =
     "        coalesce((settings->>'hide_mobile')::boolean, false) AS hide"
     "   FROM enterprises WHERE enterprise_id = $1"
     ")"
-    " SELECT m.member_id, m.account, m.display_name,"
-    "  (SELECT coalesce(string_agg(d.code, ',' ORDER BY d.code), '')"
-    "     FROM member_departments md"
-    "     JOIN departments d ON d.enterprise_id = md.enterprise_id"
-    "                       AND d.department_id = md.department_id"
-    "    WHERE md.enterprise_id = m.enterprise_id"
-    "      AND md.member_id = m.member_id),"
-    "  CASE WHEN cfg.hide OR m.hide_mobile THEN NULL"
-    "       ELSE encode(m.mobile_enc, 'hex') END,"
-    "  count(*) OVER ()"
+    " SELECT" DIRECTORY_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
     "   FROM members m CROSS JOIN cfg"
     "  WHERE m.enterprise_id = $1 AND m.status = 'active'"
     "    AND (cfg.scope = 'all' OR m.member_id = $2 OR EXISTS ("
@@ -71,14 +83,14 @@ int qw_api_directory(qw_api *a)
     }
     items = json_array();
     for (i = 0; i < PQntuples(res); i++) {
-        int64_t mid = apr_atoi64(PQgetvalue(res, i, 0));
+#define COL(name) PQgetvalue(res, i, DIRECTORY_COL_##name)
+        int64_t mid = apr_atoi64(COL(MEMBER_ID));
         const char *mobile = NULL;
-        total = atoi(PQgetvalue(res, i, 5));
-        if (!PQgetisnull(res, i, 4) && qw_keys()) {
+        total = atoi(COL(TOTAL));
+        if (!PQgetisnull(res, i, DIRECTORY_COL_MOBILE_HEX) && qw_keys()) {
             unsigned char *blob, *pt;
             size_t bl, pl;
-            if (qw_store_unhex(r->pool, PQgetvalue(res, i, 4), &blob, &bl)
-                == 0
+            if (qw_store_unhex(r->pool, COL(MOBILE_HEX), &blob, &bl) == 0
                 && qw_unseal(r->pool, qw_keys(),
                              qw_seal_aad(r->pool, "members.mobile",
                                          v->enterprise_id, mid),
@@ -89,15 +101,16 @@ int qw_api_directory(qw_api *a)
         {
             /* a hidden number is absent, not null: nothing to tell */
             json_t *o = json_pack("{s:s, s:s, s:o}",
-                                  "account", PQgetvalue(res, i, 1),
-                                  "display_name", PQgetvalue(res, i, 2),
+                                  "account", COL(ACCOUNT),
+                                  "display_name", COL(DISPLAY_NAME),
                                   "departments", qw_api_csv_array(
-                                      PQgetvalue(res, i, 3)));
+                                      COL(DEPARTMENTS)));
             if (o && mobile) {
                 json_object_set_new(o, "mobile", json_string(mobile));
             }
             json_array_append_new(items, o);
         }
+#undef COL
     }
     PQclear(res);
     return qw_api_json(a, HTTP_OK,

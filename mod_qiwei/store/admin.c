@@ -3,6 +3,7 @@
  * privacy (R15).  Shared by qiweictl and the admin API: every write runs in
  * one transaction together with its audit row. */
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <jansson.h>
 #include <apr_strings.h>
@@ -125,6 +126,18 @@ static qw_status admin_audit(qw_store_audit *audit, int64_t eid,
     return QW_OK;
 }
 
+/* $1 enterprise id, $2 account: the admin account, locked. */
+#define FIND_ADMIN_COLS(X, L) \
+    X(ADMIN_ID, " admin_id") \
+    L(IS_SUPER, " is_super")
+#define FIND_ADMIN_COL_ENUM(name, expr) FIND_ADMIN_COL_##name,
+enum { FIND_ADMIN_COLS(FIND_ADMIN_COL_ENUM, FIND_ADMIN_COL_ENUM) };
+static const char sql_find_admin[] =
+    "SELECT" FIND_ADMIN_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    " FROM admin_accounts "
+    "WHERE enterprise_id = $1 AND account = $2 "
+    "FOR UPDATE";
+
 /* Lock and read an admin account of eid. */
 static qw_status find_admin(qw_store *st, int64_t eid, const char *account,
                             int64_t *id, int *is_super)
@@ -135,9 +148,7 @@ static qw_status find_admin(qw_store *st, int64_t eid, const char *account,
 
     params[0] = qw_i64(st->pool, eid);
     params[1] = account;
-    res = qw_store_exec(st, "SELECT admin_id, is_super FROM admin_accounts "
-                        "WHERE enterprise_id = $1 AND account = $2 "
-                        "FOR UPDATE", 2, params, &rc);
+    res = qw_store_exec(st, sql_find_admin, 2, params, &rc);
     if (res == NULL) {
         return rc;
     }
@@ -146,9 +157,9 @@ static qw_status find_admin(qw_store *st, int64_t eid, const char *account,
         return qw_store_error(st, QW_ERR_NOTFOUND, "no admin account '%s'",
                               account);
     }
-    *id = apr_atoi64(PQgetvalue(res, 0, 0));
+    *id = apr_atoi64(PQgetvalue(res, 0, FIND_ADMIN_COL_ADMIN_ID));
     if (is_super) {
-        *is_super = !strcmp(PQgetvalue(res, 0, 1), "t");
+        *is_super = !strcmp(PQgetvalue(res, 0, FIND_ADMIN_COL_IS_SUPER), "t");
     }
     PQclear(res);
     return QW_OK;
@@ -186,7 +197,7 @@ static qw_status find_member_id(qw_store *st, int64_t eid,
         return qw_store_error(st, QW_ERR_NOTFOUND, "no member '%s'",
                               account);
     }
-    *mid = apr_atoi64(PQgetvalue(res, 0, 0));
+    *mid = apr_atoi64(PQgetvalue(res, 0, QW_COL_ONLY));
     PQclear(res);
     return QW_OK;
 }
@@ -222,7 +233,7 @@ static qw_status admin_add_write(qw_store *st, void *baton,
     if (res == NULL) {
         return rc;
     }
-    aid = apr_atoi64(PQgetvalue(res, 0, 0));
+    aid = apr_atoi64(PQgetvalue(res, 0, QW_COL_ONLY));
     PQclear(res);
     b->id = aid;
     return admin_audit(audit, eid, "settings", "create",
@@ -324,7 +335,8 @@ qw_status qw_admin_set_password(qw_store *st, const char *ent,
     if (res == NULL) {
         return rc;
     }
-    aid = PQntuples(res) == 1 ? apr_atoi64(PQgetvalue(res, 0, 0)) : 0;
+    aid = PQntuples(res) == 1
+          ? apr_atoi64(PQgetvalue(res, 0, QW_COL_ONLY)) : 0;
     PQclear(res);
     if (aid == 0) {
         return qw_store_error(st, QW_ERR_NOTFOUND, "no admin account '%s'",
@@ -447,20 +459,35 @@ qw_status qw_admin_delete(qw_store *st, const char *ent, const char *account)
     return admin_write(st, delete_write, &b);
 }
 
-/* Reads one admin (row from the SELECT below) into a. */
+/* An admin account of enterprise $1 (the caller appends the rest of the
+ * WHERE clause and the order), read by fill_admin(): the bound member's
+ * account (NULL when none), its roles and the modules they grant, as
+ * sorted, comma-separated names. */
+#define ADMIN_COLS(X, L) \
+    X(ADMIN_ID, " a.admin_id") \
+    X(ACCOUNT, " a.account") \
+    X(IS_SUPER, " a.is_super") \
+    X(STATUS, " a.status") \
+    X(BOUND_MEMBER, " m.account") \
+    X(ROLES, \
+      " (SELECT coalesce(string_agg(r.name, ',' ORDER BY r.name), '') " \
+      "    FROM admin_account_roles ar JOIN admin_roles r " \
+      "      ON r.enterprise_id = ar.enterprise_id" \
+      "     AND r.role_id = ar.role_id" \
+      "   WHERE ar.enterprise_id = a.enterprise_id " \
+      "     AND ar.admin_id = a.admin_id)") \
+    L(MODULES, \
+      " (SELECT coalesce(string_agg(DISTINCT u.m, ',' ORDER BY u.m), '') " \
+      "    FROM admin_account_roles ar JOIN admin_roles r " \
+      "      ON r.enterprise_id = ar.enterprise_id" \
+      "     AND r.role_id = ar.role_id" \
+      "    CROSS JOIN LATERAL unnest(r.modules) AS u(m) " \
+      "   WHERE ar.enterprise_id = a.enterprise_id " \
+      "     AND ar.admin_id = a.admin_id)")
+#define ADMIN_COL_ENUM(name, expr) ADMIN_COL_##name,
+enum { ADMIN_COLS(ADMIN_COL_ENUM, ADMIN_COL_ENUM) };
 #define ADMIN_SELECT \
-    "SELECT a.admin_id, a.account, a.is_super, a.status, m.account, " \
-    " (SELECT coalesce(string_agg(r.name, ',' ORDER BY r.name), '') " \
-    "    FROM admin_account_roles ar JOIN admin_roles r " \
-    "      ON r.enterprise_id = ar.enterprise_id AND r.role_id = ar.role_id"\
-    "   WHERE ar.enterprise_id = a.enterprise_id " \
-    "     AND ar.admin_id = a.admin_id), " \
-    " (SELECT coalesce(string_agg(DISTINCT u.m, ',' ORDER BY u.m), '') " \
-    "    FROM admin_account_roles ar JOIN admin_roles r " \
-    "      ON r.enterprise_id = ar.enterprise_id AND r.role_id = ar.role_id"\
-    "    CROSS JOIN LATERAL unnest(r.modules) AS u(m) " \
-    "   WHERE ar.enterprise_id = a.enterprise_id " \
-    "     AND ar.admin_id = a.admin_id) " \
+    "SELECT" ADMIN_COLS(QW_COL_SQL, QW_COL_SQL_LAST) \
     "  FROM admin_accounts a LEFT JOIN members m " \
     "    ON m.enterprise_id = a.enterprise_id " \
     "   AND m.member_id = a.bound_member_id " \
@@ -468,15 +495,17 @@ qw_status qw_admin_delete(qw_store *st, const char *ent, const char *account)
 
 static void fill_admin(apr_pool_t *p, PGresult *res, int i, qw_admin *a)
 {
-    a->id = apr_atoi64(PQgetvalue(res, i, 0));
-    a->account = apr_pstrdup(p, PQgetvalue(res, i, 1));
-    a->is_super = !strcmp(PQgetvalue(res, i, 2), "t");
-    a->status = apr_pstrdup(p, PQgetvalue(res, i, 3));
-    a->bound_member = PQgetisnull(res, i, 4) ? NULL
-                      : apr_pstrdup(p, PQgetvalue(res, i, 4));
-    a->roles = apr_pstrdup(p, PQgetvalue(res, i, 5));
+#define COL(name) PQgetvalue(res, i, ADMIN_COL_##name)
+    a->id = apr_atoi64(COL(ADMIN_ID));
+    a->account = apr_pstrdup(p, COL(ACCOUNT));
+    a->is_super = !strcmp(COL(IS_SUPER), "t");
+    a->status = apr_pstrdup(p, COL(STATUS));
+    a->bound_member = PQgetisnull(res, i, ADMIN_COL_BOUND_MEMBER) ? NULL
+                      : apr_pstrdup(p, COL(BOUND_MEMBER));
+    a->roles = apr_pstrdup(p, COL(ROLES));
     a->modules = a->is_super ? QW_ADMIN_MODULES
-                             : apr_pstrdup(p, PQgetvalue(res, i, 6));
+                             : apr_pstrdup(p, COL(MODULES));
+#undef COL
 }
 
 qw_status qw_admin_get(qw_store *st, const char *ent, const char *account,
@@ -561,7 +590,7 @@ static qw_status role_put_write(qw_store *st, void *baton,
         return rc;
     }
     if (PQntuples(res) == 1) {
-        old = apr_pstrdup(st->pool, PQgetvalue(res, 0, 0));
+        old = apr_pstrdup(st->pool, PQgetvalue(res, 0, QW_COL_ONLY));
     }
     PQclear(res);
     if (b->created) {
@@ -656,6 +685,19 @@ qw_status qw_admin_role_delete(qw_store *st, const char *ent,
     return admin_write(st, role_delete_write, &b);
 }
 
+/* $1 enterprise id: its admin roles by name, with their modules comma
+ * separated. */
+#define ROLE_LIST_COLS(X, L) \
+    X(ROLE_ID, " role_id") \
+    X(NAME, " name") \
+    L(MODULES, " array_to_string(modules, ',')")
+#define ROLE_LIST_COL_ENUM(name, expr) ROLE_LIST_COL_##name,
+enum { ROLE_LIST_COLS(ROLE_LIST_COL_ENUM, ROLE_LIST_COL_ENUM) };
+static const char sql_admin_role_list[] =
+    "SELECT" ROLE_LIST_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    " FROM admin_roles WHERE enterprise_id = $1 "
+    "ORDER BY name";
+
 qw_status qw_admin_role_list(qw_store *st, const char *ent,
                              apr_array_header_t **out)
 {
@@ -670,9 +712,7 @@ qw_status qw_admin_role_list(qw_store *st, const char *ent,
         return rc;
     }
     params[0] = qw_i64(st->pool, eid);
-    res = qw_store_exec(st, "SELECT role_id, name, array_to_string(modules, "
-                        "',') FROM admin_roles WHERE enterprise_id = $1 "
-                        "ORDER BY name", 1, params, &rc);
+    res = qw_store_exec(st, sql_admin_role_list, 1, params, &rc);
     if (res == NULL) {
         return rc;
     }
@@ -680,9 +720,11 @@ qw_status qw_admin_role_list(qw_store *st, const char *ent,
                           sizeof(qw_admin_role));
     for (i = 0; i < PQntuples(res); i++) {
         qw_admin_role *r = apr_array_push(*out);
-        r->id = apr_atoi64(PQgetvalue(res, i, 0));
-        r->name = apr_pstrdup(st->pool, PQgetvalue(res, i, 1));
-        r->modules = apr_pstrdup(st->pool, PQgetvalue(res, i, 2));
+        r->id = apr_atoi64(PQgetvalue(res, i, ROLE_LIST_COL_ROLE_ID));
+        r->name = apr_pstrdup(st->pool,
+                              PQgetvalue(res, i, ROLE_LIST_COL_NAME));
+        r->modules = apr_pstrdup(st->pool,
+                                 PQgetvalue(res, i, ROLE_LIST_COL_MODULES));
     }
     PQclear(res);
     return QW_OK;
@@ -735,7 +777,7 @@ static qw_status change_grant_write(qw_store *st, void *baton,
                               role ? role : "");
     }
     params[1] = qw_i64(st->pool, aid);
-    params[2] = apr_pstrdup(st->pool, PQgetvalue(res, 0, 0));
+    params[2] = apr_pstrdup(st->pool, PQgetvalue(res, 0, QW_COL_ONLY));
     PQclear(res);
     res = qw_store_exec(st, b->grant
                         ? "INSERT INTO admin_account_roles (enterprise_id, "
@@ -846,6 +888,24 @@ qw_status qw_login_reminder_add(qw_store *st, int64_t eid, int64_t member_id,
     return QW_OK;
 }
 
+/* $1 enterprise id, $2 member id, $3 limit, $4 offset: the member's
+ * login reminders, newest first. */
+#define REMINDER_COLS(X, L) \
+    X(REMINDER_ID, " reminder_id") \
+    X(AT, " to_char(at AT TIME ZONE " \
+          "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')") \
+    X(KIND, " kind") \
+    X(ADMIN_ACCOUNT, " admin_account") \
+    X(SOURCE_IP, " source_ip") \
+    L(USER_AGENT, " user_agent")
+#define REMINDER_COL_ENUM(name, expr) REMINDER_COL_##name,
+enum { REMINDER_COLS(REMINDER_COL_ENUM, REMINDER_COL_ENUM) };
+static const char sql_reminder_list[] =
+    "SELECT" REMINDER_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    " FROM login_reminders WHERE enterprise_id = $1 AND "
+    "member_id = $2 ORDER BY at DESC, reminder_id DESC "
+    "LIMIT $3 OFFSET $4";
+
 qw_status qw_login_reminder_list(qw_store *st, int64_t eid, int64_t member_id,
                                  long limit, long offset,
                                  apr_array_header_t **out)
@@ -859,28 +919,25 @@ qw_status qw_login_reminder_list(qw_store *st, int64_t eid, int64_t member_id,
     params[1] = qw_i64(st->pool, member_id);
     params[2] = apr_ltoa(st->pool, limit);
     params[3] = apr_ltoa(st->pool, offset);
-    res = qw_store_exec(st, "SELECT reminder_id, to_char(at AT TIME ZONE "
-                        "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), kind, "
-                        "admin_account, source_ip, user_agent "
-                        "FROM login_reminders WHERE enterprise_id = $1 AND "
-                        "member_id = $2 ORDER BY at DESC, reminder_id DESC "
-                        "LIMIT $3 OFFSET $4", 4, params, &rc);
+    res = qw_store_exec(st, sql_reminder_list, 4, params, &rc);
     if (res == NULL) {
         return rc;
     }
     *out = apr_array_make(st->pool, PQntuples(res) + 1, sizeof(qw_reminder));
     for (i = 0; i < PQntuples(res); i++) {
         qw_reminder *m = apr_array_push(*out);
-        m->id = apr_atoi64(PQgetvalue(res, i, 0));
-        m->at = apr_pstrdup(st->pool, PQgetvalue(res, i, 1));
-        m->kind = apr_pstrdup(st->pool, PQgetvalue(res, i, 2));
+#define COL(name) PQgetvalue(res, i, REMINDER_COL_##name)
+#define STR(name) (PQgetisnull(res, i, REMINDER_COL_##name) ? NULL \
+                   : apr_pstrdup(st->pool, COL(name)))
+        m->id = apr_atoi64(COL(REMINDER_ID));
+        m->at = apr_pstrdup(st->pool, COL(AT));
+        m->kind = apr_pstrdup(st->pool, COL(KIND));
         /* NULL: a member's own reminder (kind totp_reuse, sql/007) */
-        m->admin_account = PQgetisnull(res, i, 3) ? NULL
-                           : apr_pstrdup(st->pool, PQgetvalue(res, i, 3));
-        m->source_ip = PQgetisnull(res, i, 4) ? NULL
-                       : apr_pstrdup(st->pool, PQgetvalue(res, i, 4));
-        m->user_agent = PQgetisnull(res, i, 5) ? NULL
-                        : apr_pstrdup(st->pool, PQgetvalue(res, i, 5));
+        m->admin_account = STR(ADMIN_ACCOUNT);
+        m->source_ip = STR(SOURCE_IP);
+        m->user_agent = STR(USER_AGENT);
+#undef COL
+#undef STR
     }
     PQclear(res);
     return QW_OK;
@@ -888,17 +945,40 @@ qw_status qw_login_reminder_list(qw_store *st, int64_t eid, int64_t member_id,
 
 /* ---- the operation log (R5) ---- */
 
-#define AUDIT_COLS \
-    "seq, to_char(at AT TIME ZONE 'UTC', " \
-    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), actor, actor_role, source_ip, " \
-    "user_agent, request_id, module, action, object, result, reason, " \
-    "details::text"
+/* $1 enterprise id, $2 from, $3 to, $4 actor, $5 module (each NULL for
+ * any), $6 limit, $7 offset: operation log rows.  AT .. DETAILS are
+ * qw_audit_row's strings, in their order there. */
+#define AUDIT_LIST_COLS(X, L) \
+    X(SEQ, " seq") \
+    X(AT, " to_char(at AT TIME ZONE 'UTC', " \
+          "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')") \
+    X(ACTOR, " actor") \
+    X(ACTOR_ROLE, " actor_role") \
+    X(SOURCE_IP, " source_ip") \
+    X(USER_AGENT, " user_agent") \
+    X(REQUEST_ID, " request_id") \
+    X(MODULE, " module") \
+    X(ACTION, " action") \
+    X(OBJECT, " object") \
+    X(RESULT, " result") \
+    X(REASON, " reason") \
+    L(DETAILS, " details::text")
+#define AUDIT_LIST_COL_ENUM(name, expr) AUDIT_LIST_COL_##name,
+enum { AUDIT_LIST_COLS(AUDIT_LIST_COL_ENUM, AUDIT_LIST_COL_ENUM) };
+/* C99 has no static_assert: a negative array size stops the build. */
+typedef char audit_list_cols_match_row[
+    (offsetof(qw_audit_row, details) - offsetof(qw_audit_row, at))
+    / sizeof(const char *) == AUDIT_LIST_COL_DETAILS - AUDIT_LIST_COL_AT
+    ? 1 : -1];
 #define AUDIT_WHERE \
     " FROM audit_log WHERE enterprise_id = $1" \
     " AND ($2::timestamptz IS NULL OR at >= $2::timestamptz)" \
     " AND ($3::timestamptz IS NULL OR at < $3::timestamptz)" \
     " AND ($4::text IS NULL OR actor = $4)" \
     " AND ($5::text IS NULL OR module = $5)"
+static const char sql_audit_list[] =
+    "SELECT" AUDIT_LIST_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    AUDIT_WHERE " ORDER BY seq LIMIT $6 OFFSET $7";
 
 static const char *opt(const char *s)
 {
@@ -921,8 +1001,7 @@ static qw_status audit_query(qw_store *st, int64_t eid,
     params[4] = opt(f->module);
     params[5] = apr_ltoa(st->pool, limit);
     params[6] = apr_ltoa(st->pool, f->offset > 0 ? f->offset : 0);
-    res = qw_store_exec(st, "SELECT " AUDIT_COLS AUDIT_WHERE
-                        " ORDER BY seq LIMIT $6 OFFSET $7", 7, params, &rc);
+    res = qw_store_exec(st, sql_audit_list, 7, params, &rc);
     if (res == NULL) {
         if (rc == QW_ERR_INVALID) {
             qw_store_error(st, rc, "from and to must be ISO 8601 times");
@@ -934,10 +1013,10 @@ static qw_status audit_query(qw_store *st, int64_t eid,
     for (i = 0; i < PQntuples(res); i++) {
         qw_audit_row *a = apr_array_push(*out);
         const char **fld = &a->at;
-        a->seq = apr_atoi64(PQgetvalue(res, i, 0));
-        for (j = 1; j < 13; j++) {
-            fld[j - 1] = PQgetisnull(res, i, j) ? NULL
-                         : apr_pstrdup(st->pool, PQgetvalue(res, i, j));
+        a->seq = apr_atoi64(PQgetvalue(res, i, AUDIT_LIST_COL_SEQ));
+        for (j = AUDIT_LIST_COL_AT; j <= AUDIT_LIST_COL_DETAILS; j++) {
+            fld[j - AUDIT_LIST_COL_AT] = PQgetisnull(res, i, j) ? NULL
+                : apr_pstrdup(st->pool, PQgetvalue(res, i, j));
         }
     }
     PQclear(res);
@@ -1032,6 +1111,19 @@ qw_status qw_audit_export(qw_store *st, const char *ent,
 
 /* ---- enterprise settings (R8 switch, R9 default, R15) ---- */
 
+/* $1 enterprise code: its settings, with their defaults. */
+#define SETTINGS_COLS(X, L) \
+    X(EXTERNAL_SHARE, " allow_external_share") \
+    X(WATERMARK_DEFAULT, \
+      " coalesce((settings->>'watermark_default')::boolean, false)") \
+    X(HIDE_MOBILE, " coalesce((settings->>'hide_mobile')::boolean, false)") \
+    L(DIRECTORY_SCOPE, " coalesce(settings->>'directory_scope', 'all')")
+#define SETTINGS_COL_ENUM(name, expr) SETTINGS_COL_##name,
+enum { SETTINGS_COLS(SETTINGS_COL_ENUM, SETTINGS_COL_ENUM) };
+static const char sql_settings_get[] =
+    "SELECT" SETTINGS_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    " FROM enterprises WHERE code = $1";
+
 qw_status qw_settings_get(qw_store *st, const char *ent, qw_settings *out)
 {
     const char *params[1];
@@ -1039,12 +1131,7 @@ qw_status qw_settings_get(qw_store *st, const char *ent, qw_settings *out)
     qw_status rc;
 
     params[0] = ent;
-    res = qw_store_exec(st, "SELECT allow_external_share, "
-                        "coalesce((settings->>'watermark_default')::boolean,"
-                        " false), coalesce((settings->>'hide_mobile')"
-                        "::boolean, false), coalesce(settings->>"
-                        "'directory_scope', 'all') FROM enterprises WHERE "
-                        "code = $1", 1, params, &rc);
+    res = qw_store_exec(st, sql_settings_get, 1, params, &rc);
     if (res == NULL) {
         return rc;
     }
@@ -1053,10 +1140,12 @@ qw_status qw_settings_get(qw_store *st, const char *ent, qw_settings *out)
         return qw_store_error(st, QW_ERR_NOTFOUND, "no enterprise '%s'",
                               ent ? ent : "");
     }
-    out->external_share = !strcmp(PQgetvalue(res, 0, 0), "t");
-    out->watermark_default = !strcmp(PQgetvalue(res, 0, 1), "t");
-    out->hide_mobile = !strcmp(PQgetvalue(res, 0, 2), "t");
-    out->directory_scope = apr_pstrdup(st->pool, PQgetvalue(res, 0, 3));
+#define COL(name) PQgetvalue(res, 0, SETTINGS_COL_##name)
+    out->external_share = !strcmp(COL(EXTERNAL_SHARE), "t");
+    out->watermark_default = !strcmp(COL(WATERMARK_DEFAULT), "t");
+    out->hide_mobile = !strcmp(COL(HIDE_MOBILE), "t");
+    out->directory_scope = apr_pstrdup(st->pool, COL(DIRECTORY_SCOPE));
+#undef COL
     PQclear(res);
     return QW_OK;
 }

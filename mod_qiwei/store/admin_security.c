@@ -49,6 +49,17 @@ static const qw_blocklist *blocklist(qw_store *st)
     return admin_blocklist;
 }
 
+/* $1 enterprise id: its administrators' password policy settings (NULL
+ * when not set). */
+#define ADMIN_POLICY_COLS(X, L) \
+    X(MODE, " settings->>'admin_password_policy'") \
+    L(MAX_AGE, " settings->>'admin_password_max_age'")
+#define ADMIN_POLICY_COL_ENUM(name, expr) ADMIN_POLICY_COL_##name,
+enum { ADMIN_POLICY_COLS(ADMIN_POLICY_COL_ENUM, ADMIN_POLICY_COL_ENUM) };
+static const char sql_admin_policy[] =
+    "SELECT" ADMIN_POLICY_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    " FROM enterprises WHERE enterprise_id = $1";
+
 qw_status qw_admin_policy_of(qw_store *st, int64_t eid, qw_pwpolicy *pol)
 {
     const char *p[1];
@@ -58,24 +69,22 @@ qw_status qw_admin_policy_of(qw_store *st, int64_t eid, qw_pwpolicy *pol)
 
     qw_pwpolicy_init(pol, QW_PWP_DENGBAO, 1);
     p[0] = qw_i64(st->pool, eid);
-    res = qw_store_exec(st, "SELECT settings->>'admin_password_policy',"
-                        " settings->>'admin_password_max_age'"
-                        " FROM enterprises WHERE enterprise_id = $1",
-                        1, p, &rc);
+    res = qw_store_exec(st, sql_admin_policy, 1, p, &rc);
     if (!res) {
         return rc;
     }
     if (PQntuples(res) == 1) {
-        if (!PQgetisnull(res, 0, 0)) {
-            mode = qw_pwpolicy_mode_parse(PQgetvalue(res, 0, 0));
+        if (!PQgetisnull(res, 0, ADMIN_POLICY_COL_MODE)) {
+            mode = qw_pwpolicy_mode_parse(
+                PQgetvalue(res, 0, ADMIN_POLICY_COL_MODE));
             if (mode < 0) {
                 mode = QW_PWP_DENGBAO;   /* unknown: the strict one */
             }
         }
         /* admins always have two-step available: nist's shorter minimum */
         qw_pwpolicy_init(pol, (qw_pwp_mode)mode, 1);
-        if (!PQgetisnull(res, 0, 1)) {
-            int d = atoi(PQgetvalue(res, 0, 1));
+        if (!PQgetisnull(res, 0, ADMIN_POLICY_COL_MAX_AGE)) {
+            int d = atoi(PQgetvalue(res, 0, ADMIN_POLICY_COL_MAX_AGE));
             if (d >= 0 && d <= 3650) {
                 pol->max_age_days = d;
             }

@@ -130,7 +130,7 @@ static qw_status lock_article(qw_store *st, const char *ent,
         return qw_store_error(st, QW_ERR_NOTFOUND, "no %s article %s in %s",
                               module, path, ent);
     }
-    *aid = apr_atoi64(PQgetvalue(res, 0, 0));
+    *aid = apr_atoi64(PQgetvalue(res, 0, QW_COL_ONLY));
     PQclear(res);
     return QW_OK;
 }
@@ -141,7 +141,8 @@ static qw_status lock_article(qw_store *st, const char *ent,
 
 typedef struct {
     const char *what;        /* for messages */
-    const char *unknown_sql; /* $1 eid, $2 csv: first unknown name */
+    const char *unknown_sql; /* $1 eid, $2 csv: first unknown name (one
+                              * column) */
     const char *insert_sql;  /* $1 eid, $2 csv, $3 article id, [$4] */
 } ref_kind;
 
@@ -210,7 +211,8 @@ static qw_status insert_refs(qw_store *st, const ref_kind *k, int64_t eid,
     }
     if (PQntuples(res) > 0) {
         rc = qw_store_error(st, QW_ERR_NOTFOUND, "no %s '%s' in this "
-                            "enterprise", k->what, PQgetvalue(res, 0, 0));
+                            "enterprise", k->what,
+                            PQgetvalue(res, 0, QW_COL_ONLY));
         PQclear(res);
         return rc;
     }
@@ -341,7 +343,7 @@ static qw_status article_add_write(qw_store *st, void *baton,
         return qw_store_error(st, QW_ERR_NOTFOUND, "no member '%s' in %s",
                               b->owner_account, ent);
     }
-    aid = apr_atoi64(PQgetvalue(res, 0, 0));
+    aid = apr_atoi64(PQgetvalue(res, 0, QW_COL_ONLY));
     PQclear(res);
     if ((rc = write_audience(st, eid, aid, b->aud)) != QW_OK) {
         return rc;
@@ -573,6 +575,21 @@ qw_status qw_article_set_body(qw_store *st, const char *ent,
     return qw_store_write(st, set_body_write, &b);
 }
 
+/* $1 enterprise id, $2 module, $3 path: the stored body (NULL when none)
+ * and its wrapped data key, in hex. */
+#define BODY_COLS(X, L) \
+    X(ARTICLE_ID, " article_id") \
+    X(BODY_HEX, " encode(body_enc, 'hex')") \
+    X(DEK_HEX, " encode(dek_wrapped, 'hex')") \
+    L(BODY_TYPE, " body_type")
+#define BODY_COL_ENUM(name, expr) BODY_COL_##name,
+enum { BODY_COLS(BODY_COL_ENUM, BODY_COL_ENUM) };
+static const char sql_article_body[] =
+    "SELECT" BODY_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    " FROM articles"
+    " WHERE enterprise_id = $1 AND module = $2 AND "
+    "path = $3";
+
 qw_status qw_article_get_body(qw_store *st, const char *ent,
                               const char *module, const char *path,
                               unsigned char **body, size_t *len,
@@ -596,26 +613,24 @@ qw_status qw_article_get_body(qw_store *st, const char *ent,
     params[0] = qw_i64(st->pool, eid);
     params[1] = module;
     params[2] = path;
-    res = qw_store_exec(st, "SELECT article_id, encode(body_enc, 'hex'), "
-                        "encode(dek_wrapped, 'hex'), body_type FROM articles"
-                        " WHERE enterprise_id = $1 AND module = $2 AND "
-                        "path = $3", 3, params, &rc);
+    res = qw_store_exec(st, sql_article_body, 3, params, &rc);
     if (res == NULL) {
         return rc;
     }
-    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 1)) {
+#define COL(name) PQgetvalue(res, 0, BODY_COL_##name)
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, BODY_COL_BODY_HEX)) {
         PQclear(res);
         return qw_store_error(st, QW_ERR_NOTFOUND, "no stored body for %s "
                               "article %s in %s", module, path, ent);
     }
-    aid = apr_atoi64(PQgetvalue(res, 0, 0));
-    if (qw_store_unhex(st->pool, PQgetvalue(res, 0, 1), &enc, &enclen) != 0
-        || qw_store_unhex(st->pool, PQgetvalue(res, 0, 2), &wrapped, &wlen)
-           != 0) {
+    aid = apr_atoi64(COL(ARTICLE_ID));
+    if (qw_store_unhex(st->pool, COL(BODY_HEX), &enc, &enclen) != 0
+        || qw_store_unhex(st->pool, COL(DEK_HEX), &wrapped, &wlen) != 0) {
         PQclear(res);
         return qw_store_error(st, QW_ERR_DB, "unreadable stored body");
     }
-    *content_type = apr_pstrdup(st->pool, PQgetvalue(res, 0, 3));
+    *content_type = apr_pstrdup(st->pool, COL(BODY_TYPE));
+#undef COL
     PQclear(res);
     if (qw_env_open(st->pool, st->keys, eid, aid, enc, enclen, wrapped, wlen,
                     body, len) != 0) {
@@ -656,11 +671,13 @@ static qw_status simple_update_write(qw_store *st, void *baton,
         return rc;
     }
     if (b->returned) {
-        *b->returned = apr_pstrdup(st->pool, PQgetvalue(res, 0, 0));
+        *b->returned = apr_pstrdup(st->pool,
+                                   PQgetvalue(res, 0, QW_COL_ONLY));
     }
     if (details) {
         json_object_set_new(details, "share_version",
-                            json_integer(atoi(PQgetvalue(res, 0, 0))));
+                            json_integer(atoi(PQgetvalue(res, 0,
+                                                         QW_COL_ONLY))));
     }
     PQclear(res);
     return article_audit(st, audit, eid, b->module, b->action,
@@ -735,6 +752,21 @@ qw_status qw_article_revoke_links(qw_store *st, const char *ent,
                          "share-revoke", json_object(), NULL);
 }
 
+/* $1 enterprise id, $2 article id: the article's sharing state, the
+ * enterprise's master switch, and the database's clock in seconds. */
+#define SHARE_STATE_COLS(X, L) \
+    X(SHARE_ENABLED, " a.share_enabled") \
+    X(SHARE_VERSION, " a.share_version") \
+    X(ALLOW_EXTERNAL_SHARE, " e.allow_external_share") \
+    L(NOW, " extract(epoch FROM now())::bigint")
+#define SHARE_STATE_COL_ENUM(name, expr) SHARE_STATE_COL_##name,
+enum { SHARE_STATE_COLS(SHARE_STATE_COL_ENUM, SHARE_STATE_COL_ENUM) };
+static const char sql_share_state[] =
+    "SELECT" SHARE_STATE_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    " FROM articles a "
+    "JOIN enterprises e USING (enterprise_id) WHERE "
+    "a.enterprise_id = $1 AND a.article_id = $2";
+
 static qw_status share_link_write(qw_store *st, void *baton,
                                   qw_store_audit *audit)
 {
@@ -752,24 +784,21 @@ static qw_status share_link_write(qw_store *st, void *baton,
     }
     params[0] = qw_i64(st->pool, eid);
     params[1] = qw_i64(st->pool, aid);
-    res = qw_store_exec(st, "SELECT a.share_enabled, a.share_version, "
-                        "e.allow_external_share, "
-                        "extract(epoch FROM now())::bigint FROM articles a "
-                        "JOIN enterprises e USING (enterprise_id) WHERE "
-                        "a.enterprise_id = $1 AND a.article_id = $2",
-                        2, params, &rc);
+    res = qw_store_exec(st, sql_share_state, 2, params, &rc);
     if (res == NULL) {
         return rc;
     }
-    enabled = !strcmp(PQgetvalue(res, 0, 0), "t");
+#define COL(name) PQgetvalue(res, 0, SHARE_STATE_COL_##name)
+    enabled = !strcmp(COL(SHARE_ENABLED), "t");
     memset(&s, 0, sizeof(s));
     s.enterprise_id = eid;
     s.article_id = aid;
-    s.share_version = (uint32_t)apr_atoi64(PQgetvalue(res, 0, 1));
-    *b->master_on = !strcmp(PQgetvalue(res, 0, 2), "t");
+    s.share_version = (uint32_t)apr_atoi64(COL(SHARE_VERSION));
+    *b->master_on = !strcmp(COL(ALLOW_EXTERNAL_SHARE), "t");
     /* expiry on the database's clock: the one every qiweictl host shares
      * (httpd nodes must keep theirs in sync, e.g. with NTP) */
-    s.expires = b->ttl ? apr_atoi64(PQgetvalue(res, 0, 3)) + b->ttl : 0;
+    s.expires = b->ttl ? apr_atoi64(COL(NOW)) + b->ttl : 0;
+#undef COL
     PQclear(res);
     if (!enabled) {
         return qw_store_error(st, QW_ERR_INVALID, "external sharing is off "
@@ -821,38 +850,103 @@ qw_status qw_article_share_link(qw_store *st, const char *ent,
     return rc;
 }
 
-#define ARTICLE_COLUMNS \
-    "a.article_id, a.enterprise_id, a.module, a.path, a.title, m.account, " \
-    "a.audience_all, a.confidential, a.share_enabled, " \
-    "a.share_enabled AND e.allow_external_share, a.share_version, " \
-    "coalesce(a.watermark, -1), a.body_type, coalesce(length(a.body_enc), 0)," \
-    " coalesce(a.dek_kid, 0), to_char(a.updated_at AT TIME ZONE 'UTC', " \
-    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+/* An article's row, as fill() reads it, from a statement in which a is
+ * the article, e its enterprise and m its owner (NULL when none). */
+#define ARTICLE_COLS(X, L) \
+    X(ARTICLE_ID, " a.article_id") \
+    X(ENTERPRISE_ID, " a.enterprise_id") \
+    X(MODULE, " a.module") \
+    X(PATH, " a.path") \
+    X(TITLE, " a.title") \
+    X(OWNER, " m.account") \
+    X(AUDIENCE_ALL, " a.audience_all") \
+    X(CONFIDENTIAL, " a.confidential") \
+    X(SHARE_ENABLED, " a.share_enabled") \
+    X(SHARE_EFFECTIVE, " a.share_enabled AND e.allow_external_share") \
+    X(SHARE_VERSION, " a.share_version") \
+    X(WATERMARK, " coalesce(a.watermark, -1)") \
+    X(BODY_TYPE, " a.body_type") \
+    X(BODY_BYTES, " coalesce(length(a.body_enc), 0)") \
+    X(DEK_KID, " coalesce(a.dek_kid, 0)") \
+    L(UPDATED_AT, " to_char(a.updated_at AT TIME ZONE 'UTC', " \
+                  "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+#define ARTICLE_COL_ENUM(name, expr) ARTICLE_COL_##name,
+enum {
+    ARTICLE_COLS(ARTICLE_COL_ENUM, ARTICLE_COL_ENUM)
+    ARTICLE_COLUMNS         /* how many; a longer statement's own start */
+};
+#define ARTICLE_SELECT "SELECT" ARTICLE_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
 
 static void fill(qw_store *st, PGresult *res, int i, qw_article *a)
 {
     apr_pool_t *p = st->pool;
 
     memset(a, 0, sizeof(*a));
-    a->id = apr_atoi64(PQgetvalue(res, i, 0));
-    a->enterprise_id = apr_atoi64(PQgetvalue(res, i, 1));
-    a->module = apr_pstrdup(p, PQgetvalue(res, i, 2));
-    a->path = apr_pstrdup(p, PQgetvalue(res, i, 3));
-    a->title = apr_pstrdup(p, PQgetvalue(res, i, 4));
-    a->owner = PQgetisnull(res, i, 5) ? NULL
-               : apr_pstrdup(p, PQgetvalue(res, i, 5));
-    a->audience_all = !strcmp(PQgetvalue(res, i, 6), "t");
-    a->confidential = !strcmp(PQgetvalue(res, i, 7), "t");
-    a->share_enabled = !strcmp(PQgetvalue(res, i, 8), "t");
-    a->share_effective = !strcmp(PQgetvalue(res, i, 9), "t");
-    a->share_version = atoi(PQgetvalue(res, i, 10));
-    a->watermark = atoi(PQgetvalue(res, i, 11));
-    a->body_type = PQgetisnull(res, i, 12) ? NULL
-                   : apr_pstrdup(p, PQgetvalue(res, i, 12));
-    a->body_bytes = apr_atoi64(PQgetvalue(res, i, 13));
-    a->dek_kid = atoi(PQgetvalue(res, i, 14));
-    a->updated_at = apr_pstrdup(p, PQgetvalue(res, i, 15));
+#define COL(name) PQgetvalue(res, i, ARTICLE_COL_##name)
+#define NUL(name) PQgetisnull(res, i, ARTICLE_COL_##name)
+    a->id = apr_atoi64(COL(ARTICLE_ID));
+    a->enterprise_id = apr_atoi64(COL(ENTERPRISE_ID));
+    a->module = apr_pstrdup(p, COL(MODULE));
+    a->path = apr_pstrdup(p, COL(PATH));
+    a->title = apr_pstrdup(p, COL(TITLE));
+    a->owner = NUL(OWNER) ? NULL : apr_pstrdup(p, COL(OWNER));
+    a->audience_all = !strcmp(COL(AUDIENCE_ALL), "t");
+    a->confidential = !strcmp(COL(CONFIDENTIAL), "t");
+    a->share_enabled = !strcmp(COL(SHARE_ENABLED), "t");
+    a->share_effective = !strcmp(COL(SHARE_EFFECTIVE), "t");
+    a->share_version = atoi(COL(SHARE_VERSION));
+    a->watermark = atoi(COL(WATERMARK));
+    a->body_type = NUL(BODY_TYPE) ? NULL : apr_pstrdup(p, COL(BODY_TYPE));
+    a->body_bytes = apr_atoi64(COL(BODY_BYTES));
+    a->dek_kid = atoi(COL(DEK_KID));
+    a->updated_at = apr_pstrdup(p, COL(UPDATED_AT));
+#undef COL
+#undef NUL
 }
+
+/* $1 enterprise id, $2 module, $3 path: the article's row (ARTICLE_COLS)
+ * followed by its audience and people, as sorted, comma-separated codes,
+ * names and accounts (ARTICLE_REFS_COL_*, counted from ARTICLE_COLUMNS). */
+#define ARTICLE_REFS_COLS(X, L) \
+    X(DEPARTMENTS, \
+      " (SELECT coalesce(string_agg(d.code, ',' ORDER BY d.code), '') " \
+      "   FROM article_audience x JOIN departments d ON d.enterprise_id = " \
+      "   x.enterprise_id AND d.department_id = x.department_id " \
+      "  WHERE x.enterprise_id = a.enterprise_id " \
+      "    AND x.article_id = a.article_id)") \
+    X(ROLES, \
+      " (SELECT coalesce(string_agg(r.name, ',' ORDER BY r.name), '') " \
+      "   FROM article_audience x JOIN roles r ON r.enterprise_id = " \
+      "   x.enterprise_id AND r.role_id = x.role_id " \
+      "  WHERE x.enterprise_id = a.enterprise_id " \
+      "    AND x.article_id = a.article_id)") \
+    X(MEMBERS, \
+      " (SELECT coalesce(string_agg(u.account, ',' ORDER BY u.account), '')" \
+      "   FROM article_audience x JOIN members u ON u.enterprise_id = " \
+      "   x.enterprise_id AND u.member_id = x.member_id " \
+      "  WHERE x.enterprise_id = a.enterprise_id " \
+      "    AND x.article_id = a.article_id)") \
+    X(RESPONSIBLE, \
+      " (SELECT coalesce(string_agg(u.account, ',' ORDER BY u.account), '')" \
+      "   FROM article_people x JOIN members u ON u.enterprise_id = " \
+      "   x.enterprise_id AND u.member_id = x.member_id " \
+      "  WHERE x.enterprise_id = a.enterprise_id " \
+      "    AND x.article_id = a.article_id " \
+      "    AND x.relation = 'responsible')") \
+    L(RELATED, \
+      " (SELECT coalesce(string_agg(u.account, ',' ORDER BY u.account), '')" \
+      "   FROM article_people x JOIN members u ON u.enterprise_id = " \
+      "   x.enterprise_id AND u.member_id = x.member_id " \
+      "  WHERE x.enterprise_id = a.enterprise_id " \
+      "    AND x.article_id = a.article_id AND x.relation = 'related')")
+#define ARTICLE_REFS_COL_ENUM(name, expr) ARTICLE_REFS_COL_##name,
+enum { ARTICLE_REFS_COLS(ARTICLE_REFS_COL_ENUM, ARTICLE_REFS_COL_ENUM) };
+static const char sql_article_get[] =
+    ARTICLE_SELECT "," ARTICLE_REFS_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    " FROM articles a JOIN enterprises e ON e.enterprise_id = "
+    "a.enterprise_id LEFT JOIN members m ON m.enterprise_id = "
+    "a.enterprise_id AND m.member_id = a.owner_member_id "
+    "WHERE a.enterprise_id = $1 AND a.module = $2 AND a.path = $3";
 
 qw_status qw_article_get(qw_store *st, const char *ent, const char *module,
                          const char *path, qw_article *out)
@@ -872,38 +966,7 @@ qw_status qw_article_get(qw_store *st, const char *ent, const char *module,
     params[0] = qw_i64(st->pool, eid);
     params[1] = module;
     params[2] = path;
-    res = qw_store_exec(st, "SELECT " ARTICLE_COLUMNS ", "
-        "(SELECT coalesce(string_agg(d.code, ',' ORDER BY d.code), '') "
-        "   FROM article_audience x JOIN departments d ON d.enterprise_id = "
-        "   x.enterprise_id AND d.department_id = x.department_id "
-        "  WHERE x.enterprise_id = a.enterprise_id "
-        "    AND x.article_id = a.article_id), "
-        "(SELECT coalesce(string_agg(r.name, ',' ORDER BY r.name), '') "
-        "   FROM article_audience x JOIN roles r ON r.enterprise_id = "
-        "   x.enterprise_id AND r.role_id = x.role_id "
-        "  WHERE x.enterprise_id = a.enterprise_id "
-        "    AND x.article_id = a.article_id), "
-        "(SELECT coalesce(string_agg(u.account, ',' ORDER BY u.account), '') "
-        "   FROM article_audience x JOIN members u ON u.enterprise_id = "
-        "   x.enterprise_id AND u.member_id = x.member_id "
-        "  WHERE x.enterprise_id = a.enterprise_id "
-        "    AND x.article_id = a.article_id), "
-        "(SELECT coalesce(string_agg(u.account, ',' ORDER BY u.account), '') "
-        "   FROM article_people x JOIN members u ON u.enterprise_id = "
-        "   x.enterprise_id AND u.member_id = x.member_id "
-        "  WHERE x.enterprise_id = a.enterprise_id "
-        "    AND x.article_id = a.article_id "
-        "    AND x.relation = 'responsible'), "
-        "(SELECT coalesce(string_agg(u.account, ',' ORDER BY u.account), '') "
-        "   FROM article_people x JOIN members u ON u.enterprise_id = "
-        "   x.enterprise_id AND u.member_id = x.member_id "
-        "  WHERE x.enterprise_id = a.enterprise_id "
-        "    AND x.article_id = a.article_id AND x.relation = 'related') "
-        "FROM articles a JOIN enterprises e ON e.enterprise_id = "
-        "a.enterprise_id LEFT JOIN members m ON m.enterprise_id = "
-        "a.enterprise_id AND m.member_id = a.owner_member_id "
-        "WHERE a.enterprise_id = $1 AND a.module = $2 AND a.path = $3",
-        3, params, &rc);
+    res = qw_store_exec(st, sql_article_get, 3, params, &rc);
     if (res == NULL) {
         return rc;
     }
@@ -913,14 +976,26 @@ qw_status qw_article_get(qw_store *st, const char *ent, const char *module,
                               module, path, ent);
     }
     fill(st, res, 0, out);
-    out->departments = apr_pstrdup(st->pool, PQgetvalue(res, 0, 16));
-    out->roles = apr_pstrdup(st->pool, PQgetvalue(res, 0, 17));
-    out->members = apr_pstrdup(st->pool, PQgetvalue(res, 0, 18));
-    out->responsible = apr_pstrdup(st->pool, PQgetvalue(res, 0, 19));
-    out->related = apr_pstrdup(st->pool, PQgetvalue(res, 0, 20));
+#define COL(name) PQgetvalue(res, 0, ARTICLE_COLUMNS + ARTICLE_REFS_COL_##name)
+    out->departments = apr_pstrdup(st->pool, COL(DEPARTMENTS));
+    out->roles = apr_pstrdup(st->pool, COL(ROLES));
+    out->members = apr_pstrdup(st->pool, COL(MEMBERS));
+    out->responsible = apr_pstrdup(st->pool, COL(RESPONSIBLE));
+    out->related = apr_pstrdup(st->pool, COL(RELATED));
+#undef COL
     PQclear(res);
     return QW_OK;
 }
+
+/* $1 enterprise id, $2 a module or NULL for all: their articles. */
+static const char sql_article_list[] =
+    ARTICLE_SELECT " FROM articles a "
+    "JOIN enterprises e ON e.enterprise_id = "
+    "a.enterprise_id LEFT JOIN members m ON "
+    "m.enterprise_id = a.enterprise_id AND m.member_id = "
+    "a.owner_member_id WHERE a.enterprise_id = $1 AND "
+    "($2::text IS NULL OR a.module = $2) "
+    "ORDER BY a.module, a.path";
 
 qw_status qw_article_list(qw_store *st, const char *ent, const char *module,
                           apr_array_header_t **out)
@@ -940,13 +1015,7 @@ qw_status qw_article_list(qw_store *st, const char *ent, const char *module,
     }
     params[0] = qw_i64(st->pool, eid);
     params[1] = module;
-    res = qw_store_exec(st, "SELECT " ARTICLE_COLUMNS " FROM articles a "
-                        "JOIN enterprises e ON e.enterprise_id = "
-                        "a.enterprise_id LEFT JOIN members m ON "
-                        "m.enterprise_id = a.enterprise_id AND m.member_id = "
-                        "a.owner_member_id WHERE a.enterprise_id = $1 AND "
-                        "($2::text IS NULL OR a.module = $2) "
-                        "ORDER BY a.module, a.path", 2, params, &rc);
+    res = qw_store_exec(st, sql_article_list, 2, params, &rc);
     if (res == NULL) {
         return rc;
     }
@@ -1001,6 +1070,19 @@ typedef struct {
     long n;
 } rewrap_baton;
 
+/* $1 enterprise id, $2 the current key id: the data keys wrapped under
+ * another key, locked. */
+#define REWRAP_COLS(X, L) \
+    X(ARTICLE_ID, " article_id") \
+    L(DEK_HEX, " encode(dek_wrapped, 'hex')")
+#define REWRAP_COL_ENUM(name, expr) REWRAP_COL_##name,
+enum { REWRAP_COLS(REWRAP_COL_ENUM, REWRAP_COL_ENUM) };
+static const char sql_rewrap_keys[] =
+    "SELECT" REWRAP_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    " FROM articles WHERE enterprise_id = $1 AND "
+    "dek_kid IS NOT NULL AND dek_kid <> $2 "
+    "ORDER BY article_id FOR UPDATE";
+
 static qw_status rewrap_write(qw_store *st, void *baton,
                               qw_store_audit *audit)
 {
@@ -1015,20 +1097,18 @@ static qw_status rewrap_write(qw_store *st, void *baton,
 
     params[0] = qw_i64(st->pool, eid);
     params[1] = apr_psprintf(st->pool, "%u", (unsigned)cur);
-    res = qw_store_exec(st, "SELECT article_id, encode(dek_wrapped, 'hex') "
-                        "FROM articles WHERE enterprise_id = $1 AND "
-                        "dek_kid IS NOT NULL AND dek_kid <> $2 "
-                        "ORDER BY article_id FOR UPDATE", 2, params, &rc);
+    res = qw_store_exec(st, sql_rewrap_keys, 2, params, &rc);
     if (res == NULL) {
         return rc;
     }
     for (i = 0; i < PQntuples(res); i++) {
-        int64_t aid = apr_atoi64(PQgetvalue(res, i, 0));
+        int64_t aid = apr_atoi64(PQgetvalue(res, i, REWRAP_COL_ARTICLE_ID));
         unsigned char *w, *nw;
         size_t wl, nwl;
         PGresult *u;
 
-        if (qw_store_unhex(st->pool, PQgetvalue(res, i, 1), &w, &wl) != 0
+        if (qw_store_unhex(st->pool, PQgetvalue(res, i, REWRAP_COL_DEK_HEX),
+                           &w, &wl) != 0
             || qw_env_rewrap(st->pool, st->keys, eid, aid, w, wl, &nw, &nwl)
                != 0) {
             PQclear(res);
@@ -1096,7 +1176,9 @@ qw_status qw_article_rewrap_all(qw_store *st, long *done)
         return rc;
     }
     for (i = 0; i < PQntuples(res); i++) {
-        rc = rewrap_enterprise(st, apr_atoi64(PQgetvalue(res, i, 0)), done);
+        rc = rewrap_enterprise(st,
+                               apr_atoi64(PQgetvalue(res, i, QW_COL_ONLY)),
+                               done);
         if (rc != QW_OK) {
             break;
         }

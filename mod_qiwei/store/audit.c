@@ -91,6 +91,27 @@ static int chain_mac(apr_pool_t *p, const unsigned char key[QW_KEY_LEN],
     return 0;
 }
 
+/* $1 enterprise id: the newest row of its chain, if any. */
+#define AUDIT_LAST_COLS(X, L) \
+    X(SEQ, " seq") \
+    L(MAC_HEX, " encode(mac, 'hex')")
+#define AUDIT_LAST_COL_ENUM(name, expr) AUDIT_LAST_COL_##name,
+enum { AUDIT_LAST_COLS(AUDIT_LAST_COL_ENUM, AUDIT_LAST_COL_ENUM) };
+static const char sql_audit_last[] =
+    "SELECT" AUDIT_LAST_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    " FROM audit_log WHERE enterprise_id = $1 ORDER BY seq DESC LIMIT 1";
+
+/* $1 the details (JSON text or NULL): the time of the new row and the
+ * details as the database will give them back. */
+#define AUDIT_STAMP_COLS(X, L) \
+    X(AT, " to_char(clock_timestamp() AT TIME ZONE 'UTC', " \
+          AUDIT_TS_FMT ")") \
+    L(DETAILS, " $1::jsonb::text")
+#define AUDIT_STAMP_COL_ENUM(name, expr) AUDIT_STAMP_COL_##name,
+enum { AUDIT_STAMP_COLS(AUDIT_STAMP_COL_ENUM, AUDIT_STAMP_COL_ENUM) };
+static const char sql_audit_stamp[] =
+    "SELECT" AUDIT_STAMP_COLS(QW_COL_SQL, QW_COL_SQL_LAST);
+
 qw_status qw_audit_append(qw_store *st, int64_t enterprise_id,
                           const char *module, const char *action,
                           const char *object, const char *result,
@@ -127,17 +148,16 @@ qw_status qw_audit_append(qw_store *st, int64_t enterprise_id,
     }
     PQclear(res);
 
-    res = qw_store_exec(st, "SELECT seq, encode(mac, 'hex') FROM audit_log "
-                        "WHERE enterprise_id = $1 ORDER BY seq DESC LIMIT 1",
-                        1, params, &rc);
+    res = qw_store_exec(st, sql_audit_last, 1, params, &rc);
     if (res == NULL) {
         return rc;
     }
     if (PQntuples(res) == 1) {
-        last = apr_atoi64(PQgetvalue(res, 0, 0));
-        if (!PQgetisnull(res, 0, 1)
-            && qw_store_unhex(st->pool, PQgetvalue(res, 0, 1), &prev,
-                              &prevlen) != 0) {
+        last = apr_atoi64(PQgetvalue(res, 0, AUDIT_LAST_COL_SEQ));
+        if (!PQgetisnull(res, 0, AUDIT_LAST_COL_MAC_HEX)
+            && qw_store_unhex(st->pool,
+                              PQgetvalue(res, 0, AUDIT_LAST_COL_MAC_HEX),
+                              &prev, &prevlen) != 0) {
             PQclear(res);
             return qw_store_error(st, QW_ERR_DB, "unreadable audit mac");
         }
@@ -148,15 +168,14 @@ qw_status qw_audit_append(qw_store *st, int64_t enterprise_id,
     /* The database supplies the time and the normalised JSON text, and we
      * MAC exactly what it will later give back to the verifier. */
     params[0] = details_json;
-    res = qw_store_exec(st, "SELECT to_char(clock_timestamp() AT TIME ZONE "
-                        "'UTC', " AUDIT_TS_FMT "), $1::jsonb::text",
-                        1, params, &rc);
+    res = qw_store_exec(st, sql_audit_stamp, 1, params, &rc);
     if (res == NULL) {
         return rc;
     }
-    at = apr_pstrdup(st->pool, PQgetvalue(res, 0, 0));
-    details = PQgetisnull(res, 0, 1) ? NULL
-              : apr_pstrdup(st->pool, PQgetvalue(res, 0, 1));
+    at = apr_pstrdup(st->pool, PQgetvalue(res, 0, AUDIT_STAMP_COL_AT));
+    details = PQgetisnull(res, 0, AUDIT_STAMP_COL_DETAILS) ? NULL
+              : apr_pstrdup(st->pool,
+                            PQgetvalue(res, 0, AUDIT_STAMP_COL_DETAILS));
     PQclear(res);
 
     f[0] = eid;
@@ -203,6 +222,37 @@ qw_status qw_audit_append(qw_store *st, int64_t enterprise_id,
 
 #define VERIFY_BATCH "1000"
 
+/* $1 enterprise id, $2 a seq: the next VERIFY_BATCH rows of its chain.
+ * ENTERPRISE_ID .. DETAILS are the AUDIT_FIELDS chained fields, in the
+ * order chain_mac() takes them. */
+#define AUDIT_ROW_COLS(X, L) \
+    X(ENTERPRISE_ID, " enterprise_id") \
+    X(SEQ, " seq") \
+    X(AT, " to_char(at AT TIME ZONE 'UTC', " AUDIT_TS_FMT ")") \
+    X(ACTOR, " actor") \
+    X(ACTOR_ROLE, " actor_role") \
+    X(SOURCE_IP, " source_ip") \
+    X(USER_AGENT, " user_agent") \
+    X(REQUEST_ID, " request_id") \
+    X(MODULE, " module") \
+    X(ACTION, " action") \
+    X(OBJECT, " object") \
+    X(RESULT, " result") \
+    X(REASON, " reason") \
+    X(DETAILS, " details::text") \
+    X(KEY_ID, " key_id") \
+    L(MAC_HEX, " encode(mac, 'hex')")
+#define AUDIT_ROW_COL_ENUM(name, expr) AUDIT_ROW_COL_##name,
+enum { AUDIT_ROW_COLS(AUDIT_ROW_COL_ENUM, AUDIT_ROW_COL_ENUM) };
+/* C99 has no static_assert: a negative array size stops the build. */
+typedef char audit_row_fields_are_chained[
+    AUDIT_ROW_COL_DETAILS - AUDIT_ROW_COL_ENTERPRISE_ID + 1 == AUDIT_FIELDS
+    ? 1 : -1];
+static const char sql_audit_rows[] =
+    "SELECT" AUDIT_ROW_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    " FROM audit_log WHERE enterprise_id = $1 AND seq > $2"
+    " ORDER BY audit_log.seq LIMIT " VERIFY_BATCH;
+
 qw_status qw_audit_verify(qw_store *st, const char *ent, int64_t *rows,
                           int64_t *bad_seq)
 {
@@ -235,22 +285,14 @@ qw_status qw_audit_verify(qw_store *st, const char *ent, int64_t *rows,
 
         params[1] = qw_i64(sub, expect - 1);
         /* Batches keep memory bounded on long chains. */
-        res = qw_store_exec(st, "SELECT enterprise_id, seq, "
-                            "to_char(at AT TIME ZONE 'UTC', " AUDIT_TS_FMT "),"
-                            " actor, actor_role, source_ip, user_agent, "
-                            "request_id, module, action, object, result, "
-                            "reason, details::text, key_id, "
-                            "encode(mac, 'hex') FROM audit_log "
-                            "WHERE enterprise_id = $1 AND seq > $2 "
-                            "ORDER BY audit_log.seq LIMIT " VERIFY_BATCH,
-                            2, params, &rc);
+        res = qw_store_exec(st, sql_audit_rows, 2, params, &rc);
         if (res == NULL) {
             break;
         }
         n = PQntuples(res);
         for (i = 0; i < n && *bad_seq == 0; i++) {
             const char *f[AUDIT_FIELDS];
-            int64_t seq = apr_atoi64(PQgetvalue(res, i, 1));
+            int64_t seq = apr_atoi64(PQgetvalue(res, i, AUDIT_ROW_COL_SEQ));
             uint32_t kid;
             int j;
 
@@ -263,17 +305,22 @@ qw_status qw_audit_verify(qw_store *st, const char *ent, int64_t *rows,
                 break;
             }
             for (j = 0; j < AUDIT_FIELDS; j++) {
-                f[j] = PQgetisnull(res, i, j) ? NULL : PQgetvalue(res, i, j);
+                int c = AUDIT_ROW_COL_ENTERPRISE_ID + j;
+
+                f[j] = PQgetisnull(res, i, c) ? NULL : PQgetvalue(res, i, c);
             }
-            if (PQgetisnull(res, i, 14) || PQgetisnull(res, i, 15)
-                || qw_store_unhex(sub, PQgetvalue(res, i, 15), &stored,
-                                  &storedlen) != 0
+            if (PQgetisnull(res, i, AUDIT_ROW_COL_KEY_ID)
+                || PQgetisnull(res, i, AUDIT_ROW_COL_MAC_HEX)
+                || qw_store_unhex(sub,
+                                  PQgetvalue(res, i, AUDIT_ROW_COL_MAC_HEX),
+                                  &stored, &storedlen) != 0
                 || storedlen != sizeof(mac)) {
                 *bad_seq = seq;
                 st->err = "row has no valid MAC";
                 break;
             }
-            kid = (uint32_t)apr_atoi64(PQgetvalue(res, i, 14));
+            kid = (uint32_t)apr_atoi64(
+                PQgetvalue(res, i, AUDIT_ROW_COL_KEY_ID));
             if (kid != have_kid) {
                 if (!qw_keyring_has(st->keys, kid)
                     || qw_keyring_derive(st->keys, kid, AUDIT_PURPOSE,

@@ -28,7 +28,7 @@ static qw_status enterprise_add_write(qw_store *st, void *baton,
     if (res == NULL) {
         return rc;
     }
-    b->eid = apr_atoi64(PQgetvalue(res, 0, 0));
+    b->eid = apr_atoi64(PQgetvalue(res, 0, QW_COL_ONLY));
     PQclear(res);
     audit->enterprise_id = b->eid;
     audit->module = "settings";
@@ -65,15 +65,25 @@ qw_status qw_enterprise_add(qw_store *st, const char *code, const char *name,
     return QW_OK;
 }
 
+/* Every enterprise, by code. */
+#define ENT_LIST_COLS(X, L) \
+    X(ENTERPRISE_ID, " enterprise_id") \
+    X(CODE, " code") \
+    X(NAME, " name") \
+    L(ALLOW_EXTERNAL_SHARE, " allow_external_share")
+#define ENT_LIST_COL_ENUM(name, expr) ENT_LIST_COL_##name,
+enum { ENT_LIST_COLS(ENT_LIST_COL_ENUM, ENT_LIST_COL_ENUM) };
+static const char sql_enterprise_list[] =
+    "SELECT" ENT_LIST_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    " FROM enterprises ORDER BY code";
+
 qw_status qw_enterprise_list(qw_store *st, apr_array_header_t **out)
 {
     PGresult *res;
     qw_status rc;
     int i;
 
-    res = qw_store_exec(st, "SELECT enterprise_id, code, name, "
-                        "allow_external_share FROM enterprises ORDER BY code",
-                        0, NULL, &rc);
+    res = qw_store_exec(st, sql_enterprise_list, 0, NULL, &rc);
     if (res == NULL) {
         return rc;
     }
@@ -81,10 +91,12 @@ qw_status qw_enterprise_list(qw_store *st, apr_array_header_t **out)
     for (i = 0; i < PQntuples(res); i++) {
         qw_enterprise *e = apr_array_push(*out);
 
-        e->id = apr_atoi64(PQgetvalue(res, i, 0));
-        e->code = apr_pstrdup(st->pool, PQgetvalue(res, i, 1));
-        e->name = apr_pstrdup(st->pool, PQgetvalue(res, i, 2));
-        e->allow_external_share = strcmp(PQgetvalue(res, i, 3), "t") == 0;
+#define COL(name) PQgetvalue(res, i, ENT_LIST_COL_##name)
+        e->id = apr_atoi64(COL(ENTERPRISE_ID));
+        e->code = apr_pstrdup(st->pool, COL(CODE));
+        e->name = apr_pstrdup(st->pool, COL(NAME));
+        e->allow_external_share = strcmp(COL(ALLOW_EXTERNAL_SHARE), "t") == 0;
+#undef COL
     }
     PQclear(res);
     return QW_OK;
@@ -134,7 +146,7 @@ static qw_status external_share_write(qw_store *st, void *baton,
     if (res == NULL) {
         return rc;
     }
-    was = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    was = strcmp(PQgetvalue(res, 0, QW_COL_ONLY), "t") == 0;
     PQclear(res);
     if (was == !!allow) {
         audit->unchanged = 1;           /* nothing changes, nothing to log */
@@ -209,7 +221,7 @@ static qw_status department_add_write(qw_store *st, void *baton,
                                   "code '%s' in enterprise '%s'",
                                   parent_code, ent);
         }
-        parent_id = apr_pstrdup(st->pool, PQgetvalue(res, 0, 0));
+        parent_id = apr_pstrdup(st->pool, PQgetvalue(res, 0, QW_COL_ONLY));
         PQclear(res);
     }
     params[1] = code;
@@ -223,7 +235,7 @@ static qw_status department_add_write(qw_store *st, void *baton,
     if (res == NULL) {
         return rc;
     }
-    did = apr_atoi64(PQgetvalue(res, 0, 0));
+    did = apr_atoi64(PQgetvalue(res, 0, QW_COL_ONLY));
     PQclear(res);
     params[1] = qw_i64(st->pool, did);
     params[2] = parent_id;
@@ -272,6 +284,23 @@ qw_status qw_department_add(qw_store *st, const char *ent, const char *code,
     return qw_store_write(st, department_add_write, &b);
 }
 
+/* $1 enterprise id: its departments in tree order (by path), each with
+ * its parent's code (NULL for a top-level one). */
+#define DEPT_LIST_COLS(X, L) \
+    X(DEPARTMENT_ID, " d.department_id") \
+    X(CODE, " d.code") \
+    X(NAME, " d.name") \
+    X(PARENT_CODE, " p.code") \
+    L(PATH, " d.path")
+#define DEPT_LIST_COL_ENUM(name, expr) DEPT_LIST_COL_##name,
+enum { DEPT_LIST_COLS(DEPT_LIST_COL_ENUM, DEPT_LIST_COL_ENUM) };
+static const char sql_department_list[] =
+    "SELECT" DEPT_LIST_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    " FROM departments d LEFT JOIN departments p "
+    "ON p.enterprise_id = d.enterprise_id "
+    "AND p.department_id = d.parent_id "
+    "WHERE d.enterprise_id = $1 ORDER BY d.path";
+
 qw_status qw_department_list(qw_store *st, const char *ent,
                              apr_array_header_t **out)
 {
@@ -286,12 +315,7 @@ qw_status qw_department_list(qw_store *st, const char *ent,
         return rc;
     }
     params[0] = qw_i64(st->pool, eid);
-    res = qw_store_exec(st, "SELECT d.department_id, d.code, d.name, p.code,"
-                        " d.path FROM departments d LEFT JOIN departments p "
-                        "ON p.enterprise_id = d.enterprise_id "
-                        "AND p.department_id = d.parent_id "
-                        "WHERE d.enterprise_id = $1 ORDER BY d.path",
-                        1, params, &rc);
+    res = qw_store_exec(st, sql_department_list, 1, params, &rc);
     if (res == NULL) {
         return rc;
     }
@@ -299,12 +323,14 @@ qw_status qw_department_list(qw_store *st, const char *ent,
     for (i = 0; i < PQntuples(res); i++) {
         qw_department *d = apr_array_push(*out);
 
-        d->id = apr_atoi64(PQgetvalue(res, i, 0));
-        d->code = apr_pstrdup(st->pool, PQgetvalue(res, i, 1));
-        d->name = apr_pstrdup(st->pool, PQgetvalue(res, i, 2));
-        d->parent_code = PQgetisnull(res, i, 3) ? NULL
-                         : apr_pstrdup(st->pool, PQgetvalue(res, i, 3));
-        d->path = apr_pstrdup(st->pool, PQgetvalue(res, i, 4));
+#define COL(name) PQgetvalue(res, i, DEPT_LIST_COL_##name)
+        d->id = apr_atoi64(COL(DEPARTMENT_ID));
+        d->code = apr_pstrdup(st->pool, COL(CODE));
+        d->name = apr_pstrdup(st->pool, COL(NAME));
+        d->parent_code = PQgetisnull(res, i, DEPT_LIST_COL_PARENT_CODE) ? NULL
+                         : apr_pstrdup(st->pool, COL(PARENT_CODE));
+        d->path = apr_pstrdup(st->pool, COL(PATH));
+#undef COL
     }
     PQclear(res);
     return QW_OK;
@@ -340,7 +366,7 @@ static qw_status role_add_write(qw_store *st, void *baton,
     audit->module = "directory";
     audit->action = "create";
     audit->object = apr_psprintf(st->pool, "role:%s %s",
-                                 PQgetvalue(res, 0, 0), b->name);
+                                 PQgetvalue(res, 0, QW_COL_ONLY), b->name);
     PQclear(res);
     return QW_OK;
 }

@@ -164,6 +164,18 @@ static qw_status set_departments(qw_store *st, const char *ent, int64_t eid,
     return QW_OK;
 }
 
+/* $1 enterprise id, $2 account: the member's row, locked for the rest of
+ * the transaction. */
+#define FIND_MEMBER_COLS(X, L) \
+    X(MEMBER_ID, " member_id") \
+    X(STATUS, " status") \
+    L(HAS_PASSWORD, " password_hash IS NOT NULL")
+#define FIND_MEMBER_COL_ENUM(name, expr) FIND_MEMBER_COL_##name,
+enum { FIND_MEMBER_COLS(FIND_MEMBER_COL_ENUM, FIND_MEMBER_COL_ENUM) };
+static const char sql_find_member[] =
+    "SELECT" FIND_MEMBER_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    " FROM members WHERE enterprise_id = $1 AND account = $2 FOR UPDATE";
+
 /* Find a member and lock the row for the rest of the transaction. */
 static qw_status find_member(qw_store *st, const char *ent, int64_t eid,
                              const char *account, member_row *m)
@@ -174,10 +186,7 @@ static qw_status find_member(qw_store *st, const char *ent, int64_t eid,
 
     params[0] = qw_i64(st->pool, eid);
     params[1] = account;
-    res = qw_store_exec(st, "SELECT member_id, status, "
-                        "password_hash IS NOT NULL FROM members "
-                        "WHERE enterprise_id = $1 AND account = $2 "
-                        "FOR UPDATE", 2, params, &rc);
+    res = qw_store_exec(st, sql_find_member, 2, params, &rc);
     if (res == NULL) {
         return rc;
     }
@@ -186,9 +195,11 @@ static qw_status find_member(qw_store *st, const char *ent, int64_t eid,
         return qw_store_error(st, QW_ERR_NOTFOUND, "no member '%s' in "
                               "enterprise '%s'", account, ent);
     }
-    m->id = apr_atoi64(PQgetvalue(res, 0, 0));
-    m->status = apr_pstrdup(st->pool, PQgetvalue(res, 0, 1));
-    m->has_password = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+#define COL(name) PQgetvalue(res, 0, FIND_MEMBER_COL_##name)
+    m->id = apr_atoi64(COL(MEMBER_ID));
+    m->status = apr_pstrdup(st->pool, COL(STATUS));
+    m->has_password = strcmp(COL(HAS_PASSWORD), "t") == 0;
+#undef COL
     PQclear(res);
     return QW_OK;
 }
@@ -340,7 +351,7 @@ static qw_status member_add_write(qw_store *st, void *baton,
     if (res == NULL) {
         return rc;
     }
-    mid = apr_atoi64(PQgetvalue(res, 0, 0));
+    mid = apr_atoi64(PQgetvalue(res, 0, QW_COL_ONLY));
     PQclear(res);
 
     /* The blobs' associated data names the member id, known only now. */
@@ -483,20 +494,35 @@ qw_status qw_member_reinvite(qw_store *st, const char *ent, const char *account,
     return rc;
 }
 
+/* A member's row ($1 enterprise id; the caller appends the rest of the
+ * WHERE clause and the order): the sealed fields in hex, departments and
+ * roles as sorted, comma-separated codes and names. */
+#define MEMBER_COLS(X, L) \
+    X(MEMBER_ID, " m.member_id") \
+    X(ACCOUNT, " m.account") \
+    X(DISPLAY_NAME, " m.display_name") \
+    X(STATUS, " m.status") \
+    X(MOBILE_HEX, " encode(m.mobile_enc, 'hex')") \
+    X(EMAIL_HEX, " encode(m.email_enc, 'hex')") \
+    X(DEPARTMENTS, \
+      " coalesce((SELECT string_agg(d.code, ',' ORDER BY d.code) " \
+      "  FROM member_departments md JOIN departments d " \
+      "  ON d.enterprise_id = md.enterprise_id " \
+      "  AND d.department_id = md.department_id " \
+      "  WHERE md.enterprise_id = m.enterprise_id " \
+      "  AND md.member_id = m.member_id), '')") \
+    L(ROLES, \
+      " coalesce((SELECT string_agg(r.name, ',' ORDER BY r.name) " \
+      "  FROM member_roles mr JOIN roles r" \
+      "  ON r.enterprise_id = mr.enterprise_id" \
+      "  AND r.role_id = mr.role_id" \
+      "  WHERE mr.enterprise_id = m.enterprise_id " \
+      "  AND mr.member_id = m.member_id), '')")
+#define MEMBER_COL_ENUM(name, expr) MEMBER_COL_##name,
+enum { MEMBER_COLS(MEMBER_COL_ENUM, MEMBER_COL_ENUM) };
 #define MEMBER_SELECT \
-    "SELECT m.member_id, m.account, m.display_name, m.status, " \
-    "encode(m.mobile_enc, 'hex'), encode(m.email_enc, 'hex'), " \
-    "coalesce((SELECT string_agg(d.code, ',' ORDER BY d.code) " \
-    "  FROM member_departments md JOIN departments d " \
-    "  ON d.enterprise_id = md.enterprise_id " \
-    "  AND d.department_id = md.department_id " \
-    "  WHERE md.enterprise_id = m.enterprise_id " \
-    "  AND md.member_id = m.member_id), ''), " \
-    "coalesce((SELECT string_agg(r.name, ',' ORDER BY r.name) " \
-    "  FROM member_roles mr JOIN roles r ON r.enterprise_id = mr.enterprise_id"\
-    "  AND r.role_id = mr.role_id WHERE mr.enterprise_id = m.enterprise_id " \
-    "  AND mr.member_id = m.member_id), '') " \
-    "FROM members m WHERE m.enterprise_id = $1 "
+    "SELECT" MEMBER_COLS(QW_COL_SQL, QW_COL_SQL_LAST) \
+    " FROM members m WHERE m.enterprise_id = $1 "
 
 /* Decrypt one sealed column; -1 when present but not decryptable. */
 static int unseal_field(qw_store *st, PGresult *res, int row, int col,
@@ -529,16 +555,18 @@ static int fill_member(qw_store *st, PGresult *res, int i, int64_t eid,
 {
     int bad = 0;
 
-    m->id = apr_atoi64(PQgetvalue(res, i, 0));
-    m->account = apr_pstrdup(st->pool, PQgetvalue(res, i, 1));
-    m->display_name = apr_pstrdup(st->pool, PQgetvalue(res, i, 2));
-    m->status = apr_pstrdup(st->pool, PQgetvalue(res, i, 3));
-    bad -= unseal_field(st, res, i, 4, "members.mobile", eid, m->id,
-                        &m->mobile);
-    bad -= unseal_field(st, res, i, 5, "members.email", eid, m->id,
-                        &m->email);
-    m->departments = apr_pstrdup(st->pool, PQgetvalue(res, i, 6));
-    m->roles = apr_pstrdup(st->pool, PQgetvalue(res, i, 7));
+#define COL(name) PQgetvalue(res, i, MEMBER_COL_##name)
+    m->id = apr_atoi64(COL(MEMBER_ID));
+    m->account = apr_pstrdup(st->pool, COL(ACCOUNT));
+    m->display_name = apr_pstrdup(st->pool, COL(DISPLAY_NAME));
+    m->status = apr_pstrdup(st->pool, COL(STATUS));
+    bad -= unseal_field(st, res, i, MEMBER_COL_MOBILE_HEX, "members.mobile",
+                        eid, m->id, &m->mobile);
+    bad -= unseal_field(st, res, i, MEMBER_COL_EMAIL_HEX, "members.email",
+                        eid, m->id, &m->email);
+    m->departments = apr_pstrdup(st->pool, COL(DEPARTMENTS));
+    m->roles = apr_pstrdup(st->pool, COL(ROLES));
+#undef COL
     return bad;
 }
 
@@ -916,7 +944,7 @@ static qw_status change_role_write(qw_store *st, void *baton,
                               "enterprise '%s'", role, b->ent);
     }
     params[1] = qw_i64(st->pool, m.id);
-    params[2] = apr_pstrdup(st->pool, PQgetvalue(res, 0, 0));
+    params[2] = apr_pstrdup(st->pool, PQgetvalue(res, 0, QW_COL_ONLY));
     PQclear(res);
     res = qw_store_exec(st, b->grant
                         ? "INSERT INTO member_roles (enterprise_id, "

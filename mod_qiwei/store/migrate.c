@@ -23,7 +23,7 @@ int qw_schema_version(qw_store *st)
     res = st->db->ops->exec(st->db, "SELECT coalesce(max(version), 0) "
                             "FROM qw_schema_version", 0, NULL, QW_SQL_READ);
     if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-        v = atoi(PQgetvalue(res, 0, 0));
+        v = atoi(PQgetvalue(res, 0, QW_COL_ONLY));
     }
     else if (res) {
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -122,7 +122,7 @@ static int version_in_tx(qw_store *st, qw_status *rc)
     if (res == NULL) {
         return -1;
     }
-    v = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    v = strcmp(PQgetvalue(res, 0, QW_COL_ONLY), "t") == 0;
     PQclear(res);
     if (!v) {
         return 0;
@@ -132,7 +132,7 @@ static int version_in_tx(qw_store *st, qw_status *rc)
     if (res == NULL) {
         return -1;
     }
-    v = atoi(PQgetvalue(res, 0, 0));
+    v = atoi(PQgetvalue(res, 0, QW_COL_ONLY));
     PQclear(res);
     return v;
 }
@@ -214,6 +214,16 @@ fail:
     return rc;
 }
 
+/* $1 the application role: the current schema and the role, each quoted
+ * as an identifier by the server (quote_ident), in its encoding. */
+#define GRANT_NAMES_COLS(X, L) \
+    X(SCHEMA, " quote_ident(current_schema())") \
+    L(ROLE, " quote_ident($1)")
+#define GRANT_NAMES_COL_ENUM(name, expr) GRANT_NAMES_COL_##name,
+enum { GRANT_NAMES_COLS(GRANT_NAMES_COL_ENUM, GRANT_NAMES_COL_ENUM) };
+static const char sql_grant_names[] =
+    "SELECT" GRANT_NAMES_COLS(QW_COL_SQL, QW_COL_SQL_LAST);
+
 static qw_status grant(qw_store *st, const char *app_role)
 {
     PGresult *res;
@@ -222,19 +232,18 @@ static qw_status grant(qw_store *st, const char *app_role)
     const char *stmts[6];
     int i;
 
-    /* the server quotes the identifiers (quote_ident), in its encoding */
     params[0] = app_role;
-    res = qw_store_read(st, "SELECT quote_ident(current_schema()),"
-                        " quote_ident($1)", 1, params, &rc);
+    res = qw_store_read(st, sql_grant_names, 1, params, &rc);
     if (res == NULL) {
         return rc;
     }
-    if (PQgetisnull(res, 0, 0)) {
+    if (PQgetisnull(res, 0, GRANT_NAMES_COL_SCHEMA)) {
         PQclear(res);
         return qw_store_error(st, QW_ERR_INVALID, "no current schema");
     }
-    schema = apr_pstrdup(st->pool, PQgetvalue(res, 0, 0));
-    role = apr_pstrdup(st->pool, PQgetvalue(res, 0, 1));
+    schema = apr_pstrdup(st->pool,
+                         PQgetvalue(res, 0, GRANT_NAMES_COL_SCHEMA));
+    role = apr_pstrdup(st->pool, PQgetvalue(res, 0, GRANT_NAMES_COL_ROLE));
     PQclear(res);
     stmts[0] = apr_psprintf(st->pool, "GRANT USAGE ON SCHEMA %s TO %s",
                             schema, role);

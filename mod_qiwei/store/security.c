@@ -20,6 +20,28 @@ static qw_status one_row_or(qw_store *st, PGresult *res, qw_status none)
     return n > 0 ? QW_OK : none;
 }
 
+/* $1 enterprise id, $2 member id: the member's two-step and password
+ * state and the enterprise's member settings (NULL when not set). */
+#define MEMBER_STATE_COLS(X, L) \
+    X(TOTP_ENABLED, \
+      " coalesce((SELECT t.enabled FROM member_totp t" \
+      "                  WHERE t.enterprise_id = m.enterprise_id" \
+      "                    AND t.member_id = m.member_id), false)") \
+    X(PASSWORD_AGE_DAYS, \
+      "       coalesce(extract(epoch FROM now() - m.password_changed_at)" \
+      "                / 86400, -1)") \
+    X(POLICY, "       e.settings->>'member_password_policy'") \
+    X(TWO_STEP, "       e.settings->>'member_two_step'") \
+    X(MAX_AGE_DAYS, "       e.settings->>'member_password_max_age'") \
+    L(ACCOUNT, "       m.account")
+#define MEMBER_STATE_COL_ENUM(name, expr) MEMBER_STATE_COL_##name,
+enum { MEMBER_STATE_COLS(MEMBER_STATE_COL_ENUM, MEMBER_STATE_COL_ENUM) };
+static const char sql_member_state[] =
+    "SELECT" MEMBER_STATE_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    "  FROM members m JOIN enterprises e"
+    "    ON e.enterprise_id = m.enterprise_id"
+    " WHERE m.enterprise_id = $1 AND m.member_id = $2";
+
 qw_status qw_sec_member_state(qw_store *st, int64_t ent, int64_t member,
                               qw_member_security *out)
 {
@@ -30,19 +52,7 @@ qw_status qw_sec_member_state(qw_store *st, int64_t ent, int64_t member,
     memset(out, 0, sizeof(*out));
     p[0] = qw_i64(st->pool, ent);
     p[1] = qw_i64(st->pool, member);
-    res = qw_store_exec(st,
-        "SELECT coalesce((SELECT t.enabled FROM member_totp t"
-        "                  WHERE t.enterprise_id = m.enterprise_id"
-        "                    AND t.member_id = m.member_id), false),"
-        "       coalesce(extract(epoch FROM now() - m.password_changed_at)"
-        "                / 86400, -1),"
-        "       e.settings->>'member_password_policy',"
-        "       e.settings->>'member_two_step',"
-        "       e.settings->>'member_password_max_age',"
-        "       m.account"
-        "  FROM members m JOIN enterprises e"
-        "    ON e.enterprise_id = m.enterprise_id"
-        " WHERE m.enterprise_id = $1 AND m.member_id = $2", 2, p, &rc);
+    res = qw_store_exec(st, sql_member_state, 2, p, &rc);
     if (!res) {
         return rc;
     }
@@ -50,15 +60,17 @@ qw_status qw_sec_member_state(qw_store *st, int64_t ent, int64_t member,
         PQclear(res);
         return qw_store_error(st, QW_ERR_NOTFOUND, "member not found");
     }
-    out->totp_enabled = !strcmp(PQgetvalue(res, 0, 0), "t");
-    out->password_age_days = atof(PQgetvalue(res, 0, 1));
-    out->policy = PQgetisnull(res, 0, 2) ? NULL
-                  : apr_pstrdup(st->pool, PQgetvalue(res, 0, 2));
-    out->two_step = PQgetisnull(res, 0, 3) ? NULL
-                    : apr_pstrdup(st->pool, PQgetvalue(res, 0, 3));
-    out->max_age_days = PQgetisnull(res, 0, 4) ? -1
-                        : atoi(PQgetvalue(res, 0, 4));
-    out->account = apr_pstrdup(st->pool, PQgetvalue(res, 0, 5));
+#define COL(name) PQgetvalue(res, 0, MEMBER_STATE_COL_##name)
+#define NUL(name) PQgetisnull(res, 0, MEMBER_STATE_COL_##name)
+    out->totp_enabled = !strcmp(COL(TOTP_ENABLED), "t");
+    out->password_age_days = atof(COL(PASSWORD_AGE_DAYS));
+    out->policy = NUL(POLICY) ? NULL : apr_pstrdup(st->pool, COL(POLICY));
+    out->two_step = NUL(TWO_STEP) ? NULL
+                    : apr_pstrdup(st->pool, COL(TWO_STEP));
+    out->max_age_days = NUL(MAX_AGE_DAYS) ? -1 : atoi(COL(MAX_AGE_DAYS));
+    out->account = apr_pstrdup(st->pool, COL(ACCOUNT));
+#undef COL
+#undef NUL
     PQclear(res);
     return QW_OK;
 }
@@ -111,6 +123,18 @@ qw_status qw_psec_totp_begin(qw_store *st, const qw_principal *pr,
                                          "two-step already on");
 }
 
+/* $1 enterprise id, $2 the principal's id; the two %s are the principal's
+ * TOTP table and id column (an apr_psprintf format). */
+#define TOTP_GET_COLS(X, L) \
+    X(SECRET_HEX, " encode(secret_enc, 'hex')") \
+    X(ENABLED, " enabled") \
+    L(LAST_STEP, " last_step")
+#define TOTP_GET_COL_ENUM(name, expr) TOTP_GET_COL_##name,
+enum { TOTP_GET_COLS(TOTP_GET_COL_ENUM, TOTP_GET_COL_ENUM) };
+#define SQL_TOTP_GET \
+    "SELECT" TOTP_GET_COLS(QW_COL_SQL, QW_COL_SQL_LAST) \
+    " FROM %s WHERE enterprise_id = $1 AND %s = $2"
+
 qw_status qw_psec_totp_get(qw_store *st, const qw_principal *pr,
                            int64_t ent, int64_t id, unsigned char **secret,
                            size_t *n, int *enabled, int64_t *last_step)
@@ -126,11 +150,9 @@ qw_status qw_psec_totp_get(qw_store *st, const qw_principal *pr,
     }
     p[0] = qw_i64(st->pool, ent);
     p[1] = qw_i64(st->pool, id);
-    res = qw_store_exec(st, apr_psprintf(st->pool,
-                        "SELECT encode(secret_enc, 'hex'), enabled,"
-                        " last_step FROM %s"
-                        " WHERE enterprise_id = $1 AND %s = $2",
-                        pr->totp_table, pr->id_col), 2, p, &rc);
+    res = qw_store_exec(st, apr_psprintf(st->pool, SQL_TOTP_GET,
+                                         pr->totp_table, pr->id_col),
+                        2, p, &rc);
     if (!res) {
         return rc;
     }
@@ -138,13 +160,13 @@ qw_status qw_psec_totp_get(qw_store *st, const qw_principal *pr,
         PQclear(res);
         return QW_ERR_NOTFOUND;
     }
-    if (qw_store_unhex(st->pool, PQgetvalue(res, 0, 0), &blob,
-                       &bloblen) != 0) {
+    if (qw_store_unhex(st->pool, PQgetvalue(res, 0, TOTP_GET_COL_SECRET_HEX),
+                       &blob, &bloblen) != 0) {
         PQclear(res);
         return qw_store_error(st, QW_ERR_CRYPTO, "bad secret blob");
     }
-    *enabled = !strcmp(PQgetvalue(res, 0, 1), "t");
-    *last_step = apr_atoi64(PQgetvalue(res, 0, 2));
+    *enabled = !strcmp(PQgetvalue(res, 0, TOTP_GET_COL_ENABLED), "t");
+    *last_step = apr_atoi64(PQgetvalue(res, 0, TOTP_GET_COL_LAST_STEP));
     PQclear(res);
     if (qw_unseal(st->pool, st->keys, qw_seal_aad(st->pool, pr->totp_aad,
                                                   ent, id),
@@ -301,6 +323,25 @@ qw_status qw_psec_recovery_use(qw_store *st, const qw_principal *pr,
     return one_row_or(st, res, QW_ERR_NOTFOUND);
 }
 
+/* $1 enterprise id, $2 the principal's id, $3 how many history entries:
+ * the current hash first, then the newest history entries.  The columns
+ * of the first branch of the UNION; the second has the same three. */
+#define PW_HASHES_COLS(X, L) \
+    X(PASSWORD_HASH, " password_hash") \
+    X(ORDER, " 0 AS o") \
+    L(CHANGED, " now() AS c")
+#define PW_HASHES_COL_ENUM(name, expr) PW_HASHES_COL_##name,
+enum { PW_HASHES_COLS(PW_HASHES_COL_ENUM, PW_HASHES_COL_ENUM) };
+#define SQL_PW_HASHES \
+    "(SELECT" PW_HASHES_COLS(QW_COL_SQL, QW_COL_SQL_LAST) " FROM %s" \
+    "  WHERE enterprise_id = $1 AND %s = $2" \
+    "    AND password_hash IS NOT NULL)" \
+    " UNION ALL" \
+    " (SELECT password_hash, 1, changed_at FROM %s" \
+    "   WHERE enterprise_id = $1 AND %s = $2" \
+    "   ORDER BY changed_at DESC, seq DESC LIMIT $3::int)" \
+    " ORDER BY 2, 3 DESC"
+
 qw_status qw_psec_password_hashes(qw_store *st, const qw_principal *pr,
                                   int64_t ent, int64_t id, int limit,
                                   apr_array_header_t **out)
@@ -315,23 +356,17 @@ qw_status qw_psec_password_hashes(qw_store *st, const qw_principal *pr,
     p[0] = qw_i64(st->pool, ent);
     p[1] = qw_i64(st->pool, id);
     p[2] = apr_itoa(st->pool, limit);
-    /* the current hash first, then the newest history entries */
-    res = qw_store_exec(st, apr_psprintf(st->pool,
-        "(SELECT password_hash, 0 AS o, now() AS c FROM %s"
-        "  WHERE enterprise_id = $1 AND %s = $2"
-        "    AND password_hash IS NOT NULL)"
-        " UNION ALL"
-        " (SELECT password_hash, 1, changed_at FROM %s"
-        "   WHERE enterprise_id = $1 AND %s = $2"
-        "   ORDER BY changed_at DESC, seq DESC LIMIT $3::int)"
-        " ORDER BY 2, 3 DESC", pr->account_table, pr->id_col,
-        pr->history_table, pr->id_col), 3, p, &rc);
+    res = qw_store_exec(st, apr_psprintf(st->pool, SQL_PW_HASHES,
+                                         pr->account_table, pr->id_col,
+                                         pr->history_table, pr->id_col),
+                        3, p, &rc);
     if (!res) {
         return rc;
     }
     for (i = 0; i < PQntuples(res); i++) {
         APR_ARRAY_PUSH(*out, const char *) =
-            apr_pstrdup(st->pool, PQgetvalue(res, i, 0));
+            apr_pstrdup(st->pool,
+                        PQgetvalue(res, i, PW_HASHES_COL_PASSWORD_HASH));
     }
     PQclear(res);
     return QW_OK;
@@ -531,6 +566,27 @@ qw_status qw_sec_pending_new(qw_store *st, int64_t ent, int64_t member,
     return QW_OK;
 }
 
+/* $1 enterprise code, $2 token hash: an unexpired pending login of an
+ * active member.  NEXT_URL may be NULL. */
+#define PENDING_COLS(X, L) \
+    X(ENTERPRISE_ID, " l.enterprise_id") \
+    X(MEMBER_ID, " l.member_id") \
+    X(PURPOSE, " l.purpose") \
+    X(AUTH_LEVEL, " l.auth_level") \
+    X(NEXT_URL, "       l.next_url") \
+    X(ATTEMPTS, " l.attempts") \
+    L(ACCOUNT, " m.account")
+#define PENDING_COL_ENUM(name, expr) PENDING_COL_##name,
+enum { PENDING_COLS(PENDING_COL_ENUM, PENDING_COL_ENUM) };
+static const char sql_pending_get[] =
+    "SELECT" PENDING_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    "  FROM login_pending l"
+    "  JOIN enterprises e ON e.enterprise_id = l.enterprise_id"
+    "  JOIN members m ON m.enterprise_id = l.enterprise_id"
+    "                AND m.member_id = l.member_id"
+    " WHERE e.code = $1 AND l.token_hash = $2"
+    "   AND l.expires_at > now() AND m.status = 'active'";
+
 qw_status qw_sec_pending_get(qw_store *st, const char *ent_code,
                              const unsigned char hash[32], qw_pending *out)
 {
@@ -541,15 +597,7 @@ qw_status qw_sec_pending_get(qw_store *st, const char *ent_code,
     memset(out, 0, sizeof(*out));
     p[0] = ent_code;
     p[1] = qw_store_bytea(st->pool, hash, 32);
-    res = qw_store_exec(st,
-        "SELECT l.enterprise_id, l.member_id, l.purpose, l.auth_level,"
-        "       l.next_url, l.attempts, m.account"
-        "  FROM login_pending l"
-        "  JOIN enterprises e ON e.enterprise_id = l.enterprise_id"
-        "  JOIN members m ON m.enterprise_id = l.enterprise_id"
-        "                AND m.member_id = l.member_id"
-        " WHERE e.code = $1 AND l.token_hash = $2"
-        "   AND l.expires_at > now() AND m.status = 'active'", 2, p, &rc);
+    res = qw_store_exec(st, sql_pending_get, 2, p, &rc);
     if (!res) {
         return rc;
     }
@@ -557,14 +605,16 @@ qw_status qw_sec_pending_get(qw_store *st, const char *ent_code,
         PQclear(res);
         return QW_ERR_NOTFOUND;
     }
-    out->enterprise_id = apr_atoi64(PQgetvalue(res, 0, 0));
-    out->member_id = apr_atoi64(PQgetvalue(res, 0, 1));
-    out->purpose = apr_pstrdup(st->pool, PQgetvalue(res, 0, 2));
-    out->auth_level = atoi(PQgetvalue(res, 0, 3));
-    out->next_url = PQgetisnull(res, 0, 4) ? "/"
-                    : apr_pstrdup(st->pool, PQgetvalue(res, 0, 4));
-    out->attempts = atoi(PQgetvalue(res, 0, 5));
-    out->account = apr_pstrdup(st->pool, PQgetvalue(res, 0, 6));
+#define COL(name) PQgetvalue(res, 0, PENDING_COL_##name)
+    out->enterprise_id = apr_atoi64(COL(ENTERPRISE_ID));
+    out->member_id = apr_atoi64(COL(MEMBER_ID));
+    out->purpose = apr_pstrdup(st->pool, COL(PURPOSE));
+    out->auth_level = atoi(COL(AUTH_LEVEL));
+    out->next_url = PQgetisnull(res, 0, PENDING_COL_NEXT_URL) ? "/"
+                    : apr_pstrdup(st->pool, COL(NEXT_URL));
+    out->attempts = atoi(COL(ATTEMPTS));
+    out->account = apr_pstrdup(st->pool, COL(ACCOUNT));
+#undef COL
     memcpy(out->hash, hash, 32);
     PQclear(res);
     return QW_OK;
@@ -646,6 +696,23 @@ qw_status qw_sec_scan_new(qw_store *st, const char *ent_code,
     return one_row_or(st, res, QW_ERR_NOTFOUND);
 }
 
+/* $1 enterprise code, $2 challenge hash: an unexpired challenge, with the
+ * whole seconds it has left. */
+#define SCAN_PEEK_COLS(X, L) \
+    X(STATE, " s.state") \
+    X(REQUESTER_IP, " s.requester_ip") \
+    X(REQUESTER_UA, " s.requester_ua") \
+    L(SECONDS_LEFT, \
+      "       greatest(0, ceil(extract(epoch FROM s.expires_at - now())))")
+#define SCAN_PEEK_COL_ENUM(name, expr) SCAN_PEEK_COL_##name,
+enum { SCAN_PEEK_COLS(SCAN_PEEK_COL_ENUM, SCAN_PEEK_COL_ENUM) };
+static const char sql_scan_peek[] =
+    "SELECT" SCAN_PEEK_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    "  FROM scan_challenges s JOIN enterprises e"
+    "    ON e.enterprise_id = s.enterprise_id"
+    " WHERE e.code = $1 AND s.challenge_hash = $2"
+    "   AND s.expires_at > now()";
+
 qw_status qw_sec_scan_peek(qw_store *st, const char *ent_code,
                            const unsigned char challenge[32],
                            qw_scan *out)
@@ -657,13 +724,7 @@ qw_status qw_sec_scan_peek(qw_store *st, const char *ent_code,
     memset(out, 0, sizeof(*out));
     p[0] = ent_code;
     p[1] = qw_store_bytea(st->pool, challenge, 32);
-    res = qw_store_exec(st,
-        "SELECT s.state, s.requester_ip, s.requester_ua,"
-        "       greatest(0, ceil(extract(epoch FROM s.expires_at - now())))"
-        "  FROM scan_challenges s JOIN enterprises e"
-        "    ON e.enterprise_id = s.enterprise_id"
-        " WHERE e.code = $1 AND s.challenge_hash = $2"
-        "   AND s.expires_at > now()", 2, p, &rc);
+    res = qw_store_exec(st, sql_scan_peek, 2, p, &rc);
     if (!res) {
         return rc;
     }
@@ -671,10 +732,12 @@ qw_status qw_sec_scan_peek(qw_store *st, const char *ent_code,
         PQclear(res);
         return QW_ERR_NOTFOUND;
     }
-    out->state = apr_pstrdup(st->pool, PQgetvalue(res, 0, 0));
-    out->ip = apr_pstrdup(st->pool, PQgetvalue(res, 0, 1));
-    out->ua = apr_pstrdup(st->pool, PQgetvalue(res, 0, 2));
-    out->seconds_left = atoi(PQgetvalue(res, 0, 3));
+#define COL(name) PQgetvalue(res, 0, SCAN_PEEK_COL_##name)
+    out->state = apr_pstrdup(st->pool, COL(STATE));
+    out->ip = apr_pstrdup(st->pool, COL(REQUESTER_IP));
+    out->ua = apr_pstrdup(st->pool, COL(REQUESTER_UA));
+    out->seconds_left = atoi(COL(SECONDS_LEFT));
+#undef COL
     PQclear(res);
     return QW_OK;
 }
@@ -704,6 +767,43 @@ qw_status qw_sec_scan_decide(qw_store *st, const char *ent_code,
     return one_row_or(st, res, QW_ERR_NOTFOUND);
 }
 
+/* $1 enterprise code, $2 challenge hash, $3 browser hash, $4 the least
+ * milliseconds between polls, $5 the most polls.  One row: FOUND is the
+ * number of matching challenges (0 or 1); the rest are NULL when the poll
+ * was refused (too soon, too many). */
+#define SCAN_POLL_COLS(X, L) \
+    X(FOUND, " (SELECT count(*) FROM c)") \
+    X(BEFORE, " u.before") \
+    X(MEMBER_ID, " u.member_id") \
+    X(NEXT_URL, " u.next_url") \
+    L(LIVE, "        u.live")
+#define SCAN_POLL_COL_ENUM(name, expr) SCAN_POLL_COL_##name,
+enum { SCAN_POLL_COLS(SCAN_POLL_COL_ENUM, SCAN_POLL_COL_ENUM) };
+static const char sql_scan_poll[] =
+    "WITH c AS ("
+    " SELECT s.enterprise_id, s.challenge_hash, s.state, s.last_poll_at,"
+    "        s.polls, s.expires_at"
+    "   FROM scan_challenges s JOIN enterprises e"
+    "     ON e.enterprise_id = s.enterprise_id"
+    "  WHERE e.code = $1 AND s.challenge_hash = $2"
+    "    AND s.browser_hash = $3 FOR UPDATE OF s"
+    "), u AS ("
+    " UPDATE scan_challenges s SET polls = s.polls + 1,"
+    "        last_poll_at = now(),"
+    "        state = CASE WHEN c.state = 'approved'"
+    "                      AND c.expires_at > now()"
+    "                     THEN 'used' ELSE c.state END"
+    "   FROM c WHERE s.enterprise_id = c.enterprise_id"
+    "    AND s.challenge_hash = c.challenge_hash"
+    "    AND c.last_poll_at < now() - make_interval(secs =>"
+    "                                  $4::int / 1000.0)"
+    "    AND c.polls < $5::int"
+    " RETURNING c.state AS before, s.member_id, s.next_url,"
+    "           c.expires_at > now() AS live"
+    ")"
+    " SELECT" SCAN_POLL_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    "   FROM (SELECT 1) one LEFT JOIN u ON true";
+
 qw_status qw_sec_scan_poll(qw_store *st, const char *ent_code,
                            const unsigned char challenge[32],
                            const unsigned char browser[32], int min_ms,
@@ -722,54 +822,33 @@ qw_status qw_sec_scan_poll(qw_store *st, const char *ent_code,
     /* One statement: count the poll (refused when too soon or too many),
      * and consume an approved challenge (approved -> used) so that exactly
      * one poll ever gets the session. */
-    res = qw_store_exec(st,
-        "WITH c AS ("
-        " SELECT s.enterprise_id, s.challenge_hash, s.state, s.last_poll_at,"
-        "        s.polls, s.expires_at"
-        "   FROM scan_challenges s JOIN enterprises e"
-        "     ON e.enterprise_id = s.enterprise_id"
-        "  WHERE e.code = $1 AND s.challenge_hash = $2"
-        "    AND s.browser_hash = $3 FOR UPDATE OF s"
-        "), u AS ("
-        " UPDATE scan_challenges s SET polls = s.polls + 1,"
-        "        last_poll_at = now(),"
-        "        state = CASE WHEN c.state = 'approved'"
-        "                      AND c.expires_at > now()"
-        "                     THEN 'used' ELSE c.state END"
-        "   FROM c WHERE s.enterprise_id = c.enterprise_id"
-        "    AND s.challenge_hash = c.challenge_hash"
-        "    AND c.last_poll_at < now() - make_interval(secs =>"
-        "                                  $4::int / 1000.0)"
-        "    AND c.polls < $5::int"
-        " RETURNING c.state AS before, s.member_id, s.next_url,"
-        "           c.expires_at > now() AS live"
-        ")"
-        " SELECT (SELECT count(*) FROM c), u.before, u.member_id, u.next_url,"
-        "        u.live"
-        "   FROM (SELECT 1) one LEFT JOIN u ON true", 5, p, &rc);
+    res = qw_store_exec(st, sql_scan_poll, 5, p, &rc);
     if (!res) {
         return rc;
     }
-    if (PQntuples(res) != 1 || atoi(PQgetvalue(res, 0, 0)) == 0) {
+#define COL(name) PQgetvalue(res, 0, SCAN_POLL_COL_##name)
+#define NUL(name) PQgetisnull(res, 0, SCAN_POLL_COL_##name)
+    if (PQntuples(res) != 1 || atoi(COL(FOUND)) == 0) {
         PQclear(res);
         return QW_ERR_NOTFOUND;
     }
-    if (PQgetisnull(res, 0, 1)) {
+    if (NUL(BEFORE)) {
         PQclear(res);
         out->state = "throttled";
         return QW_OK;
     }
-    if (strcmp(PQgetvalue(res, 0, 4), "t")) {
+    if (strcmp(COL(LIVE), "t")) {
         out->state = "expired";
     }
     else {
-        out->state = apr_pstrdup(st->pool, PQgetvalue(res, 0, 1));
+        out->state = apr_pstrdup(st->pool, COL(BEFORE));
     }
-    if (!PQgetisnull(res, 0, 2)) {
-        out->member_id = apr_atoi64(PQgetvalue(res, 0, 2));
+    if (!NUL(MEMBER_ID)) {
+        out->member_id = apr_atoi64(COL(MEMBER_ID));
     }
-    out->next_url = PQgetisnull(res, 0, 3) ? "/"
-                    : apr_pstrdup(st->pool, PQgetvalue(res, 0, 3));
+    out->next_url = NUL(NEXT_URL) ? "/" : apr_pstrdup(st->pool, COL(NEXT_URL));
+#undef COL
+#undef NUL
     PQclear(res);
     return QW_OK;
 }

@@ -186,7 +186,7 @@ int64_t qw_store_enterprise_id(qw_store *st, const char *code, qw_status *rc)
                              "no enterprise with code '%s'", code);
         return -1;
     }
-    id = apr_atoi64(PQgetvalue(res, 0, 0));
+    id = apr_atoi64(PQgetvalue(res, 0, QW_COL_ONLY));
     PQclear(res);
     *rc = QW_OK;
     return id;

@@ -109,6 +109,17 @@ typedef struct {
     const char *roles;         /* comma separated names */
 } qw_member;
 
+/* Result columns are read by name, here and in the module (db.h).  A
+ * statement's select list is written once, as a list macro COLS(X, L) of
+ * X(NAME, " expression") entries whose last one is L(NAME, " expression");
+ * QW_COL_SQL/QW_COL_SQL_LAST make the select list from it, and an enum
+ * made from the same list gives each column its number, so the two cannot
+ * drift apart.  A statement that selects one column reads it as
+ * QW_COL_ONLY. */
+#define QW_COL_SQL(name, expr) expr ","
+#define QW_COL_SQL_LAST(name, expr) expr
+#define QW_COL_ONLY 0
+
 /* --- plumbing (store.c) --- */
 qw_status qw_store_begin(qw_store *st);
 qw_status qw_store_commit(qw_store *st);
