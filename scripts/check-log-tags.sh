@@ -93,7 +93,9 @@ for t in $(comm -13 <(printf '%s\n' "$tags") <(printf '%s\n' "$documented")); do
 done
 # tags the fail2ban filter and the tests match must still be logged
 for t in $(grep -rhoI 'QW[0-9]\{4\}' conf t | sort -u); do
-    if ! printf '%s\n' "$tags" | grep -qx "$t"; then
+    # a here-string, not a pipe: grep -q may exit before printf is done,
+    # and under pipefail printf's SIGPIPE would read as "not found"
+    if ! grep -qxF "$t" <<<"$tags"; then
         echo "check-log-tags: $t is used in conf/ or t/ but nothing logs it:"
         grep -rnI "$t" conf t | sed 's/^/  /'
         fail=1
