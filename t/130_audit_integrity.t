@@ -158,6 +158,29 @@ verify_is('genuine chain');
 is sql("SELECT count(*) FROM audit_log WHERE enterprise_id = $EID AND "
        . "mac_version <> 2"), 0, 'new rows are MAC format 2';
 
+# --- concurrent writers: the trigger and the writer share one lock ---------
+{
+    my @pids;
+    for my $w (1 .. 4) {
+        my $pid = fork // die "fork: $!";
+        if (!$pid) {
+            my $bad = 0;
+            for my $i (1 .. 5) {
+                my ($rc) = qctl(['dept', 'add', $E, "w${w}n$i", 'w']);
+                $bad++ if $rc != 0;
+            }
+            exit $bad;
+        }
+        push @pids, $pid;
+    }
+    my $failed = 0;
+    for (@pids) { waitpid $_, 0; $failed += $? >> 8 }
+    is $failed, 0, '4 concurrent writers, 20 writes: none refused';
+    is last_seq(), $n + 20, '... 20 more rows';
+    $n = last_seq();
+}
+verify_is('after concurrent writers');
+
 # --- the application role cannot forge ---------------------------------------
 for my $t ([0, 'seq 0'], [-1, 'seq -1'], [$n + 2, 'a gap'],
            [$n, 'a duplicate'], [$n + 1000, 'far ahead']) {
