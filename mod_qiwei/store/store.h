@@ -181,8 +181,9 @@ qw_status qw_migrate(qw_store *st, const char *sqldir, const char *app_role);
 
 /* --- audit (audit.c) --- */
 /* Append one row to audit_log inside the caller's transaction: takes a
- * per-enterprise advisory lock, chains the HMAC (key "audit-chain v1" of the
- * keyring's current kid).  details_json may be NULL. */
+ * per-enterprise advisory lock, chains the HMAC (format version 2 with the
+ * keyring's current kid, or the chain's newest kid when that is newer: the
+ * key id never goes back).  details_json may be NULL. */
 qw_status qw_audit_append(qw_store *st, int64_t enterprise_id,
                           const char *module, const char *action,
                           const char *object, const char *result,
@@ -267,13 +268,30 @@ size_t qw_utf8_chars(const char *s, size_t len);
 /* QW_ERR_CRYPTO with "key file needed ..." when st->keys is NULL. */
 qw_status qw_store_need_keys(qw_store *st);
 
-/* Recompute the audit chain of enterprise ent in seq order.  *rows gets the
- * number of rows checked, *bad_seq the first seq that does not verify (an
- * edited row, a missing row: a gap in seq, rows out of order, a key id the
- * keyring lacks), or 0 when the whole chain verifies.  Returns QW_OK in both
- * cases; an error status only when the check itself could not run. */
-qw_status qw_audit_verify(qw_store *st, const char *ent, int64_t *rows,
-                          int64_t *bad_seq);
+/* One problem of the operation log: the seq of the row it is about. */
+typedef struct {
+    int64_t seq;
+    const char *problem;
+} qw_audit_finding;
+
+typedef struct {
+    int64_t rows;              /* every row of the enterprise read */
+    int64_t chained;           /* rows with seq >= 1, each seq once */
+    int64_t first_seq, last_seq;   /* of the rows with seq >= 1; 0: none */
+    long problems;             /* all problems found ... */
+    apr_array_header_t *findings;  /* ... the first 1000 (qw_audit_finding)
+                                    * in seq order */
+} qw_audit_report;
+
+/* Check the whole operation log of enterprise ent in seq order: seq starts
+ * at 1 and goes up by one (a missing row, a duplicate and a seq < 1 are
+ * each reported at the row's own seq), every MAC verifies with the key file
+ * (an edited, inserted or moved row), the key id never goes back to an
+ * older key than an earlier row's, and the MAC version is known.
+ * out->problems == 0 means the log verified.  Returns QW_OK in both cases;
+ * an error status only when the check itself could not run. */
+qw_status qw_audit_verify(qw_store *st, const char *ent,
+                          qw_audit_report *out);
 
 /* --- articles (article.c, articles issue) --- */
 /* An article is named by (enterprise code, module, path); path is the
