@@ -250,6 +250,11 @@ my %pw;
 my %c;
 my %t;
 {
+    # creating admins and defining roles are privileged: a step-up first
+    # (t/205 tests the refusal; the token and CSRF token rotate)
+    my $sx;
+    ($sx, $rc, $csrf) = api_step_up($H, $rc, $csrf, password => $rootpw);
+    is $sx->code, 200, 'super admin steps up';
     my ($x, $d) = api('PUT', "$A/roles/office$u", cookie => $rc,
                       csrf => $csrf, json => { modules => ['news'] });
     is $x->code, 201, 'role office (news) created: 201';
@@ -330,6 +335,11 @@ my %t;
 {
     my $sa = sql("SELECT admin_id FROM admin_accounts WHERE account = 'sec$u'");
     my $ref = sub { audit_count("result = 'refused' AND actor = 'admin:$sa'") };
+    # with a fresh step-up: the rights still decide
+    my ($sx);
+    ($sx, $c{sec}, $t{sec}) = api_step_up($H, $c{sec}, $t{sec},
+                                          password => $pw{sec});
+    is $sx->code, 200, 'sec steps up';
     my $n = $ref->();
     my ($x) = api('PUT', "$A/roles/evil$u", cookie => $c{sec},
                   csrf => $t{sec}, json => { modules => ['directory'] });

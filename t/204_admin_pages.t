@@ -17,7 +17,7 @@ my $u = uniq();
 ua_reset();
 my $E = 't204';
 my $H = "/$E/qiwei";
-my $P = "/$E/news-admin/";
+my $P = "/$E/qiwei/news-admin/";
 seed_enterprise($E, 'Admin pages');
 my $acct = "pg$u";
 my $pw = admin_add($E, $acct, super => 1);
@@ -45,7 +45,7 @@ my ($secret, $t0);
 {
     my $r = form_login($pw);
     is $r->code, 303, 'password accepted: 303';
-    is local_location($r), "$H/admin-twostep-setup?next=%2F$E%2Fnews-admin%2F",
+    is local_location($r), "$H/admin-twostep-setup?next=%2F$E%2Fqiwei%2Fnews-admin%2F",
         '... to the enrolment page, next kept';
     my $c = sec_cookie($r, 'qiwei_admin');
     ok $c, '... with a (pending) admin session';
@@ -111,7 +111,7 @@ my ($secret, $t0);
         . "'100 days' WHERE account = '$acct'");
     my $r = form_login($pw);
     is $r->code, 303, 'login: 303';
-    is local_location($r), "$H/admin-twostep?next=%2F$E%2Fnews-admin%2F",
+    is local_location($r), "$H/admin-twostep?next=%2F$E%2Fqiwei%2Fnews-admin%2F",
         '... to the code page';
     my $c = sec_cookie($r, 'qiwei_admin');
     my ($pg, $csrf) = page("$H/admin-twostep?next=$P", $c);
@@ -129,7 +129,7 @@ my ($secret, $t0);
         code => totp_code($secret, $t0 + 30), next => $P], cookie => $c,
         html => 1, lang => 'en');
     is $x->code, 303, 'a fresh code: 303';
-    is local_location($x), "$H/admin-password?next=%2F$E%2Fnews-admin%2F",
+    is local_location($x), "$H/admin-password?next=%2F$E%2Fqiwei%2Fnews-admin%2F",
         '... to the password page (expired)';
     my $c2 = sec_cookie($x, 'qiwei_admin');
     ok $c2 && $c2 ne $c, '... a new token';

@@ -313,7 +313,8 @@ int qw_account_current_password(request_rec *r, qw_store *st,
                           "enterprise %s from %s%s",
                           ap_escape_logitem(r->pool, a->account),
                           a->enterprise, r->useragent_ip,
-                          " (password change)");
+                          apr_pstrcat(r->pool, " (", a->purpose ? a->purpose
+                                      : "password change", ")", NULL));
         }
         else {
             ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
@@ -323,8 +324,9 @@ int qw_account_current_password(request_rec *r, qw_store *st,
                           a->enterprise, r->useragent_ip);
         }
         qw_throttle_addr_fail(r);
-        if (k->pw_wrong_action) {
-            (void)qw_audit_note(st, a->ent, "auth", k->pw_wrong_action,
+        if (a->pw_wrong_action || k->pw_wrong_action) {
+            (void)qw_audit_note(st, a->ent, "auth", a->pw_wrong_action
+                                ? a->pw_wrong_action : k->pw_wrong_action,
                                 a->object, "failure",
                                 "wrong current password", NULL);
         }

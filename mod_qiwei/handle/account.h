@@ -44,6 +44,11 @@ typedef struct {
     int64_t remind_member;
     int64_t remind_admin_id;
     const char *remind_admin_account;
+    /* what the current password is asked again for, in the failure's log
+     * line (NULL: "password change"), and the audit action of a wrong
+     * one (NULL: the kind's pw_wrong_action) */
+    const char *purpose;
+    const char *pw_wrong_action;
 } qw_account;
 
 /* The member member of enterprise ent (r's location), account its name. */

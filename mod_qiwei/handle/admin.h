@@ -46,6 +46,8 @@ int qw_admin_twostep_begin(request_rec *r, qw_store *st,
 int qw_admin_twostep_confirm(request_rec *r, qw_store *st,
                              qw_admin_session *s, const char *code,
                              apr_array_header_t **codes);
+int qw_admin_step_up(request_rec *r, qw_store *st, qw_admin_session *s,
+                     const char *pw, const char *code);
 int qw_admin_password_change(request_rec *r, qw_store *st,
                              qw_admin_session *s, const char *cur,
                              const char *pw, const char **why);

@@ -3,6 +3,7 @@
 #include "http_log.h"
 
 #include "qiwei.h"
+#include "throttle.h"
 
 #include "handle/admin.h"
 
@@ -130,6 +131,51 @@ static int step_password(qw_api *a, qw_store *st)
     return qw_api_json(a, HTTP_OK, qw_admin_session_json(a));
 }
 
+/* POST <api>/session/step-up {"password": ...} or {"code": ...}: a
+ * fresh proof for the privileged calls (docs/admin-api.md lists them). */
+static int step_up(qw_api *a, qw_store *st)
+{
+    request_rec *r = a->r;
+    const char *pw = NULL, *code = NULL;
+    int done = OK, v;
+
+    if (r->method_number != M_POST) {
+        return qw_api_error(a, HTTP_METHOD_NOT_ALLOWED, NULL,
+                            "method not allowed");
+    }
+    if (!qw_admin_usable(r, a->admin)) {
+        return qw_api_error(a, HTTP_FORBIDDEN, "pending",
+                            "finish the pending step first");
+    }
+    /* per address, before the body is read, like the login */
+    if (qw_throttle_addr_check(r) != OK) {
+        return qw_api_throttled(r);
+    }
+    if (qw_api_read_body(a, &done)
+        || qw_api_str(a, "password", 0, &pw, &done)
+        || qw_api_str(a, "code", 0, &code, &done)) {
+        return done;
+    }
+    if ((!pw || !*pw) == (!code || !*code)) {
+        return qw_api_error(a, HTTP_BAD_REQUEST, NULL,
+                            "give either password or code");
+    }
+    v = qw_admin_step_up(r, st, a->admin, pw && *pw ? pw : NULL, code);
+    if (v == HTTP_TOO_MANY_REQUESTS) {
+        return qw_api_throttled(r);
+    }
+    if (v == HTTP_UNAUTHORIZED) {
+        return qw_api_error(a, HTTP_UNAUTHORIZED, pw ? "password" : "code",
+                            pw ? "wrong password" : "wrong code");
+    }
+    if (v != OK) {
+        return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
+                            "service unavailable");
+    }
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    return qw_api_json(a, HTTP_OK, qw_admin_session_json(a));
+}
+
 int qw_admin_api_step(qw_api *a, const char *step)
 {
     qw_store *st = &a->st;
@@ -147,6 +193,9 @@ int qw_admin_api_step(qw_api *a, const char *step)
     }
     if (!strcmp(step, "password")) {
         return step_password(a, st);
+    }
+    if (!strcmp(step, "step-up")) {
+        return step_up(a, st);
     }
     return qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such resource");
 }

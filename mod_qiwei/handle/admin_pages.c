@@ -98,6 +98,8 @@ int qw_handle_admin_login(request_rec *r)
     }
     apr_table_add(r->err_headers_out, "Set-Cookie",
                   qw_admin_cookie(r, token));
+    apr_table_add(r->err_headers_out, "Set-Cookie",
+                  qw_admin_cookie_legacy_clear(r));
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     /* a step still owed has its page (<handler>/admin-twostep, ...);
      * then next, else the console's <handler>/api/v1/session */
@@ -155,6 +157,8 @@ int qw_handle_admin_logout(request_rec *r)
         return qw_unavailable(r);
     }
     apr_table_add(r->err_headers_out, "Set-Cookie", qw_admin_cookie(r, NULL));
+    apr_table_add(r->err_headers_out, "Set-Cookie",
+                  qw_admin_cookie_legacy_clear(r));
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "Location",
                    apr_pstrcat(r->pool, ap_make_dirstr_parent(r->pool,

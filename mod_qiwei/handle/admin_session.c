@@ -11,6 +11,7 @@
  * required, the default, and not set up), "expired" (password older than
  * the policy's maximum age). */
 #include <openssl/crypto.h>
+#include "apr_lib.h"
 #include "apr_strings.h"
 #include "httpd.h"
 #include "http_log.h"
@@ -28,6 +29,8 @@
 #define QW_STMT_ADMIN_SESSION "qw_admin_session"
 #define QW_UA_MAX 512
 #define ADMIN_NOTE "qiwei-admin-session"
+/* with Max-Age=0, for clients that know only Expires */
+#define QW_COOKIE_EPOCH "Expires=Thu, 01 Jan 1970 00:00:00 GMT"
 
 /* From cookie hash to everything an API call needs, in one round trip;
  * last_seen_at is written at most once a minute, as for members.  $1
@@ -38,7 +41,8 @@
  *   TOUCHED        whether last_seen_at was written (not read: selecting
  *                  it makes PostgreSQL run the touch)
  *   PENDING        NULL, or the step the session still waits for
- *   TWO_STEP       the enterprise's admin_two_step setting ('' if none) */
+ *   TWO_STEP       the enterprise's admin_two_step setting ('' if none)
+ *   STEP_UP_LEFT   seconds the last step-up still counts (0: none) */
 #define ADMIN_SESSION_COLS(X, L) \
     X(ENTERPRISE_ID, " s.enterprise_id") \
     X(SESSION_ID, " s.session_id") \
@@ -57,13 +61,17 @@
       "      AND ar.admin_id = s.admin_id)") \
     X(TOUCHED, "  (SELECT count(*) FROM touch)") \
     X(PENDING, " s.pending") \
-    L(TWO_STEP, " s.two_step")
+    X(TWO_STEP, " s.two_step") \
+    L(STEP_UP_LEFT, \
+      "  coalesce(greatest(0, ceil(extract(epoch FROM s.step_up_at" \
+      "    + make_interval(secs => " APR_STRINGIFY(QW_ADMIN_STEP_UP) ")" \
+      "    - now())))::int, 0)")
 #define ADMIN_SESSION_COL_ENUM(name, expr) ADMIN_SESSION_COL_##name,
 enum { ADMIN_SESSION_COLS(ADMIN_SESSION_COL_ENUM, ADMIN_SESSION_COL_ENUM) };
 static const char sql_admin_session[] =
     "WITH s AS ("
     " SELECT s.enterprise_id, s.session_id, s.admin_id, s.auth_level,"
-    "        s.last_seen_at, s.idle_seconds, s.pending,"
+    "        s.last_seen_at, s.idle_seconds, s.pending, s.step_up_at,"
     "        coalesce(e.settings->>'admin_two_step', '') AS two_step"
     "   FROM admin_sessions s"
     "   JOIN enterprises e ON e.enterprise_id = s.enterprise_id"
@@ -82,18 +90,69 @@ static const char sql_admin_session[] =
     "                               AND a.admin_id = s.admin_id"
     "  WHERE a.status = 'active'";
 
+/* HTTPS: "__Secure-" (sent only over HTTPS, set only by a secure origin).
+ * Not "__Host-": that prefix requires Path=/, and the admin cookie is
+ * scoped to the handler's path. */
 const char *qw_admin_cookie_name(request_rec *r)
 {
-    return qw_cookie_is_secure(r) ? "__Host-" QW_ADMIN_COOKIE
+    return qw_cookie_is_secure(r) ? "__Secure-" QW_ADMIN_COOKIE
                                   : QW_ADMIN_COOKIE;
+}
+
+/* The path of the SetHandler qiwei location the request came to, with a
+ * trailing slash: "/qiwei/" for /qiwei/api/v1/session and for
+ * /qiwei/admin-login.  The admin pages and the API live there and nowhere
+ * else, so the admin cookie is not handed to the pages, back-ends and
+ * stored bodies at other paths of the host.  Every byte outside a safe set
+ * is percent-encoded: a path must not add attributes to the cookie. */
+const char *qw_admin_cookie_path(request_rec *r)
+{
+    static const char hexd[] = "0123456789ABCDEF";
+    const char *u = r->uri ? r->uri : "/";
+    const char *api = strstr(u, "/api/v1/");
+    const char *slash = api ? api : strrchr(u, '/');
+    size_t n = slash ? (size_t)(slash - u) + 1 : 0, i;
+    char *out, *o;
+
+    if (n == 0 || u[0] != '/') {
+        return "/";
+    }
+    o = out = apr_palloc(r->pool, 3 * n + 1);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)u[i];
+        if (apr_isalnum(c) || strchr("/-._~", c)) {
+            *o++ = (char)c;
+        }
+        else {
+            *o++ = '%';
+            *o++ = hexd[c >> 4];
+            *o++ = hexd[c & 15];
+        }
+    }
+    *o = '\0';
+    return out;
 }
 
 const char *qw_admin_cookie(request_rec *r, const char *value)
 {
-    return apr_psprintf(r->pool, "%s=%s; Path=/; HttpOnly; SameSite=Strict"
+    return apr_psprintf(r->pool, "%s=%s; Path=%s; HttpOnly; SameSite=Strict"
                         "%s%s", qw_admin_cookie_name(r), value ? value : "",
+                        qw_admin_cookie_path(r),
                         qw_cookie_is_secure(r) ? "; Secure" : "",
-                        value ? "" : "; Max-Age=0");
+                        value ? "" : "; Max-Age=0; " QW_COOKIE_EPOCH);
+}
+
+/* Earlier versions set the admin cookie with Path=/ (and the "__Host-"
+ * prefix on HTTPS).  A browser that still holds one would send two
+ * cookies of the same name to the handler, which counts as none: remove
+ * it at login and logout. */
+const char *qw_admin_cookie_legacy_clear(request_rec *r)
+{
+    int sec = qw_cookie_is_secure(r);
+
+    return apr_psprintf(r->pool, "%s" QW_ADMIN_COOKIE "=; Path=/; HttpOnly;"
+                        " SameSite=Strict%s; Max-Age=0; " QW_COOKIE_EPOCH,
+                        sec ? "__Host-" : "", sec ? "; Secure" : "");
 }
 
 static const char *ua_of(request_rec *r)
@@ -214,6 +273,7 @@ int qw_admin_resolve(request_rec *r, qw_admin_session **out)
     a->pending = PQgetisnull(res, 0, ADMIN_SESSION_COL_PENDING) ? NULL
                  : apr_pstrdup(m->pool, COL(PENDING));
     a->two_step_optional = !strcmp(COL(TWO_STEP), "optional");
+    a->step_up_left = atoi(COL(STEP_UP_LEFT));
 #undef COL
     a->enterprise = apr_pstrdup(m->pool, d->enterprise);
     PQclear(res);
@@ -249,7 +309,8 @@ json_t *qw_admin_session_json(qw_api *a)
     qw_admin_session *s = a->admin;
     int required = qw_admin_required_level(a->r, s);
 
-    return json_pack("{s:{s:s, s:b, s:o, s:i, s:s?}, s:i, s:b, s:s, s:s}",
+    return json_pack("{s:{s:s, s:b, s:o, s:i, s:s?}, s:i, s:b, s:s, s:s,"
+                     " s:i}",
                      "admin", "account", s->account,
                      "super", s->is_super,
                      "modules", qw_api_csv_array(s->modules),
@@ -259,7 +320,8 @@ json_t *qw_admin_session_json(qw_api *a)
                      "usable", !s->pending && s->auth_level >= required,
                      "csrf", qw_csrf_make(a->r->pool, qw_csrf_key(),
                                           QW_API_CSRF_PURPOSE, s->token),
-                     "csrf_header", QW_API_CSRF_HEADER);
+                     "csrf_header", QW_API_CSRF_HEADER,
+                     "step_up_seconds", s->step_up_left);
 }
 
 /* $1 enterprise id, $2 admin id: whether the admin has two-step on,

@@ -197,3 +197,58 @@ int qw_admin_password_change(request_rec *r, qw_store *st,
     }
     return OK;
 }
+
+/* The step-up of a usable session: the password (throttled like a login,
+ * through the shared implementation) or a two-step code (throttled like
+ * the second step; only when two-step is on).  On success the session
+ * records the time (the privileged calls look at it for QW_ADMIN_STEP_UP
+ * seconds) and gets a new token, in one transaction with the audit row.
+ * OK (s updated), HTTP_TOO_MANY_REQUESTS (refused, nothing sent),
+ * HTTP_UNAUTHORIZED (wrong password or code) or 503. */
+int qw_admin_step_up(request_rec *r, qw_store *st, qw_admin_session *s,
+                     const char *pw, const char *code)
+{
+    qw_account *acct = apr_pmemdup(r->pool, admin_account(r, s),
+                                   sizeof(qw_account));
+    apr_array_header_t *hashes;
+    const char *p[2];
+    PGresult *res;
+    qw_status rc;
+    int v;
+
+    acct->purpose = "step-up";
+    acct->pw_wrong_action = "admin-step-up";
+    v = pw ? qw_account_current_password(r, st, acct, pw, 0, &hashes)
+           : qw_account_twostep(r, st, acct, code, NULL);
+    if (v == HTTP_UNAUTHORIZED && !pw) {
+        (void)qw_audit_note(st, s->enterprise_id, "auth", "admin-step-up",
+                            admin_obj(r, s), "failure", "wrong code", NULL);
+    }
+    if (v != OK) {
+        return v;
+    }
+    p[0] = qw_i64(r->pool, s->enterprise_id);
+    p[1] = qw_i64(r->pool, s->session_id);
+    if (qw_store_begin(st) != QW_OK
+        || !(res = qw_store_exec(st, "UPDATE admin_sessions"
+                                 " SET step_up_at = now()"
+                                 " WHERE enterprise_id = $1"
+                                 " AND session_id = $2", 2, p, &rc))) {
+        return step_failed(r, st, s, "step-up");
+    }
+    PQclear(res);
+    if (qw_admin_rotate(r, st, s, s->auth_level, s->pending) != QW_OK
+        || qw_audit_append(st, s->enterprise_id, "auth", "admin-step-up",
+                           admin_obj(r, s), "success",
+                           pw ? "password" : "two-step code",
+                           NULL) != QW_OK
+        || qw_store_commit(st) != QW_OK) {
+        return step_failed(r, st, s, "step-up");
+    }
+    s->step_up_left = QW_ADMIN_STEP_UP;
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "QW1016: admin %s of %s stepped up (%s) for %d s",
+                  s->account, s->enterprise, pw ? "password" : "code",
+                  QW_ADMIN_STEP_UP);
+    return OK;
+}

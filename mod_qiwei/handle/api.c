@@ -196,6 +196,35 @@ int qw_api_need(qw_api *a, const char *m, const char *action,
     return 1;
 }
 
+int qw_api_need_step_up(qw_api *a, const char *mod, const char *action,
+                        const char *object, int *done)
+{
+    json_t *e;
+
+    if (a->admin && a->admin->step_up_left > 0) {
+        return 0;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, a->r,
+                  "QW1104: admin %s refused: %s %s %s needs a step-up "
+                  "(password or two-step code within %d s)",
+                  a->admin ? a->admin->account : "-", mod, action,
+                  object ? object : "", QW_ADMIN_STEP_UP);
+    if (a->admin) {
+        qw_admin_store(a->r, &a->st, a->admin);
+        if (!a->st.db || !a->st.keys
+            || qw_audit_note(&a->st, a->admin->enterprise_id, mod, action,
+                             object, "refused", "step-up required",
+                             NULL) != QW_OK) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, a->r,
+                          "QW1103: cannot log the refusal");
+        }
+    }
+    e = json_pack("{s:{s:n, s:s, s:b}}", "error", "field", "message",
+                  "step-up required", "step_up", 1);
+    *done = qw_api_json(a, HTTP_FORBIDDEN, e);
+    return 1;
+}
+
 /* ---- request bodies ---- */
 
 static apr_status_t body_free(void *j)
@@ -444,6 +473,8 @@ static int api_session(qw_api *a)
         }
         apr_table_add(r->err_headers_out, "Set-Cookie",
                       qw_admin_cookie(r, token));
+        apr_table_add(r->err_headers_out, "Set-Cookie",
+                      qw_admin_cookie_legacy_clear(r));
         /* answer as the next request will see the new session */
         {
             qw_admin_session fresh;
@@ -484,6 +515,8 @@ static int api_session(qw_api *a)
         }
         apr_table_add(r->err_headers_out, "Set-Cookie",
                       qw_admin_cookie(r, NULL));
+        apr_table_add(r->err_headers_out, "Set-Cookie",
+                      qw_admin_cookie_legacy_clear(r));
         return qw_api_no_content(a);
     }
     return qw_api_error(a, HTTP_METHOD_NOT_ALLOWED, NULL,

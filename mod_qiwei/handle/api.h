@@ -15,6 +15,9 @@ struct qw_api;
 /* SECURITY-BASELINE: admins 15 min idle / 12 h absolute */
 #define QW_ADMIN_IDLE 900
 #define QW_ADMIN_MAX_AGE 43200
+/* A step-up (password or two-step code given again) lets the session make
+ * the privileged calls for this many seconds. */
+#define QW_ADMIN_STEP_UP 300
 /* The API refuses bodies above this (413) before reading them. */
 #define QW_API_MAX_BODY 65536
 /* not X-Qiwei-*: authn.c drops every client header of that prefix (they
@@ -38,6 +41,7 @@ typedef struct {
     const char *pending;
     int two_step_optional;     /* settings admin_two_step = "optional" */
     const char *enterprise;    /* code of the enterprise it belongs to */
+    int step_up_left;          /* seconds the last step-up still counts */
 } qw_admin_session;
 
 /* admin_*.c */
@@ -70,6 +74,10 @@ int qw_admin_login(request_rec *r, const char *account, const char *pw,
 int qw_admin_logout(request_rec *r);
 const char *qw_admin_cookie_name(request_rec *r);
 const char *qw_admin_cookie(request_rec *r, const char *value);
+/* The handler location's path the admin cookie is scoped to ("/qiwei/"). */
+const char *qw_admin_cookie_path(request_rec *r);
+/* A Set-Cookie removing an admin cookie of earlier versions (Path=/). */
+const char *qw_admin_cookie_legacy_clear(request_rec *r);
 /* A qw_store for r acting as who (NULL: "system"). */
 void qw_admin_store(request_rec *r, qw_store *st, const qw_admin_session *a);
 
@@ -115,6 +123,12 @@ int qw_api_refuse(qw_api *a, const char *module, const char *action,
 /* Require module m: 0 when allowed, else the reply already sent. */
 int qw_api_need(qw_api *a, const char *m, const char *action,
                 const char *object, int *done);
+/* The privileged calls (docs/admin-api.md lists them) need a step-up
+ * within QW_ADMIN_STEP_UP seconds: 0 when the session has one, else the
+ * 403 {"error":{"message":"step-up required","step_up":true}} is sent
+ * (and the refusal logged, QW1104 and an audit row) and *done set. */
+int qw_api_need_step_up(qw_api *a, const char *module, const char *action,
+                        const char *object, int *done);
 /* Read the JSON body (415, 413, 400 replies sent; returns 0 when done). */
 int qw_api_read_body(qw_api *a, int *done);
 /* Body field accessors: 0 on success; on a wrong type or a missing

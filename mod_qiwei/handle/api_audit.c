@@ -164,6 +164,13 @@ int qw_api_settings(qw_api *a)
                           &done)) {
             return done;
         }
+        /* turning the admins' two-step off is a privileged call; the
+         * setting is qiweictl's for now, but a PATCH naming it is held to
+         * the step-up already */
+        if (json_object_get(a->body, "admin_two_step")
+            && qw_api_need_step_up(a, "settings", "update", obj, &done)) {
+            return done;
+        }
         if ((rc = qw_settings_set(&a->st, ent(a), &s)) != QW_OK) {
             return qw_api_store_error(a, rc, "settings", "update", obj);
         }

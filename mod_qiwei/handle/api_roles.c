@@ -3,7 +3,10 @@
  * No escalation: an admin who is not the super admin may only define,
  * change, delete, grant or revoke a role whose modules they hold all of,
  * before and after the change.  Admin accounts themselves (create, delete,
- * disable) are the super admin's. */
+ * disable) are the super admin's.  Creating an admin, setting an admin's
+ * status, granting a role and defining what a role grants also need a
+ * step-up (qw_api_need_step_up): a session ridden by a script or left
+ * open cannot widen anyone's rights. */
 #include "apr_strings.h"
 #include "http_core.h"
 #include "http_protocol.h"
@@ -131,6 +134,10 @@ int qw_api_roles(qw_api *a)
         if (rc != QW_OK && rc != QW_ERR_NOTFOUND) {
             return qw_api_store_error(a, rc, MOD, "update", obj);
         }
+        /* what a role grants changes what its admins may do */
+        if (qw_api_need_step_up(a, MOD, "update", obj, &done)) {
+            return done;
+        }
         rc = qw_admin_role_put(&a->st, ent(a), a->seg[1], norm, &created);
         if (rc != QW_OK) {
             return qw_api_store_error(a, rc, MOD, "update", obj);
@@ -217,7 +224,10 @@ int qw_api_admins(qw_api *a)
                 || qw_api_str(a, "account", 1, &account, &done)
                 || qw_api_str(a, "password", 1, &pw, &done)
                 || qw_api_str(a, "bind_member", 0, &bind, &done)
-                || qw_api_bool(a, "super", &sup, &done)) {
+                || qw_api_bool(a, "super", &sup, &done)
+                || qw_api_need_step_up(a, MOD, "create",
+                                       apr_pstrcat(r->pool, "admin:",
+                                                   account, NULL), &done)) {
                 return done;
             }
             rc = qw_admin_add(&a->st, ent(a), account, pw, strlen(pw),
@@ -262,7 +272,8 @@ int qw_api_admins(qw_api *a)
         }
         if (need_super(a, "update", obj, &done)
             || qw_api_read_body(a, &done)
-            || qw_api_str(a, "status", 1, &status, &done)) {
+            || qw_api_str(a, "status", 1, &status, &done)
+            || qw_api_need_step_up(a, MOD, "update", obj, &done)) {
             return done;
         }
         rc = qw_admin_set_status(&a->st, ent(a), a->seg[1], status);
@@ -285,6 +296,11 @@ int qw_api_admins(qw_api *a)
             return qw_api_store_error(a, rc, MOD, "update", obj);
         }
         if (need_subset(a, role.modules, "update", obj, &done)) {
+            return done;
+        }
+        /* a grant widens what an admin may do; a revoke does not */
+        if (r->method_number == M_PUT
+            && qw_api_need_step_up(a, MOD, "update", obj, &done)) {
             return done;
         }
         rc = r->method_number == M_PUT

@@ -551,7 +551,7 @@ sub wm_marker { 'qiwei-wm' }
 
 # --- admin API (issue 5) -------------------------------------------------------
 
-push @EXPORT, qw(admin_add admin_role admin_grant api api_login);
+push @EXPORT, qw(admin_add admin_role admin_grant api api_login api_step_up);
 
 # Create an admin account with a password (qiweictl); returns the password.
 # %o: super => 1, bind => MEMBER, password => ...
@@ -602,6 +602,19 @@ sub api {
         $data = eval { JSON::PP->new->utf8->decode($res->content) };
     }
     return ($res, $data);
+}
+
+# The step-up before a privileged admin call: POST <api>/session/step-up
+# with the password (or code => ...).  Returns (response, the new
+# "qiwei_admin=..." cookie (the token rotates) or undef, the new CSRF token
+# or undef).
+sub api_step_up {
+    my ($handler, $cookie, $csrf, %proof) = @_;
+    my ($res, $d) = api('POST', "$handler/api/v1/session/step-up",
+                        cookie => $cookie, csrf => $csrf, json => \%proof);
+    my $v = session_of($res, 'qiwei_admin');
+    return ($res, defined $v && length $v ? "qiwei_admin=$v" : undef,
+            $d ? $d->{csrf} : undef);
 }
 
 # Log in to the admin API; returns (response, "qiwei_admin=..." cookie
