@@ -47,6 +47,7 @@
 #include "cfg/config.h"
 #include "store/store.h"
 #include "util/json.h"
+#include "util/path.h"
 #include "util/share.h"
 #include "util/text.h"
 #include "util/token.h"
@@ -230,16 +231,41 @@ static const char *share_param(request_rec *r, size_t *len)
 
 /* An article's path is UTF-8 text with no control character (sql/003):
  * a request path that is not cannot be one, or be under one, and would
- * fail the statement.  Refused with 400 where articles are decided. */
+ * fail the statement.  And a decision is for one spelling of a path: a
+ * second one ("//", "/./", "/../", %2F, a trailing dot, '\', ";x/")
+ * may reach the same file, script or back-end under a name that has no
+ * article (QiweiArticleMissing allow would grant it), so it is refused
+ * rather than decided (util/path.h).  The path as sent is checked only for
+ * the client's own request: a subrequest or internal redirect was spelled
+ * by the server, and is checked as decoded.  Both refused with 400 where
+ * articles are decided; a redirect to the canonical form would guess what
+ * a back-end makes of the other spelling. */
 static int path_ok(request_rec *r)
 {
-    if (qw_valid_utf8_text(r->uri, strlen(r->uri))) {
+    const char *raw = NULL;
+    size_t rawlen = 0;
+    qw_path_verdict v;
+
+    if (!qw_valid_utf8_text(r->uri, strlen(r->uri))) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "QW0915: request path (%" APR_SIZE_T_FMT " bytes) "
+                      "from %s is not UTF-8 text: refused", strlen(r->uri),
+                      r->useragent_ip);
+        return 0;
+    }
+    if (!r->main && !r->prev) {
+        raw = qw_path_of_target(r->unparsed_uri, &rawlen);
+    }
+    v = qw_path_check(r->uri, raw, rawlen);
+    if (v == QW_PATH_CANONICAL) {
         return 1;
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  "QW0915: request path (%" APR_SIZE_T_FMT " bytes) from %s "
-                  "is not UTF-8 text: refused", strlen(r->uri),
-                  r->useragent_ip);
+                  "QW0916: request path %s (sent as %.*s) from %s is not "
+                  "canonical (%s): refused; the canonical path is %s",
+                  r->uri, raw ? (int)rawlen : 1, raw ? raw : "-",
+                  r->useragent_ip, qw_path_verdict_text(v),
+                  qw_path_canonical(r->pool, r->uri));
     return 0;
 }
 

@@ -113,6 +113,24 @@ sub get_form {
     allowed('/t110/member/', $s2, 'session after forced change');
 }
 
+# --- enrolment page once two-step is on: 409, the secret never again -------
+{
+    my $acct = "on$u";
+    my $pw = activate_member('t110', $acct);
+    my (undef, $s) = login($H, $acct, $pw);
+    my ($pg, $csrf) = get_form("$H/twostep-setup", "qiwei_session=$s");
+    my ($secret) = $pg->content =~ m{<code id="secret">([A-Z2-7]+)</code>};
+    ok $secret, 'enrolment page with a secret';
+    # turned on elsewhere (another tab, an admin) while this page is open
+    sql("UPDATE member_totp t SET enabled = true FROM members m"
+      . " WHERE m.enterprise_id = t.enterprise_id"
+      . " AND m.member_id = t.member_id AND m.account = '$acct'");
+    my $r = http_post("$H/twostep-setup", [csrf => $csrf, code => '000000'],
+                      cookie => "qiwei_session=$s", html => 1);
+    is $r->code, 409, 'a wrong code once two-step is on: 409';
+    unlike $r->content, qr/\Q$secret\E/, '... the secret is not shown';
+}
+
 # --- TOTP enrolment, login, replay, window -----------------------------------
 {
     my $acct = "otp$u";

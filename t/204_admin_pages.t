@@ -95,6 +95,24 @@ my ($secret, $t0);
     ($d) = http_get($P, html => 1, cookie => $c);
     isnt $d->code, 200, 'the old token does not';
 
+    # two-step is on now: its secret is never shown again, whatever code
+    # is posted to the enrolment page (as for members: 409)
+    my ($pp, $scsrf) = page("$H/admin-password", $c2);
+    ok $scsrf, 'a step form for the enrolled session';
+    for my $try (['000000', 'a wrong code'],
+                 [totp_code($secret, time - 300), 'an old code']) {
+        $x = http_post("$H/admin-twostep-setup", [csrf => $scsrf,
+            code => $try->[0], next => $P], cookie => $c2, html => 1,
+            lang => 'en');
+        is $x->code, 409, "enrolment page after enrolment, $try->[1]: 409";
+        unlike $x->content, qr/\Q$secret\E/, '... the secret is not shown';
+        unlike $x->content, qr/otpauth:|<svg /, '... nor its QR code';
+    }
+    ($x) = page("$H/admin-twostep-setup", $c2);
+    unlike $x->content, qr/\Q$secret\E/, '... nor on a GET';
+    ($d) = http_get($P, html => 1, cookie => $c2);
+    is $d->code, 200, '... and the session still works';
+
     # log out through the page
     my ($lo, $lcsrf) = page("$H/admin-logout", $c2);
     is $lo->code, 200, 'logout page';

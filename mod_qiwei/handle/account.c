@@ -277,6 +277,34 @@ qw_status qw_account_totp_new(request_rec *r, qw_store *st,
     return rc;
 }
 
+qw_status qw_account_totp_pending(request_rec *r, qw_store *st,
+                                  const qw_account *a, const char **b32)
+{
+    unsigned char *secret;
+    size_t n;
+    int enabled;
+    int64_t last;
+    qw_status rc;
+
+    *b32 = NULL;
+    rc = qw_psec_totp_get(st, a->kind->pr, a->ent, a->id, &secret, &n,
+                          &enabled, &last);
+    if (rc != QW_OK) {
+        return rc;
+    }
+    if (!enabled) {
+        *b32 = qw_base32_encode(r->pool, secret, n);
+    }
+    OPENSSL_cleanse(secret, n);
+    if (enabled) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "QW1237: two-step enrolment for %s, which has it on "
+                      "already: refused (409)", a->log_name);
+        return QW_ERR_CONFLICT;
+    }
+    return QW_OK;
+}
+
 int qw_account_current_password(request_rec *r, qw_store *st,
                                 const qw_account *a, const char *cur,
                                 int history, apr_array_header_t **hashes)

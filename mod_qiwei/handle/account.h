@@ -76,6 +76,15 @@ int qw_account_twostep(request_rec *r, qw_store *st, const qw_account *a,
 qw_status qw_account_totp_new(request_rec *r, qw_store *st,
                               const qw_account *a, const char **b32);
 
+/* The secret of a's enrolment in progress again, to show the page once
+ * more after a refused code (the app already set up still fits): QW_OK
+ * with its base32 text; QW_ERR_CONFLICT when two-step is already on (that
+ * secret is live and never shown again: the caller answers 409, members
+ * and admins alike); QW_ERR_NOTFOUND when no enrolment was begun, or the
+ * store's error. */
+qw_status qw_account_totp_pending(request_rec *r, qw_store *st,
+                                  const qw_account *a, const char **b32);
+
 /* The current password asked again: throttled like a login (the password
  * counter, before hashing), checked against the current hash, then
  * *hashes holds it and up to history older ones.  OK (counter cleared),

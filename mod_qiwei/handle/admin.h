@@ -45,7 +45,7 @@ int qw_admin_twostep_begin(request_rec *r, qw_store *st,
                            const char **uri, const char **svg);
 int qw_admin_twostep_confirm(request_rec *r, qw_store *st,
                              qw_admin_session *s, const char *code,
-                             apr_array_header_t **codes);
+                             apr_array_header_t **codes, const char **b32);
 int qw_admin_step_up(request_rec *r, qw_store *st, qw_admin_session *s,
                      const char *pw, const char *code);
 int qw_admin_password_change(request_rec *r, qw_store *st,

@@ -40,7 +40,7 @@ static int step_setup(qw_api *a, qw_store *st)
 {
     request_rec *r = a->r;
     qw_admin_session *s = a->admin;
-    const char *code = NULL;
+    const char *code = NULL, *b32;
     int done = OK, v, i;
     apr_array_header_t *codes;
     json_t *list, *body;
@@ -50,7 +50,7 @@ static int step_setup(qw_api *a, qw_store *st)
                             "finish the pending step first");
     }
     if (r->method_number == M_GET) {
-        const char *b32, *uri, *svg;
+        const char *uri, *svg;
 
         v = qw_admin_twostep_begin(r, st, s, &b32, &uri, &svg);
         if (v == HTTP_CONFLICT) {
@@ -74,9 +74,13 @@ static int step_setup(qw_api *a, qw_store *st)
         || qw_api_str(a, "code", 1, &code, &done)) {
         return done;
     }
-    v = qw_admin_twostep_confirm(r, st, s, code, &codes);
+    v = qw_admin_twostep_confirm(r, st, s, code, &codes, &b32);
     if (v == HTTP_BAD_REQUEST) {
         return qw_api_error(a, HTTP_BAD_REQUEST, "code", "wrong code");
+    }
+    if (v == HTTP_CONFLICT) {
+        return qw_api_error(a, HTTP_CONFLICT, NULL,
+                            "two-step verification is already on");
     }
     if (v != OK) {
         return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,

@@ -1,7 +1,6 @@
 /* The admin console's HTML pages: the login form, the logout form, and
  * the steps of a pending session (admin-twostep, admin-twostep-setup,
  * admin-password). */
-#include <openssl/crypto.h>
 #include "apr_strings.h"
 #include "httpd.h"
 #include "http_log.h"
@@ -307,11 +306,11 @@ static int page_setup(request_rec *r, qw_store *st, qw_admin_session *s,
 {
     qw_lang lang = qw_request_lang(r);
     apr_array_header_t *codes;
-    const char *list = "";
+    const char *list = "", *b32;
     int v;
 
     if (!form) {
-        const char *b32, *uri, *svg;
+        const char *uri, *svg;
 
         v = qw_admin_twostep_begin(r, st, s, &b32, &uri, &svg);
         if (v == HTTP_CONFLICT) {
@@ -327,23 +326,15 @@ static int page_setup(request_rec *r, qw_store *st, qw_admin_session *s,
         }
         return send_setup_page(r, HTTP_OK, s, next, b32, NULL);
     }
-    v = qw_admin_twostep_confirm(r, st, s, apr_table_get(form, "code"), &codes);
+    v = qw_admin_twostep_confirm(r, st, s, apr_table_get(form, "code"), &codes,
+                                 &b32);
     if (v == HTTP_BAD_REQUEST) {
         /* the same secret again, so the app already set up still fits */
-        unsigned char *secret;
-        size_t n;
-        int enabled;
-        int64_t last;
-        const char *b32;
-
-        if (qw_admin_totp_get(st, s->enterprise_id, s->admin_id, &secret,
-                              &n, &enabled, &last) != QW_OK) {
-            return qw_unavailable(r);
-        }
-        b32 = qw_base32_encode(r->pool, secret, n);
-        OPENSSL_cleanse(secret, n);
         return send_setup_page(r, HTTP_BAD_REQUEST, s, next, b32,
                                qw_str(lang, QW_S_TWOSTEP_FAILED));
+    }
+    if (v == HTTP_CONFLICT) {
+        return HTTP_CONFLICT;       /* on already: as for members */
     }
     if (v != OK) {
         return qw_unavailable(r);

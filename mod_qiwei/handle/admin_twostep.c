@@ -107,21 +107,32 @@ int qw_admin_twostep_begin(request_rec *r, qw_store *st,
 }
 
 /* Confirm the enrolment with one valid code: OK (on, token rotated,
- * *codes the recovery codes to show once), HTTP_BAD_REQUEST (wrong code)
- * or 503. */
+ * *codes the recovery codes to show once), HTTP_BAD_REQUEST (wrong code;
+ * *b32 the enrolment's secret, to show again), HTTP_CONFLICT (two-step is
+ * on already: its secret is never shown again) or 503. */
 int qw_admin_twostep_confirm(request_rec *r, qw_store *st,
                             qw_admin_session *s, const char *code,
-                            apr_array_header_t **codes)
+                            apr_array_header_t **codes, const char **b32)
 {
+    const qw_account *a = admin_account(r, s);
     const char *next;
+    qw_status rc;
     int v, err;
     int64_t step = -1;
 
-    v = qw_account_code_check(r, st, admin_account(r, s), code, 0, &step);
+    *b32 = NULL;
+    v = qw_account_code_check(r, st, a, code, 0, &step);
     if (v == -1) {
         return step_failed(r, st, s, "two-step enrolment");
     }
     if (v != 1) {
+        rc = qw_account_totp_pending(r, st, a, b32);
+        if (rc == QW_ERR_CONFLICT) {
+            return HTTP_CONFLICT;
+        }
+        if (rc != QW_OK) {
+            return step_failed(r, st, s, "two-step enrolment");
+        }
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "QW1012: admin two-step enrolment code refused for "
                       "account \"%s\" of %s", s->account, s->enterprise);

@@ -1,6 +1,5 @@
 /* Two-step verification pages (R12): the login's second step
  * (<handler>/twostep) and enrolment (<handler>/twostep-setup). */
-#include <openssl/crypto.h>
 #include "apr_strings.h"
 #include "http_core.h"
 #include "http_protocol.h"
@@ -247,10 +246,8 @@ int qw_handle_twostep_setup(request_rec *r)
         apr_table_t *form;
         apr_array_header_t *codes;
         const char *code;
-        unsigned char *secret;
-        size_t n;
-        int enabled, v;
-        int64_t last, step;
+        int v;
+        int64_t step;
         const char *list, *cont = "/";
 
         if ((rc = qw_read_form(r, &form)) != OK) {
@@ -268,19 +265,14 @@ int qw_handle_twostep_setup(request_rec *r)
         }
         if (v != 1) {
             const char *b32;
+            qw_status s = qw_account_totp_pending(r, st, &acc, &b32);
 
-            /* the same secret again, so the app already set up still
-             * fits */
-            if (qw_sec_totp_get(st, w.ent, w.member, &secret, &n, &enabled,
-                                &last) != QW_OK) {
-                return qw_unavailable(r);
-            }
-            if (enabled) {
-                OPENSSL_cleanse(secret, n);
+            if (s == QW_ERR_CONFLICT) {
                 return HTTP_CONFLICT;
             }
-            b32 = qw_base32_encode(r->pool, secret, n);
-            OPENSSL_cleanse(secret, n);
+            if (s != QW_OK) {
+                return qw_unavailable(r);
+            }
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                           "QW1234: two-step enrolment code refused for "
                           "member %" APR_INT64_T_FMT, w.member);

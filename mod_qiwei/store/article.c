@@ -11,6 +11,7 @@
 
 #include "store/store.h"
 #include "util/envelope.h"
+#include "util/path.h"
 #include "util/share.h"
 #include "util/text.h"
 
@@ -55,14 +56,10 @@ int qw_valid_article_path(const char *s)
             || s[i] == 0x7f) {
             return 0;
         }
-        /* "/./" and "/../" never reach a handler: httpd resolves them */
-        if (s[i] == '/' && s[i + 1] == '.'
-            && (s[i + 2] == '/' || s[i + 2] == '\0'
-                || (s[i + 2] == '.' && (s[i + 3] == '/' || s[i + 3] == '\0')))) {
-            return 0;
-        }
     }
-    return 1;
+    /* a request for any other spelling is refused (article.c): an article
+     * there could never be read */
+    return qw_path_check(s, NULL, 0) == QW_PATH_CANONICAL;
 }
 
 static qw_status check_name(qw_store *st, const char *module,
@@ -76,8 +73,10 @@ static qw_status check_name(qw_store *st, const char *module,
     if (!qw_valid_article_path(path)) {
         return qw_store_error(st, QW_ERR_INVALID, "article path '%s' is not "
                               "valid: a decoded URL path starting with '/' "
-                              "(no ?, #, control characters, . or .. "
-                              "segments; at most %d bytes)",
+                              "in its canonical spelling (no ?, #, control "
+                              "characters, //, . or .. segments, \\, "
+                              "segments ending in . or space, ; before the "
+                              "last segment; at most %d bytes)",
                               path ? path : "", PATH_MAX_BYTES);
     }
     return QW_OK;

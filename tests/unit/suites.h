@@ -20,5 +20,6 @@ Suite *suite_pwpolicy(void);
 Suite *suite_qr(void);
 Suite *suite_rights(void);
 Suite *suite_auditmac(void);
+Suite *suite_path(void);
 
 #endif
