@@ -89,6 +89,10 @@ fi
 if ! bash "$here/scripts/check-layers.sh"; then
     status=1
 fi
+# every httpd config in README.md, docs/ and conf/qiwei.conf parses (apache2 -t)
+if ! bash "$here/scripts/check-doc-configs.sh"; then
+    status=1
+fi
 export QIWEI_ARTEFACTS=$artefacts
 if [ "${QIWEI_SKIP_UNIT:-0}" = 1 ]; then
     unit_result="skipped (QIWEI_SKIP_UNIT=1)"
