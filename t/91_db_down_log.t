@@ -1,0 +1,96 @@
+# While PostgreSQL is down every request is refused the same way; the
+# error log must not get one line per refusal (28,609 lines in 7 s were
+# seen under load).  Each child logs a repeated database error once per 5 s
+# and counts the rest; the next line logged after that is preceded by a
+# QW0118 line with the count (db.c, log_due).
+use strict;
+use warnings FATAL => 'all';
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use Apache::Test ();
+use Time::HiRes qw(sleep time);
+use QiweiTest;
+
+ua_reset();
+my $log = Apache::Test::vars()->{t_logs} . '/error_log';
+
+sub log_since {
+    my ($offset) = @_;
+    open my $h, '<', $log or die "$log: $!\n";
+    seek $h, $offset, 0;
+    local $/;
+    my $text = <$h> // '';
+    return $text;
+}
+
+# the enterprise and locations of t/90_db_down.t
+my $H = '/t90/qiwei';
+my $u = uniq();
+seed_enterprise('t90', 'DB down');
+my $acct = "dblog$u";
+my $pw = activate_member('t90', $acct);
+my ($r, $s) = login($H, $acct, $pw);
+is $r->code, 303, 'login';
+allowed('/t90/member/', $s, 'database up');
+
+my $stopped = 0;
+END { pg_start() if $stopped; }
+
+pg_stop();
+$stopped = 1;
+
+my $n = 200;
+my $start = -s $log // 0;
+my $t0 = time;
+my %codes;
+$codes{ http_get('/t90/member/', cookie => "qiwei_session=$s",
+                 html => 1)->code }++ for 1 .. $n;
+my $took = time - $t0;
+is_deeply \%codes, { 503 => $n }, "database down: $n requests, all 503";
+diag sprintf '%d refused requests in %.1f s', $n, $took;
+
+my $text = log_since($start);
+my $lines106 = () = $text =~ /QW0106: no database connection available/g;
+my $lines101 = () = $text =~ /QW0101: cannot connect/g;
+cmp_ok $lines106, '>=', 1, 'the first refusal is logged (QW0106)';
+# one line per child and 5 s; the test server has a few children
+my $bound = 4 * (1 + int($took / 5 + 1));
+cmp_ok $lines106, '<=', $bound,
+    "QW0106: $lines106 lines for $n refusals (at most $bound)";
+cmp_ok $lines101, '<=', $bound, "QW0101: $lines101 lines (at most $bound)";
+
+# after the 5 s, the next refusal in a child reports what it counted
+sleep 5.5;
+my $mid = -s $log;
+http_get('/t90/member/', cookie => "qiwei_session=$s", html => 1)
+    for 1 .. 20;
+my $after = log_since($mid);
+my @counts = $after =~
+    /QW0118: QW0106 repeated (\d+) more times in the last (\d+) s/g;
+ok @counts >= 2, 'a QW0118 line reports the repeats of QW0106'
+    or diag substr $after, 0, 2000;
+my $reported = 0;
+for (my $i = 0; $i < @counts; $i += 2) {
+    $reported += $counts[$i];
+    cmp_ok $counts[$i + 1], '>=', 5, '... over at least 5 s';
+}
+cmp_ok $reported, '>=', 1, "... $reported repeats reported";
+cmp_ok $reported + $lines106, '<=', $n,
+    '... never more than there were refusals';
+like $after, qr/QW0106: no database connection available/,
+    '... followed by the line itself';
+
+pg_start();
+$stopped = 0;
+my ($code, $t1) = (0, time);
+while (time - $t1 < 40) {
+    $code = http_get('/t90/member/', cookie => "qiwei_session=$s",
+                     html => 1)->code;
+    last if $code == 200;
+    sleep 0.5;
+}
+is $code, 200, 'database back: the same cookie works again';
+
+done_testing();
