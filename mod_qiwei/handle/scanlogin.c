@@ -93,10 +93,12 @@ int qw_handle_scan(request_rec *r)
     if (!svg) {
         return qw_unavailable(r);
     }
+    /* the binding cookie lives exactly as long as its challenge: a poll
+     * after that gets 410 either way, and the browser forgets it at once */
     apr_table_add(r->err_headers_out, "Set-Cookie",
                   apr_psprintf(r->pool, "%s=%s; Path=/; HttpOnly; "
                                "SameSite=Strict; Max-Age=%d%s",
-                               QW_SCAN_COOKIE, b, QW_SCAN_TTL + 60,
+                               QW_SCAN_COOKIE, b, QW_SCAN_TTL,
                                qw_cookie_is_secure(r) ? "; Secure" : ""));
     html = qw_page_html(r, lang, nonce, qw_str(lang, QW_S_SCAN_TITLE),
         apr_pstrcat(r->pool,
