@@ -56,7 +56,6 @@ port=$(perl -MIO::Socket::INET -e '
 # Split the docs into blocks: $tmp/blocks/N.conf plus an index line
 # "N<TAB>file<TAB>line of the block's first line<TAB>extra modules".
 fail=0
-# shellcheck disable=SC2046
 perl -e '
     my ($dir, @files) = @ARGV;
     my ($n, $bad) = (0, 0);
@@ -139,6 +138,7 @@ while IFS=$'\t' read -r i file start extra; do
         echo "Include $block"
     } >"$conf"
     vars=()
+    # shellcheck disable=SC2016 # a literal ${NAME}, not an expansion
     for v in $(grep -o '\${[A-Za-z_][A-Za-z0-9_]*}' "$block" | tr -d '${}' | sort -u); do
         vars+=("$v=example")
     done
