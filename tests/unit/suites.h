@@ -19,5 +19,6 @@ Suite *suite_totp(void);
 Suite *suite_pwpolicy(void);
 Suite *suite_qr(void);
 Suite *suite_rights(void);
+Suite *suite_jbody(void);
 
 #endif
