@@ -106,7 +106,7 @@ sub wait_up {
     }, 15);
     ok $up, "$name: answers" or BAIL_OUT("httpd on $port did not answer");
     ok wait_for(sub {
-        log_count(qr/QW0902: cache listener connected/) > $connected_before
+        log_count(qr/QW0921: cache listener connected/) > $connected_before
     }, 10), "$name: a cache listener is connected";
 }
 
@@ -182,7 +182,7 @@ wait_up('start', 0);
 serve('start');
 
 my $resumed = log_count(qr/resuming normal operations/);
-my $connected = log_count(qr/QW0902: cache listener connected/);
+my $connected = log_count(qr/QW0921: cache listener connected/);
 is system(@httpd, '-k', 'graceful'), 0, 'graceful restart signalled';
 ok wait_for(sub { log_count(qr/resuming normal operations/) > $resumed }, 20),
     'graceful restart: new generation';
@@ -196,7 +196,7 @@ is system(@httpd, '-k', 'graceful-stop'), 0, 'graceful stop signalled';
 ok wait_gone($pid), 'graceful stop: every process gone';
 
 # --- start again, serve, stop ---------------------------------------------------
-$connected = log_count(qr/QW0902: cache listener connected/);
+$connected = log_count(qr/QW0921: cache listener connected/);
 is system(@httpd, '-k', 'start'), 0, 'httpd starts again';
 wait_up('second start', $connected);
 serve('second start');
