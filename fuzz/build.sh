@@ -9,7 +9,7 @@
 #
 # Usage: fuzz/build.sh [name ...]     (names like "cookie"; default: all)
 # Needs: clang, libclang-rt-14-dev (libFuzzer), libapr1-dev,
-# libaprutil1-dev, libsodium-dev, libssl-dev, pkg-config.
+# libaprutil1-dev, libsodium-dev, libssl-dev, libjansson-dev, pkg-config.
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,8 +22,8 @@ SAN=${FUZZ_SANITIZERS:-fuzzer,address,undefined}
 CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=$SAN \
     -fno-sanitize-recover=undefined -Wall -Wextra -Wno-unused-parameter"
 INCS="-I mod_qiwei $(apr-1-config --includes --cppflags) \
-    $(apu-1-config --includes) $(pkg-config --cflags libsodium libcrypto)"
-LIBS="$(pkg-config --libs libsodium libcrypto) \
+    $(apu-1-config --includes) $(pkg-config --cflags libsodium libcrypto jansson)"
+LIBS="$(pkg-config --libs libsodium libcrypto jansson) \
     $(apu-1-config --link-ld --libs) $(apr-1-config --link-ld --libs)"
 
 if [ $# -gt 0 ]; then

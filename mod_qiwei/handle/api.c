@@ -19,6 +19,7 @@
 #include "handle/handle.h"
 #include "handle/api.h"
 #include "util/csrf.h"
+#include "util/jbody.h"
 #include "util/text.h"
 
 static void api_headers(request_rec *r)
@@ -241,7 +242,6 @@ int qw_api_read_body(qw_api *a, int *done)
     char *buf;
     apr_size_t len = 0;
     long got;
-    json_error_t jerr;
     int rc;
 
     if (!ct || strncasecmp(ct, "application/json", 16)
@@ -278,124 +278,78 @@ int qw_api_read_body(qw_api *a, int *done)
             return 1;
         }
     }
-    a->body = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!a->body) {
+    switch (qw_jbody_parse(buf, len, &a->body)) {
+    case QW_JBODY_OK:
+        break;
+    case QW_JBODY_TOO_LARGE:
+        *done = qw_api_error(a, HTTP_REQUEST_ENTITY_TOO_LARGE, NULL,
+                             "request body too large");
+        return 1;
+    case QW_JBODY_NOT_OBJECT:
+        *done = qw_api_error(a, HTTP_BAD_REQUEST, NULL,
+                             "request body must be a JSON object");
+        return 1;
+    default:
         *done = qw_api_error(a, HTTP_BAD_REQUEST, NULL,
                              "request body is not valid JSON");
         return 1;
     }
     apr_pool_cleanup_register(r->pool, a->body, body_free,
                               apr_pool_cleanup_null);
-    if (!json_is_object(a->body)) {
-        *done = qw_api_error(a, HTTP_BAD_REQUEST, NULL,
-                             "request body must be a JSON object");
-        return 1;
-    }
     return 0;
 }
 
-static int type_error(qw_api *a, const char *field, const char *want,
-                      int *done)
+/* The 400 for a field that is missing or of the wrong type; 0 otherwise. */
+static int field_reply(qw_api *a, const char *field, qw_jfield_status fs,
+                       const char *want, int *done)
 {
-    *done = qw_api_error(a, HTTP_BAD_REQUEST, field,
-                         apr_pstrcat(a->r->pool, field, " must be ", want,
-                                     NULL));
-    return 1;
+    switch (fs) {
+    case QW_JFIELD_MISSING:
+        *done = qw_api_error(a, HTTP_BAD_REQUEST, field,
+                             apr_pstrcat(a->r->pool, field, " is required",
+                                         NULL));
+        return 1;
+    case QW_JFIELD_TYPE:
+        *done = qw_api_error(a, HTTP_BAD_REQUEST, field,
+                             apr_pstrcat(a->r->pool, field, " must be ",
+                                         want, NULL));
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 int qw_api_str(qw_api *a, const char *field, int required, const char **out,
                int *done)
 {
-    json_t *v = a->body ? json_object_get(a->body, field) : NULL;
+    const char *want;
+    qw_jfield_status fs = qw_jbody_str(a->r->pool, a->body, field, required,
+                                       out, &want);
 
-    *out = NULL;
-    if (!v || json_is_null(v)) {
-        if (required) {
-            *done = qw_api_error(a, HTTP_BAD_REQUEST, field,
-                                 apr_pstrcat(a->r->pool, field,
-                                             " is required", NULL));
-            return 1;
-        }
-        return 0;
-    }
-    if (!json_is_string(v)
-        || strlen(json_string_value(v)) != json_string_length(v)) {
-        return type_error(a, field, "a string", done);
-    }
-    *out = apr_pstrdup(a->r->pool, json_string_value(v));
-    return 0;
+    return field_reply(a, field, fs, want, done);
 }
 
 int qw_api_bool(qw_api *a, const char *field, int *out, int *done)
 {
-    json_t *v = a->body ? json_object_get(a->body, field) : NULL;
+    const char *want;
+    qw_jfield_status fs = qw_jbody_bool(a->body, field, out, &want);
 
-    *out = -1;
-    if (!v || json_is_null(v)) {
-        return 0;
-    }
-    if (!json_is_boolean(v)) {
-        return type_error(a, field, "true or false", done);
-    }
-    *out = json_is_true(v);
-    return 0;
+    return field_reply(a, field, fs, want, done);
 }
 
 int qw_api_str_list(qw_api *a, const char *field, int required,
                     const char **csv, int *done)
 {
-    json_t *v = a->body ? json_object_get(a->body, field) : NULL;
-    const char *s = "";
-    size_t i;
+    const char *want;
+    qw_jfield_status fs = qw_jbody_str_list(a->r->pool, a->body, field,
+                                            required, csv, &want);
 
-    *csv = NULL;
-    if (!v || json_is_null(v)) {
-        if (required) {
-            *done = qw_api_error(a, HTTP_BAD_REQUEST, field,
-                                 apr_pstrcat(a->r->pool, field,
-                                             " is required", NULL));
-            return 1;
-        }
-        return 0;
-    }
-    if (!json_is_array(v) || json_array_size(v) > 256) {
-        return type_error(a, field, "an array of at most 256 strings", done);
-    }
-    for (i = 0; i < json_array_size(v); i++) {
-        json_t *e = json_array_get(v, i);
-        const char *t;
-        if (!json_is_string(e)) {
-            return type_error(a, field, "an array of strings", done);
-        }
-        t = json_string_value(e);
-        /* entries are codes: a comma would split one into two */
-        if (!*t || strchr(t, ',') || strlen(t) != json_string_length(e)) {
-            return type_error(a, field, "an array of non-empty codes",
-                              done);
-        }
-        s = apr_pstrcat(a->r->pool, s, i ? "," : "", t, NULL);
-    }
-    *csv = s;
-    return 0;
+    return field_reply(a, field, fs, want, done);
 }
 
 json_t *qw_api_csv_array(const char *csv)
 {
-    json_t *arr = json_array();
-    const char *s = csv ? csv : "";
-
-    while (*s) {
-        const char *e = strchr(s, ',');
-        size_t n = e ? (size_t)(e - s) : strlen(s);
-        if (n) {
-            json_array_append_new(arr, json_stringn(s, n));
-        }
-        if (!e) {
-            break;
-        }
-        s = e + 1;
-    }
-    return arr;
+    return qw_jbody_csv_array(csv);
 }
 
 /* ---- pagination ---- */

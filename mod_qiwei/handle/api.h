@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include "httpd.h"
 #include "store/store.h"
+#include "util/jbody.h"
 #include "handle/handle.h"
 
 struct qw_api;
@@ -19,7 +20,7 @@ struct qw_api;
  * the privileged calls for this many seconds. */
 #define QW_ADMIN_STEP_UP 300
 /* The API refuses bodies above this (413) before reading them. */
-#define QW_API_MAX_BODY 65536
+#define QW_API_MAX_BODY QW_JBODY_MAX
 /* not X-Qiwei-*: authn.c drops every client header of that prefix (they
  * are our identity headers) */
 #define QW_API_CSRF_HEADER "X-CSRF-Token"

@@ -6,8 +6,6 @@
 
 #include "wm/csp.h"
 
-#define CSP_MAX_DIRECTIVES 64
-
 typedef struct {
     char *name;        /* lower-cased */
     char *value;       /* sources, trimmed */
@@ -31,30 +29,33 @@ static char *trim(char *s)
     return s;
 }
 
-/* Split a policy into directives; returns their count. */
-static int parse(apr_pool_t *p, const char *policy, directive *d, int max)
+/* Split a policy into directives, every one of them: the rewritten policy
+ * is built from this list, so a directive left out here (say a
+ * script-src 'none' after many others) would be dropped from the page. */
+static apr_array_header_t *parse(apr_pool_t *p, const char *policy)
 {
+    apr_array_header_t *arr = apr_array_make(p, 16, sizeof(directive));
     char *copy = apr_pstrdup(p, policy), *part, *last;
-    int n = 0;
 
-    for (part = apr_strtok(copy, ";", &last); part && n < max;
+    for (part = apr_strtok(copy, ";", &last); part;
          part = apr_strtok(NULL, ";", &last)) {
         char *t = trim(part), *v = t;
         char *c;
+        directive *d;
         if (!*t) {
             continue;
         }
         while (*v && !is_ws(*v)) {
             v++;
         }
-        d[n].name = apr_pstrmemdup(p, t, v - t);
-        for (c = d[n].name; *c; c++) {
+        d = apr_array_push(arr);
+        d->name = apr_pstrmemdup(p, t, v - t);
+        for (c = d->name; *c; c++) {
             *c = apr_tolower(*c);
         }
-        d[n].value = trim(v);
-        n++;
+        d->value = trim(v);
     }
-    return n;
+    return arr;
 }
 
 static int find(const directive *d, int n, const char *name)
@@ -105,15 +106,17 @@ static const char *const img_chain[] = { "img-src", "default-src", NULL };
 
 const char *qw_csp_style_nonce(apr_pool_t *p, const char *policy)
 {
-    directive d[CSP_MAX_DIRECTIVES];
-    int n, i;
+    apr_array_header_t *arr;
+    const directive *d;
+    int i;
     const char *rest;
 
     if (!policy) {
         return NULL;
     }
-    n = parse(p, policy, d, CSP_MAX_DIRECTIVES);
-    i = governing(d, n, style_chain);
+    arr = parse(p, policy);
+    d = (const directive *)arr->elts;
+    i = governing(d, arr->nelts, style_chain);
     if (i < 0 || !has_source(p, d[i].value, "'nonce-", 1, &rest)) {
         return NULL;
     }
@@ -152,14 +155,19 @@ static const char *add_source(apr_pool_t *p, const char *list,
 const char *qw_csp_allow_watermark(apr_pool_t *p, const char *policy,
                                    const char *nonce)
 {
-    directive d[CSP_MAX_DIRECTIVES + 2];
+    apr_array_header_t *arr, *out;
+    directive *d;
     int n, i, changed = 0;
-    apr_array_header_t *out;
 
     if (!policy) {
         return NULL;
     }
-    n = parse(p, policy, d, CSP_MAX_DIRECTIVES);
+    arr = parse(p, policy);
+    /* room for the two we may add (a push could move the array) */
+    n = arr->nelts;
+    apr_array_push(arr);
+    apr_array_push(arr);
+    d = (directive *)arr->elts;
 
     i = governing(d, n, style_chain);
     if (i >= 0 && !inline_allowed(p, d[i].value, nonce)) {

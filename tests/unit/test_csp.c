@@ -1,6 +1,7 @@
 /* CSP adaptation for the watermark (wm/csp.c). */
 #include <string.h>
 #include <apr_pools.h>
+#include <apr_strings.h>
 #include "suites.h"
 #include "wm/csp.h"
 
@@ -104,6 +105,33 @@ START_TEST(garbage_is_survivable)
 }
 END_TEST
 
+/* Found by fuzz/fuzz_csp.c: the parser stopped at 64 directives, and a
+ * rewritten policy lost the rest (here the script-src 'none'); and with 63
+ * the added img-src was lost on the next pass. */
+START_TEST(many_directives_all_kept)
+{
+    const char *pol = "style-src 'self'", *out;
+    int i;
+
+    for (i = 0; i < 70; i++) {
+        pol = apr_pstrcat(pool, pol, "; connect-src 'self'", NULL);
+    }
+    pol = apr_pstrcat(pool, pol, "; script-src 'none'", NULL);
+    out = qw_csp_allow_watermark(pool, pol, "n1");
+    ck_assert_ptr_nonnull(strstr(out, ";script-src 'none'"));
+    ck_assert_ptr_nonnull(strstr(out, "style-src 'self' 'nonce-n1'"));
+    ck_assert_ptr_eq(qw_csp_allow_watermark(pool, out, "n1"), out);
+
+    pol = "default-src 'self'";
+    for (i = 0; i < 62; i++) {
+        pol = apr_pstrcat(pool, pol, "; connect-src 'self'", NULL);
+    }
+    out = qw_csp_allow_watermark(pool, pol, "n1");
+    ck_assert_ptr_nonnull(strstr(out, ";img-src 'self' data:"));
+    ck_assert_ptr_eq(qw_csp_allow_watermark(pool, out, "n1"), out);
+}
+END_TEST
+
 Suite *suite_csp(void)
 {
     Suite *s = suite_create("csp");
@@ -116,6 +144,7 @@ Suite *suite_csp(void)
     tcase_add_test(tc, default_src_is_copied_not_widened);
     tcase_add_test(tc, none_is_replaced);
     tcase_add_test(tc, garbage_is_survivable);
+    tcase_add_test(tc, many_directives_all_kept);
     suite_add_tcase(s, tc);
     return s;
 }

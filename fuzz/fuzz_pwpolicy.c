@@ -1,0 +1,208 @@
+/* needs: mod_qiwei/util/pwpolicy.c mod_qiwei/util/i18n.c mod_qiwei/util/text.c */
+/* max_len: 2048 */
+/* libFuzzer harness for the password policy (a new password from a member
+ * or an admin, before it is hashed) and the blocklist parser.
+ * Input: one flag byte (bit 0 nist, bit 1 two-step, bit 2 an account name
+ * before the first '\n'), then the password.  Properties: no crash or
+ * overread; only the results the check can give; an accepted password
+ * really follows every rule (length in characters, composition, no
+ * account name, not listed); a password dengbao accepts nist accepts too,
+ * and nist without two-step implies nist with it; every reason has a
+ * message in both languages.  The input read as blocklist text: every
+ * entry is found, also decorated, and never accepted as a password. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_general.h>
+#include <apr_pools.h>
+#include <apr_strings.h>
+
+#include "util/pwhash.h"
+#include "util/pwpolicy.h"
+#include "util/text.h"
+
+static apr_pool_t *pool;
+static qw_blocklist *bl;
+
+static const char blocklist[] =
+    "# a few of conf/common-passwords.txt\n"
+    "password\n123456\nqwerty\nletmein\r\niloveyou\nadmin\n"
+    "p@ssw0rd\nwoaini1314\n";
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    bl = qw_blocklist_parse(pool, blocklist, strlen(blocklist));
+    if (bl->count != 8) {
+        abort();
+    }
+    return 0;
+}
+
+static char lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+static int contains_nocase(const char *h, size_t hl, const char *n)
+{
+    size_t nl = strlen(n), i, j;
+
+    for (i = 0; nl && i + nl <= hl; i++) {
+        for (j = 0; j < nl && lower(h[i + j]) == lower(n[j]); j++) {
+        }
+        if (j == nl) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void check_messages(apr_pool_t *p, const qw_pwpolicy *pol,
+                           qw_pwp_result r)
+{
+    const char *reason = qw_pwpolicy_reason(r);
+    int lang;
+
+    if (reason == NULL || !strcmp(reason, "unknown")) {
+        abort();
+    }
+    for (lang = QW_LANG_EN; lang <= QW_LANG_ZH; lang++) {
+        const char *m = qw_pwpolicy_message(p, pol, r, (qw_lang)lang);
+        if (m == NULL || (r == QW_PWP_OK) != (*m == '\0')
+            || strstr(m, "{n}") || !qw_valid_utf8_text(m, strlen(m))) {
+            abort();
+        }
+    }
+}
+
+static qw_pwp_result check(apr_pool_t *p, qw_pwp_mode mode, int two_step,
+                           const char *pw, size_t len, const char *account)
+{
+    qw_pwpolicy pol;
+    qw_pwp_result r;
+    long chars;
+
+    qw_pwpolicy_init(&pol, mode, two_step);
+    r = qw_pwpolicy_check(&pol, bl, p, pw, len, account);
+    if (r < QW_PWP_OK || r > QW_PWP_ACCOUNT) {
+        abort();                        /* REUSED, MISMATCH: callers' */
+    }
+    check_messages(p, &pol, r);
+    chars = qw_utf8_count(pw, len);
+    if (r == QW_PWP_BAD_TEXT && (chars >= 0 || len > QW_PW_MAX_LEN)) {
+        abort();
+    }
+    if (r == QW_PWP_OK) {
+        int digit = 0, upper = 0, lower_ = 0, symbol = 0;
+        size_t i;
+
+        if (len > QW_PW_MAX_LEN || chars < pol.min_chars
+            || chars > QW_PWP_MAX_CHARS
+            || (account && strlen(account) >= 4
+                && contains_nocase(pw, len, account))
+            || qw_blocklist_has(bl, p, pw, len)) {
+            abort();
+        }
+        for (i = 0; i < len; i++) {
+            unsigned char c = (unsigned char)pw[i];
+            digit |= c >= '0' && c <= '9';
+            upper |= c >= 'A' && c <= 'Z';
+            lower_ |= c >= 'a' && c <= 'z';
+            symbol |= !(c >= '0' && c <= '9') && !(c >= 'A' && c <= 'Z')
+                      && !(c >= 'a' && c <= 'z');
+        }
+        if (pol.composition && !(digit && upper && lower_ && symbol)) {
+            abort();
+        }
+    }
+    return r;
+}
+
+/* The input as blocklist text. */
+static void check_blocklist(apr_pool_t *p, const char *text, size_t len)
+{
+    qw_blocklist *b = qw_blocklist_parse(p, text, len);
+    size_t i = 0, lines = 0;
+    qw_pwpolicy pol;
+
+    qw_pwpolicy_init(&pol, QW_PWP_NIST, 1);
+    while (i < len) {
+        size_t s = i, e, k;
+        int alpha = 1;
+
+        while (i < len && text[i] != '\n') {
+            i++;
+        }
+        e = i++;
+        lines++;
+        if (e > s && text[e - 1] == '\r') {
+            e--;
+        }
+        if (e == s || text[s] == '#' || memchr(text + s, '\0', e - s)) {
+            continue;
+        }
+        if (!qw_blocklist_has(b, p, text + s, e - s)
+            || qw_pwpolicy_check(&pol, b, p, text + s, e - s, NULL)
+               == QW_PWP_OK) {
+            abort();
+        }
+        for (k = s; k < e; k++) {
+            alpha &= (text[k] >= 'a' && text[k] <= 'z')
+                     || (text[k] >= 'A' && text[k] <= 'Z');
+        }
+        if (alpha && e - s >= 4) {
+            char *dec = apr_pstrcat(p, "!2024",
+                                    apr_pstrmemdup(p, text + s, e - s),
+                                    "#1", NULL);
+            if (!qw_blocklist_has(b, p, dec, strlen(dec))) {
+                abort();
+            }
+        }
+    }
+    if (b->count < 0 || (size_t)b->count > lines) {
+        abort();
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    apr_pool_t *p;
+    const char *account = NULL, *pw;
+    char *copy;
+    size_t len;
+    unsigned flags;
+    qw_pwp_result dengbao, nist, nist2;
+
+    if (size < 1) {
+        return 0;
+    }
+    flags = data[0];
+    apr_pool_create(&p, pool);
+    /* exact-size heap copy: the checks must honour len */
+    copy = malloc(size - 1 ? size - 1 : 1);
+    memcpy(copy, data + 1, size - 1);
+    pw = copy;
+    len = size - 1;
+    if (flags & 4) {
+        const char *nl = memchr(pw, '\n', len);
+        if (nl) {
+            account = apr_pstrmemdup(p, pw, nl - pw);
+            len -= nl + 1 - pw;
+            pw = nl + 1;
+        }
+    }
+    dengbao = check(p, QW_PWP_DENGBAO, flags & 2, pw, len, account);
+    nist = check(p, QW_PWP_NIST, 0, pw, len, account);
+    nist2 = check(p, QW_PWP_NIST, 1, pw, len, account);
+    if ((dengbao == QW_PWP_OK && nist2 != QW_PWP_OK)
+        || (nist == QW_PWP_OK && nist2 != QW_PWP_OK)) {
+        abort();
+    }
+    check_blocklist(p, copy, size - 1);
+    free(copy);
+    apr_pool_destroy(p);
+    return 0;
+}
