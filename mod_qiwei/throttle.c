@@ -199,6 +199,7 @@ static void audit_throttle(request_rec *r, const char *ent,
     qw_store st;
     qw_status rc;
     int64_t eid;
+    const char *object;
 
     if (!qw_keys()) {
         return;
@@ -219,10 +220,15 @@ static void audit_throttle(request_rec *r, const char *ent,
     if (eid <= 0 || qw_store_begin(&st) != QW_OK) {
         return;
     }
-    if (qw_audit_append(&st, eid, "auth", action,
-                        apr_pstrcat(r->pool, "account:", account, NULL),
-                        "refused", apr_psprintf(r->pool, "%d failures (%s)",
-                                                n, kind), NULL) != QW_OK
+    /* never the name as typed: a member by id, a name nobody holds as a
+     * keyed MAC (the log outlives members and keeps no guessed names) */
+    if (qw_audit_account_object(&st, eid, account,
+                                strncmp(kind, "admin_", 6) == 0,
+                                &object) != QW_OK
+        || qw_audit_append(&st, eid, "auth", action, object,
+                           "refused", apr_psprintf(r->pool,
+                                                   "%d failures (%s)",
+                                                   n, kind), NULL) != QW_OK
         || qw_store_commit(&st) != QW_OK) {
         qw_store_rollback(&st);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,

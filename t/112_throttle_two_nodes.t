@@ -103,7 +103,8 @@ my @codes = map { attempt($nodes[$_], $acct, "wrong-$_")->code } 0 .. 4;
 is "@codes", '401 401 401 401 401', 'five failures, alternating A B A B A';
 is failures($acct), 5, '... one counter in the database: 5';
 is sql("SELECT count(*) FROM audit_log WHERE action = 'login_throttled'"
-     . " AND object = 'account:$acct' AND result = 'refused'"), 1,
+     . " AND object = 'member:' || (SELECT member_id FROM members"
+     . " WHERE account = '$acct') AND result = 'refused'"), 1,
    '... the start of the waits is audited, once';
 my $r = attempt($base_b, $acct, $pw);
 is $r->code, 429, 'node B refuses the right password now: 429';
@@ -160,6 +161,7 @@ is scalar(grep { $_ == 401 } @burst), 5, 'burst: exactly 5 tried (401)';
 is scalar(grep { $_ == 429 } @burst), 7, 'burst: the other 7 refused (429)';
 is failures($acct2), 5, '... the counter says 5';
 is sql("SELECT count(*) FROM audit_log WHERE action = 'login_throttled'"
-     . " AND object = 'account:$acct2'"), 1, '... audited once';
+     . " AND object = 'member:' || (SELECT member_id FROM members"
+     . " WHERE account = '$acct2')"), 1, '... audited once';
 
 done_testing();

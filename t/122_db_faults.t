@@ -259,8 +259,12 @@ my %data = (
 );
 my %audit;
 for my $obj (psql_query(
-        "SELECT a.object FROM audit_log a JOIN enterprises e "
-        . "USING (enterprise_id) WHERE e.code = '$E' AND a.module = "
+        "SELECT a.object || coalesce(' ' || m.account, '') "
+        . "FROM audit_log a JOIN enterprises e USING (enterprise_id) "
+        . "LEFT JOIN members m ON m.enterprise_id = a.enterprise_id "
+        . "AND m.member_id = CASE WHEN a.object ~ '^member:[0-9]+\$' "
+        . "THEN substr(a.object, 8)::bigint END "
+        . "WHERE e.code = '$E' AND a.module = "
         . "'directory' AND a.action = 'create' AND a.result = 'success'")) {
     for my $tok (split /[:\s]+/, $obj) {
         $audit{dept}{$tok}++ if $obj =~ /^department:/ && $tok =~ /^fd${tag}n\d+$/;

@@ -169,8 +169,10 @@ sub rows_by {
     like $d->{activation_token} // '', qr/^[A-Za-z0-9_-]{43}$/,
         '... with an activation token';
     unlike $x->content, qr/13800138000/, '... the mobile is not echoed';
+    # members are named by id only (the account goes with the member)
+    my $amy = sql("SELECT member_id FROM members WHERE account = '$m'");
     is rows_by("module = 'directory' AND action = 'create' "
-               . "AND object LIKE 'member:% $m'"), 1, '... logged';
+               . "AND object = 'member:$amy'"), 1, '... logged by id';
 
     # a failed change: unknown department -> no member, no success row
     my $bad = "bob$u";
@@ -183,8 +185,11 @@ sub rows_by {
         '... no member row';
     is audit_count("result = 'success' AND object LIKE '%$bad%'"), 0,
         '... and no success row';
-    is audit_count("result = 'failure' AND object LIKE '%$bad%'"), 1,
-        '... but a failure row';
+    is audit_count("result = 'failure' AND object LIKE 'unknown-account:%' "
+                   . "AND details->>'message' LIKE '%nosuch$u%'"), 1,
+        '... but a failure row (the account nobody holds as a keyed MAC)';
+    is audit_count("object || coalesce(details::text, '') LIKE '%$bad%'"),
+        0, '... which does not name it';
 
     ($x, $d) = api('PATCH', "$A/members/$m", cookie => $rc, csrf => $csrf,
                    json => { display_name => 'Amy W', hide_mobile => \1 });
@@ -192,7 +197,7 @@ sub rows_by {
     is $d->{display_name}, 'Amy W', '... new name';
     ok $d->{has_mobile}, '... has a mobile';
     ok !exists $d->{mobile}, '... which the API never shows';
-    is rows_by("action = 'update' AND object LIKE 'member:% $m' AND "
+    is rows_by("action = 'update' AND object = 'member:$amy' AND "
                . "details->>'display_name' = 'set'"), 1, '... logged';
     unlike sql("SELECT string_agg(coalesce(details::text, ''), ' ') "
                . "FROM audit_log"), qr/Amy W|13800138000/,
@@ -213,7 +218,7 @@ sub rows_by {
                        csrf => $csrf, json => { status => $s });
         is $x->code, 200, "status $s";
         is $d->{status}, $s, '... applied';
-        is rows_by("action = 'update' AND object LIKE 'member:% $m' AND "
+        is rows_by("action = 'update' AND object = 'member:$amy' AND "
                    . "details->'status'->>1 = '$s'"), 1, '... logged';
     }
     my $n2 = audit_count('true');

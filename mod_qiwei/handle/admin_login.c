@@ -48,6 +48,7 @@ static int login_failed(request_rec *r, const char *account,
     qw_dir_cfg *d = qw_dir(r);
     qw_store st;
     qw_status rc;
+    const char *obj;
     int64_t eid = eid_known;
     int locked = qw_throttle_admin.lock_after
                  && failures == qw_throttle_admin.lock_after;
@@ -74,19 +75,22 @@ static int login_failed(request_rec *r, const char *account,
         goto fail;
     }
     /* only a well-formed account name goes into the log: a password typed
-     * into the account field must not */
-    rc = qw_audit_append(&st, eid, "auth", "admin-login",
-                         account ? apr_pstrcat(r->pool, "admin:", account,
-                                               NULL) : NULL,
-                         "failure", "bad credentials", NULL);
+     * into the account field must not; and a name that is no admin's (a
+     * member's account typed here, a guess) only as a keyed MAC */
+    obj = NULL;
+    rc = account ? qw_audit_account_object(&st, eid, account, 1, &obj)
+                 : QW_OK;
+    if (rc == QW_OK) {
+        rc = qw_audit_append(&st, eid, "auth", "admin-login", obj,
+                             "failure", "bad credentials", NULL);
+    }
     if (rc == QW_OK && locked && account) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "QW1008: admin account \"%s\" of %s locked for %d s "
                       "after %d failures", ap_escape_logitem(r->pool,
                       account), d->enterprise, qw_throttle_admin.lock_secs,
                       failures);
-        rc = qw_audit_append(&st, eid, "auth", "admin-locked",
-                             apr_pstrcat(r->pool, "admin:", account, NULL),
+        rc = qw_audit_append(&st, eid, "auth", "admin-locked", obj,
                              "refused", apr_psprintf(r->pool, "%d failures",
                                                      failures),
                              qw_json_text(r->pool, json_pack(

@@ -123,8 +123,41 @@ static const char *field_of(const char *msg)
     return NULL;
 }
 
+/* msg with every occurrence of name (as given and in lower case)
+ * replaced by what. */
+static const char *replace_name(apr_pool_t *p, const char *msg,
+                                const char *name, const char *what)
+{
+    const char *names[2];
+    int k;
+
+    names[0] = name;
+    names[1] = qw_ascii_lower(p, name);
+    for (k = 0; k < 2; k++) {
+        size_t n = strlen(names[k]);
+        const char *hit, *out = "";
+        if (n == 0) {
+            continue;
+        }
+        while ((hit = strstr(msg, names[k])) != NULL) {
+            out = apr_pstrcat(p, out, apr_pstrndup(p, msg, hit - msg), what,
+                              NULL);
+            msg = hit + n;
+        }
+        msg = apr_pstrcat(p, out, msg, NULL);
+    }
+    return msg;
+}
+
 int qw_api_store_error(qw_api *a, qw_status rc, const char *mod,
                        const char *action, const char *object)
+{
+    return qw_api_store_error_about(a, rc, mod, action, object, NULL);
+}
+
+int qw_api_store_error_about(qw_api *a, qw_status rc, const char *mod,
+                             const char *action, const char *object,
+                             const char *name)
 {
     const char *msg = a->st.err ? a->st.err : qw_status_name(rc);
     int status;
@@ -149,7 +182,11 @@ int qw_api_store_error(qw_api *a, qw_status rc, const char *mod,
         const char *m = apr_pstrdup(a->r->pool, msg);
         qw_admin_store(a->r, &a->st, a->admin);
         if (a->st.db && a->st.keys) {
-            json_t *d = json_pack("{s:s}", "message", m);
+            /* the operation log outlives a member: no account in it */
+            json_t *d = json_pack("{s:s}", "message", name
+                                  ? replace_name(a->r->pool, m, name,
+                                                 object ? object : "member")
+                                  : m);
             char *ds = d ? json_dumps(d, JSON_COMPACT) : NULL;
             qw_audit_note(&a->st, a->admin->enterprise_id, mod, action,
                           object, "failure", qw_status_name(rc), ds);

@@ -117,6 +117,11 @@ int qw_api_throttled(request_rec *r);
  * change is logged (module, action, object). */
 int qw_api_store_error(qw_api *a, qw_status rc, const char *module,
                        const char *action, const char *object);
+/* The same for a change about a person: name (an account as typed) is
+ * replaced by object in the failure row's message. */
+int qw_api_store_error_about(qw_api *a, qw_status rc, const char *module,
+                             const char *action, const char *object,
+                             const char *name);
 /* 403 for an action outside the admin's modules, with an audit row
  * "refused". */
 int qw_api_refuse(qw_api *a, const char *module, const char *action,

@@ -33,6 +33,25 @@ static json_t *page_of(qw_api *a, int total, json_t *items)
                      "offset", (json_int_t)a->offset);
 }
 
+/* How the operation log names the member with account acct: by id, or a
+ * keyed MAC for a name nobody holds; never the account (it outlives the
+ * member). */
+static const char *member_obj(qw_api *a, const char *acct)
+{
+    const char *obj;
+    qw_store st;
+
+    if (a->admin) {
+        qw_admin_store(a->r, &st, a->admin);
+        if (st.db && st.keys
+            && qw_audit_account_object(&st, a->admin->enterprise_id, acct,
+                                       0, &obj) == QW_OK) {
+            return obj;
+        }
+    }
+    return "member";
+}
+
 int qw_api_departments(qw_api *a)
 {
     request_rec *r = a->r;
@@ -152,16 +171,14 @@ static int members_collection(qw_api *a)
         rc = qw_member_add(&a->st, ent(a), account, name, mobile, email,
                            depts, INVITE_TTL_HOURS, &token, &id);
         if (rc != QW_OK) {
-            return qw_api_store_error(a, rc, MOD, "create",
-                                      apr_pstrcat(r->pool, "member:",
-                                                  account, NULL));
+            return qw_api_store_error_about(a, rc, MOD, "create",
+                                            member_obj(a, account), account);
         }
         if (hide == 1
             && (rc = qw_member_edit(&a->st, ent(a), account, NULL, NULL,
                                     NULL, 1)) != QW_OK) {
-            return qw_api_store_error(a, rc, MOD, "update",
-                                      apr_pstrcat(r->pool, "member:",
-                                                  account, NULL));
+            return qw_api_store_error_about(a, rc, MOD, "update",
+                                            member_obj(a, account), account);
         }
         /* the activation token goes to the admin who delivers the link;
          * only its hash is stored */
@@ -188,7 +205,7 @@ int qw_api_members(qw_api *a)
         return members_collection(a);
     }
     acct = a->seg[1];
-    obj = apr_pstrcat(r->pool, "member:", acct, NULL);
+    obj = member_obj(a, acct);
     if (a->nseg == 2) {
         if (r->method_number == M_GET) {
             if (qw_api_need(a, MOD, "read", obj, &done)) {
@@ -210,7 +227,8 @@ int qw_api_members(qw_api *a)
             rc = qw_member_edit(&a->st, ent(a), acct, name, mobile, email,
                                 hide);
             if (rc != QW_OK) {
-                return qw_api_store_error(a, rc, MOD, "update", obj);
+                return qw_api_store_error_about(a, rc, MOD, "update", obj,
+                                            acct);
             }
             return member_get(a, acct);
         }
@@ -220,7 +238,8 @@ int qw_api_members(qw_api *a)
             }
             rc = qw_member_delete(&a->st, ent(a), acct);
             if (rc != QW_OK) {
-                return qw_api_store_error(a, rc, MOD, "delete", obj);
+                return qw_api_store_error_about(a, rc, MOD, "delete", obj,
+                                            acct);
             }
             return qw_api_no_content(a);
         }
@@ -237,7 +256,8 @@ int qw_api_members(qw_api *a)
             return done;
         }
         if ((rc = qw_member_move(&a->st, ent(a), acct, depts)) != QW_OK) {
-            return qw_api_store_error(a, rc, MOD, "update", obj);
+            return qw_api_store_error_about(a, rc, MOD, "update", obj,
+                                            acct);
         }
         return member_get(a, acct);
     }
@@ -253,7 +273,8 @@ int qw_api_members(qw_api *a)
         }
         rc = qw_member_set_status(&a->st, ent(a), acct, status);
         if (rc != QW_OK) {
-            return qw_api_store_error(a, rc, MOD, "update", obj);
+            return qw_api_store_error_about(a, rc, MOD, "update", obj,
+                                            acct);
         }
         return member_get(a, acct);
     }
@@ -268,7 +289,8 @@ int qw_api_members(qw_api *a)
         rc = qw_member_reinvite(&a->st, ent(a), acct, INVITE_TTL_HOURS,
                                 &token);
         if (rc != QW_OK) {
-            return qw_api_store_error(a, rc, MOD, "update", obj);
+            return qw_api_store_error_about(a, rc, MOD, "update", obj,
+                                            acct);
         }
         return qw_api_json(a, HTTP_OK,
                            json_pack("{s:s, s:s, s:i}", "account", acct,
@@ -288,7 +310,8 @@ int qw_api_members(qw_api *a)
              ? qw_member_grant_role(&a->st, ent(a), acct, a->seg[3])
              : qw_member_revoke_role(&a->st, ent(a), acct, a->seg[3]);
         if (rc != QW_OK) {
-            return qw_api_store_error(a, rc, MOD, "update", obj);
+            return qw_api_store_error_about(a, rc, MOD, "update", obj,
+                                            acct);
         }
         return member_get(a, acct);
     }

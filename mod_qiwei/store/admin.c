@@ -945,6 +945,18 @@ qw_status qw_login_reminder_list(qw_store *st, int64_t eid, int64_t member_id,
 
 /* ---- the operation log (R5) ---- */
 
+/* A member is stored as "member:<id>" (the account is personal data and
+ * goes with the member); the viewer and the export show
+ * "member:<id> <account>" while the member exists and
+ * "member:<id> (deleted)" after.  Rows written before that rule keep
+ * whatever they were written with. */
+#define AUDIT_MEMBER_NAME(col) \
+    " CASE WHEN " col " ~ '^member:[0-9]{1,18}$' THEN " col " || coalesce(" \
+    "' ' || (SELECT m.account FROM members m" \
+    " WHERE m.enterprise_id = audit_log.enterprise_id" \
+    " AND m.member_id = substr(" col ", 8)::bigint), ' (deleted)')" \
+    " ELSE " col " END"
+
 /* $1 enterprise id, $2 from, $3 to, $4 actor, $5 module (each NULL for
  * any), $6 limit, $7 offset: operation log rows.  AT .. DETAILS are
  * qw_audit_row's strings, in their order there. */
@@ -952,14 +964,14 @@ qw_status qw_login_reminder_list(qw_store *st, int64_t eid, int64_t member_id,
     X(SEQ, " seq") \
     X(AT, " to_char(at AT TIME ZONE 'UTC', " \
           "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')") \
-    X(ACTOR, " actor") \
+    X(ACTOR, AUDIT_MEMBER_NAME("actor")) \
     X(ACTOR_ROLE, " actor_role") \
     X(SOURCE_IP, " source_ip") \
     X(USER_AGENT, " user_agent") \
     X(REQUEST_ID, " request_id") \
     X(MODULE, " module") \
     X(ACTION, " action") \
-    X(OBJECT, " object") \
+    X(OBJECT, AUDIT_MEMBER_NAME("object")) \
     X(RESULT, " result") \
     X(REASON, " reason") \
     L(DETAILS, " details::text")
@@ -1291,9 +1303,10 @@ static qw_status member_edit_write(qw_store *st, void *baton,
                                                                   : NULL,
                                      "mobile", params[5], "email", params[6],
                                      "hide_mobile", jbool3(hide_mobile)));
+    /* the member by id only: the account goes with the member */
     return admin_audit(audit, eid, "directory", "update",
-                       apr_psprintf(st->pool, "member:%s %s", params[1],
-                                    account), changed);
+                       apr_pstrcat(st->pool, "member:", params[1], NULL),
+                       changed);
 }
 
 

@@ -259,13 +259,42 @@ static qw_status write_audience(qw_store *st, int64_t eid, int64_t aid,
     return QW_OK;
 }
 
-static json_t *audience_json(const qw_audience *aud)
+/* The members of a list of accounts as "member:3,member:7" for the
+ * operation log, which outlives them and so names members by id only. */
+static const char *member_ids(qw_store *st, int64_t eid, const char *csv)
+{
+    const char *params[2];
+    PGresult *res;
+    qw_status rc;
+    const char *out;
+
+    if (csv == NULL || *csv == '\0') {
+        return "";
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = csv;
+    res = qw_store_exec(st, "SELECT coalesce(string_agg('member:' || "
+                        "m.member_id, ',' ORDER BY m.member_id), '') "
+                        "FROM members m WHERE m.enterprise_id = $1 AND "
+                        "m.account = ANY(" CSV_ARRAY("lower($2)") ")",
+                        2, params, &rc);
+    if (res == NULL) {
+        return "";              /* the transaction fails with the error */
+    }
+    out = apr_pstrdup(st->pool, PQgetvalue(res, 0, QW_COL_ONLY));
+    PQclear(res);
+    return out;
+}
+
+static json_t *audience_json(qw_store *st, int64_t eid,
+                             const qw_audience *aud)
 {
     return json_pack("{s:b, s:s, s:s, s:s}", "all", aud && aud->all,
                      "departments", aud && aud->departments
                                     ? aud->departments : "",
                      "roles", aud && aud->roles ? aud->roles : "",
-                     "members", aud && aud->members ? aud->members : "");
+                     "members", member_ids(st, eid,
+                                           aud ? aud->members : NULL));
 }
 
 /* One change to one article, run by qw_store_write: the article and what
@@ -349,8 +378,9 @@ static qw_status article_add_write(qw_store *st, void *baton,
     }
     b->id = aid;
     d = json_pack("{s:s, s:s, s:b, s:o}", "title", b->title,
-                  "owner", params[4], "confidential", b->confidential,
-                  "audience", audience_json(b->aud));
+                  "owner", member_ids(st, eid, params[4]),
+                  "confidential", b->confidential,
+                  "audience", audience_json(st, eid, b->aud));
     return article_audit(st, audit, eid, module, "create",
                          object_of(st, aid, path), json_text(st, d));
 }
@@ -415,7 +445,8 @@ static qw_status set_audience_write(qw_store *st, void *baton,
     return article_audit(st, audit, eid, b->module, "update",
                          object_of(st, aid, b->path),
                          json_text(st, json_pack("{s:o}", "audience",
-                                                 audience_json(b->aud))));
+                                                 audience_json(st, eid,
+                                                               b->aud))));
 }
 
 qw_status qw_article_set_audience(qw_store *st, const char *ent,
@@ -463,11 +494,11 @@ static qw_status set_people_write(qw_store *st, void *baton,
     return article_audit(st, audit, eid, b->module, "update",
                          object_of(st, aid, b->path),
                          json_text(st, json_pack("{s:s, s:s}", "responsible",
-                                                 b->responsible
-                                                 ? b->responsible : "",
+                                                 member_ids(st, eid,
+                                                            b->responsible),
                                                  "related",
-                                                 b->related
-                                                 ? b->related : "")));
+                                                 member_ids(st, eid,
+                                                            b->related))));
 }
 
 qw_status qw_article_set_people(qw_store *st, const char *ent,

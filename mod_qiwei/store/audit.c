@@ -19,9 +19,12 @@
 #include <apr_strings.h>
 #include <apr_tables.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include "store/store.h"
 #include "util/auditmac.h"
 #include "util/text.h"
+#include "util/token.h"
 
 /* "QWEI": first key of the two-int advisory lock; the second is the
  * enterprise id, so writers of different enterprises do not wait.  The
@@ -188,6 +191,77 @@ qw_status qw_audit_append(qw_store *st, int64_t enterprise_id,
                         17, params, &rc);
     if (res == NULL) {
         return rc;
+    }
+    PQclear(res);
+    return QW_OK;
+}
+
+/* ---- how a row names a person ---- */
+
+/* The operation log outlives the people it mentions: a member is named by
+ * id only ("member:42"), and the viewer and the export show the current
+ * account next to it while the member exists (qw_audit_list).  A name that
+ * belongs to nobody (a mistyped or guessed account at login) is kept as a
+ * keyed MAC: the same name gives the same value under one key, so repeated
+ * attempts on one name can be told apart, but the value tells nothing
+ * without the key file. */
+#define AUDIT_NAME_PURPOSE "audit account name"
+#define AUDIT_NAME_MAC_BYTES 16
+
+static const char *name_mac(qw_store *st, int64_t eid, const char *account)
+{
+    unsigned char key[QW_KEY_LEN], mac[EVP_MAX_MD_SIZE];
+    unsigned int maclen = 0;
+    uint32_t kid = qw_keyring_current(st->keys);
+    const char *msg = apr_pstrcat(st->pool, qw_i64(st->pool, eid), "\n",
+                                  account, NULL);
+    const char *out;
+
+    if (qw_keyring_derive(st->keys, kid, AUDIT_NAME_PURPOSE, key) != 0
+        || HMAC(EVP_sha256(), key, sizeof(key), (const unsigned char *)msg,
+                strlen(msg), mac, &maclen) == NULL) {
+        OPENSSL_cleanse(key, sizeof(key));
+        return "unknown-account";
+    }
+    OPENSSL_cleanse(key, sizeof(key));
+    out = apr_psprintf(st->pool, "unknown-account:%lu:%s",
+                       (unsigned long)kid,
+                       qw_hex(st->pool, mac, AUDIT_NAME_MAC_BYTES));
+    return out;
+}
+
+qw_status qw_audit_account_object(qw_store *st, int64_t eid,
+                                  const char *account, int admin,
+                                  const char **object)
+{
+    const char *params[2];
+    PGresult *res;
+    qw_status rc;
+
+    if ((rc = qw_store_need_keys(st)) != QW_OK) {
+        return rc;
+    }
+    account = qw_ascii_lower(st->pool, account ? account : "");
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = account;
+    res = qw_store_exec(st, admin
+                        ? "SELECT admin_id FROM admin_accounts"
+                          " WHERE enterprise_id = $1 AND account = $2"
+                        : "SELECT member_id FROM members"
+                          " WHERE enterprise_id = $1 AND account = $2",
+                        2, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    if (PQntuples(res) == 1) {
+        /* admins are not members: their rows keep the admin account */
+        *object = admin
+            ? apr_psprintf(st->pool, "admin:%s %s", PQgetvalue(res, 0, 0),
+                           account)
+            : apr_pstrcat(st->pool, "member:", PQgetvalue(res, 0, 0), NULL);
+    }
+    else {
+        *object = name_mac(st, eid, account);
     }
     PQclear(res);
     return QW_OK;

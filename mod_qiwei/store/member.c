@@ -244,15 +244,18 @@ static qw_status open_member(qw_store *st, const member_change *b,
     return find_member(st, b->ent, *eid, b->account, m);
 }
 
+/* The account is personal data and goes when the member is deleted; the
+ * operation log outlives it, so its rows name the member by id only (the
+ * viewer shows the account while the member exists). */
 static void member_audit(qw_store *st, qw_store_audit *audit, int64_t eid,
                          const char *action, int64_t mid,
-                         const char *account, const char *details)
+                         const char *details)
 {
     audit->enterprise_id = eid;
     audit->module = "directory";
     audit->action = action;
-    audit->object = apr_psprintf(st->pool, "member:%s %s",
-                                 qw_i64(st->pool, mid), account);
+    audit->object = apr_pstrcat(st->pool, "member:", qw_i64(st->pool, mid),
+                                NULL);
     audit->details_json = details;
 }
 
@@ -378,7 +381,7 @@ static qw_status member_add_write(qw_store *st, void *baton,
     }
     b->mid = mid;
     /* no name, mobile or e-mail in the log: only which fields were given */
-    member_audit(st, audit, eid, "create", mid, account,
+    member_audit(st, audit, eid, "create", mid,
                  qw_json_text(st->pool,
                               json_pack("{s:s, s:o, s:b, s:b, s:i}",
                                         "status", "invited",
@@ -467,7 +470,7 @@ static qw_status reinvite_write(qw_store *st, void *baton,
         != QW_OK) {
         return rc;
     }
-    member_audit(st, audit, eid, "update", m.id, b->account,
+    member_audit(st, audit, eid, "update", m.id,
                  qw_json_text(st->pool,
                               json_pack("{s:s, s:i}", "activation",
                                         "reissued", "activation_ttl_hours",
@@ -727,7 +730,7 @@ static qw_status set_password_write(qw_store *st, void *baton,
     if ((rc = qw_member_kill_sessions(st, eid, m.id)) != QW_OK) {
         return rc;
     }
-    member_audit(st, audit, eid, "update", m.id, b->account,
+    member_audit(st, audit, eid, "update", m.id,
                  strcmp(m.status, "invited") == 0
                  ? "{\"password\": \"set\", \"status\": "
                    "[\"invited\", \"active\"]}"
@@ -815,7 +818,7 @@ static qw_status set_status_write(qw_store *st, void *baton,
         && (rc = qw_member_kill_sessions(st, eid, m.id)) != QW_OK) {
         return rc;
     }
-    member_audit(st, audit, eid, "update", m.id, b->account,
+    member_audit(st, audit, eid, "update", m.id,
                  qw_json_text(st->pool,
                               json_pack("{s:[s, s]}", "status", m.status,
                                         status)));
@@ -855,13 +858,32 @@ static qw_status delete_write(qw_store *st, void *baton,
     }
     params[0] = qw_i64(st->pool, eid);
     params[1] = qw_i64(st->pool, m.id);
-    /* sessions, tokens, departments and roles go by ON DELETE CASCADE */
+    /* sessions, tokens, departments, roles, two-step, password history,
+     * reminders, pending logins, scan challenges and article audience and
+     * people rows go by ON DELETE CASCADE; an admin's binding and an
+     * article's owner are set to NULL */
     res = qw_store_exec(st, "DELETE FROM members WHERE enterprise_id = $1 "
                         "AND member_id = $2", 2, params, &rc);
     if (res == NULL) {
         return rc;
     }
     PQclear(res);
+    /* Login throttling is keyed by the account text, not the id (unknown
+     * names are throttled too): the member's counters go now, and so do
+     * admin counters (kinds admin_*) of the name unless an admin account
+     * of that name owns them. */
+    params[1] = ((const member_change *)baton)->account;
+    res = qw_store_exec(st, "DELETE FROM login_throttle t"
+                        " WHERE t.enterprise_id = $1 AND t.account = $2"
+                        " AND (t.kind NOT LIKE 'admin\\_%' OR NOT EXISTS"
+                        " (SELECT 1 FROM admin_accounts a"
+                        "   WHERE a.enterprise_id = t.enterprise_id"
+                        "     AND a.account = t.account))", 2, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    PQclear(res);
+    params[1] = qw_i64(st->pool, m.id);
     /* The account is personal data: the trail keeps the id only. */
     audit->enterprise_id = eid;
     audit->module = "directory";
@@ -895,7 +917,7 @@ static qw_status move_write(qw_store *st, void *baton, qw_store_audit *audit)
     if ((rc = set_departments(st, b->ent, eid, m.id, b->codes)) != QW_OK) {
         return rc;
     }
-    member_audit(st, audit, eid, "update", m.id, b->account,
+    member_audit(st, audit, eid, "update", m.id,
                  qw_json_text(st->pool,
                               json_pack("{s:o}", "departments",
                                         qw_json_strings(b->codes))));
@@ -965,7 +987,7 @@ static qw_status change_role_write(qw_store *st, void *baton,
                : qw_store_error(st, QW_ERR_NOTFOUND, "member '%s' does "
                                 "not have role '%s'", account, role);
     }
-    member_audit(st, audit, eid, "update", m.id, account,
+    member_audit(st, audit, eid, "update", m.id,
                  qw_json_text(st->pool,
                               json_pack("{s:s}", b->grant ? "role_granted"
                                         : "role_revoked", role)));
@@ -1022,6 +1044,14 @@ static qw_status gc_write(qw_store *st, void *baton, qw_store_audit *audit)
           " WHERE expires_at < now() - interval '1 hour'", -1 },
         { "DELETE FROM activation_tokens"
           " WHERE used_at IS NOT NULL OR expires_at < now()", 1 },
+        /* login throttling counters idle for the quiet period of both
+         * rules (12 h: the count would start afresh anyway, so sweeping
+         * changes no answer): a mistyped, guessed or deleted member's
+         * name is throttled exactly like a real account while it matters,
+         * and not kept after.  A deleted member's own counters went at
+         * delete time. */
+        { "DELETE FROM login_throttle"
+          " WHERE last_at < now() - interval '12 hours'", -1 },
     };
     long **counters = baton;
     PGresult *res;

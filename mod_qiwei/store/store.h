@@ -189,6 +189,15 @@ qw_status qw_audit_append(qw_store *st, int64_t enterprise_id,
                           const char *object, const char *result,
                           const char *reason, const char *details_json);
 
+/* How the operation log names the holder of account in enterprise eid
+ * (admin: an admin account, else a member): "member:<id>" (the account
+ * itself never: it is personal data that must go with the member),
+ * "admin:<id> <account>", or for a name nobody holds
+ * "unknown-account:<kid>:<hex>", a keyed MAC of the name. */
+qw_status qw_audit_account_object(qw_store *st, int64_t eid,
+                                  const char *account, int admin,
+                                  const char **object);
+
 /* --- enterprises and departments (enterprise.c) --- */
 qw_status qw_enterprise_add(qw_store *st, const char *code, const char *name,
                             int64_t *id);
