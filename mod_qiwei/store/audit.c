@@ -244,6 +244,7 @@ qw_status qw_audit_account_object(qw_store *st, int64_t eid,
     account = qw_ascii_lower(st->pool, account ? account : "");
     params[0] = qw_i64(st->pool, eid);
     params[1] = account;
+    /* one column (QW_COL_ONLY): the id */
     res = qw_store_exec(st, admin
                         ? "SELECT admin_id FROM admin_accounts"
                           " WHERE enterprise_id = $1 AND account = $2"
@@ -256,9 +257,10 @@ qw_status qw_audit_account_object(qw_store *st, int64_t eid,
     if (PQntuples(res) == 1) {
         /* admins are not members: their rows keep the admin account */
         *object = admin
-            ? apr_psprintf(st->pool, "admin:%s %s", PQgetvalue(res, 0, 0),
-                           account)
-            : apr_pstrcat(st->pool, "member:", PQgetvalue(res, 0, 0), NULL);
+            ? apr_psprintf(st->pool, "admin:%s %s",
+                           PQgetvalue(res, 0, QW_COL_ONLY), account)
+            : apr_pstrcat(st->pool, "member:",
+                          PQgetvalue(res, 0, QW_COL_ONLY), NULL);
     }
     else {
         *object = name_mac(st, eid, account);
