@@ -455,6 +455,11 @@ qw_status qw_admin_set_password(qw_store *st, const char *ent,
 qw_status qw_admin_set_status(qw_store *st, const char *ent,
                               const char *account, const char *status);
 qw_status qw_admin_delete(qw_store *st, const char *ent, const char *account);
+/* Lift every lock and wait of an admin account's logins and second steps
+ * (the counters of every source and the account-wide one), with an audit
+ * row (auth/admin-unlock); *cleared (may be NULL) the counters removed. */
+qw_status qw_admin_unlock(qw_store *st, const char *ent, const char *account,
+                          int *cleared);
 qw_status qw_admin_get(qw_store *st, const char *ent, const char *account,
                        qw_admin *out);
 qw_status qw_admin_list(qw_store *st, const char *ent,
