@@ -1,4 +1,5 @@
--- mod_qiwei schema version 12: admin locks per source network.
+-- mod_qiwei schema version 12: admin locks per source network, bounded
+-- scan-to-login challenges.
 --
 -- Admin locks.  Ten wrong passwords used to lock an admin account for
 -- everybody, so anyone who knew an admin's name could keep that admin out.
@@ -171,5 +172,72 @@ BEGIN
     END IF;
     failures := n;
     account_failures := na;
+END
+$$;
+
+-- Scan to log in: every GET of the scan page made a row.  Open (unexpired)
+-- challenges are now bounded per requesting address, per its network and
+-- per enterprise (qw_scan_new); expired ones are deleted as new ones come.
+CREATE INDEX scan_challenges_open ON scan_challenges (enterprise_id,
+                                                      expires_at);
+
+-- A new challenge, or why not: result 'ok', 'address' (this address, or its
+-- network, holds too many open challenges) or 'total' (the enterprise
+-- does); retry_after the seconds until the oldest challenge in the way
+-- expires.  Serialised per enterprise (an advisory lock) so that the
+-- bounds hold under concurrency.  'notfound': no such enterprise.
+CREATE FUNCTION qw_scan_new(p_code text, p_challenge bytea, p_browser bytea,
+                            p_ip text, p_net text, p_ua text, p_next text,
+                            p_ttl integer, per_address integer,
+                            per_network integer, total integer,
+                            OUT result text, OUT retry_after integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+    eid bigint;
+    oldest timestamptz;
+    n integer;
+BEGIN
+    retry_after := 0;
+    SELECT e.enterprise_id INTO eid FROM enterprises e WHERE e.code = p_code;
+    IF eid IS NULL THEN
+        result := 'notfound';
+        RETURN;
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('qw_scan_new'), eid::int);
+    DELETE FROM scan_challenges s
+     WHERE s.enterprise_id = eid AND s.expires_at < now();
+    SELECT count(*), min(s.expires_at) INTO n, oldest
+      FROM scan_challenges s
+     WHERE s.enterprise_id = eid AND s.requester_ip = p_ip;
+    IF n >= per_address THEN
+        result := 'address';
+    END IF;
+    IF result IS NULL AND p_net IS NOT NULL THEN
+        SELECT count(*), min(s.expires_at) INTO n, oldest
+          FROM scan_challenges s
+         WHERE s.enterprise_id = eid
+           AND s.requester_ip ~ '^[0-9A-Fa-f:.]+$'
+           AND s.requester_ip::inet <<= p_net::cidr;
+        IF n >= per_network THEN
+            result := 'address';
+        END IF;
+    END IF;
+    IF result IS NULL THEN
+        SELECT count(*), min(s.expires_at) INTO n, oldest
+          FROM scan_challenges s WHERE s.enterprise_id = eid;
+        IF n >= total THEN
+            result := 'total';
+        END IF;
+    END IF;
+    IF result IS NOT NULL THEN
+        retry_after := greatest(1, ceil(extract(epoch FROM oldest - now())));
+        RETURN;
+    END IF;
+    INSERT INTO scan_challenges (enterprise_id, challenge_hash,
+                                 browser_hash, requester_ip, requester_ua,
+                                 next_url, expires_at)
+         VALUES (eid, p_challenge, p_browser, p_ip, p_ua, p_next,
+                 now() + make_interval(secs => p_ttl));
+    result := 'ok';
 END
 $$;

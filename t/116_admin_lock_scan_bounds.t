@@ -1,9 +1,12 @@
-# Admin locks per source network (schema 12).
+# Admin locks per source network and bounded scan challenges (schema 12).
 #
 # 1. Ten wrong passwords from one network lock the admin account for that
 #    network only: the right password from another network still logs in.
 #    The account as a whole is locked only at 100 failures.  Every lock
 #    reminds the bound member; `qiweictl admin unlock` lifts them all.
+# 2. GET <handler>/scan stores a challenge per view: open challenges are
+#    bounded per address, per network and per enterprise (429 / 503 with
+#    Retry-After), and the table never holds more than the bound.
 #
 # A second client address is a loopback address in another /24 (Linux
 # routes all of 127/8 to lo): the user agent's socket is bound to it.
@@ -125,6 +128,59 @@ sub from {
     isnt $rc, 0, 'unlock of an unknown admin account fails';
 }
 
+# --- 2. scan challenges ---------------------------------------------------------
+{
+    my $E = 't116s';
+    my $H = "/$E/qiwei";
+    seed_enterprise($E, 'Scan bounds');
+    my $rows = sub {
+        sql("SELECT count(*) FROM scan_challenges s JOIN enterprises e USING"
+            . " (enterprise_id) WHERE e.code = '$E'");
+    };
+    my @codes = map { http_get("$H/scan")->code } 1 .. 20;
+    is join(',', @codes), join(',', (200) x 20),
+        '20 scan pages from one address: 200 each';
+    my $r = http_get("$H/scan");
+    is $r->code, 429, 'the 21st from that address: 429';
+    like $r->header('Retry-After') // '', qr/^\d+$/, '... with Retry-After';
+    ok(($r->header('Retry-After') // 999) <= 121, '... at most the lifetime');
+    unlike $r->content, qr/scan-approve|<svg/, '... and no challenge';
+    $r = http_get("$H/scan") for 1 .. 30;
+    is $r->code, 429, 'a flood from that address stays refused';
+    is $rows->(), 20, 'the table holds 20 challenges, not 51';
+    $r = from('127.0.1.8', sub { http_get("$H/scan") });
+    is $r->code, 200, 'another network still gets a code';
+
+    # a network's bound (100 per /24): other addresses of a full network
+    sql("INSERT INTO scan_challenges (enterprise_id, challenge_hash, "
+        . "browser_hash, requester_ip, expires_at) SELECT e.enterprise_id, "
+        . "sha256(('n$u' || g)::bytea), sha256(('b$u' || g)::bytea), "
+        . "'127.0.9.' || g, now() + interval '2 minutes' FROM enterprises e,"
+        . " generate_series(1, 100) g WHERE e.code = '$E'");
+    $r = from('127.0.9.200', sub { http_get("$H/scan") });
+    is $r->code, 429, 'a new address in a network holding 100: 429';
+
+    # the enterprise's bound (1000 open challenges)
+    my $have = $rows->();
+    sql("INSERT INTO scan_challenges (enterprise_id, challenge_hash, "
+        . "browser_hash, requester_ip, expires_at) SELECT e.enterprise_id, "
+        . "sha256(('t$u' || g)::bytea), sha256(('c$u' || g)::bytea), "
+        . "'10.' || (g / 65536) || '.' || (g / 256 % 256) || '.' || "
+        . "(g % 256), now() + interval '2 minutes' FROM enterprises e, "
+        . "generate_series(1, " . (1000 - $have) . ") g WHERE e.code = '$E'");
+    is $rows->(), 1000, '1000 open challenges';
+    $r = from('127.0.5.5', sub { http_get("$H/scan") });
+    is $r->code, 503, 'one more from a fresh address: 503';
+    like $r->header('Retry-After') // '', qr/^\d+$/, '... with Retry-After';
+    is $rows->(), 1000, '... and nothing stored';
+    # an expired challenge makes room (and is deleted)
+    sql("UPDATE scan_challenges SET expires_at = now() - interval '1 second'"
+        . " WHERE requester_ip = '10.0.0.1'");
+    $r = from('127.0.5.5', sub { http_get("$H/scan") });
+    is $r->code, 200, 'once one expired, a new code is made';
+    is $rows->(), 1000, '... in its place: still 1000 rows';
+}
+
 # --- the log lines --------------------------------------------------------------
 {
     my $log = Apache::Test::vars('t_logs') . '/error_log';
@@ -136,6 +192,10 @@ sub from {
         'QW1214 for the account-wide lock';
     like $text, qr/QW1002: admin login failed for account "root\Q$u\E" of enterprise t116l from 127\.0\.2\.9/,
         'QW1002 (fail2ban) unchanged, with the client address';
+    like $text, qr/QW1253: scan login refused for 127\.0\.0\.1/,
+        'QW1253 for the address bound';
+    like $text, qr/QW1254: scan login refused for 127\.0\.5\.5/,
+        'QW1254 for the enterprise bound';
 }
 
 done_testing();
