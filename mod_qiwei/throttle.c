@@ -16,8 +16,13 @@
 #include "store/store.h"
 #include "util/text.h"
 
-const qw_throttle_rule qw_throttle_member = { 5, 60, 900, 0, 0, 43200 };
-const qw_throttle_rule qw_throttle_admin = { 5, 60, 900, 10, 1800, 43200 };
+const qw_throttle_rule qw_throttle_member = { 5, 60, 900, 0, 0, 43200,
+                                              0, 0 };
+/* per (account, source network): today's waits and the 30 min lock at 10;
+ * per account: a 30 min lock at 100 only (ASVS 4 2.2.1: no more than 100
+ * failures an hour per account) */
+const qw_throttle_rule qw_throttle_admin = { 5, 60, 900, 10, 1800, 43200,
+                                            100, 1800 };
 
 #define QW_THROTTLE_MUTEX "qiwei-throttle"
 /* a network gets this many times an address's allowance: one office NAT
@@ -36,12 +41,41 @@ static const char sql_hit[] =
     "SELECT" HIT_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
     " FROM qw_throttle_hit($1, $2, $3,"
     " $4::int, $5::int, $6::int, nullif($7::int, 0), $8::int, $9::int)";
+/* The same per (account, source) and per account (sql/012): $4 the
+ * source network, $5..$10 the source's rule, $11, $12 the account's lock;
+ * also the account's failures and the lock this attempt started. */
+#define HIT_SRC_COLS(X, L) \
+    X(WAIT_SECONDS, " wait_seconds") \
+    X(FAILURES, " failures") \
+    X(ACCOUNT_FAILURES, " account_failures") \
+    L(LOCK_SCOPE, " lock_scope")
+#define HIT_SRC_COL_ENUM(name, expr) HIT_SRC_COL_##name,
+enum { HIT_SRC_COLS(HIT_SRC_COL_ENUM, HIT_SRC_COL_ENUM) };
+static const char sql_hit_source[] =
+    "SELECT" HIT_SRC_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    " FROM qw_throttle_hit_source($1, $2, $3, $4,"
+    " $5::int, $6::int, $7::int, nullif($8::int, 0), $9::int, $10::int,"
+    " $11::int, $12::int)";
 static const char sql_clear[] =
     "DELETE FROM login_throttle t USING enterprises e"
     " WHERE e.enterprise_id = t.enterprise_id AND e.code = $1"
-    "   AND t.account = $2 AND t.kind = $3";
+    "   AND t.account = $2 AND t.kind = $3 AND t.source = ''";
+/* A success of a per-source counter clears its own source's row only and
+ * takes back the attempt it reserved in the account-wide row: that count
+ * decays with quiet, so that logging in from one place does not reset
+ * what others tried. */
+static const char sql_clear_source[] =
+    "WITH s AS (DELETE FROM login_throttle t USING enterprises e"
+    "            WHERE e.enterprise_id = t.enterprise_id AND e.code = $1"
+    "              AND t.account = $2 AND t.kind = $3 AND t.source = $4)"
+    " UPDATE login_throttle t SET failures = greatest(t.failures - 1, 0)"
+    "   FROM enterprises e"
+    "  WHERE e.enterprise_id = t.enterprise_id AND e.code = $1"
+    "    AND t.account = $2 AND t.kind = $3 AND t.source = ''";
 #define STMT_HIT "qw_throttle_hit"
+#define STMT_HIT_SOURCE "qw_throttle_hit_source"
 #define STMT_CLEAR "qw_throttle_clear"
+#define STMT_CLEAR_SOURCE "qw_throttle_clear_source"
 
 /* Set in post_config (before children), attached in child_init. */
 static const ap_socache_provider_t *cache_provider;
@@ -238,25 +272,62 @@ static void audit_throttle(request_rec *r, const char *ent,
     }
 }
 
-int qw_throttle_account_hit(request_rec *r, const char *ent,
-                            const char *account, const char *kind,
-                            const qw_throttle_rule *rule, int *failures)
+/* The source a per-source counter is kept under: the network of the
+ * client's address ("?" when it cannot be parsed: counted together). */
+static const char *throttle_source(request_rec *r)
 {
-    const char *v[9];
+    const char *net = qw_addr_network(r->pool, r->useragent_ip);
+    return net ? net : "?";
+}
+
+/* Kinds counted per source (their rule has account_lock_after). */
+static int kind_per_source(const char *kind)
+{
+    return !strcmp(kind, QW_THROTTLE_ADMIN_PASSWORD)
+           || !strcmp(kind, QW_THROTTLE_ADMIN_TOTP);
+}
+
+static PGresult *hit_exec(request_rec *r, const char *ent,
+                          const char *account, const char *kind,
+                          const qw_throttle_rule *rule, const char *source)
+{
+    const char *v[12];
+    int n = 0;
+
+    v[n++] = ent;
+    v[n++] = account;
+    v[n++] = kind;
+    if (source) {
+        v[n++] = source;
+    }
+    v[n++] = apr_itoa(r->pool, rule->threshold);
+    v[n++] = apr_itoa(r->pool, rule->base);
+    v[n++] = apr_itoa(r->pool, rule->cap);
+    v[n++] = apr_itoa(r->pool, rule->lock_after);
+    v[n++] = apr_itoa(r->pool, rule->lock_secs);
+    v[n++] = apr_itoa(r->pool, rule->quiet);
+    if (source) {
+        v[n++] = apr_itoa(r->pool, rule->account_lock_after);
+        v[n++] = apr_itoa(r->pool, rule->account_lock_secs);
+    }
+    return qw_db_exec(r, source ? STMT_HIT_SOURCE : STMT_HIT, n, v, NULL,
+                      NULL);
+}
+
+int qw_throttle_account_hit_info(request_rec *r, const char *ent,
+                                 const char *account, const char *kind,
+                                 const qw_throttle_rule *rule,
+                                 qw_throttle_info *info)
+{
+    const char *source = NULL, *scope;
     PGresult *res;
     long wait;
-    int n;
+    int n, na = 0, locked = 0;
 
-    v[0] = ent;
-    v[1] = account;
-    v[2] = kind;
-    v[3] = apr_itoa(r->pool, rule->threshold);
-    v[4] = apr_itoa(r->pool, rule->base);
-    v[5] = apr_itoa(r->pool, rule->cap);
-    v[6] = apr_itoa(r->pool, rule->lock_after);
-    v[7] = apr_itoa(r->pool, rule->lock_secs);
-    v[8] = apr_itoa(r->pool, rule->quiet);
-    res = qw_db_exec(r, STMT_HIT, 9, v, NULL, NULL);
+    if (rule->account_lock_after > 0) {
+        source = throttle_source(r);
+    }
+    res = hit_exec(r, ent, account, kind, rule, source);
     if (!res) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
@@ -266,9 +337,21 @@ int qw_throttle_account_hit(request_rec *r, const char *ent,
     }
     wait = atol(PQgetvalue(res, 0, HIT_COL_WAIT_SECONDS));
     n = atoi(PQgetvalue(res, 0, HIT_COL_FAILURES));
+    if (source) {
+        na = atoi(PQgetvalue(res, 0, HIT_SRC_COL_ACCOUNT_FAILURES));
+        scope = PQgetvalue(res, 0, HIT_SRC_COL_LOCK_SCOPE);
+        locked = !strcmp(scope, "account") ? QW_LOCK_ACCOUNT
+                 : !strcmp(scope, "source") ? QW_LOCK_SOURCE : 0;
+    }
+    else if (rule->lock_after && n == rule->lock_after) {
+        locked = QW_LOCK_ACCOUNT;
+    }
     PQclear(res);
-    if (failures) {
-        *failures = n;
+    if (info) {
+        info->failures = n;
+        info->account_failures = source ? na : n;
+        info->locked = wait > 0 ? 0 : locked;
+        info->source = source;
     }
     if (wait > 0) {
         return qw_throttle_refuse(r, wait, apr_psprintf(r->pool,
@@ -276,7 +359,23 @@ int qw_throttle_account_hit(request_rec *r, const char *ent,
                                   "failures", ap_escape_logitem(r->pool,
                                   account), kind, n));
     }
-    if (rule->lock_after && n == rule->lock_after) {
+    if (locked == QW_LOCK_ACCOUNT && source) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "QW1214: account \"%s\" of %s locked for every "
+                      "address for %d s after %d failures (%s)",
+                      ap_escape_logitem(r->pool, account), ent,
+                      rule->account_lock_secs, na, kind);
+        audit_throttle(r, ent, account, kind, "account_locked", na);
+    }
+    else if (locked == QW_LOCK_SOURCE) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "QW1213: account \"%s\" of %s locked for %s for %d "
+                      "s after %d failures from there (%s)",
+                      ap_escape_logitem(r->pool, account), ent, source,
+                      rule->lock_secs, n, kind);
+        audit_throttle(r, ent, account, kind, "account_locked_source", n);
+    }
+    else if (locked) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "QW1204: account \"%s\" of %s locked for %d s after "
                       "%d failures (%s)", ap_escape_logitem(r->pool,
@@ -296,11 +395,33 @@ int qw_throttle_account_hit(request_rec *r, const char *ent,
     return OK;
 }
 
+int qw_throttle_account_hit(request_rec *r, const char *ent,
+                            const char *account, const char *kind,
+                            const qw_throttle_rule *rule, int *failures)
+{
+    qw_throttle_info info;
+    int rc = qw_throttle_account_hit_info(r, ent, account, kind, rule,
+                                          &info);
+
+    if (failures) {
+        *failures = info.failures;
+    }
+    return rc;
+}
+
 void qw_throttle_account_clear(request_rec *r, const char *ent,
                                const char *account, const char *kind)
 {
-    const char *v[3] = { ent, account, kind };
-    PGresult *res = qw_db_exec(r, STMT_CLEAR, 3, v, NULL, NULL);
+    const char *v[4] = { ent, account, kind, NULL };
+    PGresult *res;
+
+    if (kind_per_source(kind)) {
+        v[3] = throttle_source(r);
+        res = qw_db_exec(r, STMT_CLEAR_SOURCE, 4, v, NULL, NULL);
+    }
+    else {
+        res = qw_db_exec(r, STMT_CLEAR, 3, v, NULL, NULL);
+    }
     if (res) {
         PQclear(res);
     }
@@ -411,5 +532,9 @@ void qw_throttle_register_hooks(apr_pool_t *p)
     ap_hook_post_config(throttle_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(throttle_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     qw_db_register_statement(STMT_HIT, sql_hit, QW_DB_WRITES);
+    qw_db_register_statement(STMT_HIT_SOURCE, sql_hit_source, QW_DB_WRITES);
     qw_db_register_statement(STMT_CLEAR, sql_clear, QW_DB_IDEMPOTENT);
+    /* not idempotent: it takes back one reserved attempt */
+    qw_db_register_statement(STMT_CLEAR_SOURCE, sql_clear_source,
+                             QW_DB_WRITES);
 }

@@ -25,10 +25,29 @@ typedef struct {
     int lock_after;     /* failures after which the wait is lock_secs; 0 */
     int lock_secs;
     int quiet;          /* seconds without attempts that reset the count */
+    /* > 0: the counts above are kept per (account, source network: the
+     * /24 or /64 of the client), and the account as a whole is locked for
+     * account_lock_secs from this many failures on (from any source) */
+    int account_lock_after;
+    int account_lock_secs;
 } qw_throttle_rule;
 
+/* What one counted attempt did (qw_throttle_account_hit_info). */
+#define QW_LOCK_SOURCE  1       /* this source is locked out of the account */
+#define QW_LOCK_ACCOUNT 2       /* the account is locked for everyone */
+typedef struct {
+    int failures;               /* of this source (or the account) so far */
+    int account_failures;       /* of the account from every source */
+    int locked;                 /* 0, QW_LOCK_SOURCE or QW_LOCK_ACCOUNT:
+                                 * this attempt started a lock */
+    const char *source;         /* the source counted (NULL: none) */
+} qw_throttle_info;
+
 /* Members: 5 failures, then 60 s doubling up to 15 min; reset after 12 h.
- * Admins: the same, and a 30 min lock from 10 failures on. */
+ * Admins: the same per (account, source network), a 30 min lock of that
+ * source from 10 failures on, and a 30 min lock of the whole account from
+ * 100 failures (from any source) on: someone who knows an admin's name
+ * can no longer keep that admin out from elsewhere. */
 extern const qw_throttle_rule qw_throttle_member;
 extern const qw_throttle_rule qw_throttle_admin;
 
@@ -62,7 +81,13 @@ void qw_throttle_addr_fail(request_rec *r);
 int qw_throttle_account_hit(request_rec *r, const char *ent,
                             const char *account, const char *kind,
                             const qw_throttle_rule *rule, int *failures);
-/* After a success. */
+/* The same, telling what the attempt did (info may be NULL). */
+int qw_throttle_account_hit_info(request_rec *r, const char *ent,
+                                 const char *account, const char *kind,
+                                 const qw_throttle_rule *rule,
+                                 qw_throttle_info *info);
+/* After a success: the counter of this source (per-source kinds) or of
+ * the account. */
 void qw_throttle_account_clear(request_rec *r, const char *ent,
                                const char *account, const char *kind);
 

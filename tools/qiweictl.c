@@ -193,6 +193,7 @@ static const char *usage_text =
 "  admin set-password ENT ACCOUNT        (password: first line of stdin)\n"
 "  admin set-status ENT ACCOUNT active|disabled\n"
 "  admin delete ENT ACCOUNT --yes\n"
+"  admin unlock ENT ACCOUNT               (lift login locks and waits)\n"
 "  admin list ENT\n"
 "  admin role add ENT NAME MODULE[,MODULE...]   (create or replace)\n"
 "  admin role delete ENT NAME\n"
@@ -1506,6 +1507,19 @@ static int c_admin_delete(qw_store *st, opts *o)
     return 0;
 }
 
+static int c_admin_unlock(qw_store *st, opts *o)
+{
+    int n = 0;
+    qw_status rc = qw_admin_unlock(st, ARG(0), ARG(1), &n);
+
+    if (rc != QW_OK) {
+        return fail(st, rc);
+    }
+    printf("admin %s unlocked (%d counter%s cleared)\n",
+           qw_ascii_lower(st->pool, ARG(1)), n, n == 1 ? "" : "s");
+    return 0;
+}
+
 static int c_admin_list(qw_store *st, opts *o)
 {
     apr_array_header_t *a;
@@ -1698,6 +1712,8 @@ static const cmd cmds[] = {
       "admin set-status ENT ACCOUNT active|disabled" },
     { "admin", "delete", 2, O_YES, 1, 1, c_admin_delete,
       "admin delete ENT ACCOUNT --yes" },
+    { "admin", "unlock", 2, 0, 1, 1, c_admin_unlock,
+      "admin unlock ENT ACCOUNT" },
     { "admin", "list", 1, 0, 0, 1, c_admin_list, "admin list ENT" },
     { "admin", "role", -1, 0, 1, 1, c_admin_role,
       "admin role add ENT NAME MODULES | admin role delete ENT NAME | "

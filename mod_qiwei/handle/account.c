@@ -7,6 +7,7 @@
 #include "qiwei.h"
 #include "cfg/config.h"
 #include "handle/account.h"
+#include "util/json.h"
 #include "util/pwhash.h"
 #include "util/token.h"
 #include "util/totp.h"
@@ -142,15 +143,51 @@ int qw_account_step_error(request_rec *r, qw_store *st,
  * OK, HTTP_TOO_MANY_REQUESTS (refused, nothing sent: the caller answers
  * it) or 503. */
 static int account_hit(request_rec *r, const qw_account *a,
-                       const char *counter)
+                       const char *counter, qw_throttle_info *info)
 {
-    int v = qw_throttle_account_hit(r, a->enterprise, a->account, counter,
-                                    a->kind->rule, NULL);
+    int v = qw_throttle_account_hit_info(r, a->enterprise, a->account,
+                                         counter, a->kind->rule, info);
 
     if (v == HTTP_TOO_MANY_REQUESTS) {
         return v;
     }
     return v == OK ? OK : HTTP_SERVICE_UNAVAILABLE;
+}
+
+/* A failed attempt that started a lock of an admin account (of one
+ * source or of the whole account): an audit row and a reminder for the
+ * bound member, like a locked login (admin_login.c), in one transaction.
+ * Best effort: the failure's answer stands either way. */
+static void lock_noted(request_rec *r, qw_store *st, const qw_account *a,
+                       const qw_throttle_info *info)
+{
+    int wide = info->locked == QW_LOCK_ACCOUNT;
+    qw_status rc;
+
+    if (!a->kind->admin || !info->locked) {
+        return;
+    }
+    if ((rc = qw_store_begin(st)) == QW_OK
+        && (rc = qw_audit_append(st, a->ent, "auth", "admin-locked",
+                                 apr_pstrcat(r->pool, "admin:", a->account,
+                                             NULL), "refused",
+                                 apr_psprintf(r->pool, "%d failures",
+                                              wide ? info->account_failures
+                                                   : info->failures),
+                                 qw_json_text(r->pool, json_pack(
+                                     "{s:s, s:s?, s:b}", "scope",
+                                     wide ? "account" : "source", "source",
+                                     wide ? NULL : info->source, "reminder",
+                                     a->remind_member != 0)))) == QW_OK
+        && (!a->remind_member
+            || (rc = qw_login_reminder_add(st, a->ent, a->remind_member,
+                                           a->remind_admin_id,
+                                           a->remind_admin_account,
+                                           "failed")) == QW_OK)
+        && (rc = qw_store_commit(st)) == QW_OK) {
+        return;
+    }
+    (void)qw_account_step_error(r, st, a, "lock reminder");
 }
 
 /* A reused code means someone else saw it: log loudly, keep an audit row
@@ -206,12 +243,13 @@ int qw_account_twostep(request_rec *r, qw_store *st, const qw_account *a,
 {
     const qw_account_kind *k = a->kind;
     int64_t step = -1;
+    qw_throttle_info info;
     qw_status rc;
     int v;
 
     /* TOTP failures are counted on their own, before any secret is
      * opened */
-    if ((v = account_hit(r, a, k->throttle_totp)) != OK) {
+    if ((v = account_hit(r, a, k->throttle_totp, &info)) != OK) {
         return v;
     }
     if (code && *code) {
@@ -253,6 +291,7 @@ int qw_account_twostep(request_rec *r, qw_store *st, const qw_account *a,
                           a->enterprise, r->useragent_ip);
         }
         qw_throttle_addr_fail(r);
+        lock_noted(r, st, a, &info);
         return HTTP_UNAUTHORIZED;
     }
     qw_throttle_account_clear(r, a->enterprise, a->account,
@@ -311,10 +350,11 @@ int qw_account_current_password(request_rec *r, qw_store *st,
 {
     const qw_account_kind *k = a->kind;
     const char *encoded;
+    qw_throttle_info info;
     int v, ok;
 
     /* the current password is a password guess like a login's */
-    if ((v = account_hit(r, a, k->throttle_password)) != OK) {
+    if ((v = account_hit(r, a, k->throttle_password, &info)) != OK) {
         return v;
     }
     if (qw_psec_password_hashes(st, k->pr, a->ent, a->id, history,
@@ -358,6 +398,7 @@ int qw_account_current_password(request_rec *r, qw_store *st,
                                 a->object, "failure",
                                 "wrong current password", NULL);
         }
+        lock_noted(r, st, a, &info);
         return HTTP_UNAUTHORIZED;
     }
     qw_throttle_account_clear(r, a->enterprise, a->account,

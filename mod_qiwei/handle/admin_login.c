@@ -2,9 +2,10 @@
  * /api/v1/session share qw_admin_login).
  *
  * Account security (sql/006): the address throttle is checked before the
- * body is read and the account throttle (admin_password, the admin rule:
- * waits after 5 failures, a 30 min lock at 10, the bound member reminded)
- * before any hashing.  The session starts owing the step the account still
+ * body is read and the account throttle (admin_password, the admin rule
+ * per (account, source network): waits after 5 failures, a 30 min lock at
+ * 10; per account: a 30 min lock at 100; the bound member reminded of
+ * every lock) before any hashing.  The session starts owing the step the account still
  * owes (admin_session.c); each step rotates the token. */
 #include "apr_strings.h"
 #include "httpd.h"
@@ -39,19 +40,23 @@ static const char sql_admin_login[] =
     " WHERE e.code = $1 AND a.account = $2";
 
 /* One failure: the log line fail2ban matches (QW1002), the address
- * counter, an audit row; at the lock, the bound member is reminded (kind
- * 'failed', NOTIFY) in the same transaction. */
+ * counter, an audit row; at every lock (of the source's network, or of
+ * the whole account), the bound member is reminded (kind 'failed',
+ * NOTIFY) in the same transaction. */
 static int login_failed(request_rec *r, const char *account,
                         int64_t eid_known, int64_t aid, int64_t bound,
-                        int failures)
+                        const qw_throttle_info *info)
 {
     qw_dir_cfg *d = qw_dir(r);
     qw_store st;
     qw_status rc;
     const char *obj;
     int64_t eid = eid_known;
-    int locked = qw_throttle_admin.lock_after
-                 && failures == qw_throttle_admin.lock_after;
+    int locked = info->locked;
+    int account_wide = locked == QW_LOCK_ACCOUNT;
+    int failures = account_wide ? info->account_failures : info->failures;
+    int secs = account_wide ? qw_throttle_admin.account_lock_secs
+                            : qw_throttle_admin.lock_secs;
 
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                   "QW1002: admin login failed for account \"%s\" of "
@@ -87,15 +92,18 @@ static int login_failed(request_rec *r, const char *account,
     if (rc == QW_OK && locked && account) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "QW1008: admin account \"%s\" of %s locked for %d s "
-                      "after %d failures", ap_escape_logitem(r->pool,
-                      account), d->enterprise, qw_throttle_admin.lock_secs,
-                      failures);
+                      "after %d failures, for %s", ap_escape_logitem(r->pool,
+                      account), d->enterprise, secs, failures,
+                      account_wide ? "every address" : info->source);
         rc = qw_audit_append(&st, eid, "auth", "admin-locked", obj,
                              "refused", apr_psprintf(r->pool, "%d failures",
                                                      failures),
                              qw_json_text(r->pool, json_pack(
-                                 "{s:i, s:b}", "lock_seconds",
-                                 qw_throttle_admin.lock_secs,
+                                 "{s:i, s:s, s:s?, s:b}", "lock_seconds",
+                                 secs, "scope",
+                                 account_wide ? "account" : "source",
+                                 "source", account_wide ? NULL
+                                                        : info->source,
                                  "reminder", bound != 0)));
         if (rc == QW_OK && bound) {
             rc = qw_login_reminder_add(&st, eid, bound, aid, account,
@@ -132,7 +140,8 @@ int qw_admin_login(request_rec *r, const char *account, const char *pw,
     PGresult *res;
     qw_store st;
     qw_status rc;
-    int ok, trc, failures = 0, err;
+    int ok, trc, err;
+    qw_throttle_info info;
     const char *pending;
 
     *token_out = NULL;
@@ -145,10 +154,10 @@ int qw_admin_login(request_rec *r, const char *account, const char *pw,
     }
     /* per account, before any hashing; unknown and malformed accounts are
      * counted exactly like real ones (the same answer for every reason) */
-    trc = qw_throttle_account_hit(r, d->enterprise,
-                                  account ? account : "-",
-                                  QW_THROTTLE_ADMIN_PASSWORD,
-                                  &qw_throttle_admin, &failures);
+    trc = qw_throttle_account_hit_info(r, d->enterprise,
+                                       account ? account : "-",
+                                       QW_THROTTLE_ADMIN_PASSWORD,
+                                       &qw_throttle_admin, &info);
     if (trc != OK) {
         return trc;
     }
@@ -179,7 +188,7 @@ int qw_admin_login(request_rec *r, const char *account, const char *pw,
         return HTTP_SERVICE_UNAVAILABLE;
     }
     if (!ok || !status || strcmp(status, "active")) {
-        return login_failed(r, account, eid, aid, bound, failures);
+        return login_failed(r, account, eid, aid, bound, &info);
     }
     qw_throttle_account_clear(r, d->enterprise, account,
                               QW_THROTTLE_ADMIN_PASSWORD);

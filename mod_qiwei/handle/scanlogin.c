@@ -16,6 +16,7 @@
 
 #include "qiwei.h"
 #include "db.h"
+#include "throttle.h"
 #include "cfg/config.h"
 #include "handle/handle.h"
 #include "handle/signin.h"
@@ -30,6 +31,17 @@
 #define QW_SCAN_TTL 120
 #define QW_SCAN_POLL_MS 1000
 #define QW_SCAN_MAX_POLLS 150
+/* Bounds on open (unexpired) challenges, so that anonymous GETs of the
+ * scan page cannot fill the table: one page view holds one for
+ * QW_SCAN_TTL seconds, so 20 per address is ten views a minute from one
+ * address (an office behind one NAT), 100 per /24 or /64, and 1000 per
+ * enterprise (500 views a minute).  docs/account-security.md. */
+#define QW_SCAN_PER_ADDRESS 20
+#define QW_SCAN_PER_NETWORK 100
+#define QW_SCAN_TOTAL 1000
+/* a refusal's log line at most this often per child, with the count of
+ * the ones left out */
+#define QW_SCAN_LOG_EVERY apr_time_from_sec(10)
 
 static int hash_of(const char *text, unsigned char out[QW_TOKEN_HASH_LEN])
 {
@@ -48,6 +60,52 @@ static const char *arg(request_rec *r, const char *name)
     return apr_table_get(args, name);
 }
 
+/* A bound was reached: 429 for an address that holds enough challenges,
+ * 503 when the enterprise does (nobody may have more until some expire),
+ * with Retry-After, nothing stored.  Logged (rate-limited per child: a
+ * flood must not flood the log too). */
+static int scan_full(request_rec *r, const qw_scan_refusal *f)
+{
+    static apr_time_t last_addr, last_total;
+    static unsigned long quiet_addr, quiet_total;
+    qw_req *q = qw_req_get(r, 1);
+    apr_time_t now = apr_time_now();
+    int total = f->refused == QW_SCAN_FULL_TOTAL;
+    apr_time_t *last = total ? &last_total : &last_addr;
+    unsigned long *quiet = total ? &quiet_total : &quiet_addr;
+
+    if (now - *last >= QW_SCAN_LOG_EVERY) {
+        if (total) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          "QW1254: scan login refused for %s: enterprise %s "
+                          "holds %d open challenges (%lu more refused "
+                          "unlogged); retry after %d s", r->useragent_ip,
+                          qw_dir(r)->enterprise, QW_SCAN_TOTAL, *quiet,
+                          f->retry_after);
+        }
+        else {
+            ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                          "QW1253: scan login refused for %s: the address "
+                          "or its network holds %d/%d open challenges of "
+                          "%s (%lu more refused unlogged); retry after %d s",
+                          r->useragent_ip, QW_SCAN_PER_ADDRESS,
+                          QW_SCAN_PER_NETWORK, qw_dir(r)->enterprise,
+                          *quiet, f->retry_after);
+        }
+        *last = now;
+        *quiet = 0;
+    }
+    else {
+        (*quiet)++;
+    }
+    apr_table_setn(r->err_headers_out, "Retry-After",
+                   apr_itoa(r->pool, f->retry_after > 0 ? f->retry_after
+                                                        : 1));
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    q->ours = 1;                /* render/page.c draws the page */
+    return total ? HTTP_SERVICE_UNAVAILABLE : HTTP_TOO_MANY_REQUESTS;
+}
+
 int qw_handle_scan(request_rec *r)
 {
     qw_dir_cfg *d = qw_dir(r);
@@ -55,6 +113,8 @@ int qw_handle_scan(request_rec *r)
     unsigned char craw[QW_TOKEN_BYTES], braw[QW_TOKEN_BYTES];
     unsigned char ch[QW_TOKEN_HASH_LEN], bh[QW_TOKEN_HASH_LEN];
     const char *c, *b, *url, *svg, *nonce, *html, *next, *ua;
+    qw_scan_request sr;
+    qw_scan_refusal full;
     qw_store *st;
 
     if (!qw_sec_scan_login(&d->sec)) {
@@ -81,10 +141,22 @@ int qw_handle_scan(request_rec *r)
     if (ua && !qw_valid_utf8_text(ua, strlen(ua))) {
         ua = NULL;
     }
+    memset(&sr, 0, sizeof(sr));
+    sr.ip = r->useragent_ip;
+    sr.net = qw_addr_network(r->pool, r->useragent_ip);
+    sr.ua = ua;
+    sr.next_url = next;
+    sr.ttl = QW_SCAN_TTL;
+    sr.per_address = QW_SCAN_PER_ADDRESS;
+    sr.per_network = QW_SCAN_PER_NETWORK;
+    sr.total = QW_SCAN_TOTAL;
     st = qw_sec_store(r, NULL);
-    if (!st || qw_sec_scan_new(st, d->enterprise, ch, bh, r->useragent_ip,
-                               ua, next, QW_SCAN_TTL) != QW_OK) {
+    if (!st || qw_sec_scan_new(st, d->enterprise, ch, bh, &sr, &full)
+               != QW_OK) {
         return qw_unavailable(r);
+    }
+    if (full.refused) {
+        return scan_full(r, &full);
     }
     url = ap_construct_url(r->pool, apr_pstrcat(r->pool,
                            qw_sec_page_url(r, "scan-approve"), "?c=", c,

@@ -420,6 +420,55 @@ qw_status qw_admin_set_status(qw_store *st, const char *ent,
     return admin_write(st, set_status_write, &b);
 }
 
+static qw_status unlock_write(qw_store *st, void *baton,
+                              qw_store_audit *audit)
+{
+    admin_change *b = baton;
+    const char *params[2];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid, aid;
+    int n;
+
+    if ((rc = open_admin(st, b, &eid, &aid)) != QW_OK) {
+        return rc;
+    }
+    /* every counter of the account's logins and second steps, from every
+     * source and the account-wide one (sql/012) */
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = b->account;
+    res = qw_store_exec(st, "DELETE FROM login_throttle WHERE "
+                        "enterprise_id = $1 AND account = $2 AND kind IN "
+                        "('admin_password', 'admin_totp')", 2, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    n = atoi(PQcmdTuples(res));
+    PQclear(res);
+    if (b->changed) {
+        *b->changed = n;
+    }
+    return admin_audit(audit, eid, "auth", "admin-unlock",
+                       admin_object(st, aid, b->account),
+                       qw_json_text(st->pool, json_pack("{s:i}", "counters",
+                                                        n)));
+}
+
+qw_status qw_admin_unlock(qw_store *st, const char *ent, const char *account,
+                          int *cleared)
+{
+    admin_change b;
+    qw_status rc;
+
+    if ((rc = norm_account(st, "admin account", account, &account))
+        != QW_OK) {
+        return rc;
+    }
+    admin_change_init(&b, ent, account);
+    b.changed = cleared;
+    return admin_write(st, unlock_write, &b);
+}
+
 static qw_status delete_write(qw_store *st, void *baton,
                               qw_store_audit *audit)
 {

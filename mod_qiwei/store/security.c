@@ -666,34 +666,59 @@ qw_status qw_sec_pending_attempt(qw_store *st, int64_t ent,
 
 /* ---- scan to log in ---- */
 
+/* qw_scan_new() (sql/012): the challenge made, or why not. */
+#define SCAN_NEW_COLS(X, L) \
+    X(RESULT, " result") \
+    L(RETRY_AFTER, " retry_after")
+#define SCAN_NEW_COL_ENUM(name, expr) SCAN_NEW_COL_##name,
+enum { SCAN_NEW_COLS(SCAN_NEW_COL_ENUM, SCAN_NEW_COL_ENUM) };
+static const char sql_scan_new[] =
+    "SELECT" SCAN_NEW_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    " FROM qw_scan_new($1, $2::bytea, $3::bytea, $4, $5, $6, $7, $8::int,"
+    " $9::int, $10::int, $11::int)";
+
 qw_status qw_sec_scan_new(qw_store *st, const char *ent_code,
                           const unsigned char challenge[32],
-                          const unsigned char browser[32], const char *ip,
-                          const char *ua, const char *next_url, int ttl)
+                          const unsigned char browser[32],
+                          const qw_scan_request *req, qw_scan_refusal *out)
 {
-    const char *p[7];
+    const char *p[11], *result;
     PGresult *res;
     qw_status rc;
 
+    memset(out, 0, sizeof(*out));
     p[0] = ent_code;
     p[1] = qw_store_bytea(st->pool, challenge, 32);
     p[2] = qw_store_bytea(st->pool, browser, 32);
-    p[3] = ip;
-    p[4] = ua;
-    p[5] = next_url;
-    p[6] = apr_itoa(st->pool, ttl);
-    res = qw_store_exec(st,
-        "WITH gc AS (DELETE FROM scan_challenges"
-        "             WHERE expires_at < now() - interval '1 hour')"
-        " INSERT INTO scan_challenges (enterprise_id, challenge_hash,"
-        "   browser_hash, requester_ip, requester_ua, next_url, expires_at)"
-        " SELECT e.enterprise_id, $2, $3, $4, $5, $6,"
-        "        now() + make_interval(secs => $7::int)"
-        "   FROM enterprises e WHERE e.code = $1 RETURNING 1", 7, p, &rc);
+    p[3] = req->ip;
+    p[4] = req->net;
+    p[5] = req->ua;
+    p[6] = req->next_url;
+    p[7] = apr_itoa(st->pool, req->ttl);
+    p[8] = apr_itoa(st->pool, req->per_address);
+    p[9] = apr_itoa(st->pool, req->per_network);
+    p[10] = apr_itoa(st->pool, req->total);
+    res = qw_store_exec(st, sql_scan_new, 11, p, &rc);
     if (!res) {
         return rc;
     }
-    return one_row_or(st, res, QW_ERR_NOTFOUND);
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return qw_store_error(st, QW_ERR_DB, "qw_scan_new: no row");
+    }
+    result = PQgetvalue(res, 0, SCAN_NEW_COL_RESULT);
+    if (!strcmp(result, "notfound")) {
+        PQclear(res);
+        return QW_ERR_NOTFOUND;
+    }
+    if (strcmp(result, "ok")) {
+        out->refused = !strcmp(result, "total") ? QW_SCAN_FULL_TOTAL
+                                                : QW_SCAN_FULL_ADDRESS;
+        out->retry_after = atoi(PQgetvalue(res, 0,
+                                           SCAN_NEW_COL_RETRY_AFTER));
+    }
+    PQclear(res);
+    return QW_OK;
 }
 
 /* $1 enterprise code, $2 challenge hash: an unexpired challenge, with the

@@ -464,6 +464,11 @@ qw_status qw_admin_set_password(qw_store *st, const char *ent,
 qw_status qw_admin_set_status(qw_store *st, const char *ent,
                               const char *account, const char *status);
 qw_status qw_admin_delete(qw_store *st, const char *ent, const char *account);
+/* Lift every lock and wait of an admin account's logins and second steps
+ * (the counters of every source and the account-wide one), with an audit
+ * row (auth/admin-unlock); *cleared (may be NULL) the counters removed. */
+qw_status qw_admin_unlock(qw_store *st, const char *ent, const char *account,
+                          int *cleared);
 qw_status qw_admin_get(qw_store *st, const char *ent, const char *account,
                        qw_admin *out);
 qw_status qw_admin_list(qw_store *st, const char *ent,
@@ -592,10 +597,27 @@ qw_status qw_sec_pending_end(qw_store *st, int64_t ent,
 /* Count a wrong answer; the pending login is dropped at max. */
 qw_status qw_sec_pending_attempt(qw_store *st, int64_t ent,
                                  const unsigned char hash[32], int max);
+/* A scan-to-login request: who asks and the bounds on open (unexpired)
+ * challenges it must fit in: per address, per its network (/24, /64;
+ * NULL: not checked) and per enterprise. */
+typedef struct {
+    const char *ip, *net, *ua, *next_url;
+    int ttl;
+    int per_address, per_network, total;
+} qw_scan_request;
+#define QW_SCAN_FULL_ADDRESS 1  /* the address or its network holds enough */
+#define QW_SCAN_FULL_TOTAL   2  /* the enterprise holds enough */
+typedef struct {
+    int refused;                /* 0: made; else QW_SCAN_FULL_* */
+    int retry_after;            /* seconds until the oldest in the way ends */
+} qw_scan_refusal;
+/* A new challenge (expired ones of the enterprise are deleted first),
+ * unless a bound is reached (QW_OK, out->refused set, nothing stored);
+ * QW_ERR_NOTFOUND: no such enterprise. */
 qw_status qw_sec_scan_new(qw_store *st, const char *ent_code,
                           const unsigned char challenge[32],
-                          const unsigned char browser[32], const char *ip,
-                          const char *ua, const char *next_url, int ttl);
+                          const unsigned char browser[32],
+                          const qw_scan_request *req, qw_scan_refusal *out);
 /* A live challenge (for the phone's page); QW_ERR_NOTFOUND otherwise. */
 qw_status qw_sec_scan_peek(qw_store *st, const char *ent_code,
                            const unsigned char challenge[32], qw_scan *out);
