@@ -21,6 +21,18 @@
 
 #define TEN_YEARS ((json_int_t)10 * 366 * 86400)
 
+/* the keys each body may have (others: 400) */
+static const char *const keys_create[] = { "module", "path", "title",
+                                           "owner", "confidential",
+                                           "watermark", "audience", NULL };
+static const char *const keys_audience[] = { "all", "departments", "roles",
+                                             "members", NULL };
+static const char *const keys_people[] = { "responsible", "related", NULL };
+static const char *const keys_confidential[] = { "confidential", NULL };
+static const char *const keys_watermark[] = { "watermark", NULL };
+static const char *const keys_share[] = { "share", NULL };
+static const char *const keys_link[] = { "expires_in", NULL };
+
 static const char *ent(qw_api *a)
 {
     return qw_dir(a->r)->enterprise;
@@ -135,6 +147,7 @@ static int reply_article(qw_api *a, int status, const char *mod,
  * body itself).  Absent lists are empty. */
 static int audience_of(qw_api *a, json_t *obj, qw_audience *aud, int *done)
 {
+    const char *within = obj == a->body ? NULL : "audience";
     json_t *saved = a->body;
     int all, bad;
 
@@ -146,7 +159,8 @@ static int audience_of(qw_api *a, json_t *obj, qw_audience *aud, int *done)
     }
     /* the field accessors read a->body: point them at the object */
     a->body = obj;
-    bad = qw_api_bool(a, "all", &all, done)
+    bad = qw_api_keys(a, within, keys_audience, done)
+          || qw_api_bool(a, "all", &all, done)
           || qw_api_str_list(a, "departments", 0, &aud->departments, done)
           || qw_api_str_list(a, "roles", 0, &aud->roles, done)
           || qw_api_str_list(a, "members", 0, &aud->members, done);
@@ -229,6 +243,7 @@ static int create_article(qw_api *a)
     /* the module decides the right, so it is read first; the rest of the
      * body is checked only for an admin allowed to create there */
     if (qw_api_read_body(a, &done)
+        || qw_api_keys(a, NULL, keys_create, &done)
         || qw_api_str(a, "module", 1, &mod, &done)) {
         return done;
     }
@@ -359,7 +374,8 @@ static int post_link(qw_api *a, const qw_article *ar, const char *obj)
         const char *cl = apr_table_get(r->headers_in, "Content-Length");
         if ((cl && strcmp(cl, "0"))
             || apr_table_get(r->headers_in, "Transfer-Encoding")) {
-            if (qw_api_read_body(a, &done)) {
+            if (qw_api_read_body(a, &done)
+                || qw_api_keys(a, NULL, keys_link, &done)) {
                 return done;
             }
         }
@@ -467,6 +483,7 @@ static int one_article(qw_api *a)
     }
     if (!strcmp(sub, "audience")) {
         qw_audience aud;
+        /* the body is the audience object itself */
         if (audience_of(a, a->body, &aud, &done)) {
             return done;
         }
@@ -475,7 +492,8 @@ static int one_article(qw_api *a)
     }
     else if (!strcmp(sub, "people")) {
         const char *resp, *rel;
-        if (qw_api_str_list(a, "responsible", 0, &resp, &done)
+        if (qw_api_keys(a, NULL, keys_people, &done)
+            || qw_api_str_list(a, "responsible", 0, &resp, &done)
             || qw_api_str_list(a, "related", 0, &rel, &done)) {
             return done;
         }
@@ -484,7 +502,8 @@ static int one_article(qw_api *a)
     }
     else if (!strcmp(sub, "confidential")) {
         int on;
-        if (qw_api_bool(a, "confidential", &on, &done)) {
+        if (qw_api_keys(a, NULL, keys_confidential, &done)
+            || qw_api_bool(a, "confidential", &on, &done)) {
             return done;
         }
         if (on < 0) {
@@ -497,7 +516,8 @@ static int one_article(qw_api *a)
     else if (!strcmp(sub, "watermark")) {
         const char *v;
         int wm;
-        if (qw_api_str(a, "watermark", 1, &v, &done)
+        if (qw_api_keys(a, NULL, keys_watermark, &done)
+            || qw_api_str(a, "watermark", 1, &v, &done)
             || watermark_of(a, v, &wm, &done)) {
             return done;
         }
@@ -506,7 +526,8 @@ static int one_article(qw_api *a)
     }
     else {                                  /* share */
         const char *v;
-        if (qw_api_str(a, "share", 1, &v, &done)) {
+        if (qw_api_keys(a, NULL, keys_share, &done)
+            || qw_api_str(a, "share", 1, &v, &done)) {
             return done;
         }
         if (!strcmp(v, "revoke")) {

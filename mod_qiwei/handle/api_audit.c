@@ -128,13 +128,20 @@ int qw_api_audit(qw_api *a)
     return qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such resource");
 }
 
+/* the keys a settings PATCH may have (others: 400) */
+static const char *const keys_settings[] = {
+    "external_share", "watermark_default", "hide_mobile", "directory_scope",
+    "admin_two_step", NULL
+};
+
 static json_t *settings_json(const qw_settings *s)
 {
-    return json_pack("{s:b, s:b, s:b, s:s}",
+    return json_pack("{s:b, s:b, s:b, s:s, s:s}",
                      "external_share", s->external_share,
                      "watermark_default", s->watermark_default,
                      "hide_mobile", s->hide_mobile,
-                     "directory_scope", s->directory_scope);
+                     "directory_scope", s->directory_scope,
+                     "admin_two_step", s->admin_two_step);
 }
 
 int qw_api_settings(qw_api *a)
@@ -156,22 +163,30 @@ int qw_api_settings(qw_api *a)
     else if (r->method_number == M_PATCH) {
         if (qw_api_need(a, "settings", "update", obj, &done)
             || qw_api_read_body(a, &done)
+            || qw_api_keys(a, NULL, keys_settings, &done)
             || qw_api_bool(a, "external_share", &s.external_share, &done)
             || qw_api_bool(a, "watermark_default", &s.watermark_default,
                            &done)
             || qw_api_bool(a, "hide_mobile", &s.hide_mobile, &done)
             || qw_api_str(a, "directory_scope", 0, &s.directory_scope,
+                          &done)
+            || qw_api_str(a, "admin_two_step", 0, &s.admin_two_step,
                           &done)) {
             return done;
         }
-        /* turning the admins' two-step off is a privileged call; the
-         * setting is qiweictl's for now, but a PATCH naming it is held to
-         * the step-up already */
-        if (json_object_get(a->body, "admin_two_step")
+        if (s.admin_two_step && strcmp(s.admin_two_step, "required")
+            && strcmp(s.admin_two_step, "optional")) {
+            return qw_api_error(a, HTTP_BAD_REQUEST, "admin_two_step",
+                                "admin_two_step must be required or "
+                                "optional");
+        }
+        /* letting admins in without the second step is a privileged call
+         * (docs/admin-api.md); requiring it narrows and needs none */
+        if (s.admin_two_step && strcmp(s.admin_two_step, "required")
             && qw_api_need_step_up(a, "settings", "update", obj, &done)) {
             return done;
         }
-        if ((rc = qw_settings_set(&a->st, ent(a), &s)) != QW_OK) {
+        if ((rc = qw_settings_set(&a->st, ent(a), &s, NULL)) != QW_OK) {
             return qw_api_store_error(a, rc, "settings", "update", obj);
         }
     }

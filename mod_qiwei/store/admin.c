@@ -1117,7 +1117,9 @@ qw_status qw_audit_export(qw_store *st, const char *ent,
     X(WATERMARK_DEFAULT, \
       " coalesce((settings->>'watermark_default')::boolean, false)") \
     X(HIDE_MOBILE, " coalesce((settings->>'hide_mobile')::boolean, false)") \
-    L(DIRECTORY_SCOPE, " coalesce(settings->>'directory_scope', 'all')")
+    X(DIRECTORY_SCOPE, " coalesce(settings->>'directory_scope', 'all')") \
+    L(ADMIN_TWO_STEP, \
+      " coalesce(settings->>'admin_two_step', 'required')")
 #define SETTINGS_COL_ENUM(name, expr) SETTINGS_COL_##name,
 enum { SETTINGS_COLS(SETTINGS_COL_ENUM, SETTINGS_COL_ENUM) };
 static const char sql_settings_get[] =
@@ -1145,9 +1147,38 @@ qw_status qw_settings_get(qw_store *st, const char *ent, qw_settings *out)
     out->watermark_default = !strcmp(COL(WATERMARK_DEFAULT), "t");
     out->hide_mobile = !strcmp(COL(HIDE_MOBILE), "t");
     out->directory_scope = apr_pstrdup(st->pool, COL(DIRECTORY_SCOPE));
+    /* anything but "optional" is read as required (admin_session.c) */
+    out->admin_two_step = strcmp(COL(ADMIN_TWO_STEP), "optional")
+                          ? "required" : "optional";
 #undef COL
     PQclear(res);
     return QW_OK;
+}
+
+/* Add "name": [old, new] to details when in (-1: leave) changes old. */
+static void bool_diff(json_t *details, const char *name, int old, int in)
+{
+    if (in >= 0 && !in != !old) {
+        json_object_set_new(details, name, json_pack("[b, b]", old, in));
+    }
+}
+
+static void str_diff(json_t *details, const char *name, const char *old,
+                     const char *in)
+{
+    if (in && strcmp(in, old)) {
+        json_object_set_new(details, name, json_pack("[s, s]", old, in));
+    }
+}
+
+static const char *jsonb_of(json_t *details, const char *name)
+{
+    json_t *d = json_object_get(details, name);
+
+    return d ? json_is_string(json_array_get(d, 1))
+               ? json_string_value(json_array_get(d, 1))
+               : json_is_true(json_array_get(d, 1)) ? "true" : "false"
+             : NULL;
 }
 
 static qw_status settings_write(qw_store *st, void *baton,
@@ -1155,8 +1186,9 @@ static qw_status settings_write(qw_store *st, void *baton,
 {
     admin_change *b = baton;
     const qw_settings *in = b->settings;
-    const char *params[5], *ent = b->ent;
+    const char *params[6], *ent = b->ent;
     qw_settings old;
+    json_t *details;
     PGresult *res;
     qw_status rc;
     int64_t eid;
@@ -1165,14 +1197,33 @@ static qw_status settings_write(qw_store *st, void *baton,
         || (rc = qw_settings_get(st, ent, &old)) != QW_OK) {
         return rc;
     }
+    /* only what changes: a setting given with its present value is no
+     * change, and a request of no changes writes no row at all */
+    details = json_object();
+    bool_diff(details, "external_share", old.external_share,
+              in->external_share);
+    bool_diff(details, "watermark_default", old.watermark_default,
+              in->watermark_default);
+    bool_diff(details, "hide_mobile", old.hide_mobile, in->hide_mobile);
+    str_diff(details, "directory_scope", old.directory_scope,
+             in->directory_scope);
+    str_diff(details, "admin_two_step", old.admin_two_step,
+             in->admin_two_step);
+    if (b->changed) {
+        *b->changed = json_object_size(details) > 0;
+    }
+    if (json_object_size(details) == 0) {
+        json_decref(details);
+        audit->unchanged = 1;
+        return QW_OK;
+    }
     params[0] = qw_i64(st->pool, eid);
-    params[1] = in->external_share < 0 ? NULL
-                : in->external_share ? "t" : "f";
-    params[2] = in->watermark_default < 0 ? NULL
-                : in->watermark_default ? "true" : "false";
-    params[3] = in->hide_mobile < 0 ? NULL : in->hide_mobile ? "true"
-                                                             : "false";
-    params[4] = in->directory_scope;
+    params[1] = json_object_get(details, "external_share")
+                ? in->external_share ? "t" : "f" : NULL;
+    params[2] = jsonb_of(details, "watermark_default");
+    params[3] = jsonb_of(details, "hide_mobile");
+    params[4] = jsonb_of(details, "directory_scope");
+    params[5] = jsonb_of(details, "admin_two_step");
     res = qw_store_exec(st, "UPDATE enterprises SET allow_external_share = "
                         "coalesce($2::boolean, allow_external_share), "
                         "settings = settings "
@@ -1184,8 +1235,12 @@ static qw_status settings_write(qw_store *st, void *baton,
                         " END "
                         "|| CASE WHEN $5::text IS NULL THEN '{}'::jsonb "
                         "   ELSE jsonb_build_object('directory_scope', $5) "
-                        "END WHERE enterprise_id = $1", 5, params, &rc);
+                        "END "
+                        "|| CASE WHEN $6::text IS NULL THEN '{}'::jsonb "
+                        "   ELSE jsonb_build_object('admin_two_step', $6) "
+                        "END WHERE enterprise_id = $1", 6, params, &rc);
     if (res == NULL) {
+        json_decref(details);
         return rc;
     }
     PQclear(res);
@@ -1193,34 +1248,35 @@ static qw_status settings_write(qw_store *st, void *baton,
      * stays dead if the switch is turned on again (R8) */
     if (old.external_share && in->external_share == 0
         && (rc = qw_enterprise_revoke_share_links(st, eid)) != QW_OK) {
+        json_decref(details);
         return rc;
     }
     return admin_audit(audit, eid, "settings", "update",
                        apr_pstrcat(st->pool, "enterprise:", ent, NULL),
-                       qw_json_text(st->pool, json_pack(
-                           "{s:[b, o], s:[b, o], s:[b, o], s:[s?, s?]}",
-                           "external_share", old.external_share,
-                           jbool3(in->external_share),
-                           "watermark_default", old.watermark_default,
-                           jbool3(in->watermark_default),
-                           "hide_mobile", old.hide_mobile,
-                           jbool3(in->hide_mobile),
-                           "directory_scope", old.directory_scope,
-                           in->directory_scope)));
+                       qw_json_text(st->pool, details));
 }
 
 qw_status qw_settings_set(qw_store *st, const char *ent,
-                          const qw_settings *in)
+                          const qw_settings *in, int *changed)
 {
     admin_change b;
 
+    if (changed) {
+        *changed = 0;
+    }
     if (in->directory_scope && strcmp(in->directory_scope, "all")
         && strcmp(in->directory_scope, "department")) {
         return qw_store_error(st, QW_ERR_INVALID, "directory_scope must be "
                               "all or department");
     }
+    if (in->admin_two_step && strcmp(in->admin_two_step, "required")
+        && strcmp(in->admin_two_step, "optional")) {
+        return qw_store_error(st, QW_ERR_INVALID, "admin_two_step must be "
+                              "required or optional");
+    }
     admin_change_init(&b, ent, NULL);
     b.settings = in;
+    b.changed = changed;
     return admin_write(st, settings_write, &b);
 }
 

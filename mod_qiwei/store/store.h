@@ -439,6 +439,9 @@ typedef struct {
     int watermark_default;     /* -1: leave */
     int hide_mobile;           /* everyone's mobile hidden; -1: leave */
     const char *directory_scope;  /* all | department; NULL: leave */
+    /* required | optional: whether admins need the second step
+     * (sql/006); NULL: leave */
+    const char *admin_two_step;
 } qw_settings;
 
 /* password may be NULL (no login until set-password).  Admin passwords
@@ -501,8 +504,12 @@ qw_status qw_audit_note(qw_store *st, int64_t eid, const char *module,
                         const char *details_json);
 
 qw_status qw_settings_get(qw_store *st, const char *ent, qw_settings *out);
+/* Change what in names (fields -1 / NULL are left as they are).  A
+ * request that changes nothing writes nothing and no audit row; the row's
+ * details name only the settings that changed: {"name": [old, new]}.
+ * *changed (may be NULL) says whether anything changed. */
 qw_status qw_settings_set(qw_store *st, const char *ent,
-                          const qw_settings *in);
+                          const qw_settings *in, int *changed);
 
 /* Edit a member's fields: NULL leaves a field as is, "" clears mobile or
  * email; hide_mobile -1 leaves it.  Logs which fields changed, not their
