@@ -1656,18 +1656,25 @@ static int c_audit_list(qw_store *st, opts *o)
     return 0;
 }
 
+static int export_sink(void *baton, const char *data, size_t len)
+{
+    return fwrite(data, 1, len, baton) == len ? 0 : -1;
+}
+
 static int c_audit_export(qw_store *st, opts *o)
 {
     qw_audit_filter f;
     qw_status rc;
-    char *csv;
-    long n;
+    long n = 0;
 
     audit_filter_of(o, &f);
-    if ((rc = qw_audit_export(st, ARG(0), &f, &csv, &n)) != QW_OK) {
+    rc = qw_audit_export(st, ARG(0), &f, export_sink, stdout, &n);
+    if (fflush(stdout) != 0 && rc == QW_OK) {
+        die_msg("cannot write the export");
+    }
+    if (rc != QW_OK) {
         return fail(st, rc);
     }
-    fputs(csv, stdout);
     fprintf(stderr, "qiweictl: exported %ld rows (the export is logged)\n",
             n);
     return 0;

@@ -4,6 +4,8 @@
 #include "http_core.h"
 #include "http_protocol.h"
 #include "util_script.h"
+#include "http_log.h"
+#include "http_request.h"
 
 #include "qiwei.h"
 #include "cfg/config.h"
@@ -51,6 +53,11 @@ static int audit_filter(qw_api *a, qw_audit_filter *f, int *done)
     return 0;
 }
 
+typedef struct {
+    request_rec *r;
+    int started;               /* status and headers set */
+} export_state;
+
 static json_t *row_json(const qw_audit_row *w)
 {
     json_t *details = w->details ? json_loads(w->details, 0, NULL) : NULL;
@@ -64,6 +71,70 @@ static json_t *row_json(const qw_audit_row *w)
                      "action", w->action, "object", w->object,
                      "result", w->result, "reason", w->reason,
                      "details", details);
+}
+
+/* The export's sink: each page goes to the client as it comes (chunked,
+ * no Content-Length), flushed, so httpd holds one page at a time. */
+static int export_sink(void *baton, const char *data, size_t len)
+{
+    export_state *x = baton;
+    request_rec *r = x->r;
+
+    if (!x->started) {
+        x->started = 1;
+        r->status = HTTP_OK;
+        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+        apr_table_setn(r->err_headers_out, "X-Content-Type-Options",
+                       "nosniff");
+        apr_table_setn(r->err_headers_out, "Content-Disposition",
+                       apr_psprintf(r->pool, "attachment; filename=\""
+                                    "audit-%s.csv\"",
+                                    qw_dir(r)->enterprise));
+        ap_set_content_type(r, "text/csv; charset=utf-8");
+    }
+    if (r->header_only) {
+        return 0;
+    }
+    if (ap_rwrite(data, (int)len, r) < 0 || ap_rflush(r) < 0
+        || r->connection->aborted) {
+        return -1;
+    }
+    return 0;
+}
+
+static int export_csv(qw_api *a, qw_audit_filter *f)
+{
+    request_rec *r = a->r;
+    export_state x;
+    apr_bucket_brigade *bb;
+    long n = 0;
+    qw_status rc;
+
+    /* an export is the whole selection, not a page */
+    f->limit = 0;
+    f->offset = 0;
+    x.r = r;
+    x.started = 0;
+    rc = qw_audit_export(&a->st, ent(a), f, export_sink, &x, &n);
+    if (rc == QW_OK) {
+        return OK;
+    }
+    if (!x.started) {
+        return qw_api_store_error(a, rc, "audit", "export", "audit_log");
+    }
+    /* the status is sent: cut the response so that the client sees a
+     * broken transfer, not a complete file (no last chunk) */
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  "QW1122: audit export cut after %ld rows: %s", n,
+                  a->st.err ? a->st.err : qw_status_name(rc));
+    r->connection->keepalive = AP_CONN_CLOSE;
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    APR_BRIGADE_INSERT_TAIL(bb, ap_bucket_error_create(HTTP_BAD_GATEWAY,
+                                                       NULL, r->pool,
+                                                       r->connection
+                                                       ->bucket_alloc));
+    ap_pass_brigade(r->output_filters, bb);
+    return OK;
 }
 
 int qw_api_audit(qw_api *a)
@@ -97,33 +168,11 @@ int qw_api_audit(qw_api *a)
                                      "offset", (json_int_t)a->offset));
     }
     if (a->nseg == 2 && !strcmp(a->seg[1], "export")) {
-        char *csv;
-        long n;
         if (qw_api_need(a, "audit", "export", "audit_log", &done)
             || audit_filter(a, &f, &done)) {
             return done;
         }
-        /* an export is the whole selection, not a page */
-        f.limit = 0;
-        f.offset = 0;
-        if ((rc = qw_audit_export(&a->st, ent(a), &f, &csv, &n))
-            != QW_OK) {
-            return qw_api_store_error(a, rc, "audit", "export",
-                                      "audit_log");
-        }
-        r->status = HTTP_OK;
-        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
-        apr_table_setn(r->err_headers_out, "X-Content-Type-Options",
-                       "nosniff");
-        apr_table_setn(r->err_headers_out, "Content-Disposition",
-                       apr_psprintf(r->pool, "attachment; filename=\""
-                                    "audit-%s.csv\"", ent(a)));
-        ap_set_content_type(r, "text/csv; charset=utf-8");
-        ap_set_content_length(r, strlen(csv));
-        if (!r->header_only) {
-            ap_rwrite(csv, strlen(csv), r);
-        }
-        return OK;
+        return export_csv(a, &f);
     }
     return qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such resource");
 }
