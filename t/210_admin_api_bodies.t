@@ -37,14 +37,25 @@ sub last_row {
     return sql("SELECT $cols FROM audit_log WHERE enterprise_id = " . eid()
                . " ORDER BY seq DESC LIMIT 1");
 }
+my ($root, $rootpw);
+sub details {
+    my $d = eval { JSON::PP->new->decode(last_row('details')) };
+    return $d;
+}
+# each part starts from a fresh session, so that one part's failure does
+# not hide the next one's result
+sub fresh {
+    my ($x, $c, $t) = api_login($H, $root, $rootpw);
+    return ($c, $t);
+}
 sub setting {
     my ($k) = @_;
     return sql("SELECT coalesce(settings->>'$k', '') FROM enterprises "
                . "WHERE code = '$E'");
 }
 
-my $root = "root$u";
-my $rootpw = admin_add($E, $root, super => 1);
+$root = "root$u";
+$rootpw = admin_add($E, $root, super => 1);
 my $m = "m$u";
 activate_member($E, $m);
 seed_department($E, "d$u", 'Dept');
@@ -135,6 +146,7 @@ is setting('hide_mobile'), '', 'hide_mobile was not set';
 }
 
 # --- settings: no change, no row; a row lists what changed -------------
+($rc, $csrf) = fresh();
 {
     my ($x, $d) = api('GET', "$A/settings", cookie => $rc);
     is $x->code, 200, 'GET settings';
@@ -155,12 +167,13 @@ is setting('hide_mobile'), '', 'hide_mobile was not set';
     is $x->code, 200, 'a PATCH changing hide_mobile only';
     ok $d->{hide_mobile}, '... answered as changed';
     is rows(), $before + 1, '... one audit row';
-    is_deeply(JSON::PP->new->decode(last_row('details')),
+    is_deeply(details(),
               { hide_mobile => [JSON::PP::false(), $T] },
               '... whose details list only hide_mobile: [false, true]');
 }
 
 # --- admin_two_step through the API and qiweictl ------------------------
+($rc, $csrf) = fresh();
 {
     my $before = rows();
     my ($x, $d) = api('PATCH', "$A/settings", cookie => $rc, csrf => $csrf,
@@ -183,22 +196,24 @@ is setting('hide_mobile'), '', 'hide_mobile was not set';
     is $x->code, 200, 'admin_two_step required: 200';
     is $d->{admin_two_step}, 'required', '... answered';
     is setting('admin_two_step'), 'required', '... stored';
-    is_deeply(JSON::PP->new->decode(last_row('details')),
+    is_deeply(details(),
               { admin_two_step => ['optional', 'required'] }, '... logged');
     ($x, $d) = api('GET', "$A/settings", cookie => $rc);
     is $x->code, 403, '... and this password-only session is no longer '
         . 'usable';
 
-    my $o = qctl_ok(['enterprise', 'set-admin-two-step', $E, 'optional']);
+    my (undef, $o) = qctl(['enterprise', 'set-admin-two-step', $E,
+                           'optional']);
     like $o, qr/admin two-step for $E: optional/, 'qiweictl sets optional';
     is setting('admin_two_step'), 'optional', '... stored';
     is last_row("actor LIKE 'operator:%'"), 't',
         '... logged as the operator';
-    is_deeply(JSON::PP->new->decode(last_row('details')),
+    is_deeply(details(),
               { admin_two_step => ['required', 'optional'] },
               '... with the change');
     $before = rows();
-    $o = qctl_ok(['enterprise', 'set-admin-two-step', $E, 'optional']);
+    (undef, $o) = qctl(['enterprise', 'set-admin-two-step', $E,
+                        'optional']);
     like $o, qr/unchanged/, 'again: unchanged';
     is rows(), $before, '... no row';
     my ($code, undef, $e) = qctl(['enterprise', 'set-admin-two-step', $E,
@@ -247,6 +262,7 @@ sub raw_status {
     return ($line, Time::HiRes::time() - $t0);
 }
 
+($rc, $csrf) = fresh();
 {
     my $MiB = 1024 * 1024;
     my $head = "PUT $A/articles/$art/body HTTP/1.1\r\nHost: $host:$port\r\n"
@@ -277,6 +293,7 @@ sub raw_status {
 }
 
 # --- the export: streamed, every row, logged ----------------------------
+($rc, $csrf) = fresh();
 {
     # rows written straight into the table (their MACs are not real: this
     # is about the export, not the chain); 1,234 spans three pages
@@ -306,7 +323,7 @@ sub raw_status {
     is $seq[-1], $last, '... up to the last row before the export';
     is_deeply [@seq], [sort { $a <=> $b } @seq], '... in seq order';
     is scalar(grep { /,bulk,row \d+,/ } @lines), 1234, '... the bulk rows';
-    my $det = JSON::PP->new->decode(last_row('details'));
+    my $det = details() || {};
     is last_row('action'), 'export', 'the export is logged';
     is $det->{rows}, $total, '... with its row count';
     is $det->{upto}, $last, '... and the last seq it covers';
@@ -319,7 +336,7 @@ sub raw_status {
     ($x) = api('GET', "$A/audit/export?from=yesterday-ish", cookie => $rc);
     is $x->code, 400, 'a bad time: 400 (before anything is sent)';
 
-    my $o = qctl_ok(['audit', 'export', $E]);
+    my (undef, $o) = qctl(['audit', 'export', $E]);
     my @cl = split /\r\n/, $o;
     cmp_ok scalar(@cl) - 1, '>=', $total, 'qiweictl audit export streams '
         . 'every row too';
