@@ -148,6 +148,7 @@ static const char *usage_text =
 "  enterprise add CODE NAME\n"
 "  enterprise list\n"
 "  enterprise set-sharing CODE on|off\n"
+"  enterprise set-admin-two-step CODE required|optional\n"
 "  dept add ENT CODE NAME [--parent CODE]\n"
 "  dept list ENT\n"
 "  role add ENT NAME\n"
@@ -751,6 +752,28 @@ static int c_ent_sharing(qw_store *st, opts *o)
         return fail(st, rc);
     }
     printf("external sharing for %s: %s\n", ARG(0), v);
+    return 0;
+}
+
+static int c_ent_admin_two_step(qw_store *st, opts *o)
+{
+    const char *v = ARG(1);
+    qw_settings s;
+    qw_status rc;
+    int changed;
+
+    if (strcmp(v, "required") && strcmp(v, "optional")) {
+        return usage_error("set-admin-two-step takes required or optional, "
+                           "not '%s'", v);
+    }
+    memset(&s, 0, sizeof(s));
+    s.external_share = s.watermark_default = s.hide_mobile = -1;
+    s.admin_two_step = v;
+    if ((rc = qw_settings_set(st, ARG(0), &s, &changed)) != QW_OK) {
+        return fail(st, rc);
+    }
+    printf("admin two-step for %s: %s%s\n", ARG(0), v,
+           changed ? "" : " (unchanged)");
     return 0;
 }
 
@@ -1647,18 +1670,25 @@ static int c_audit_list(qw_store *st, opts *o)
     return 0;
 }
 
+static int export_sink(void *baton, const char *data, size_t len)
+{
+    return fwrite(data, 1, len, baton) == len ? 0 : -1;
+}
+
 static int c_audit_export(qw_store *st, opts *o)
 {
     qw_audit_filter f;
     qw_status rc;
-    char *csv;
-    long n;
+    long n = 0;
 
     audit_filter_of(o, &f);
-    if ((rc = qw_audit_export(st, ARG(0), &f, &csv, &n)) != QW_OK) {
+    rc = qw_audit_export(st, ARG(0), &f, export_sink, stdout, &n);
+    if (fflush(stdout) != 0 && rc == QW_OK) {
+        die_msg("cannot write the export");
+    }
+    if (rc != QW_OK) {
         return fail(st, rc);
     }
-    fputs(csv, stdout);
     fprintf(stderr, "qiweictl: exported %ld rows (the export is logged)\n",
             n);
     return 0;
@@ -1673,6 +1703,8 @@ static const cmd cmds[] = {
     { "enterprise", "list", 0, 0, 0, 1, c_ent_list, "enterprise list" },
     { "enterprise", "set-sharing", 2, 0, 1, 1, c_ent_sharing,
       "enterprise set-sharing CODE on|off" },
+    { "enterprise", "set-admin-two-step", 2, 0, 1, 1, c_ent_admin_two_step,
+      "enterprise set-admin-two-step CODE required|optional" },
     { "dept", "add", 3, O_PARENT, 1, 1, c_dept_add,
       "dept add ENT CODE NAME [--parent CODE]" },
     { "dept", "list", 1, 0, 0, 1, c_dept_list, "dept list ENT" },

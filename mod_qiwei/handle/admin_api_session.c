@@ -7,6 +7,13 @@
 
 #include "handle/admin.h"
 
+/* the keys each step's body may have (others: 400) */
+static const char *const keys_totp[] = { "code", "recovery_code", NULL };
+static const char *const keys_code[] = { "code", NULL };
+static const char *const keys_password[] = { "current_password",
+                                             "new_password", NULL };
+static const char *const keys_step_up[] = { "password", "code", NULL };
+
 static int step_totp(qw_api *a, qw_store *st)
 {
     qw_admin_session *s = a->admin;
@@ -18,6 +25,7 @@ static int step_totp(qw_api *a, qw_store *st)
                             "no two-step code is owed");
     }
     if (qw_api_read_body(a, &done)
+        || qw_api_keys(a, NULL, keys_totp, &done)
         || qw_api_str(a, "code", 0, &code, &done)
         || qw_api_str(a, "recovery_code", 0, &rec, &done)) {
         return done;
@@ -71,6 +79,7 @@ static int step_setup(qw_api *a, qw_store *st)
                             "method not allowed");
     }
     if (qw_api_read_body(a, &done)
+        || qw_api_keys(a, NULL, keys_code, &done)
         || qw_api_str(a, "code", 1, &code, &done)) {
         return done;
     }
@@ -113,6 +122,7 @@ static int step_password(qw_api *a, qw_store *st)
                             "method not allowed");
     }
     if (qw_api_read_body(a, &done)
+        || qw_api_keys(a, NULL, keys_password, &done)
         || qw_api_str(a, "current_password", 1, &cur, &done)
         || qw_api_str(a, "new_password", 1, &pw, &done)) {
         return done;
@@ -156,6 +166,7 @@ static int step_up(qw_api *a, qw_store *st)
         return qw_api_throttled(r);
     }
     if (qw_api_read_body(a, &done)
+        || qw_api_keys(a, NULL, keys_step_up, &done)
         || qw_api_str(a, "password", 0, &pw, &done)
         || qw_api_str(a, "code", 0, &code, &done)) {
         return done;

@@ -20,6 +20,7 @@
 #include "handle/api.h"
 #include "util/csrf.h"
 #include "util/jbody.h"
+#include "util/json.h"
 #include "util/text.h"
 
 static void api_headers(request_rec *r)
@@ -110,7 +111,7 @@ static const char *field_of(const char *msg)
         "display_name", "display name", "mobile", "email", "account",
         "admin account", "member account", "password", "status",
         "department", "role name", "module name", "directory_scope",
-        "from", "parent", "code", "name", NULL
+        "from", "parent", "code", "name", "admin_two_step", NULL
     };
     int i;
 
@@ -260,6 +261,27 @@ int qw_api_need_step_up(qw_api *a, const char *mod, const char *action,
     e = json_pack("{s:{s:n, s:s, s:b}}", "error", "field", "message",
                   "step-up required", "step_up", 1);
     *done = qw_api_json(a, HTTP_FORBIDDEN, e);
+    return 1;
+}
+
+int qw_api_keys(qw_api *a, const char *within, const char *const *keys,
+                int *done)
+{
+    const char *bad;
+
+    if (!a->body || qw_json_only_keys(a->body, keys, &bad)) {
+        return 0;
+    }
+    /* a misspelt key must not read as "nothing to change": 400, no row */
+    bad = qw_sanitize_text(a->r->pool, bad, 128);
+    if (within) {
+        bad = apr_pstrcat(a->r->pool, within, ".", bad, NULL);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, a->r,
+                  "QW1121: admin API body refused: unknown key \"%s\" "
+                  "(%s %s)", bad, a->r->method,
+                  a->r->uri);
+    *done = qw_api_error(a, HTTP_BAD_REQUEST, bad, "unknown key");
     return 1;
 }
 
@@ -445,7 +467,9 @@ static int api_session(qw_api *a)
         if (qw_throttle_addr_check(r) != OK) {
             return qw_api_throttled(r);
         }
+        static const char *const keys[] = { "account", "password", NULL };
         if (qw_api_read_body(a, &done)
+            || qw_api_keys(a, NULL, keys, &done)
             || qw_api_str(a, "account", 1, &account, &done)
             || qw_api_str(a, "password", 1, &pw, &done)) {
             return done;
@@ -471,6 +495,7 @@ static int api_session(qw_api *a)
             qw_admin_session fresh;
             qw_admin ad;
             qw_store st;
+            qw_settings set;
 
             memset(&fresh, 0, sizeof(fresh));
             fresh.token = token;
@@ -482,9 +507,13 @@ static int api_session(qw_api *a)
             qw_admin_store(r, &st, NULL);
             if (qw_admin_get(&st, qw_dir(r)->enterprise, fresh.account,
                              &ad) == QW_OK) {
-                fresh.two_step_optional = 0;
                 fresh.is_super = ad.is_super;
                 fresh.modules = ad.modules;
+            }
+            /* required_level and usable as GET session will say them */
+            if (qw_settings_get(&st, qw_dir(r)->enterprise, &set) == QW_OK) {
+                fresh.two_step_optional = !strcmp(set.admin_two_step,
+                                                  "optional");
             }
             a->admin = &fresh;
             rc = qw_api_json(a, HTTP_CREATED, session_json(a));

@@ -137,6 +137,13 @@ int qw_api_need_step_up(qw_api *a, const char *module, const char *action,
                         const char *object, int *done);
 /* Read the JSON body (415, 413, 400 replies sent; returns 0 when done). */
 int qw_api_read_body(qw_api *a, int *done);
+/* Every key of the body (a->body, after qw_api_read_body) must be one of
+ * keys (NULL-terminated): else the 400 {"error":{"field":"<key>",
+ * "message":"unknown key"}} is sent (field "<within>.<key>" when within is
+ * not NULL: a nested object) and *done set.  Every handler that reads a
+ * body calls it. */
+int qw_api_keys(qw_api *a, const char *within, const char *const *keys,
+                int *done);
 /* Body field accessors: 0 on success; on a wrong type or a missing
  * required field the 400 reply is sent and *done set. */
 int qw_api_str(qw_api *a, const char *field, int required, const char **out,

@@ -10,6 +10,7 @@
 #include "http_protocol.h"
 #include "util_script.h"
 
+#include <stdlib.h>
 #include <openssl/crypto.h>
 
 #include "qiwei.h"
@@ -20,6 +21,18 @@
 #include "util/text.h"
 
 #define TEN_YEARS ((json_int_t)10 * 366 * 86400)
+
+/* the keys each body may have (others: 400) */
+static const char *const keys_create[] = { "module", "path", "title",
+                                           "owner", "confidential",
+                                           "watermark", "audience", NULL };
+static const char *const keys_audience[] = { "all", "departments", "roles",
+                                             "members", NULL };
+static const char *const keys_people[] = { "responsible", "related", NULL };
+static const char *const keys_confidential[] = { "confidential", NULL };
+static const char *const keys_watermark[] = { "watermark", NULL };
+static const char *const keys_share[] = { "share", NULL };
+static const char *const keys_link[] = { "expires_in", NULL };
 
 static const char *ent(qw_api *a)
 {
@@ -135,6 +148,7 @@ static int reply_article(qw_api *a, int status, const char *mod,
  * body itself).  Absent lists are empty. */
 static int audience_of(qw_api *a, json_t *obj, qw_audience *aud, int *done)
 {
+    const char *within = obj == a->body ? NULL : "audience";
     json_t *saved = a->body;
     int all, bad;
 
@@ -146,7 +160,8 @@ static int audience_of(qw_api *a, json_t *obj, qw_audience *aud, int *done)
     }
     /* the field accessors read a->body: point them at the object */
     a->body = obj;
-    bad = qw_api_bool(a, "all", &all, done)
+    bad = qw_api_keys(a, within, keys_audience, done)
+          || qw_api_bool(a, "all", &all, done)
           || qw_api_str_list(a, "departments", 0, &aud->departments, done)
           || qw_api_str_list(a, "roles", 0, &aud->roles, done)
           || qw_api_str_list(a, "members", 0, &aud->members, done);
@@ -229,6 +244,7 @@ static int create_article(qw_api *a)
     /* the module decides the right, so it is read first; the rest of the
      * body is checked only for an admin allowed to create there */
     if (qw_api_read_body(a, &done)
+        || qw_api_keys(a, NULL, keys_create, &done)
         || qw_api_str(a, "module", 1, &mod, &done)) {
         return done;
     }
@@ -262,16 +278,71 @@ static int create_article(qw_api *a)
     return reply_article(a, HTTP_CREATED, mod, path);
 }
 
+/* The body being read: heap memory (not r->pool, which would keep every
+ * outgrown buffer until the request ends), cleansed and freed with r. */
+typedef struct {
+    unsigned char *buf;
+    apr_size_t len, cap;
+} body_buf;
+
+static apr_status_t body_buf_free(void *p)
+{
+    body_buf *b = p;
+
+    if (b->buf) {
+        OPENSSL_cleanse(b->buf, b->len);
+        free(b->buf);
+        b->buf = NULL;
+    }
+    b->len = b->cap = 0;
+    return APR_SUCCESS;
+}
+
+/* Room for at least one more byte, never more than QW_ENV_MAX_BODY + 1
+ * in all (one byte over the limit tells that the body is too large). */
+static int body_buf_grow(body_buf *b)
+{
+    apr_size_t cap = b->cap ? b->cap * 2 : 65536;
+    unsigned char *nb;
+
+    if (cap > QW_ENV_MAX_BODY + 1) {
+        cap = QW_ENV_MAX_BODY + 1;
+    }
+    if (cap <= b->cap || !(nb = malloc(cap))) {
+        return -1;
+    }
+    if (b->buf) {
+        memcpy(nb, b->buf, b->len);
+        OPENSSL_cleanse(b->buf, b->len);
+        free(b->buf);
+    }
+    b->buf = nb;
+    b->cap = cap;
+    return 0;
+}
+
+static int body_too_large(qw_api *a, body_buf *b)
+{
+    body_buf_free(b);
+    /* the rest is not read: the connection cannot be reused */
+    a->r->connection->keepalive = AP_CONN_CLOSE;
+    return qw_api_error(a, HTTP_REQUEST_ENTITY_TOO_LARGE, NULL,
+                        "article body too large");
+}
+
 /* PUT /articles/ID/body: the raw body, stored encrypted.  Its
- * Content-Type is the type it will be served with. */
+ * Content-Type is the type it will be served with.  At most
+ * QW_ENV_MAX_BODY bytes: a larger Content-Length is refused before a byte
+ * is read, a chunked body as soon as it passes the limit. */
 static int put_body(qw_api *a, const qw_article *ar, const char *obj)
 {
     request_rec *r = a->r;
     const char *ct = apr_table_get(r->headers_in, "Content-Type");
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
-    unsigned char *buf = NULL;
-    apr_size_t len = 0, cap = 0;
-    long got;
+    body_buf *b = apr_pcalloc(r->pool, sizeof(*b));
+    apr_off_t clen = -1;
+    char *end;
+    long got = 0;
     qw_status rc;
     int st;
 
@@ -279,56 +350,51 @@ static int put_body(qw_api *a, const qw_article *ar, const char *obj)
         return qw_api_error(a, HTTP_UNSUPPORTED_MEDIA_TYPE, NULL,
                             "Content-Type must name the body's type");
     }
-    if (cl && (apr_atoi64(cl) > QW_ENV_MAX_BODY || apr_atoi64(cl) < 0)) {
-        return qw_api_error(a, HTTP_REQUEST_ENTITY_TOO_LARGE, NULL,
-                            "article body too large");
+    if (cl && (apr_strtoff(&clen, cl, &end, 10) != APR_SUCCESS || *end
+               || clen < 0)) {
+        return qw_api_error(a, HTTP_BAD_REQUEST, NULL,
+                            "Content-Length is not valid");
+    }
+    if (clen > QW_ENV_MAX_BODY) {
+        return body_too_large(a, b);
     }
     if ((st = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK)) != OK) {
         return qw_api_error(a, st, NULL, "unreadable request body");
     }
+    apr_pool_cleanup_register(r->pool, b, body_buf_free,
+                              apr_pool_cleanup_null);
     if (ap_should_client_block(r)) {
-        /* grow as the body arrives: a Content-Length is a claim, not a
-         * reason to allocate 16 MB */
-        cap = 65536;
-        buf = apr_palloc(r->pool, cap);
+        /* a Content-Length is a claim, not a reason to allocate 16 MB:
+         * grow as the body arrives */
         for (;;) {
-            if (len == cap) {
-                unsigned char *nb;
-                if (cap > QW_ENV_MAX_BODY) {
-                    OPENSSL_cleanse(buf, len);
-                    r->connection->keepalive = AP_CONN_CLOSE;
-                    return qw_api_error(a, HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                        NULL, "article body too large");
+            if (b->len == b->cap && body_buf_grow(b) != 0) {
+                if (b->cap > QW_ENV_MAX_BODY) {
+                    return body_too_large(a, b);
                 }
-                nb = apr_palloc(r->pool, cap * 2);
-                memcpy(nb, buf, len);
-                OPENSSL_cleanse(buf, len);
-                buf = nb;
-                cap *= 2;
+                body_buf_free(b);
+                return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
+                                    "service unavailable");
             }
-            got = ap_get_client_block(r, (char *)buf + len, cap - len);
+            got = ap_get_client_block(r, (char *)b->buf + b->len,
+                                      b->cap - b->len);
             if (got <= 0) {
                 break;
             }
-            len += got;
+            b->len += got;
+            if (b->len > QW_ENV_MAX_BODY) {
+                return body_too_large(a, b);
+            }
         }
         if (got < 0) {
-            OPENSSL_cleanse(buf, len);
+            body_buf_free(b);
             return qw_api_error(a, HTTP_BAD_REQUEST, NULL,
                                 "unreadable request body");
         }
-        if (len > QW_ENV_MAX_BODY) {
-            OPENSSL_cleanse(buf, len);
-            r->connection->keepalive = AP_CONN_CLOSE;
-            return qw_api_error(a, HTTP_REQUEST_ENTITY_TOO_LARGE, NULL,
-                                "article body too large");
-        }
     }
     rc = qw_article_set_body(&a->st, ent(a), ar->module, ar->path,
-                             buf ? buf : (const unsigned char *)"", len, ct);
-    if (buf) {
-        OPENSSL_cleanse(buf, len);
-    }
+                             b->buf ? b->buf : (const unsigned char *)"",
+                             b->len, ct);
+    body_buf_free(b);
     if (rc == QW_ERR_INVALID && a->st.err
         && !strncmp(a->st.err, "content type", 12)) {
         return qw_api_error(a, HTTP_UNSUPPORTED_MEDIA_TYPE, NULL,
@@ -359,7 +425,8 @@ static int post_link(qw_api *a, const qw_article *ar, const char *obj)
         const char *cl = apr_table_get(r->headers_in, "Content-Length");
         if ((cl && strcmp(cl, "0"))
             || apr_table_get(r->headers_in, "Transfer-Encoding")) {
-            if (qw_api_read_body(a, &done)) {
+            if (qw_api_read_body(a, &done)
+                || qw_api_keys(a, NULL, keys_link, &done)) {
                 return done;
             }
         }
@@ -467,6 +534,7 @@ static int one_article(qw_api *a)
     }
     if (!strcmp(sub, "audience")) {
         qw_audience aud;
+        /* the body is the audience object itself */
         if (audience_of(a, a->body, &aud, &done)) {
             return done;
         }
@@ -475,7 +543,8 @@ static int one_article(qw_api *a)
     }
     else if (!strcmp(sub, "people")) {
         const char *resp, *rel;
-        if (qw_api_str_list(a, "responsible", 0, &resp, &done)
+        if (qw_api_keys(a, NULL, keys_people, &done)
+            || qw_api_str_list(a, "responsible", 0, &resp, &done)
             || qw_api_str_list(a, "related", 0, &rel, &done)) {
             return done;
         }
@@ -484,7 +553,8 @@ static int one_article(qw_api *a)
     }
     else if (!strcmp(sub, "confidential")) {
         int on;
-        if (qw_api_bool(a, "confidential", &on, &done)) {
+        if (qw_api_keys(a, NULL, keys_confidential, &done)
+            || qw_api_bool(a, "confidential", &on, &done)) {
             return done;
         }
         if (on < 0) {
@@ -497,7 +567,8 @@ static int one_article(qw_api *a)
     else if (!strcmp(sub, "watermark")) {
         const char *v;
         int wm;
-        if (qw_api_str(a, "watermark", 1, &v, &done)
+        if (qw_api_keys(a, NULL, keys_watermark, &done)
+            || qw_api_str(a, "watermark", 1, &v, &done)
             || watermark_of(a, v, &wm, &done)) {
             return done;
         }
@@ -506,7 +577,8 @@ static int one_article(qw_api *a)
     }
     else {                                  /* share */
         const char *v;
-        if (qw_api_str(a, "share", 1, &v, &done)) {
+        if (qw_api_keys(a, NULL, keys_share, &done)
+            || qw_api_str(a, "share", 1, &v, &done)) {
             return done;
         }
         if (!strcmp(v, "revoke")) {

@@ -4,6 +4,8 @@
 #include "http_core.h"
 #include "http_protocol.h"
 #include "util_script.h"
+#include "http_log.h"
+#include "http_request.h"
 
 #include "qiwei.h"
 #include "cfg/config.h"
@@ -51,6 +53,11 @@ static int audit_filter(qw_api *a, qw_audit_filter *f, int *done)
     return 0;
 }
 
+typedef struct {
+    request_rec *r;
+    int started;               /* status and headers set */
+} export_state;
+
 static json_t *row_json(const qw_audit_row *w)
 {
     json_t *details = w->details ? json_loads(w->details, 0, NULL) : NULL;
@@ -64,6 +71,70 @@ static json_t *row_json(const qw_audit_row *w)
                      "action", w->action, "object", w->object,
                      "result", w->result, "reason", w->reason,
                      "details", details);
+}
+
+/* The export's sink: each page goes to the client as it comes (chunked,
+ * no Content-Length), flushed, so httpd holds one page at a time. */
+static int export_sink(void *baton, const char *data, size_t len)
+{
+    export_state *x = baton;
+    request_rec *r = x->r;
+
+    if (!x->started) {
+        x->started = 1;
+        r->status = HTTP_OK;
+        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+        apr_table_setn(r->err_headers_out, "X-Content-Type-Options",
+                       "nosniff");
+        apr_table_setn(r->err_headers_out, "Content-Disposition",
+                       apr_psprintf(r->pool, "attachment; filename=\""
+                                    "audit-%s.csv\"",
+                                    qw_dir(r)->enterprise));
+        ap_set_content_type(r, "text/csv; charset=utf-8");
+    }
+    if (r->header_only) {
+        return 0;
+    }
+    if (ap_rwrite(data, (int)len, r) < 0 || ap_rflush(r) < 0
+        || r->connection->aborted) {
+        return -1;
+    }
+    return 0;
+}
+
+static int export_csv(qw_api *a, qw_audit_filter *f)
+{
+    request_rec *r = a->r;
+    export_state x;
+    apr_bucket_brigade *bb;
+    long n = 0;
+    qw_status rc;
+
+    /* an export is the whole selection, not a page */
+    f->limit = 0;
+    f->offset = 0;
+    x.r = r;
+    x.started = 0;
+    rc = qw_audit_export(&a->st, ent(a), f, export_sink, &x, &n);
+    if (rc == QW_OK) {
+        return OK;
+    }
+    if (!x.started) {
+        return qw_api_store_error(a, rc, "audit", "export", "audit_log");
+    }
+    /* the status is sent: cut the response so that the client sees a
+     * broken transfer, not a complete file (no last chunk) */
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  "QW1122: audit export cut after %ld rows: %s", n,
+                  a->st.err ? a->st.err : qw_status_name(rc));
+    r->connection->keepalive = AP_CONN_CLOSE;
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    APR_BRIGADE_INSERT_TAIL(bb, ap_bucket_error_create(HTTP_BAD_GATEWAY,
+                                                       NULL, r->pool,
+                                                       r->connection
+                                                       ->bucket_alloc));
+    ap_pass_brigade(r->output_filters, bb);
+    return OK;
 }
 
 int qw_api_audit(qw_api *a)
@@ -97,44 +168,29 @@ int qw_api_audit(qw_api *a)
                                      "offset", (json_int_t)a->offset));
     }
     if (a->nseg == 2 && !strcmp(a->seg[1], "export")) {
-        char *csv;
-        long n;
         if (qw_api_need(a, "audit", "export", "audit_log", &done)
             || audit_filter(a, &f, &done)) {
             return done;
         }
-        /* an export is the whole selection, not a page */
-        f.limit = 0;
-        f.offset = 0;
-        if ((rc = qw_audit_export(&a->st, ent(a), &f, &csv, &n))
-            != QW_OK) {
-            return qw_api_store_error(a, rc, "audit", "export",
-                                      "audit_log");
-        }
-        r->status = HTTP_OK;
-        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
-        apr_table_setn(r->err_headers_out, "X-Content-Type-Options",
-                       "nosniff");
-        apr_table_setn(r->err_headers_out, "Content-Disposition",
-                       apr_psprintf(r->pool, "attachment; filename=\""
-                                    "audit-%s.csv\"", ent(a)));
-        ap_set_content_type(r, "text/csv; charset=utf-8");
-        ap_set_content_length(r, strlen(csv));
-        if (!r->header_only) {
-            ap_rwrite(csv, strlen(csv), r);
-        }
-        return OK;
+        return export_csv(a, &f);
     }
     return qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such resource");
 }
 
+/* the keys a settings PATCH may have (others: 400) */
+static const char *const keys_settings[] = {
+    "external_share", "watermark_default", "hide_mobile", "directory_scope",
+    "admin_two_step", NULL
+};
+
 static json_t *settings_json(const qw_settings *s)
 {
-    return json_pack("{s:b, s:b, s:b, s:s}",
+    return json_pack("{s:b, s:b, s:b, s:s, s:s}",
                      "external_share", s->external_share,
                      "watermark_default", s->watermark_default,
                      "hide_mobile", s->hide_mobile,
-                     "directory_scope", s->directory_scope);
+                     "directory_scope", s->directory_scope,
+                     "admin_two_step", s->admin_two_step);
 }
 
 int qw_api_settings(qw_api *a)
@@ -156,22 +212,30 @@ int qw_api_settings(qw_api *a)
     else if (r->method_number == M_PATCH) {
         if (qw_api_need(a, "settings", "update", obj, &done)
             || qw_api_read_body(a, &done)
+            || qw_api_keys(a, NULL, keys_settings, &done)
             || qw_api_bool(a, "external_share", &s.external_share, &done)
             || qw_api_bool(a, "watermark_default", &s.watermark_default,
                            &done)
             || qw_api_bool(a, "hide_mobile", &s.hide_mobile, &done)
             || qw_api_str(a, "directory_scope", 0, &s.directory_scope,
+                          &done)
+            || qw_api_str(a, "admin_two_step", 0, &s.admin_two_step,
                           &done)) {
             return done;
         }
-        /* turning the admins' two-step off is a privileged call; the
-         * setting is qiweictl's for now, but a PATCH naming it is held to
-         * the step-up already */
-        if (json_object_get(a->body, "admin_two_step")
+        if (s.admin_two_step && strcmp(s.admin_two_step, "required")
+            && strcmp(s.admin_two_step, "optional")) {
+            return qw_api_error(a, HTTP_BAD_REQUEST, "admin_two_step",
+                                "admin_two_step must be required or "
+                                "optional");
+        }
+        /* letting admins in without the second step is a privileged call
+         * (docs/admin-api.md); requiring it narrows and needs none */
+        if (s.admin_two_step && strcmp(s.admin_two_step, "required")
             && qw_api_need_step_up(a, "settings", "update", obj, &done)) {
             return done;
         }
-        if ((rc = qw_settings_set(&a->st, ent(a), &s)) != QW_OK) {
+        if ((rc = qw_settings_set(&a->st, ent(a), &s, NULL)) != QW_OK) {
             return qw_api_store_error(a, rc, "settings", "update", obj);
         }
     }

@@ -14,6 +14,19 @@
 #define MOD "directory"
 #define INVITE_TTL_HOURS 72
 
+/* the keys each body may have (others: 400) */
+static const char *const keys_department[] = { "code", "name", "parent",
+                                               NULL };
+static const char *const keys_member_add[] = { "account", "display_name",
+                                               "mobile", "email",
+                                               "departments", "hide_mobile",
+                                               NULL };
+static const char *const keys_member_edit[] = { "display_name", "mobile",
+                                                "email", "hide_mobile",
+                                                NULL };
+static const char *const keys_departments[] = { "departments", NULL };
+static const char *const keys_status[] = { "status", NULL };
+
 static const char *ent(qw_api *a)
 {
     return qw_dir(a->r)->enterprise;
@@ -87,6 +100,7 @@ int qw_api_departments(qw_api *a)
         const char *code, *name, *parent;
         if (qw_api_need(a, MOD, "create", "department", &done)
             || qw_api_read_body(a, &done)
+            || qw_api_keys(a, NULL, keys_department, &done)
             || qw_api_str(a, "code", 1, &code, &done)
             || qw_api_str(a, "name", 1, &name, &done)
             || qw_api_str(a, "parent", 0, &parent, &done)) {
@@ -160,6 +174,7 @@ static int members_collection(qw_api *a)
         int64_t id;
         if (qw_api_need(a, MOD, "create", "member", &done)
             || qw_api_read_body(a, &done)
+            || qw_api_keys(a, NULL, keys_member_add, &done)
             || qw_api_str(a, "account", 1, &account, &done)
             || qw_api_str(a, "display_name", 1, &name, &done)
             || qw_api_str(a, "mobile", 0, &mobile, &done)
@@ -218,6 +233,7 @@ int qw_api_members(qw_api *a)
             int hide;
             if (qw_api_need(a, MOD, "update", obj, &done)
                 || qw_api_read_body(a, &done)
+                || qw_api_keys(a, NULL, keys_member_edit, &done)
                 || qw_api_str(a, "display_name", 0, &name, &done)
                 || qw_api_str(a, "mobile", 0, &mobile, &done)
                 || qw_api_str(a, "email", 0, &email, &done)
@@ -252,6 +268,7 @@ int qw_api_members(qw_api *a)
         }
         if (qw_api_need(a, MOD, "update", obj, &done)
             || qw_api_read_body(a, &done)
+            || qw_api_keys(a, NULL, keys_departments, &done)
             || qw_api_str_list(a, "departments", 1, &depts, &done)) {
             return done;
         }
@@ -268,6 +285,7 @@ int qw_api_members(qw_api *a)
         }
         if (qw_api_need(a, MOD, "update", obj, &done)
             || qw_api_read_body(a, &done)
+            || qw_api_keys(a, NULL, keys_status, &done)
             || qw_api_str(a, "status", 1, &status, &done)) {
             return done;
         }

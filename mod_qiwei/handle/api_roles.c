@@ -19,6 +19,12 @@
 
 #define MOD "settings"
 
+/* the keys each body may have (others: 400) */
+static const char *const keys_role[] = { "modules", NULL };
+static const char *const keys_admin[] = { "account", "password",
+                                          "bind_member", "super", NULL };
+static const char *const keys_status[] = { "status", NULL };
+
 static const char *ent(qw_api *a)
 {
     return qw_dir(a->r)->enterprise;
@@ -112,6 +118,7 @@ int qw_api_roles(qw_api *a)
         const char *mods, *norm, *bad;
         if (qw_api_need(a, MOD, "update", obj, &done)
             || qw_api_read_body(a, &done)
+            || qw_api_keys(a, NULL, keys_role, &done)
             || qw_api_str_list(a, "modules", 1, &mods, &done)) {
             return done;
         }
@@ -221,6 +228,7 @@ int qw_api_admins(qw_api *a)
             int sup;
             if (need_super(a, "create", "admin", &done)
                 || qw_api_read_body(a, &done)
+                || qw_api_keys(a, NULL, keys_admin, &done)
                 || qw_api_str(a, "account", 1, &account, &done)
                 || qw_api_str(a, "password", 1, &pw, &done)
                 || qw_api_str(a, "bind_member", 0, &bind, &done)
@@ -272,6 +280,7 @@ int qw_api_admins(qw_api *a)
         }
         if (need_super(a, "update", obj, &done)
             || qw_api_read_body(a, &done)
+            || qw_api_keys(a, NULL, keys_status, &done)
             || qw_api_str(a, "status", 1, &status, &done)
             || qw_api_need_step_up(a, MOD, "update", obj, &done)) {
             return done;

@@ -76,7 +76,6 @@ typedef struct {
     int grant;
     int *changed;
     const qw_audit_filter *filter;              /* audit_export */
-    char **csv;
     long *rows;
     const qw_settings *settings;                /* settings_set */
     const char *display_name, *mobile, *email;  /* member_edit */
@@ -1046,6 +1045,33 @@ static const char *opt(const char *s)
     return s && *s ? s : NULL;
 }
 
+/* The filter's parameters $1..$5. */
+static void audit_params(qw_store *st, int64_t eid, const qw_audit_filter *f,
+                         const char **params)
+{
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = opt(f->from);
+    params[2] = opt(f->to);
+    params[3] = opt(f->operator_);
+    params[4] = opt(f->module);
+}
+
+/* The rows of res (AUDIT_LIST_COLS) appended to out, copied into p. */
+static void audit_rows(apr_pool_t *p, PGresult *res, apr_array_header_t *out)
+{
+    int i, j;
+
+    for (i = 0; i < PQntuples(res); i++) {
+        qw_audit_row *a = apr_array_push(out);
+        const char **fld = &a->at;
+        a->seq = apr_atoi64(PQgetvalue(res, i, AUDIT_LIST_COL_SEQ));
+        for (j = AUDIT_LIST_COL_AT; j <= AUDIT_LIST_COL_DETAILS; j++) {
+            fld[j - AUDIT_LIST_COL_AT] = PQgetisnull(res, i, j) ? NULL
+                : apr_pstrdup(p, PQgetvalue(res, i, j));
+        }
+    }
+}
+
 static qw_status audit_query(qw_store *st, int64_t eid,
                              const qw_audit_filter *f, long limit,
                              apr_array_header_t **out)
@@ -1053,13 +1079,8 @@ static qw_status audit_query(qw_store *st, int64_t eid,
     const char *params[7];
     PGresult *res;
     qw_status rc;
-    int i, j;
 
-    params[0] = qw_i64(st->pool, eid);
-    params[1] = opt(f->from);
-    params[2] = opt(f->to);
-    params[3] = opt(f->operator_);
-    params[4] = opt(f->module);
+    audit_params(st, eid, f, params);
     params[5] = apr_ltoa(st->pool, limit);
     params[6] = apr_ltoa(st->pool, f->offset > 0 ? f->offset : 0);
     res = qw_store_exec(st, sql_audit_list, 7, params, &rc);
@@ -1071,15 +1092,7 @@ static qw_status audit_query(qw_store *st, int64_t eid,
     }
     *out = apr_array_make(st->pool, PQntuples(res) + 1,
                           sizeof(qw_audit_row));
-    for (i = 0; i < PQntuples(res); i++) {
-        qw_audit_row *a = apr_array_push(*out);
-        const char **fld = &a->at;
-        a->seq = apr_atoi64(PQgetvalue(res, i, AUDIT_LIST_COL_SEQ));
-        for (j = AUDIT_LIST_COL_AT; j <= AUDIT_LIST_COL_DETAILS; j++) {
-            fld[j - AUDIT_LIST_COL_AT] = PQgetisnull(res, i, j) ? NULL
-                : apr_pstrdup(st->pool, PQgetvalue(res, i, j));
-        }
-    }
+    audit_rows(st->pool, res, *out);
     PQclear(res);
     return QW_OK;
 }
@@ -1096,12 +1109,15 @@ qw_status qw_audit_list(qw_store *st, const char *ent,
     return audit_query(st, eid, f, f->limit > 0 ? f->limit : 100, out);
 }
 
-/* The export's filter for its own audit row (jansson escapes). */
+/* The export's filter for its own audit row (jansson escapes), with the
+ * number of rows and the last seq it covers. */
 static const char *filter_json(apr_pool_t *p, const qw_audit_filter *f,
-                               int rows)
+                               long rows, int64_t upto)
 {
-    return qw_json_text(p, json_pack("{s:i, s:s?, s:s?, s:s?, s:s?}",
-                                     "rows", rows, "from", opt(f->from),
+    return qw_json_text(p, json_pack("{s:I, s:I, s:s?, s:s?, s:s?, s:s?}",
+                                     "rows", (json_int_t)rows,
+                                     "upto", (json_int_t)upto,
+                                     "from", opt(f->from),
                                      "to", opt(f->to),
                                      "operator", opt(f->operator_),
                                      "module", opt(f->module)));
@@ -1120,54 +1136,135 @@ static const char *csv_line(apr_pool_t *p, const qw_audit_row *a)
     return apr_pstrcat(p, line, "\r\n", NULL);
 }
 
-static qw_status export_write(qw_store *st, void *baton,
-                              qw_store_audit *audit)
+/* $1..$5 the filter: the newest seq of the enterprise and how many rows
+ * up to it the filter selects. */
+#define EXPORT_BOUND_COLS(X, L) \
+    X(UPTO, " b.upto") \
+    L(ROWS, " (SELECT count(*)" AUDIT_WHERE " AND seq <= b.upto)")
+#define EXPORT_BOUND_COL_ENUM(name, expr) EXPORT_BOUND_COL_##name,
+enum { EXPORT_BOUND_COLS(EXPORT_BOUND_COL_ENUM, EXPORT_BOUND_COL_ENUM) };
+static const char sql_export_bound[] =
+    "SELECT" EXPORT_BOUND_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    " FROM (SELECT coalesce(max(seq), 0) AS upto FROM audit_log"
+    " WHERE enterprise_id = $1) b";
+
+/* $1..$5 the filter, $6 the last seq written, $7 the export's bound, $8
+ * the page size: the next page of rows (keyset, not OFFSET: each page
+ * costs the same however deep). */
+static const char sql_export_page[] =
+    "SELECT" AUDIT_LIST_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    AUDIT_WHERE " AND seq > $6 AND seq <= $7 ORDER BY seq LIMIT $8";
+
+#define EXPORT_PAGE 500
+
+static qw_status export_log(qw_store *st, void *baton, qw_store_audit *audit)
 {
     admin_change *b = baton;
-    const qw_audit_filter *f = b->filter;
-    apr_array_header_t *all;
+    const char *params[5];
+    PGresult *res;
     qw_status rc;
     int64_t eid;
-    int i;
-    struct iovec *v;
-    apr_size_t len;
 
     if ((rc = open_ent(st, b->ent, &eid)) != QW_OK) {
         return rc;
     }
-    /* one transaction: the export row is logged with the read, so an
-     * export that is not logged does not happen */
-    if ((rc = audit_query(st, eid, f, f->limit > 0 ? f->limit : 100000,
-                          &all)) != QW_OK) {
+    audit_params(st, eid, b->filter, params);
+    res = qw_store_exec(st, sql_export_bound, 5, params, &rc);
+    if (res == NULL) {
+        if (rc == QW_ERR_INVALID) {
+            qw_store_error(st, rc, "from and to must be ISO 8601 times");
+        }
         return rc;
     }
-    v = apr_palloc(st->pool, sizeof(*v) * (all->nelts + 1));
-    v[0].iov_base = (void *)"seq,at,actor,actor_role,source_ip,user_agent,"
-                    "request_id,module,action,object,result,reason,"
-                    "details\r\n";
-    v[0].iov_len = strlen(v[0].iov_base);
-    for (i = 0; i < all->nelts; i++) {
-        const char *l = csv_line(st->pool,
-                                 &APR_ARRAY_IDX(all, i, qw_audit_row));
-        v[i + 1].iov_base = (void *)l;
-        v[i + 1].iov_len = strlen(l);
-    }
-    *b->csv = apr_pstrcatv(st->pool, v, all->nelts + 1, &len);
-    *b->rows = all->nelts;
+    b->id = apr_atoi64(PQgetvalue(res, 0, EXPORT_BOUND_COL_UPTO));
+    *b->rows = atol(PQgetvalue(res, 0, EXPORT_BOUND_COL_ROWS));
+    PQclear(res);
+    b->eid = eid;
     return admin_audit(audit, eid, "audit", "export", "audit_log",
-                       filter_json(st->pool, f, all->nelts));
+                       filter_json(st->pool, b->filter, *b->rows, b->id));
 }
 
 qw_status qw_audit_export(qw_store *st, const char *ent,
-                          const qw_audit_filter *f, char **csv, long *rows)
+                          const qw_audit_filter *f, qw_audit_sink sink,
+                          void *sink_baton, long *rows)
 {
+    static const char head[] = "seq,at,actor,actor_role,source_ip,"
+        "user_agent,request_id,module,action,object,result,reason,"
+        "details\r\n";
     admin_change b;
+    const char *params[8];
+    apr_pool_t *page;
+    long logged = 0, n = 0;
+    int64_t last = INT64_MIN, upto;
+    qw_status rc;
 
+    /* logged first, in a unit of its own: an export that is not logged
+     * does not happen, and one cut short is still logged */
     admin_change_init(&b, ent, NULL);
     b.filter = f;
-    b.csv = csv;
-    b.rows = rows;
-    return admin_write(st, export_write, &b);
+    b.rows = &logged;
+    if ((rc = admin_write(st, export_log, &b)) != QW_OK) {
+        return rc;
+    }
+    upto = b.id;
+    if (sink(sink_baton, head, sizeof(head) - 1) != 0) {
+        return qw_store_error(st, QW_ERR_DB, "the export's reader went "
+                              "away");
+    }
+    /* Page by page, each its own statement: no connection is held while
+     * the sink writes (to a slow client, say).  No transaction is needed
+     * for a consistent export: rows are append-only and numbered in commit
+     * order (the advisory lock of qw_audit_append), so the rows up to the
+     * bound are all there and do not change.  seq < 1 (refused by the
+     * schema, forged) rows are shown too, first, as by qw_audit_list. */
+    apr_pool_create(&page, st->pool);
+    audit_params(st, b.eid, f, params);
+    params[6] = qw_i64(st->pool, upto);
+    params[7] = apr_itoa(st->pool, EXPORT_PAGE);
+    for (;;) {
+        apr_array_header_t *rs;
+        struct iovec *v;
+        apr_size_t len;
+        PGresult *res;
+        char *text;
+        int i;
+
+        apr_pool_clear(page);
+        params[5] = qw_i64(page, last);
+        res = qw_store_read(st, sql_export_page, 8, params, &rc);
+        if (res == NULL) {
+            apr_pool_destroy(page);
+            return rc;
+        }
+        rs = apr_array_make(page, PQntuples(res) + 1, sizeof(qw_audit_row));
+        audit_rows(page, res, rs);
+        PQclear(res);
+        if (rs->nelts == 0) {
+            break;
+        }
+        v = apr_palloc(page, sizeof(*v) * rs->nelts);
+        for (i = 0; i < rs->nelts; i++) {
+            const char *l = csv_line(page, &APR_ARRAY_IDX(rs, i,
+                                                          qw_audit_row));
+            v[i].iov_base = (void *)l;
+            v[i].iov_len = strlen(l);
+        }
+        text = apr_pstrcatv(page, v, rs->nelts, &len);
+        last = APR_ARRAY_IDX(rs, rs->nelts - 1, qw_audit_row).seq;
+        n += rs->nelts;
+        if (sink(sink_baton, text, len) != 0) {
+            apr_pool_destroy(page);
+            *rows = n;
+            return qw_store_error(st, QW_ERR_DB, "the export's reader went "
+                                  "away after %ld rows", n);
+        }
+        if (rs->nelts < EXPORT_PAGE) {
+            break;
+        }
+    }
+    apr_pool_destroy(page);
+    *rows = n;
+    return QW_OK;
 }
 
 /* ---- enterprise settings (R8 switch, R9 default, R15) ---- */
@@ -1178,7 +1275,9 @@ qw_status qw_audit_export(qw_store *st, const char *ent,
     X(WATERMARK_DEFAULT, \
       " coalesce((settings->>'watermark_default')::boolean, false)") \
     X(HIDE_MOBILE, " coalesce((settings->>'hide_mobile')::boolean, false)") \
-    L(DIRECTORY_SCOPE, " coalesce(settings->>'directory_scope', 'all')")
+    X(DIRECTORY_SCOPE, " coalesce(settings->>'directory_scope', 'all')") \
+    L(ADMIN_TWO_STEP, \
+      " coalesce(settings->>'admin_two_step', 'required')")
 #define SETTINGS_COL_ENUM(name, expr) SETTINGS_COL_##name,
 enum { SETTINGS_COLS(SETTINGS_COL_ENUM, SETTINGS_COL_ENUM) };
 static const char sql_settings_get[] =
@@ -1206,9 +1305,38 @@ qw_status qw_settings_get(qw_store *st, const char *ent, qw_settings *out)
     out->watermark_default = !strcmp(COL(WATERMARK_DEFAULT), "t");
     out->hide_mobile = !strcmp(COL(HIDE_MOBILE), "t");
     out->directory_scope = apr_pstrdup(st->pool, COL(DIRECTORY_SCOPE));
+    /* anything but "optional" is read as required (admin_session.c) */
+    out->admin_two_step = strcmp(COL(ADMIN_TWO_STEP), "optional")
+                          ? "required" : "optional";
 #undef COL
     PQclear(res);
     return QW_OK;
+}
+
+/* Add "name": [old, new] to details when in (-1: leave) changes old. */
+static void bool_diff(json_t *details, const char *name, int old, int in)
+{
+    if (in >= 0 && !in != !old) {
+        json_object_set_new(details, name, json_pack("[b, b]", old, in));
+    }
+}
+
+static void str_diff(json_t *details, const char *name, const char *old,
+                     const char *in)
+{
+    if (in && strcmp(in, old)) {
+        json_object_set_new(details, name, json_pack("[s, s]", old, in));
+    }
+}
+
+static const char *jsonb_of(json_t *details, const char *name)
+{
+    json_t *d = json_object_get(details, name);
+
+    return d ? json_is_string(json_array_get(d, 1))
+               ? json_string_value(json_array_get(d, 1))
+               : json_is_true(json_array_get(d, 1)) ? "true" : "false"
+             : NULL;
 }
 
 static qw_status settings_write(qw_store *st, void *baton,
@@ -1216,8 +1344,9 @@ static qw_status settings_write(qw_store *st, void *baton,
 {
     admin_change *b = baton;
     const qw_settings *in = b->settings;
-    const char *params[5], *ent = b->ent;
+    const char *params[6], *ent = b->ent;
     qw_settings old;
+    json_t *details;
     PGresult *res;
     qw_status rc;
     int64_t eid;
@@ -1226,14 +1355,33 @@ static qw_status settings_write(qw_store *st, void *baton,
         || (rc = qw_settings_get(st, ent, &old)) != QW_OK) {
         return rc;
     }
+    /* only what changes: a setting given with its present value is no
+     * change, and a request of no changes writes no row at all */
+    details = json_object();
+    bool_diff(details, "external_share", old.external_share,
+              in->external_share);
+    bool_diff(details, "watermark_default", old.watermark_default,
+              in->watermark_default);
+    bool_diff(details, "hide_mobile", old.hide_mobile, in->hide_mobile);
+    str_diff(details, "directory_scope", old.directory_scope,
+             in->directory_scope);
+    str_diff(details, "admin_two_step", old.admin_two_step,
+             in->admin_two_step);
+    if (b->changed) {
+        *b->changed = json_object_size(details) > 0;
+    }
+    if (json_object_size(details) == 0) {
+        json_decref(details);
+        audit->unchanged = 1;
+        return QW_OK;
+    }
     params[0] = qw_i64(st->pool, eid);
-    params[1] = in->external_share < 0 ? NULL
-                : in->external_share ? "t" : "f";
-    params[2] = in->watermark_default < 0 ? NULL
-                : in->watermark_default ? "true" : "false";
-    params[3] = in->hide_mobile < 0 ? NULL : in->hide_mobile ? "true"
-                                                             : "false";
-    params[4] = in->directory_scope;
+    params[1] = json_object_get(details, "external_share")
+                ? in->external_share ? "t" : "f" : NULL;
+    params[2] = jsonb_of(details, "watermark_default");
+    params[3] = jsonb_of(details, "hide_mobile");
+    params[4] = jsonb_of(details, "directory_scope");
+    params[5] = jsonb_of(details, "admin_two_step");
     res = qw_store_exec(st, "UPDATE enterprises SET allow_external_share = "
                         "coalesce($2::boolean, allow_external_share), "
                         "settings = settings "
@@ -1245,8 +1393,12 @@ static qw_status settings_write(qw_store *st, void *baton,
                         " END "
                         "|| CASE WHEN $5::text IS NULL THEN '{}'::jsonb "
                         "   ELSE jsonb_build_object('directory_scope', $5) "
-                        "END WHERE enterprise_id = $1", 5, params, &rc);
+                        "END "
+                        "|| CASE WHEN $6::text IS NULL THEN '{}'::jsonb "
+                        "   ELSE jsonb_build_object('admin_two_step', $6) "
+                        "END WHERE enterprise_id = $1", 6, params, &rc);
     if (res == NULL) {
+        json_decref(details);
         return rc;
     }
     PQclear(res);
@@ -1254,34 +1406,35 @@ static qw_status settings_write(qw_store *st, void *baton,
      * stays dead if the switch is turned on again (R8) */
     if (old.external_share && in->external_share == 0
         && (rc = qw_enterprise_revoke_share_links(st, eid)) != QW_OK) {
+        json_decref(details);
         return rc;
     }
     return admin_audit(audit, eid, "settings", "update",
                        apr_pstrcat(st->pool, "enterprise:", ent, NULL),
-                       qw_json_text(st->pool, json_pack(
-                           "{s:[b, o], s:[b, o], s:[b, o], s:[s?, s?]}",
-                           "external_share", old.external_share,
-                           jbool3(in->external_share),
-                           "watermark_default", old.watermark_default,
-                           jbool3(in->watermark_default),
-                           "hide_mobile", old.hide_mobile,
-                           jbool3(in->hide_mobile),
-                           "directory_scope", old.directory_scope,
-                           in->directory_scope)));
+                       qw_json_text(st->pool, details));
 }
 
 qw_status qw_settings_set(qw_store *st, const char *ent,
-                          const qw_settings *in)
+                          const qw_settings *in, int *changed)
 {
     admin_change b;
 
+    if (changed) {
+        *changed = 0;
+    }
     if (in->directory_scope && strcmp(in->directory_scope, "all")
         && strcmp(in->directory_scope, "department")) {
         return qw_store_error(st, QW_ERR_INVALID, "directory_scope must be "
                               "all or department");
     }
+    if (in->admin_two_step && strcmp(in->admin_two_step, "required")
+        && strcmp(in->admin_two_step, "optional")) {
+        return qw_store_error(st, QW_ERR_INVALID, "admin_two_step must be "
+                              "required or optional");
+    }
     admin_change_init(&b, ent, NULL);
     b.settings = in;
+    b.changed = changed;
     return admin_write(st, settings_write, &b);
 }
 

@@ -448,6 +448,9 @@ typedef struct {
     int watermark_default;     /* -1: leave */
     int hide_mobile;           /* everyone's mobile hidden; -1: leave */
     const char *directory_scope;  /* all | department; NULL: leave */
+    /* required | optional: whether admins need the second step
+     * (sql/006); NULL: leave */
+    const char *admin_two_step;
 } qw_settings;
 
 /* password may be NULL (no login until set-password).  Admin passwords
@@ -504,10 +507,21 @@ qw_status qw_login_reminder_list(qw_store *st, int64_t eid, int64_t member_id,
 /* Rows of the log in seq order (limit 0: 100). */
 qw_status qw_audit_list(qw_store *st, const char *ent,
                         const qw_audit_filter *f, apr_array_header_t **out);
-/* The rows as CSV (cells guarded against formula injection); the export
- * itself is logged in the same transaction.  limit 0: 100000. */
+/* Where an export goes: called with the CSV header line, then with each
+ * page of lines as it is read; nonzero stops the export (the reader went
+ * away). */
+typedef int (*qw_audit_sink)(void *baton, const char *data, size_t len);
+/* The rows of f (limit and offset ignored: the whole selection) as CSV,
+ * cells guarded against formula injection, streamed to sink.  The export
+ * is logged first (module audit, action export: the filter, the number of
+ * rows and "upto", the last seq it covers), in a transaction of its own;
+ * then the rows up to that seq are read in pages by keyset (seq > last),
+ * each page its own statement, so memory stays one page and no connection
+ * is held while sink writes.  Consistent without a transaction: the log is
+ * append-only and numbered in commit order.  *rows: rows written. */
 qw_status qw_audit_export(qw_store *st, const char *ent,
-                          const qw_audit_filter *f, char **csv, long *rows);
+                          const qw_audit_filter *f, qw_audit_sink sink,
+                          void *sink_baton, long *rows);
 /* One audit row in a transaction of its own (refusals, failed logins). */
 qw_status qw_audit_note(qw_store *st, int64_t eid, const char *module,
                         const char *action, const char *object,
@@ -515,8 +529,12 @@ qw_status qw_audit_note(qw_store *st, int64_t eid, const char *module,
                         const char *details_json);
 
 qw_status qw_settings_get(qw_store *st, const char *ent, qw_settings *out);
+/* Change what in names (fields -1 / NULL are left as they are).  A
+ * request that changes nothing writes nothing and no audit row; the row's
+ * details name only the settings that changed: {"name": [old, new]}.
+ * *changed (may be NULL) says whether anything changed. */
 qw_status qw_settings_set(qw_store *st, const char *ent,
-                          const qw_settings *in);
+                          const qw_settings *in, int *changed);
 
 /* Edit a member's fields: NULL leaves a field as is, "" clears mobile or
  * email; hide_mobile -1 leaves it.  Logs which fields changed, not their

@@ -83,3 +83,29 @@ json_t *qw_json_csv(const char *csv)
     }
     return a;
 }
+
+int qw_json_only_keys(const json_t *obj, const char *const *allowed,
+                      const char **bad)
+{
+    /* the iterator API is not const-correct; nothing is changed */
+    void *it = json_object_iter((json_t *)obj);
+    int i;
+
+    *bad = NULL;
+    for (; it; it = json_object_iter_next((json_t *)obj, it)) {
+        const char *key = json_object_iter_key(it);
+        size_t len = json_object_iter_key_len(it);
+
+        /* compared with its length: "account\u0000x" is not "account" */
+        for (i = 0; allowed && allowed[i]; i++) {
+            if (strlen(allowed[i]) == len && !memcmp(key, allowed[i], len)) {
+                break;
+            }
+        }
+        if (!allowed || !allowed[i]) {
+            *bad = key;
+            return 0;
+        }
+    }
+    return 1;
+}

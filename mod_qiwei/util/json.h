@@ -21,4 +21,12 @@ const char *qw_json_html(apr_pool_t *p, json_t *v);
 json_t *qw_json_strings(const apr_array_header_t *arr);
 json_t *qw_json_csv(const char *csv);
 
+/* 1 if every key of the object obj is one of allowed (a NULL-terminated
+ * list); else 0 with *bad the first other key (in obj's order), which
+ * lives as long as obj.  A request body that names a key the API does not
+ * know is refused rather than half applied: a misspelt setting must not
+ * read as success. */
+int qw_json_only_keys(const json_t *obj, const char *const *allowed,
+                      const char **bad);
+
 #endif

@@ -22,5 +22,6 @@ Suite *suite_rights(void);
 Suite *suite_auditmac(void);
 Suite *suite_path(void);
 Suite *suite_jbody(void);
+Suite *suite_json_keys(void);
 
 #endif
