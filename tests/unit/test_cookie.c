@@ -126,7 +126,7 @@ START_TEST(remove_named)
     ck_assert_str_eq(qw_cookie_remove(pool, "a=1; __Host-s=x; b=2; csrf=y",
                                       ours), "a=1; b=2");
     /* every copy, malformed values too; other names byte for byte */
-    ck_assert_str_eq(qw_cookie_remove(pool, " s = "x" ;S=1; s=a b; ss=2",
+    ck_assert_str_eq(qw_cookie_remove(pool, " s = \"x\" ;S=1; s=a b; ss=2",
                                       ours), "S=1; ss=2");
     /* malformed pairs of others are kept as they came */
     ck_assert_str_eq(qw_cookie_remove(pool, "garbage; s=1; =x", ours),
