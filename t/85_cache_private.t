@@ -16,6 +16,12 @@ use QiweiTest;
 
 ua_reset();
 
+# CacheRoot (t/conf/extra.conf.in): mod_cache_disk creates it on its first
+# store, as the children's user, in a directory that user cannot write
+my $croot = Apache::Test::vars('t_logs') . '/cache-t85';
+mkdir $croot unless -d $croot;
+chmod 0777, $croot or die "chmod $croot: $!\n";
+
 my $H = '/t85/qiwei';
 my $u = uniq();
 seed_enterprise('t85', 'cache test');
@@ -27,8 +33,10 @@ my $C = "qiwei_session=$s";
 
 # --- a static protected page ----------------------------------------------------
 {
-    # a query string of its own: a fresh cache key for every run
-    my $url = "/t85/member/index.html?run=$u";
+    # no query string: mod_cache stores a file with Last-Modified (a URL
+    # with a query string only with an explicit lifetime); CacheRoot is new
+    # in every run
+    my $url = '/t85/member/index.html';
     my $m = http_get($url, cookie => $C, html => 1);
     is $m->code, 200, 'member: 200';
     like $m->content, qr/\Q${\ SECRET}\E/, '... the protected page';
@@ -58,12 +66,17 @@ my $C = "qiwei_session=$s";
     unlike $a->content, qr/QIWEI-WM-CGI/, '... no protected content';
 }
 
-# --- QiweiCacheControl off: no header of ours ----------------------------------------
+# --- QiweiCacheControl off: no header of ours, and the danger it brings --------------
 {
-    my $m = http_get("/t85/off/index.html?run=$u", cookie => $C, html => 1);
+    my $url = "/t85/off/wm_page.cgi?mode=plain&run=$u";
+    my $m = http_get($url, cookie => $C, html => 1);
     is $m->code, 200, 'QiweiCacheControl off: 200';
     unlike $m->header('Cache-Control') // '', qr/private/,
         '... no Cache-Control: private (the operator\'s choice)';
+    # the control: this setup does store and serve before authentication
+    my $a = http_get($url, html => 1);
+    is $a->code, 200, '... then mod_cache hands it to an anonymous request';
+    like $a->content, qr/QIWEI-WM-CGI/, '... (why QW0009 warns about it)';
 }
 
 # --- the start-up warning -------------------------------------------------------------
