@@ -40,7 +40,7 @@ my $C = "qiwei_session=$s";
     # mod_cache's heuristic lifetime is a tenth of the file's age: a file
     # made a second ago would be stale before the next request
     my $f = Apache::Test::vars('documentroot') . '/secret/index.html';
-    utime undef, time - 86400, $f or die "utime $f: $!\n";
+    utime time - 86400, time - 86400, $f or die "utime $f: $!\n";
     my $m = http_get($url, cookie => $C, html => 1);
     is $m->code, 200, 'member: 200';
     like $m->content, qr/\Q${\ SECRET}\E/, '... the protected page';
