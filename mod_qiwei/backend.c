@@ -115,7 +115,8 @@ static void private_insert_filter(request_rec *r)
 {
     const char *type = ap_auth_type(r);
 
-    if (!qw_srv(r->server)->db_conninfo
+    /* a subrequest's headers are not sent: its main request decides */
+    if (r->main || !qw_srv(r->server)->db_conninfo
         || !qw_cfg_cache_private(qw_dir(r))) {
         return;
     }
