@@ -31,6 +31,10 @@ typedef struct {
 int qw_viewer_resolve_with(request_rec *r, qw_viewer **out,
                            qw_resolve_with *with);
 
+/* backend.c: mod_qiwei's cookies kept from back-ends, Cache-Control:
+ * private on authenticated responses */
+void qw_backend_register_hooks(apr_pool_t *p);
+
 /* authz.c */
 void qw_authz_register_hooks(apr_pool_t *p);
 

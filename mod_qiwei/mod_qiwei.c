@@ -78,12 +78,8 @@ static int qw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                  QW_VERSION_STRING, qw_keyring_count(kr),
                  (unsigned)qw_keyring_current(kr));
 
-    if (qw_cfg_watermark_used && ap_find_linked_module("mod_cache.c")) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     "QW0009: mod_cache is loaded and QiweiWatermark is on: "
-                     "mod_cache's quick handler answers before "
-                     "authentication and output filters, so make sure "
-                     "CacheDisable covers every protected location");
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        qw_cfg_warn_cache(ptemp, s);
     }
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
         server_rec *sp;
@@ -122,6 +118,7 @@ static void qw_register_hooks(apr_pool_t *p)
     qw_render_register_hooks(p);
     qw_authn_register_hooks(p);
     qw_authz_register_hooks(p);
+    qw_backend_register_hooks(p);
     qw_handler_register_hooks(p);
     qw_security_register_hooks(p);   /* issue 6 */
     qw_wm_register_hooks(p);

@@ -20,6 +20,8 @@ extern module AP_MODULE_DECLARE_DATA qiwei_module;
 #define QW_AUTH_TYPE "Qiwei"
 #define QW_HANDLER "qiwei"
 #define QW_CSRF_COOKIE "qiwei_csrf"
+#define QW_ADMIN_COOKIE "qiwei_admin"
+#define QW_SCAN_COOKIE "qiwei_scan"
 
 /* The member behind the current request, as established by check_authn. */
 typedef struct {

@@ -11,6 +11,7 @@ typedef struct {
     int resolved;           /* viewer lookup done for this request */
     int db_failed;          /* the database could not be asked */
     int ours;               /* our authn or handler ran: our error pages */
+    int admin;              /* an admin session let r through */
     /* articles (article.c) */
     int watermark_override; /* QW_WM_*: the article's own setting */
     const char *external_link_id;  /* share-link reader without a session:

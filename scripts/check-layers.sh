@@ -31,6 +31,7 @@ layer_of() {
     mod_qiwei/render/*) echo 3 ;;
     mod_qiwei/gate.h|mod_qiwei/authn.c|mod_qiwei/authz.c) echo 4 ;;
     mod_qiwei/article.c|mod_qiwei/throttle.[ch]) echo 4 ;;
+    mod_qiwei/backend.c) echo 4 ;;
     mod_qiwei/handle/*|mod_qiwei/mod_qiwei.c) echo 5 ;;
     esac
 }

@@ -172,21 +172,27 @@ for my $kb (20, 400) {
         or diag "tile ${\ ($w // '?')}x${\ ($h // '?')}";
 }
 
-# --- untouched: HEAD, 304, non-HTML, no viewer, watermark off ------------------
+# --- HEAD and 304 (t/82_watermark_head.t has more); untouched: non-HTML, no
+# viewer, watermark off ------------------------------------------------------
 {
+    # HEAD gets GET's header edits (RFC 9110 9.3.2), not the file's
     my $r = Apache::TestRequest::HEAD('/t80/static/page.html', Cookie => $S);
     is $r->code, 200, 'HEAD: 200';
     is $r->content, '', 'HEAD: no body';
-    is $r->header('Content-Length'), -s "$docs/page.html",
-        'HEAD: the file\'s Content-Length (untouched)';
-    ok defined $r->header('ETag'), 'HEAD: ETag kept (untouched)';
+    isnt $r->header('Content-Length') // '', -s "$docs/page.html",
+        'HEAD: not the file\'s Content-Length';
+    ok !defined $r->header('ETag'), 'HEAD: no ETag (as GET)';
+    like $r->header('Cache-Control') // '', qr/no-store/,
+        'HEAD: Cache-Control as GET';
 
-    my $lm = $r->header('Last-Modified');
-    ok defined $lm, 'static page has Last-Modified';
+    # the file's Last-Modified earns no 304 for a marked page
+    my $lm = Apache::TestRequest::GET('/t80/static/plain.txt', Cookie => $S)
+             ->header('Last-Modified');
+    ok defined $lm, 'static file has Last-Modified';
     $r = get('/t80/static/page.html',
              headers => ['If-Modified-Since' => $lm // '']);
-    is $r->code, 304, 'If-Modified-Since: 304';
-    is $r->content, '', '304: empty (nothing appended)';
+    is $r->code, 200, 'If-Modified-Since on a marked page: 200, not 304';
+    like $r->content, qr/id="qiwei-wm"/, '... the marked page';
 
     for my $f (qw(plain.txt pixel.png)) {
         my $orig = slurp("$docs/$f");

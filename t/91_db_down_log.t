@@ -77,8 +77,11 @@ for (my $i = 0; $i < @counts; $i += 2) {
     cmp_ok $counts[$i + 1], '>=', 5, '... over at least 5 s';
 }
 cmp_ok $reported, '>=', 1, "... $reported repeats reported";
-cmp_ok $reported + $lines106, '<=', $n,
-    '... never more than there were refusals';
+# a refused request may meet the pool more than once (an error document,
+# a subrequest), so the occurrences are bounded by a small multiple of the
+# refusals (the 20 above included), not by their number
+cmp_ok $reported + $lines106, '<=', 2 * ($n + 20),
+    '... never far more than there were refusals';
 like $after, qr/QW0106: no database connection available/,
     '... followed by the line itself';
 

@@ -64,6 +64,8 @@ void *qw_create_dir_cfg(apr_pool_t *p, char *dir)
     c->idle_timeout = QW_UNSET;
     c->max_age = QW_UNSET;
     c->identity_headers = QW_UNSET;
+    c->forward_cookies = QW_UNSET;
+    c->cache_private = QW_UNSET;
     c->default_lang = QW_UNSET;
     c->cache_use = QW_UNSET;
     c->watermark = QW_UNSET;
@@ -92,6 +94,8 @@ void *qw_merge_dir_cfg(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(idle_timeout);
     MERGE_INT(max_age);
     MERGE_INT(identity_headers);
+    MERGE_INT(forward_cookies);
+    MERGE_INT(cache_private);
     MERGE_INT(default_lang);
     MERGE_INT(cache_use);
     MERGE_INT(watermark);
@@ -145,6 +149,14 @@ int qw_cfg_secure(const qw_dir_cfg *d)
 int qw_cfg_identity_headers(const qw_dir_cfg *d)
 {
     return EFF_INT(identity_headers, 0);
+}
+int qw_cfg_forward_cookies(const qw_dir_cfg *d)
+{
+    return EFF_INT(forward_cookies, 0);
+}
+int qw_cfg_cache_private(const qw_dir_cfg *d)
+{
+    return EFF_INT(cache_private, 1);
 }
 int qw_cfg_lang(const qw_dir_cfg *d)
 {
@@ -382,6 +394,28 @@ static const char *set_identity_headers(cmd_parms *cmd, void *dv, int on)
     return NULL;
 }
 
+static const char *set_forward_cookies(cmd_parms *cmd, void *dv, int on)
+{
+    ((qw_dir_cfg *)dv)->forward_cookies = on;
+    return NULL;
+}
+
+static const char *set_cache_control(cmd_parms *cmd, void *dv,
+                                     const char *arg)
+{
+    qw_dir_cfg *d = dv;
+    if (!strcasecmp(arg, "private")) {
+        d->cache_private = 1;
+    }
+    else if (!strcasecmp(arg, "off")) {
+        d->cache_private = 0;
+    }
+    else {
+        return "QiweiCacheControl: private or off";
+    }
+    return NULL;
+}
+
 static const char *set_lang(cmd_parms *cmd, void *dv, const char *arg)
 {
     qw_dir_cfg *d = dv;
@@ -559,6 +593,11 @@ const command_rec qw_cmds[] = {
         "absolute session lifetime in seconds"),
     AP_INIT_FLAG("QiweiIdentityHeaders", set_identity_headers, NULL,
         DIR_SCOPE, "pass X-Qiwei-* identity headers to back-ends"),
+    AP_INIT_FLAG("QiweiForwardCookies", set_forward_cookies, NULL,
+        DIR_SCOPE, "On: hand mod_qiwei's own cookies to back-ends too"),
+    AP_INIT_TAKE1("QiweiCacheControl", set_cache_control, NULL, DIR_SCOPE,
+        "private (default): authenticated responses are never stored by "
+        "shared caches; off"),
     AP_INIT_TAKE1("QiweiDefaultLanguage", set_lang, NULL, DIR_SCOPE,
         "zh-CN | en, when Accept-Language does not decide"),
     AP_INIT_FLAG("QiweiWatermark", set_watermark, NULL, DIR_SCOPE,

@@ -52,6 +52,8 @@ typedef struct {
     int idle_timeout;                /* QiweiSessionIdleTimeout, s */
     int max_age;                     /* QiweiSessionMaxAge, s */
     int identity_headers;            /* QiweiIdentityHeaders */
+    int forward_cookies;             /* QiweiForwardCookies */
+    int cache_private;               /* QiweiCacheControl: 1 = private */
     int default_lang;                /* QiweiDefaultLanguage: qw_lang */
     int cache_use;                   /* QiweiCacheMode in a section */
     /* watermark (R9) */
@@ -73,6 +75,10 @@ typedef struct {
 } qw_dir_cfg;
 
 #define QW_UNSET_ANGLE 1000
+
+/* post_config: QW0009 for every protected location mod_cache can answer
+ * before authentication (cfg/cachewarn.c). */
+void qw_cfg_warn_cache(apr_pool_t *p, server_rec *s);
 
 /* 1 once any QiweiWatermark On was read (start-up warnings). */
 extern int qw_cfg_watermark_used;
@@ -106,6 +112,10 @@ int qw_cfg_max_age(const qw_dir_cfg *d);
 int qw_cfg_unauth(const qw_dir_cfg *d);
 int qw_cfg_secure(const qw_dir_cfg *d);
 int qw_cfg_identity_headers(const qw_dir_cfg *d);
+/* 1: our cookies reach back-ends (QiweiForwardCookies On). */
+int qw_cfg_forward_cookies(const qw_dir_cfg *d);
+/* 1: authenticated responses get Cache-Control: private (default). */
+int qw_cfg_cache_private(const qw_dir_cfg *d);
 int qw_cfg_lang(const qw_dir_cfg *d);
 int qw_cfg_watermark(const qw_dir_cfg *d);
 /* The article module of this location, NULL when it holds no articles. */

@@ -17,6 +17,7 @@
 #include "http_log.h"
 
 #include "qiwei.h"
+#include "req.h"
 #include "db.h"
 #include "cfg/config.h"
 #include "util/cookie.h"
@@ -228,6 +229,9 @@ int qw_admin_resolve(request_rec *r, qw_admin_session **out)
     if (c && c->done && c->ent && d->enterprise
         && !strcmp(c->ent, d->enterprise)) {
         *out = c->a;
+        if (c->a) {
+            qw_req_get(r, 1)->admin = 1;    /* Cache-Control: private */
+        }
         return c->rc;
     }
     if (!c) {
@@ -279,6 +283,7 @@ int qw_admin_resolve(request_rec *r, qw_admin_session **out)
     PQclear(res);
     c->a = a;
     *out = a;
+    qw_req_get(r, 1)->admin = 1;            /* Cache-Control: private */
     return OK;
 }
 

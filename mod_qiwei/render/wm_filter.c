@@ -128,7 +128,10 @@ static const char *wm_prepare(ap_filter_t *f)
     qw_wm_style style;
     unsigned char raw[16];
 
-    if (r->main || r->header_only || r->status != HTTP_OK
+    /* HEAD too: it gets the headers GET would (RFC 9110 9.3.2); httpd
+     * drops the body after the header filter, so the Content-Length
+     * counted is the marked page's, as for GET */
+    if (r->main || r->status != HTTP_OK
         || !is_html(r->content_type)) {
         return NULL;
     }
@@ -202,6 +205,7 @@ static const char *wm_prepare(ap_filter_t *f)
     apr_table_unset(r->headers_out, "Content-MD5");
     apr_table_unset(r->headers_out, "ETag");
     apr_table_unset(r->err_headers_out, "ETag");
+    apr_table_unset(r->headers_out, "Last-Modified");
     apr_table_setn(r->headers_out, "Cache-Control", "private, no-store");
     apr_table_unset(r->err_headers_out, "Cache-Control");
     /* The byterange filter runs after us and would cut a 206 out of this
@@ -326,6 +330,44 @@ static void wm_insert_filter(request_rec *r)
     }
 }
 
+/* Could r's answer be an HTML page we mark?  A static file whose type
+ * is known (mod_mime ran) and is not HTML cannot; anything a handler
+ * makes (CGI, mod_proxy) may be. */
+static int may_be_marked(request_rec *r)
+{
+    if (r->handler && strcmp(r->handler, "default-handler")) {
+        return 1;
+    }
+    return !r->content_type || is_html(r->content_type);
+}
+
+/* The validators of a file or a back-end's page are not those of the
+ * marked page (which has none): If-None-Match or If-Modified-Since
+ * must never earn a 304 for it, whatever the client learnt (a HEAD
+ * before this filter saw HEAD, an unmarked copy elsewhere). */
+static void drop_conditionals(request_rec *r)
+{
+    static const char *const names[] = {
+        "If-None-Match", "If-Modified-Since", "If-Range", NULL
+    };
+    int i, dropped = 0;
+
+    if (r->method_number != M_GET || !may_be_marked(r)) {
+        return;
+    }
+    for (i = 0; names[i]; i++) {
+        if (apr_table_get(r->headers_in, names[i])) {
+            apr_table_unset(r->headers_in, names[i]);
+            dropped = 1;
+        }
+    }
+    if (dropped) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "QW0830: conditional request for %s answered in full: "
+                      "a watermarked page has no validators", r->uri);
+    }
+}
+
 /* Back-ends (mod_proxy, CGI) must send us text we can read: hold the
  * client's Accept-Encoding back from them; the filter restores it for
  * mod_deflate, which compresses after us. */
@@ -335,6 +377,7 @@ static int wm_fixups(request_rec *r)
     if (r->main || !wm_enabled(r)) {
         return DECLINED;
     }
+    drop_conditionals(r);
     ae = apr_table_get(r->headers_in, "Accept-Encoding");
     if (ae) {
         apr_table_setn(r->notes, WM_NOTE_AE, ae);

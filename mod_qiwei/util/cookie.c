@@ -184,3 +184,65 @@ int qw_cookie_count(const char *header, const char *name)
     each_pair(header, count_all, &cs);
     return cs.count;
 }
+
+/* Is the pair in [s, end) one of names?  Malformed pairs are nobody's. */
+static int pair_named(const char *s, const char *end,
+                      const char *const *names)
+{
+    cookie_pair cp;
+
+    if (parse_pair(s, end, &cp) != 0) {
+        return 0;
+    }
+    for (; *names; names++) {
+        if (strlen(*names) == cp.nlen && !memcmp(*names, cp.name, cp.nlen)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *qw_cookie_remove(apr_pool_t *p, const char *header,
+                             const char *const *names)
+{
+    const char *s = header;
+    char *out, *o;
+    int removed = 0;
+
+    if (header == NULL) {
+        return NULL;
+    }
+    o = out = apr_palloc(p, strlen(header) + 1);
+    while (*s != '\0') {
+        const char *end = strchr(s, ';');
+        const char *a, *z;
+
+        if (end == NULL) {
+            end = s + strlen(s);
+        }
+        if (pair_named(s, end, names)) {
+            removed = 1;
+        }
+        else {
+            /* kept as it came, without the spaces around it */
+            for (a = s; a < end && is_ows(*a); a++) {
+            }
+            for (z = end; z > a && is_ows(z[-1]); z--) {
+            }
+            if (z > a) {
+                if (o != out) {
+                    *o++ = ';';
+                    *o++ = ' ';
+                }
+                memcpy(o, a, (size_t)(z - a));
+                o += z - a;
+            }
+        }
+        s = *end ? end + 1 : end;
+    }
+    if (!removed) {
+        return header;
+    }
+    *o = '\0';
+    return o == out ? NULL : out;
+}

@@ -14,4 +14,10 @@ const char *qw_cookie_get(apr_pool_t *p, const char *header, const char *name);
  * up as a second value). */
 int qw_cookie_count(const char *header, const char *name);
 
+/* The Cookie header without the cookies called one of names (a NULL
+ * terminated list): header itself when none is there, NULL when nothing is
+ * left.  Other pairs, malformed ones included, are kept in order. */
+const char *qw_cookie_remove(apr_pool_t *p, const char *header,
+                             const char *const *names);
+
 #endif

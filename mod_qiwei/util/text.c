@@ -1,6 +1,7 @@
 /* Small pure text helpers: language choice, redirect targets, escaping,
  * identifier validation, UTF-8 checks. */
 #include <string.h>
+#include <strings.h>
 
 #include <apr_strings.h>
 
@@ -422,4 +423,70 @@ const char *qw_path_cut_lengths(apr_pool_t *p, const char *s, long max)
     buf[off++] = '}';
     buf[off] = '\0';
     return buf;
+}
+
+/* The length of the Cache-Control directive at s (up to a ',' outside a
+ * quoted string). */
+static size_t cc_directive_len(const char *s)
+{
+    size_t i = 0;
+    int quoted = 0;
+
+    for (; s[i] && (quoted || s[i] != ','); i++) {
+        if (s[i] == '"') {
+            quoted = !quoted;
+        }
+        else if (s[i] == '\\' && quoted && s[i + 1]) {
+            i++;
+        }
+    }
+    return i;
+}
+
+const char *qw_cache_control_private(apr_pool_t *p, const char *value)
+{
+    const char *s = value ? value : "";
+    char *out = apr_palloc(p, strlen(s) + sizeof(", private"));
+    char *o = out;
+    int has_private = 0;
+
+    while (*s) {
+        size_t n = cc_directive_len(s), m;
+        const char *a = s, *z = s + n;
+
+        s = *z ? z + 1 : z;
+        while (a < z && is_ows(*a)) {
+            a++;
+        }
+        while (z > a && is_ows(z[-1])) {
+            z--;
+        }
+        m = (size_t)(z - a);
+        if (m == 0 || (m == 6 && !strncasecmp(a, "public", 6))
+            || (m > 7 && !strncasecmp(a, "private", 7)
+                && (a[7] == '=' || is_ows(a[7])))) {
+            /* public says the opposite; private="field" only hides the
+             * fields it names: both go, a plain private takes their place */
+            continue;
+        }
+        if (m == 7 && !strncasecmp(a, "private", 7)) {
+            has_private = 1;
+        }
+        if (o != out) {
+            *o++ = ',';
+            *o++ = ' ';
+        }
+        memcpy(o, a, m);
+        o += m;
+    }
+    if (!has_private) {
+        if (o != out) {
+            *o++ = ',';
+            *o++ = ' ';
+        }
+        memcpy(o, "private", 7);
+        o += 7;
+    }
+    *o = '\0';
+    return out;
 }

@@ -65,4 +65,9 @@ char *qw_sanitize_text(apr_pool_t *p, const char *s, size_t max);
 /* How much of a User-Agent header is kept in the database (bytes). */
 #define QW_UA_MAX 512
 
+/* A Cache-Control value (NULL: none) with "private" added so that no
+ * shared cache stores the response: every other directive is kept
+ * (no-store too), "public" and the field form private="..." go. */
+const char *qw_cache_control_private(apr_pool_t *p, const char *value);
+
 #endif

@@ -13,6 +13,8 @@
 #   xhtml        application/xhtml+xml
 #   partial      a 206 answer with Content-Range
 #   text         text/plain that mentions <body>
+#   conditional  the plain page, or 304 when If-None-Match names its ETag
+#                (a back-end that honours conditional requests)
 use strict;
 use warnings;
 use IO::Compress::Gzip qw(gzip $GzipError);
@@ -101,6 +103,11 @@ elsif ($mode eq 'partial') {
     print "Status: 206 Partial Content\r\n";
     head('Content-Range' => 'bytes 0-99/' . length($PAGE));
     print $part;
+}
+elsif ($mode eq 'conditional'
+       && ($ENV{HTTP_IF_NONE_MATCH} // '') =~ /"cgi-etag-1"/) {
+    print "Status: 304 Not Modified\r\n";
+    head('ETag' => '"cgi-etag-1"');
 }
 elsif ($mode eq 'text') {
     head('Content-Type' => 'text/plain; charset=utf-8');

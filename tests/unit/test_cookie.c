@@ -113,6 +113,29 @@ START_TEST(null_inputs)
 }
 END_TEST
 
+START_TEST(remove_named)
+{
+    static const char *const ours[] = { "s", "__Host-s", "csrf", NULL };
+    const char *h = "a=1; b=2";
+
+    /* nothing of ours: the very same header */
+    ck_assert_ptr_eq(qw_cookie_remove(pool, h, ours), h);
+    ck_assert_ptr_null(qw_cookie_remove(pool, NULL, ours));
+    ck_assert_str_eq(qw_cookie_remove(pool, "s=1; a=2", ours), "a=2");
+    ck_assert_str_eq(qw_cookie_remove(pool, "a=2;s=1", ours), "a=2");
+    ck_assert_str_eq(qw_cookie_remove(pool, "a=1; __Host-s=x; b=2; csrf=y",
+                                      ours), "a=1; b=2");
+    /* every copy, malformed values too; other names byte for byte */
+    ck_assert_str_eq(qw_cookie_remove(pool, " s = \"x\" ;S=1; s=a b; ss=2",
+                                      ours), "S=1; ss=2");
+    /* malformed pairs of others are kept as they came */
+    ck_assert_str_eq(qw_cookie_remove(pool, "garbage; s=1; =x", ours),
+                     "garbage; =x");
+    ck_assert_ptr_null(qw_cookie_remove(pool, "s=1; csrf=2", ours));
+    ck_assert_ptr_null(qw_cookie_remove(pool, "s=1;  ; ", ours));
+}
+END_TEST
+
 Suite *suite_cookie(void)
 {
     Suite *s = suite_create("cookie");
@@ -125,6 +148,7 @@ Suite *suite_cookie(void)
     tcase_add_test(tc, malformed_pairs_skipped);
     tcase_add_test(tc, long_values_ignored);
     tcase_add_test(tc, null_inputs);
+    tcase_add_test(tc, remove_named);
     suite_add_tcase(s, tc);
     return s;
 }

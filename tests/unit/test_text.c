@@ -24,6 +24,24 @@ static void teardown(void)
 #define ZH QW_LANG_ZH
 #define EN QW_LANG_EN
 
+START_TEST(cache_control_private)
+{
+#define CCP(v) qw_cache_control_private(pool, (v))
+    ck_assert_str_eq(CCP(NULL), "private");
+    ck_assert_str_eq(CCP(""), "private");
+    ck_assert_str_eq(CCP("no-store"), "no-store, private");
+    ck_assert_str_eq(CCP("private, no-store"), "private, no-store");
+    ck_assert_str_eq(CCP("PRIVATE"), "PRIVATE");
+    ck_assert_str_eq(CCP("public, max-age=60"), "max-age=60, private");
+    ck_assert_str_eq(CCP(" max-age=60 ,, s-maxage=5 "),
+                     "max-age=60, s-maxage=5, private");
+    ck_assert_str_eq(CCP("private=\"set-cookie, x\", no-cache"),
+                     "no-cache, private");
+    ck_assert_str_eq(CCP("no-cache=\"a, b\""), "no-cache=\"a, b\", private");
+#undef CCP
+}
+END_TEST
+
 START_TEST(lang_pick)
 {
     ck_assert_int_eq(qw_lang_pick(NULL, ZH), ZH);
@@ -369,6 +387,7 @@ Suite *suite_text(void)
     TCase *tc = tcase_create("text");
 
     tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, cache_control_private);
     tcase_add_test(tc, lang_pick);
     tcase_add_test(tc, safe_local_path);
     tcase_add_test(tc, escape_html);
