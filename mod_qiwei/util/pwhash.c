@@ -113,9 +113,74 @@ static int dummy_hash(unsigned long long ops, size_t mem,
     return rc;
 }
 
+/* The m (KiB) and t of an encoded Argon2 hash: 0, or -1 when it is not
+ * one libsodium verifies. */
+static int stored_params(const char *encoded, unsigned long *m_kib,
+                         unsigned long *t)
+{
+    const char *rest;
+
+    if (!strncmp(encoded, "$argon2id$", 10)) {
+        rest = encoded + 9;
+    }
+    else if (!strncmp(encoded, "$argon2i$", 9)) {
+        rest = encoded + 8;
+    }
+    else {
+        return -1;
+    }
+    if (sscanf(rest, "$v=%*u$m=%lu,t=%lu,", m_kib, t) != 2) {
+        return -1;
+    }
+    return 0;
+}
+
+size_t qw_pw_pad_kib(const char *encoded, const qw_pw_params *params)
+{
+    unsigned long long ops, server, stored = 0;
+    unsigned long m_kib, t;
+    size_t mem, pad;
+
+    effective(params, &ops, &mem);
+    /* Argon2's work is m blocks of 1 KiB filled t times over */
+    server = (unsigned long long)(mem / 1024) * ops;
+    if (encoded && strnlen(encoded, crypto_pwhash_STRBYTES)
+                   < crypto_pwhash_STRBYTES
+        && stored_params(encoded, &m_kib, &t) == 0) {
+        stored = m_kib >= server || t >= server
+                 ? server : (unsigned long long)m_kib * t;
+    }
+    if (stored >= server) {
+        return 0;               /* as costly already, or more (see docs) */
+    }
+    /* the rest, at the server's t */
+    pad = (size_t)((server - stored) / ops);
+    return pad * 1024 >= crypto_pwhash_MEMLIMIT_MIN ? pad : 0;
+}
+
+/* Argon2id over pad_kib KiB at the server's t, for the time it takes. */
+static void pad_work(size_t pad_kib, const qw_pw_params *params)
+{
+    unsigned char out[16];
+    unsigned char salt[crypto_pwhash_SALTBYTES] = { 0 };
+    unsigned long long ops;
+    size_t mem;
+
+    if (pad_kib == 0) {
+        return;
+    }
+    effective(params, &ops, &mem);
+    if (crypto_pwhash(out, sizeof(out), "", 0, salt, ops, pad_kib * 1024,
+                      crypto_pwhash_ALG_ARGON2ID13) == 0) {
+        sodium_memzero(out, sizeof(out));
+    }
+}
+
 int qw_pw_verify(const char *encoded, const char *pw, size_t len,
                  const qw_pw_params *params)
 {
+    int ok;
+
     if ((pw == NULL && len != 0) || len > QW_PW_MAX_LEN
         || qw_pw_init() != 0) {
         return 0;
@@ -140,17 +205,21 @@ int qw_pw_verify(const char *encoded, const char *pw, size_t len,
     /* crypto_pwhash_str_verify reads a NUL-terminated string of at most
      * crypto_pwhash_STRBYTES - 1 characters. */
     if (strnlen(encoded, crypto_pwhash_STRBYTES) >= crypto_pwhash_STRBYTES) {
+        pad_work(qw_pw_pad_kib(NULL, params), params);
         return 0;
     }
-    return crypto_pwhash_str_verify(encoded, pw, len) == 0;
+    ok = crypto_pwhash_str_verify(encoded, pw, len) == 0;
+    /* A hash made with cheaper settings would answer sooner than the
+     * dummy of an unknown account: spend the difference, whatever the
+     * outcome, so that time tells nothing about the stored parameters. */
+    pad_work(qw_pw_pad_kib(encoded, params), params);
+    return ok;
 }
 
 int qw_pw_needs_rehash(const char *encoded, const qw_pw_params *params)
 {
     unsigned long long ops;
     size_t mem;
-    unsigned long m_kib = 0, t = 0;
-    int rc;
 
     if (encoded == NULL
         || strnlen(encoded, crypto_pwhash_STRBYTES) >= crypto_pwhash_STRBYTES
@@ -163,15 +232,9 @@ int qw_pw_needs_rehash(const char *encoded, const qw_pw_params *params)
         return 1;
     }
     effective(params, &ops, &mem);
-    rc = crypto_pwhash_str_needs_rehash(encoded, ops, mem);
-    if (rc == 0) {
-        return 0;
-    }
-    /* libsodium says "differs"; we rehash only when it is weaker, so
-     * lowering the configuration does not churn every stored hash. */
-    if (sscanf(encoded, "$argon2id$v=%*u$m=%lu,t=%lu,", &m_kib, &t) != 2) {
-        return 1;
-    }
-    return (unsigned long long)m_kib * 1024ULL < (unsigned long long)mem
-           || (unsigned long long)t < ops;
+    /* Any difference, also a costlier stored hash (the settings were
+     * lowered): a failed login against it would take longer than against
+     * an unknown account.  Every node should have the same settings, or
+     * logins flip the hash between them. */
+    return crypto_pwhash_str_needs_rehash(encoded, ops, mem) != 0;
 }
