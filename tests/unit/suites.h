@@ -21,5 +21,6 @@ Suite *suite_qr(void);
 Suite *suite_rights(void);
 Suite *suite_auditmac(void);
 Suite *suite_path(void);
+Suite *suite_recovery(void);
 
 #endif
