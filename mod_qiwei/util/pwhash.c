@@ -179,8 +179,10 @@ static void pad_work(size_t pad_kib, const qw_pw_params *params)
 }
 
 /* How long one verify at the server's settings takes in this process:
- * a moving average of the dummy's and of stored hashes made at exactly
- * those settings.  Argon2 over less memory runs faster per block (more of
+ * a running estimate of the median of the dummy's and of stored hashes
+ * made at exactly those settings (each sample moves it 4 % towards
+ * itself: a mean would follow the slow tail of a loaded machine and make
+ * padded verifies the slower ones).  Argon2 over less memory runs faster per block (more of
  * it stays in the CPU's caches), so work alone leaves a padded verify a
  * few per cent short; the rest is waited. */
 static pthread_mutex_t ref_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -206,8 +208,11 @@ static void ref_note(unsigned long long ops, size_t mem, double seconds)
         ref.mem = mem;
         ref.seconds = seconds;
     }
-    else {
-        ref.seconds = (7 * ref.seconds + seconds) / 8;
+    else if (seconds > ref.seconds) {
+        ref.seconds *= 1.04;
+    }
+    else if (seconds < ref.seconds) {
+        ref.seconds /= 1.04;
     }
     pthread_mutex_unlock(&ref_lock);
 }
