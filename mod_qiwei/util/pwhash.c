@@ -182,9 +182,9 @@ static void pad_work(size_t pad_kib, const qw_pw_params *params)
  * a running estimate of the median of the dummy's and of stored hashes
  * made at exactly those settings (each sample moves it 4 % towards
  * itself: a mean would follow the slow tail of a loaded machine and make
- * padded verifies the slower ones).  Argon2 over less memory runs faster per block (more of
- * it stays in the CPU's caches), so work alone leaves a padded verify a
- * few per cent short; the rest is waited. */
+ * padded verifies the slower ones).  Argon2 over less memory runs faster
+ * per block (more of it stays in the CPU's caches), so work alone leaves
+ * a padded verify a few per cent short; the rest is waited. */
 static pthread_mutex_t ref_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     unsigned long long ops;

@@ -28,9 +28,10 @@ char *qw_pw_hash(apr_pool_t *p, const char *pw, size_t len,
  * against an internal dummy hash made with params so that an unknown account
  * costs the same time as a wrong password, and returns 0.  A stored hash
  * cheaper than params (or one that is not Argon2) is padded with Argon2id
- * work for the difference (qw_pw_pad_kib), so a call always costs about
- * one verify at params, whatever the stored hash's settings, when they are
- * not above params. */
+ * work for the difference (qw_pw_pad_kib) and then waits, if need be,
+ * until it took as long as verifies at params take in this process, so a
+ * call costs one verify at params whatever the stored hash's settings,
+ * when they are not above params. */
 int qw_pw_verify(const char *encoded, const char *pw, size_t len,
                  const qw_pw_params *params);
 

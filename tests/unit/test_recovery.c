@@ -14,8 +14,10 @@
 /* HMAC-SHA256(HKDF-SHA256(bytes 0..31, no salt,
  * "mod_qiwei recovery-code v1"), "abcdehjkmn") and SHA-256("abcdehjkmn"),
  * computed independently with Python's hmac and hashlib. */
-#define MAC_1 "2e9dac2c20d78ee6603a76eb7cf239454c1aa2c5adf3cd4cd9706e9f6511d58c"
-#define SHA "1da4c4d03f3f10e0ac3b7377d2df55ab3f1137708d80f73f9bc3b7918619049c"
+#define MAC_1 "2e9dac2c20d78ee6603a76eb7cf23945" \
+              "4c1aa2c5adf3cd4cd9706e9f6511d58c"
+#define SHA "1da4c4d03f3f10e0ac3b7377d2df55ab" \
+            "3f1137708d80f73f9bc3b7918619049c"
 
 static apr_pool_t *pool;
 static qw_keyring *kr;
