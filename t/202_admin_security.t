@@ -9,6 +9,7 @@ use utf8;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
+use Digest::SHA ();
 use IPC::Open3 qw(open3);
 use Symbol qw(gensym);
 use QiweiTest;
@@ -158,6 +159,16 @@ my ($secret, $t0, $c2);
     is sql("SELECT count(*) FROM admin_recovery_codes r JOIN admin_accounts"
            . " a USING (enterprise_id, admin_id) WHERE a.account = '$ops'"
            . " AND length(code_hash) = 32"), 10, 'recovery codes stored hashed';
+    # keyed (schema 13): a MAC under the key file, not SHA-256 of the code
+    my %plain = map { (my $n = lc $_) =~ s/[- ]//g;
+                      (Digest::SHA::sha256_hex($n) => 1) }
+                @{ $xd->{recovery_codes} || [] };
+    my @rows = split /\n/, sql("SELECT encode(code_hash, 'hex') || ' ' ||"
+        . " coalesce(key_id, 0) FROM admin_recovery_codes r JOIN"
+        . " admin_accounts a USING (enterprise_id, admin_id)"
+        . " WHERE a.account = '$ops'");
+    is scalar(grep { /^[0-9a-f]{64} [1-9]/ && !$plain{(split / /)[0]} }
+              @rows), 10, '... as a keyed MAC with its key id';
 }
 
 # login with the second step: replay, window, valid code

@@ -401,7 +401,14 @@ int qw_account_current_password(request_rec *r, qw_store *st,
         lock_noted(r, st, a, &info);
         return HTTP_UNAUTHORIZED;
     }
-    qw_throttle_account_clear(r, a->enterprise, a->account,
-                              k->throttle_password);
+    if (!a->keep_counter) {
+        qw_account_pw_cleared(r, a);
+    }
     return OK;
+}
+
+void qw_account_pw_cleared(request_rec *r, const qw_account *a)
+{
+    qw_throttle_account_clear(r, a->enterprise, a->account,
+                              a->kind->throttle_password);
 }

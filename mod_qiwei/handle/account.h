@@ -49,6 +49,10 @@ typedef struct {
      * one (NULL: the kind's pw_wrong_action) */
     const char *purpose;
     const char *pw_wrong_action;
+    /* 1: a right current password leaves the password counter as it is;
+     * the caller clears it (qw_account_pw_cleared) only once the costly
+     * part after it is done, so that repeating that part is throttled */
+    int keep_counter;
 } qw_account;
 
 /* The member member of enterprise ent (r's location), account its name. */
@@ -87,12 +91,16 @@ qw_status qw_account_totp_pending(request_rec *r, qw_store *st,
 
 /* The current password asked again: throttled like a login (the password
  * counter, before hashing), checked against the current hash, then
- * *hashes holds it and up to history older ones.  OK (counter cleared),
+ * *hashes holds it and up to history older ones.  OK (counter cleared
+ * unless a->keep_counter),
  * HTTP_TOO_MANY_REQUESTS (the 429 was sent), HTTP_UNAUTHORIZED (wrong:
  * logged for fail2ban, the address counted) or HTTP_SERVICE_UNAVAILABLE. */
 int qw_account_current_password(request_rec *r, qw_store *st,
                                 const qw_account *a, const char *cur,
                                 int history, apr_array_header_t **hashes);
+
+/* The password counter of a cleared (after keep_counter). */
+void qw_account_pw_cleared(request_rec *r, const qw_account *a);
 
 /* A database error in a step of a: logged (QW1013 for an admin)
  * and rolled back, when the kind logs it; HTTP_SERVICE_UNAVAILABLE. */

@@ -103,7 +103,7 @@ int qw_handle_password(request_rec *r)
     qw_account acc;
     qw_store *st;
     changer c;
-    int rc, ok, i;
+    int rc, ok, i, history, compared = 0;
 
     if (r->method_number != M_GET && r->method_number != M_POST) {
         r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
@@ -153,10 +153,13 @@ int qw_handle_password(request_rec *r)
         return qw_unavailable(r);
     }
     qw_sec_policy_for(r, &ms, &pol);
-    /* guessing the current password here is throttled like the login */
+    history = pol.history < 0 ? 0 : pol.history > QW_PWP_HISTORY_MAX
+              ? QW_PWP_HISTORY_MAX : pol.history;
+    /* guessing the current password here is throttled like the login;
+     * it is checked first, one hash, before anything else costs one */
     qw_account_member(&acc, r, c.ent, c.member, c.account);
-    rc = qw_account_current_password(r, st, &acc, cur, pol.history,
-                                     &hashes);
+    acc.keep_counter = 1;
+    rc = qw_account_current_password(r, st, &acc, cur, history, &hashes);
     if (rc == HTTP_TOO_MANY_REQUESTS) {
         return rc;                      /* render/ draws the 429 page */
     }
@@ -174,16 +177,31 @@ int qw_handle_password(request_rec *r)
         pr = qw_pwpolicy_check(&pol, qw_sec_blocklist(), r->pool, pw,
                                strlen(pw), c.account);
     }
-    /* the current one and the last pol.history ones */
-    for (i = 0; pr == QW_PWP_OK && i < hashes->nelts
-                && (pol.history > 0 || i == 0); i++) {
+    /* the current one: the same bytes as cur, which matched it (no hash) */
+    if (pr == QW_PWP_OK && !strcmp(pw, cur)) {
+        pr = QW_PWP_REUSED;
+    }
+    /* the older ones, at most history (stopping at the first match): one
+     * hash each, so a refusal after them counts like a failed login */
+    for (i = 1; pr == QW_PWP_OK && i < hashes->nelts && i <= history; i++) {
         if (qw_account_pw_verify(r, APR_ARRAY_IDX(hashes, i, const char *),
                                  pw, strlen(pw), &ok) != 0) {
             return qw_unavailable(r);
         }
+        compared = i;
         if (ok) {
             pr = QW_PWP_REUSED;
         }
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "QW1247: password change of member %" APR_INT64_T_FMT
+                  ": current password right, %d earlier password(s) "
+                  "compared", c.member, compared);
+    if (compared == 0 || pr == QW_PWP_OK) {
+        qw_account_pw_cleared(r, &acc);
+    }
+    else {
+        qw_throttle_addr_fail(r);
     }
     if (pr != QW_PWP_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,

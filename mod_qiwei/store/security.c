@@ -2,12 +2,13 @@
  * password history and changes, pending logins, scan-to-login challenges.
  * SQL lives here; the module's handlers call these with a qw_store built on
  * the request's connection. */
+#include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 #include <apr_strings.h>
 
 #include "store/store.h"
+#include "util/recovery.h"
 #include "util/seal.h"
 #include "util/token.h"
 
@@ -200,39 +201,25 @@ qw_status qw_psec_totp_use_step(qw_store *st, const qw_principal *pr,
     return one_row_or(st, res, QW_ERR_CONFLICT);
 }
 
-static void code_hash(const char *code, unsigned char out[32])
-{
-    /* recovery codes are compared case- and dash-insensitively */
-    char norm[64];
-    size_t i, o = 0;
-
-    for (i = 0; code[i] && o < sizeof(norm) - 1; i++) {
-        char c = code[i];
-        if (c == '-' || c == ' ') {
-            continue;
-        }
-        if (c >= 'A' && c <= 'Z') {
-            c = (char)(c - 'A' + 'a');
-        }
-        norm[o++] = c;
-    }
-    norm[o] = '\0';
-    SHA256((const unsigned char *)norm, o, out);
-    OPENSSL_cleanse(norm, sizeof(norm));
-}
-
 qw_status qw_psec_totp_enable(qw_store *st, const qw_principal *pr,
                               int64_t ent, int64_t id, int64_t step,
                               int ncodes, const char *conflict_msg,
                               apr_array_header_t **codes)
 {
     static const char alphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
-    const char *p[3], *insert;
+    const char *p[3], *insert, *kidtext;
+    uint32_t kid;
     PGresult *res;
     qw_status rc;
     int i, j, rows;
 
     *codes = apr_array_make(st->pool, ncodes, sizeof(const char *));
+    /* the codes' MAC needs the key file: refused before anything is
+     * written */
+    if ((rc = qw_store_need_keys(st)) != QW_OK) {
+        return rc;
+    }
+    kid = qw_keyring_current(st->keys);
     p[0] = qw_i64(st->pool, ent);
     p[1] = qw_i64(st->pool, id);
     p[2] = qw_i64(st->pool, step);
@@ -260,13 +247,14 @@ qw_status qw_psec_totp_enable(qw_store *st, const qw_principal *pr,
     }
     PQclear(res);
     insert = apr_psprintf(st->pool, "INSERT INTO %s"
-                          " (enterprise_id, %s, code_hash)"
-                          " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                          " (enterprise_id, %s, code_hash, key_id)"
+                          " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
                           pr->codes_table, pr->id_col);
+    kidtext = apr_psprintf(st->pool, "%u", (unsigned)kid);
     for (i = 0; i < ncodes; i++) {
-        unsigned char raw[10], h[32];
+        unsigned char raw[10], h[QW_RECOVERY_LEN];
         char text[16];
-        const char *q[3];
+        const char *q[4];
         int o = 0;
 
         if (qw_random(raw, sizeof(raw)) != 0) {
@@ -282,11 +270,14 @@ qw_status qw_psec_totp_enable(qw_store *st, const qw_principal *pr,
         }
         text[o] = '\0';
         OPENSSL_cleanse(raw, sizeof(raw));
-        code_hash(text, h);
+        if (qw_recovery_mac(st->keys, kid, text, h) != 0) {
+            return qw_store_error(st, QW_ERR_CRYPTO, "recovery code MAC");
+        }
         q[0] = p[0];
         q[1] = p[1];
         q[2] = qw_store_bytea(st->pool, h, sizeof(h));
-        res = qw_store_exec(st, insert, 3, q, &rc);
+        q[3] = kidtext;
+        res = qw_store_exec(st, insert, 4, q, &rc);
         if (!res) {
             return rc;
         }
@@ -296,21 +287,81 @@ qw_status qw_psec_totp_enable(qw_store *st, const qw_principal *pr,
     return QW_OK;
 }
 
+/* $1 enterprise id, $2 the principal's id: the unused codes, each with
+ * the key id of its MAC (NULL: the unkeyed SHA-256 of rows written before
+ * schema version 13). */
+#define RECOVERY_COLS(X, L) \
+    X(CODE_HASH, " code_hash") \
+    L(KEY_ID, " key_id")
+#define RECOVERY_COL_ENUM(name, expr) RECOVERY_COL_##name,
+enum { RECOVERY_COLS(RECOVERY_COL_ENUM, RECOVERY_COL_ENUM) };
+#define SQL_RECOVERY_UNUSED \
+    "SELECT" RECOVERY_COLS(QW_COL_SQL, QW_COL_SQL_LAST) " FROM %s" \
+    " WHERE enterprise_id = $1 AND %s = $2 AND used_at IS NULL"
+
+/* Which unused row code matches: its stored bytes, or NULL.  Every row
+ * is compared (a handful), in constant time. */
+static const unsigned char *recovery_match(qw_store *st, PGresult *res,
+                                           const char *code)
+{
+    const unsigned char *found = NULL;
+    unsigned char legacy[QW_RECOVERY_LEN], mac[QW_RECOVERY_LEN];
+    int have_legacy = qw_recovery_legacy(code, legacy) == 0;
+    int i;
+
+    for (i = 0; i < PQntuples(res); i++) {
+        size_t n = 0;
+        unsigned char *stored = PQunescapeBytea((const unsigned char *)
+            PQgetvalue(res, i, RECOVERY_COL_CODE_HASH), &n);
+        const unsigned char *want = NULL;
+
+        if (PQgetisnull(res, i, RECOVERY_COL_KEY_ID)) {
+            want = have_legacy ? legacy : NULL;
+        }
+        else if (qw_recovery_mac(st->keys, (uint32_t)strtoul(
+                     PQgetvalue(res, i, RECOVERY_COL_KEY_ID), NULL, 10),
+                     code, mac) == 0) {
+            want = mac;
+        }
+        if (stored && n == QW_RECOVERY_LEN && want && !found
+            && CRYPTO_memcmp(stored, want, QW_RECOVERY_LEN) == 0) {
+            found = apr_pmemdup(st->pool, stored, n);
+        }
+        if (stored) {
+            PQfreemem(stored);
+        }
+    }
+    OPENSSL_cleanse(legacy, sizeof(legacy));
+    OPENSSL_cleanse(mac, sizeof(mac));
+    return found;
+}
+
 qw_status qw_psec_recovery_use(qw_store *st, const qw_principal *pr,
                                int64_t ent, int64_t id, const char *code)
 {
-    unsigned char h[32];
+    const unsigned char *found;
     const char *p[3];
     PGresult *res;
     qw_status rc;
 
-    if (!code || strlen(code) > 40) {
+    if (!code || strlen(code) > QW_RECOVERY_MAX) {
         return QW_ERR_NOTFOUND;
     }
-    code_hash(code, h);
     p[0] = qw_i64(st->pool, ent);
     p[1] = qw_i64(st->pool, id);
-    p[2] = qw_store_bytea(st->pool, h, sizeof(h));
+    res = qw_store_exec(st, apr_psprintf(st->pool, SQL_RECOVERY_UNUSED,
+                                         pr->codes_table, pr->id_col),
+                        2, p, &rc);
+    if (!res) {
+        return rc;
+    }
+    found = recovery_match(st, res, code);
+    PQclear(res);
+    if (!found) {
+        return QW_ERR_NOTFOUND;
+    }
+    /* used once: the row is consumed only if still unused */
+    p[2] = qw_store_bytea(st->pool, found, QW_RECOVERY_LEN);
     res = qw_store_exec(st, apr_psprintf(st->pool,
                         "UPDATE %s SET used_at = now()"
                         " WHERE enterprise_id = $1 AND %s = $2"

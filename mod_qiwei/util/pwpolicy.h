@@ -39,13 +39,17 @@ typedef enum {
     QW_PWP_RESULT_COUNT
 } qw_pwp_result;
 
+/* Earlier passwords compared at a change, at most: one Argon2id verify
+ * each, so this bounds a request's cost (the modes ask for 5). */
+#define QW_PWP_HISTORY_MAX 5
 #define QW_PWP_MAX_CHARS 256    /* >= 64 required; 1024 bytes max anyway */
 
 typedef struct {
     qw_pwp_mode mode;
     int min_chars;
     int composition;        /* require digit + upper + lower + symbol */
-    int history;            /* refuse the last N (0: no check) */
+    int history;            /* refuse the last N (0: no check; at most
+                             * QW_PWP_HISTORY_MAX are compared) */
     int max_age_days;       /* 0: never expires */
 } qw_pwpolicy;
 

@@ -23,5 +23,6 @@ Suite *suite_auditmac(void);
 Suite *suite_path(void);
 Suite *suite_jbody(void);
 Suite *suite_json_keys(void);
+Suite *suite_recovery(void);
 
 #endif

@@ -129,15 +129,56 @@ START_TEST(needs_rehash)
     ck_assert_int_eq(qw_pw_needs_rehash(h, &fast), 0);
     ck_assert_int_eq(qw_pw_needs_rehash(h, &more_mem), 1);
     ck_assert_int_eq(qw_pw_needs_rehash(h, &more_ops), 1);
-    /* stronger than configured: kept */
+    /* costlier than configured: re-hashed too (a failure against it
+     * would take longer than against an unknown account) */
     h = qw_pw_hash(pool, "x", 1, &more_ops);
-    ck_assert_int_eq(qw_pw_needs_rehash(h, &less), 0);
+    ck_assert_int_eq(qw_pw_needs_rehash(h, &less), 1);
     /* Argon2i (not id), or unparsable: rehash */
     ck_assert_int_eq(qw_pw_needs_rehash(
         "$argon2i$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$"
         "iWh06vD8Fy27wf9npn6FXWiCX4K6pW6Ue1Bnzz07Z8A", &fast), 1);
     ck_assert_int_eq(qw_pw_needs_rehash("garbage", &fast), 1);
     ck_assert_int_eq(qw_pw_needs_rehash(NULL, &fast), 0);
+}
+END_TEST
+
+START_TEST(pad_for_cheaper_stored_hash)
+{
+    qw_pw_params server = { 2, 64 }, slow = { 3, 64 };
+    char *cheap = qw_pw_hash(pool, "x", 1, &fast);
+    char *same = qw_pw_hash(pool, "x", 1, &server);
+    double t0, t1, t2, t3;
+
+    /* 19 MiB x 2 stored, 64 MiB x 2 configured: 45 MiB x 2 more */
+    ck_assert_uint_eq(qw_pw_pad_kib(cheap, &server), (64 - 19) * 1024);
+    ck_assert_uint_eq(qw_pw_pad_kib(same, &server), 0);
+    /* t differs: the rest of m x t, at the server's t */
+    ck_assert_uint_eq(qw_pw_pad_kib(cheap, &slow),
+                      (64 * 1024 * 3 - 19456 * 2) / 3);
+    /* costlier stored hash: nothing to add */
+    ck_assert_uint_eq(qw_pw_pad_kib(same, &fast), 0);
+    /* nothing stored, not Argon2, absurd numbers: all of it, or none */
+    ck_assert_uint_eq(qw_pw_pad_kib(NULL, &server), 64 * 1024);
+    ck_assert_uint_eq(qw_pw_pad_kib("garbage", &server), 64 * 1024);
+    ck_assert_uint_eq(qw_pw_pad_kib("$argon2id$v=19$m=99999999999,t=2,p=1$"
+                                    "c29tZXNhbHQ$eA", &server), 0);
+    ck_assert_uint_eq(qw_pw_pad_kib("$argon2i$v=19$m=19456,t=2,p=1$"
+                                    "c29tZXNhbHQ$eA", &server),
+                      (64 - 19) * 1024);
+
+    /* a wrong password against the cheap hash costs about as much as
+     * against one made at the server's settings */
+    ck_assert_int_eq(qw_pw_verify(cheap, "y", 1, &server), 0);
+    t0 = now();
+    ck_assert_int_eq(qw_pw_verify(cheap, "y", 1, &server), 0);
+    t1 = now();
+    ck_assert_int_eq(qw_pw_verify(same, "y", 1, &server), 0);
+    t2 = now();
+    t3 = t2 - t1;
+    ck_assert_msg(t1 - t0 > 0.6 * t3, "cheap %.4f s, server %.4f s",
+                  t1 - t0, t3);
+    /* and still verifies */
+    ck_assert_int_eq(qw_pw_verify(cheap, "x", 1, &server), 1);
 }
 END_TEST
 
@@ -155,6 +196,7 @@ Suite *suite_pwhash(void)
     tcase_add_test(tc, params_clamped);
     tcase_add_test(tc, dummy_for_unknown_account);
     tcase_add_test(tc, needs_rehash);
+    tcase_add_test(tc, pad_for_cheaper_stored_hash);
     suite_add_tcase(s, tc);
     return s;
 }
