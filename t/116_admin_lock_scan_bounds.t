@@ -94,7 +94,7 @@ sub from {
         'ten wrong passwords from address C: 401 each';
     is $reminders->(), 2, 'a reminder per lock: two locks, two reminders';
     is sql("SELECT count(*) FROM audit_log WHERE action = 'admin-locked' "
-           . "AND object = 'admin:$acct'"), 2, 'each lock is audited';
+           . "AND object LIKE 'admin:% $acct'"), 2, 'each lock is audited';
 
     # the account as a whole: locked at 100 failures from anywhere
     is sql("SELECT failures FROM login_throttle WHERE account = '$acct' AND "
@@ -109,7 +109,7 @@ sub from {
     is $r->code, 429, 'account locked: the right password from E gets 429';
     ok(($r->header('Retry-After') // 0) > 1500, '... for about 30 min');
     is sql("SELECT details::json->>'scope' FROM audit_log WHERE action = "
-           . "'admin-locked' AND object = 'admin:$acct' ORDER BY seq DESC "
+           . "'admin-locked' AND object LIKE 'admin:% $acct' ORDER BY seq DESC "
            . "LIMIT 1"), 'account', '... audited as an account-wide lock';
 
     # the operator lifts every lock
