@@ -215,7 +215,6 @@ const char *qw_cookie_remove(apr_pool_t *p, const char *header,
     o = out = apr_palloc(p, strlen(header) + 1);
     while (*s != '\0') {
         const char *end = strchr(s, ';');
-        const char *a, *z;
 
         if (end == NULL) {
             end = s + strlen(s);
@@ -224,25 +223,34 @@ const char *qw_cookie_remove(apr_pool_t *p, const char *header,
             removed = 1;
         }
         else {
-            /* kept as it came, without the spaces around it */
-            for (a = s; a < end && is_ows(*a); a++) {
+            const char *a = s;
+
+            while (a < end && is_ows(*a)) {
+                a++;
             }
-            for (z = end; z > a && is_ows(z[-1]); z--) {
-            }
-            if (z > a) {
+            /* a pair is kept exactly as it came, spaces included, after
+             * one ';' (an empty one is dropped): the result is never
+             * longer than the header, and every kept pair parses as it
+             * did */
+            if (a < end) {
                 if (o != out) {
                     *o++ = ';';
-                    *o++ = ' ';
                 }
-                memcpy(o, a, (size_t)(z - a));
-                o += z - a;
+                memcpy(o, s, (size_t)(end - s));
+                o += end - s;
             }
         }
         s = *end ? end + 1 : end;
     }
+    /* no spaces left at either end */
+    while (o > out && is_ows(o[-1])) {
+        o--;
+    }
+    *o = '\0';
+    for (s = out; is_ows(*s); s++) {
+    }
     if (!removed) {
         return header;
     }
-    *o = '\0';
-    return o == out ? NULL : out;
+    return *s ? s : NULL;
 }
