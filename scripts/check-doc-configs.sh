@@ -43,6 +43,15 @@ moddir=/usr/lib/apache2/modules
 [ -x "$ctl" ] || { echo "check-doc-configs: no $ctl (build first)"; exit 1; }
 [ -x "$httpd" ] || { echo "check-doc-configs: no apache2"; exit 1; }
 
+# A module built with QIWEI_SANITIZE=1 needs the ASan runtime loaded
+# before it (httpd itself is not instrumented), as scripts/test.sh does.
+preload=()
+if nm -D "$module" 2>/dev/null | grep -q ' U __asan_'; then
+    asan_rt=$(clang -print-file-name=libclang_rt.asan-x86_64.so)
+    [ -f "$asan_rt" ] || { echo "check-doc-configs: no ASan runtime"; exit 1; }
+    preload=(LD_PRELOAD="$asan_rt" ASAN_OPTIONS=detect_leaks=0)
+fi
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/qiwei-doc-configs.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/blocks" "$tmp/htdocs" "$tmp/run"
@@ -143,7 +152,7 @@ while IFS=$'\t' read -r i file start extra; do
         vars+=("$v=example")
     done
     checked=$((checked + 1))
-    if ! out=$(env "${vars[@]}" "$httpd" -t -f "$conf" 2>&1); then
+    if ! out=$(env "${vars[@]}" "${preload[@]}" "$httpd" -t -f "$conf" 2>&1); then
         fail=1
         # "Syntax error on line L of .../N.conf" -> the line in the doc
         line=$(printf '%s\n' "$out" \
