@@ -46,7 +46,9 @@ moddir=/usr/lib/apache2/modules
 # A module built with QIWEI_SANITIZE=1 needs the ASan runtime loaded
 # before it (httpd itself is not instrumented), as scripts/test.sh does.
 preload=()
-if nm -D "$module" 2>/dev/null | grep -q ' U __asan_'; then
+# (grep reads all of nm's output: with -q it could stop early, and nm's
+# SIGPIPE would fail the pipeline under pipefail)
+if nm -D "$module" 2>/dev/null | grep ' U __asan_' >/dev/null; then
     asan_rt=$(clang -print-file-name=libclang_rt.asan-x86_64.so)
     [ -f "$asan_rt" ] || { echo "check-doc-configs: no ASan runtime"; exit 1; }
     preload=(LD_PRELOAD="$asan_rt" ASAN_OPTIONS=detect_leaks=0)
