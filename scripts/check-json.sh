@@ -8,37 +8,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # shellcheck disable=SC2046
-found=$(perl -e '
-    local $/;
+found=$(perl -Iscripts -MCCalls -e '
     my $fn = qr/\b(?:apr_psprintf|apr_pvsprintf|apr_pstrcat|apr_snprintf
                   |apr_vsnprintf|ap_rprintf|ap_rvputs|ap_vrprintf
                   |v?s?n?printf|v?fprintf|strcat|strncat)\s*\(/x;
     for my $f (@ARGV) {
-        open my $h, "<", $f or die "$f: $!\n";
-        my $s = <$h>;
-        $s =~ s{/\*.*?\*/}{ (my $c = $&) =~ s/[^\n]//g; $c }gse;
-        while ($s =~ /$fn/g) {
-            my $start = pos($s);
-            my ($depth, $i) = (1, $start);
-            while ($depth > 0 && $i < length $s) {
-                my $c = substr($s, $i, 1);
-                if ($c eq q{"}) {
-                    $i++;
-                    while (substr($s, $i, 1) ne q{"}) {
-                        $i++ if substr($s, $i, 1) eq "\\";
-                        $i++;
-                    }
-                } elsif ($c eq "(") {
-                    $depth++;
-                } elsif ($c eq ")") {
-                    $depth--;
-                }
-                $i++;
-            }
-            my $text = join "", substr($s, $start, $i - $start)
-                                =~ /"((?:[^"\\]|\\.)*)"/g;
+        for my $call (c_calls($f, $fn)) {
+            my ($line, $args) = @$call;
+            my $text = join "", $args =~ /"((?:[^"\\]|\\.)*)"/g;
             next unless $text =~ /\{\s*\\"|\\"[^"\\]*\\"\s*:/;
-            my $line = 1 + (substr($s, 0, $start) =~ tr/\n//);
             print "  $f:$line: $text\n";
         }
     }' $(find mod_qiwei tools -name '*.c' | sort))

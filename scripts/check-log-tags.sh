@@ -16,36 +16,13 @@ cd "$(dirname "$0")/.."
 sources=$(find mod_qiwei tools -name '*.c' | sort)
 # One line per call site: "file:line<TAB>tag<TAB>format" (tag "-" if none).
 # shellcheck disable=SC2086
-sites=$(perl -e '
-    local $/;
+sites=$(perl -Iscripts -MCCalls -e '
     for my $f (@ARGV) {
-        open my $h, "<", $f or die "$f: $!\n";
-        my $s = <$h>;
-        # blank out comments, keeping the line count
-        $s =~ s{/\*.*?\*/}{ (my $c = $&) =~ s/[^\n]//g; $c }gse;
-        while ($s =~ /\bap_log_[a-z]+\s*\(/g) {
-            my $start = pos($s);
-            my ($depth, $i) = (1, $start);
-            while ($depth > 0 && $i < length $s) {
-                my $c = substr($s, $i, 1);
-                if ($c eq q{"}) {
-                    $i++;
-                    while (substr($s, $i, 1) ne q{"}) {
-                        $i++ if substr($s, $i, 1) eq "\\";
-                        $i++;
-                    }
-                } elsif ($c eq "(") {
-                    $depth++;
-                } elsif ($c eq ")") {
-                    $depth--;
-                }
-                $i++;
-            }
-            my $call = substr($s, $start, $i - $start);
+        for my $c (c_calls($f, qr/\bap_log_[a-z]+\s*\(/)) {
+            my ($line, $call) = @$c;
             # the format: the first run of adjacent literals (and macros)
             my ($run) = $call =~ /("(?:[^"\\]|\\.)*"(?:\s*(?:[A-Z0-9_]+\s*)?"(?:[^"\\]|\\.)*")*)/s;
             my $fmt = join "", ($run // "") =~ /"((?:[^"\\]|\\.)*)"/g;
-            my $line = 1 + (substr($s, 0, $start) =~ tr/\n//);
             my ($tag, $rest) = $fmt =~ /^(QW\d{4}): (.*)$/s ? ($1, $2)
                                                              : ("-", $fmt);
             print "$f:$line\t$tag\t$rest\n";
