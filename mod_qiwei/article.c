@@ -666,28 +666,15 @@ static int log_read(request_rec *r, art_state *st)
     qw_status rc;
     const char *details;
 
-    memset(&s, 0, sizeof(s));
-    s.pool = r->pool;
-    s.keys = qw_keys();
-    s.db = qw_db_sql(r);
-    if (!s.db || !s.keys) {
-        return qw_unavailable(r);
-    }
     /* a member who came with a link is still logged as that member; the
      * link is in the details either way */
-    if (v) {
-        s.who.actor = apr_psprintf(r->pool, "member:%" APR_INT64_T_FMT,
-                                   v->member_id);
-        s.who.actor_role = "member";
+    if (qw_db_store(r, &s, v ? apr_psprintf(r->pool, "member:%"
+                                            APR_INT64_T_FMT, v->member_id)
+                             : apr_pstrcat(r->pool, "external:", st->link_id,
+                                           NULL),
+                    v ? "member" : "external") != 0 || !s.keys) {
+        return qw_unavailable(r);
     }
-    else {
-        s.who.actor = apr_pstrcat(r->pool, "external:", st->link_id, NULL);
-        s.who.actor_role = "external";
-    }
-    s.who.source_ip = r->useragent_ip;
-    s.who.user_agent = qw_sanitize_text(r->pool, apr_table_get(
-        r->headers_in, "User-Agent"), QW_UA_MAX);
-    s.who.request_id = r->log_id;
     details = qw_json_text(r->pool, json_pack("{s:b, s:s?}", "confidential",
                                               st->confidential, "link",
                                               st->share_ok ? st->link_id

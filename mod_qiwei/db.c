@@ -27,6 +27,7 @@
 #include "qiwei.h"
 #include "db.h"
 #include "cfg/config.h"
+#include "util/text.h"
 #include "qw_version.h"
 
 struct qw_db_pool {
@@ -759,6 +760,23 @@ static int h_lost(qw_sql *db)
 static const qw_sql_ops handle_ops = {
     h_exec, h_txn, NULL, h_message, h_lost
 };
+
+int qw_db_store(request_rec *r, qw_store *st, const char *actor,
+                const char *role)
+{
+    memset(st, 0, sizeof(*st));
+    st->pool = r->pool;
+    st->keys = qw_keys();
+    st->pw = qw_pw_cfg;
+    st->who.actor = actor;
+    st->who.actor_role = role;
+    st->who.source_ip = r->useragent_ip;
+    st->who.user_agent = qw_sanitize_text(r->pool, apr_table_get(
+        r->headers_in, "User-Agent"), QW_UA_MAX);
+    st->who.request_id = r->log_id;
+    st->db = qw_db_sql(r);
+    return st->db ? 0 : -1;
+}
 
 /* A unit still open when the request ends is a bug of its caller: its
  * connection is closed (the server rolls back), never reused. */

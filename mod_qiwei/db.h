@@ -136,6 +136,14 @@ PGresult *qw_db_exec(request_rec *r, const char *stmt, int nparams,
  * when this server has no QiweiDatabase. */
 qw_sql *qw_db_sql(request_rec *r);
 
+/* A store for this request: its database handle (qw_db_sql), r->pool, the
+ * key ring, the server's hashing parameters, and who acts (actor and role,
+ * role may be NULL; the client address, User-Agent made fit for the
+ * database, the request's log id).  0, or -1 when this server has no
+ * QiweiDatabase (st->db is then NULL). */
+int qw_db_store(request_rec *r, qw_store *st, const char *actor,
+                const char *role);
+
 /* Check the schema version once at start-up (post_config).  Returns OK, or
  * !OK if the database answered with a schema older than this build needs.
  * An unreachable database only warns: the module then answers 503 until it

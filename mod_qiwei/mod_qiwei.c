@@ -20,7 +20,6 @@
 
 /* qw_keys_install and qw_pw_slots_init (keys.c) set the key ring and
  * the hashing limiter; qw_pw_cfg lives there too. */
-extern qw_pw_params qw_pw_cfg;
 
 static int any_server_uses_qiwei(server_rec *s)
 {

@@ -10,6 +10,7 @@
 #include "apr_tables.h"
 
 #include "util/keyring.h"
+#include "util/pwhash.h"
 
 #if defined(APLOG_USE_MODULE) && !defined(QW_MODULE_RECORD)
 APLOG_USE_MODULE(qiwei);
@@ -52,6 +53,9 @@ const qw_keyring *qw_keys(void);
 /* A purpose key derived once per config cycle from the current master key;
  * NULL if no key file has been loaded. */
 const unsigned char *qw_csrf_key(void);
+
+/* The server's Argon2id parameters for new hashes (keys.c). */
+extern qw_pw_params qw_pw_cfg;
 
 /* Argon2id concurrency bound (handle/account.c uses it): keys.c. */
 apr_status_t qw_pw_slot_acquire(request_rec *r);

@@ -238,18 +238,9 @@ static void audit_throttle(request_rec *r, const char *ent,
     if (!qw_keys()) {
         return;
     }
-    memset(&st, 0, sizeof(st));
-    st.db = qw_db_sql(r);
-    if (!st.db) {
+    if (qw_db_store(r, &st, "system", NULL) != 0) {
         return;
     }
-    st.pool = r->pool;
-    st.keys = qw_keys();
-    st.who.actor = "system";
-    st.who.source_ip = r->useragent_ip;
-    st.who.user_agent = qw_sanitize_text(r->pool, apr_table_get(
-        r->headers_in, "User-Agent"), QW_UA_MAX);
-    st.who.request_id = r->log_id;
     eid = qw_store_enterprise_id(&st, ent, &rc);
     if (eid <= 0 || qw_store_begin(&st) != QW_OK) {
         return;

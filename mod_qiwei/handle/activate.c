@@ -140,18 +140,10 @@ static int activate(request_rec *r, const invite *inv, const char *hash)
     qw_status rc;
     char *hexhash;
 
-    memset(&st, 0, sizeof(st));
-    st.db = qw_db_sql(r);
-    if (!st.db) {
+    if (qw_db_store(r, &st, apr_pstrcat(r->pool, "member:", inv->member_id,
+                                        NULL), NULL) != 0) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
-    st.pool = r->pool;
-    st.keys = qw_keys();
-    st.who.actor = apr_pstrcat(r->pool, "member:", inv->member_id, NULL);
-    st.who.source_ip = r->useragent_ip;
-    st.who.user_agent = qw_sanitize_text(r->pool, apr_table_get(
-        r->headers_in, "User-Agent"), QW_UA_MAX);
-    st.who.request_id = r->log_id;
 
     if (qw_store_begin(&st) != QW_OK) {
         return HTTP_SERVICE_UNAVAILABLE;

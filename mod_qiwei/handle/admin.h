@@ -12,7 +12,6 @@
 #define ADMIN_PENDING_SECS 600
 #define ADMIN_RECOVERY_CODES 10
 
-extern qw_pw_params qw_pw_cfg;
 
 /* admin_session.c */
 void qw_admin_session_register(apr_pool_t *p);

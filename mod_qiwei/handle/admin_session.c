@@ -28,7 +28,6 @@
 #include "handle/admin.h"
 
 #define QW_STMT_ADMIN_SESSION "qw_admin_session"
-#define QW_UA_MAX 512
 #define ADMIN_NOTE "qiwei-admin-session"
 /* with Max-Age=0, for clients that know only Expires */
 #define QW_COOKIE_EPOCH "Expires=Thu, 01 Jan 1970 00:00:00 GMT"
@@ -156,32 +155,12 @@ const char *qw_admin_cookie_legacy_clear(request_rec *r)
                         sec ? "__Host-" : "", sec ? "; Secure" : "");
 }
 
-static const char *ua_of(request_rec *r)
-{
-    const char *ua = apr_table_get(r->headers_in, "User-Agent");
-    if (ua && strlen(ua) > QW_UA_MAX) {
-        ua = apr_pstrmemdup(r->pool, ua, QW_UA_MAX);
-    }
-    if (ua && !qw_valid_utf8_text(ua, strlen(ua))) {
-        ua = NULL;
-    }
-    return ua;
-}
-
 void qw_admin_store(request_rec *r, qw_store *st, const qw_admin_session *a)
 {
-    memset(st, 0, sizeof(*st));
-    st->pool = r->pool;
-    st->keys = qw_keys();
-    st->db = qw_db_sql(r);
-    st->pw = qw_pw_cfg;
-    st->who.actor = a ? apr_psprintf(r->pool, "admin:%" APR_INT64_T_FMT,
-                                     a->admin_id)
-                      : "anonymous";
-    st->who.actor_role = a ? (a->is_super ? "super" : "admin") : NULL;
-    st->who.source_ip = r->useragent_ip;
-    st->who.user_agent = ua_of(r);
-    st->who.request_id = r->log_id;
+    (void)qw_db_store(r, st, a ? apr_psprintf(r->pool, "admin:%"
+                                              APR_INT64_T_FMT, a->admin_id)
+                               : "anonymous",
+                      a ? (a->is_super ? "super" : "admin") : NULL);
 }
 
 /* Token text of the admin cookie, or NULL (two cookies of that name count

@@ -27,7 +27,6 @@
 #include "util/text.h"
 #include "util/token.h"
 
-#define QW_SCAN_COOKIE "qiwei_scan"
 #define QW_SCAN_TTL 120
 #define QW_SCAN_POLL_MS 1000
 #define QW_SCAN_MAX_POLLS 150

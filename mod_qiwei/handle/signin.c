@@ -23,7 +23,6 @@ int qw_handle_scan(request_rec *r);
 int qw_handle_scan_poll(request_rec *r);
 int qw_handle_scan_approve(request_rec *r);
 
-#define QW_UA_MAX 512
 
 /* Loaded in post_config into pconf; read-only in children. */
 static const qw_blocklist *blocklist;
@@ -35,19 +34,10 @@ const qw_blocklist *qw_sec_blocklist(void)
 
 qw_store *qw_sec_store(request_rec *r, const char *actor)
 {
-    qw_store *st = apr_pcalloc(r->pool, sizeof(*st));
-    st->db = qw_db_sql(r);
-    if (!st->db) {
-        return NULL;
-    }
-    st->pool = r->pool;
-    st->keys = qw_keys();
-    st->who.actor = actor ? actor : "system";
-    st->who.source_ip = r->useragent_ip;
-    st->who.user_agent = qw_sanitize_text(r->pool, apr_table_get(
-        r->headers_in, "User-Agent"), QW_UA_MAX);
-    st->who.request_id = r->log_id;
-    return st;
+    qw_store *st = apr_palloc(r->pool, sizeof(*st));
+
+    return qw_db_store(r, st, actor ? actor : "system", NULL) == 0 ? st
+                                                                   : NULL;
 }
 
 const char *qw_sec_page_url(request_rec *r, const char *name)
@@ -283,12 +273,6 @@ int qw_member_session_new(request_rec *r, int64_t ent, int64_t member,
     /* the session the browser presented is replaced */
     (void)qw_member_session_drop(r);
     qw_token_hash(raw, sizeof(raw), hash);
-    if (ua && strlen(ua) > QW_UA_MAX) {
-        ua = apr_pstrmemdup(r->pool, ua, QW_UA_MAX);
-    }
-    if (ua && !qw_valid_utf8_text(ua, strlen(ua))) {
-        ua = NULL;
-    }
     values[0] = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, ent);
     values[1] = (const char *)hash;
     lengths[1] = sizeof(hash);
