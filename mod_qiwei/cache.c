@@ -18,8 +18,9 @@
 #define SLOT_BLOB 768
 #define MAX_CACHES 16
 /* The listener's heartbeat runs every 500 ms (db.c): three missed answers
- * and the cache is not used. */
-#define HEALTHY_WITHIN apr_time_from_msec(1500)
+ * and the cache is not used.  The revocation barrier counts on this bound
+ * (store/barrier.c). */
+#define HEALTHY_WITHIN apr_time_from_msec(QW_CACHE_HEALTHY_WITHIN_MS)
 #define LISTEN_CHANNEL "qiwei_inval"
 /* Article decisions per session slot: a member reads many articles. */
 #define ART_SLOTS_PER_ENTRY 2
@@ -63,7 +64,9 @@ typedef struct {
     art_slot *arts;
     int narts;
     apr_uint64_t gen;          /* bumped by every invalidation */
-    apr_time_t last_ok;        /* last heartbeat answer; 0: not connected */
+    apr_time_t last_ok;        /* when the last answered heartbeat was
+                                * sent; 0: not connected */
+    qw_db_listener *l;         /* the listener thread's own connection */
     apr_uint32_t stop;         /* atomic: set once, when the child exits */
     apr_thread_t *thread;
     /* statistics, for the debug log */
@@ -232,10 +235,16 @@ static void apply(cache *c, const char *msg)
     wipe(c);
 }
 
-/* A NOTIFY payload, from the listener thread. */
+/* A NOTIFY payload, from the listener thread.  'b:<id>' is a revocation
+ * barrier: the messages before it have been applied (they came first, and
+ * are applied as they come), so it is answered, and changes nothing. */
 static void on_message(void *baton, const char *payload)
 {
     cache *c = baton;
+    if (payload[0] == 'b' && payload[1] == ':') {
+        qw_db_listen_ack(c->l, payload + 2);
+        return;
+    }
     apr_thread_mutex_lock(c->mutex);
     apply(c, payload);
     apr_thread_mutex_unlock(c->mutex);
@@ -287,6 +296,7 @@ static void *APR_THREAD_FUNC listener(apr_thread_t *t, void *data)
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, c->s,
                          "QW0921: cache listener connected");
         }
+        c->l = l;
         /* 100 ms: also how long a stopping child waits for this thread */
         if (qw_db_listen_wait(l, 100, on_message, c, &why) < 0) {
             drop(c, &l, why);

@@ -17,6 +17,7 @@
  *    could not send it, or it is idempotent and outside a unit. */
 #include <errno.h>
 #include <poll.h>
+#include <unistd.h>
 #include "apr_atomic.h"
 #include "apr_strings.h"
 #include "apr_reslist.h"
@@ -244,6 +245,31 @@ static const char *pq_msg(apr_pool_t *p, const char *m)
     return nl ? apr_pstrmemdup(p, m, nl - m) : m;
 }
 
+/* Every line of a failed connect's message: with several hosts in the
+ * conninfo, libpq says why each was rejected, one line each (hint lines,
+ * which start with a tab, are left out).  "; " joins them. */
+static const char *pq_connect_msg(apr_pool_t *p, const char *m)
+{
+    const char *out = NULL, *line = m, *nl;
+
+    if (!m || !*m) {
+        return "unknown error";
+    }
+    for (; *line; line = nl ? nl + 1 : line + strlen(line)) {
+        const char *piece;
+        nl = strchr(line, '\n');
+        if (*line == '\t' || line == nl) {
+            continue;
+        }
+        piece = nl ? apr_pstrmemdup(p, line, nl - line) : line;
+        out = out ? apr_pstrcat(p, out, "; ", piece, NULL) : piece;
+        if (!nl) {
+            break;
+        }
+    }
+    return out ? out : "unknown error";
+}
+
 static int schema_version(PGconn *c)
 {
     PGresult *res = PQexec(c, "SELECT coalesce(max(version), 0)"
@@ -277,7 +303,7 @@ static apr_status_t conn_make(void **resource, void *params,
         if (log_due(dp->s, LIM_QW0101)) {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, dp->s,
                          "QW0101: cannot connect to the database: %s",
-                         pq_msg(pool, PQerrorMessage(c)));
+                         pq_connect_msg(pool, PQerrorMessage(c)));
         }
         goto fail;
     }
@@ -589,8 +615,10 @@ typedef struct {
     qw_sql sql;             /* first: what the store sees */
     request_rec *r;
     qw_db_pool *dp;
-    PGconn *conn;           /* pinned between BEGIN and COMMIT/ROLLBACK */
+    PGconn *conn;           /* pinned between BEGIN and COMMIT/ROLLBACK,
+                             * or between PIN and UNPIN */
     int in_unit;
+    int pinned;             /* conn is pinned outside a transaction */
     int unit_lost;          /* the pinned connection was lost: the rest of
                              * the unit fails without running anywhere */
     int lost;               /* the last failure was the connection's */
@@ -639,6 +667,10 @@ static PGresult *h_run(db_handle *h, const char *sql, int n,
         if (h->conn) {
             h->conn = NULL;
             h->unit_lost = 1;
+            if (h->pinned) {
+                /* nothing was in a transaction; UNPIN reports it */
+                return h_fail(h, why);
+            }
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                           "QW0112: database connection lost inside a "
                           "transaction (%s): the server rolls it back",
@@ -681,8 +713,55 @@ static PGresult *h_txn(qw_sql *db, qw_sql_txn what)
     int attempt;
 
     switch (what) {
+    case QW_SQL_PIN:
+        if (h->in_unit || h->pinned) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, h->r,
+                          "QW0122: a connection pinned inside an open unit "
+                          "of work or pin");
+            return h_fail(h, "a connection is already pinned");
+        }
+        h->lost = 0;
+        h->msg = "";
+        conn = take(h->r, h->dp);
+        if (!conn) {
+            return h_fail(h, "no database connection available");
+        }
+        h->conn = conn;
+        h->pinned = 1;
+        return PQmakeEmptyPGresult(conn, PGRES_COMMAND_OK);
+    case QW_SQL_UNPIN:
+        if (!h->pinned) {
+            return h_fail(h, "no connection is pinned");
+        }
+        conn = h->conn;
+        h->conn = NULL;
+        h->pinned = 0;
+        if (h->unit_lost || !conn) {
+            h->unit_lost = 0;
+            return h_fail(h, "the pinned database connection was lost");
+        }
+        /* whatever it listened to ends here; a connection on which that
+         * fails is closed, never lent out still listening */
+        {
+            int lost, sent;
+            res = run(conn, 0, "UNLISTEN *", 0, NULL, NULL, NULL, &lost,
+                      &sent);
+        }
+        if (!succeeded(res)) {
+            PQclear(res);
+            apr_reslist_invalidate(h->dp->list, conn);
+            return h_fail(h, "UNLISTEN failed");
+        }
+        {
+            PGnotify *n;
+            while ((n = PQnotifies(conn)) != NULL) {
+                PQfreemem(n);
+            }
+        }
+        give_back(h->dp, conn);
+        return res;
     case QW_SQL_BEGIN:
-        if (h->in_unit) {
+        if (h->in_unit || h->pinned) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, h->r,
                           "QW0113: BEGIN inside an open unit of work");
             return h_fail(h, "a transaction is already open");
@@ -757,8 +836,54 @@ static int h_lost(qw_sql *db)
     return ((db_handle *)db)->lost;
 }
 
+/* Hand over the notifications libpq has queued; whether there were any. */
+static int h_deliver(PGconn *conn,
+                     void (*each)(void *, const char *, const char *),
+                     void *baton)
+{
+    PGnotify *n;
+    int got = 0;
+
+    while ((n = PQnotifies(conn)) != NULL) {
+        each(baton, n->relname, n->extra);
+        PQfreemem(n);
+        got = 1;
+    }
+    return got;
+}
+
+static int h_wait(qw_sql *db, int timeout_ms,
+                  void (*each)(void *, const char *, const char *),
+                  void *baton)
+{
+    db_handle *h = (db_handle *)db;
+    struct pollfd pfd;
+
+    if (!h->pinned || !h->conn) {
+        h_fail(h, "no connection is pinned");
+        return -1;
+    }
+    if (h_deliver(h->conn, each, baton)) {
+        return 0;
+    }
+    pfd.fd = PQsocket(h->conn);
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if (pfd.fd < 0
+        || (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
+        || !PQconsumeInput(h->conn)) {
+        h_fail(h, lost_msg(h->r, h->conn, NULL));
+        apr_reslist_invalidate(h->dp->list, h->conn);
+        h->conn = NULL;
+        h->unit_lost = 1;
+        return -1;
+    }
+    h_deliver(h->conn, each, baton);
+    return 0;
+}
+
 static const qw_sql_ops handle_ops = {
-    h_exec, h_txn, NULL, h_message, h_lost
+    h_exec, h_txn, NULL, h_message, h_lost, h_wait
 };
 
 int qw_db_store(request_rec *r, qw_store *st, const char *actor,
@@ -776,6 +901,57 @@ int qw_db_store(request_rec *r, qw_store *st, const char *actor,
     st->who.request_id = r->log_id;
     st->db = qw_db_sql(r);
     return st->db ? 0 : -1;
+}
+
+int qw_db_revocation_barrier(request_rec *r, const char **why)
+{
+    qw_srv_cfg *c = qw_srv(r->server);
+    long wait_ms = c->revocation_wait_ms != QW_UNSET
+                   ? c->revocation_wait_ms : QW_BARRIER_DEFAULT_WAIT_MS;
+    qw_store st;
+    qw_barrier b;
+    qw_status rc;
+
+    *why = NULL;
+    if (wait_ms == 0) {
+        return OK;
+    }
+    if (qw_db_store(r, &st, NULL, NULL) != 0) {
+        *why = "no database configured";
+        return HTTP_ACCEPTED;
+    }
+    rc = qw_revocation_barrier(&st, wait_ms, &b);
+    if (rc != QW_OK) {
+        *why = st.err ? st.err : "database error";
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "QW0119: change committed, but not confirmed by the "
+                      "cache listeners: %s", *why);
+        return HTTP_ACCEPTED;
+    }
+    if (!b.confirmed) {
+        *why = b.pending;
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "QW0119: change committed, but not confirmed by the "
+                      "cache listeners: %s",
+                      apr_psprintf(r->pool, "%d of %d did not answer within "
+                                   "%ld ms: %s",
+                                   b.listeners - b.acked - b.expired,
+                                   b.listeners, wait_ms, b.pending));
+        return HTTP_ACCEPTED;
+    }
+    if (b.expired) {
+        /* a node connected to the database that did not answer: stuck,
+         * cut off, or an older mod_qiwei; its cache is out of service */
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "QW0120: %d of %d cache listeners did not answer the "
+                      "revocation barrier; counted as out of service after "
+                      "%ld ms: %s", b.expired, b.listeners, b.elapsed_ms,
+                      b.pending);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "QW0121: revocation barrier: %d cache listeners, %d "
+                  "answered, in %ld ms", b.listeners, b.acked, b.elapsed_ms);
+    return OK;
 }
 
 /* A unit still open when the request ends is a bug of its caller: its
@@ -853,12 +1029,36 @@ int qw_db_check_schema(apr_pool_t *ptemp, server_rec *s)
 #define LISTEN_HEARTBEAT_EVERY apr_time_from_msec(500)
 #define LISTEN_GIVE_UP_AFTER apr_time_from_sec(5)
 
+/* Barrier answers waiting to be sent (qw_db_listen_ack); more than this
+ * between two round trips are dropped: their writers then wait for the
+ * heartbeat bound instead. */
+#define LISTEN_MAX_ACKS 16
+#define LISTEN_ACK_ID_MAX 32
+#define LISTEN_NAME "mod_qiwei listener"
+
 struct qw_db_listener {
     PGconn *conn;
     apr_time_t sent;           /* when the pending heartbeat was sent */
-    apr_time_t answered;       /* last heartbeat answer, or the connect */
+    apr_time_t answered;       /* when the last answered heartbeat was
+                                * sent (or the connect began) */
     int pending;               /* a heartbeat is on its way */
+    int nacks;
+    char acks[LISTEN_MAX_ACKS][LISTEN_ACK_ID_MAX + 1];
 };
+
+/* 'mod_qiwei listener HOST:PID', the name the revocation barrier looks for
+ * (sql/014_revocation_barrier.sql); PostgreSQL keeps 63 bytes of it. */
+static void listener_name(char *buf, size_t size)
+{
+    char host[256];
+
+    if (gethostname(host, sizeof(host)) != 0) {
+        strcpy(host, "unknown");
+    }
+    host[sizeof(host) - 1] = '\0';
+    host[32] = '\0';
+    apr_snprintf(buf, size, LISTEN_NAME " %s:%ld", host, (long)getpid());
+}
 
 qw_db_listener *qw_db_listen_open(const char *conninfo, const char *channel,
                                   const char **why)
@@ -868,8 +1068,11 @@ qw_db_listener *qw_db_listen_open(const char *conninfo, const char *channel,
     const char *kw[] = { "connect_timeout", "application_name",
                          "keepalives_idle", "keepalives_interval",
                          "keepalives_count", "dbname", NULL };
-    const char *val[] = { "3", "mod_qiwei listener", "2", "1", "2",
+    const char *val[] = { "3", LISTEN_NAME, "2", "1", "2",
                           conninfo, NULL };
+    apr_time_t began = apr_time_now();
+    char name[64];
+    const char *name_param[1];
     PGconn *conn = PQconnectdbParams(kw, val, 1);
     qw_db_listener *l;
     PGresult *res;
@@ -900,6 +1103,18 @@ qw_db_listener *qw_db_listen_open(const char *conninfo, const char *channel,
         return NULL;
     }
     PQclear(res);
+    /* only now, with the LISTEN in place, does the barrier count it */
+    listener_name(name, sizeof(name));
+    name_param[0] = name;
+    res = PQexecParams(conn, "SELECT set_config('application_name', $1,"
+                             " false)", 1, NULL, name_param, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        *why = "cannot set application_name";
+        PQclear(res);
+        PQfinish(conn);
+        return NULL;
+    }
+    PQclear(res);
     if (PQsetnonblocking(conn, 1) != 0) {
         *why = "cannot make the connection non-blocking";
         PQfinish(conn);
@@ -914,7 +1129,7 @@ qw_db_listener *qw_db_listen_open(const char *conninfo, const char *channel,
         return NULL;
     }
     l->conn = conn;
-    l->answered = apr_time_now();
+    l->answered = began;
     *why = NULL;
     return l;
 }
@@ -927,8 +1142,33 @@ int qw_db_listen_wait(qw_db_listener *l, int timeout_ms,
     PGnotify *n;
     apr_time_t now = apr_time_now();
 
-    if (!l->pending && now - l->sent >= LISTEN_HEARTBEAT_EVERY) {
-        if (!PQsendQuery(l->conn, "SELECT 1")) {
+    if (!l->pending
+        && (l->nacks || now - l->sent >= LISTEN_HEARTBEAT_EVERY)) {
+        int ok;
+        if (l->nacks) {
+            /* the answers to barriers, which are heartbeats as well:
+             * '{id,id,...}' (the ids are hex, checked when queued) */
+            char arr[LISTEN_MAX_ACKS * (LISTEN_ACK_ID_MAX + 1) + 3];
+            const char *param[1];
+            int i;
+            strcpy(arr, "{");
+            for (i = 0; i < l->nacks; i++) {
+                if (i) {
+                    strcat(arr, ",");
+                }
+                strcat(arr, l->acks[i]);
+            }
+            strcat(arr, "}");
+            param[0] = arr;
+            l->nacks = 0;
+            ok = PQsendQueryParams(l->conn,
+                "SELECT pg_notify('qiwei_ack', b || ':' || pg_backend_pid())"
+                "  FROM unnest($1::text[]) b", 1, NULL, param, NULL, NULL, 0);
+        }
+        else {
+            ok = PQsendQuery(l->conn, "SELECT 1");
+        }
+        if (!ok) {
             *why = "heartbeat send failed";
             return -1;
         }
@@ -953,7 +1193,11 @@ int qw_db_listen_wait(qw_db_listener *l, int timeout_ms,
             PQclear(res);
         }
         l->pending = 0;
-        l->answered = apr_time_now();
+        /* the time it was sent, not received: PostgreSQL delivers every
+         * notification signalled before it read the heartbeat ahead of
+         * its answer, so an answered heartbeat sent at t proves that
+         * everything committed before t (the slack aside) has arrived */
+        l->answered = l->sent;
     }
     while ((n = PQnotifies(l->conn)) != NULL) {
         on_message(baton, n->extra);
@@ -964,6 +1208,18 @@ int qw_db_listen_wait(qw_db_listener *l, int timeout_ms,
         return -1;
     }
     return 0;
+}
+
+void qw_db_listen_ack(qw_db_listener *l, const char *barrier)
+{
+    size_t n = strlen(barrier);
+
+    if (n == 0 || n > LISTEN_ACK_ID_MAX
+        || strspn(barrier, "0123456789abcdef") != n
+        || l->nacks == LISTEN_MAX_ACKS) {
+        return;
+    }
+    memcpy(l->acks[l->nacks++], barrier, n + 1);
 }
 
 apr_time_t qw_db_listen_answered(const qw_db_listener *l)

@@ -144,6 +144,15 @@ qw_sql *qw_db_sql(request_rec *r);
 int qw_db_store(request_rec *r, qw_store *st, const char *actor,
                 const char *role);
 
+/* After this request has committed a change that takes access away (a
+ * logout, a password change, anything the admin API changes): wait, at
+ * most QiweiRevocationWait, until no node's cache can still serve a
+ * decision from before it (store.h, qw_revocation_barrier).  OK when that
+ * is confirmed, or when QiweiRevocationWait is 0; HTTP_ACCEPTED when the
+ * change is committed but not confirmed everywhere: *why then names the
+ * listeners that did not answer, or the database error (logged QW0119). */
+int qw_db_revocation_barrier(request_rec *r, const char **why);
+
 /* Check the schema version once at start-up (post_config).  Returns OK, or
  * !OK if the database answered with a schema older than this build needs.
  * An unreachable database only warns: the module then answers 503 until it
@@ -154,8 +163,9 @@ int qw_db_check_schema(apr_pool_t *ptemp, server_rec *s);
  * lent to a request.  Not thread-safe: one thread uses a listener. */
 typedef struct qw_db_listener qw_db_listener;
 
-/* Connect to conninfo (3 s timeout, TCP keepalives), LISTEN on channel and
- * make the connection non-blocking.  NULL on failure, with a short reason
+/* Connect to conninfo (3 s timeout, TCP keepalives), LISTEN on channel,
+ * take the name 'mod_qiwei listener HOST:PID' (the revocation barrier
+ * counts the connections so named) and make the connection non-blocking.  NULL on failure, with a short reason
  * in *why. */
 qw_db_listener *qw_db_listen_open(const char *conninfo, const char *channel,
                                   const char **why);
@@ -169,7 +179,14 @@ int qw_db_listen_wait(qw_db_listener *l, int timeout_ms,
                       void (*on_message)(void *baton, const char *payload),
                       void *baton, const char **why);
 
-/* When the database last answered the heartbeat (or the connect). */
+/* Answer a revocation barrier (its hex id, from a 'b:<id>' message) on
+ * channel qiwei_ack as soon as the connection is free: call it only after
+ * every message that came before the barrier has been applied.  The answer
+ * doubles as a heartbeat. */
+void qw_db_listen_ack(qw_db_listener *l, const char *barrier);
+
+/* When the last answered heartbeat was sent (or the connect began): the
+ * database has delivered every notification committed before then. */
 apr_time_t qw_db_listen_answered(const qw_db_listener *l);
 
 /* Close the connection and free l (NULL is allowed). */

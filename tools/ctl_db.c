@@ -4,6 +4,8 @@
  * no pool and no retry: a lost connection fails the command, and the
  * operator runs it again (every write is one transaction, so nothing is
  * left half done). */
+#include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <apr_strings.h>
 #include "ctl_db.h"
@@ -53,6 +55,10 @@ static PGresult *ctl_txn(qw_sql *db, qw_sql_txn what)
     const char *sql = what == QW_SQL_BEGIN ? "BEGIN"
                       : what == QW_SQL_COMMIT ? "COMMIT" : "ROLLBACK";
 
+    if (what == QW_SQL_PIN || what == QW_SQL_UNPIN) {
+        /* one connection for the whole command: always pinned */
+        return done(h, PQmakeEmptyPGresult(h->conn, PGRES_COMMAND_OK));
+    }
     return done(h, PQexec(h->conn, sql));
 }
 
@@ -77,8 +83,46 @@ static int ctl_lost(qw_sql *db)
     return PQstatus(h->conn) == CONNECTION_BAD;
 }
 
+static int ctl_deliver(ctl_db *h,
+                       void (*each)(void *, const char *, const char *),
+                       void *baton)
+{
+    PGnotify *n;
+    int got = 0;
+
+    while ((n = PQnotifies(h->conn)) != NULL) {
+        each(baton, n->relname, n->extra);
+        PQfreemem(n);
+        got = 1;
+    }
+    return got;
+}
+
+static int ctl_wait(qw_sql *db, int timeout_ms,
+                    void (*each)(void *, const char *, const char *),
+                    void *baton)
+{
+    ctl_db *h = (ctl_db *)db;
+    struct pollfd pfd;
+
+    if (ctl_deliver(h, each, baton)) {
+        return 0;
+    }
+    pfd.fd = PQsocket(h->conn);
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if (pfd.fd < 0
+        || (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
+        || !PQconsumeInput(h->conn)) {
+        h->msg = chomped(h);
+        return -1;
+    }
+    ctl_deliver(h, each, baton);
+    return 0;
+}
+
 static const qw_sql_ops ctl_ops = {
-    ctl_exec, ctl_txn, ctl_script, ctl_message, ctl_lost
+    ctl_exec, ctl_txn, ctl_script, ctl_message, ctl_lost, ctl_wait
 };
 
 qw_sql *qw_ctl_db_open(apr_pool_t *p, const char *dsn, const char **err)

@@ -35,6 +35,7 @@
 #define EXIT_USAGE 2
 #define EXIT_NOTFOUND 3
 #define EXIT_CONFLICT 4
+#define EXIT_UNCONFIRMED 5
 
 #define DEFAULT_KEYFILE "/etc/apache2/qiwei.key"
 #define DEFAULT_ACTIVATE_URL "http://127.0.0.1:8080/qiwei/activate"
@@ -87,7 +88,7 @@ enum {
     V_DB, V_KEYFILE, V_PWMEM, V_PWOPS, V_SQLDIR, V_APPROLE, V_PARENT, V_NAME,
     V_MOBILE, V_EMAIL, V_DEPT, V_URL, V_TTL, V_TITLE, V_OWNER, V_ROLE,
     V_MEMBER, V_WM, V_RESP, V_RELATED, V_TYPE, V_EXPIRES, V_BASEURL,
-    V_BIND, V_FROM, V_TO, V_OPERATOR, V_MODULE, V_COUNT
+    V_BIND, V_FROM, V_TO, V_OPERATOR, V_MODULE, V_WAIT, V_COUNT
 };
 
 static const optdef optdefs[] = {
@@ -95,6 +96,7 @@ static const optdef optdefs[] = {
     { "key-file", O_GLOBAL, 1, V_KEYFILE },
     { "pw-mem", O_GLOBAL, 1, V_PWMEM },
     { "pw-ops", O_GLOBAL, 1, V_PWOPS },
+    { "wait", O_GLOBAL, 1, V_WAIT },
     { "sql-dir", O_SQLDIR, 1, V_SQLDIR },
     { "app-role", O_APPROLE, 1, V_APPROLE },
     { "parent", O_PARENT, 1, V_PARENT },
@@ -212,10 +214,14 @@ static const char *usage_text =
 "  --pw-mem MiB             Argon2id memory for new passwords (default 64, "
 "min 19)\n"
 "  --pw-ops N               Argon2id passes (default 2, min 2)\n"
+"  --wait SECONDS           after a change, wait up to this long until every\n"
+"                           mod_qiwei node has applied it (default 2, max 60;\n"
+"                           0: do not wait)\n"
 "  -h, --help               this text;  --version  the version\n"
 "\n"
 "exit status: 0 ok, 1 runtime or database error, 2 usage or invalid input,\n"
-"3 not found, 4 conflict (already exists).\n";
+"3 not found, 4 conflict (already exists), 5 the change is committed but\n"
+"not yet confirmed by every mod_qiwei node (see --wait).\n";
 
 static void die_msg(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -1787,12 +1793,57 @@ static const cmd cmds[] = {
     { NULL, NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
+/* Commands that only read: no barrier after them. */
+static int reads_only(const cmd *c)
+{
+    static const cmd_fn readers[] = {
+        c_schema_version, c_ent_list, c_dept_list, c_member_list,
+        c_member_show, c_audit_verify, c_audit_list, c_audit_export,
+        c_article_cat, c_article_show, c_article_list, c_admin_list,
+        c_article_link, c_migrate, NULL
+    };
+    int i;
+
+    for (i = 0; readers[i]; i++) {
+        if (c->fn == readers[i]) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* After a change has committed: wait until no mod_qiwei node can still
+ * serve a cached decision from before it (store.h, qw_revocation_barrier).
+ * 0, or EXIT_UNCONFIRMED with the reason on stderr. */
+static int barrier(qw_store *st, long wait_ms)
+{
+    qw_barrier b;
+    qw_status rc = qw_revocation_barrier(st, wait_ms, &b);
+
+    if (rc != QW_OK) {
+        die_msg("the change is committed, but whether every mod_qiwei node "
+                "has applied it is not known: %s", st->err);
+        return EXIT_UNCONFIRMED;
+    }
+    if (!b.confirmed) {
+        die_msg("the change is committed, but %d of %d mod_qiwei cache "
+                "listener(s) did not confirm it within %ld ms: %s; they "
+                "stop serving from their caches at most %d ms after the "
+                "change", b.listeners - b.acked - b.expired, b.listeners,
+                wait_ms, b.pending,
+                QW_CACHE_HEALTHY_WITHIN_MS + QW_BARRIER_SLACK_MS);
+        return EXIT_UNCONFIRMED;
+    }
+    return 0;
+}
+
 static int run(const cmd *c, opts *o, apr_pool_t *p)
 {
     qw_store st;
     const char *dsn, *keyfile, *dberr = NULL;
     qw_keyring *keys = NULL;
     long mem = QW_PW_DEFAULT_MEM_MIB, ops = QW_PW_DEFAULT_OPS;
+    long wait_ms = QW_BARRIER_DEFAULT_WAIT_MS;
     int r, v;
 
     if (o->val[V_PWMEM]
@@ -1804,6 +1855,10 @@ static int run(const cmd *c, opts *o, apr_pool_t *p)
         && (ops = parse_num(o->val[V_PWOPS], 2, 100)) < 0) {
         return usage_error("--pw-ops must be 2 to 100, not '%s'",
                            o->val[V_PWOPS]);
+    }
+    if (o->val[V_WAIT] && (wait_ms = qw_parse_seconds_ms(o->val[V_WAIT], 60)) < 0) {
+        return usage_error("--wait must be 0 to 60 seconds (e.g. 2 or 0.5), "
+                           "not '%s'", o->val[V_WAIT]);
     }
     memset(&st, 0, sizeof(st));
     st.pool = p;
@@ -1852,6 +1907,10 @@ static int run(const cmd *c, opts *o, apr_pool_t *p)
         }
     }
     r = c->fn(&st, o);
+    if (r == 0 && wait_ms > 0 && !reads_only(c)) {
+        fflush(stdout);          /* what the command printed comes first */
+        r = barrier(&st, wait_ms);
+    }
     qw_ctl_db_close(st.db);
     return r;
 }

@@ -27,6 +27,7 @@ void *qw_create_srv_cfg(apr_pool_t *p, server_rec *s)
     c->db_pool_max = QW_UNSET;
     c->db_connect_timeout = QW_UNSET;
     c->db_retry_interval = QW_UNSET;
+    c->revocation_wait_ms = QW_UNSET;
     c->pw_mem_mib = QW_UNSET;
     c->pw_ops = QW_UNSET;
     c->pw_concurrency = QW_UNSET;
@@ -46,6 +47,7 @@ void *qw_merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(db_pool_max);
     MERGE_INT(db_connect_timeout);
     MERGE_INT(db_retry_interval);
+    MERGE_INT(revocation_wait_ms);
     MERGE_INT(cache_mode);
     MERGE_INT(cache_entries);
     /* global-only: always the main server's */
@@ -210,6 +212,21 @@ static const char *set_db(cmd_parms *cmd, void *dummy, const char *arg)
         return "QiweiDatabase: empty connection string";
     }
     c->db_conninfo = arg;
+    return NULL;
+}
+
+static const char *set_revocation_wait(cmd_parms *cmd, void *dummy,
+                                       const char *arg)
+{
+    qw_srv_cfg *c = qw_srv(cmd->server);
+    long ms = qw_parse_seconds_ms(arg, 60);
+
+    if (ms < 0) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of seconds "
+                            "from 0 to 60 (at most three decimals)",
+                            cmd->cmd->name, arg);
+    }
+    c->revocation_wait_ms = (int)ms;
     return NULL;
 }
 
@@ -560,6 +577,9 @@ const command_rec qw_cmds[] = {
         RSRC_CONF, "seconds to wait for a database connection"),
     AP_INIT_TAKE1("QiweiDatabaseRetryInterval", set_srv_int, NULL,
         RSRC_CONF, "seconds to answer 503 at once after a failed connect"),
+    AP_INIT_TAKE1("QiweiRevocationWait", set_revocation_wait, NULL,
+        RSRC_CONF, "seconds a change that takes access away waits for "
+        "every node's cache to apply it (default 2, 0: do not wait)"),
     AP_INIT_TAKE1("QiweiCacheMode", set_cache_mode, NULL,
         RSRC_CONF | ACCESS_CONF,
         "cached (default: revocation-safe cache) or strict"),

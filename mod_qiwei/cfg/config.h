@@ -33,6 +33,7 @@ typedef struct {
     int db_pool_max;                 /* QiweiDatabasePoolMax */
     int db_connect_timeout;          /* QiweiDatabaseConnectTimeout, s */
     int db_retry_interval;           /* QiweiDatabaseRetryInterval, s */
+    int revocation_wait_ms;          /* QiweiRevocationWait, ms */
     const char *key_file;            /* QiweiKeyFile (main server only) */
     int pw_mem_mib;                  /* QiweiPasswordHashMemory */
     int pw_ops;                      /* QiweiPasswordHashOps */

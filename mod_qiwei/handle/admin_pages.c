@@ -7,6 +7,7 @@
 #include "util_script.h"
 
 #include "qiwei.h"
+#include "db.h"
 #include "handle/handle.h"
 #include "util/csrf.h"
 #include "util/totp.h"
@@ -154,6 +155,10 @@ int qw_handle_admin_logout(request_rec *r)
     }
     if (qw_admin_logout(r) != OK) {
         return qw_unavailable(r);
+    }
+    {
+        const char *why;
+        (void)qw_db_revocation_barrier(r, &why);
     }
     apr_table_add(r->err_headers_out, "Set-Cookie", qw_admin_cookie(r, NULL));
     apr_table_add(r->err_headers_out, "Set-Cookie",

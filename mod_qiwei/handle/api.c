@@ -33,11 +33,44 @@ static void api_headers(request_rec *r)
     apr_table_setn(t, "Referrer-Policy", "no-referrer");
 }
 
+/* A change succeeded (a 2xx answer to anything but GET and HEAD): before
+ * it is reported, the revocation barrier (db.h).  Confirmed: the status
+ * stays, with "Qiwei-Revocation: confirmed".  Committed but not confirmed
+ * everywhere: 202, "Qiwei-Revocation: unconfirmed", and the body gains
+ * {"revocation": {"confirmed": false, "pending": "..."}}. */
+static int after_change(qw_api *a, int status, json_t **body)
+{
+    request_rec *r = a->r;
+    const char *why;
+
+    if (r->method_number == M_GET || status < 200 || status > 299
+        || a->barrier_done) {
+        return status;
+    }
+    a->barrier_done = 1;
+    if (qw_db_revocation_barrier(r, &why) == OK) {
+        apr_table_setn(r->err_headers_out, "Qiwei-Revocation", "confirmed");
+        return status;
+    }
+    apr_table_setn(r->err_headers_out, "Qiwei-Revocation", "unconfirmed");
+    if (!*body) {
+        *body = json_object();
+    }
+    if (*body && json_is_object(*body)) {
+        json_object_set_new(*body, "revocation",
+                            json_pack("{s:b, s:s}", "confirmed", 0,
+                                      "pending", why ? why : ""));
+    }
+    return HTTP_ACCEPTED;
+}
+
 int qw_api_json(qw_api *a, int status, json_t *body)
 {
     request_rec *r = a->r;
-    char *s = body ? json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII)
-                   : NULL;
+    char *s;
+
+    status = after_change(a, status, &body);
+    s = body ? json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 
     json_decref(body);
     r->status = status;
@@ -94,6 +127,11 @@ int qw_api_throttled(request_rec *r)
 
 int qw_api_no_content(qw_api *a)
 {
+    json_t *body = NULL;
+
+    if (after_change(a, HTTP_NO_CONTENT, &body) != HTTP_NO_CONTENT) {
+        return qw_api_json(a, HTTP_ACCEPTED, body);
+    }
     a->r->status = HTTP_NO_CONTENT;
     api_headers(a->r);
     return OK;

@@ -98,6 +98,7 @@ typedef struct qw_api {
     qw_viewer *viewer;         /* member-facing calls */
     qw_store st;
     const char *seg[6];        /* path segments after /api/v1/ */
+    int barrier_done;          /* the change's revocation barrier ran */
     int nseg;
     json_t *body;              /* parsed request body (object) or NULL */
     long limit, offset;        /* pagination (?limit=&offset=) */

@@ -315,6 +315,13 @@ int qw_handle_logout(request_rec *r)
     if (qw_member_session_drop(r) != 0) {
         return qw_unavailable(r);
     }
+    /* the session is gone from the database; wait until no node serves
+     * it from its cache (QW0119 is logged if that is not confirmed: the
+     * browser's cookie goes either way) */
+    {
+        const char *why;
+        (void)qw_db_revocation_barrier(r, &why);
+    }
     apr_table_add(r->err_headers_out, "Set-Cookie",
                   qw_session_cookie(r, NULL));
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");

@@ -220,6 +220,12 @@ int qw_handle_password(request_rec *r)
                   "QW1242: member %" APR_INT64_T_FMT " of %s changed the "
                   "password from %s; other sessions ended", c.member,
                   d->enterprise, r->useragent_ip);
+    /* the other sessions end on every node before this page says so
+     * (QW0119 is logged if that is not confirmed) */
+    {
+        const char *why;
+        (void)qw_db_revocation_barrier(r, &why);
+    }
     if (c.via_pending) {
         (void)qw_sec_pending_end(st, c.ent, c.pd.hash);
         qw_sec_pending_cookie_clear(r);

@@ -47,7 +47,11 @@ typedef struct qw_sql qw_sql;
 typedef enum {
     QW_SQL_BEGIN,
     QW_SQL_COMMIT,
-    QW_SQL_ROLLBACK
+    QW_SQL_ROLLBACK,
+    QW_SQL_PIN,        /* pin one connection outside a transaction (LISTEN
+                        * and wait on it: the revocation barrier) */
+    QW_SQL_UNPIN       /* return it: notifications still queued are
+                        * dropped */
 } qw_sql_txn;
 
 #define QW_SQL_READ 1      /* the statement only reads: safe to repeat */
@@ -68,6 +72,14 @@ typedef struct {
     const char *(*message)(qw_sql *db);
     /* Whether the last failure was the connection's, not the statement's. */
     int (*lost)(qw_sql *db);
+    /* On the pinned connection (QW_SQL_PIN): hand every notification that
+     * has arrived, or arrives within timeout_ms, to each(baton, channel,
+     * payload).  Returns as soon as at least one was handed over, or when
+     * the time is up: 0; -1 when the connection failed. */
+    int (*wait)(qw_sql *db, int timeout_ms,
+                void (*each)(void *baton, const char *channel,
+                             const char *payload),
+                void *baton);
 } qw_sql_ops;
 
 struct qw_sql {
@@ -169,6 +181,40 @@ typedef qw_status (*qw_store_write_fn)(qw_store *st, void *baton,
  * error (st->err keeps its message).  When fn sets audit->unchanged, roll
  * back and return QW_OK: nothing changed, nothing is logged. */
 qw_status qw_store_write(qw_store *st, qw_store_write_fn fn, void *baton);
+
+/* --- the revocation barrier (barrier.c) --- */
+/* The cache of an httpd child (mod_qiwei/cache.c) is used only while its
+ * listener has had, within this bound, an answer to a heartbeat it sent
+ * (db.c): a listener that has not answered a barrier within it has, by
+ * then, stopped serving from its cache. */
+#define QW_CACHE_HEALTHY_WITHIN_MS 1500
+/* What the barrier allows beyond that bound: how late PostgreSQL may
+ * signal a listening backend after a commit. */
+#define QW_BARRIER_SLACK_MS 100
+/* The default wait (QiweiRevocationWait, qiweictl --wait). */
+#define QW_BARRIER_DEFAULT_WAIT_MS 2000
+
+typedef struct {
+    int listeners;             /* connected when the barrier was sent */
+    int acked;                 /* of them: applied it and answered */
+    int expired;               /* of them: did not answer, but are past the
+                                * heartbeat bound: not serving from cache */
+    int confirmed;             /* every one of them acked or expired */
+    long elapsed_ms;           /* from the barrier's commit to the end */
+    const char *pending;       /* "HOST:PID, ..." of those that did not
+                                * answer (expired or not; NULL: none) */
+} qw_barrier;
+
+/* After a change that takes access away has committed: make sure no httpd
+ * node still serves a decision from before it.  Sends the barrier
+ * (sql/014_revocation_barrier.sql) and waits up to wait_ms for every
+ * connected cache listener to apply it.  Listeners that do not answer are
+ * counted as out of service once QW_CACHE_HEALTHY_WITHIN_MS +
+ * QW_BARRIER_SLACK_MS have passed since the commit; a wait_ms shorter than
+ * that may end with out->confirmed 0.  QW_OK with *out filled (confirmed
+ * or not), or QW_ERR_DB when the barrier could not be sent or the
+ * connection failed while waiting (st->err says which; out->confirmed 0). */
+qw_status qw_revocation_barrier(qw_store *st, long wait_ms, qw_barrier *out);
 
 /* --- schema (migrate.c) --- */
 /* Current schema version, 0 when the version table does not exist, -1 on a

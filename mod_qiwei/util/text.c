@@ -490,3 +490,32 @@ const char *qw_cache_control_private(apr_pool_t *p, const char *value)
     *o = '\0';
     return out;
 }
+
+long qw_parse_seconds_ms(const char *s, long max_s)
+{
+    long whole = 0, frac = 0, scale = 100;
+    const char *p = s;
+
+    if (!s || *p < '0' || *p > '9') {
+        return -1;
+    }
+    for (; *p >= '0' && *p <= '9'; p++) {
+        whole = whole * 10 + (*p - '0');
+        if (whole > max_s) {
+            return -1;
+        }
+    }
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++) {
+            if (!scale) {
+                return -1;          /* a fourth place */
+            }
+            frac += (*p - '0') * scale;
+            scale /= 10;
+        }
+    }
+    if (*p || (whole == max_s && frac)) {
+        return -1;
+    }
+    return whole * 1000 + frac;
+}

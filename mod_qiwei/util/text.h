@@ -70,4 +70,9 @@ char *qw_sanitize_text(apr_pool_t *p, const char *s, size_t max);
  * (no-store too), "public" and the field form private="..." go. */
 const char *qw_cache_control_private(apr_pool_t *p, const char *value);
 
+/* Seconds written as a decimal with at most three places ("2", "0.5",
+ * "1.25"), 0 to max_s, in milliseconds; -1 when s is not one (a sign, an
+ * exponent, a leading '.', more places, more than max_s). */
+long qw_parse_seconds_ms(const char *s, long max_s);
+
 #endif

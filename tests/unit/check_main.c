@@ -33,6 +33,7 @@ int main(void)
     srunner_add_suite(sr, suite_jbody());
     srunner_add_suite(sr, suite_json_keys());
     srunner_add_suite(sr, suite_recovery());
+    srunner_add_suite(sr, suite_barrier());
     srunner_run_all(sr, CK_ENV);  /* CK_VERBOSITY=verbose lists tests */
     failed = srunner_ntests_failed(sr);
     run = srunner_ntests_run(sr);

@@ -24,5 +24,6 @@ Suite *suite_path(void);
 Suite *suite_jbody(void);
 Suite *suite_json_keys(void);
 Suite *suite_recovery(void);
+Suite *suite_barrier(void);
 
 #endif

@@ -381,6 +381,30 @@ START_TEST(json_text_and_html)
 }
 END_TEST
 
+START_TEST(parse_seconds)
+{
+    ck_assert_int_eq(qw_parse_seconds_ms("2", 60), 2000);
+    ck_assert_int_eq(qw_parse_seconds_ms("0", 60), 0);
+    ck_assert_int_eq(qw_parse_seconds_ms("0.5", 60), 500);
+    ck_assert_int_eq(qw_parse_seconds_ms("1.25", 60), 1250);
+    ck_assert_int_eq(qw_parse_seconds_ms("0.001", 60), 1);
+    ck_assert_int_eq(qw_parse_seconds_ms("2.", 60), 2000);
+    ck_assert_int_eq(qw_parse_seconds_ms("60", 60), 60000);
+    ck_assert_int_eq(qw_parse_seconds_ms("60.0", 60), 60000);
+    ck_assert_int_eq(qw_parse_seconds_ms("60.001", 60), -1);
+    ck_assert_int_eq(qw_parse_seconds_ms("61", 60), -1);
+    ck_assert_int_eq(qw_parse_seconds_ms("99999999999999999999", 60), -1);
+    ck_assert_int_eq(qw_parse_seconds_ms("0.0001", 60), -1);
+    ck_assert_int_eq(qw_parse_seconds_ms(".5", 60), -1);
+    ck_assert_int_eq(qw_parse_seconds_ms("-1", 60), -1);
+    ck_assert_int_eq(qw_parse_seconds_ms("+1", 60), -1);
+    ck_assert_int_eq(qw_parse_seconds_ms("1e3", 60), -1);
+    ck_assert_int_eq(qw_parse_seconds_ms("1 ", 60), -1);
+    ck_assert_int_eq(qw_parse_seconds_ms("", 60), -1);
+    ck_assert_int_eq(qw_parse_seconds_ms(NULL, 60), -1);
+}
+END_TEST
+
 Suite *suite_text(void)
 {
     Suite *s = suite_create("text");
@@ -398,6 +422,7 @@ Suite *suite_text(void)
     tcase_add_test(tc, sanitize_text);
     tcase_add_test(tc, i18n_complete);
     tcase_add_test(tc, json_text_and_html);
+    tcase_add_test(tc, parse_seconds);
     suite_add_tcase(s, tc);
     return s;
 }
