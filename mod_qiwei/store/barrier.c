@@ -72,7 +72,7 @@ static qw_status pinned_exec(qw_store *st, const char *sql, PGresult **out)
     return rc;
 }
 
-qw_status qw_revocation_barrier(qw_store *st, long wait_ms, qw_barrier *out)
+static qw_status barrier_once(qw_store *st, long wait_ms, qw_barrier *out)
 {
     qw_sql *db = st->db;
     PGresult *res;
@@ -158,6 +158,20 @@ done:
     PQclear(res);
     if (rc != QW_OK) {
         out->confirmed = 0;
+    }
+    return rc;
+}
+
+qw_status qw_revocation_barrier(qw_store *st, long wait_ms, qw_barrier *out)
+{
+    qw_status rc = barrier_once(st, wait_ms, out);
+
+    /* A connection lost on the way (a restarted or failed-over database,
+     * an idle-session killer) says nothing about the listeners: a new
+     * barrier on a fresh connection is just as good, since it too is sent
+     * after the change has committed. */
+    if (rc == QW_ERR_DB && st->db->ops->lost(st->db)) {
+        rc = barrier_once(st, wait_ms, out);
     }
     return rc;
 }

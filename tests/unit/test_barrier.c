@@ -75,7 +75,7 @@ static PGresult *s_exec(qw_sql *db, const char *sql, int n,
         return command_ok();
     }
     ck_assert_msg(strstr(sql, "qw_revocation_barrier()") != NULL, "%s", sql);
-    ck_assert_int_eq(s->listened, 1);
+    ck_assert_int_eq(s->listened, s->pinned);
     return listeners(s);
 }
 
@@ -115,7 +115,8 @@ static int s_wait(qw_sql *db, int timeout_ms,
     int i;
 
     s->waits++;
-    if (s->fail_wait) {
+    if (s->fail_wait > 0) {
+        s->fail_wait--;              /* the connection is lost this time */
         return -1;
     }
     if (s->nnotes) {
@@ -267,13 +268,34 @@ START_TEST(failures)
     ck_assert_int_eq(b.confirmed, 0);
     ck_assert_ptr_nonnull(strstr(st.err, "scripted failure"));
 
+    /* lost twice: once is retried on a fresh connection, twice is not */
     two_listeners(&s);
-    s.fail_wait = 1;
+    s.fail_wait = 2;
     st = store_of(&s);
     ck_assert_int_eq(qw_revocation_barrier(&st, 2000, &b), QW_ERR_DB);
     ck_assert_int_eq(b.confirmed, 0);
-    ck_assert_int_eq(s.unpinned, 1);          /* returned all the same */
+    ck_assert_int_eq(s.pinned, 2);
+    ck_assert_int_eq(s.unpinned, 2);          /* returned all the same */
     ck_assert_ptr_nonnull(strstr(st.err, "cache listeners"));
+}
+END_TEST
+
+START_TEST(lost_once_is_retried)
+{
+    script s;
+    qw_store st;
+    qw_barrier b;
+
+    two_listeners(&s);
+    s.fail_wait = 1;
+    s.notes[s.nnotes++] = BARRIER_ID ":101";
+    s.notes[s.nnotes++] = BARRIER_ID ":102";
+    st = store_of(&s);
+    ck_assert_int_eq(qw_revocation_barrier(&st, 2000, &b), QW_OK);
+    ck_assert_int_eq(b.confirmed, 1);
+    ck_assert_int_eq(b.acked, 2);
+    ck_assert_int_eq(s.pinned, 2);
+    ck_assert_int_eq(s.listened, 2);
 }
 END_TEST
 
@@ -289,6 +311,7 @@ Suite *suite_barrier(void)
     tcase_add_test(tc, silent_listener_expires);
     tcase_add_test(tc, no_listener);
     tcase_add_test(tc, failures);
+    tcase_add_test(tc, lost_once_is_retried);
     suite_add_tcase(s, tc);
     return s;
 }
