@@ -249,7 +249,8 @@ for my $n (qw(a b)) {
 # the cache listeners lost the old primary and are back on the new one
 my $listeners = wait_for(10, sub {
     my ($c) = psql_dsn($ha{QIWEI_HA_N2_SUPER_DSN}, "SELECT count(*) FROM "
-        . "pg_stat_activity WHERE application_name = 'mod_qiwei listener'");
+        . "pg_stat_activity WHERE application_name = 'mod_qiwei listener' "
+        . "OR application_name LIKE 'mod_qiwei listener %'");
     return $c >= 2;
 });
 ok defined $listeners, 'both nodes\' cache listeners are connected to n2';
