@@ -19,6 +19,12 @@
 #       that say a child crashed or a sanitizer complained.
 #   superuser_session()  a long-lived psql as the superuser (for LOCK TABLE
 #       in an open transaction): ->run($sql) runs a statement and waits.
+#   node_login($node, '/tNN/qiwei', $account, $password)  logs in through
+#       the node's login form; returns (code, session cookie value or undef).
+#   read_env_file($file)  the `export K='V'` lines of a file written by
+#       scripts/pg.sh or scripts/pg-ha.sh, as a hash.
+#   psql_dsn($dsn, $sql)  rows (psql -At, tab-separated) of $sql run with
+#       any connection string; dies on error.
 package QiweiNode;
 
 use strict;
@@ -33,7 +39,8 @@ use Apache::Test ();
 
 our @EXPORT = qw(start_node kill_backends backends crash_lines log_size
                  superuser_session super_sql psql_bin
-                 raw_send raw_read raw_request form_body json_body);
+                 raw_send raw_read raw_request form_body json_body
+                 node_login read_env_file psql_dsn);
 
 sub psql_bin {
     return $ENV{QIWEI_PG_BINDIR} ? "$ENV{QIWEI_PG_BINDIR}/psql" : 'psql';
@@ -207,6 +214,54 @@ sub form_body {
             . URI::Escape::uri_escape_utf8($v // '');
     }
     return join '&', @out;
+}
+
+# Log in through a node's form (GET the page for the CSRF pair, POST it).
+sub node_login {
+    my ($node, $handler, $account, $password) = @_;
+    my $page = raw_request($node, 'GET', "$handler/login", timeout => 15,
+                           headers => [Accept => 'text/html']);
+    my ($csrf_cookie) = map { /^(qiwei_csrf=[^;]*)/ ? $1 : () }
+        @{ $page->{headers}{'set-cookie'} || [] };
+    require QiweiTest;
+    my $csrf = QiweiTest::form_field($page->{body}, 'csrf');
+    die "node_login $handler: login page answered $page->{code}\n"
+        unless $page->{code} == 200 && defined $csrf_cookie && defined $csrf;
+    my $r = raw_request($node, 'POST', "$handler/login", timeout => 15,
+        headers => [Cookie => $csrf_cookie, Accept => 'text/html',
+                    'Content-Type' => 'application/x-www-form-urlencoded'],
+        body => form_body(account => $account, password => $password,
+                          csrf => $csrf));
+    my ($session) = map { /^qiwei_session=([^;]+)/ ? $1 : () }
+        @{ $r->{headers}{'set-cookie'} || [] };
+    return ($r->{code}, $session);
+}
+
+sub read_env_file {
+    my ($file) = @_;
+    open my $fh, '<', $file or die "$file: $!\n";
+    my %e;
+    while (<$fh>) {
+        $e{$1} = $2 if /^export\s+(\w+)='([^']*)'\s*$/;
+    }
+    close $fh;
+    return %e;
+}
+
+sub psql_dsn {
+    my ($dsn, $query) = @_;
+    my $err = gensym;
+    local $ENV{PGCONNECT_TIMEOUT} = 10;
+    my $pid = open3(my $in, my $out, $err, psql_bin(), '-X', '-q', '-At',
+                    '-F', "\t", '-v', 'ON_ERROR_STOP=1', '-d', $dsn,
+                    '-c', $query);
+    close $in;
+    local $/;
+    my $o = <$out> // '';
+    my $e = <$err> // '';
+    waitpid $pid, 0;
+    die "psql: $e\n" if $?;
+    return split /\n/, $o;
 }
 
 sub json_body {
