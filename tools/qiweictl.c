@@ -187,7 +187,8 @@ static const char *usage_text =
 "  keys rewrap                     re-wrap article data keys to the "
 "current key\n"
 "audit and housekeeping:\n"
-"  audit verify ENT\n"
+"  audit verify ENT [SEQ:MAC]      (SEQ:MAC: a head recorded earlier)\n"
+"  audit head ENT                  the newest row's SEQ:MAC, to keep apart\n"
 "  audit list ENT [--from T] [--to T] [--operator ACTOR] [--module M]\n"
 "  audit export ENT [--from T] [--to T] [--operator ACTOR] [--module M]\n"
 "                                  (CSV on stdout; the export is logged)\n"
@@ -1004,9 +1005,31 @@ static int c_member_revoke(qw_store *st, opts *o)
 static int c_audit_verify(qw_store *st, opts *o)
 {
     qw_audit_report rep;
-    qw_status rc = qw_audit_verify(st, ARG(0), &rep);
-    int i;
+    qw_status rc;
+    int i, nargs = o->pos->nelts - c_words;
+    int64_t head_seq = 0;
+    const char *head_mac = NULL;
 
+    if (nargs != 1 && nargs != 2) {
+        return usage_error("usage: qiweictl audit verify ENT [SEQ:MAC]");
+    }
+    if (nargs == 2) {
+        /* a head recorded earlier by 'audit head' */
+        const char *h = ARG(1), *colon = strchr(h, ':');
+        char *end;
+
+        head_seq = colon ? apr_strtoi64(h, &end, 10) : 0;
+        head_mac = colon ? colon + 1 : NULL;
+        if (!colon || end != colon || head_seq < 1 || strlen(head_mac) != 64
+            || strspn(head_mac, "0123456789abcdef") != 64) {
+            return usage_error("the head must be SEQ:MAC as 'qiweictl audit "
+                               "head' prints it, not '%s'", h);
+        }
+    }
+    rc = qw_audit_verify(st, ARG(0), &rep);
+    if (rc == QW_OK && head_mac) {
+        rc = qw_audit_verify_head(st, ARG(0), head_seq, head_mac, &rep);
+    }
     if (rc != QW_OK) {
         return fail(st, rc);
     }
@@ -1034,6 +1057,20 @@ static int c_audit_verify(qw_store *st, opts *o)
         printf("audit chain of %s verified: %s rows, seq 1 to %s\n", ARG(0),
                qw_i64(st->pool, rep.rows), qw_i64(st->pool, rep.last_seq));
     }
+    return 0;
+}
+
+/* "ENT SEQ:MAC" of the newest row, to keep outside the database. */
+static int c_audit_head(qw_store *st, opts *o)
+{
+    int64_t seq;
+    const char *mac;
+    qw_status rc = qw_audit_head(st, ARG(0), &seq, &mac);
+
+    if (rc != QW_OK) {
+        return fail(st, rc);
+    }
+    printf("%s %s:%s\n", ARG(0), qw_i64(st->pool, seq), mac);
     return 0;
 }
 
@@ -1735,7 +1772,9 @@ static const cmd cmds[] = {
       "member grant-role ENT ACCOUNT ROLE" },
     { "member", "revoke-role", 3, 0, 1, 1, c_member_revoke,
       "member revoke-role ENT ACCOUNT ROLE" },
-    { "audit", "verify", 1, 0, 1, 1, c_audit_verify, "audit verify ENT" },
+    { "audit", "verify", -1, 0, 1, 1, c_audit_verify,
+      "audit verify ENT [SEQ:MAC]" },
+    { "audit", "head", 1, 0, 0, 1, c_audit_head, "audit head ENT" },
     { "audit", "list", 1, O_FROM | O_TO | O_OPERATOR | O_MODULE, 0, 1,
       c_audit_list, "audit list ENT [--from T] [--to T] [--operator A] "
       "[--module M]" },
@@ -1798,7 +1837,8 @@ static int reads_only(const cmd *c)
 {
     static const cmd_fn readers[] = {
         c_schema_version, c_ent_list, c_dept_list, c_member_list,
-        c_member_show, c_audit_verify, c_audit_list, c_audit_export,
+        c_member_show, c_audit_verify, c_audit_head, c_audit_list,
+        c_audit_export,
         c_article_cat, c_article_show, c_article_list, c_admin_list,
         c_article_link, c_migrate, NULL
     };

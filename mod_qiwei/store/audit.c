@@ -516,3 +516,89 @@ qw_status qw_audit_verify(qw_store *st, const char *ent,
     apr_pool_destroy(sub);
     return rc;
 }
+
+static const char sql_audit_head[] =
+    "SELECT seq, encode(mac, 'hex') FROM audit_log"
+    " WHERE enterprise_id = $1 AND seq >= 1"
+    " ORDER BY seq DESC LIMIT 1";
+
+qw_status qw_audit_head(qw_store *st, const char *ent, int64_t *seq,
+                        const char **mac_hex)
+{
+    const char *params[1];
+    PGresult *res;
+    qw_status rc = QW_OK;
+    int64_t eid;
+
+    *seq = 0;
+    *mac_hex = "";
+    eid = qw_store_enterprise_id(st, ent, &rc);
+    if (eid < 0) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    res = qw_store_read(st, sql_audit_head, 1, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    if (PQntuples(res) == 1) {
+        *seq = apr_atoi64(PQgetvalue(res, 0, 0));
+        *mac_hex = apr_pstrdup(st->pool, PQgetisnull(res, 0, 1) ? ""
+                                         : PQgetvalue(res, 0, 1));
+    }
+    PQclear(res);
+    return QW_OK;
+}
+
+static const char sql_audit_row_mac[] =
+    "SELECT encode(mac, 'hex') FROM audit_log"
+    " WHERE enterprise_id = $1 AND seq = $2";
+
+qw_status qw_audit_verify_head(qw_store *st, const char *ent, int64_t seq,
+                               const char *mac_hex, qw_audit_report *out)
+{
+    const char *params[2];
+    PGresult *res;
+    qw_status rc = QW_OK;
+    int64_t eid;
+    verifier v;
+    const char *have;
+
+    memset(&v, 0, sizeof(v));
+    v.st = st;
+    v.out = out;
+    eid = qw_store_enterprise_id(st, ent, &rc);
+    if (eid < 0) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, seq);
+    res = qw_store_read(st, sql_audit_row_mac, 2, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    have = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)
+           ? apr_pstrdup(st->pool, PQgetvalue(res, 0, 0)) : NULL;
+    PQclear(res);
+    if (have == NULL) {
+        if (out->last_seq < seq) {
+            finding(&v, seq, "the recorded head is seq %s, the log ends at "
+                    "seq %s: rows %s to %s were cut off (lost in a "
+                    "fail-over, a restore, or removed)",
+                    qw_i64(st->pool, seq), qw_i64(st->pool, out->last_seq),
+                    qw_i64(st->pool, out->last_seq + 1),
+                    qw_i64(st->pool, seq));
+        }
+        else {
+            finding(&v, seq, "the recorded head, row %s, is missing",
+                    qw_i64(st->pool, seq));
+        }
+    }
+    else if (strlen(have) != strlen(mac_hex)
+             || CRYPTO_memcmp(have, mac_hex, strlen(have)) != 0) {
+        finding(&v, seq, "row %s is not the recorded head (its MAC "
+                "differs): the log was rewritten from there",
+                qw_i64(st->pool, seq));
+    }
+    return QW_OK;
+}

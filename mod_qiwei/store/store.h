@@ -348,6 +348,20 @@ typedef struct {
 qw_status qw_audit_verify(qw_store *st, const char *ent,
                           qw_audit_report *out);
 
+/* The newest row of ent's log: *seq (0 when the log is empty) and its
+ * stored MAC in hex (*mac_hex, "" when empty).  Recorded outside the
+ * database (qiweictl audit head, from cron), it lets a later verify see a
+ * cut-off tail, which the chain itself cannot show. */
+qw_status qw_audit_head(qw_store *st, const char *ent, int64_t *seq,
+                        const char **mac_hex);
+
+/* After qw_audit_verify(st, ent, out): check a head recorded earlier.  Row
+ * seq must still be there with the same MAC (hex, compared in constant
+ * time); otherwise a finding is added to out (the tail was cut off, or row
+ * seq was rewritten). */
+qw_status qw_audit_verify_head(qw_store *st, const char *ent, int64_t seq,
+                               const char *mac_hex, qw_audit_report *out);
+
 /* --- articles (article.c, articles issue) --- */
 /* An article is named by (enterprise code, module, path); path is the
  * decoded URL path Apache sees (r->uri).  Lists are comma separated. */
