@@ -51,6 +51,7 @@
 #include "util/share.h"
 #include "util/text.h"
 #include "util/token.h"
+#include "metrics.h"
 
 #define ART_HEADERS_FILTER "QIWEI_ARTICLE_HEADERS"
 #define ART_STMT "qw_article"
@@ -487,6 +488,7 @@ static int check_share(request_rec *r, art_state *st, const char *mod,
                       "QW0902: invalid share link (%" APR_SIZE_T_FMT
                       " bytes) for %s from %s", toklen, r->uri,
                       r->useragent_ip);
+        qw_metrics_inc(QW_C_SHARE_REFUSED);
         return HTTP_FORBIDDEN;
     }
     if (sr == QW_SHARE_EXPIRED) {
@@ -494,6 +496,7 @@ static int check_share(request_rec *r, art_state *st, const char *mod,
                       "QW0903: expired share link %s for %s from %s",
                       qw_share_link_hex(r->pool, s.link_id), r->uri,
                       r->useragent_ip);
+        qw_metrics_inc(QW_C_SHARE_REFUSED);
         return HTTP_GONE;
     }
     if (!st->looked && (rc = lookup(r, st, mod, NULL)) != OK) {
@@ -517,8 +520,10 @@ static int check_share(request_rec *r, art_state *st, const char *mod,
                       "QW0904: share link %s refused for %s from %s: %s",
                       qw_share_link_hex(r->pool, s.link_id), r->uri,
                       r->useragent_ip, why);
+        qw_metrics_inc(QW_C_SHARE_REFUSED);
         return HTTP_FORBIDDEN;
     }
+    qw_metrics_inc(QW_C_SHARE_SERVED);
     st->share_ok = 1;
     st->link_id = qw_share_link_hex(r->pool, s.link_id);
     return OK;
@@ -613,6 +618,7 @@ static authz_status article_check(request_rec *r, const char *line,
     art_state *st = state_of(r);
     qw_req *q;
 
+    qw_req_get(r, 1)->provider = QW_PROV_ARTICLE;
     if (st && st->share_ok) {
         return AUTHZ_GRANTED;
     }

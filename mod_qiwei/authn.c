@@ -15,6 +15,7 @@
 #include "util/cookie.h"
 #include "util/token.h"
 #include "util/text.h"
+#include "metrics.h"
 
 static apr_array_header_t *split_csv(apr_pool_t *p, const char *s)
 {
@@ -239,6 +240,7 @@ static int unauthenticated(request_rec *r)
     int action = qw_cfg_unauth(d);
 
     qw_req_get(r, 1)->ours = 1;
+    qw_req_get(r, 1)->unauth = 1;
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     if (action == QW_UNAUTH_AUTO) {
         action = (wants_html(r) && !r->main) ? QW_UNAUTH_REDIRECT
@@ -299,6 +301,7 @@ static int qw_check_authn(request_rec *r)
         return DECLINED;
     }
     qw_req_get(r, 1)->ours = 1;
+    qw_req_get(r, 1)->gate = 1;
     rc = qw_viewer_resolve(r, &v);
     if (rc != OK) {
         return rc;
@@ -348,8 +351,71 @@ static int qw_note_auth_failure_hook(request_rec *r, const char *auth_type)
     return strcasecmp(auth_type, QW_AUTH_TYPE) ? DECLINED : OK;
 }
 
+/* Past every access check: the gate let the request through. */
+static int qw_gate_passed(request_rec *r)
+{
+    qw_req *q = qw_req_get(r, 0);
+
+    if (q && q->gate) {
+        q->allowed = 1;
+    }
+    return DECLINED;
+}
+
+/* At the end of every request of a location the gate guards: count the
+ * decision (metrics.h) and leave it in the notes QIWEI_DECISION
+ * (allowed, unauthenticated, forbidden, unavailable, error) and
+ * QIWEI_PROVIDER (member, department, role, article, admin, none) for
+ * LogFormat's %{QIWEI_DECISION}n.  Runs before mod_log_config writes the
+ * line.  An error document is an internal redirect: the decision is the
+ * original request's. */
+static int qw_gate_log(request_rec *r)
+{
+    request_rec *orig = r;
+    qw_req *q;
+    qw_gate_outcome o;
+    int status;
+    const char *on, *pn;
+
+    while (orig->prev) {
+        orig = orig->prev;
+    }
+    q = qw_req_get(orig, 0);
+    if (!q || !q->gate) {
+        return DECLINED;
+    }
+    status = orig->status;
+    if (q->allowed) {
+        o = QW_GATE_ALLOWED;
+    }
+    else if (q->db_failed || status == HTTP_SERVICE_UNAVAILABLE) {
+        o = QW_GATE_UNAVAILABLE;
+    }
+    else if (q->unauth || status == HTTP_UNAUTHORIZED) {
+        o = QW_GATE_UNAUTHENTICATED;
+    }
+    else if (status == HTTP_FORBIDDEN) {
+        o = QW_GATE_FORBIDDEN;
+    }
+    else {
+        o = QW_GATE_ERROR;
+    }
+    qw_metrics_gate(o, (qw_gate_provider)q->provider);
+    on = qw_gate_outcome_name(o);
+    pn = qw_gate_provider_name((qw_gate_provider)q->provider);
+    apr_table_setn(r->notes, "QIWEI_DECISION", on);
+    apr_table_setn(r->notes, "QIWEI_PROVIDER", pn);
+    if (orig != r) {
+        apr_table_setn(orig->notes, "QIWEI_DECISION", on);
+        apr_table_setn(orig->notes, "QIWEI_PROVIDER", pn);
+    }
+    return DECLINED;
+}
+
 void qw_authn_register_hooks(apr_pool_t *p)
 {
+    ap_hook_fixups(qw_gate_passed, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_log_transaction(qw_gate_log, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_post_read_request(qw_strip_identity_headers, NULL, NULL,
                               APR_HOOK_REALLY_FIRST);
     ap_hook_check_authn(qw_check_authn, NULL, NULL, APR_HOOK_MIDDLE,

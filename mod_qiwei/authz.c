@@ -11,6 +11,7 @@
 
 #include "gate.h"
 #include "util/text.h"
+#include "metrics.h"
 
 typedef int (*code_check)(const char *);
 
@@ -87,6 +88,8 @@ static authz_status member_check(request_rec *r, const char *line,
                                  const void *parsed)
 {
     qw_viewer *v;
+
+    qw_req_get(r, 1)->provider = QW_PROV_MEMBER;
     if (!r->user) {
         return AUTHZ_DENIED_NO_USER;
     }
@@ -104,6 +107,8 @@ static authz_status department_check(request_rec *r, const char *line,
                                      const void *parsed)
 {
     qw_viewer *v;
+
+    qw_req_get(r, 1)->provider = QW_PROV_DEPARTMENT;
     if (!r->user) {
         return AUTHZ_DENIED_NO_USER;
     }
@@ -121,6 +126,8 @@ static authz_status role_check(request_rec *r, const char *line,
                                const void *parsed)
 {
     qw_viewer *v;
+
+    qw_req_get(r, 1)->provider = QW_PROV_ROLE;
     if (!r->user) {
         return AUTHZ_DENIED_NO_USER;
     }

@@ -14,6 +14,7 @@
 #include "cfg/config.h"
 #include "db.h"
 #include "util/token.h"
+#include "metrics.h"
 
 #define SLOT_BLOB 768
 #define MAX_CACHES 16
@@ -243,11 +244,13 @@ static void on_message(void *baton, const char *payload)
     cache *c = baton;
     if (payload[0] == 'b' && payload[1] == ':') {
         qw_db_listen_ack(c->l, payload + 2);
+        qw_metrics_inc(QW_C_CACHE_BARRIERS_ANSWERED);
         return;
     }
     apr_thread_mutex_lock(c->mutex);
     apply(c, payload);
     apr_thread_mutex_unlock(c->mutex);
+    qw_metrics_inc(QW_C_CACHE_INVALIDATIONS);
 }
 
 static void drop(cache *c, qw_db_listener **l, const char *why)
@@ -257,6 +260,7 @@ static void drop(cache *c, qw_db_listener **l, const char *why)
     wipe(c);
     apr_thread_mutex_unlock(c->mutex);
     if (*l) {
+        qw_metrics_inc(QW_C_CACHE_LISTENER_LOSSES);
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, c->s,
                      "QW0920: cache listener lost the database (%s): "
                      "every request asks the database until it is back",
@@ -293,6 +297,7 @@ static void *APR_THREAD_FUNC listener(apr_thread_t *t, void *data)
             wipe(c);                 /* we may have missed messages */
             c->last_ok = qw_db_listen_answered(l);
             apr_thread_mutex_unlock(c->mutex);
+            qw_metrics_inc(QW_C_CACHE_LISTENER_CONNECTS);
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, c->s,
                          "QW0921: cache listener connected");
         }
@@ -437,6 +442,7 @@ qw_viewer *qw_cache_get(request_rec *r, const char *ent,
         copy = *sl;
         memcpy(blob, sl->blob, sl->blob_len);
         c->hits++;
+        qw_metrics_inc(QW_C_CACHE_SESSION_HIT);
         apr_thread_mutex_unlock(c->mutex);
         {
             const char *f[6];
@@ -463,6 +469,7 @@ qw_viewer *qw_cache_get(request_rec *r, const char *ent,
     }
     c->misses++;
     apr_thread_mutex_unlock(c->mutex);
+    qw_metrics_inc(QW_C_CACHE_SESSION_MISS);
     return NULL;
 }
 
@@ -575,6 +582,7 @@ int qw_cache_article_get(request_rec *r, const qw_viewer *v,
     else {
         c->art_misses++;
     }
+    qw_metrics_inc(hit ? QW_C_CACHE_ARTICLE_HIT : QW_C_CACHE_ARTICLE_MISS);
     apr_thread_mutex_unlock(c->mutex);
     return hit;
 }

@@ -30,6 +30,7 @@
 #include "cfg/config.h"
 #include "util/text.h"
 #include "qw_version.h"
+#include "metrics.h"
 
 struct qw_db_pool {
     server_rec *s;
@@ -347,9 +348,12 @@ static apr_status_t conn_make(void **resource, void *params,
     dp->last_fail = 0;
     apr_thread_mutex_unlock(dp->mutex);
     *resource = c;
+    qw_metrics_inc(QW_C_DB_CONNECTS);
+    qw_metrics_gauge_add(QW_G_DB_OPEN, 1);
     return APR_SUCCESS;
 
 fail:
+    qw_metrics_inc(QW_C_DB_CONNECT_FAILURES);
     PQfinish(c);
     apr_thread_mutex_lock(dp->mutex);
     dp->last_fail = apr_time_now();
@@ -359,6 +363,7 @@ fail:
 
 static apr_status_t conn_free(void *resource, void *params, apr_pool_t *pool)
 {
+    qw_metrics_gauge_add(QW_G_DB_OPEN, -1);
     PQfinish(resource);
     return APR_SUCCESS;
 }
@@ -478,6 +483,7 @@ static PGconn *take(request_rec *r, qw_db_pool *dp)
     for (tries = 0; tries <= QW_MAX_POOL_TRIES; tries++) {
         rv = apr_reslist_acquire(dp->list, &res);
         if (rv != APR_SUCCESS) {
+            qw_metrics_inc(QW_C_DB_POOL_EXHAUSTED);
             if (log_due(r->server, LIM_QW0106)) {
                 ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
                               "QW0106: no database connection available");
@@ -485,6 +491,7 @@ static PGconn *take(request_rec *r, qw_db_pool *dp)
             return NULL;
         }
         if (conn_alive(res)) {
+            qw_metrics_gauge_add(QW_G_DB_IN_USE, 1);
             return res;
         }
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
@@ -500,6 +507,7 @@ static PGconn *take(request_rec *r, qw_db_pool *dp)
  * caller has no connection: every caller is in this file. */
 static void give_back(qw_db_pool *dp, PGconn *conn)
 {
+    qw_metrics_gauge_add(QW_G_DB_IN_USE, -1);
     if (PQstatus(conn) != CONNECTION_OK
         || PQtransactionStatus(conn) != PQTRANS_IDLE) {
         apr_reslist_invalidate(dp->list, conn);
@@ -507,6 +515,13 @@ static void give_back(qw_db_pool *dp, PGconn *conn)
     else {
         apr_reslist_release(dp->list, conn);
     }
+}
+
+/* A lent connection that is lost or unusable: closed, never reused. */
+static void discard(qw_db_pool *dp, PGconn *conn)
+{
+    qw_metrics_gauge_add(QW_G_DB_IN_USE, -1);
+    apr_reslist_invalidate(dp->list, conn);
 }
 
 /* One statement on conn: prepared (name) or plain (sql text).  *lost says
@@ -518,6 +533,7 @@ static PGresult *run(PGconn *conn, int prepared, const char *what, int n,
                      const int *formats, int *lost, int *sent)
 {
     PGresult *res = NULL, *next;
+    apr_time_t t0 = apr_time_now();
 
     *sent = prepared
         ? PQsendQueryPrepared(conn, what, n, values, lengths, formats, 0)
@@ -537,6 +553,10 @@ static PGresult *run(PGconn *conn, int prepared, const char *what, int n,
         }
     }
     *lost = PQstatus(conn) != CONNECTION_OK;
+    qw_metrics_observe(QW_H_DB_STATEMENT, apr_time_now() - t0);
+    if (*lost) {
+        qw_metrics_inc(QW_C_DB_ERR_LOST);
+    }
     return res;
 }
 
@@ -583,6 +603,7 @@ PGresult *qw_db_exec(request_rec *r, const char *stmt, int nparams,
             if (succeeded(res)) {
                 return res;
             }
+            qw_metrics_inc(QW_C_DB_ERR_STATEMENT);
             if (log_due(r->server, LIM_QW0108)) {
                 ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                               "QW0108: database statement %s failed: %s",
@@ -595,7 +616,7 @@ PGresult *qw_db_exec(request_rec *r, const char *stmt, int nparams,
         }
         why = lost_msg(r, conn, res);
         PQclear(res);
-        apr_reslist_invalidate(dp->list, conn);
+        discard(dp, conn);
         if (attempt == 0
             && (!sent || (statement_flags(stmt) & QW_DB_IDEMPOTENT))) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
@@ -667,7 +688,7 @@ static PGresult *h_run(db_handle *h, const char *sql, int n,
         }
         why = lost_msg(r, conn, res);
         PQclear(res);
-        apr_reslist_invalidate(h->dp->list, conn);
+        discard(h->dp, conn);
         if (h->conn) {
             h->conn = NULL;
             h->unit_lost = 1;
@@ -753,7 +774,7 @@ static PGresult *h_txn(qw_sql *db, qw_sql_txn what)
         }
         if (!succeeded(res)) {
             PQclear(res);
-            apr_reslist_invalidate(h->dp->list, conn);
+            discard(h->dp, conn);
             return h_fail(h, "UNLISTEN failed");
         }
         {
@@ -795,7 +816,7 @@ static PGresult *h_txn(qw_sql *db, qw_sql_txn what)
             }
             h->msg = lost_msg(h->r, conn, res);
             PQclear(res);
-            apr_reslist_invalidate(h->dp->list, conn);
+            discard(h->dp, conn);
         }
         return h_fail(h, h->msg);
     case QW_SQL_COMMIT:
@@ -877,7 +898,7 @@ static int h_wait(qw_sql *db, int timeout_ms,
         || (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
         || !PQconsumeInput(h->conn)) {
         h_fail(h, lost_msg(h->r, h->conn, NULL));
-        apr_reslist_invalidate(h->dp->list, h->conn);
+        discard(h->dp, h->conn);
         h->conn = NULL;
         h->unit_lost = 1;
         return -1;
@@ -925,6 +946,11 @@ int qw_db_revocation_barrier(request_rec *r, const char **why)
         return HTTP_ACCEPTED;
     }
     rc = qw_revocation_barrier(&st, wait_ms, &b);
+    qw_metrics_observe(QW_H_BARRIER, apr_time_from_msec(b.elapsed_ms));
+    qw_metrics_inc(rc != QW_OK ? QW_C_BARRIER_FAILED
+                   : !b.confirmed ? QW_C_BARRIER_UNCONFIRMED
+                   : b.expired ? QW_C_BARRIER_EXPIRED
+                   : QW_C_BARRIER_CONFIRMED);
     if (rc != QW_OK) {
         *why = st.err ? st.err : "database error";
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
@@ -968,7 +994,7 @@ static apr_status_t handle_cleanup(void *data)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, h->r,
                       "QW0115: a unit of work was left open at the end of "
                       "the request: rolled back");
-        apr_reslist_invalidate(h->dp->list, h->conn);
+        discard(h->dp, h->conn);
         h->conn = NULL;
     }
     return APR_SUCCESS;

@@ -9,6 +9,7 @@
 #include "qiwei.h"
 #include "db.h"
 #include "cache.h"
+#include "metrics.h"
 #include "cfg/config.h"
 #include "gate.h"
 #include "render/page.h"
@@ -50,6 +51,7 @@ static int qw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                                   : QW_PW_DEFAULT_MEM_MIB;
     qw_pw_cfg.ops = c->pw_ops != QW_UNSET ? (unsigned long long)c->pw_ops
                                           : QW_PW_DEFAULT_OPS;
+    qw_metrics_init(pconf, s);
 
     if (!any_server_uses_qiwei(s)) {
         return OK;
@@ -123,6 +125,7 @@ static void qw_register_hooks(apr_pool_t *p)
     qw_wm_register_hooks(p);
     qw_article_register_hooks(p);
     qw_article_body_register_hooks(p);
+    qw_metrics_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(qiwei) = {

@@ -12,6 +12,11 @@ typedef struct {
     int db_failed;          /* the database could not be asked */
     int ours;               /* our authn or handler ran: our error pages */
     int admin;              /* an admin session let r through */
+    /* the gate's decision, for the metrics and the QIWEI_DECISION note */
+    int gate;               /* AuthType Qiwei: our authn ran */
+    int unauth;             /* it answered "log in" (401 or redirect) */
+    int provider;           /* qw_gate_provider: the last that decided */
+    int allowed;            /* the request got past the access checks */
     /* articles (article.c) */
     int watermark_override; /* QW_WM_*: the article's own setting */
     const char *external_link_id;  /* share-link reader without a session:

@@ -15,6 +15,7 @@
 #include "cfg/config.h"
 #include "store/store.h"
 #include "util/text.h"
+#include "metrics.h"
 
 const qw_throttle_rule qw_throttle_member = { 5, 60, 900, 0, 0, 43200,
                                               0, 0 };
@@ -97,6 +98,7 @@ int qw_throttle_refuse(request_rec *r, long seconds, const char *why)
     if (seconds < 1) {
         seconds = 1;
     }
+    qw_metrics_inc(QW_C_LOGIN_THROTTLED);
     /* QW1202 is the line fail2ban matches (conf/fail2ban) */
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                   "QW1202: attempt throttled for enterprise %s from %s: %s; "

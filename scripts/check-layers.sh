@@ -28,6 +28,7 @@ layer_of() {
     mod_qiwei/cfg/*) echo 2 ;;
     mod_qiwei/qiwei.h|mod_qiwei/req.[ch]|mod_qiwei/keys.c) echo 2 ;;
     mod_qiwei/form.[ch]|mod_qiwei/db.[ch]|mod_qiwei/cache.[ch]) echo 2 ;;
+    mod_qiwei/metrics.[ch]) echo 2 ;;
     mod_qiwei/render/*) echo 3 ;;
     mod_qiwei/gate.h|mod_qiwei/authn.c|mod_qiwei/authz.c) echo 4 ;;
     mod_qiwei/article.c|mod_qiwei/throttle.[ch]) echo 4 ;;

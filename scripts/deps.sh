@@ -15,6 +15,9 @@ PKGS=(
     perl libapache2-mod-perl2 libwww-perl
     check clang libclang-rt-14-dev curl ca-certificates
 )
+# promtool checks the metrics endpoint and the example alert rules
+# (t/150_metrics.t)
+PKGS+=(prometheus)
 # headless browser check of the watermark (t/81_watermark_browser.t)
 PKGS+=(chromium python3-websocket fonts-noto-cjk fonts-noto-color-emoji)
 

@@ -11,6 +11,7 @@
 #include "util/pwhash.h"
 #include "util/token.h"
 #include "util/totp.h"
+#include "metrics.h"
 
 extern qw_pw_params qw_pw_cfg;
 
@@ -276,6 +277,8 @@ int qw_account_twostep(request_rec *r, qw_store *st, const qw_account *a,
             replay_noted(r, st, a);
         }
         /* matched by fail2ban like a failed login */
+        qw_metrics_inc(k->admin ? QW_C_TWO_STEP_ADMIN_FAIL
+                                : QW_C_TWO_STEP_MEMBER_FAIL);
         if (k->admin) {
             ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                           "QW1010: admin two-step verification failed for "
@@ -375,6 +378,7 @@ int qw_account_current_password(request_rec *r, qw_store *st,
     }
     if (!ok) {
         if (k->admin) {
+            qw_metrics_inc(QW_C_LOGIN_ADMIN_FAIL);
             /* QW1002's words: the same fail2ban line as a failed login */
             ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                           "QW1002: admin login failed for account \"%s\" of "

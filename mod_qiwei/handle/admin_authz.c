@@ -8,6 +8,7 @@
 #include "util/rights.h"
 
 #include "handle/admin.h"
+#include "metrics.h"
 
 /* ---- Require qiwei-admin MODULE... ----
  *
@@ -47,6 +48,8 @@ static authz_status admin_check(request_rec *r, const char *line,
     char *copy, *tok, *last;
 
     qw_req_get(r, 1)->ours = 1;
+    qw_req_get(r, 1)->gate = 1;
+    qw_req_get(r, 1)->provider = QW_PROV_ADMIN;
     if (qw_admin_resolve(r, &a) != OK) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "QW1006: Require qiwei-admin: database unavailable");

@@ -19,6 +19,7 @@
 
 #include "handle/account.h"
 #include "handle/admin.h"
+#include "metrics.h"
 
 #define QW_STMT_ADMIN_LOGIN "qw_admin_login"
 
@@ -58,6 +59,7 @@ static int login_failed(request_rec *r, const char *account,
     int secs = account_wide ? qw_throttle_admin.account_lock_secs
                             : qw_throttle_admin.lock_secs;
 
+    qw_metrics_inc(QW_C_LOGIN_ADMIN_FAIL);
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                   "QW1002: admin login failed for account \"%s\" of "
                   "enterprise %s from %s%s",
@@ -274,6 +276,7 @@ int qw_admin_login(request_rec *r, const char *account, const char *pw,
             PQclear(res);
         }
     }
+    qw_metrics_inc(QW_C_LOGIN_ADMIN_OK);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "QW1004: admin %s of %s logged in from %s", account,
                   d->enterprise, r->useragent_ip);

@@ -18,5 +18,7 @@ void qw_handler_register_hooks(apr_pool_t *p);
 
 /* handle/article_body.c: QiweiArticleStore's stored bodies */
 void qw_article_body_register_hooks(apr_pool_t *p);
+/* SetHandler qiwei-metrics and the mod_status section (metrics.c) */
+void qw_metrics_register_hooks(apr_pool_t *p);
 
 #endif

@@ -20,6 +20,7 @@
 #include "util/pwhash.h"
 #include "util/token.h"
 #include "util/text.h"
+#include "metrics.h"
 
 extern qw_pw_params qw_pw_cfg;
 
@@ -213,6 +214,7 @@ static int login_post(request_rec *r)
 
     if (ok != 1 || !status || strcmp(status, "active")) {
         qw_throttle_addr_fail(r);       /* issue 6 */
+        qw_metrics_inc(QW_C_LOGIN_MEMBER_FAIL);
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "QW0404: login failed for account \"%s\" of "
                       "enterprise %s from %s",
@@ -239,6 +241,7 @@ static int login_post(request_rec *r)
     if (encoded && !qw_sec_delegated(r)) {
         maybe_rehash(r, ent_id, member_id, encoded, password, pwlen);
     }
+    qw_metrics_inc(QW_C_LOGIN_MEMBER_OK);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "QW0405: member %s of %s logged in from %s", member_id,
                   d->enterprise, r->useragent_ip);

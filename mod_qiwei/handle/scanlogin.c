@@ -26,6 +26,7 @@
 #include "util/qr.h"
 #include "util/text.h"
 #include "util/token.h"
+#include "metrics.h"
 
 #define QW_SCAN_TTL 120
 #define QW_SCAN_POLL_MS 1000
@@ -299,6 +300,7 @@ int qw_handle_scan_poll(request_rec *r)
                              qw_sec_scan_max_age(&d->sec)) != OK) {
             return qw_unavailable(r);
         }
+        qw_metrics_inc(QW_C_LOGIN_MEMBER_OK);
         apr_table_add(r->err_headers_out, "Set-Cookie",
                       apr_psprintf(r->pool, "%s=; Path=/; HttpOnly; "
                                    "SameSite=Strict; Max-Age=0%s",
@@ -430,6 +432,7 @@ int qw_handle_scan_approve(request_rec *r)
         if (s != QW_OK) {
             return qw_unavailable(r);
         }
+        qw_metrics_inc(approve ? QW_C_SCAN_APPROVED : QW_C_SCAN_REFUSED);
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "QW1252: member %" APR_INT64_T_FMT " of %s %s a scan "
                       "login for %s", v->member_id, d->enterprise,

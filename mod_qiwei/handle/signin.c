@@ -15,6 +15,7 @@
 #include "util/cookie.h"
 #include "util/token.h"
 #include "util/text.h"
+#include "metrics.h"
 
 int qw_handle_twostep(request_rec *r);
 int qw_handle_twostep_setup(request_rec *r);
@@ -329,6 +330,7 @@ int qw_signin_finish(request_rec *r, int64_t ent, int64_t member, int level,
                              qw_cfg_idle(d), qw_cfg_max_age(d)) != OK) {
         return qw_unavailable(r);
     }
+    qw_metrics_inc(QW_C_LOGIN_MEMBER_OK);
     return redirect(r, next && qw_safe_local_path(next) ? next : "/");
 }
 

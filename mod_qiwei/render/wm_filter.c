@@ -15,6 +15,7 @@
 #include "util/token.h"
 #include "wm/scan.h"
 #include "wm/csp.h"
+#include "metrics.h"
 
 #define WM_FILTER "QIWEI_WATERMARK"
 #define WM_NOTE_AE "qiwei-accept-encoding"
@@ -246,6 +247,8 @@ static apr_status_t wm_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         }
         markup = wm_prepare(f);
         if (!markup) {
+            /* not HTML, no viewer, turned off for the article... */
+            qw_metrics_inc(QW_C_WM_SKIPPED);
             ap_remove_output_filter(f);
             return ap_pass_brigade(f->next, bb);
         }
@@ -274,8 +277,10 @@ static apr_status_t wm_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             }
             if (closer) {
                 insert_markup(f, APR_BUCKET_PREV(b), closer, ctx);
+                qw_metrics_inc(QW_C_WM_APPLIED);
             }
             else {
+                qw_metrics_inc(QW_C_WM_SKIPPED);
                 ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                               "QW0804: no place for the watermark in %s",
                               r->uri);
@@ -310,6 +315,7 @@ static apr_status_t wm_filter(ap_filter_t *f, apr_bucket_brigade *bb)
                 apr_bucket_split(b, off);
             }
             insert_markup(f, b, NULL, ctx);
+            qw_metrics_inc(QW_C_WM_APPLIED);
             ctx->state = WM_DONE;
             break;
         }

@@ -1,0 +1,149 @@
+# Issue 17, metrics: the qiwei-metrics endpoint (Prometheus text format),
+# counters that move exactly as the requests this test sends, the same
+# figures in mod_status's page, the gate's decision in the access log
+# (%{QIWEI_DECISION}n, %{QIWEI_PROVIDER}n), and `promtool check metrics`
+# on what the endpoint serves and `promtool check rules` on the example
+# alert rules of conf/prometheus/qiwei-rules.yml (docs/monitoring.md).
+use strict;
+use warnings FATAL => 'all';
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use File::Temp qw(tempfile);
+use Apache::Test ();
+use Apache::TestRequest ();
+use QiweiTest;
+
+ua_reset();
+my $E = 't150';
+my $u = uniq();
+seed_enterprise($E, 'Metrics');
+seed_department($E, 'fin', 'Finance');
+my $acct = "mx$u";
+my $pw = activate_member($E, $acct);
+
+sub scrape {
+    my $r = http_get('/qiwei-metrics');
+    die 'metrics: ' . $r->code . "\n" unless $r->code == 200;
+    my %m;
+    for (split /\n/, $r->content) {
+        next if /^#/ || !/\S/;
+        my ($k, $v) = /^(\S+(?:\{[^}]*\})?) (\S+)$/ or next;
+        $m{$k} = $v;
+    }
+    return ($r, \%m);
+}
+sub gate { qq{qiwei_gate_decisions_total{outcome="$_[0]",provider="$_[1]"}} }
+
+my ($r0, $m0) = scrape();
+is $r0->header('Content-Type'), 'text/plain; version=0.0.4; charset=utf-8',
+    'the endpoint answers in the Prometheus text format';
+is $r0->header('Cache-Control'), 'no-store', '... not stored';
+is $m0->{'qiwei_metrics_available'}, 1, 'the shared counters exist';
+like $r0->content,
+    qr/^qiwei_build_info\{version="[^"]+",schema_version="\d+"\} 1$/m,
+    'build info with the version and the schema version';
+
+my $promtool = -x '/usr/bin/promtool' ? '/usr/bin/promtool' : undef;
+ok $promtool, 'promtool is installed (scripts/deps.sh: prometheus)';
+sub promtool_ok {
+    my ($what, $text) = @_;
+    my ($fh, $file) = tempfile();
+    print $fh $text;
+    close $fh;
+    my $out = `$promtool check metrics < '$file' 2>&1`;
+    is $?, 0, "promtool check metrics: $what" or diag $out;
+}
+promtool_ok('the first scrape', $r0->content) if $promtool;
+
+# --- requests of known outcome ----------------------------------------------
+my ($lr, $s) = login("/$E/qiwei", $acct, $pw);
+is $lr->code, 303, 'login';
+my $cookie = "qiwei_session=$s";
+my ($bad) = login("/$E/qiwei", $acct, 'not-the-password-' . $u);
+is $bad->code, 401, 'a failed login';
+is http_get("/$E/member/", cookie => $cookie)->code, 200, "allowed ($_)"
+    for 1 .. 3;
+is http_get("/$E/member/")->code, 401, "unauthenticated ($_)" for 1 .. 2;
+is http_get("/$E/finance/", cookie => $cookie)->code, 403,
+    'forbidden: not in department fin';
+my $lo = logout("/$E/qiwei", $s);
+is $lo->code, 303, 'logout (a change: the revocation barrier runs)';
+
+my ($r1, $m1) = scrape();
+my %want = (
+    gate('allowed', 'member') => 3,
+    # mod_authz_core asks the Require provider first; it answers "no
+    # user" and only then does the authentication say "log in"
+    gate('unauthenticated', 'member') => 2,
+    gate('forbidden', 'department') => 1,
+    'qiwei_logins_total{kind="member",result="success"}' => 1,
+    'qiwei_logins_total{kind="member",result="failure"}' => 1,
+    'qiwei_revocation_barriers_total{result="confirmed"}' => 1,
+);
+for my $k (sort keys %want) {
+    is(($m1->{$k} // 0) - ($m0->{$k} // 0), $want{$k}, "$k: +$want{$k}");
+}
+cmp_ok $m1->{'qiwei_revocation_barrier_seconds_count'}, '>',
+    $m0->{'qiwei_revocation_barrier_seconds_count'} // 0,
+    'the barrier\'s time is observed';
+cmp_ok $m1->{'qiwei_db_statement_seconds_count'}, '>',
+    $m0->{'qiwei_db_statement_seconds_count'} // 0,
+    'database statements are timed';
+cmp_ok $m1->{'qiwei_db_connects_total{result="success"}'}, '>=', 1,
+    'request-pool connections were opened';
+cmp_ok $m1->{'qiwei_db_connections{state="open"}'}, '>=', 1,
+    '... and some are open';
+is $m1->{'qiwei_db_connections{state="in_use"}'}, 0,
+    'none is lent out between requests';
+my $h = $m1->{'qiwei_db_statement_seconds_bucket{le="+Inf"}'};
+is $h, $m1->{'qiwei_db_statement_seconds_count'},
+    'the +Inf bucket holds every observation';
+promtool_ok('after the requests', $r1->content) if $promtool;
+
+# no account, path or address in any label
+unlike $r1->content, qr/\Q$acct\E|\Q$E\E\/|127\.0\.0\.1/,
+    'no account, path or address in the metrics';
+
+# --- the access log -----------------------------------------------------------
+my $log = Apache::Test::vars()->{t_logs} . '/qiwei_decisions_log';
+my $text = '';
+for (1 .. 20) {                  # mod_log_config writes as the request ends
+    open my $fh, '<', $log or last;
+    $text = do { local $/; <$fh> };
+    last if $text =~ m{^/t150/finance/ 403 }m;
+    select undef, undef, undef, 0.1;
+}
+# (mod_dir's index.html is a fast internal redirect: %U shows it)
+like $text, qr{^/t150/member/(?:index\.html)? 200 allowed member$}m,
+    'access log: "allowed member"';
+like $text, qr{^/t150/member/ 401 unauthenticated member$}m,
+    'access log: "unauthenticated member"';
+like $text, qr{^/t150/finance/ 403 forbidden department$}m,
+    'access log: "forbidden department"';
+like $text, qr{^/t150/qiwei/login \d+ - -$}m,
+    'a location the gate does not guard: no decision';
+
+# --- mod_status ------------------------------------------------------------------
+my $st = http_get('/server-status?auto');
+is $st->code, 200, 'mod_status answers';
+like $st->content, qr/^\Qqiwei_gate_decisions_total{outcome="allowed",provider="member"}: \E\d+$/m,
+    '... with our counters in its machine-readable page';
+my $sh = http_get('/server-status');
+like $sh->content, qr{<h2>mod_qiwei</h2>\s*<pre>.*qiwei_build_info}s,
+    '... and a mod_qiwei section in its HTML page';
+
+# --- the example alert rules --------------------------------------------------------
+my $rules = "$FindBin::Bin/../conf/prometheus/qiwei-rules.yml";
+ok -f $rules, 'conf/prometheus/qiwei-rules.yml exists';
+if ($promtool) {
+    my $out = `$promtool check rules '$rules' 2>&1`;
+    is $?, 0, 'promtool check rules: the example alert rules' or diag $out;
+}
+
+# --- only GET --------------------------------------------------------------------
+my $post = Apache::TestRequest::POST('/qiwei-metrics', content => 'x=1');
+is $post->code, 405, 'POST to the endpoint: 405';
+
+done_testing();
