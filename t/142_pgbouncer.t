@@ -24,6 +24,9 @@
 #       node A's on the shared server connection ("prepared statement ...
 #       already exists", QW0103) and B answers 503 - deterministic, because
 #       there is exactly one server connection to land on.
+#   (f) session pooling relies on server_reset_query = DISCARD ALL (the
+#       default): with it empty, a node whose connection reuses another's
+#       server connection finds the statements already prepared (QW0103).
 use strict;
 use warnings FATAL => 'all';
 
@@ -305,6 +308,54 @@ for my $n (qw(a b)) {
     is scalar(@crash), 0, 'no crash behind transaction pooling' or diag @crash;
     QiweiNode::stop_node($tn{$_}) for qw(a b);
     stop_pgbouncer($tx);
+}
+
+# --- (f) session pooling needs its server_reset_query (DISCARD ALL) ---------------
+# A server connection outlives its client: the next client gets it after
+# server_reset_query.  One server connection (default_pool_size 1) and a
+# node in strict mode at server level (no cache listener: the pool's one
+# connection is the only client).  Node 1 is served and stopped; node 2's
+# connection lands on the same server connection.  With the default
+# DISCARD ALL its PREPAREs succeed; with server_reset_query empty they find
+# node 1's statements still there (QW0103) and node 2 answers 503.
+for my $case (['default (DISCARD ALL)', {}, 200],
+              ['empty', { server_reset_query => '' }, 503]) {
+    my ($what, $ini, $want) = @$case;
+    my $b = start_pgbouncer(name => 'pgb142r', pool_mode => 'session',
+                            ini => { default_pool_size => 1,
+                                     max_db_connections => 1, %$ini });
+    my $strict = "QiweiCacheMode strict\n$extra";
+    my @codes;
+    my ($log2, %backend);
+    for my $i (1, 2) {
+        my $n = start_node(name => "n142r$i", extra => $strict,
+                           env => { QIWEI_TEST_DSN => $b->{app_dsn} });
+        push @codes, raw_request($n, 'GET', "/$E/strict/", timeout => 10,
+            headers => [Cookie => "qiwei_session=$cookie{$acct[2]}",
+                        Accept => 'application/json'])->{code};
+        my @sv = grep { $_->{user} eq 'qiwei_app' } pgb_show($b, 'SERVERS');
+        $backend{$i} = join ',', map { $_->{remote_pid} } @sv;
+        $log2 = $n->{log};
+        QiweiNode::stop_node($n);
+        # the client is gone: its server connection is back in the pool
+        ok defined wait_for(10, sub {
+            !grep { $_->{user} eq 'qiwei_app' && $_->{state} ne 'idle'
+                    && $_->{state} ne 'used' } pgb_show($b, 'SERVERS');
+        }), "server_reset_query $what: node $i stopped, its server "
+            . 'connection is idle';
+    }
+    is $backend{2}, $backend{1}, "server_reset_query $what: both nodes ran "
+        . "on the same PostgreSQL backend ($backend{1})";
+    is "@codes", "200 $want", "... node 1: 200, node 2: $want";
+    my $text = do { open my $fh, '<', $log2 or die "$log2: $!"; local $/; <$fh> };
+    if ($want == 200) {
+        unlike $text, qr/QW0103/, '... no QW0103';
+    }
+    else {
+        like $text, qr/QW0103: cannot prepare \S+: (?:ERROR:\s+)?prepared statement "\S+" already exists/,
+            '... node 2: "prepared statement ... already exists" (QW0103)';
+    }
+    stop_pgbouncer($b);
 }
 
 my @crash = map { crash_lines($node{$_}{log}, 0) } qw(a b);
