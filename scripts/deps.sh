@@ -20,6 +20,9 @@ PKGS=(
 PKGS+=(prometheus)
 # headless browser check of the watermark (t/81_watermark_browser.t)
 PKGS+=(chromium python3-websocket fonts-noto-cjk fonts-noto-color-emoji)
+# pgbouncer in front of PostgreSQL (t/142_pgbouncer.t; the tests run it
+# themselves, as user postgres; the package's own service is not used)
+PKGS+=(pgbouncer)
 
 missing=()
 for p in "${PKGS[@]}"; do
