@@ -42,8 +42,13 @@ cleanup() {
     set +e
     for c in "${started[@]}"; do "$httpd_bin" -f "$c" -k stop 2>/dev/null; done
     sleep 1
-    bash "$here/scripts/pg.sh" destroy "$run" >/dev/null 2>&1
-    rm -rf "$run"
+    if [ "${BARRIER_KEEP:-0}" = 1 ]; then
+        bash "$here/scripts/pg.sh" stop "$run" >/dev/null 2>&1
+        say "kept $run (configs, error logs)"
+    else
+        bash "$here/scripts/pg.sh" destroy "$run" >/dev/null 2>&1
+        rm -rf "$run"
+    fi
 }
 trap cleanup EXIT
 
@@ -56,12 +61,15 @@ bash "$here/scripts/pg.sh" restart "$run" >/dev/null
 psu() { "$QIWEI_PG_BINDIR/psql" -X -q -At -d "$QIWEI_PG_SUPER_DSN" "$@"; }
 
 keyfile=$run/qiwei.key
-"$ctl" keygen "$keyfile" >/dev/null
-chmod 644 "$keyfile"             # the children (nobody) read it at start
+"$ctl" keygen "$keyfile" >/dev/null   # 0600: httpd reads it as root
 export QIWEI_KEYFILE=$keyfile QIWEI_DSN=$QIWEI_PG_OWNER_DSN
 "$ctl" migrate --sql-dir "$here/sql" --app-role "$QIWEI_PG_APP_ROLE" >/dev/null
 "$ctl" --wait 0 enterprise add bench Bench >/dev/null
 "$ctl" --wait 0 member add bench carol --name Carol >/dev/null
+# an invited member without a password cannot be set active: give carol one
+# (cheap Argon2id: only the status changes are measured)
+printf '%s\n' "Barrier-bench-$(head -c 9 /dev/urandom | base64 | tr '+/' '-_')" \
+    | "$ctl" --wait 0 --pw-mem 19 --pw-ops 2 member set-password bench carol >/dev/null
 
 if [ "$(id -u)" = 0 ]; then usergroup=$'User nobody\nGroup nogroup'; else usergroup=; fi
 htdocs=$run/htdocs
@@ -95,6 +103,8 @@ ThreadsPerChild 25
 MaxRequestWorkers $((children * 25))
 LoadModule authn_core_module $moddir/mod_authn_core.so
 LoadModule authz_core_module $moddir/mod_authz_core.so
+# mod_qiwei refuses to start without it (per-address login throttling)
+LoadModule socache_shmcb_module $moddir/mod_socache_shmcb.so
 LoadModule qiwei_module $module
 DocumentRoot "$htdocs"
 QiweiDatabase "$QIWEI_PG_APP_DSN"

@@ -33,6 +33,12 @@
 #   BENCH_RSS_SOAK=1       RSS soak: BENCH_SOAK_SECONDS (default 200) of
 #                          Require qiwei-member on the cached instance, RSS
 #                          sampled every BENCH_SOAK_STEP s (default 20)
+#   BENCH_SOAK_DELAY_MS="0 20"  RSS soak phases: one soak per value, each
+#                          wrk connection waiting N ms between requests (0 =
+#                          back-to-back, the default); with the statements the
+#                          application role ran per step (pg_stat_statements),
+#                          this shows the cached mode's database load per
+#                          session and per request rate (docs/scaling.md)
 #   BENCH_CALLGRIND=1      instructions per request of a few scenarios under
 #                          callgrind (httpd -X; BENCH_CG_N1/N2 requests, default
 #                          200 and 1200; several minutes)
@@ -608,33 +614,46 @@ done
 # steps of BENCH_SOAK_STEP seconds; the children's RSS after each step.
 soak_results=$run/soak.tsv
 : > "$soak_results"
-rss_soak() {
+rss_soak() {   # [DELAY_MS]: each connection waits that long between requests
     local inst=${qiwei_instances[0]} secs=${BENCH_SOAK_SECONDS:-200}
     local step=${BENCH_SOAK_STEP:-20} url t=0 total=0 out line req
+    local delay=${1:-0} script=$benchdir/lua/replay.lua q0 q1
     url=http://127.0.0.1:$(port_of "$inst")
     check_page "$inst" /qw/member/page12k.html member.txt
-    say "RSS soak: Require qiwei-member on $inst, ${secs}s in ${step}s steps"
-    "${pin_wrk[@]}" wrk -t"$threads" -c"$conns" -d5s \
-        -s "$benchdir/lua/replay.lua" "$url" -- "$lists/member.txt" \
+    if [ "$delay" != 0 ]; then
+        { cat "$benchdir/lua/replay.lua"
+          echo 'function delay() return tonumber(os.getenv("BENCH_DELAY_MS")) end'
+        } > "$run/soak-paced.lua"
+        script=$run/soak-paced.lua
+    fi
+    say "RSS soak: Require qiwei-member on $inst, ${secs}s in ${step}s steps" \
+        "(${delay} ms between requests per connection)"
+    BENCH_DELAY_MS=$delay "${pin_wrk[@]}" wrk -t"$threads" -c"$conns" -d5s \
+        -s "$script" "$url" -- "$lists/member.txt" \
         /qw/member/page12k.html >/dev/null 2>&1 || true
-    printf '%s\t%s\t%s\t%s\t%s\n' 0 0 "$(rss_kib "$inst")" "$(load1)" 0 \
-        >> "$soak_results"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' 0 0 "$(rss_kib "$inst")" "$(load1)" 0 \
+        "$delay" 0 >> "$soak_results"
     while [ "$t" -lt "$secs" ]; do
-        out=$("${pin_wrk[@]}" wrk -t"$threads" -c"$conns" -d"${step}s" \
-              -s "$benchdir/lua/replay.lua" "$url" -- "$lists/member.txt" \
+        q0=$(db_count)
+        out=$(BENCH_DELAY_MS=$delay "${pin_wrk[@]}" wrk -t"$threads" -c"$conns" -d"${step}s" \
+              -s "$script" "$url" -- "$lists/member.txt" \
               /qw/member/page12k.html 2>&1) || die "wrk failed (soak)"
+        q1=$(db_count)
         line=$(grep '^BENCH ' <<<"$out") || die "no result from wrk (soak)"
         req=$(sed 's/.* requests=\([0-9]*\) .*/\1/' <<<"$line")
         errs=$(awk -v l="$line" 'BEGIN { n = split(l, a, " "); for (i = 2; i <= n; i++) { split(a[i], kv, "="); v[kv[1]] = kv[2] }; print v["status_err"] + v["sock_err"] }')
         total=$((total + req))
         t=$((t + step))
-        printf '%s\t%s\t%s\t%s\t%s\n' "$t" "$total" "$(rss_kib "$inst")" \
-            "$(load1)" "$errs" >> "$soak_results"
-        say "soak: ${t}s, $total requests, RSS $(rss_kib "$inst") KiB"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$total" "$(rss_kib "$inst")" \
+            "$(load1)" "$errs" "$delay" "$((q1 - q0))" >> "$soak_results"
+        say "soak: ${t}s, $total requests, RSS $(rss_kib "$inst") KiB," \
+            "$((q1 - q0)) statements in the step"
     done
 }
 if [ "${BENCH_RSS_SOAK:-0}" = 1 ]; then
-    rss_soak
+    for soak_delay in ${BENCH_SOAK_DELAY_MS:-0}; do
+        rss_soak "$soak_delay"
+    done
 fi
 
 # --- instructions per request (BENCH_CALLGRIND=1) ---------------------------
@@ -1001,10 +1020,23 @@ if [ -s "$soak_results" ]; then
     echo "RSS soak: Require qiwei-member [${qiwei_instances[0]#qiwei-}], wrk -t$threads -c$conns," \
          "RSS = sum of the 2 children's VmRSS"
     echo
-    echo "| seconds | requests | RSS MiB | load 1m | errors |"
-    echo "|---:|---:|---:|---:|---:|"
-    awk -F'\t' '{ printf "| %d | %d | %.2f | %s | %d |\n", $1, $2, $3 / 1024, $4, $5 }' \
-        "$soak_results"
+    if [ -z "${BENCH_SOAK_DELAY_MS:-}" ]; then
+        echo "| seconds | requests | RSS MiB | load 1m | errors |"
+        echo "|---:|---:|---:|---:|---:|"
+        awk -F'\t' '{ printf "| %d | %d | %.2f | %s | %d |\n", $1, $2, $3 / 1024, $4, $5 }' \
+            "$soak_results"
+    else
+        # BENCH_SOAK_DELAY_MS: per step also the request rate and the
+        # statements of the application role ($queries_source)
+        echo "| delay ms | seconds | requests | req/s in step | RSS MiB | load 1m | errors | DB statements in step | DB statements/s |"
+        echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        awk -F'\t' -v step="${BENCH_SOAK_STEP:-20}" '
+            $1 == 0 { prev = 0 }
+            { rps = $1 == 0 ? 0 : ($2 - prev) / step; prev = $2
+              printf "| %d | %d | %d | %.0f | %.2f | %s | %d | %d | %.1f |\n",
+                     $6, $1, $2, rps, $3 / 1024, $4, $5, $7, $1 == 0 ? 0 : $7 / step }' \
+            "$soak_results"
+    fi
 fi
 if [ -s "$cg_results" ]; then
     echo
