@@ -1031,7 +1031,7 @@ int qw_db_check_schema(apr_pool_t *ptemp, server_rec *s)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                      "QW0109: database not reachable at start-up (%s); "
                      "protected locations answer 503 until it is",
-                     pq_msg(ptemp, PQerrorMessage(conn)));
+                     pq_connect_msg(ptemp, PQerrorMessage(conn)));
         PQfinish(conn);
         return OK;
     }
