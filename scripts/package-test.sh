@@ -97,6 +97,8 @@ cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     set +e
+    # an exit that no check accounted for
+    [ "$rc" = 0 ] || [ "$failed" -gt 0 ] || not_ok "exit status $rc"
     # our site and the server we started
     if [ -e "/etc/apache2/sites-enabled/$site.conf" ]; then
         a2dissite -q "$site" >/dev/null 2>&1
@@ -139,7 +141,7 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'not_ok "interrupted"; exit 130' INT TERM
 
 # --- preconditions ----------------------------------------------------------------
 [ "$(id -u)" = 0 ] || abort "run as root (installs packages, uses the system's Apache)"
