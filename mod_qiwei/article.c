@@ -248,6 +248,7 @@ static int path_ok(request_rec *r)
     qw_path_verdict v;
 
     if (!qw_valid_utf8_text(r->uri, strlen(r->uri))) {
+        QW_REASON(r, "QW0915");
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "QW0915: request path (%" APR_SIZE_T_FMT " bytes) "
                       "from %s is not UTF-8 text: refused", strlen(r->uri),
@@ -261,6 +262,7 @@ static int path_ok(request_rec *r)
     if (v == QW_PATH_CANONICAL) {
         return 1;
     }
+    QW_REASON(r, "QW0916");
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "QW0916: request path %s (sent as %.*s) from %s is not "
                   "canonical (%s): refused; the canonical path is %s",
@@ -484,6 +486,7 @@ static int check_share(request_rec *r, art_state *st, const char *mod,
 
     sr = qw_share_decode(kr, tok, toklen, apr_time_sec(r->request_time), &s);
     if (sr == QW_SHARE_INVALID) {
+        QW_REASON(r, "QW0902");
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "QW0902: invalid share link (%" APR_SIZE_T_FMT
                       " bytes) for %s from %s", toklen, r->uri,
@@ -492,6 +495,7 @@ static int check_share(request_rec *r, art_state *st, const char *mod,
         return HTTP_FORBIDDEN;
     }
     if (sr == QW_SHARE_EXPIRED) {
+        QW_REASON(r, "QW0903");
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "QW0903: expired share link %s for %s from %s",
                       qw_share_link_hex(r->pool, s.link_id), r->uri,
@@ -516,6 +520,7 @@ static int check_share(request_rec *r, art_state *st, const char *mod,
         why = "the link was revoked";
     }
     if (why) {
+        QW_REASON(r, "QW0904");
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "QW0904: share link %s refused for %s from %s: %s",
                       qw_share_link_hex(r->pool, s.link_id), r->uri,
@@ -639,12 +644,14 @@ static authz_status article_check(request_rec *r, const char *line,
             return AUTHZ_GRANTED;
         }
         if (st->shadowed) {
+            QW_REASON(r, "QW0913");
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           "QW0913: no %s article at %s, but it is under "
                           "article %" APR_INT64_T_FMT ": refused", st->mod,
                           r->uri, st->shadow_id);
             return AUTHZ_DENIED;
         }
+        QW_REASON(r, "QW0906");
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "QW0906: no %s article at %s: refused "
                       "(QiweiArticleMissing deny)", st->mod, r->uri);
@@ -653,6 +660,7 @@ static authz_status article_check(request_rec *r, const char *line,
     if (st->allowed) {
         return AUTHZ_GRANTED;
     }
+    QW_REASON(r, "QW0907");
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   "QW0907: %s is not in the audience of %s article %"
                   APR_INT64_T_FMT, r->user, st->mod, st->article_id);

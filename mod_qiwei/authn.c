@@ -101,6 +101,7 @@ int qw_viewer_resolve_with(request_rec *r, qw_viewer **out,
         return q->db_failed ? HTTP_SERVICE_UNAVAILABLE : OK;
     }
     if (!d->enterprise) {
+        QW_REASON(r, "QW0201");
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "QW0201: no QiweiEnterprise for %s: refusing", r->uri);
         q->resolved = 1;
@@ -120,6 +121,7 @@ int qw_viewer_resolve_with(request_rec *r, qw_viewer **out,
                                   name) > 1) {
         /* a second cookie of that name was planted (cookie tossing from a
          * sibling domain): we cannot tell which one is the browser's own */
+        QW_REASON(r, "QW0206");
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "QW0206: %d cookies named %s from %s: ignoring all; "
                       "serve over HTTPS so the __Host- prefix prevents this",
@@ -129,12 +131,14 @@ int qw_viewer_resolve_with(request_rec *r, qw_viewer **out,
         return OK;
     }
     if (!cookie) {
+        QW_REASON(r, "QW0202");
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "QW0202: no session cookie %s", name);
         q->resolved = 1;
         return OK;
     }
     if (qw_token_decode(cookie, strlen(cookie), raw, sizeof(raw)) != 0) {
+        QW_REASON(r, "QW0203");
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "QW0203: malformed session cookie (%" APR_SIZE_T_FMT
                       " bytes) from %s: ignored", strlen(cookie),
@@ -173,6 +177,7 @@ int qw_viewer_resolve_with(request_rec *r, qw_viewer **out,
     }
     q->resolved = 1;
     if (PQntuples(res) != 1 || PQnfields(res) < QW_SESSION_COLUMNS) {
+        QW_REASON(r, "QW0204");
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "QW0204: session %s... unknown, expired or not an "
                       "active member of %s", qw_hex(r->pool, hash, 4),
@@ -401,6 +406,12 @@ static int qw_gate_log(request_rec *r)
         o = QW_GATE_ERROR;
     }
     qw_metrics_gate(o, (qw_gate_provider)q->provider);
+    if (o != QW_GATE_ALLOWED) {
+        qw_metrics_refusal(q->reason);
+        if (q->reason) {
+            apr_table_setn(r->notes, "QIWEI_REASON", q->reason);
+        }
+    }
     on = qw_gate_outcome_name(o);
     pn = qw_gate_provider_name((qw_gate_provider)q->provider);
     apr_table_setn(r->notes, "QIWEI_DECISION", on);

@@ -95,6 +95,7 @@ static authz_status member_check(request_rec *r, const char *line,
     }
     v = viewer_of(r);
     if (!v) {
+        QW_REASON(r, "QW0701");
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "QW0701: user %s was not authenticated by AuthType "
                       "Qiwei: not a member", r->user);
@@ -116,6 +117,7 @@ static authz_status department_check(request_rec *r, const char *line,
     if (v && any_in(parsed, v->departments)) {
         return AUTHZ_GRANTED;
     }
+    QW_REASON(r, "QW0702");
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   "QW0702: %s is in none of departments [%s]", r->user,
                   line);
@@ -135,6 +137,7 @@ static authz_status role_check(request_rec *r, const char *line,
     if (v && any_in(parsed, v->roles)) {
         return AUTHZ_GRANTED;
     }
+    QW_REASON(r, "QW0703");
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   "QW0703: %s holds none of roles [%s]", r->user, line);
     return AUTHZ_DENIED;

@@ -236,6 +236,35 @@ static void apply(cache *c, const char *msg)
     wipe(c);
 }
 
+/* A barrier id of schema 15 starts with the microseconds since 1970 at
+ * which it was sent, in 16 hex digits (sql/015_barrier_timestamp.sql):
+ * how long it took to get here.  Clocks of two hosts: a difference below
+ * zero or over a minute is not a delay but a skew, and is left out. */
+static void barrier_delay(const char *id)
+{
+    apr_uint64_t sent = 0;
+    apr_time_t now = apr_time_now();
+    int i;
+
+    if (strlen(id) != 32) {
+        return;
+    }
+    for (i = 0; i < 16; i++) {
+        char ch = id[i];
+        int v = ch >= '0' && ch <= '9' ? ch - '0'
+                : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+        if (v < 0) {
+            return;
+        }
+        sent = sent << 4 | (apr_uint64_t)v;
+    }
+    if (sent > 0 && (apr_uint64_t)now >= sent
+        && (apr_uint64_t)now - sent < (apr_uint64_t)apr_time_from_sec(60)) {
+        qw_metrics_observe(QW_H_NOTIFY_DELAY,
+                           (apr_interval_time_t)((apr_uint64_t)now - sent));
+    }
+}
+
 /* A NOTIFY payload, from the listener thread.  'b:<id>' is a revocation
  * barrier: the messages before it have been applied (they came first, and
  * are applied as they come), so it is answered, and changes nothing. */
@@ -245,6 +274,7 @@ static void on_message(void *baton, const char *payload)
     if (payload[0] == 'b' && payload[1] == ':') {
         qw_db_listen_ack(c->l, payload + 2);
         qw_metrics_inc(QW_C_CACHE_BARRIERS_ANSWERED);
+        barrier_delay(payload + 2);
         return;
     }
     apr_thread_mutex_lock(c->mutex);

@@ -16,7 +16,18 @@ static const apr_uint64_t bounds_us[] = {
 };
 #define NBUCKETS (sizeof(bounds_us) / sizeof(bounds_us[0]))
 
-#define LAYOUT_MAGIC APR_UINT64_C(0x5157454d45545201)   /* "QWEMETR" v1 */
+#define LAYOUT_MAGIC APR_UINT64_C(0x5157454d45545202)   /* "QWEMETR" v2 */
+
+/* The log tags a refusal is counted under (QW_REASON sites); the label set
+ * stays bounded whatever happens. */
+static const char *const refusal_tags[] = {
+    "QW0201", "QW0202", "QW0203", "QW0204", "QW0206",
+    "QW0701", "QW0702", "QW0703",
+    "QW0902", "QW0903", "QW0904", "QW0906", "QW0907", "QW0913", "QW0915",
+    "QW0916",
+    "QW1001", "QW1006", "QW1007", "QW1009"
+};
+#define NREFUSALS (sizeof(refusal_tags) / sizeof(refusal_tags[0]))
 
 typedef struct {
     apr_uint64_t magic;
@@ -24,6 +35,7 @@ typedef struct {
     volatile apr_uint64_t counters[QW_C_N];
     volatile apr_uint64_t gate[QW_GATE_OUTCOMES][QW_PROVIDERS];
     volatile apr_uint64_t gauges[QW_G_N];     /* two's complement */
+    volatile apr_uint64_t refusals[NREFUSALS + 1];   /* last: other */
     volatile apr_uint64_t buckets[QW_H_N][NBUCKETS + 1];  /* not cumulative */
     volatile apr_uint64_t sum_us[QW_H_N];
     volatile apr_uint64_t count[QW_H_N];
@@ -103,6 +115,20 @@ void qw_metrics_gate(qw_gate_outcome o, qw_gate_provider p)
     if (M && (unsigned)o < QW_GATE_OUTCOMES && (unsigned)p < QW_PROVIDERS) {
         apr_atomic_inc64(&M->gate[o][p]);
     }
+}
+
+void qw_metrics_refusal(const char *tag)
+{
+    unsigned i;
+
+    if (!M) {
+        return;
+    }
+    for (i = 0; i < NREFUSALS && (!tag || strcmp(tag, refusal_tags[i]));
+         i++) {
+        ;
+    }
+    apr_atomic_inc64(&M->refusals[i]);
 }
 
 const char *qw_gate_outcome_name(qw_gate_outcome o)
@@ -234,6 +260,15 @@ char *qw_metrics_text(apr_pool_t *p)
                                   apr_atomic_read64(&M->gate[i][j])));
         }
     }
+    add(out, "# HELP qiwei_refusals_total Requests the gate refused, by the "
+             "log tag of the reason (docs/http.md).\n"
+             "# TYPE qiwei_refusals_total counter\n");
+    for (i = 0; i <= (int)NREFUSALS; i++) {
+        add(out, apr_psprintf(p, "qiwei_refusals_total{tag=\"%s\"} %"
+                              APR_UINT64_T_FMT "\n",
+                              i < (int)NREFUSALS ? refusal_tags[i] : "other",
+                              apr_atomic_read64(&M->refusals[i])));
+    }
     for (i = 0; i < QW_C_N; i++) {
         if (strcmp(last, c_family[i])) {
             last = c_family[i];
@@ -262,5 +297,9 @@ char *qw_metrics_text(apr_pool_t *p)
     histogram(p, out, QW_H_BARRIER, "qiwei_revocation_barrier_seconds",
               "Time a change waited for the cache listeners after its "
               "commit.");
+    histogram(p, out, QW_H_NOTIFY_DELAY, "qiwei_cache_notify_delay_seconds",
+              "Time from a revocation barrier's commit (the database's "
+              "clock) to its arrival at a cache listener (this host's "
+              "clock): every invalidation before it had arrived by then.");
     return apr_array_pstrcat(p, out, 0);
 }

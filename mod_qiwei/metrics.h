@@ -83,6 +83,8 @@ typedef enum {
 typedef enum {
     QW_H_DB_STATEMENT,        /* one statement, send to last result */
     QW_H_BARRIER,             /* a revocation barrier, commit to answer */
+    QW_H_NOTIFY_DELAY,        /* a barrier's notification, sent (the
+                               * database's clock) to received (ours) */
     QW_H_N
 } qw_histogram;
 
@@ -95,6 +97,9 @@ void qw_metrics_inc(qw_counter c);
 void qw_metrics_gauge_add(qw_gauge g, int delta);
 void qw_metrics_observe(qw_histogram h, apr_interval_time_t t);
 void qw_metrics_gate(qw_gate_outcome o, qw_gate_provider p);
+/* A refused request, by the log tag of its reason (QW_REASON): one of a
+ * fixed set (docs/monitoring.md), anything else counts as "other". */
+void qw_metrics_refusal(const char *tag);
 
 /* Names for notes and logs. */
 const char *qw_gate_outcome_name(qw_gate_outcome o);

@@ -17,6 +17,7 @@ typedef struct {
     int unauth;             /* it answered "log in" (401 or redirect) */
     int provider;           /* qw_gate_provider: the last that decided */
     int allowed;            /* the request got past the access checks */
+    const char *reason;     /* log tag of the last refusal (QW_REASON) */
     /* articles (article.c) */
     int watermark_override; /* QW_WM_*: the article's own setting */
     const char *external_link_id;  /* share-link reader without a session:
@@ -25,6 +26,11 @@ typedef struct {
 } qw_req;
 
 qw_req *qw_req_get(request_rec *r, int create);
+
+/* Remember why the gate refuses r: the log tag (a string literal) of the
+ * line that says so.  Counted by tag and put in the QIWEI_REASON note if
+ * the request ends refused (metrics.h, authn.c). */
+#define QW_REASON(r, tag) (qw_req_get((r), 1)->reason = (tag))
 
 /* Name of the session cookie for this request (the __Host- prefix is added
  * when the cookie is Secure). */

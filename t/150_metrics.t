@@ -81,6 +81,9 @@ my %want = (
     'qiwei_logins_total{kind="member",result="success"}' => 1,
     'qiwei_logins_total{kind="member",result="failure"}' => 1,
     'qiwei_revocation_barriers_total{result="confirmed"}' => 1,
+    'qiwei_refusals_total{tag="QW0202"}' => 2,      # no session cookie
+    'qiwei_refusals_total{tag="QW0702"}' => 1,      # not in the department
+    'qiwei_refusals_total{tag="other"}' => 0,
 );
 for my $k (sort keys %want) {
     is(($m1->{$k} // 0) - ($m0->{$k} // 0), $want{$k}, "$k: +$want{$k}");
@@ -88,6 +91,17 @@ for my $k (sort keys %want) {
 cmp_ok $m1->{'qiwei_revocation_barrier_seconds_count'}, '>',
     $m0->{'qiwei_revocation_barrier_seconds_count'} // 0,
     'the barrier\'s time is observed';
+# the logout's barrier reached this server's listeners, which timed it
+# (schema 15: the barrier id carries the time it was sent)
+my $delay_seen = 0;
+for (1 .. 20) {
+    my (undef, $m) = scrape();
+    $delay_seen = ($m->{'qiwei_cache_notify_delay_seconds_count'} // 0)
+        > ($m0->{'qiwei_cache_notify_delay_seconds_count'} // 0);
+    last if $delay_seen;
+    select undef, undef, undef, 0.1;
+}
+ok $delay_seen, 'the listeners timed the barrier\'s notification';
 cmp_ok $m1->{'qiwei_db_statement_seconds_count'}, '>',
     $m0->{'qiwei_db_statement_seconds_count'} // 0,
     'database statements are timed';
@@ -116,13 +130,13 @@ for (1 .. 20) {                  # mod_log_config writes as the request ends
     select undef, undef, undef, 0.1;
 }
 # (mod_dir's index.html is a fast internal redirect: %U shows it)
-like $text, qr{^/t150/member/(?:index\.html)? 200 allowed member$}m,
+like $text, qr{^/t150/member/(?:index\.html)? 200 allowed member -$}m,
     'access log: "allowed member"';
-like $text, qr{^/t150/member/ 401 unauthenticated member$}m,
-    'access log: "unauthenticated member"';
-like $text, qr{^/t150/finance/ 403 forbidden department$}m,
-    'access log: "forbidden department"';
-like $text, qr{^/t150/qiwei/login \d+ - -$}m,
+like $text, qr{^/t150/member/ 401 unauthenticated member QW0202$}m,
+    'access log: "unauthenticated member QW0202"';
+like $text, qr{^/t150/finance/ 403 forbidden department QW0702$}m,
+    'access log: "forbidden department QW0702"';
+like $text, qr{^/t150/qiwei/login \d+ - - -$}m,
     'a location the gate does not guard: no decision';
 
 # --- mod_status ------------------------------------------------------------------

@@ -51,6 +51,7 @@ static authz_status admin_check(request_rec *r, const char *line,
     qw_req_get(r, 1)->gate = 1;
     qw_req_get(r, 1)->provider = QW_PROV_ADMIN;
     if (qw_admin_resolve(r, &a) != OK) {
+        QW_REASON(r, "QW1006");
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "QW1006: Require qiwei-admin: database unavailable");
         return AUTHZ_GENERAL_ERROR;
@@ -62,6 +63,7 @@ static authz_status admin_check(request_rec *r, const char *line,
      * location of the host) or one that still owes a step is none */
     if (!a->enterprise || !qw_dir(r)->enterprise
         || strcmp(a->enterprise, qw_dir(r)->enterprise)) {
+        QW_REASON(r, "QW1009");
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "QW1009: admin session of %s presented to a location "
                       "of %s", a->enterprise ? a->enterprise : "-",
@@ -81,6 +83,7 @@ static authz_status admin_check(request_rec *r, const char *line,
             return AUTHZ_GRANTED;
         }
     }
+    QW_REASON(r, "QW1007");
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "QW1007: admin %s holds none of modules [%s]",
                   a->account, line);

@@ -234,6 +234,7 @@ int qw_admin_resolve(request_rec *r, qw_admin_session **out)
         return c->rc;
     }
     if (PQntuples(res) != 1) {
+        QW_REASON(r, "QW1001");
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "QW1001: admin session %s... unknown, expired or "
                       "disabled in %s", qw_hex(r->pool, hash, 4),
