@@ -481,7 +481,9 @@ static PGconn *take(request_rec *r, qw_db_pool *dp)
     int tries;
 
     for (tries = 0; tries <= QW_MAX_POOL_TRIES; tries++) {
+        apr_time_t t0 = apr_time_now();
         rv = apr_reslist_acquire(dp->list, &res);
+        qw_metrics_observe(QW_H_POOL_WAIT, apr_time_now() - t0);
         if (rv != APR_SUCCESS) {
             qw_metrics_inc(QW_C_DB_POOL_EXHAUSTED);
             if (log_due(r->server, LIM_QW0106)) {

@@ -297,6 +297,9 @@ char *qw_metrics_text(apr_pool_t *p)
     histogram(p, out, QW_H_BARRIER, "qiwei_revocation_barrier_seconds",
               "Time a change waited for the cache listeners after its "
               "commit.");
+    histogram(p, out, QW_H_POOL_WAIT, "qiwei_db_pool_wait_seconds",
+              "Time a request waited for a connection from its child's "
+              "pool (a new connection's connect included).");
     histogram(p, out, QW_H_NOTIFY_DELAY, "qiwei_cache_notify_delay_seconds",
               "Time from a revocation barrier's commit (the database's "
               "clock) to its arrival at a cache listener (this host's "

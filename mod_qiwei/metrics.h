@@ -64,7 +64,11 @@ typedef enum {
     X(DB_ERR_STATEMENT, "qiwei_db_errors_total", "class=\"statement\"") \
     X(DB_ERR_LOST, "qiwei_db_errors_total", "class=\"connection_lost\"") \
     X(WM_APPLIED, "qiwei_watermark_total", "result=\"applied\"") \
-    X(WM_SKIPPED, "qiwei_watermark_total", "result=\"skipped\"") \
+    X(WM_SKIP_NOT_HTML, "qiwei_watermark_total", "result=\"skipped\",reason=\"not_html\"") \
+    X(WM_SKIP_COMPRESSED, "qiwei_watermark_total", "result=\"skipped\",reason=\"compressed\"") \
+    X(WM_SKIP_NO_VIEWER, "qiwei_watermark_total", "result=\"skipped\",reason=\"no_viewer\"") \
+    X(WM_SKIP_NO_PLACE, "qiwei_watermark_total", "result=\"skipped\",reason=\"no_place\"") \
+    X(WM_SKIP_ERROR, "qiwei_watermark_total", "result=\"skipped\",reason=\"error\"") \
     X(SHARE_SERVED, "qiwei_share_links_total", "result=\"served\"") \
     X(SHARE_REFUSED, "qiwei_share_links_total", "result=\"refused\"")
 
@@ -83,6 +87,7 @@ typedef enum {
 typedef enum {
     QW_H_DB_STATEMENT,        /* one statement, send to last result */
     QW_H_BARRIER,             /* a revocation barrier, commit to answer */
+    QW_H_POOL_WAIT,           /* taking a connection from the pool */
     QW_H_NOTIFY_DELAY,        /* a barrier's notification, sent (the
                                * database's clock) to received (ours) */
     QW_H_N

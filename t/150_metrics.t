@@ -11,6 +11,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use File::Temp qw(tempfile);
+use POSIX ();
 use Apache::Test ();
 use Apache::TestRequest ();
 use QiweiTest;
@@ -115,6 +116,57 @@ my $h = $m1->{'qiwei_db_statement_seconds_bucket{le="+Inf"}'};
 is $h, $m1->{'qiwei_db_statement_seconds_count'},
     'the +Inf bucket holds every observation';
 promtool_ok('after the requests', $r1->content) if $promtool;
+
+# --- under load: scraped while 4 clients send 50 requests each ----------------
+{
+    my ($r2, $s2) = login("/$E/qiwei", $acct, $pw);
+    my $ck = "qiwei_session=$s2";
+    my (undef, $before) = scrape();
+    my @pids;
+    for my $c (1 .. 4) {
+        my $pid = fork // die "fork: $!";
+        if (!$pid) {
+            require LWP::UserAgent;
+            my $ua = LWP::UserAgent->new(keep_alive => 1, max_redirect => 0);
+            my $base = Apache::TestRequest::resolve_url("/$E/member/");
+            my $bad = 0;
+            for (1 .. 50) {
+                $bad++ unless $ua->get($base, Cookie => $ck)->code == 200;
+            }
+            require POSIX;
+            POSIX::_exit($bad ? 1 : 0);
+        }
+        push @pids, $pid;
+    }
+    my ($scrapes, $valid, %status) = (0, 1);
+    while (keys %status < @pids) {
+        for my $pid (grep { !exists $status{$_} } @pids) {
+            $status{$pid} = $? if waitpid($pid, POSIX::WNOHANG()) == $pid;
+        }
+        my ($rs) = scrape();
+        $scrapes++;
+        if ($promtool && $scrapes <= 3) {
+            my ($fh, $file) = tempfile();
+            print $fh $rs->content;
+            close $fh;
+            system("$promtool check metrics < '$file' >/dev/null 2>&1");
+            $valid &&= $? == 0;
+        }
+        last if $scrapes > 200;
+    }
+    for my $pid (grep { !exists $status{$_} } @pids) {
+        waitpid $pid, 0;
+        $status{$pid} = $?;
+    }
+    my $bad = grep { $_ != 0 } values %status;
+    is $bad, 0, 'under load: 4 clients x 50 requests, all 200';
+    cmp_ok $scrapes, '>=', 1, "scraped $scrapes times meanwhile";
+    ok $valid, '... promtool accepts what it read under load';
+    my (undef, $after) = scrape();
+    is $after->{ gate('allowed', 'member') }
+        - $before->{ gate('allowed', 'member') }, 200,
+        '... and counted exactly the 200 requests';
+}
 
 # no account, path or address in any label
 unlike $r1->content, qr/\Q$acct\E|\Q$E\E\/|127\.0\.0\.1/,

@@ -134,9 +134,11 @@ static const char *wm_prepare(ap_filter_t *f)
      * counted is the marked page's, as for GET */
     if (r->main || r->status != HTTP_OK
         || !is_html(r->content_type)) {
+        qw_metrics_inc(QW_C_WM_SKIP_NOT_HTML);
         return NULL;
     }
     if (apr_table_get(r->headers_out, "Content-Range")) {
+        qw_metrics_inc(QW_C_WM_SKIP_NOT_HTML);   /* a part of a page */
         return NULL;
     }
     enc = apr_table_get(r->headers_out, "Content-Encoding");
@@ -147,6 +149,7 @@ static const char *wm_prepare(ap_filter_t *f)
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "QW0801: %s response for %s left without watermark: "
                       "compressed by its producer", enc, r->uri);
+        qw_metrics_inc(QW_C_WM_SKIP_COMPRESSED);
         return NULL;
     }
     text = viewer_text(r, d);
@@ -154,6 +157,7 @@ static const char *wm_prepare(ap_filter_t *f)
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "QW0802: no viewer known for %s: no watermark "
                       "(use AuthType Qiwei)", r->uri);
+        qw_metrics_inc(QW_C_WM_SKIP_NO_VIEWER);
         return NULL;
     }
     /* A nonce only where a policy is there to name it: without one the
@@ -163,6 +167,7 @@ static const char *wm_prepare(ap_filter_t *f)
     if (apr_table_get(r->headers_out, "Content-Security-Policy")
         || apr_table_get(r->err_headers_out, "Content-Security-Policy")) {
         if (qw_random(raw, sizeof(raw)) != 0) {
+            qw_metrics_inc(QW_C_WM_SKIP_ERROR);
             return NULL;
         }
         nonce = qw_b64url(r->pool, raw, sizeof(raw));
@@ -198,6 +203,7 @@ static const char *wm_prepare(ap_filter_t *f)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "QW0803: page CSP nonce unusable; no watermark on %s",
                       r->uri);
+        qw_metrics_inc(QW_C_WM_SKIP_ERROR);
         return NULL;
     }
 
@@ -247,8 +253,7 @@ static apr_status_t wm_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         }
         markup = wm_prepare(f);
         if (!markup) {
-            /* not HTML, no viewer, turned off for the article... */
-            qw_metrics_inc(QW_C_WM_SKIPPED);
+            /* counted by its reason in wm_prepare */
             ap_remove_output_filter(f);
             return ap_pass_brigade(f->next, bb);
         }
@@ -280,7 +285,7 @@ static apr_status_t wm_filter(ap_filter_t *f, apr_bucket_brigade *bb)
                 qw_metrics_inc(QW_C_WM_APPLIED);
             }
             else {
-                qw_metrics_inc(QW_C_WM_SKIPPED);
+                qw_metrics_inc(QW_C_WM_SKIP_NO_PLACE);
                 ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                               "QW0804: no place for the watermark in %s",
                               r->uri);
