@@ -13,8 +13,10 @@
 # migrates with the installed qiweictl (no --sql-dir), adds an enterprise
 # and a member, serves the minimal site of docs/install.md (the block
 # after "<!-- package-test: site") on a free port through the system's
-# apache2, logs in with curl and gets the protected page, then purges both
-# packages and checks that nothing of them is left.
+# apache2, logs in with curl and gets the protected page, upgrades to a newer
+# build of the same tree (a conffile's local edit and the key file kept,
+# Apache not restarted, the session still good after a graceful restart),
+# then purges both packages and checks that nothing of them is left.
 #
 # The machine's Apache is put back as it was: running or stopped, the same
 # modules and sites enabled (apache2 itself stays installed if the build
@@ -340,6 +342,70 @@ wrong=$(curl -s -o /dev/null -D "$tmp/wrong.headers" -w '%{http_code}' \
 check "a wrong password gets no session ($wrong)" \
     bash -c '[ "$1" != 303 ] && ! grep -qi "^set-cookie: qiwei_session=[^;]" "$2"' \
     _ "$wrong" "$tmp/wrong.headers"
+
+# --- an upgrade over the installed packages ----------------------------------------------
+# The same tree as a newer version: a local edit of a conffile and the
+# operator's key file stay, Apache is not restarted by it, and after a
+# graceful restart the site and the session made before still work.
+say "building a newer version for the upgrade"
+mkdir "$tmp/src2"
+(
+    cd "$here" || exit 1
+    git ls-files -z -co --exclude-standard \
+        | perl -0 -ne 'chomp; print "$_\0" if -e $_ || -l $_' \
+        | tar --null -T - -cf - \
+        | tar -C "$tmp/src2" -xf -
+) || abort "copy the tree for the upgrade"
+old_version=$(dpkg-query -W -f='${Version}' libapache2-mod-qiwei)
+new_version="$old_version+upgradetest1"
+{
+    printf '%s (%s) unstable; urgency=medium\n\n  * package-test: upgrade.\n\n' \
+        "$(head -n 1 "$tmp/src2/debian/changelog" | cut -d' ' -f1)" "$new_version"
+    printf ' -- %s  %s\n\n' "$(sed -n 's/^ -- \(.*>\)  .*/\1/p' \
+        "$tmp/src2/debian/changelog" | head -n 1)" "$(date -R)"
+    cat "$tmp/src2/debian/changelog"
+} >"$tmp/changelog.new" && mv "$tmp/changelog.new" "$tmp/src2/debian/changelog"
+if (cd "$tmp/src2" && DEB_BUILD_OPTIONS=nocheck dpkg-buildpackage -us -uc -b) \
+        >"$tmp/build2.log" 2>&1; then
+    ok "dpkg-buildpackage of $new_version"
+else
+    tail -n 30 "$tmp/build2.log"
+    abort "dpkg-buildpackage of the newer version"
+fi
+mod2=$(ls "$tmp"/libapache2-mod-qiwei_*upgradetest1*.deb 2>/dev/null | head -n 1)
+tools2=$(ls "$tmp"/qiwei-tools_*upgradetest1*.deb 2>/dev/null | head -n 1)
+[ -n "$mod2" ] && [ -n "$tools2" ] || abort "the newer .debs"
+edit_mark="# package-test local edit $token"
+echo "$edit_mark" >>/etc/apache2/mods-available/qiwei.conf
+apache_pid=$(cat "$(apache_pidfile)" 2>/dev/null)
+if apt-get install -y -q --no-install-recommends \
+        -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+        "$tools2" "$mod2" </dev/null >"$tmp/upgrade.log" 2>&1; then
+    ok "apt-get install of $new_version over $old_version"
+else
+    tail -n 20 "$tmp/upgrade.log"
+    abort "the upgrade"
+fi
+check "both packages are at $new_version" bash -c '
+    for p in libapache2-mod-qiwei qiwei-tools; do
+        [ "$(dpkg-query -W -f="\${Version}" "$p")" = "$1" ] || exit 1
+    done' _ "$new_version"
+check "the local edit of qiwei.conf (a conffile) is kept" \
+    grep -qxF "$edit_mark" /etc/apache2/mods-available/qiwei.conf
+check "the operator's key file is untouched" test -s "$QIWEI_KEYFILE"
+check "qiwei stays enabled" test -e /etc/apache2/mods-enabled/qiwei.load
+check "the upgrade did not restart Apache" \
+    bash -c '[ "$(cat "$1" 2>/dev/null)" = "$2" ]' _ "$(apache_pidfile)" "$apache_pid"
+apache2ctl graceful >/dev/null 2>&1
+code=000
+for _ in $(seq 1 50); do
+    sleep 0.2
+    page=$(curl -s -b "$jar" -w '\n%{http_code}' -H 'Accept: text/html' "$url/")
+    code=${page##*$'\n'}
+    [ "$code" = 200 ] && break
+done
+check "after a graceful restart the session made before still gets the page" \
+    bash -c '[ "${1##*$'\''\n'\''}" = 200 ] && grep -qF "$2" <<<"$1"' _ "$page" "$token"
 
 # --- back as it was, then purge -----------------------------------------------------------
 a2dissite -q "$site" >/dev/null
