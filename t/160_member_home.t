@@ -14,6 +14,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use Apache::Test ();
 use Encode qw(decode_utf8);
+use JSON::PP ();
 use QiweiTest;
 
 ua_reset();
@@ -270,6 +271,40 @@ my ($sid1, $sid2) = session_ids($reader);
     is $a->{'max-age'}, '0', '... the cookie cleared';
     api_refused($s1, 'this session, right after');
     is live($reader), 0, '... none left';
+}
+
+# --- in a browser (QIWEI_BROWSER_TEST=1): phone and desktop, both languages --
+SKIP: {
+    skip 'set QIWEI_BROWSER_TEST=1 to open the page in Chromium', 1
+        unless ($ENV{QIWEI_BROWSER_TEST} // '') eq '1';
+    my $probe = "$FindBin::Bin/browser/page_probe.py";
+    my $python = $ENV{QIWEI_PYTHON}
+        // (-x '/usr/bin/python3' ? '/usr/bin/python3' : 'python3');
+    my $artefacts = $ENV{QIWEI_ARTEFACTS} // "$FindBin::Bin/../artefacts";
+    my $base = 'http://127.0.0.1:' . Apache::Test::vars('port');
+    my (undef, $bs) = login($H, $reader, $rpw);
+    for my $size ([390, 844], [1280, 800]) {
+        for my $lang ('en', 'zh-CN') {
+            my $shot = "$artefacts/home-$size->[0]x$size->[1]-$lang.png";
+            open my $fh, '-|', $python, $probe, "$base$H/home",
+                '--cookie', "qiwei_session=$bs;/", '--watch', '/none/',
+                '--width', $size->[0], '--height', $size->[1],
+                '--lang', $lang, '--screenshot', $shot
+                or die "$probe: $!\n";
+            my $out = do { local $/; <$fh> } // '';
+            close $fh;
+            my $name = "browser $size->[0]x$size->[1] $lang";
+            is $? >> 8, 0, "$name: the browser was driven";
+            my $res = eval { JSON::PP->new->decode($out) } || {};
+            is $res->{title} // '', $lang eq 'en' ? 'Home' : '首页',
+                "$name: the page's title";
+            ok defined $res->{scroll_width}
+               && $res->{scroll_width} <= $res->{inner_width},
+               "$name: no horizontal scrolling"
+                or diag explain $res;
+            ok -s $shot, "$name: screenshot kept";
+        }
+    }
 }
 
 done_testing();
