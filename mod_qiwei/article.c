@@ -79,8 +79,9 @@
  *      for QiweiArticleMissing allow have it: with deny (the default) a
  *      path with no article is refused anyway, and the sub-plan is the
  *      dearest part of the statement to set up.  The others return NULL.
- * The audience test compares id arrays that triggers keep in the two rows
- * (sql/009_access_ids.sql): the member's departments with their ancestors
+ * The audience test (QW_SQL_ARTICLE_AUDIENCE, store/store.h: the member's
+ * home page lists articles by the same text) compares id arrays that
+ * triggers keep in the two rows (sql/009_access_ids.sql): the member's departments with their ancestors
  * and roles, the article's named members and people, roles and departments.
  * It is an expression over rows the statement has fetched anyway, with no
  * sub-plan for PostgreSQL to set up per request.  MOD, PATH, STORE and PFX
@@ -93,12 +94,7 @@
     X(SHARE_EFFECTIVE, " a.share_enabled AND e.allow_external_share") \
     X(SHARE_VERSION, " a.share_version") \
     X(WATERMARK, " coalesce(a.watermark, -1)") \
-    X(ALLOWED, \
-      " m.member_id IS NOT NULL AND (" \
-      "   a.audience_all OR a.owner_member_id = m.member_id" \
-      "   OR m.member_id = ANY (a.audience_member_ids)" \
-      "   OR a.audience_role_ids && m.access_role_ids" \
-      "   OR a.audience_department_ids && m.access_department_ids)") \
+    X(ALLOWED, " m.member_id IS NOT NULL AND" QW_SQL_ARTICLE_AUDIENCE) \
     X(BODY_TYPE, " a.body_type") \
     X(BODY_HEX, \
       " CASE WHEN " STORE "::boolean THEN encode(a.body_enc, 'hex') END") \

@@ -135,7 +135,7 @@ my $session;
 {
     my ($r, $s) = login($H, $acct, $pw);
     is $r->code, 303, 'login: 303 See Other';
-    is local_location($r), '/', '... to / by default';
+    is local_location($r), "$H/home", '... to the home page by default';
     ok defined $s, '... sets qiwei_session';
     like $s // '', qr/^[A-Za-z0-9_-]{22}$/, '... 22 base64url characters';
     my ($h) = set_cookie_of($r, 'qiwei_session');
@@ -160,7 +160,8 @@ my $session;
                   'https://evil.example', '/\\evil.example', 'javascript:alert(1)') {
         my ($r3) = login($H, $acct, $pw, next => $evil);
         is $r3->code, 303, "login with next=$evil: 303";
-        is local_location($r3), '/', "... redirected to / instead";
+        is local_location($r3), "$H/home",
+            "... redirected to the home page instead";
     }
 }
 

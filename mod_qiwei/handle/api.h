@@ -168,5 +168,9 @@ int qw_api_directory(qw_api *a);     /* member-facing */
 int qw_api_my_reminders(qw_api *a);  /* member-facing */
 /* <handler>/my-reminders (a member's page) */
 int qw_handle_my_reminders(request_rec *r);
+/* The member's login reminders rows (qw_reminder) as markup in lang: the
+ * my-reminders page and the home page show the same. */
+const char *qw_reminders_html(request_rec *r, qw_lang lang,
+                              const apr_array_header_t *rows);
 
 #endif

@@ -167,17 +167,45 @@ static const char *reminder_kind(qw_lang lang, const qw_reminder *m)
     return zh ? "登录失败 " : "failed logins ";
 }
 
+const char *qw_reminders_html(request_rec *r, qw_lang lang,
+                              const apr_array_header_t *rows)
+{
+    const char *body = "";
+    int i;
+
+    if (rows->nelts == 0) {
+        return apr_pstrcat(r->pool, "<p class=\"hint\">",
+                           qw_str(lang, QW_S_HOME_NO_REMINDERS), "</p>",
+                           NULL);
+    }
+    for (i = 0; i < rows->nelts; i++) {
+        qw_reminder *m = &APR_ARRAY_IDX(rows, i, qw_reminder);
+        body = apr_pstrcat(r->pool, body, "<p class=\"msg\">",
+                           qw_escape_html(r->pool, m->at), " UTC &middot; ",
+                           reminder_kind(lang, m),
+                           qw_escape_html(r->pool, m->admin_account
+                                                   ? m->admin_account : ""),
+                           " &middot; ",
+                           qw_escape_html(r->pool, m->source_ip
+                                                   ? m->source_ip : "-"),
+                           " &middot; ",
+                           qw_escape_html(r->pool, m->user_agent
+                                                   ? m->user_agent : "-"),
+                           "</p>", NULL);
+    }
+    return body;
+}
+
 /* <handler>/my-reminders: the same list as a page for the member. */
 int qw_handle_my_reminders(request_rec *r)
 {
     qw_lang lang = qw_request_lang(r);
     const char *nonce = qw_page_nonce(r);
-    const char *title = lang == QW_LANG_ZH ? "登录提醒" : "Login reminders";
+    const char *title = qw_str(lang, QW_S_HOME_REMINDERS);
     const char *body;
     apr_array_header_t *rows;
     qw_viewer *v;
     qw_store st;
-    int i;
 
     if (r->method_number != M_GET) {
         r->allowed = AP_METHOD_BIT << M_GET;
@@ -199,27 +227,7 @@ int qw_handle_my_reminders(request_rec *r)
                     != QW_OK) {
         return qw_unavailable(r);
     }
-    body = apr_pstrcat(r->pool, "<h1>", title, "</h1>", NULL);
-    if (rows->nelts == 0) {
-        body = apr_pstrcat(r->pool, body, "<p class=\"hint\">",
-                           lang == QW_LANG_ZH ? "没有登录提醒。"
-                                              : "No reminders.",
-                           "</p>", NULL);
-    }
-    for (i = 0; i < rows->nelts; i++) {
-        qw_reminder *m = &APR_ARRAY_IDX(rows, i, qw_reminder);
-        body = apr_pstrcat(r->pool, body, "<p class=\"msg\">",
-                           qw_escape_html(r->pool, m->at), " UTC &middot; ",
-                           reminder_kind(lang, m),
-                           qw_escape_html(r->pool, m->admin_account
-                                                   ? m->admin_account : ""),
-                           " &middot; ",
-                           qw_escape_html(r->pool, m->source_ip
-                                                   ? m->source_ip : "-"),
-                           " &middot; ",
-                           qw_escape_html(r->pool, m->user_agent
-                                                   ? m->user_agent : "-"),
-                           "</p>", NULL);
-    }
+    body = apr_pstrcat(r->pool, "<h1>", title, "</h1>",
+                       qw_reminders_html(r, lang, rows), NULL);
     return qw_page_send(r, HTTP_OK, lang, nonce, title, body);
 }

@@ -12,6 +12,8 @@
 int qw_handle_login(request_rec *r);
 int qw_handle_logout(request_rec *r);
 int qw_handle_activate(request_rec *r);
+/* handle/home.c: the member's home page */
+int qw_handle_home(request_rec *r);
 
 /* handle/handler.c */
 void qw_handler_register_hooks(apr_pool_t *p);

@@ -60,6 +60,9 @@ static int dispatch(request_rec *r)
     if (!strcmp(name, "my-reminders")) {
         return qw_handle_my_reminders(r);
     }
+    if (!strcmp(name, "home")) {
+        return qw_handle_home(r);
+    }
     return HTTP_NOT_FOUND;
 }
 

@@ -24,13 +24,34 @@
 
 extern qw_pw_params qw_pw_cfg;
 
+/* Where a login without a (usable) next= lands: the member's home page
+ * of this handler location. */
+static const char *home_url(request_rec *r)
+{
+    return qw_sec_page_url(r, "home");
+}
+
+/* The enterprise's display name for the login page (NULL when it cannot
+ * be read: the form works without it). */
+static const char *enterprise_name(request_rec *r)
+{
+    qw_store *st = qw_sec_store(r, NULL);
+    const char *name = NULL;
+
+    if (!st || qw_enterprise_name(st, qw_dir(r)->enterprise, &name)
+               != QW_OK) {
+        return NULL;
+    }
+    return name;
+}
+
 static const char *arg_next(request_rec *r)
 {
     apr_table_t *args;
     const char *next;
     ap_args_to_table(r, &args);
     next = apr_table_get(args, "next");
-    return (next && qw_safe_local_path(next)) ? next : "/";
+    return (next && qw_safe_local_path(next)) ? next : home_url(r);
 }
 
 static int send_login_form(request_rec *r, int status, const char *next,
@@ -40,7 +61,7 @@ static int send_login_form(request_rec *r, int status, const char *next,
     const char *nonce = qw_page_nonce(r);
     const char *binding = qw_csrf_cookie(r, 1);
     const unsigned char *key = qw_csrf_key();
-    const char *csrf, *body;
+    const char *csrf, *body, *ent_name;
 
     if (!binding || !key || !nonce) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
@@ -48,7 +69,11 @@ static int send_login_form(request_rec *r, int status, const char *next,
         return HTTP_SERVICE_UNAVAILABLE;
     }
     csrf = qw_csrf_make(r->pool, key, "login", binding);
+    ent_name = enterprise_name(r);
     body = apr_pstrcat(r->pool,
+        ent_name ? "<p class=\"enterprise\">" : "",
+        ent_name ? qw_escape_html(r->pool, ent_name) : "",
+        ent_name ? "</p>" : "",
         "<h1>", qw_escape_html(r->pool, qw_str(lang, QW_S_LOGIN_TITLE)),
         "</h1>",
         message ? "<p class=\"msg\" role=\"alert\">" : "",
@@ -137,7 +162,7 @@ static int login_post(request_rec *r)
     }
     next = apr_table_get(form, "next");
     if (!next || !qw_safe_local_path(next)) {
-        next = "/";
+        next = home_url(r);
     }
     if (!qw_csrf_ok(r, form, "login", qw_csrf_cookie(r, 0))) {
         return csrf_refused(r, next);

@@ -1216,3 +1216,60 @@ qw_status qw_article_rewrap_all(qw_store *st, long *done)
     PQclear(res);
     return rc;
 }
+
+/* $1 enterprise id, $2 member id, $3 how many per module: the articles the
+ * member may read, by module, newest first.  The member's row is joined
+ * only when active, so a member disabled meanwhile lists nothing. */
+#define READABLE_COLS(X, L) \
+    X(MODULE, " x.module") \
+    X(PATH, " x.path") \
+    X(TITLE, " x.title") \
+    X(CREATED_AT, " to_char(x.created_at AT TIME ZONE 'UTC', " \
+                  "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')") \
+    L(MODULE_TOTAL, " x.total")
+#define READABLE_COL_ENUM(name, expr) READABLE_COL_##name,
+enum { READABLE_COLS(READABLE_COL_ENUM, READABLE_COL_ENUM) };
+static const char sql_article_readable[] =
+    "SELECT" READABLE_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    "  FROM (SELECT a.module, a.path, a.title, a.created_at,"
+    "               row_number() OVER (PARTITION BY a.module"
+    "                   ORDER BY a.created_at DESC, a.article_id DESC) AS n,"
+    "               count(*) OVER (PARTITION BY a.module) AS total"
+    "          FROM articles a"
+    "          JOIN members m ON m.enterprise_id = a.enterprise_id"
+    "                        AND m.member_id = $2 AND m.status = 'active'"
+    "         WHERE a.enterprise_id = $1 AND" QW_SQL_ARTICLE_AUDIENCE
+    "       ) x"
+    " WHERE x.n <= $3"
+    " ORDER BY x.module, x.n";
+
+qw_status qw_article_readable(qw_store *st, int64_t eid, int64_t member,
+                              int per_module, apr_array_header_t **out)
+{
+    const char *params[3];
+    PGresult *res;
+    qw_status rc;
+    int i;
+
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, member);
+    params[2] = apr_itoa(st->pool, per_module);
+    res = qw_store_read(st, sql_article_readable, 3, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    *out = apr_array_make(st->pool, PQntuples(res) + 1,
+                          sizeof(qw_article_entry));
+    for (i = 0; i < PQntuples(res); i++) {
+        qw_article_entry *e = apr_array_push(*out);
+#define COL(name) PQgetvalue(res, i, READABLE_COL_##name)
+        e->module = apr_pstrdup(st->pool, COL(MODULE));
+        e->path = apr_pstrdup(st->pool, COL(PATH));
+        e->title = apr_pstrdup(st->pool, COL(TITLE));
+        e->created_at = apr_pstrdup(st->pool, COL(CREATED_AT));
+        e->module_total = atoi(COL(MODULE_TOTAL));
+#undef COL
+    }
+    PQclear(res);
+    return QW_OK;
+}

@@ -77,6 +77,28 @@ static const char sql_enterprise_list[] =
     "SELECT" ENT_LIST_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
     " FROM enterprises ORDER BY code";
 
+qw_status qw_enterprise_name(qw_store *st, const char *code,
+                             const char **name)
+{
+    const char *params[1];
+    PGresult *res;
+    qw_status rc;
+
+    params[0] = code;
+    res = qw_store_read(st, "SELECT name FROM enterprises WHERE code = $1",
+                        1, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return QW_ERR_NOTFOUND;
+    }
+    *name = apr_pstrdup(st->pool, PQgetvalue(res, 0, QW_COL_ONLY));
+    PQclear(res);
+    return QW_OK;
+}
+
 qw_status qw_enterprise_list(qw_store *st, apr_array_header_t **out)
 {
     PGresult *res;

@@ -8,6 +8,7 @@
 #include <apr_strings.h>
 
 #include "store/store.h"
+#include "util/json.h"
 #include "util/recovery.h"
 #include "util/seal.h"
 #include "util/token.h"
@@ -927,4 +928,124 @@ qw_status qw_sec_scan_poll(qw_store *st, const char *ent_code,
 #undef NUL
     PQclear(res);
     return QW_OK;
+}
+
+/* ---- a member's own sessions (the home page) ---- */
+
+/* $1 enterprise id, $2 member id, $3 limit: the member's sessions that
+ * the gate would still accept (the same expiry tests as the session
+ * statement, db.h), most recently seen first. */
+#define MY_SESSION_COLS(X, L) \
+    X(SESSION_ID, " s.session_id") \
+    X(KIND, " s.kind") \
+    X(CREATED_AT, " to_char(s.created_at AT TIME ZONE 'UTC', " \
+                  "'YYYY-MM-DD HH24:MI')") \
+    X(LAST_SEEN_AT, " to_char(s.last_seen_at AT TIME ZONE 'UTC', " \
+                    "'YYYY-MM-DD HH24:MI')") \
+    X(SOURCE_IP, " s.source_ip") \
+    L(USER_AGENT, " s.user_agent")
+#define MY_SESSION_COL_ENUM(name, expr) MY_SESSION_COL_##name,
+enum { MY_SESSION_COLS(MY_SESSION_COL_ENUM, MY_SESSION_COL_ENUM) };
+static const char sql_my_sessions[] =
+    "SELECT" MY_SESSION_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    "  FROM sessions s"
+    " WHERE s.enterprise_id = $1 AND s.member_id = $2"
+    "   AND s.expires_at > now()"
+    "   AND s.last_seen_at + make_interval(secs => s.idle_seconds) > now()"
+    " ORDER BY s.last_seen_at DESC, s.session_id DESC LIMIT $3";
+
+qw_status qw_sec_sessions_list(qw_store *st, int64_t ent, int64_t member,
+                               int limit, apr_array_header_t **out)
+{
+    const char *p[3];
+    PGresult *res;
+    qw_status rc;
+    int i;
+
+    p[0] = qw_i64(st->pool, ent);
+    p[1] = qw_i64(st->pool, member);
+    p[2] = apr_itoa(st->pool, limit);
+    res = qw_store_read(st, sql_my_sessions, 3, p, &rc);
+    if (!res) {
+        return rc;
+    }
+    *out = apr_array_make(st->pool, PQntuples(res) + 1,
+                          sizeof(qw_session_info));
+    for (i = 0; i < PQntuples(res); i++) {
+        qw_session_info *s = apr_array_push(*out);
+#define COL(name) PQgetvalue(res, i, MY_SESSION_COL_##name)
+#define STR(name) (PQgetisnull(res, i, MY_SESSION_COL_##name) ? NULL \
+                   : apr_pstrdup(st->pool, COL(name)))
+        s->id = apr_atoi64(COL(SESSION_ID));
+        s->kind = apr_pstrdup(st->pool, COL(KIND));
+        s->created_at = apr_pstrdup(st->pool, COL(CREATED_AT));
+        s->last_seen_at = apr_pstrdup(st->pool, COL(LAST_SEEN_AT));
+        s->source_ip = STR(SOURCE_IP);
+        s->user_agent = STR(USER_AGENT);
+#undef STR
+#undef COL
+    }
+    PQclear(res);
+    return QW_OK;
+}
+
+typedef struct {
+    int64_t ent, member, session_id, keep;
+    int *ended;
+} sessions_end;
+
+static qw_status sessions_end_write(qw_store *st, void *baton,
+                                    qw_store_audit *audit)
+{
+    sessions_end *b = baton;
+    const char *p[3];
+    PGresult *res;
+    qw_status rc;
+
+    p[0] = qw_i64(st->pool, b->ent);
+    p[1] = qw_i64(st->pool, b->member);
+    p[2] = qw_i64(st->pool, b->session_id ? b->session_id : b->keep);
+    /* the member's own rows only: an id of someone else's session, or of
+     * another enterprise, matches nothing */
+    res = qw_store_exec(st, b->session_id
+        ? "DELETE FROM sessions WHERE enterprise_id = $1 AND member_id = $2"
+          " AND session_id = $3 RETURNING session_id"
+        : "DELETE FROM sessions WHERE enterprise_id = $1 AND member_id = $2"
+          " AND session_id <> $3 RETURNING session_id", 3, p, &rc);
+    if (!res) {
+        return rc;
+    }
+    *b->ended = PQntuples(res);
+    PQclear(res);
+    if (b->session_id && *b->ended == 0) {
+        return qw_store_error(st, QW_ERR_NOTFOUND, "no such session of "
+                              "member %" APR_INT64_T_FMT, b->member);
+    }
+    if (*b->ended == 0) {
+        audit->unchanged = 1;           /* no other session: nothing done */
+        return QW_OK;
+    }
+    audit->enterprise_id = b->ent;
+    audit->module = "auth";
+    audit->action = b->session_id ? "session_end" : "sessions_end_others";
+    audit->object = apr_psprintf(st->pool, "member:%" APR_INT64_T_FMT,
+                                 b->member);
+    audit->details_json = qw_json_text(st->pool, b->session_id
+        ? json_pack("{s:I}", "session", (json_int_t)b->session_id)
+        : json_pack("{s:i}", "ended", *b->ended));
+    return QW_OK;
+}
+
+qw_status qw_sec_sessions_end(qw_store *st, int64_t ent, int64_t member,
+                              int64_t session_id, int64_t keep, int *ended)
+{
+    sessions_end b;
+
+    *ended = 0;
+    b.ent = ent;
+    b.member = member;
+    b.session_id = session_id > 0 ? session_id : 0;
+    b.keep = keep;
+    b.ended = ended;
+    return qw_store_write(st, sessions_end_write, &b);
 }

@@ -248,6 +248,9 @@ qw_status qw_audit_account_object(qw_store *st, int64_t eid,
 qw_status qw_enterprise_add(qw_store *st, const char *code, const char *name,
                             int64_t *id);
 qw_status qw_enterprise_list(qw_store *st, apr_array_header_t **out);
+/* The display name of enterprise code (QW_ERR_NOTFOUND when none). */
+qw_status qw_enterprise_name(qw_store *st, const char *code,
+                             const char **name);
 qw_status qw_enterprise_set_external_share(qw_store *st, const char *code,
                                            int allow);
 /* Within the caller's transaction: kill every outstanding share link of
@@ -372,6 +375,19 @@ typedef struct {
     const char *members;       /* accounts */
 } qw_audience;
 
+/* The audience test, as an SQL expression in which a is the article's row
+ * and m the member's: everyone, the owner, a named member or person, a
+ * role named, or a department named (or one of its sub-departments).  It
+ * compares id arrays that triggers keep in the two rows
+ * (sql/009_access_ids.sql).  The gate's decision (mod_qiwei/article.c)
+ * and the member's list of readable articles (qw_article_readable) both
+ * use this one text. */
+#define QW_SQL_ARTICLE_AUDIENCE \
+    " (a.audience_all OR a.owner_member_id = m.member_id" \
+    "   OR m.member_id = ANY (a.audience_member_ids)" \
+    "   OR a.audience_role_ids && m.access_role_ids" \
+    "   OR a.audience_department_ids && m.access_department_ids)"
+
 /* watermark setting of an article */
 #define QW_ARTICLE_WM_INHERIT (-1)
 
@@ -395,6 +411,21 @@ typedef struct {
     int dek_kid;               /* 0 if no stored body */
     const char *updated_at;
 } qw_article;
+
+/* One article a member may read (qw_article_readable). */
+typedef struct {
+    const char *module;
+    const char *path;          /* its gated URL path */
+    const char *title;
+    const char *created_at;    /* UTC, ISO 8601 */
+    int module_total;          /* readable articles of that module */
+} qw_article_entry;
+
+/* The articles active member member of enterprise eid may read
+ * (QW_SQL_ARTICLE_AUDIENCE), by module, newest first, at most per_module
+ * of each module; one statement.  Empty when the member is not active. */
+qw_status qw_article_readable(qw_store *st, int64_t eid, int64_t member,
+                              int per_module, apr_array_header_t **out);
 
 /* A module name: news, wiki, minutes, forms or the operator's own
  * (1-32 of a-z 0-9 _ -, starting with a letter). */
@@ -664,6 +695,25 @@ qw_status qw_sec_password_hashes(qw_store *st, int64_t ent, int64_t member,
  * every session, audit; one transaction. */
 qw_status qw_sec_password_change(qw_store *st, int64_t ent, int64_t member,
                                  const char *new_hash, int keep);
+/* A live session of a member, for their own list (no token, no hash). */
+typedef struct {
+    int64_t id;
+    const char *kind;          /* member | scan */
+    const char *created_at;    /* UTC, "YYYY-MM-DD HH:MM" */
+    const char *last_seen_at;
+    const char *source_ip;     /* NULL when unknown */
+    const char *user_agent;
+} qw_session_info;
+/* The member's unexpired sessions, most recently seen first, at most
+ * limit. */
+qw_status qw_sec_sessions_list(qw_store *st, int64_t ent, int64_t member,
+                               int limit, apr_array_header_t **out);
+/* End sessions of member, audited (module auth): session_id > 0 ends that
+ * one (action session_end), QW_ERR_NOTFOUND when it is not one of the
+ * member's (nothing ended, nothing logged); session_id 0 ends every one
+ * but keep (action sessions_end_others).  *ended: how many rows went. */
+qw_status qw_sec_sessions_end(qw_store *st, int64_t ent, int64_t member,
+                              int64_t session_id, int64_t keep, int *ended);
 qw_status qw_sec_pending_new(qw_store *st, int64_t ent, int64_t member,
                              const char *purpose, int level,
                              const char *next_url, int ttl,

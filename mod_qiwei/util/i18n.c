@@ -166,6 +166,96 @@ static const char *const strings[QW_S_COUNT][2] = {
     [QW_S_SCAN_CHECK] = {
         "Check again",
         "再次检查" },
+    [QW_S_HOME_TITLE] = {
+        "Home",
+        "首页" },
+    [QW_S_HOME_WELCOME] = {
+        "Signed in as",
+        "当前登录" },
+    [QW_S_HOME_ARTICLES] = {
+        "Articles you may read",
+        "可阅读的文章" },
+    [QW_S_HOME_NO_ARTICLES] = {
+        "No articles for you yet.",
+        "暂无可阅读的文章。" },
+    [QW_S_HOME_MORE] = {
+        "Only the newest are listed here; this module has more.",
+        "此处只列出最新的文章，本栏目还有更多。" },
+    [QW_S_HOME_MOD_NEWS] = {
+        "News",
+        "新闻" },
+    [QW_S_HOME_MOD_WIKI] = {
+        "Wiki",
+        "知识库" },
+    [QW_S_HOME_MOD_MINUTES] = {
+        "Meeting minutes",
+        "会议纪要" },
+    [QW_S_HOME_MOD_FORMS] = {
+        "Forms",
+        "表单" },
+    [QW_S_HOME_REMINDERS] = {
+        "Login reminders",
+        "登录提醒" },
+    [QW_S_HOME_NO_REMINDERS] = {
+        "No reminders.",
+        "没有登录提醒。" },
+    [QW_S_HOME_ALL_REMINDERS] = {
+        "All reminders",
+        "全部登录提醒" },
+    [QW_S_HOME_SECURITY] = {
+        "Security",
+        "账号安全" },
+    [QW_S_HOME_CHANGE_PASSWORD] = {
+        "Change password",
+        "修改密码" },
+    [QW_S_HOME_TWOSTEP_ON] = {
+        "Two-step verification is on.",
+        "两步验证已开启。" },
+    [QW_S_HOME_TWOSTEP_OFF] = {
+        "Two-step verification is off.",
+        "两步验证未开启。" },
+    [QW_S_HOME_TWOSTEP_SETUP] = {
+        "Set up two-step verification",
+        "设置两步验证" },
+    [QW_S_HOME_TWOSTEP_OFF_HINT] = {
+        "To turn it off or get new recovery codes, ask your administrator.",
+        "如需关闭或重新获取恢复码，请联系管理员。" },
+    [QW_S_HOME_SESSIONS] = {
+        "Where you are signed in",
+        "已登录的设备" },
+    [QW_S_HOME_THIS_DEVICE] = {
+        "This device",
+        "当前设备" },
+    [QW_S_HOME_SIGNED_IN_AT] = {
+        "Signed in (UTC)",
+        "登录时间（UTC）" },
+    [QW_S_HOME_LAST_SEEN] = {
+        "Last seen (UTC)",
+        "最近活动（UTC）" },
+    [QW_S_HOME_ADDRESS] = {
+        "Address",
+        "地址" },
+    [QW_S_HOME_DEVICE] = {
+        "Device",
+        "设备" },
+    [QW_S_HOME_END_ONE] = {
+        "Sign out this one",
+        "退出此设备" },
+    [QW_S_HOME_END_OTHERS] = {
+        "Sign out all others",
+        "退出其他所有设备" },
+    [QW_S_HOME_ENDED] = {
+        "Signed out. That session is refused everywhere now.",
+        "已退出，该会话在所有服务器上均已失效。" },
+    [QW_S_HOME_NO_SUCH_SESSION] = {
+        "That session does not exist or is not yours: nothing was changed.",
+        "该会话不存在或不属于您，未做任何更改。" },
+    [QW_S_HOME_SCAN_SESSION] = {
+        "This is a scan-to-login session: sign in on your phone to manage sessions.",
+        "当前为扫码登录会话，请在手机上登录后管理设备。" },
+    [QW_S_HOME_DIRECTORY] = {
+        "Directory",
+        "通讯录" },
 };
 
 const char *qw_str(qw_lang lang, qw_string_id id)

@@ -7,12 +7,18 @@ Uses the CDP driver of watermark_check.py (Debian chromium and
 python3-websocket, no npm).
 
     python3 t/browser/page_probe.py URL --cookie 'NAME=VALUE;/path' ... \
-        [--watch /api/v1/] [--image '#pic' ...] [--settle 3]
+        [--watch /api/v1/] [--image '#pic' ...] [--settle 3] \
+        [--width 390 --height 844] [--lang en] [--screenshot out.png]
+
+With --width/--height the viewport is that size (a phone's below 600
+pixels wide) and the report has the page's scroll_width and inner_width
+(wider content than the viewport means a horizontal scroll bar).
 
 Prints one JSON object on stdout and exits 0; exits 2 when the browser
 could not be driven (the message on stderr).
 """
 import argparse
+import base64
 import json
 import os
 import sys
@@ -57,6 +63,10 @@ def main():
                     help="CSS selector of an <img>: its naturalWidth")
     ap.add_argument("--settle", type=float, default=3)
     ap.add_argument("--timeout", type=float, default=30)
+    ap.add_argument("--width", type=int, default=0)
+    ap.add_argument("--height", type=int, default=0)
+    ap.add_argument("--lang", help="Accept-Language to send")
+    ap.add_argument("--screenshot", help="where to write a PNG of the page")
     ap.add_argument("--chromium", default=wc.find_chromium())
     args = ap.parse_args()
     if wc.websocket is None or not args.chromium:
@@ -69,6 +79,14 @@ def main():
     try:
         b = wc.Browser(args.chromium, timeout=args.timeout)
         b.send("Network.enable")
+        if args.width and args.height:
+            mobile = args.width < 600
+            b.send("Emulation.setDeviceMetricsOverride", width=args.width,
+                   height=args.height, deviceScaleFactor=1, mobile=mobile,
+                   screenWidth=args.width, screenHeight=args.height)
+        if args.lang:
+            b.send("Network.setExtraHTTPHeaders",
+                   headers={"Accept-Language": args.lang})
         for c in args.cookie:
             pair, _, path = c.partition(";")
             name, _, value = pair.partition("=")
@@ -97,6 +115,16 @@ def main():
                 out["requests"].append({"method": method, "url": url,
                                         "status": status.get(rid)})
         out["title"] = evaluate(b, "document.title")
+        if args.width:
+            out["scroll_width"] = evaluate(
+                b, "document.documentElement.scrollWidth")
+            out["inner_width"] = evaluate(b, "window.innerWidth")
+        if args.screenshot:
+            shot = b.send("Page.captureScreenshot", format="png")["data"]
+            os.makedirs(os.path.dirname(os.path.abspath(args.screenshot)),
+                        exist_ok=True)
+            with open(args.screenshot, "wb") as f:
+                f.write(base64.b64decode(shot))
         out["marker"] = evaluate(b, "document.getElementById('qw-ran') "
                                     "? document.getElementById('qw-ran')"
                                     ".textContent : null")
