@@ -234,6 +234,12 @@ ScriptAlias /whoami "$state/cgi/whoami.cgi"
     AuthType None
     Require all granted
 </Location>
+# Prometheus metrics, from this machine only (docs/monitoring.md)
+<Location /qiwei-metrics>
+    SetHandler qiwei-metrics
+    AuthType None
+    Require ip 127.0.0.1 ::1
+</Location>
 EOF
 )
 
@@ -265,8 +271,10 @@ mod_qiwei demo is running: $url/
 
   Pages: /         every member           /eng/       department eng
          /managers/ role manager          /whoami     what a back-end sees
-  Account: /qiwei/password (change)  /qiwei/twostep-setup (two-step)
+  Account: /qiwei/home (articles, reminders, sessions: the page after
+           login)  /qiwei/password (change)  /qiwei/twostep-setup (two-step)
            /qiwei/scan (scan to log in with a signed-in phone)
+  Metrics: curl -s $url/qiwei-metrics | grep -v '^#'
 
   Activation link for wangwu (invited, sets their own password: >= 12
   characters with digits, upper and lower case letters and a symbol, not a
