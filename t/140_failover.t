@@ -81,21 +81,7 @@ my @active = @acct[2, 3];
 my %pw = map { $_ => activate_member($E, $_) } @acct;
 
 # --- two nodes on the pair ----------------------------------------------------
-my $docroot = Apache::Test::vars()->{documentroot};
-my $extra = <<"EOF";
-<Location /$E/qiwei>
-    SetHandler qiwei
-    QiweiEnterprise $E
-    QiweiLoginURL /$E/qiwei/login
-</Location>
-Alias /$E/member "$docroot/secret"
-<Location /$E/member>
-    AuthType Qiwei
-    QiweiEnterprise $E
-    QiweiLoginURL /$E/qiwei/login
-    Require qiwei-member
-</Location>
-EOF
+my $extra = member_locations($E);
 # t/conf/extra.conf.in says QiweiDatabase "${QIWEI_TEST_DSN}": the nodes get
 # the pair's DSN through their environment, nothing else changes.
 my %node;

@@ -38,21 +38,8 @@ END {
     $? = $rc;
 }
 
-my $docroot = Apache::Test::vars()->{documentroot};
 my $locations = <<"EOF";
-<Location /$E/qiwei>
-    SetHandler qiwei
-    QiweiEnterprise $E
-    QiweiLoginURL /$E/qiwei/login
-</Location>
-Alias /$E/member "$docroot/secret"
-<Location /$E/member>
-    AuthType Qiwei
-    QiweiEnterprise $E
-    QiweiLoginURL /$E/qiwei/login
-    Require qiwei-member
-</Location>
-<Location /$E/store>
+${\ member_locations($E)}<Location /$E/store>
     AuthType Qiwei
     QiweiEnterprise $E
     QiweiLoginURL /$E/qiwei/login

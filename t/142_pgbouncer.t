@@ -59,19 +59,7 @@ my %pw = map { $_ => activate_member($E, $_) } @acct;
 my $docroot = Apache::Test::vars()->{documentroot};
 my $extra = <<"EOF";
 QiweiDatabasePoolMax $pool_max
-<Location /$E/qiwei>
-    SetHandler qiwei
-    QiweiEnterprise $E
-    QiweiLoginURL /$E/qiwei/login
-</Location>
-Alias /$E/member "$docroot/secret"
-<Location /$E/member>
-    AuthType Qiwei
-    QiweiEnterprise $E
-    QiweiLoginURL /$E/qiwei/login
-    Require qiwei-member
-</Location>
-Alias /$E/strict "$docroot/secret"
+${\ member_locations($E)}Alias /$E/strict "$docroot/secret"
 <Location /$E/strict>
     AuthType Qiwei
     QiweiEnterprise $E

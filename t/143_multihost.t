@@ -30,21 +30,7 @@ seed_enterprise($E, 'multi-host');
 my $acct = "mh$u";
 my $pw = activate_member($E, $acct);
 
-my $docroot = Apache::Test::vars()->{documentroot};
-my $extra = <<"EOF";
-<Location /$E/qiwei>
-    SetHandler qiwei
-    QiweiEnterprise $E
-    QiweiLoginURL /$E/qiwei/login
-</Location>
-Alias /$E/member "$docroot/secret"
-<Location /$E/member>
-    AuthType Qiwei
-    QiweiEnterprise $E
-    QiweiLoginURL /$E/qiwei/login
-    Require qiwei-member
-</Location>
-EOF
+my $extra = member_locations($E);
 
 # a session, made on a node with the suite's database
 my $good = start_node(name => 'n143ok', extra => $extra);

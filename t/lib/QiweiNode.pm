@@ -37,7 +37,7 @@ use Symbol qw(gensym);
 use Time::HiRes qw(time sleep);
 use Apache::Test ();
 
-our @EXPORT = qw(start_node kill_backends backends crash_lines log_size
+our @EXPORT = qw(member_locations start_node kill_backends backends crash_lines log_size
                  superuser_session super_sql psql_bin
                  raw_send raw_read raw_request form_body json_body
                  node_login read_env_file psql_dsn);
@@ -270,6 +270,28 @@ sub json_body {
 }
 
 my @nodes;
+
+# The configuration an enterprise's tests on a node need: its handler at
+# /E/qiwei and a members-only copy of the secret page at /E/member (for
+# start_node's `extra`).
+sub member_locations {
+    my ($e) = @_;
+    my $docroot = Apache::Test::vars()->{documentroot};
+    return <<"EOF";
+<Location /$e/qiwei>
+    SetHandler qiwei
+    QiweiEnterprise $e
+    QiweiLoginURL /$e/qiwei/login
+</Location>
+Alias /$e/member "$docroot/secret"
+<Location /$e/member>
+    AuthType Qiwei
+    QiweiEnterprise $e
+    QiweiLoginURL /$e/qiwei/login
+    Require qiwei-member
+</Location>
+EOF
+}
 
 sub start_node {
     my (%o) = @_;
