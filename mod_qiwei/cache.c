@@ -472,8 +472,8 @@ qw_viewer *qw_cache_get(request_rec *r, const char *ent,
         copy = *sl;
         memcpy(blob, sl->blob, sl->blob_len);
         c->hits++;
-        qw_metrics_inc(QW_C_CACHE_SESSION_HIT);
         apr_thread_mutex_unlock(c->mutex);
+        qw_metrics_inc(QW_C_CACHE_SESSION_HIT);
         {
             const char *f[6];
             apr_size_t off = 0;
@@ -612,8 +612,8 @@ int qw_cache_article_get(request_rec *r, const qw_viewer *v,
     else {
         c->art_misses++;
     }
-    qw_metrics_inc(hit ? QW_C_CACHE_ARTICLE_HIT : QW_C_CACHE_ARTICLE_MISS);
     apr_thread_mutex_unlock(c->mutex);
+    qw_metrics_inc(hit ? QW_C_CACHE_ARTICLE_HIT : QW_C_CACHE_ARTICLE_MISS);
     return hit;
 }
 

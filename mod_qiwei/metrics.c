@@ -45,14 +45,13 @@ static shared *M;
 
 #define SHM_KEY "qiwei-metrics-shm"
 
-void qw_metrics_init(apr_pool_t *pconf, server_rec *s)
+void qw_metrics_init(server_rec *s)
 {
     apr_pool_t *keep = s->process->pool;   /* outlives graceful restarts */
     apr_shm_t *shm = NULL;
     apr_status_t rv;
     shared *m;
 
-    (void)pconf;
     apr_pool_userdata_get((void **)&shm, SHM_KEY, keep);
     if (shm) {
         m = apr_shm_baseaddr_get(shm);

@@ -96,7 +96,7 @@ typedef enum {
 /* post_config: make (or find again, after a graceful restart) the shared
  * segment.  Without it every call below does nothing and the endpoint says
  * so. */
-void qw_metrics_init(apr_pool_t *pconf, server_rec *s);
+void qw_metrics_init(server_rec *s);
 
 void qw_metrics_inc(qw_counter c);
 void qw_metrics_gauge_add(qw_gauge g, int delta);

@@ -51,7 +51,7 @@ static int qw_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                                   : QW_PW_DEFAULT_MEM_MIB;
     qw_pw_cfg.ops = c->pw_ops != QW_UNSET ? (unsigned long long)c->pw_ops
                                           : QW_PW_DEFAULT_OPS;
-    qw_metrics_init(pconf, s);
+    qw_metrics_init(s);
 
     if (!any_server_uses_qiwei(s)) {
         return OK;

@@ -50,40 +50,9 @@ set -euo pipefail
 die() { echo "pg-ha.sh: $*" >&2; exit 1; }
 say() { echo "pg-ha.sh: $*"; }
 
-pg_bindir() {
-    local d
-    if command -v pg_config >/dev/null 2>&1; then
-        d=$(pg_config --bindir 2>/dev/null || true)
-        if [ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/pg_rewind" ]; then
-            echo "$d"; return
-        fi
-    fi
-    d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-    if [ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/pg_rewind" ]; then
-        echo "$d"; return
-    fi
-    die "PostgreSQL server binaries (initdb, pg_rewind) not found: install 'postgresql'"
-}
-
-as_pg() {
-    if [ "$(id -u)" = 0 ]; then
-        runuser -u postgres -- "$@"
-    else
-        "$@"
-    fi
-}
-
-free_port() {
-    perl -MIO::Socket::INET -e '
-        my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1",
-                                      LocalPort => 0, ReuseAddr => 0)
-            or die "no free port: $!\n";
-        print $s->sockport, "\n";'
-}
-
-randpw() {
-    head -c 18 /dev/urandom | base64 | tr '+/' '-_'
-}
+# pg_bindir, as_pg, free_port, randpw
+# shellcheck disable=SC1091
+. "$(dirname "${BASH_SOURCE[0]}")/pg-lib.sh"
 
 other() {
     case $1 in n1) echo n2 ;; n2) echo n1 ;; *) die "unknown node '$1' (n1 or n2)" ;; esac
@@ -172,7 +141,7 @@ wait_standby() {
 
 cmd_start() {
     local dir=$1 bindir ha port1 port2 superpw ownerpw apppw replpw tries
-    bindir=$(pg_bindir)
+    bindir=$(pg_bindir pg_rewind)
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
     ha=$dir/ha

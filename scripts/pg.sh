@@ -23,43 +23,9 @@ set -euo pipefail
 
 die() { echo "pg.sh: $*" >&2; exit 1; }
 
-pg_bindir() {
-    local d
-    if command -v pg_config >/dev/null 2>&1; then
-        d=$(pg_config --bindir 2>/dev/null || true)
-        if [ -n "$d" ] && [ -x "$d/initdb" ]; then echo "$d"; return; fi
-    fi
-    d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-    if [ -n "$d" ] && [ -x "$d/initdb" ]; then echo "$d"; return; fi
-    d=$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/x)")
-    if [ -x "$d/initdb" ]; then echo "$d"; return; fi
-    die "PostgreSQL server binaries (initdb) not found: install 'postgresql'"
-}
-
-# How to run a command as the PostgreSQL server's user.
-as_pg() {
-    if [ "$(id -u)" = 0 ]; then
-        runuser -u postgres -- "$@"
-    else
-        "$@"
-    fi
-}
-as_pg_prefix() {
-    if [ "$(id -u)" = 0 ]; then echo "runuser -u postgres --"; fi
-}
-
-free_port() {
-    perl -MIO::Socket::INET -e '
-        my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1",
-                                      LocalPort => 0, ReuseAddr => 0)
-            or die "no free port: $!\n";
-        print $s->sockport, "\n";'
-}
-
-randpw() {
-    # 24 url-safe characters: no quoting trouble in a libpq conninfo
-    head -c 18 /dev/urandom | base64 | tr '+/' '-_'
-}
+# pg_bindir, as_pg, as_pg_prefix, free_port, randpw
+# shellcheck disable=SC1091
+. "$(dirname "${BASH_SOURCE[0]}")/pg-lib.sh"
 
 cmd_start() {
     local dir=$1 bindir pgdir data log port superpw ownerpw apppw tries
