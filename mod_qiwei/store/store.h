@@ -127,7 +127,8 @@ typedef struct {
  * QW_COL_SQL/QW_COL_SQL_LAST make the select list from it, and an enum
  * made from the same list gives each column its number, so the two cannot
  * drift apart.  A statement that selects one column reads it as
- * QW_COL_ONLY. */
+ * QW_COL_ONLY.  scripts/check-columns.sh (run by scripts/test.sh) fails on
+ * a column read by a literal number. */
 #define QW_COL_SQL(name, expr) expr ","
 #define QW_COL_SQL_LAST(name, expr) expr
 #define QW_COL_ONLY 0
