@@ -28,11 +28,11 @@ static const char page_css[] =
     "font-size:16px;border:1px solid #c9cdd4;border-radius:8px;"
     "background:#fff}"
     "button{width:100%;margin-top:24px;padding:12px;font-size:16px;"
-    "border:0;border-radius:8px;background:#1677ff;color:#fff}"
+    "border:0;border-radius:8px;background:#0958d9;color:#fff}"
     ".msg{padding:10px 12px;border-radius:8px;background:#fff1f0;"
     "color:#a8071a;margin:0 0 12px}"
     ".ok{background:#f6ffed;color:#135200}"
-    "p.hint{color:#4e5969}a{color:#1677ff}";
+    "p.hint{color:#4e5969}a{color:#0958d9}";
 
 qw_lang qw_request_lang(request_rec *r)
 {
