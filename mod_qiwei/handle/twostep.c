@@ -286,6 +286,13 @@ int qw_handle_twostep_setup(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "QW1235: two-step verification on for member %"
                       APR_INT64_T_FMT " of %s", w.member, d->enterprise);
+        /* every session of the member ended with the change: refused on
+         * every node before this page says so, as after a password
+         * change (QW0119 is logged if that is not confirmed) */
+        {
+            const char *why;
+            (void)qw_db_revocation_barrier(r, &why);
+        }
         if (w.via_pending) {
             /* the rest of the login, as after any second step: an expired
              * password still has to be changed before there is a session.
