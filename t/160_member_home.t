@@ -150,6 +150,8 @@ my ($s2);
     my $c = decode_utf8($r->content);
     unlike $c, qr/<script/i, '... no script at all';
     like $c, qr/Articles you may read/, 'en: the articles section';
+    cmp_ok length($r->content), '<', 150 * 1024,
+        '... the whole page under 150 KB before compression';
 
     my @titles = $c =~ m{>N \Q$u\E (\w+)</a>}g;
     is_deeply \@titles, [qw(named role dept all)],
@@ -290,7 +292,8 @@ sub set_setting {
     set_setting('hide_mobile', undef);
     set_setting('member_two_step', undef);
     my $dname = q{<img src=x onerror=alert(2)> "Dee" & 'D'};
-    activate_member($E, "da$u", depts => 'web', mobile => '13900000011',
+    seed_department($E, 'hx', q{<b>Hx</b> & "q" 'Dept'}, 'web');
+    activate_member($E, "da$u", depts => 'hx', mobile => '13900000011',
                     name => $dname);
     activate_member($E, "dh$u", depts => 'web', mobile => '13900000022');
     activate_member($E, "ds$u", depts => 'sales', mobile => '13900000033');
@@ -316,6 +319,10 @@ sub set_setting {
     like $dir, qr{\Q&lt;img src=x onerror=alert(2)&gt; &quot;Dee&quot; &amp; &#39;D&#39;\E},
         'a hostile display name: escaped';
     unlike $c, qr{<img src=x}, '... never markup';
+    like $dir, qr{Departments: \Q&lt;b&gt;Hx&lt;/b&gt; &amp; &quot;q&quot; &#39;Dept&#39;\E},
+        'a hostile department name: escaped';
+    unlike $c, qr{<b>Hx}, '... never markup';
+    like $dir, qr{Departments: Web<}, 'department names shown';
     like $dir, qr{People 1 to \d+ of \d+}, '... the range shown';
     my @li = $dir =~ m{<li>}g;
     cmp_ok scalar(@li), '<=', 50, '... at most 50 people on a page';

@@ -139,8 +139,26 @@ for my $size ([390, 844], [1280, 800]) {
                    $zh ? '首页' : 'Home');
     }
 }
-# the two-step page linked from the home page, once
+# the two-step pages linked from the home page: enrolment, then (with
+# two-step on) the home page's other state and the turn-off form
 check_page('twostep-setup', "$H/twostep-setup", $s, [390, 844], 'en',
            'Two-step verification');
+{
+    my $pg = http_get("$H/twostep-setup", cookie => "qiwei_session=$s",
+                      html => 1);
+    my ($secret) = $pg->content =~ m{<code id="secret">([A-Z2-7]+)</code>};
+    my $r = http_post("$H/twostep-setup",
+        [csrf => form_field($pg->content, 'csrf'),
+         code => totp_code($secret // '', time - 30)],
+        cookie => "qiwei_session=$s", html => 1);
+    is $r->code, 200, 'two-step on';
+    my $s2 = session_of($r);
+    check_page('home-twostep-on', "$H/home", $s2, [390, 844], 'en', 'Home');
+    for my $lang ('en', 'zh-CN') {
+        check_page('twostep-off', "$H/twostep-off", $s2, [390, 844], $lang,
+                   $lang eq 'en' ? 'Turn off two-step verification'
+                                 : '关闭两步验证');
+    }
+}
 
 done_testing();

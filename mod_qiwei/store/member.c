@@ -1091,8 +1091,9 @@ qw_status qw_store_gc(qw_store *st, long *sessions, long *tokens)
 
 /* $1 enterprise id, $2 the viewer's member id, $3 limit, $4 offset: the
  * active members the viewer may see.  DEPARTMENTS are sorted,
- * comma-separated codes; MOBILE_HEX is NULL when hidden; TOTAL counts
- * every row, not only this page.
+ * comma-separated codes, DEPARTMENT_NAMES the names for display (", "
+ * between them: not to be split); MOBILE_HEX is NULL when hidden; TOTAL
+ * counts every row, not only this page.
  *
  * Privacy is decided here, in the query, for every caller (the member API
  * and the home page): members outside the viewer's scope are not
@@ -1105,6 +1106,13 @@ qw_status qw_store_gc(qw_store *st, long *sessions, long *tokens)
     X(DISPLAY_NAME, " m.display_name") \
     X(DEPARTMENTS, \
       "  (SELECT coalesce(string_agg(d.code, ',' ORDER BY d.code), '')" \
+      "     FROM member_departments md" \
+      "     JOIN departments d ON d.enterprise_id = md.enterprise_id" \
+      "                       AND d.department_id = md.department_id" \
+      "    WHERE md.enterprise_id = m.enterprise_id" \
+      "      AND md.member_id = m.member_id)") \
+    X(DEPARTMENT_NAMES, \
+      "  (SELECT coalesce(string_agg(d.name, ', ' ORDER BY d.name), '')" \
       "     FROM member_departments md" \
       "     JOIN departments d ON d.enterprise_id = md.enterprise_id" \
       "                       AND d.department_id = md.department_id" \
@@ -1165,6 +1173,7 @@ qw_status qw_directory_visible(qw_store *st, int64_t ent, int64_t viewer,
         e->account = apr_pstrdup(st->pool, COL(ACCOUNT));
         e->display_name = apr_pstrdup(st->pool, COL(DISPLAY_NAME));
         e->departments = apr_pstrdup(st->pool, COL(DEPARTMENTS));
+        e->department_names = apr_pstrdup(st->pool, COL(DEPARTMENT_NAMES));
         *total = atoi(COL(TOTAL));
 #undef COL
         /* a number that does not decrypt (or no key file) is left out:

@@ -641,6 +641,7 @@ typedef struct {
     const char *account;
     const char *display_name;
     const char *departments;   /* comma-separated codes, sorted */
+    const char *department_names;  /* for display: "A, B" (not to split) */
     const char *mobile;        /* decrypted; NULL when hidden or none */
 } qw_directory_entry;
 /* The active members viewer may see, by account, limit from offset (the
