@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_hash.h>
 #include <apr_strings.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -194,12 +195,33 @@ static long clamp_limit(long limit)
 /* --- destroying copies ------------------------------------------------- */
 
 /* UPDATE that destroys live copies: $1 enterprise, $2 actor, $3 reason,
- * then the caller's condition on c. */
-#define SQL_DESTROY_COPIES \
-    "UPDATE mailbox_copies c SET state = 'destroyed'," \
+ * and the caller's condition on c between the two halves.  The rows are
+ * locked first in key order (message, member), whoever destroys them: two
+ * transactions destroying overlapping sets (a wipe, a sender's destruction,
+ * gc) then wait for each other instead of deadlocking.  A reveal locks one
+ * copy only.  RETURNING the message of each copy destroyed. */
+#define SQL_DESTROY_COPIES_1 \
+    "UPDATE mailbox_copies x SET state = 'destroyed'," \
     " destroyed_at = now(), destroyed_by = $2, destroy_reason = $3," \
     " body_enc = NULL, dek_wrapped = NULL, dek_kid = NULL" \
-    " WHERE c.enterprise_id = $1 AND c.state <> 'destroyed' AND "
+    " FROM (SELECT c.message_id, c.member_id FROM mailbox_copies c" \
+    "        WHERE c.enterprise_id = $1 AND c.state <> 'destroyed' AND "
+#define SQL_DESTROY_COPIES_2 \
+    "        ORDER BY c.message_id, c.member_id FOR UPDATE) k" \
+    " WHERE x.enterprise_id = $1 AND x.message_id = k.message_id" \
+    "   AND x.member_id = k.member_id RETURNING x.message_id"
+
+static qw_status destroy_copies_res(qw_store *st, const char *where, int n,
+                                    const char *const *params,
+                                    PGresult **out)
+{
+    qw_status rc;
+
+    *out = qw_store_exec(st, apr_pstrcat(st->pool, SQL_DESTROY_COPIES_1,
+                                         where, SQL_DESTROY_COPIES_2, NULL),
+                         n, params, &rc);
+    return *out ? QW_OK : rc;
+}
 
 static qw_status destroy_copies(qw_store *st, const char *where, int n,
                                 const char *const *params, long *count)
@@ -207,13 +229,11 @@ static qw_status destroy_copies(qw_store *st, const char *where, int n,
     PGresult *res;
     qw_status rc;
 
-    res = qw_store_exec(st, apr_pstrcat(st->pool, SQL_DESTROY_COPIES, where,
-                                        NULL), n, params, &rc);
-    if (res == NULL) {
+    if ((rc = destroy_copies_res(st, where, n, params, &res)) != QW_OK) {
         return rc;
     }
     if (count) {
-        *count += atol(PQcmdTuples(res));
+        *count += PQntuples(res);
     }
     PQclear(res);
     return QW_OK;
@@ -688,13 +708,14 @@ static const char sql_reveal_lock[] =
     " WHERE c.enterprise_id = $1 AND c.member_id = $2 AND c.message_id = $3"
     " FOR UPDATE OF c";
 
-/* Destroy every live copy of a message whose time has passed, and mark
- * the message destroyed; one audit row.  In the caller's transaction. */
-static qw_status expire_message(qw_store *st, int64_t eid, int64_t id,
-                                long *copies)
+/* A reveal after the message's time: destroy the member's copy (reason
+ * expired, by "system"), one audit row; gc destroys the other copies and
+ * marks the message.  In the caller's transaction, which holds the copy's
+ * lock (and no other: see SQL_DESTROY_COPIES_1). */
+static qw_status expire_copy(qw_store *st, int64_t eid, int64_t id,
+                             int64_t member)
 {
-    const char *params[4];
-    PGresult *res;
+    const char *params[5];
     qw_status rc;
     long n = 0;
 
@@ -702,27 +723,18 @@ static qw_status expire_message(qw_store *st, int64_t eid, int64_t id,
     params[1] = "system";
     params[2] = "expired";
     params[3] = qw_i64(st->pool, id);
-    if ((rc = destroy_copies(st, "c.message_id = $4", 4, params, &n))
-        != QW_OK) {
+    params[4] = qw_i64(st->pool, member);
+    if ((rc = destroy_copies(st, "c.message_id = $4 AND c.member_id = $5",
+                             5, params, &n)) != QW_OK) {
         return rc;
-    }
-    res = qw_store_exec(st, "UPDATE mailbox_messages SET destroyed_at = "
-                        "now(), destroyed_by = $2 WHERE enterprise_id = $1 "
-                        "AND message_id = $4 AND destroyed_at IS NULL AND "
-                        "$3 = 'expired'", 4, params, &rc);
-    if (res == NULL) {
-        return rc;
-    }
-    PQclear(res);
-    if (copies) {
-        *copies += n;
     }
     return qw_audit_append(st, eid, AUDIT_MODULE, "mailbox_destroy",
                            object_of(st, id), "success", "expired",
                            qw_json_text(st->pool,
-                                        json_pack("{s:s, s:I}", "rule",
+                                        json_pack("{s:s, s:I, s:I}", "rule",
                                                   "expires_at", "copies",
-                                                  (json_int_t)n)));
+                                                  (json_int_t)n, "member",
+                                                  (json_int_t)member)));
 }
 
 static qw_status reveal_write(qw_store *st, void *baton,
@@ -767,7 +779,7 @@ static qw_status reveal_write(qw_store *st, void *baton,
         b->gone = QW_MAIL_GONE_EXPIRED;
         b->item.state = "destroyed";
         b->item.destroy_reason = "expired";
-        return expire_message(st, b->eid, b->id, NULL);
+        return expire_copy(st, b->eid, b->id, b->member);
     }
     if (qw_store_unhex(st->pool, PQgetvalue(res, 0, REVEAL_COL_BODY_HEX),
                        &enc, &enclen) != 0
@@ -1295,28 +1307,103 @@ typedef struct {
 #define GC_COL_ENUM(name, expr) GC_COL_##name,
 enum { GC_COLS(GC_COL_ENUM, GC_COL_ENUM) };
 
-static qw_status gc_write(qw_store *st, void *baton, qw_store_audit *audit)
+/* The due messages ids of one enterprise ("{1,2,3}"): destroy their live
+ * copies (in key order), mark them destroyed, one audit row each. */
+static qw_status expire_messages(qw_store *st, int64_t eid,
+                                 const char *ids, int nids, gc_baton *b)
 {
-    gc_baton *b = baton;
-    const char *params[1];
+    const char *params[4];
+    apr_hash_t *per = apr_hash_make(st->pool);
     PGresult *res;
-    qw_status rc = QW_OK;
+    qw_status rc;
     int i;
 
-    (void)audit;                        /* expire_message logs each */
-    b->batch = 0;
-    params[0] = apr_itoa(st->pool, GC_BATCH);
-    res = qw_store_exec(st, "SELECT" GC_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
-                        " FROM mailbox_messages WHERE expires_at <= now() AND "
-                        "destroyed_at IS NULL ORDER BY expires_at "
-                        "LIMIT $1 FOR UPDATE SKIP LOCKED", 1, params, &rc);
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = "system";
+    params[2] = "expired";
+    params[3] = ids;
+    if ((rc = destroy_copies_res(st, "c.message_id = ANY ($4::bigint[])", 4,
+                                 params, &res)) != QW_OK) {
+        return rc;
+    }
+    for (i = 0; i < PQntuples(res); i++) {
+        const char *k = apr_pstrdup(st->pool, PQgetvalue(res, i, QW_COL_ONLY));
+        long *c = apr_hash_get(per, k, APR_HASH_KEY_STRING);
+
+        if (c == NULL) {
+            c = apr_pcalloc(st->pool, sizeof(*c));
+            apr_hash_set(per, k, APR_HASH_KEY_STRING, c);
+        }
+        (*c)++;
+    }
+    b->copies += PQntuples(res);
+    PQclear(res);
+    res = qw_store_exec(st, "UPDATE mailbox_messages SET destroyed_at = "
+                        "now(), destroyed_by = $2 WHERE enterprise_id = $1 "
+                        "AND message_id = ANY ($4::bigint[]) AND "
+                        "destroyed_at IS NULL AND $3 = 'expired' "
+                        "RETURNING message_id", 4, params, &rc);
     if (res == NULL) {
         return rc;
     }
     for (i = 0; i < PQntuples(res) && rc == QW_OK; i++) {
-        rc = expire_message(st, apr_atoi64(PQgetvalue(res, i, GC_COL_EID)),
-                            apr_atoi64(PQgetvalue(res, i, GC_COL_ID)),
-                            &b->copies);
+        const char *k = PQgetvalue(res, i, QW_COL_ONLY);
+        long *c = apr_hash_get(per, k, APR_HASH_KEY_STRING);
+
+        rc = qw_audit_append(st, eid, AUDIT_MODULE, "mailbox_destroy",
+                             apr_pstrcat(st->pool, "mailbox:", k, NULL),
+                             "success", "expired",
+                             qw_json_text(st->pool,
+                                          json_pack("{s:s, s:I}", "rule",
+                                                    "expires_at", "copies",
+                                                    (json_int_t)(c ? *c
+                                                                 : 0))));
+    }
+    (void)nids;
+    PQclear(res);
+    return rc;
+}
+
+static qw_status gc_write(qw_store *st, void *baton, qw_store_audit *audit)
+{
+    gc_baton *b = baton;
+    const char *params[1], *ids = NULL;
+    PGresult *res;
+    qw_status rc = QW_OK;
+    int64_t cur = -1;
+    int i, nids = 0;
+
+    b->batch = 0;
+    params[0] = apr_itoa(st->pool, GC_BATCH);
+    /* the messages (rows others are destroying are skipped: they will be
+     * done by then) in key order, like the copies */
+    res = qw_store_exec(st, "SELECT" GC_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+                        " FROM mailbox_messages WHERE expires_at <= now() "
+                        "AND destroyed_at IS NULL ORDER BY enterprise_id, "
+                        "message_id LIMIT $1 FOR UPDATE SKIP LOCKED", 1,
+                        params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    for (i = 0; i <= PQntuples(res) && rc == QW_OK; i++) {
+        int64_t eid = i < PQntuples(res)
+                      ? apr_atoi64(PQgetvalue(res, i, GC_COL_EID)) : -1;
+
+        if (eid != cur && ids) {
+            rc = expire_messages(st, cur, apr_pstrcat(st->pool, "{", ids,
+                                                      "}", NULL),
+                                 nids, b);
+            ids = NULL;
+            nids = 0;
+        }
+        if (i == PQntuples(res)) {
+            break;
+        }
+        cur = eid;
+        ids = ids ? apr_pstrcat(st->pool, ids, ",",
+                                PQgetvalue(res, i, GC_COL_ID), NULL)
+                  : apr_pstrdup(st->pool, PQgetvalue(res, i, GC_COL_ID));
+        nids++;
     }
     b->batch = PQntuples(res);
     PQclear(res);
