@@ -1436,3 +1436,122 @@ qw_status qw_mailbox_gc(qw_store *st, long *messages, long *copies)
     *copies = b.copies;
     return rc;
 }
+
+/* --- key rotation ------------------------------------------------------ */
+
+#define REWRAP_COLS(X, L) \
+    X(MESSAGE_ID, " message_id") \
+    X(MEMBER_ID, " member_id") \
+    L(DEK_HEX, " encode(dek_wrapped, 'hex')")
+#define REWRAP_COL_ENUM(name, expr) REWRAP_COL_##name,
+enum { REWRAP_COLS(REWRAP_COL_ENUM, REWRAP_COL_ENUM) };
+
+typedef struct {
+    int64_t eid;
+    long n;
+} rewrap_baton;
+
+static qw_status rewrap_write(qw_store *st, void *baton,
+                              qw_store_audit *audit)
+{
+    rewrap_baton *b = baton;
+    const char *params[5];
+    uint32_t cur = qw_keyring_current(st->keys);
+    PGresult *res;
+    qw_status rc;
+    int i;
+
+    b->n = 0;
+    params[0] = qw_i64(st->pool, b->eid);
+    params[1] = apr_psprintf(st->pool, "%u", (unsigned)cur);
+    /* live copies only; in key order, like every destruction */
+    res = qw_store_exec(st, "SELECT" REWRAP_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+                        " FROM mailbox_copies WHERE enterprise_id = $1 AND "
+                        "dek_kid IS NOT NULL AND dek_kid <> $2 ORDER BY "
+                        "message_id, member_id FOR UPDATE", 2, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    for (i = 0; i < PQntuples(res); i++) {
+        int64_t msg = apr_atoi64(PQgetvalue(res, i, REWRAP_COL_MESSAGE_ID));
+        int64_t mem = apr_atoi64(PQgetvalue(res, i, REWRAP_COL_MEMBER_ID));
+        unsigned char *w, *nw;
+        size_t wl, nwl;
+        PGresult *u;
+
+        if (qw_store_unhex(st->pool, PQgetvalue(res, i, REWRAP_COL_DEK_HEX),
+                           &w, &wl) != 0
+            || qw_env_rewrap_row(st->pool, st->keys, &qw_env_mailbox,
+                                 qw_env_mailbox_row(st->pool, b->eid, msg,
+                                                    mem),
+                                 w, wl, &nw, &nwl) != 0) {
+            PQclear(res);
+            return qw_store_error(st, QW_ERR_CRYPTO, "the data key of "
+                                  "mailbox message %s for member %s does "
+                                  "not unwrap (its key id is not in the key "
+                                  "file, or the row was altered); nothing of "
+                                  "enterprise %s was changed",
+                                  qw_i64(st->pool, msg),
+                                  qw_i64(st->pool, mem),
+                                  qw_i64(st->pool, b->eid));
+        }
+        params[2] = qw_i64(st->pool, msg);
+        params[3] = qw_i64(st->pool, mem);
+        params[4] = qw_store_bytea(st->pool, nw, nwl);
+        u = qw_store_exec(st, "UPDATE mailbox_copies SET dek_wrapped = "
+                          "$5::bytea, dek_kid = $2 WHERE enterprise_id = $1 "
+                          "AND message_id = $3 AND member_id = $4", 5,
+                          params, &rc);
+        if (u == NULL) {
+            PQclear(res);
+            return rc;
+        }
+        PQclear(u);
+        b->n++;
+    }
+    PQclear(res);
+    if (b->n == 0) {
+        audit->unchanged = 1;
+        return QW_OK;
+    }
+    audit->enterprise_id = b->eid;
+    audit->module = "settings";
+    audit->action = "rewrap";
+    audit->object = "mailbox";
+    audit->details_json = qw_json_text(st->pool,
+                                       json_pack("{s:I, s:i}", "keys",
+                                                 (json_int_t)b->n, "key_id",
+                                                 (int)cur));
+    return QW_OK;
+}
+
+qw_status qw_mailbox_rewrap_all(qw_store *st, long *done)
+{
+    const char *params[1];
+    rewrap_baton b;
+    PGresult *res;
+    qw_status rc;
+    int i;
+
+    *done = 0;
+    if ((rc = qw_store_need_keys(st)) != QW_OK) {
+        return rc;
+    }
+    params[0] = apr_psprintf(st->pool, "%u",
+                             (unsigned)qw_keyring_current(st->keys));
+    res = qw_store_exec(st, "SELECT DISTINCT enterprise_id FROM "
+                        "mailbox_copies WHERE dek_kid IS NOT NULL AND "
+                        "dek_kid <> $1 ORDER BY enterprise_id", 1, params,
+                        &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    for (i = 0; i < PQntuples(res) && rc == QW_OK; i++) {
+        b.eid = apr_atoi64(PQgetvalue(res, i, QW_COL_ONLY));
+        if ((rc = qw_store_write(st, rewrap_write, &b)) == QW_OK) {
+            *done += b.n;
+        }
+    }
+    PQclear(res);
+    return rc;
+}

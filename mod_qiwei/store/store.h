@@ -1002,5 +1002,10 @@ qw_status qw_mailbox_receipts(qw_store *st, int64_t eid,
  * reason expired), in transactions of up to 500 messages, each logged.
  * *messages and *copies destroyed. */
 qw_status qw_mailbox_gc(qw_store *st, long *messages, long *copies);
+/* After a key rotation (qiweictl keys rewrap): re-wrap every live copy's
+ * data key that is not under the current master key; texts are not
+ * re-encrypted.  One transaction (one audit row, module settings, action
+ * rewrap, object mailbox) per enterprise.  *done: keys re-wrapped. */
+qw_status qw_mailbox_rewrap_all(qw_store *st, long *done);
 
 #endif
