@@ -422,61 +422,77 @@ static qw_status seal_copies(qw_store *st, send_baton *b, PGresult *who)
     return rc == QW_OK ? flush_copies(st, b, &cb) : rc;
 }
 
-static qw_status send_write(qw_store *st, void *baton, qw_store_audit *audit)
+/* Every name of the audience exists in the enterprise (QW_ERR_NOTFOUND
+ * naming the first that does not), and the active members it names:
+ * *who, one member_id per row (QW_ERR_INVALID when none or too many). */
+static qw_status resolve_recipients(qw_store *st, send_baton *b,
+                                    PGresult **who)
 {
-    send_baton *b = baton;
-    const qw_mail_new *m = b->m;
-    const char *params[13], *bad;
-    PGresult *who, *res;
+    static const struct {
+        size_t field;
+        const char *table, *col, *what;
+    } kinds[] = {
+        { APR_OFFSETOF(send_baton, members), "members", "account",
+          "member" },
+        { APR_OFFSETOF(send_baton, departments), "departments", "code",
+          "department" },
+        { APR_OFFSETOF(send_baton, roles), "roles", "name", "role" },
+    };
+    const char *params[5], *bad;
     qw_status rc;
-    json_t *d;
+    size_t i;
     int n;
 
-    if ((rc = check_sender_row(st, b->eid, b->from)) != QW_OK) {
-        return rc;
-    }
-    if ((rc = first_unknown(st, b->eid, b->members, "members", "account",
-                            &bad)) != QW_OK) {
-        return rc;
-    }
-    if (bad) {
-        return qw_store_error(st, QW_ERR_NOTFOUND, "no member '%s' in this "
-                              "enterprise", bad);
-    }
-    if ((rc = first_unknown(st, b->eid, b->departments, "departments",
-                            "code", &bad)) != QW_OK) {
-        return rc;
-    }
-    if (bad) {
-        return qw_store_error(st, QW_ERR_NOTFOUND, "no department '%s' in "
-                              "this enterprise", bad);
-    }
-    if ((rc = first_unknown(st, b->eid, b->roles, "roles", "name", &bad))
-        != QW_OK) {
-        return rc;
-    }
-    if (bad) {
-        return qw_store_error(st, QW_ERR_NOTFOUND, "no role '%s' in this "
-                              "enterprise", bad);
+    for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        const char *csv = *(const char **)((char *)b + kinds[i].field);
+
+        if ((rc = first_unknown(st, b->eid, csv, kinds[i].table,
+                                kinds[i].col, &bad)) != QW_OK) {
+            return rc;
+        }
+        if (bad) {
+            return qw_store_error(st, QW_ERR_NOTFOUND, "no %s '%s' in this "
+                                  "enterprise", kinds[i].what, bad);
+        }
     }
     params[0] = qw_i64(st->pool, b->eid);
-    params[1] = m->to.all ? "true" : "false";
+    params[1] = b->m->to.all ? "true" : "false";
     params[2] = b->members;
     params[3] = b->departments;
     params[4] = b->roles;
-    who = qw_store_exec(st, sql_recipients, 5, params, &rc);
-    if (who == NULL) {
+    *who = qw_store_exec(st, sql_recipients, 5, params, &rc);
+    if (*who == NULL) {
         return rc;
     }
-    n = PQntuples(who);
+    n = PQntuples(*who);
     if (n == 0 || n > QW_MAIL_MAX_RECIPIENTS) {
-        PQclear(who);
+        PQclear(*who);
+        *who = NULL;
         return n == 0
                ? qw_store_error(st, QW_ERR_INVALID, "no active member among "
                                 "the recipients")
                : qw_store_error(st, QW_ERR_INVALID, "%d recipients: at most "
                                 "%d", n, QW_MAIL_MAX_RECIPIENTS);
     }
+    return QW_OK;
+}
+
+static qw_status send_write(qw_store *st, void *baton, qw_store_audit *audit)
+{
+    send_baton *b = baton;
+    const qw_mail_new *m = b->m;
+    const char *params[13];
+    PGresult *who = NULL, *res;
+    qw_status rc;
+    json_t *d;
+    int n;
+
+    if ((rc = check_sender_row(st, b->eid, b->from)) != QW_OK
+        || (rc = resolve_recipients(st, b, &who)) != QW_OK) {
+        return rc;
+    }
+    n = PQntuples(who);
+    params[0] = qw_i64(st->pool, b->eid);
     params[1] = b->from->kind;
     params[2] = strcmp(b->from->kind, "admin") == 0
                 ? qw_i64(st->pool, b->from->admin_id) : NULL;
