@@ -81,6 +81,7 @@ void *qw_create_dir_cfg(apr_pool_t *p, char *dir)
     c->article_missing = QW_UNSET;
     c->mailbox_max_body = QW_UNSET;
     c->mailbox_member_send = QW_UNSET;
+    c->mailbox_max_attachment = QW_UNSET;
     qw_sec_dir_init(&c->sec);            /* issue 6 */
     return c;
 }
@@ -118,6 +119,7 @@ void *qw_merge_dir_cfg(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(article_missing);
     MERGE_INT(mailbox_max_body);
     MERGE_INT(mailbox_member_send);
+    MERGE_INT(mailbox_max_attachment);
     qw_sec_dir_merge(&c->sec, &base->sec, &add->sec);   /* issue 6 */
     return c;
 }
@@ -184,6 +186,11 @@ const char *qw_cfg_article_module(const qw_dir_cfg *d)
 int qw_cfg_mailbox_max_body(const qw_dir_cfg *d)
 {
     return EFF_INT(mailbox_max_body, QW_DEFAULT_MAILBOX_MAX_BODY);
+}
+
+int qw_cfg_mailbox_max_attachment(const qw_dir_cfg *d)
+{
+    return EFF_INT(mailbox_max_attachment, QW_DEFAULT_MAILBOX_MAX_ATTACHMENT);
 }
 
 int qw_cfg_mailbox_member_send(const qw_dir_cfg *d)
@@ -566,6 +573,14 @@ static const char *set_mailbox_max_body(cmd_parms *cmd, void *dv,
                      &((qw_dir_cfg *)dv)->mailbox_max_body);
 }
 
+static const char *set_mailbox_max_attachment(cmd_parms *cmd, void *dv,
+                                              const char *arg)
+{
+    /* the store's own bound (QW_MAIL_MAX_ATTACHMENT) is 4 MiB */
+    return parse_int(cmd, arg, 0, 4 * 1024 * 1024,
+                     &((qw_dir_cfg *)dv)->mailbox_max_attachment);
+}
+
 static const char *set_mailbox_member_send(cmd_parms *cmd, void *dv, int on)
 {
     ((qw_dir_cfg *)dv)->mailbox_member_send = on;
@@ -675,6 +690,9 @@ const command_rec qw_cmds[] = {
     AP_INIT_TAKE1("QiweiMailboxMaxBody", set_mailbox_max_body, NULL,
                   DIR_SCOPE, "largest mailbox message text in bytes "
                   "(1..1048576, default 65536)"),
+    AP_INIT_TAKE1("QiweiMailboxMaxAttachment", set_mailbox_max_attachment,
+                  NULL, DIR_SCOPE, "largest mailbox attachment in bytes "
+                  "(0..4194304, default 262144; 0: no attachments)"),
     AP_INIT_FLAG("QiweiMailboxMemberSend", set_mailbox_member_send, NULL,
                  DIR_SCOPE, "On: members may send mailbox messages "
                  "(default Off: admins and operators only)"),

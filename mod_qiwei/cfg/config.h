@@ -74,6 +74,7 @@ typedef struct {
     /* the private mailbox (R10): see docs/mailbox.md */
     int mailbox_max_body;            /* QiweiMailboxMaxBody, bytes */
     int mailbox_member_send;         /* QiweiMailboxMemberSend */
+    int mailbox_max_attachment;      /* QiweiMailboxMaxAttachment, bytes */
     /* account security (issue 6): see cfg/security.h */
     qw_sec_dir_cfg sec;
 } qw_dir_cfg;
@@ -129,6 +130,10 @@ int qw_cfg_article_missing_allow(const qw_dir_cfg *d);
 /* The largest message text the mailbox takes, in bytes (default 64 KiB). */
 #define QW_DEFAULT_MAILBOX_MAX_BODY 65536
 int qw_cfg_mailbox_max_body(const qw_dir_cfg *d);
+/* The largest attachment the mailbox takes, in bytes (default 256 KiB;
+ * 0: no attachments). */
+#define QW_DEFAULT_MAILBOX_MAX_ATTACHMENT 262144
+int qw_cfg_mailbox_max_attachment(const qw_dir_cfg *d);
 /* 1: members may send mailbox messages (QiweiMailboxMemberSend On). */
 int qw_cfg_mailbox_member_send(const qw_dir_cfg *d);
 

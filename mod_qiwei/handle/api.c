@@ -648,7 +648,7 @@ int qw_handle_api(request_rec *r, const char *rest)
 
     /* the member's mailbox: a member session, and on every change the
      * CSRF header bound to it (docs/mailbox.md) */
-    if (!strcmp(a->seg[0], "me") && a->nseg >= 2 && a->nseg <= 4
+    if (!strcmp(a->seg[0], "me") && a->nseg >= 2 && a->nseg <= 5
         && !strcmp(a->seg[1], "mailbox")) {
         if (qw_viewer_resolve(r, &a->viewer) != OK) {
             return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,

@@ -14,6 +14,8 @@
  * qw_api_read_body_max (util/jbody.c, fuzzed). */
 #include <string.h>
 
+#include <sodium.h>
+
 #include "apr_lib.h"
 #include "apr_strings.h"
 #include "http_core.h"
@@ -32,11 +34,18 @@
 /* the JSON around a message's text: escapes may double it, plus the
  * other fields */
 #define REQUEST_OVERHEAD 16384
+/* per attachment around its base64: the name, the type, the keys */
+#define ATT_OVERHEAD 1024
+/* base64 of n bytes */
+#define B64_LEN(n) (4 * (((apr_size_t)(n) + 2) / 3))
+/* the download's headers: never rendered, never sniffed, never cached */
+#define DOWNLOAD_CSP "sandbox; default-src 'none'"
 
 static const char *const keys_send[] = { "title", "body", "rule",
                                          "open_minutes", "expires_at",
                                          "expires_in", "confidential", "to",
-                                         NULL };
+                                         "attachments", NULL };
+static const char *const keys_att[] = { "name", "type", "data", NULL };
 static const char *const keys_to[] = { "all", "members", "departments",
                                        "roles", NULL };
 static const char *const keys_wipe[] = { "account", NULL };
@@ -80,6 +89,11 @@ static json_t *item_json(const qw_mail_item *it, int sent)
                           "destroyed_at", it->destroyed_at,
                           "destroy_reason", it->destroy_reason);
 
+    if (j) {
+        json_object_set_new(j, "attachments", json_integer(it->attachments));
+        json_object_set_new(j, "attachment_bytes",
+                            json_integer((json_int_t)it->attachment_bytes));
+    }
     if (j && it->open_minutes > 0) {
         json_object_set_new(j, "open_minutes",
                             json_integer(it->open_minutes));
@@ -206,6 +220,121 @@ static int read_to(qw_api *a, qw_audience *to, int *done)
     return 0;
 }
 
+/* The largest request a send may be: the text (escapes may double it),
+ * the other fields, and up to four attachments in base64 (a client that
+ * escapes "/" as "\/" doubles that too). */
+static apr_size_t send_max(request_rec *r)
+{
+    int max = qw_cfg_mailbox_max_body(qw_dir(r));
+    int att = qw_cfg_mailbox_max_attachment(qw_dir(r));
+    apr_size_t n = 2 * (apr_size_t)max + REQUEST_OVERHEAD;
+
+    if (att > 0) {
+        n += QW_MAIL_MAX_ATTACHMENTS * (2 * B64_LEN(att) + ATT_OVERHEAD);
+    }
+    return n;
+}
+
+/* "attachments": [{"name": "...", "type": "image/png", "data": BASE64}],
+ * at most QW_MAIL_MAX_ATTACHMENTS, each at most QiweiMailboxMaxAttachment
+ * bytes once decoded (413 naming it, QW0730); 400 for anything malformed
+ * (QW0731).  The store cleans the names and decides the types. */
+static int read_attachments(qw_api *a, qw_mail_new *m, int *done)
+{
+    request_rec *r = a->r;
+    json_t *arr = json_object_get(a->body, "attachments");
+    int max = qw_cfg_mailbox_max_attachment(qw_dir(r));
+    qw_mail_att *att;
+    const char *bad;
+    size_t i, n;
+
+    if (arr == NULL || json_is_null(arr)) {
+        return 0;
+    }
+    n = json_is_array(arr) ? json_array_size(arr) : 0;
+    if (!json_is_array(arr) || n > QW_MAIL_MAX_ATTACHMENTS
+        || (n > 0 && max == 0)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "QW0731: mailbox message refused: attachments must "
+                      "be an array of at most %d (QiweiMailboxMaxAttachment"
+                      " %d)", max > 0 ? QW_MAIL_MAX_ATTACHMENTS : 0, max);
+        *done = qw_api_error(a, HTTP_BAD_REQUEST, "attachments",
+                             max == 0 ? "no attachments here"
+                             : apr_psprintf(r->pool, "attachments must be "
+                                            "an array of at most %d "
+                                            "objects",
+                                            QW_MAIL_MAX_ATTACHMENTS));
+        return 1;
+    }
+    att = apr_pcalloc(r->pool, sizeof(*att) * (n + 1));
+    for (i = 0; i < n; i++) {
+        json_t *o = json_array_get(arr, i), *name, *type, *data;
+        const char *field = apr_psprintf(r->pool, "attachments[%d]",
+                                         (int)i);
+        const char *b64;
+        size_t b64len, cap, got = 0;
+        unsigned char *bin;
+
+        if (!json_is_object(o) || !qw_json_only_keys(o, keys_att, &bad)
+            || (name = json_object_get(o, "name")) == NULL
+            || !json_is_string(name)
+            || ((type = json_object_get(o, "type")) != NULL
+                && !json_is_string(type) && !json_is_null(type))
+            || (data = json_object_get(o, "data")) == NULL
+            || !json_is_string(data)) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          "QW0731: mailbox message refused: %s is not "
+                          "{\"name\", \"type\", \"data\"}", field);
+            return (*done = qw_api_error(a, HTTP_BAD_REQUEST, field,
+                                         "an attachment is {\"name\": "
+                                         "string, \"type\": string, "
+                                         "\"data\": base64}")), 1;
+        }
+        b64 = json_string_value(data);
+        b64len = json_string_length(data);
+        cap = b64len / 4 * 3 + 3;
+        if (b64len > 2 * B64_LEN(max) + 8 || (b64len / 4) * 3 > (size_t)max
+                                                              + 2) {
+            /* surely too large: refused before decoding */
+            got = (size_t)max + 1;
+        }
+        else {
+            bin = apr_palloc(r->pool, cap);
+            if (sodium_base642bin(bin, cap, b64, b64len, NULL, &got, NULL,
+                                  sodium_base64_VARIANT_ORIGINAL) != 0
+                || got == 0) {
+                ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                              "QW0731: mailbox message refused: %s.data is "
+                              "not base64 (or empty)", field);
+                return (*done = qw_api_error(a, HTTP_BAD_REQUEST,
+                                             apr_pstrcat(r->pool, field,
+                                                         ".data", NULL),
+                                             "data must be non-empty "
+                                             "base64")), 1;
+            }
+            att[i].data = bin;
+            att[i].len = got;
+        }
+        if (got > (size_t)max) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          "QW0730: mailbox message refused: %s is above "
+                          "QiweiMailboxMaxAttachment (%d bytes)", field,
+                          max);
+            return (*done = qw_api_error(a, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                         field,
+                                         apr_psprintf(r->pool, "attachment"
+                                                      " too large: at most "
+                                                      "%d bytes", max))), 1;
+        }
+        att[i].name = json_string_value(name);
+        att[i].type = type && json_is_string(type) ? json_string_value(type)
+                                                   : NULL;
+    }
+    m->att = att;
+    m->natt = (int)n;
+    return 0;
+}
+
 static int mb_send(qw_api *a, int64_t eid, const qw_mail_sender *from)
 {
     request_rec *r = a->r;
@@ -216,13 +345,14 @@ static int mb_send(qw_api *a, int64_t eid, const qw_mail_sender *from)
     qw_status rc;
 
     memset(&m, 0, sizeof(m));
-    if (qw_api_read_body_max(a, 2 * (apr_size_t)max + REQUEST_OVERHEAD,
-                             &done)) {
+    if (qw_api_read_body_max(a, send_max(r), &done)) {
         if (r->status == HTTP_REQUEST_ENTITY_TOO_LARGE) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                           "QW0724: mailbox message refused: the request is "
-                          "larger than QiweiMailboxMaxBody allows (%d "
-                          "bytes of text)", max);
+                          "larger than QiweiMailboxMaxBody and "
+                          "QiweiMailboxMaxAttachment allow (%d bytes of "
+                          "text, %d per attachment)", max,
+                          qw_cfg_mailbox_max_attachment(qw_dir(r)));
         }
         return done;
     }
@@ -236,7 +366,8 @@ static int mb_send(qw_api *a, int64_t eid, const qw_mail_sender *from)
                      QW_MAIL_OPEN_MINUTES_MAX, &mins, &done)
         || int_field(a, a->body, "expires_in", 1, 10LL * 365 * 86400,
                      &expin, &done)
-        || read_to(a, &m.to, &done)) {
+        || read_to(a, &m.to, &done)
+        || read_attachments(a, &m, &done)) {
         return done;
     }
     m.len = strlen(m.body);
@@ -413,13 +544,16 @@ static int reveal(qw_api *a, int64_t id)
     qw_mail_item it;
     qw_mail_gone g;
     const char *body;
+    apr_array_header_t *atts = NULL;
     size_t len;
     qw_status rc;
-    json_t *j;
+    json_t *j, *ja;
+    int i;
 
     a->barrier_done = 1;
-    rc = qw_mailbox_reveal(&a->st, a->viewer->enterprise_id,
-                           a->viewer->member_id, id, &it, &g, &body, &len);
+    rc = qw_mailbox_reveal_all(&a->st, a->viewer->enterprise_id,
+                               a->viewer->member_id, id, &it, &g, &body,
+                               &len, &atts);
     if (rc == QW_ERR_NOTFOUND) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "QW0722: member %" APR_INT64_T_FMT " asked to reveal "
@@ -441,7 +575,108 @@ static int reveal(qw_api *a, int64_t id)
                   ? ": destroyed in the same transaction" : "");
     j = json_pack("{s:o, s:s%}", "message", item_json(&it, 0), "body", body,
                   len);
+    /* the attachments, whole, in this answer: for a read-once message it
+     * is the only one that ever carries them (docs/mailbox.md) */
+    ja = json_array();
+    for (i = 0; ja && atts && i < atts->nelts; i++) {
+        const qw_mail_att *x = &APR_ARRAY_IDX(atts, i, qw_mail_att);
+        size_t b64len = sodium_base64_encoded_len(
+            x->len, sodium_base64_VARIANT_ORIGINAL);
+        char *b64 = apr_palloc(r->pool, b64len);
+
+        sodium_bin2base64(b64, b64len, x->data, x->len,
+                          sodium_base64_VARIANT_ORIGINAL);
+        json_array_append_new(ja, json_pack(
+            "{s:i, s:s, s:s, s:I, s:b, s:s}", "index", x->idx,
+            "name", x->name, "type", x->type, "bytes", (json_int_t)x->len,
+            "inline", qw_mail_att_inline(x->type), "data", b64));
+    }
+    if (j && ja) {
+        json_object_set_new(j, "attachments", ja);
+    }
     return qw_api_json(a, HTTP_OK, j);
+}
+
+/* filename="..." (ASCII, others as _) and filename*=UTF-8''... (RFC 6266,
+ * RFC 8187) of a cleaned name. */
+static const char *disposition(apr_pool_t *p, const char *name)
+{
+    static const char hexd[] = "0123456789ABCDEF";
+    size_t n = strlen(name), i, k = 0;
+    char *ascii = apr_palloc(p, n + 1), *pct = apr_palloc(p, 3 * n + 1);
+
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+
+        ascii[i] = c >= 0x20 && c < 0x7f && c != '"' && c != '\\'
+                   && c != '%' ? (char)c : '_';
+        if (apr_isalnum(c) || strchr("!#$&+-.^_`|~", c)) {
+            pct[k++] = (char)c;
+        }
+        else {
+            pct[k++] = '%';
+            pct[k++] = hexd[c >> 4];
+            pct[k++] = hexd[c & 15];
+        }
+    }
+    ascii[n] = '\0';
+    pct[k] = '\0';
+    return apr_psprintf(p, "attachment; filename=\"%s\"; "
+                        "filename*=UTF-8''%s", ascii, pct);
+}
+
+/* GET <api>/me/mailbox/ID/attachments/N: attachment N of the member's live
+ * copy of a message that is not read once; always a download. */
+static int download(qw_api *a, int64_t id, const char *nseg)
+{
+    request_rec *r = a->r;
+    qw_mail_att x;
+    qw_mail_gone g;
+    qw_status rc;
+    int idx = nseg && nseg[0] >= '1' && nseg[0] <= '9' && nseg[1] == '\0'
+              ? nseg[0] - '0' : 0;
+
+    if (r->method_number != M_GET) {
+        return method_not_allowed(a);
+    }
+    rc = qw_mailbox_attachment(&a->st, a->viewer->enterprise_id,
+                               a->viewer->member_id, id, idx, &x, &g);
+    if (rc == QW_ERR_NOTFOUND) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "QW0732: member %" APR_INT64_T_FMT " asked for "
+                      "attachment %s of mailbox message %" APR_INT64_T_FMT
+                      ": none they may download (not theirs, no such "
+                      "attachment, or a read-once message): 404",
+                      a->viewer->member_id,
+                      qw_sanitize_text(r->pool, nseg, 16), id);
+        return qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such attachment");
+    }
+    if (rc != QW_OK) {
+        return qw_api_store_error(a, rc, NULL, NULL, NULL);
+    }
+    if (g != QW_MAIL_REVEALED) {
+        return gone(a, id, g);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "QW0733: attachment %d of mailbox message %" APR_INT64_T_FMT
+                  " downloaded by member %" APR_INT64_T_FMT " (%lu bytes, %s)",
+                  idx, id, a->viewer->member_id, (unsigned long)x.len,
+                  x.type);
+    r->status = HTTP_OK;
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->err_headers_out, "X-Content-Type-Options", "nosniff");
+    apr_table_setn(r->err_headers_out, "Content-Security-Policy",
+                   DOWNLOAD_CSP);
+    apr_table_setn(r->err_headers_out, "Referrer-Policy", "no-referrer");
+    apr_table_setn(r->err_headers_out, "Content-Disposition",
+                   disposition(r->pool, x.name));
+    ap_set_content_type(r, qw_mail_att_inline(x.type)
+                           ? x.type : "application/octet-stream");
+    ap_set_content_length(r, (apr_off_t)x.len);
+    if (!r->header_only) {
+        ap_rwrite(x.data, (int)x.len, r);
+    }
+    return OK;
 }
 
 static int member_message(qw_api *a, int64_t id)
@@ -547,6 +782,9 @@ int qw_api_my_mailbox(qw_api *a)
     if (a->nseg == 4 && !strcmp(a->seg[3], "reveal")) {
         return r->method_number == M_POST ? reveal(a, id)
                                           : method_not_allowed(a);
+    }
+    if (a->nseg == 5 && !strcmp(a->seg[3], "attachments")) {
+        return download(a, id, a->seg[4]);
     }
     return not_found(a);
 }

@@ -42,6 +42,96 @@ static int valid_body(const char *s, size_t len)
     return 1;
 }
 
+/* --- attachments (sql/017) ------------------------------------------- */
+
+static const struct {
+    const char *type;
+    const char *magic;
+    size_t len, at;            /* magic bytes at offset at */
+} image_types[] = {
+    { "image/png", "\x89PNG\r\n\x1a\n", 8, 0 },
+    { "image/jpeg", "\xff\xd8\xff", 3, 0 },
+    { "image/gif", "GIF87a", 6, 0 },
+    { "image/gif", "GIF89a", 6, 0 },
+    { "image/webp", "WEBP", 4, 8 },
+};
+
+int qw_mail_att_inline(const char *type)
+{
+    size_t i;
+
+    for (i = 0; type && i < sizeof(image_types) / sizeof(image_types[0]);
+         i++) {
+        if (strcmp(type, image_types[i].type) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The type an attachment is stored and served as: the image type claimed
+ * when the bytes are one of that type (a WebP also starts "RIFF"), else
+ * application/octet-stream.  A browser never gets to guess. */
+static const char *att_type(apr_pool_t *p, const char *claimed,
+                            const unsigned char *d, size_t len)
+{
+    const char *t = claimed ? qw_ascii_lower(p, claimed) : "";
+    size_t i;
+
+    if (strcmp(t, "image/jpg") == 0) {
+        t = "image/jpeg";
+    }
+    for (i = 0; i < sizeof(image_types) / sizeof(image_types[0]); i++) {
+        if (strcmp(t, image_types[i].type) == 0
+            && len >= image_types[i].at + image_types[i].len
+            && memcmp(d + image_types[i].at, image_types[i].magic,
+                      image_types[i].len) == 0
+            && (strcmp(t, "image/webp") != 0 || memcmp(d, "RIFF", 4) == 0)) {
+            return image_types[i].type;
+        }
+    }
+    return "application/octet-stream";
+}
+
+/* An attachment's name as it is kept: the last path component, control
+ * characters and "*:<>?| replaced by _, leading dots and spaces dropped,
+ * cut to QW_MAIL_ATT_NAME_MAX bytes on a character boundary; "attachment"
+ * when nothing is left.  Input is UTF-8 (the JSON parser checked it). */
+static const char *att_name(apr_pool_t *p, const char *in)
+{
+    const char *s = in ? in : "", *q;
+    char *o;
+    size_t n, i;
+
+    for (q = s; *q; q++) {
+        if (*q == '/' || *q == '\\') {
+            s = q + 1;
+        }
+    }
+    while (*s == '.' || *s == ' ') {
+        s++;
+    }
+    n = strlen(s);
+    if (n > QW_MAIL_ATT_NAME_MAX) {
+        n = QW_MAIL_ATT_NAME_MAX;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) {
+            n--;                /* not inside a UTF-8 sequence */
+        }
+    }
+    o = apr_pstrndup(p, s, n);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)o[i];
+
+        if (c < 0x20 || c == 0x7f || strchr("\"*:<>?|", c)) {
+            o[i] = '_';
+        }
+    }
+    if (!qw_valid_utf8_text(o, n)) {
+        return "attachment";
+    }
+    return *o ? o : "attachment";
+}
+
 /* A comma separated list, trimmed, empty items dropped, optionally
  * lower-cased (accounts); NULL or "" gives "". */
 static const char *norm_csv(apr_pool_t *p, const char *csv, int lower)
@@ -134,6 +224,8 @@ static const char *actor(qw_store *st)
                   " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')") \
     X(CONFIDENTIAL, " m.confidential") \
     X(BODY_BYTES, " m.body_bytes") \
+    X(ATTACHMENTS, " m.attachments") \
+    X(ATTACHMENT_BYTES, " m.attachment_bytes") \
     X(CREATED_AT, " to_char(m.created_at AT TIME ZONE 'UTC'," \
                   " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')") \
     X(STATE, " CASE WHEN c.state = 'destroyed' THEN 'destroyed'" \
@@ -179,6 +271,8 @@ static void fill_item(qw_store *st, PGresult *res, int i, qw_mail_item *it)
     it->expires_at = opt(p, res, i, ITEM_COL_EXPIRES_AT);
     it->confidential = strcmp(COL(CONFIDENTIAL), "t") == 0;
     it->body_bytes = apr_atoi64(COL(BODY_BYTES));
+    it->attachments = atoi(COL(ATTACHMENTS));
+    it->attachment_bytes = apr_atoi64(COL(ATTACHMENT_BYTES));
     it->created_at = apr_pstrdup(p, COL(CREATED_AT));
     it->state = opt(p, res, i, ITEM_COL_STATE);
     it->read_at = opt(p, res, i, ITEM_COL_READ_AT);
@@ -251,6 +345,9 @@ typedef struct {
     const qw_mail_sender *from;
     const qw_mail_new *m;
     const char *members, *departments, *roles;   /* normalised */
+    qw_mail_att *att;          /* cleaned names, stored types */
+    int natt;
+    int64_t att_bytes;
     int64_t id;
     int recipients;
 } send_baton;
@@ -340,13 +437,73 @@ static qw_status check_sender_row(qw_store *st, int64_t eid,
 typedef struct {
     const char *ids, *bodies, *keys, *kids;   /* array literal bodies */
     size_t rows, hex;
+    int64_t mids[COPY_BATCH_ROWS];            /* their members */
 } copy_batch;
+
+/* Seal and insert member's copies of the attachments, each under a data
+ * key of its own, after the member's copy (the foreign key).  The sealed
+ * bytes live in a pool of their own, freed member by member. */
+static qw_status seal_attachments(qw_store *st, send_baton *b, int64_t mid)
+{
+    apr_pool_t *sp;
+    qw_status rc = QW_OK;
+    int i;
+
+    if (b->natt == 0) {
+        return QW_OK;
+    }
+    if (apr_pool_create(&sp, st->pool) != APR_SUCCESS) {
+        return qw_store_error(st, QW_ERR_DB, "out of memory");
+    }
+    for (i = 0; i < b->natt && rc == QW_OK; i++) {
+        const qw_mail_att *a = &b->att[i];
+        size_t nl = strlen(a->name), ptl = nl + 1 + a->len;
+        unsigned char *pt = apr_palloc(sp, ptl), *enc, *w;
+        size_t enclen, wlen;
+        const char *params[9];
+        PGresult *res;
+
+        /* the name is sealed with the bytes: name, NUL, bytes */
+        memcpy(pt, a->name, nl + 1);
+        memcpy(pt + nl + 1, a->data, a->len);
+        if (qw_env_seal_row(sp, st->keys, &qw_env_mailbox_att,
+                            qw_env_mailbox_att_row(sp, b->eid, b->id, mid,
+                                                   a->idx),
+                            pt, ptl, &enc, &enclen, &w, &wlen) != 0) {
+            OPENSSL_cleanse(pt, ptl);
+            rc = qw_store_error(st, QW_ERR_CRYPTO, "cannot encrypt the "
+                                "attachment");
+            break;
+        }
+        OPENSSL_cleanse(pt, ptl);
+        params[0] = qw_i64(sp, b->eid);
+        params[1] = qw_i64(sp, b->id);
+        params[2] = qw_i64(sp, mid);
+        params[3] = apr_itoa(sp, a->idx);
+        params[4] = a->type;
+        params[5] = apr_psprintf(sp, "%lu", (unsigned long)a->len);
+        params[6] = qw_store_bytea(sp, enc, enclen);
+        params[7] = qw_store_bytea(sp, w, wlen);
+        params[8] = apr_psprintf(sp, "%u", (unsigned)qw_env_kid(w, wlen));
+        res = qw_store_exec(st, "INSERT INTO mailbox_attachments "
+                            "(enterprise_id, message_id, member_id, idx, "
+                            "content_type, bytes, blob_enc, dek_wrapped, "
+                            "dek_kid) VALUES ($1, $2, $3, $4, $5, $6, "
+                            "$7::bytea, $8::bytea, $9)", 9, params, &rc);
+        if (res) {
+            PQclear(res);
+        }
+    }
+    apr_pool_destroy(sp);
+    return rc;
+}
 
 static qw_status flush_copies(qw_store *st, send_baton *b, copy_batch *cb)
 {
     const char *params[6];
     PGresult *res;
-    qw_status rc;
+    qw_status rc = QW_OK;
+    size_t i;
 
     if (cb->rows == 0) {
         return QW_OK;
@@ -367,8 +524,11 @@ static qw_status flush_copies(qw_store *st, send_baton *b, copy_batch *cb)
         return rc;
     }
     PQclear(res);
+    for (i = 0; i < cb->rows && rc == QW_OK; i++) {
+        rc = seal_attachments(st, b, cb->mids[i]);
+    }
     memset(cb, 0, sizeof(*cb));
-    return QW_OK;
+    return rc;
 }
 
 static const char *hex(apr_pool_t *p, const unsigned char *b, size_t n)
@@ -407,6 +567,7 @@ static qw_status seal_copies(qw_store *st, send_baton *b, PGresult *who)
         }
 #define APPEND(f, v) cb.f = cb.rows ? apr_pstrcat(st->pool, cb.f, ",", v, \
                                                   NULL) : (v)
+        cb.mids[cb.rows] = mid;
         APPEND(ids, ids);
         APPEND(bodies, hex(st->pool, enc, enclen));
         APPEND(keys, hex(st->pool, w, wlen));
@@ -481,7 +642,7 @@ static qw_status send_write(qw_store *st, void *baton, qw_store_audit *audit)
 {
     send_baton *b = baton;
     const qw_mail_new *m = b->m;
-    const char *params[13];
+    const char *params[15];
     PGresult *who = NULL, *res;
     qw_status rc;
     json_t *d;
@@ -492,6 +653,14 @@ static qw_status send_write(qw_store *st, void *baton, qw_store_audit *audit)
         return rc;
     }
     n = PQntuples(who);
+    if (b->att_bytes > 0 && b->att_bytes * n > QW_MAIL_MAX_ATT_STORED) {
+        PQclear(who);
+        return qw_store_error(st, QW_ERR_INVALID, "attachments: %s bytes "
+                              "for each of %d recipients is above the %d "
+                              "MiB one message may store (every copy has "
+                              "its own)", qw_i64(st->pool, b->att_bytes), n,
+                              QW_MAIL_MAX_ATT_STORED / (1024 * 1024));
+    }
     params[0] = qw_i64(st->pool, b->eid);
     params[1] = b->from->kind;
     params[2] = strcmp(b->from->kind, "admin") == 0
@@ -510,15 +679,19 @@ static qw_status send_write(qw_store *st, void *baton, qw_store_audit *audit)
     params[10] = m->confidential ? "true" : "false";
     params[11] = qw_i64(st->pool, (int64_t)m->len);
     params[12] = apr_itoa(st->pool, n);
+    params[13] = apr_itoa(st->pool, b->natt);
+    params[14] = qw_i64(st->pool, b->att_bytes);
     res = qw_store_exec(st, "INSERT INTO mailbox_messages (enterprise_id, "
                         "sender_kind, sender_admin_id, sender_member_id, "
                         "sender_actor, title, rule, open_minutes, expires_at,"
-                        " confidential, body_bytes, recipients) SELECT $1, "
-                        "$2, $3, $4, $5, $6, $7, $8, x.at, $11, $12, $13 "
+                        " confidential, body_bytes, recipients, attachments,"
+                        " attachment_bytes) SELECT $1, "
+                        "$2, $3, $4, $5, $6, $7, $8, x.at, $11, $12, $13, "
+                        "$14, $15 "
                         "FROM (SELECT coalesce($9::timestamptz, now() + "
                         "make_interval(secs => $10::double precision)) AS at)"
                         " x WHERE x.at IS NULL OR x.at > now() "
-                        "RETURNING message_id", 13, params, &rc);
+                        "RETURNING message_id", 15, params, &rc);
     if (res == NULL) {
         PQclear(who);
         return rc;
@@ -553,6 +726,12 @@ static qw_status send_write(qw_store *st, void *baton, qw_store_audit *audit)
     if (d && params[7]) {
         json_object_set_new(d, "open_minutes", json_integer(atoi(params[7])));
     }
+    if (d && b->natt > 0) {
+        /* how many and how large, never their names */
+        json_object_set_new(d, "attachments", json_integer(b->natt));
+        json_object_set_new(d, "attachment_bytes",
+                            json_integer((json_int_t)b->att_bytes));
+    }
     audit->enterprise_id = b->eid;
     audit->module = AUDIT_MODULE;
     audit->action = "mailbox_send";
@@ -567,7 +746,7 @@ qw_status qw_mailbox_send(qw_store *st, int64_t eid,
 {
     send_baton b;
     qw_status rc;
-    int rule_ro, rule_exp, rule_kept;
+    int rule_ro, rule_exp, rule_kept, i;
 
     if ((rc = check_sender(st, from)) != QW_OK
         || (rc = qw_store_need_keys(st)) != QW_OK) {
@@ -616,6 +795,36 @@ qw_status qw_mailbox_send(qw_store *st, int64_t eid,
                               "allowed, no other control characters)");
     }
     memset(&b, 0, sizeof(b));
+    if (m->natt < 0 || m->natt > QW_MAIL_MAX_ATTACHMENTS
+        || (m->natt > 0 && m->att == NULL)) {
+        return qw_store_error(st, QW_ERR_INVALID, "attachments: at most %d",
+                              QW_MAIL_MAX_ATTACHMENTS);
+    }
+    b.natt = m->natt;
+    b.att = apr_pcalloc(st->pool, sizeof(*b.att) * (m->natt + 1));
+    for (i = 0; i < m->natt; i++) {
+        qw_mail_att *a = &b.att[i];
+
+        if (m->att[i].data == NULL || m->att[i].len == 0
+            || m->att[i].len > QW_MAIL_MAX_ATTACHMENT) {
+            return qw_store_error(st, QW_ERR_INVALID, "attachment %d: 1 to "
+                                  "%d bytes", i + 1, QW_MAIL_MAX_ATTACHMENT);
+        }
+        a->idx = i + 1;
+        a->name = att_name(st->pool, m->att[i].name);
+        a->type = att_type(st->pool, m->att[i].type, m->att[i].data,
+                           m->att[i].len);
+        a->data = m->att[i].data;
+        a->len = m->att[i].len;
+        if (rule_ro && !qw_mail_att_inline(a->type)) {
+            /* a read-once message's attachments come only with the reveal
+             * that destroys it, and only images are shown there */
+            return qw_store_error(st, QW_ERR_INVALID, "attachment %d: a "
+                                  "read-once message takes images only "
+                                  "(PNG, JPEG, GIF, WebP)", i + 1);
+        }
+        b.att_bytes += (int64_t)a->len;
+    }
     b.eid = eid;
     b.from = from;
     b.m = m;
@@ -707,7 +916,93 @@ typedef struct {
     qw_mail_gone gone;
     unsigned char *pt;
     size_t len;
+    apr_array_header_t *atts;  /* qw_mail_att, decrypted */
 } reveal_baton;
+
+#define ATT_COLS(X, L) \
+    X(IDX, " a.idx") \
+    X(TYPE, " a.content_type") \
+    X(BLOB_HEX, " encode(a.blob_enc, 'hex')") \
+    L(DEK_HEX, " encode(a.dek_wrapped, 'hex')")
+#define ATT_COL_ENUM(name, expr) ATT_COL_##name,
+enum { ATT_COLS(ATT_COL_ENUM, ATT_COL_ENUM) };
+
+/* Open row i of res (ATT_COLS from column off on) as an attachment of
+ * the member's copy. */
+static qw_status open_att(qw_store *st, int64_t eid, int64_t id,
+                          int64_t member, PGresult *res, int i, int off,
+                          qw_mail_att *a)
+{
+    unsigned char *enc, *w, *pt;
+    size_t enclen, wlen, ptl, nl;
+
+    a->idx = atoi(PQgetvalue(res, i, off + ATT_COL_IDX));
+    a->type = apr_pstrdup(st->pool, PQgetvalue(res, i, off + ATT_COL_TYPE));
+    if (qw_store_unhex(st->pool, PQgetvalue(res, i, off + ATT_COL_BLOB_HEX), &enc,
+                       &enclen) != 0
+        || qw_store_unhex(st->pool, PQgetvalue(res, i, off + ATT_COL_DEK_HEX), &w,
+                          &wlen) != 0
+        || qw_env_open_row(st->pool, st->keys, &qw_env_mailbox_att,
+                           qw_env_mailbox_att_row(st->pool, eid, id, member,
+                                                  a->idx),
+                           enc, enclen, w, wlen, &pt, &ptl) != 0) {
+        return qw_store_error(st, QW_ERR_CRYPTO, "attachment %d of message "
+                              "%s does not decrypt (key missing from the "
+                              "key file, or the row was altered)", a->idx,
+                              qw_i64(st->pool, id));
+    }
+    nl = strnlen((const char *)pt, ptl);
+    if (nl == ptl) {
+        return qw_store_error(st, QW_ERR_CRYPTO, "attachment %d of message "
+                              "%s is malformed", a->idx,
+                              qw_i64(st->pool, id));
+    }
+    a->name = (const char *)pt;
+    a->data = pt + nl + 1;
+    a->len = ptl - nl - 1;
+    return QW_OK;
+}
+
+/* Every attachment of the member's copy, decrypted, by index. */
+static qw_status open_atts(qw_store *st, int64_t eid, int64_t id,
+                           int64_t member, apr_array_header_t **out)
+{
+    const char *params[3];
+    PGresult *res;
+    qw_status rc = QW_OK;
+    int i;
+
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, id);
+    params[2] = qw_i64(st->pool, member);
+    res = qw_store_exec(st, "SELECT" ATT_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+                        " FROM mailbox_attachments a WHERE a.enterprise_id ="
+                        " $1 AND a.message_id = $2 AND a.member_id = $3"
+                        " ORDER BY a.idx", 3, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    *out = apr_array_make(st->pool, PQntuples(res) + 1, sizeof(qw_mail_att));
+    for (i = 0; i < PQntuples(res) && rc == QW_OK; i++) {
+        rc = open_att(st, eid, id, member, res, i, 0, apr_array_push(*out));
+    }
+    PQclear(res);
+    return rc;
+}
+
+static void cleanse_atts(apr_array_header_t *atts)
+{
+    int i;
+
+    for (i = 0; atts && i < atts->nelts; i++) {
+        qw_mail_att *a = &APR_ARRAY_IDX(atts, i, qw_mail_att);
+
+        if (a->name) {
+            OPENSSL_cleanse((void *)a->name,
+                            strlen(a->name) + 1 + a->len);
+        }
+    }
+}
 
 /* The copy, locked, with what a reveal needs after the item columns. */
 #define REVEAL_COLS(X, L) \
@@ -816,6 +1111,11 @@ static qw_status reveal_write(qw_store *st, void *baton,
                               "the row was altered)",
                               qw_i64(st->pool, b->id));
     }
+    /* the attachments too, before anything is destroyed: the UPDATE below
+     * deletes a read-once copy's attachments (sql/017's trigger) */
+    if ((rc = open_atts(st, b->eid, b->id, b->member, &b->atts)) != QW_OK) {
+        return rc;
+    }
     read_once = strcmp(b->item.rule, "read_once") == 0;
     params[3] = actor(st);
     params[4] = read_once ? "read_once" : NULL;
@@ -863,9 +1163,21 @@ qw_status qw_mailbox_reveal(qw_store *st, int64_t eid, int64_t member,
                             qw_mail_gone *gone, const char **body,
                             size_t *len)
 {
+    return qw_mailbox_reveal_all(st, eid, member, id, item, gone, body, len,
+                                 NULL);
+}
+
+qw_status qw_mailbox_reveal_all(qw_store *st, int64_t eid, int64_t member,
+                                int64_t id, qw_mail_item *item,
+                                qw_mail_gone *gone, const char **body,
+                                size_t *len, apr_array_header_t **atts)
+{
     reveal_baton b;
     qw_status rc;
 
+    if (atts) {
+        *atts = NULL;
+    }
     *body = NULL;
     *len = 0;
     *gone = QW_MAIL_GONE_DESTROYED;
@@ -881,6 +1193,7 @@ qw_status qw_mailbox_reveal(qw_store *st, int64_t eid, int64_t member,
         if (b.pt) {
             OPENSSL_cleanse(b.pt, b.len);
         }
+        cleanse_atts(b.atts);
         return rc;
     }
     *gone = b.gone;
@@ -890,7 +1203,91 @@ qw_status qw_mailbox_reveal(qw_store *st, int64_t eid, int64_t member,
     if (b.gone == QW_MAIL_REVEALED) {
         *body = (const char *)b.pt;
         *len = b.len;
+        if (atts) {
+            *atts = b.atts;
+        }
     }
+    return QW_OK;
+}
+
+/* --- download ---------------------------------------------------------- */
+
+#define DL_COLS(X, L) \
+    X(RULE, " m.rule") \
+    X(STATE, " c.state") \
+    X(REASON, " c.destroy_reason") \
+    X(EXPIRED, " coalesce(m.expires_at <= now(), false)") \
+    L(HAS, " a.idx IS NOT NULL")
+#define DL_COL_ENUM(name, expr) DL_COL_##name,
+enum { DL_COLS(DL_COL_ENUM, DL_COL_ENUM) DL_NCOLS };
+
+qw_status qw_mailbox_attachment(qw_store *st, int64_t eid, int64_t member,
+                                int64_t id, int idx, qw_mail_att *out,
+                                qw_mail_gone *gone)
+{
+    const char *params[4];
+    PGresult *res;
+    qw_status rc;
+    const char *reason;
+
+    memset(out, 0, sizeof(*out));
+    *gone = QW_MAIL_GONE_DESTROYED;
+    if ((rc = qw_store_need_keys(st)) != QW_OK) {
+        return rc;
+    }
+    if (idx < 1 || idx > QW_MAIL_MAX_ATTACHMENTS) {
+        return qw_store_error(st, QW_ERR_NOTFOUND, "no such attachment");
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, member);
+    params[2] = qw_i64(st->pool, id);
+    params[3] = apr_itoa(st->pool, idx);
+    /* one statement: the copy, its message and the attachment as they are
+     * at one instant (a destruction commits before or after it, whole) */
+    res = qw_store_read(st, "SELECT" DL_COLS(QW_COL_SQL, QW_COL_SQL_LAST) ","
+                        ATT_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+                        " FROM mailbox_copies c JOIN mailbox_messages m"
+                        "   ON m.enterprise_id = c.enterprise_id"
+                        "  AND m.message_id = c.message_id"
+                        " LEFT JOIN mailbox_attachments a"
+                        "   ON a.enterprise_id = c.enterprise_id"
+                        "  AND a.message_id = c.message_id"
+                        "  AND a.member_id = c.member_id AND a.idx = $4"
+                        " WHERE c.enterprise_id = $1 AND c.member_id = $2"
+                        "   AND c.message_id = $3", 4, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    if (PQntuples(res) != 1
+        || strcmp(PQgetvalue(res, 0, DL_COL_RULE), "read_once") == 0) {
+        PQclear(res);
+        return qw_store_error(st, QW_ERR_NOTFOUND, "no such attachment in "
+                              "the member's mailbox");
+    }
+    if (strcmp(PQgetvalue(res, 0, DL_COL_STATE), "destroyed") == 0) {
+        reason = PQgetvalue(res, 0, DL_COL_REASON);
+        *gone = strcmp(reason, "expired") == 0 ? QW_MAIL_GONE_EXPIRED
+                                               : QW_MAIL_GONE_DESTROYED;
+        PQclear(res);
+        return QW_OK;
+    }
+    if (strcmp(PQgetvalue(res, 0, DL_COL_EXPIRED), "t") == 0) {
+        /* its time has passed: gc or the next reveal destroys it */
+        *gone = QW_MAIL_GONE_EXPIRED;
+        PQclear(res);
+        return QW_OK;
+    }
+    if (strcmp(PQgetvalue(res, 0, DL_COL_HAS), "t") != 0) {
+        PQclear(res);
+        return qw_store_error(st, QW_ERR_NOTFOUND, "no such attachment");
+    }
+    /* the attachment's columns follow the DL columns */
+    rc = open_att(st, eid, id, member, res, 0, DL_NCOLS, out);
+    PQclear(res);
+    if (rc != QW_OK) {
+        return rc;
+    }
+    *gone = QW_MAIL_REVEALED;
     return QW_OK;
 }
 
@@ -1162,6 +1559,8 @@ qw_status qw_mailbox_wipe(qw_store *st, int64_t eid, int64_t member,
                   " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')") \
     X(CONFIDENTIAL, " m.confidential") \
     X(BODY_BYTES, " m.body_bytes") \
+    X(ATTACHMENTS, " m.attachments") \
+    X(ATTACHMENT_BYTES, " m.attachment_bytes") \
     X(CREATED_AT, " to_char(m.created_at AT TIME ZONE 'UTC'," \
                   " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')") \
     X(STATE, " CASE WHEN m.destroyed_at IS NOT NULL THEN 'destroyed'" \
@@ -1467,6 +1866,78 @@ typedef struct {
     long n;
 } rewrap_baton;
 
+#define REWRAP_ATT_COLS(X, L) \
+    X(MESSAGE_ID, " message_id") \
+    X(MEMBER_ID, " member_id") \
+    X(IDX, " idx") \
+    L(DEK_HEX, " encode(dek_wrapped, 'hex')")
+#define REWRAP_ATT_COL_ENUM(name, expr) REWRAP_ATT_COL_##name,
+enum { REWRAP_ATT_COLS(REWRAP_ATT_COL_ENUM, REWRAP_ATT_COL_ENUM) };
+
+/* The attachments' data keys, like the copies' (sql/017). */
+static qw_status rewrap_atts(qw_store *st, rewrap_baton *b)
+{
+    const char *params[6];
+    uint32_t cur = qw_keyring_current(st->keys);
+    PGresult *res;
+    qw_status rc;
+    int i;
+
+    params[0] = qw_i64(st->pool, b->eid);
+    params[1] = apr_psprintf(st->pool, "%u", (unsigned)cur);
+    res = qw_store_exec(st, "SELECT" REWRAP_ATT_COLS(QW_COL_SQL,
+                                                     QW_COL_SQL_LAST)
+                        " FROM mailbox_attachments WHERE enterprise_id = $1"
+                        " AND dek_kid <> $2 ORDER BY message_id, member_id,"
+                        " idx FOR UPDATE", 2, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    for (i = 0; i < PQntuples(res); i++) {
+        int64_t msg = apr_atoi64(PQgetvalue(res, i,
+                                            REWRAP_ATT_COL_MESSAGE_ID));
+        int64_t mem = apr_atoi64(PQgetvalue(res, i,
+                                            REWRAP_ATT_COL_MEMBER_ID));
+        int idx = atoi(PQgetvalue(res, i, REWRAP_ATT_COL_IDX));
+        unsigned char *w, *nw;
+        size_t wl, nwl;
+        PGresult *u;
+
+        if (qw_store_unhex(st->pool, PQgetvalue(res, i,
+                                                REWRAP_ATT_COL_DEK_HEX),
+                           &w, &wl) != 0
+            || qw_env_rewrap_row(st->pool, st->keys, &qw_env_mailbox_att,
+                                 qw_env_mailbox_att_row(st->pool, b->eid,
+                                                        msg, mem, idx),
+                                 w, wl, &nw, &nwl) != 0) {
+            PQclear(res);
+            return qw_store_error(st, QW_ERR_CRYPTO, "the data key of "
+                                  "attachment %d of mailbox message %s for "
+                                  "member %s does not unwrap; nothing of "
+                                  "enterprise %s was changed", idx,
+                                  qw_i64(st->pool, msg),
+                                  qw_i64(st->pool, mem),
+                                  qw_i64(st->pool, b->eid));
+        }
+        params[2] = qw_i64(st->pool, msg);
+        params[3] = qw_i64(st->pool, mem);
+        params[4] = apr_itoa(st->pool, idx);
+        params[5] = qw_store_bytea(st->pool, nw, nwl);
+        u = qw_store_exec(st, "UPDATE mailbox_attachments SET dek_wrapped ="
+                          " $6::bytea, dek_kid = $2 WHERE enterprise_id = $1"
+                          " AND message_id = $3 AND member_id = $4 AND idx ="
+                          " $5", 6, params, &rc);
+        if (u == NULL) {
+            PQclear(res);
+            return rc;
+        }
+        PQclear(u);
+        b->n++;
+    }
+    PQclear(res);
+    return QW_OK;
+}
+
 static qw_status rewrap_write(qw_store *st, void *baton,
                               qw_store_audit *audit)
 {
@@ -1526,6 +1997,9 @@ static qw_status rewrap_write(qw_store *st, void *baton,
         b->n++;
     }
     PQclear(res);
+    if ((rc = rewrap_atts(st, b)) != QW_OK) {
+        return rc;
+    }
     if (b->n == 0) {
         audit->unchanged = 1;
         return QW_OK;
@@ -1555,10 +2029,11 @@ qw_status qw_mailbox_rewrap_all(qw_store *st, long *done)
     }
     params[0] = apr_psprintf(st->pool, "%u",
                              (unsigned)qw_keyring_current(st->keys));
-    res = qw_store_exec(st, "SELECT DISTINCT enterprise_id FROM "
-                        "mailbox_copies WHERE dek_kid IS NOT NULL AND "
-                        "dek_kid <> $1 ORDER BY enterprise_id", 1, params,
-                        &rc);
+    res = qw_store_exec(st, "SELECT enterprise_id FROM mailbox_copies "
+                        "WHERE dek_kid IS NOT NULL AND dek_kid <> $1 "
+                        "UNION SELECT enterprise_id FROM mailbox_attachments"
+                        " WHERE dek_kid <> $1 ORDER BY enterprise_id", 1,
+                        params, &rc);
     if (res == NULL) {
         return rc;
     }

@@ -888,6 +888,14 @@ qw_status qw_admin_recovery_use(qw_store *st, int64_t eid, int64_t aid,
 #define QW_MAIL_MAX_RECIPIENTS 10000
 #define QW_MAIL_OPEN_MINUTES_MAX 1440
 #define QW_MAIL_OPEN_MINUTES_DEFAULT 5
+/* Attachments (sql/017): at most 4 per message, each at most 4 MiB (the
+ * directive QiweiMailboxMaxAttachment sets the handler's lower bound), and
+ * at most 64 MiB sealed by one send (the files' bytes times the
+ * recipients: each copy has its own); names at most 200 bytes. */
+#define QW_MAIL_MAX_ATTACHMENTS 4
+#define QW_MAIL_MAX_ATTACHMENT (4 * 1024 * 1024)
+#define QW_MAIL_MAX_ATT_STORED (64 * 1024 * 1024)
+#define QW_MAIL_ATT_NAME_MAX 200
 
 /* Who sends, destroys for everyone, lists sent messages and reads
  * receipts.  admin: an admin account of the enterprise (admin_id);
@@ -919,7 +927,30 @@ typedef struct {
     const char *body;          /* UTF-8 text (newlines and tabs allowed) */
     size_t len;                /* at most QW_MAIL_MAX_BODY */
     qw_audience to;
+    /* natt (0..QW_MAIL_MAX_ATTACHMENTS) attachments; their idx is set by
+     * the store (1..natt in this order) */
+    const struct qw_mail_att *att;
+    int natt;
 } qw_mail_new;
+
+/* An attachment.  To qw_mailbox_send: name (cleaned by the store: any
+ * path before the last / or \ dropped, control characters and "*:<>?|
+ * replaced by _, at most QW_MAIL_ATT_NAME_MAX bytes, "attachment" when
+ * nothing is left), type as the client claims it (the store keeps
+ * image/png, image/jpeg, image/gif or image/webp only when the bytes are
+ * one, anything else becomes application/octet-stream), data and len
+ * (1..QW_MAIL_MAX_ATTACHMENT bytes).  From qw_mailbox_reveal_all and
+ * qw_mailbox_attachment: all fields, decrypted. */
+typedef struct qw_mail_att {
+    int idx;
+    const char *name;
+    const char *type;
+    const unsigned char *data;
+    size_t len;
+} qw_mail_att;
+
+/* 1 when type is one of the raster image types shown inline. */
+int qw_mail_att_inline(const char *type);
 
 /* A message as one recipient sees it (qw_mailbox_list, qw_mailbox_get,
  * qw_mailbox_reveal) or as its sender sees it (qw_mailbox_sent: state is
@@ -936,6 +967,8 @@ typedef struct {
     const char *expires_at;    /* UTC ISO 8601, NULL when none */
     int confidential;
     int64_t body_bytes;
+    int attachments;           /* how many (0..4) */
+    int64_t attachment_bytes;  /* their total size */
     const char *created_at;    /* UTC ISO 8601 */
     /* unread | read | destroyed, or expired (the time has passed; gc or
      * the next read destroys it) */
@@ -994,6 +1027,24 @@ qw_status qw_mailbox_reveal(qw_store *st, int64_t eid, int64_t member,
                             int64_t id, qw_mail_item *item,
                             qw_mail_gone *gone, const char **body,
                             size_t *len);
+/* The same, with the copy's attachments decrypted in the same transaction
+ * (*atts: qw_mail_att by index, empty when none; NULL unless revealed).
+ * A read-once copy's attachments are deleted by the statement that
+ * destroys the copy (sql/017's trigger): this answer is the only one that
+ * ever carries them. */
+qw_status qw_mailbox_reveal_all(qw_store *st, int64_t eid, int64_t member,
+                                int64_t id, qw_mail_item *item,
+                                qw_mail_gone *gone, const char **body,
+                                size_t *len, apr_array_header_t **atts);
+/* Attachment idx of the member's live copy of a message that is not read
+ * once (the download; nothing changes, nothing is logged).
+ * QW_ERR_NOTFOUND: no such copy or attachment, or a read-once message
+ * (its attachments come only with the reveal).  A destroyed copy, or one
+ * whose time has passed: QW_OK with *gone set (not QW_MAIL_REVEALED) and
+ * *out empty. */
+qw_status qw_mailbox_attachment(qw_store *st, int64_t eid, int64_t member,
+                                int64_t id, int idx, qw_mail_att *out,
+                                qw_mail_gone *gone);
 /* The recipient destroys their own copy (reason recipient).  *changed 0
  * when it was already destroyed (nothing logged).  QW_ERR_NOTFOUND: no
  * copy of id for the member. */

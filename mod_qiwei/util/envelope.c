@@ -72,6 +72,7 @@ static int gcm(int enc, const unsigned char key[32],
 
 const qw_env_scheme qw_env_articles = { QW_ENV_KEK_PURPOSE, "articles" };
 const qw_env_scheme qw_env_mailbox = { "mailbox-kek v1", "mailbox" };
+const qw_env_scheme qw_env_mailbox_att = { "mailbox-kek v1", "mailbox.att" };
 
 static const char *dek_aad(apr_pool_t *p, const qw_env_scheme *sc,
                            const char *row, uint32_t kid)
@@ -281,4 +282,11 @@ const char *qw_env_mailbox_row(apr_pool_t *p, int64_t ent, int64_t msg,
     return apr_psprintf(p, "%" APR_INT64_T_FMT "|%" APR_INT64_T_FMT "|%"
                         APR_INT64_T_FMT, (apr_int64_t)ent, (apr_int64_t)msg,
                         (apr_int64_t)member);
+}
+
+const char *qw_env_mailbox_att_row(apr_pool_t *p, int64_t ent, int64_t msg,
+                                   int64_t member, int idx)
+{
+    return apr_psprintf(p, "%s|%d", qw_env_mailbox_row(p, ent, msg, member),
+                        idx);
 }

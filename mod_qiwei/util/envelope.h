@@ -48,17 +48,25 @@
  * where row names the row ("<ent>|<article>" for articles, which gives the
  * layout above).  The mailbox (sql/016_mailbox.sql) seals one copy per
  * recipient: purpose "mailbox-kek v1", label "mailbox", row
- * "<ent>|<message>|<member>". */
+ * "<ent>|<message>|<member>".  Its attachments (sql/017) are sealed one by
+ * one, each under a data key of its own: the same KEK purpose, label
+ * "mailbox.att" (AADs "qw1|mailbox.att.body|..." and "qw1|mailbox.att.dek|
+ * ...", which no body or key of another kind has), row
+ * "<ent>|<message>|<member>|<index>". */
 typedef struct {
     const char *kek_purpose;
     const char *label;
 } qw_env_scheme;
 extern const qw_env_scheme qw_env_articles;
 extern const qw_env_scheme qw_env_mailbox;
+extern const qw_env_scheme qw_env_mailbox_att;
 
 /* The row text of one recipient's copy of a mailbox message. */
 const char *qw_env_mailbox_row(apr_pool_t *p, int64_t ent, int64_t msg,
                                int64_t member);
+/* The row text of attachment idx (1..4) of that copy. */
+const char *qw_env_mailbox_att_row(apr_pool_t *p, int64_t ent, int64_t msg,
+                                   int64_t member, int idx);
 
 /* qw_env_seal, qw_env_open and qw_env_rewrap for a scheme and row. */
 int qw_env_seal_row(apr_pool_t *p, const qw_keyring *kr,
