@@ -238,7 +238,7 @@ static apr_size_t send_max(request_rec *r)
 /* "attachments": [{"name": "...", "type": "image/png", "data": BASE64}],
  * at most QW_MAIL_MAX_ATTACHMENTS, each at most QiweiMailboxMaxAttachment
  * bytes once decoded (413 naming it, QW0730); 400 for anything malformed
- * (QW0731).  The store cleans the names and decides the types. */
+ * (QW0731, QW0734, QW0735).  The store cleans the names and decides the types. */
 static int read_attachments(qw_api *a, qw_mail_new *m, int *done)
 {
     request_rec *r = a->r;
@@ -283,7 +283,7 @@ static int read_attachments(qw_api *a, qw_mail_new *m, int *done)
             || (data = json_object_get(o, "data")) == NULL
             || !json_is_string(data)) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                          "QW0731: mailbox message refused: %s is not "
+                          "QW0734: mailbox message refused: %s is not "
                           "{\"name\", \"type\", \"data\"}", field);
             return (*done = qw_api_error(a, HTTP_BAD_REQUEST, field,
                                          "an attachment is {\"name\": "
@@ -304,7 +304,7 @@ static int read_attachments(qw_api *a, qw_mail_new *m, int *done)
                                   sodium_base64_VARIANT_ORIGINAL) != 0
                 || got == 0) {
                 ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                              "QW0731: mailbox message refused: %s.data is "
+                              "QW0735: mailbox message refused: %s.data is "
                               "not base64 (or empty)", field);
                 return (*done = qw_api_error(a, HTTP_BAD_REQUEST,
                                              apr_pstrcat(r->pool, field,
