@@ -668,6 +668,7 @@ int qw_handle_api(request_rec *r, const char *rest)
                               APR_INT64_T_FMT " refused: missing or wrong "
                               "CSRF token or another origin", r->method,
                               r->uri, a->viewer->member_id);
+                qw_api_mailbox_refused(r, "QW0725");
                 return qw_api_error(a, HTTP_FORBIDDEN, NULL,
                                     "missing or wrong CSRF token");
             }

@@ -176,6 +176,9 @@ int qw_api_my_reminders(qw_api *a);  /* member-facing */
 #define QW_MAILBOX_CSRF_PURPOSE "mailbox-api"
 int qw_api_mailbox(qw_api *a);
 int qw_api_my_mailbox(qw_api *a);    /* member-facing */
+/* Count a refusal of the mailbox API under its log tag (a string literal,
+ * one of metrics.c's refusal tags) and set the QIWEI_REASON note. */
+void qw_api_mailbox_refused(request_rec *r, const char *tag);
 /* <handler>/my-reminders (a member's page) */
 int qw_handle_my_reminders(request_rec *r);
 /* The member's login reminders rows (qw_reminder) as markup in lang: the

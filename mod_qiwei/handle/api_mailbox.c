@@ -23,6 +23,7 @@
 #include "http_protocol.h"
 
 #include "qiwei.h"
+#include "metrics.h"
 #include "cfg/config.h"
 #include "handle/api.h"
 #include "util/csrf.h"
@@ -49,6 +50,14 @@ static const char *const keys_att[] = { "name", "type", "data", NULL };
 static const char *const keys_to[] = { "all", "members", "departments",
                                        "roles", NULL };
 static const char *const keys_wipe[] = { "account", NULL };
+
+/* A refusal of the mailbox API, counted like the gate's (metrics.h,
+ * qiwei_refusals_total{tag=...}) and left in the QIWEI_REASON note. */
+void qw_api_mailbox_refused(request_rec *r, const char *tag)
+{
+    qw_metrics_refusal(tag);
+    apr_table_setn(r->notes, "QIWEI_REASON", tag);
+}
 
 static int not_found(qw_api *a)
 {
@@ -258,6 +267,7 @@ static int read_attachments(qw_api *a, qw_mail_new *m, int *done)
                       "QW0731: mailbox message refused: attachments must "
                       "be an array of at most %d (QiweiMailboxMaxAttachment"
                       " %d)", max > 0 ? QW_MAIL_MAX_ATTACHMENTS : 0, max);
+        qw_api_mailbox_refused(r, "QW0731");
         *done = qw_api_error(a, HTTP_BAD_REQUEST, "attachments",
                              max == 0 ? "no attachments here"
                              : apr_psprintf(r->pool, "attachments must be "
@@ -285,6 +295,7 @@ static int read_attachments(qw_api *a, qw_mail_new *m, int *done)
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                           "QW0734: mailbox message refused: %s is not "
                           "{\"name\", \"type\", \"data\"}", field);
+            qw_api_mailbox_refused(r, "QW0734");
             return (*done = qw_api_error(a, HTTP_BAD_REQUEST, field,
                                          "an attachment is {\"name\": "
                                          "string, \"type\": string, "
@@ -306,6 +317,7 @@ static int read_attachments(qw_api *a, qw_mail_new *m, int *done)
                 ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                               "QW0735: mailbox message refused: %s.data is "
                               "not base64 (or empty)", field);
+                qw_api_mailbox_refused(r, "QW0735");
                 return (*done = qw_api_error(a, HTTP_BAD_REQUEST,
                                              apr_pstrcat(r->pool, field,
                                                          ".data", NULL),
@@ -320,6 +332,7 @@ static int read_attachments(qw_api *a, qw_mail_new *m, int *done)
                           "QW0730: mailbox message refused: %s is above "
                           "QiweiMailboxMaxAttachment (%d bytes)", field,
                           max);
+            qw_api_mailbox_refused(r, "QW0730");
             return (*done = qw_api_error(a, HTTP_REQUEST_ENTITY_TOO_LARGE,
                                          field,
                                          apr_psprintf(r->pool, "attachment"
@@ -353,6 +366,7 @@ static int mb_send(qw_api *a, int64_t eid, const qw_mail_sender *from)
                           "QiweiMailboxMaxAttachment allow (%d bytes of "
                           "text, %d per attachment)", max,
                           qw_cfg_mailbox_max_attachment(qw_dir(r)));
+            qw_api_mailbox_refused(r, "QW0724");
         }
         return done;
     }
@@ -376,6 +390,7 @@ static int mb_send(qw_api *a, int64_t eid, const qw_mail_sender *from)
                       "QW0729: mailbox message refused: %lu bytes of text,"
                       " QiweiMailboxMaxBody is %d", (unsigned long)m.len,
                       max);
+        qw_api_mailbox_refused(r, "QW0729");
         return qw_api_error(a, HTTP_REQUEST_ENTITY_TOO_LARGE, "body",
                             apr_psprintf(r->pool, "message too large: at "
                                          "most %d bytes", max));
@@ -535,6 +550,7 @@ static int gone(qw_api *a, int64_t id, qw_mail_gone g)
                   "QW0721: mailbox message %" APR_INT64_T_FMT " of member %"
                   APR_INT64_T_FMT " is gone (%s): 410", id,
                   a->viewer->member_id, reason);
+    qw_api_mailbox_refused(a->r, "QW0721");
     return qw_api_json(a, HTTP_GONE, e);
 }
 
@@ -559,6 +575,7 @@ static int reveal(qw_api *a, int64_t id)
                       "QW0722: member %" APR_INT64_T_FMT " asked to reveal "
                       "mailbox message %" APR_INT64_T_FMT ", which is not "
                       "theirs: 404", a->viewer->member_id, id);
+        qw_api_mailbox_refused(r, "QW0722");
         return qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such message");
     }
     if (rc != QW_OK) {
@@ -649,6 +666,7 @@ static int download(qw_api *a, int64_t id, const char *nseg)
                       "attachment, or a read-once message): 404",
                       a->viewer->member_id,
                       qw_sanitize_text(r->pool, nseg, 16), id);
+        qw_api_mailbox_refused(r, "QW0732");
         return qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such attachment");
     }
     if (rc != QW_OK) {
@@ -719,6 +737,7 @@ static int member_may_send(qw_api *a, int *done)
                   "QW0723: member %" APR_INT64_T_FMT " may not send "
                   "mailbox messages here (QiweiMailboxMemberSend Off): 403",
                   a->viewer->member_id);
+    qw_api_mailbox_refused(a->r, "QW0723");
     *done = qw_api_error(a, HTTP_FORBIDDEN, NULL,
                          "members may not send messages here");
     return 0;
