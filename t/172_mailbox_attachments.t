@@ -375,6 +375,48 @@ ok @secrets >= 14, 'sealed attachments and keys noted before destruction ('
     ok $took < 3, sprintf('... at once (%.2f s), before any body', $took);
 }
 
+# --- a scan-to-login session does not consume read-once messages -------------
+{
+    my ($r, $d) = send_admin(title => "Scan $u", body => "scan text $u",
+                             rule => 'read_once',
+                             to => { members => ["alice$u"] });
+    my $sro = $d->{id};
+    ($r, $d) = send_admin(title => "Scan kept $u", body => "kept text $u",
+                          rule => 'kept', to => { members => ["alice$u"] });
+    my $skept = $d->{id};
+    # the public computer shows a code, alice's phone approves it
+    $r = http_get("$H/scan", html => 1);
+    my ($c) = $r->content =~ m{scan-poll\?c=([A-Za-z0-9_-]+)};
+    my $bc = sec_cookie($r, 'qiwei_scan');
+    $r = http_get("$H/scan-approve?c=$c", html => 1,
+                  cookie => $sess{alice});
+    my $form = form_field($r->content, 'csrf');
+    $r = http_post("$H/scan-approve", [csrf => $form, c => $c,
+                                       action => 'approve'],
+                   cookie => $sess{alice}, html => 1);
+    is $r->code, 200, 'alice approves a scan to log in on another computer';
+    select undef, undef, undef, 1.1;
+    $r = http_get("$H/scan-poll?c=$c", accept => 'application/json',
+                  cookie => $bc);
+    my $ss = session_of($r);
+    ok $ss, '... which gets a session';
+    my $sc = "qiwei_session=$ss";
+    my ($g, $gd) = api('GET', "$A/me/mailbox", cookie => $sc);
+    is $g->code, 200, 'the scan session lists the mailbox';
+    ($r, $d) = api('POST', "$A/me/mailbox/$sro/reveal", cookie => $sc,
+                   csrf => $gd->{csrf});
+    is $r->code, 403, 'it may not reveal a read-once message: 403';
+    is $d->{error}{reason}, 'scan_session', '... reason scan_session';
+    is sql("SELECT state FROM mailbox_copies WHERE enterprise_id = $eid AND"
+           . " message_id = $sro"), 'unread', '... the message is untouched';
+    ($r, $d) = api('POST', "$A/me/mailbox/$skept/reveal", cookie => $sc,
+                   csrf => $gd->{csrf});
+    is $r->code, 200, 'a kept message: it may';
+    ($r, $d) = reveal('alice', $sro);
+    is $r->code, 200, 'the phone reveals the read-once message';
+    is $d->{body}, "scan text $u", '... the text';
+}
+
 sub pg_dump {
     my $bin = $ENV{QIWEI_PG_BINDIR} ? "$ENV{QIWEI_PG_BINDIR}/pg_dump"
                                     : 'pg_dump';

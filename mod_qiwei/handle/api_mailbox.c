@@ -567,6 +567,29 @@ static int reveal(qw_api *a, int64_t id)
     int i;
 
     a->barrier_done = 1;
+    /* a session made by scanning the QR code on another computer (a
+     * public one, docs/account-security.md) is a lesser session: it
+     * does not consume read-once messages, which are read on the phone
+     * (a message's rule never changes, so asking first is safe) */
+    if (a->viewer->kind && strcmp(a->viewer->kind, "scan") == 0) {
+        rc = qw_mailbox_get(&a->st, a->viewer->enterprise_id,
+                            a->viewer->member_id, id, &it);
+        if (rc == QW_OK && strcmp(it.rule, "read_once") == 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          "QW0736: member %" APR_INT64_T_FMT " asked to "
+                          "reveal read-once mailbox message %" APR_INT64_T_FMT
+                          " in a scan-to-login session: 403",
+                          a->viewer->member_id, id);
+            qw_api_mailbox_refused(r, "QW0736");
+            return qw_api_json(a, HTTP_FORBIDDEN, json_pack(
+                "{s:{s:s, s:s}}", "error", "message", "a read-once message "
+                "cannot be read in a session opened by scanning a code: "
+                "read it on your phone", "reason", "scan_session"));
+        }
+        if (rc != QW_OK && rc != QW_ERR_NOTFOUND) {
+            return qw_api_store_error(a, rc, NULL, NULL, NULL);
+        }
+    }
     rc = qw_mailbox_reveal_all(&a->st, a->viewer->enterprise_id,
                                a->viewer->member_id, id, &it, &g, &body,
                                &len, &atts);
