@@ -28,6 +28,7 @@
 #include "handle/api.h"
 #include "util/csrf.h"
 #include "util/jbody.h"
+#include "util/mailatt.h"
 #include "util/json.h"
 #include "util/text.h"
 
@@ -629,7 +630,7 @@ static int reveal(qw_api *a, int64_t id)
         json_array_append_new(ja, json_pack(
             "{s:i, s:s, s:s, s:I, s:b, s:s}", "index", x->idx,
             "name", x->name, "type", x->type, "bytes", (json_int_t)x->len,
-            "inline", qw_mail_att_inline(x->type), "data", b64));
+            "inline", qw_mailatt_inline(x->type), "data", b64));
     }
     if (j && ja) {
         json_object_set_new(j, "attachments", ja);
@@ -711,7 +712,7 @@ static int download(qw_api *a, int64_t id, const char *nseg)
     apr_table_setn(r->err_headers_out, "Referrer-Policy", "no-referrer");
     apr_table_setn(r->err_headers_out, "Content-Disposition",
                    disposition(r->pool, x.name));
-    ap_set_content_type(r, qw_mail_att_inline(x.type)
+    ap_set_content_type(r, qw_mailatt_inline(x.type)
                            ? x.type : "application/octet-stream");
     ap_set_content_length(r, (apr_off_t)x.len);
     if (!r->header_only) {

@@ -11,6 +11,7 @@
 
 #include "store/store.h"
 #include "util/envelope.h"
+#include "util/mailatt.h"
 #include "util/json.h"
 #include "util/text.h"
 
@@ -40,96 +41,6 @@ static int valid_body(const char *s, size_t len)
         }
     }
     return 1;
-}
-
-/* --- attachments (sql/017) ------------------------------------------- */
-
-static const struct {
-    const char *type;
-    const char *magic;
-    size_t len, at;            /* magic bytes at offset at */
-} image_types[] = {
-    { "image/png", "\x89PNG\r\n\x1a\n", 8, 0 },
-    { "image/jpeg", "\xff\xd8\xff", 3, 0 },
-    { "image/gif", "GIF87a", 6, 0 },
-    { "image/gif", "GIF89a", 6, 0 },
-    { "image/webp", "WEBP", 4, 8 },
-};
-
-int qw_mail_att_inline(const char *type)
-{
-    size_t i;
-
-    for (i = 0; type && i < sizeof(image_types) / sizeof(image_types[0]);
-         i++) {
-        if (strcmp(type, image_types[i].type) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* The type an attachment is stored and served as: the image type claimed
- * when the bytes are one of that type (a WebP also starts "RIFF"), else
- * application/octet-stream.  A browser never gets to guess. */
-static const char *att_type(apr_pool_t *p, const char *claimed,
-                            const unsigned char *d, size_t len)
-{
-    const char *t = claimed ? qw_ascii_lower(p, claimed) : "";
-    size_t i;
-
-    if (strcmp(t, "image/jpg") == 0) {
-        t = "image/jpeg";
-    }
-    for (i = 0; i < sizeof(image_types) / sizeof(image_types[0]); i++) {
-        if (strcmp(t, image_types[i].type) == 0
-            && len >= image_types[i].at + image_types[i].len
-            && memcmp(d + image_types[i].at, image_types[i].magic,
-                      image_types[i].len) == 0
-            && (strcmp(t, "image/webp") != 0 || memcmp(d, "RIFF", 4) == 0)) {
-            return image_types[i].type;
-        }
-    }
-    return "application/octet-stream";
-}
-
-/* An attachment's name as it is kept: the last path component, control
- * characters and "*:<>?| replaced by _, leading dots and spaces dropped,
- * cut to QW_MAIL_ATT_NAME_MAX bytes on a character boundary; "attachment"
- * when nothing is left.  Input is UTF-8 (the JSON parser checked it). */
-static const char *att_name(apr_pool_t *p, const char *in)
-{
-    const char *s = in ? in : "", *q;
-    char *o;
-    size_t n, i;
-
-    for (q = s; *q; q++) {
-        if (*q == '/' || *q == '\\') {
-            s = q + 1;
-        }
-    }
-    while (*s == '.' || *s == ' ') {
-        s++;
-    }
-    n = strlen(s);
-    if (n > QW_MAIL_ATT_NAME_MAX) {
-        n = QW_MAIL_ATT_NAME_MAX;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) {
-            n--;                /* not inside a UTF-8 sequence */
-        }
-    }
-    o = apr_pstrndup(p, s, n);
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)o[i];
-
-        if (c < 0x20 || c == 0x7f || strchr("\"*:<>?|", c)) {
-            o[i] = '_';
-        }
-    }
-    if (!qw_valid_utf8_text(o, n)) {
-        return "attachment";
-    }
-    return *o ? o : "attachment";
 }
 
 /* A comma separated list, trimmed, empty items dropped, optionally
@@ -811,12 +722,12 @@ qw_status qw_mailbox_send(qw_store *st, int64_t eid,
                                   "%d bytes", i + 1, QW_MAIL_MAX_ATTACHMENT);
         }
         a->idx = i + 1;
-        a->name = att_name(st->pool, m->att[i].name);
-        a->type = att_type(st->pool, m->att[i].type, m->att[i].data,
-                           m->att[i].len);
+        a->name = qw_mailatt_name(st->pool, m->att[i].name);
+        a->type = qw_mailatt_type(st->pool, m->att[i].type, m->att[i].data,
+                                  m->att[i].len);
         a->data = m->att[i].data;
         a->len = m->att[i].len;
-        if (rule_ro && !qw_mail_att_inline(a->type)) {
+        if (rule_ro && !qw_mailatt_inline(a->type)) {
             /* a read-once message's attachments come only with the reveal
              * that destroys it, and only images are shown there */
             return qw_store_error(st, QW_ERR_INVALID, "attachment %d: a "

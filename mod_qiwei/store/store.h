@@ -891,11 +891,11 @@ qw_status qw_admin_recovery_use(qw_store *st, int64_t eid, int64_t aid,
 /* Attachments (sql/017): at most 4 per message, each at most 4 MiB (the
  * directive QiweiMailboxMaxAttachment sets the handler's lower bound), and
  * at most 64 MiB sealed by one send (the files' bytes times the
- * recipients: each copy has its own); names at most 200 bytes. */
+ * recipients: each copy has its own); names at most 200 bytes
+ * (QW_MAILATT_NAME_MAX, util/mailatt.h). */
 #define QW_MAIL_MAX_ATTACHMENTS 4
 #define QW_MAIL_MAX_ATTACHMENT (4 * 1024 * 1024)
 #define QW_MAIL_MAX_ATT_STORED (64 * 1024 * 1024)
-#define QW_MAIL_ATT_NAME_MAX 200
 
 /* Who sends, destroys for everyone, lists sent messages and reads
  * receipts.  admin: an admin account of the enterprise (admin_id);
@@ -935,7 +935,7 @@ typedef struct {
 
 /* An attachment.  To qw_mailbox_send: name (cleaned by the store: any
  * path before the last / or \ dropped, control characters and "*:<>?|
- * replaced by _, at most QW_MAIL_ATT_NAME_MAX bytes, "attachment" when
+ * replaced by _, at most QW_MAILATT_NAME_MAX bytes, "attachment" when
  * nothing is left), type as the client claims it (the store keeps
  * image/png, image/jpeg, image/gif or image/webp only when the bytes are
  * one, anything else becomes application/octet-stream), data and len
@@ -949,8 +949,7 @@ typedef struct qw_mail_att {
     size_t len;
 } qw_mail_att;
 
-/* 1 when type is one of the raster image types shown inline. */
-int qw_mail_att_inline(const char *type);
+/* (util/mailatt.h: qw_mailatt_inline tells the types shown inline.) */
 
 /* A message as one recipient sees it (qw_mailbox_list, qw_mailbox_get,
  * qw_mailbox_reveal) or as its sender sees it (qw_mailbox_sent: state is
