@@ -37,5 +37,10 @@ void qw_render_register_hooks(apr_pool_t *p);
 
 /* render/wm_filter.c */
 void qw_wm_register_hooks(apr_pool_t *p);
+/* The page a handler is about to send carries the viewer's watermark
+ * whatever QiweiWatermark says for the location (a revealed mailbox
+ * message): sets the request's override and adds the filter if the
+ * insert_filter hook did not. */
+void qw_wm_require(request_rec *r);
 
 #endif
