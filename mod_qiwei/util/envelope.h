@@ -41,6 +41,37 @@
 #define QW_ENV_MAX_BODY (16 * 1024 * 1024)
 #define QW_ENV_KEK_PURPOSE "article-kek v1"
 
+/* The same envelope serves several kinds of row; each has its own KEK
+ * (purpose) and its own AAD labels, so a blob of one kind never opens as
+ * another.  AADs: body  "qw1|<label>.body|<row>",
+ *                 DEK   "qw1|<label>.dek|<row>|<kid>",
+ * where row names the row ("<ent>|<article>" for articles, which gives the
+ * layout above).  The mailbox (sql/016_mailbox.sql) seals one copy per
+ * recipient: purpose "mailbox-kek v1", label "mailbox", row
+ * "<ent>|<message>|<member>". */
+typedef struct {
+    const char *kek_purpose;
+    const char *label;
+} qw_env_scheme;
+extern const qw_env_scheme qw_env_articles;
+extern const qw_env_scheme qw_env_mailbox;
+
+/* The row text of one recipient's copy of a mailbox message. */
+const char *qw_env_mailbox_row(apr_pool_t *p, int64_t ent, int64_t msg,
+                               int64_t member);
+
+/* qw_env_seal and qw_env_open for a scheme and row. */
+int qw_env_seal_row(apr_pool_t *p, const qw_keyring *kr,
+                    const qw_env_scheme *sc, const char *row,
+                    const unsigned char *pt, size_t ptlen,
+                    unsigned char **body, size_t *bodylen,
+                    unsigned char **wrapped, size_t *wrappedlen);
+int qw_env_open_row(apr_pool_t *p, const qw_keyring *kr,
+                    const qw_env_scheme *sc, const char *row,
+                    const unsigned char *body, size_t bodylen,
+                    const unsigned char *wrapped, size_t wrappedlen,
+                    unsigned char **pt, size_t *ptlen);
+
 /* Encrypt pt under a new DEK wrapped with the keyring's current key.
  * 0 on success, -1 on failure (RNG, key, size above QW_ENV_MAX_BODY). */
 int qw_env_seal(apr_pool_t *p, const qw_keyring *kr, int64_t enterprise_id,

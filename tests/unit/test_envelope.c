@@ -214,6 +214,39 @@ START_TEST(bad_version)
 }
 END_TEST
 
+/* Mailbox copies: each recipient's copy opens only as that copy, and
+ * never as an article (own KEK purpose, own AAD label). */
+START_TEST(mailbox_scheme)
+{
+    unsigned char *b, *w, *pt;
+    size_t bl, wl, ptl;
+    const char *row = qw_env_mailbox_row(pool, 7, 11, 42);
+
+    ck_assert_str_eq(row, "7|11|42");
+    ck_assert_int_eq(qw_env_seal_row(pool, kr1, &qw_env_mailbox, row, msg,
+                                     MSGLEN, &b, &bl, &w, &wl), 0);
+    ck_assert_int_eq(qw_env_open_row(pool, kr1, &qw_env_mailbox, row, b, bl,
+                                     w, wl, &pt, &ptl), 0);
+    ck_assert_uint_eq(ptl, MSGLEN);
+    ck_assert_int_eq(memcmp(pt, msg, MSGLEN), 0);
+    /* another recipient's copy, another message, another enterprise */
+    ck_assert_int_ne(qw_env_open_row(pool, kr1, &qw_env_mailbox,
+                                     qw_env_mailbox_row(pool, 7, 11, 43),
+                                     b, bl, w, wl, &pt, &ptl), 0);
+    ck_assert_int_ne(qw_env_open_row(pool, kr1, &qw_env_mailbox,
+                                     qw_env_mailbox_row(pool, 7, 12, 42),
+                                     b, bl, w, wl, &pt, &ptl), 0);
+    ck_assert_int_ne(qw_env_open_row(pool, kr1, &qw_env_mailbox,
+                                     qw_env_mailbox_row(pool, 8, 11, 42),
+                                     b, bl, w, wl, &pt, &ptl), 0);
+    /* the same bytes under the article scheme do not open */
+    ck_assert_int_ne(qw_env_open_row(pool, kr1, &qw_env_articles, row, b, bl,
+                                     w, wl, &pt, &ptl), 0);
+    ck_assert_int_ne(qw_env_open(pool, kr1, 7, 11, b, bl, w, wl, &pt, &ptl),
+                     0);
+}
+END_TEST
+
 Suite *suite_envelope(void)
 {
     Suite *s = suite_create("envelope");
@@ -229,6 +262,7 @@ Suite *suite_envelope(void)
     tcase_add_test(tc, unknown_kid);
     tcase_add_test(tc, rewrap);
     tcase_add_test(tc, bad_version);
+    tcase_add_test(tc, mailbox_scheme);
     suite_add_tcase(s, tc);
     return s;
 }
