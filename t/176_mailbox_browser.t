@@ -1,0 +1,97 @@
+# A revealed mailbox message in a real browser (headless Chromium at a
+# phone's viewport, t/browser/mailbox_check.py on the CDP driver of
+# t/browser/watermark_check.py): the confirmation step shows no body; a tap
+# on Reveal (a POST) shows it with the viewer's watermark over the whole
+# viewport and with no-store headers; after navigating away and going back
+# the body is not shown (neither the back/forward cache nor the HTTP cache
+# kept it), and reloading there asks the server, which answers that the
+# read-once message was already read.
+#
+# Runs only with QIWEI_BROWSER_TEST=1 (Debian packages chromium,
+# python3-websocket, fonts-noto-cjk); then a missing browser is a failure,
+# not a skip.  The screenshot goes to $QIWEI_ARTEFACTS (default: artefacts/
+# of the repository).
+use strict;
+use warnings FATAL => 'all';
+use utf8;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use Apache::Test ();
+use Encode qw(decode_utf8 encode_utf8);
+use File::Path qw(make_path);
+use QiweiTest;
+
+plan skip_all => 'set QIWEI_BROWSER_TEST=1 to run the browser check'
+    unless ($ENV{QIWEI_BROWSER_TEST} // '') eq '1';
+
+my $checker = "$FindBin::Bin/browser/mailbox_check.py";
+my $python = $ENV{QIWEI_PYTHON} // (-x '/usr/bin/python3' ? '/usr/bin/python3'
+                                                           : 'python3');
+my ($chromium) = grep { -x } map { "$_/chromium" } split /:/, $ENV{PATH};
+ok defined $chromium, 'chromium is installed (Debian package chromium)'
+    or diag 'apt-get install chromium python3-websocket fonts-noto-cjk';
+ok system($python, '-c', 'import websocket') == 0,
+    'python3-websocket is installed';
+
+my $artefacts = $ENV{QIWEI_ARTEFACTS};
+if (!$artefacts) {
+    my $scripts = $ENV{QIWEI_TEST_SCRIPTS} // '';
+    $artefacts = $scripts =~ m{^(.*)/scripts/?$} ? "$1/artefacts"
+                                                 : "$FindBin::Bin/logs";
+}
+make_path($artefacts);
+
+ua_reset();
+my $u = uniq();
+my $E = 't176';
+my $H = "/$E/qiwei";
+seed_enterprise($E, '信箱测试');
+my $name = "王小明 Wang $u";
+my $acct = "mb$u";
+my $pw = activate_member($E, $acct, name => $name);
+my $eid = sql("SELECT enterprise_id FROM enterprises WHERE code = '$E'");
+
+my $marker = "ONCE-BODY-$u";
+my $out = qctl_ok(['mailbox', 'send', $E, '--title',
+                   encode_utf8("机密通知 $u"), '--rule', 'read_once',
+                   '--member', $acct],
+                  encode_utf8("$marker\n会议改到明天上午十点。\n"
+                              . "The meeting moves to 10:00."));
+my ($id) = $out =~ /\bmessage (\d+) sent\b/;
+ok $id, 'a read-once message sent';
+
+my ($lr, $s) = login($H, $acct, $pw);
+is $lr->code, 303, 'login';
+
+my $base = 'http://127.0.0.1:' . Apache::Test::vars('port');
+my @cmd = ($python, $checker, "$base$H/mailbox/$id",
+           '--cookie', "qiwei_session=$s;/",
+           '--expect-name', encode_utf8($name),
+           '--body-marker', $marker, '--away', "$base$H/mailbox",
+           '--gone-status', 410, '--gone-text', 'Already read',
+           '--screenshot', "$artefacts/mailbox-revealed.png");
+open my $fh, '-|', @cmd or die "$checker: $!\n";
+my ($n, $back_note) = (0, '');
+while (my $line = <$fh>) {
+    $line = decode_utf8($line);
+    chomp $line;
+    if ($line =~ /^(not )?ok - (.*)$/) {
+        $n++;
+        ok !$1, "browser: $2";
+    }
+    elsif ($line =~ /^# ?(.*)$/) {
+        note "browser: $1";
+    }
+}
+close $fh;
+is $? >> 8, 0, 'the checker exits 0';
+cmp_ok $n, '>=', 20, "the checker ran all its checks ($n)";
+ok -s "$artefacts/mailbox-revealed.png", 'screenshot kept';
+
+is sql("SELECT state || ',' || (body_enc IS NULL)::text FROM mailbox_copies"
+     . " WHERE enterprise_id = $eid AND message_id = $id"),
+   'destroyed,true', 'the copy was destroyed when it was revealed';
+
+done_testing();
