@@ -5,7 +5,11 @@
 # viewport and with no-store headers; after navigating away and going back
 # the body is not shown (neither the back/forward cache nor the HTTP cache
 # kept it), and reloading there asks the server, which answers that the
-# read-once message was already read.
+# read-once message was already read.  Then the lost phone: the site's
+# localStorage survives requests of the live session; once an operator has
+# wiped the mailbox (which ends the member's sessions), the phone's next
+# request lands on the login page with Clear-Site-Data and the storage is
+# gone.
 #
 # Runs only with QIWEI_BROWSER_TEST=1 (Debian packages chromium,
 # python3-websocket, fonts-noto-cjk); then a missing browser is a failure,
@@ -21,6 +25,7 @@ use Test::More;
 use Apache::Test ();
 use Encode qw(decode_utf8 encode_utf8);
 use File::Path qw(make_path);
+use JSON::PP ();
 use QiweiTest;
 
 plan skip_all => 'set QIWEI_BROWSER_TEST=1 to run the browser check'
@@ -71,18 +76,22 @@ my @cmd = ($python, $checker, "$base$H/mailbox/$id",
            '--expect-name', encode_utf8($name),
            '--body-marker', $marker, '--away', "$base$H/mailbox",
            '--gone-status', 410, '--gone-text', 'Already read',
-           '--screenshot', "$artefacts/mailbox-revealed.png");
+           '--screenshot', "$artefacts/mailbox-revealed.png",
+           '--wipe-cmd', JSON::PP->new->encode(
+               [$ENV{QIWEI_CTL}, 'mailbox', 'wipe', $E, $acct, '--yes']));
 open my $fh, '-|', @cmd or die "$checker: $!\n";
-my ($n, $back_note) = (0, '');
+my ($n, $failed) = (0, 0);
 while (my $line = <$fh>) {
     $line = decode_utf8($line);
     chomp $line;
     if ($line =~ /^(not )?ok - (.*)$/) {
         $n++;
+        $failed = !!$1;
         ok !$1, "browser: $2";
     }
     elsif ($line =~ /^# ?(.*)$/) {
-        note "browser: $1";
+        # the diagnostics of a failed check are shown, the rest noted
+        $failed ? diag "browser: $1" : note "browser: $1";
     }
 }
 close $fh;

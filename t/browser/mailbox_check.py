@@ -22,7 +22,11 @@ Checks (one "ok - ..." / "not ok - ..." line each, TAP style):
     back, the body is not shown: not from the back/forward cache, not from
     the HTTP cache;
   * reloading there asks the server again (the form is resubmitted), which
-    answers that the message was already read, without the body.
+    answers that the message was already read, without the body;
+  * with --wipe-cmd (the lost phone): the site's localStorage survives a
+    request with the live session; after the command ends the session,
+    the next request lands on the login page with Clear-Site-Data and the
+    storage is gone.
 
 Exits 1 if a check failed, 2 if the browser could not be driven.
 """
@@ -30,6 +34,7 @@ import argparse
 import base64
 import json
 import os
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -99,6 +104,56 @@ def tap(b, selector):
            touchPoints=[{"x": pos["x"], "y": pos["y"]}])
     b.send("Input.dispatchTouchEvent", type="touchEnd", touchPoints=[])
     return True
+
+
+def lost_phone(b, args, c, away):
+    """The site's storage survives a request with a live session, and is
+    gone after the first request made once the session was ended (the
+    mailbox wiped): Clear-Site-Data "storage" on that answer."""
+    b.js("localStorage.setItem('qw-probe', 'kept')")
+    b.send("Page.navigate", url=away)
+    wait_loaded(b, args.timeout)
+    c.ok(b.js("localStorage.getItem('qw-probe')") == "kept",
+         "lost phone: the site's storage survives a live session's request")
+    rc = subprocess.call(json.loads(args.wipe_cmd),
+                         stdout=subprocess.DEVNULL)
+    if not c.ok(rc == 0, "lost phone: the mailbox was wiped", rc):
+        return
+    mark = len(b.events)
+    b.send("Page.navigate", url=away)
+    wait_loaded(b, args.timeout)
+    href = b.js("location.pathname")
+    c.ok("/login" in href, "lost phone: the next request lands on the "
+         "login page", href)
+    csd = [x for x in redirects_and_documents(b, mark)
+           if "clear-site-data" in x[1]]
+    c.ok(csd, "lost phone: an answer carried Clear-Site-Data",
+         redirects_and_documents(b, mark))
+    c.ok(b.js("localStorage.getItem('qw-probe')") is None,
+         "lost phone: the site's storage is gone")
+
+
+def redirects_and_documents(b, since):
+    """(status, lower-cased headers) of the redirects and document
+    responses after index since of b.events."""
+    out = []
+    for e in b.events[since:]:
+        p = e.get("params", {})
+        if e["method"] == "Network.requestWillBeSent" \
+                and p.get("redirectResponse"):
+            r = p["redirectResponse"]
+        elif e["method"] == "Network.responseReceived" \
+                and p.get("type") == "Document":
+            r = p["response"]
+        elif e["method"] == "Network.responseReceivedExtraInfo":
+            # the raw headers as they came over the wire (Chromium leaves
+            # some, Clear-Site-Data among them, out of the others)
+            r = {"status": p.get("statusCode"), "headers": p["headers"]}
+        else:
+            continue
+        out.append((r["status"], {k.lower(): v for k, v in
+                                  r.get("headers", {}).items()}))
+    return out
 
 
 def run(args, c):
@@ -203,6 +258,9 @@ def run(args, c):
              % args.gone_status, resp)
         c.ok(args.gone_text in t, "reload: the page says %r"
              % args.gone_text, t[:300])
+
+        if args.wipe_cmd:
+            lost_phone(b, args, c, away)
     finally:
         b.close()
 
@@ -217,6 +275,9 @@ def main():
     ap.add_argument("--away")
     ap.add_argument("--gone-status", type=int, default=410)
     ap.add_argument("--gone-text", default="Already read")
+    ap.add_argument("--wipe-cmd", help="a JSON array: the command that "
+                    "wipes the mailbox (ends the sessions) for the lost "
+                    "phone check")
     ap.add_argument("--screenshot")
     ap.add_argument("--timeout", type=float, default=30)
     ap.add_argument("--chromium", default=wc.find_chromium())
