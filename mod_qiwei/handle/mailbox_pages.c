@@ -489,8 +489,9 @@ int qw_mailbox_dispatch(request_rec *r)
             return DECLINED;
         }
         if ((c.id = parse_id(last + 1)) == 0) {
-            never_kept(r);
-            return HTTP_NOT_FOUND;
+            /* not a message: another page of a handler location that
+             * itself ends in "mailbox" (/mailbox/login), or a 404 */
+            return DECLINED;
         }
         c.base = apr_pstrmemdup(r->pool, uri, (prev - 1) - uri);
     }
