@@ -173,6 +173,8 @@ my $csrf;
     never_kept($r, 'confirmation');
     my $c = decode_utf8($r->content);
     like $c, qr{<h1>Once \Q$u\E</h1>}, 'confirmation: the title';
+    like $c, qr{<title>Mailbox</title>},
+        '... but not as the document title (browser history keeps those)';
     like $c, qr{<button type="submit" id="reveal"[^>]*>Reveal</button>},
         '... a Reveal button';
     like $c, qr{<form method="post" action="\Q$MB/$once\E">},
@@ -208,6 +210,7 @@ my $csrf;
         '... the body as escaped text, line breaks kept';
     unlike $c, qr{<b>two}, '... never as markup';
     is wm_count($r->content), 1, '... watermarked (the location has none)';
+    like $c, qr{<title>Mailbox</title>}, '... the document title is generic';
     like wm_text($r->content) // '', qr/^\Q$rname\E #\d{4} /,
         '... with the reader\'s name';
     like $r->header('Refresh') // '', qr{^\d+; url=\Q$MB/$once\E$},

@@ -127,8 +127,10 @@ static const char *rule_html(const mb_ctx *c, const qw_mail_item *m)
     return qw_str(c->lang, QW_S_MB_RULE_KEPT);
 }
 
-static int send_page(mb_ctx *c, int status, const char *title,
-                     const char *body)
+/* Every page has the same document title: the browser's history keeps
+ * titles (and Clear-Site-Data does not clear history), so a message's
+ * title appears only in the page. */
+static int send_page(mb_ctx *c, int status, const char *body)
 {
     request_rec *r = c->r;
 
@@ -138,7 +140,8 @@ static int send_page(mb_ctx *c, int status, const char *title,
          * mailbox names its reader */
         qw_wm_require(r);
     }
-    return qw_page_send(r, status, c->lang, c->nonce, title,
+    return qw_page_send(r, status, c->lang, c->nonce,
+                        qw_str(c->lang, QW_S_MB_TITLE),
                         apr_pstrcat(r->pool,
                                     "<style nonce=\"", c->nonce, "\">",
                                     mb_css, "</style>", body, NULL));
@@ -157,7 +160,7 @@ static int send_notice(mb_ctx *c, int status, qw_string_id title,
 {
     const char *t = qw_str(c->lang, title);
 
-    return send_page(c, status, t,
+    return send_page(c, status,
                      apr_pstrcat(c->r->pool, "<h1>", t, "</h1>",
                                  hint != QW_S_COUNT ? "<p class=\"hint\">"
                                                     : "",
@@ -263,7 +266,7 @@ static int list_page(mb_ctx *c)
             "</p></li>", NULL);
     }
     c->id = 0;
-    return send_page(c, HTTP_OK, title, apr_pstrcat(r->pool,
+    return send_page(c, HTTP_OK, apr_pstrcat(r->pool,
         "<h1>", title, "</h1>",
         "<p class=\"hint\"><a href=\"",
         qw_escape_html(r->pool, apr_pstrcat(r->pool, c->base, "/home",
@@ -308,7 +311,7 @@ static int confirm_page(mb_ctx *c)
     }
     csrf = qw_csrf_make(r->pool, qw_csrf_key(), MB_CSRF_PURPOSE, c->v->token);
     once = m.rule && !strcmp(m.rule, "read_once");
-    return send_page(c, HTTP_OK, m.title ? m.title : "", apr_pstrcat(r->pool,
+    return send_page(c, HTTP_OK, apr_pstrcat(r->pool,
         "<h1>", qw_escape_html(r->pool, m.title ? m.title : ""), "</h1>",
         meta_html(c, &m),
         "<p class=\"hint\">",
@@ -367,7 +370,7 @@ static int reveal(mb_ctx *c)
     }
     csrf = once ? NULL : qw_csrf_make(r->pool, qw_csrf_key(),
                                       MB_CSRF_PURPOSE, c->v->token);
-    return send_page(c, HTTP_OK, m.title ? m.title : "", apr_pstrcat(r->pool,
+    return send_page(c, HTTP_OK, apr_pstrcat(r->pool,
         "<h1>", qw_escape_html(r->pool, m.title ? m.title : ""), "</h1>",
         meta_html(c, &m),
         once ? "<p class=\"msg\" role=\"alert\">" : "",
@@ -430,7 +433,6 @@ static int message_post(mb_ctx *c)
                       c->v->member_id, c->id, r->useragent_ip);
         /* the same answer whether the message exists or not */
         return send_page(c, HTTP_FORBIDDEN,
-                         qw_str(c->lang, QW_S_FORM_EXPIRED),
                          apr_pstrcat(r->pool, "<p class=\"msg\" "
                                      "role=\"alert\">",
                                      qw_str(c->lang, QW_S_FORM_EXPIRED),
