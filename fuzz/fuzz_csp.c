@@ -5,8 +5,9 @@
  * watermark filter calls it: with the page's own style nonce if it has one,
  * else with ours.  Properties: no crash or overread; the result is bounded
  * (at most the policy, its default-src sources twice more and our two
- * sources); no directive of the page's policy is lost, at most two
- * (style-src, img-src) are added; rewriting is idempotent (a second pass
+ * sources, per policy of a comma-separated list); no directive of the
+ * page's policy is lost, at most two (style-src, img-src) are added per
+ * policy; rewriting is idempotent (a second pass
  * changes nothing), which means the watermark's <style> and data: image
  * are allowed by the result. */
 #include <stdint.h>
@@ -36,14 +37,15 @@ static int is_ws(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
 }
 
-/* directives: ';'-separated parts that are not all white space */
+/* directives: ';'- or ','-separated parts that are not all white space
+ * (a comma separates policies, each with its own directives) */
 static size_t count_directives(const char *s)
 {
     size_t n = 0;
     int blank = 1;
 
     for (;; s++) {
-        if (*s == ';' || *s == '\0') {
+        if (*s == ';' || *s == ',' || *s == '\0') {
             n += !blank;
             blank = 1;
             if (*s == '\0') {
@@ -60,13 +62,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p;
     char *policy;
-    const char *nonce, *page_nonce, *out, *again;
-    size_t in_len, out_len, in_n, out_n;
+    const char *nonce, *page_nonce, *out, *again, *c;
+    size_t in_len, out_len, in_n, out_n, n_pol = 1;
 
     apr_pool_create(&p, pool);
     /* a header value is a C string: up to the first NUL */
     policy = apr_pstrmemdup(p, (const char *)data, size);
     in_len = strlen(policy);
+    for (c = policy; *c; c++) {
+        n_pol += *c == ',';
+    }
 
     page_nonce = qw_csp_style_nonce(p, policy);
     if (page_nonce != NULL && strlen(page_nonce) >= in_len) {
@@ -79,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     out_len = strlen(out);
     /* default-src's sources may be copied into a new style-src and img-src */
-    if (out_len > 3 * in_len + 2 * strlen(nonce) + 64) {
+    if (out_len > 3 * in_len + n_pol * (2 * strlen(nonce) + 64)) {
         abort();
     }
     in_n = count_directives(policy);
@@ -87,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (out == policy) {
         /* unchanged: nothing to add */
     }
-    else if (out_n < in_n || out_n > in_n + 2) {
+    else if (out_n < in_n || out_n > in_n + 2 * n_pol) {
         abort();
     }
     /* a policy that already allows us is returned as it is */

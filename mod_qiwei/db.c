@@ -12,9 +12,11 @@
  *  - it fails fast: after a failed connect it answers "unavailable" at once
  *    for QiweiDatabaseRetryInterval seconds instead of making every
  *    request wait for the connect timeout;
- *  - the retry rule is in one place (run()): a statement is repeated on a
- *    fresh connection only when it cannot have changed anything: libpq
- *    could not send it, or it is idempotent and outside a unit. */
+ *  - the retry rule is in one place (repeatable()): a statement whose
+ *    connection was lost is repeated once on a fresh connection only when
+ *    running it again cannot change the outcome: libpq could not send it,
+ *    or it is idempotent (or BEGIN) and outside a unit.  Inside a unit
+ *    nothing is repeated. */
 #include <errno.h>
 #include <poll.h>
 #include <unistd.h>
@@ -562,6 +564,18 @@ static PGresult *run(PGconn *conn, int prepared, const char *what, int n,
     return res;
 }
 
+/* THE retry rule.  A statement whose connection was lost on attempt
+ * (0 or 1) is repeated on a fresh connection when this says so: only once,
+ * and only when libpq could not send it (it cannot have run) or when the
+ * caller vouches that running it again is the same as once (safe: a
+ * statement registered QW_DB_IDEMPOTENT or sent with QW_SQL_READ outside a
+ * unit, or the BEGIN that opens one).  A statement of an open unit is
+ * never repeated: h_run fails the rest of the unit before asking. */
+static int repeatable(int attempt, int sent, int safe)
+{
+    return attempt == 0 && (!sent || safe);
+}
+
 static int succeeded(PGresult *res)
 {
     ExecStatusType st;
@@ -619,8 +633,8 @@ PGresult *qw_db_exec(request_rec *r, const char *stmt, int nparams,
         why = lost_msg(r, conn, res);
         PQclear(res);
         discard(dp, conn);
-        if (attempt == 0
-            && (!sent || (statement_flags(stmt) & QW_DB_IDEMPOTENT))) {
+        if (repeatable(attempt, sent,
+                       statement_flags(stmt) & QW_DB_IDEMPOTENT)) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                           "QW0107: database connection lost (%s); repeating "
                           "%s on a fresh one", why, stmt);
@@ -704,7 +718,7 @@ static PGresult *h_run(db_handle *h, const char *sql, int n,
                           why);
             return h_fail(h, why);
         }
-        if (attempt == 0 && (!sent || may_repeat)) {
+        if (repeatable(attempt, sent, may_repeat)) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                           "QW0107: database connection lost (%s); repeating "
                           "%s on a fresh one", why, "a store statement");
@@ -819,6 +833,9 @@ static PGresult *h_txn(qw_sql *db, qw_sql_txn what)
             h->msg = lost_msg(h->r, conn, res);
             PQclear(res);
             discard(h->dp, conn);
+            if (!repeatable(attempt, sent, 1)) {
+                break;
+            }
         }
         return h_fail(h, h->msg);
     case QW_SQL_COMMIT:

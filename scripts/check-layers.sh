@@ -6,6 +6,10 @@
 #   4 gate         authn, authz providers, articles, throttling
 #   5 handlers     handle/, mod_qiwei.c (hooks and the module record)
 #
+# Two rules inside the order: rendering (3) uses no database and no
+# authentication (nothing of db.c, cache.c, store/), and the gate (4)
+# never draws (nothing of render/): it returns statuses.
+#
 # Every file under mod_qiwei/ must be assigned a layer below, every
 # '#include "..."' must name a file of the same or a lower layer, and every
 # symbol an object file uses from another of our objects (nm, in
@@ -34,6 +38,22 @@ layer_of() {
     mod_qiwei/article.c|mod_qiwei/throttle.[ch]) echo 4 ;;
     mod_qiwei/backend.c) echo 4 ;;
     mod_qiwei/handle/*|mod_qiwei/mod_qiwei.c) echo 5 ;;
+    esac
+}
+
+# why file $1 may not use file $2 although $2 is not above it, or nothing
+forbidden() {
+    case "$1" in
+    mod_qiwei/render/*)
+        case "$2" in
+        mod_qiwei/db.[ch]|mod_qiwei/cache.[ch]|mod_qiwei/store/*)
+            echo "rendering uses no database" ;;
+        esac ;;
+    mod_qiwei/gate.h|mod_qiwei/authn.c|mod_qiwei/authz.c|mod_qiwei/article.c\
+    |mod_qiwei/throttle.[ch]|mod_qiwei/backend.c)
+        case "$2" in
+        mod_qiwei/render/*) echo "the gate never draws" ;;
+        esac ;;
     esac
 }
 
@@ -73,6 +93,11 @@ for f in $files; do
         [ -n "$lt" ] || continue        # reported above
         if [ "$lt" -gt "${layer[$f]}" ]; then
             violation "$f" "${layer[$f]}" "$t" "$lt" "#include \"$inc\""
+        fi
+        why=$(forbidden "$f" "$t")
+        if [ -n "$why" ]; then
+            violation "$f" "${layer[$f]}" "$t" "$lt" \
+                "#include \"$inc\" ($why)"
         fi
     done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f")
 done
@@ -115,12 +140,17 @@ for s in $(printf '%s\n' "${!src_of_obj[@]}" | sort); do
         if [ "${layer[$def]}" -gt "${layer[$s]}" ]; then
             violation "$s" "${layer[$s]}" "$def" "${layer[$def]}" "$sym"
         fi
+        why=$(forbidden "$s" "$def")
+        if [ -n "$why" ]; then
+            violation "$s" "${layer[$s]}" "$def" "${layer[$def]}" \
+                "$sym ($why)"
+        fi
     done < <(nm -u "${src_of_obj[$s]}" | awk '{ print $NF }' | sort -u \
              | join - "$defs")
 done
 
 if [ $fail -eq 0 ]; then
     echo "layers: ${#layer[@]} files in 5 layers, every include and call" \
-         "points down"
+         "points down; rendering uses no database, the gate never draws"
 fi
 exit $fail

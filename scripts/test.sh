@@ -85,6 +85,10 @@ fi
 if ! bash "$here/scripts/check-json.sh"; then
     status=1
 fi
+# result columns read by name, never by a literal number
+if ! bash "$here/scripts/check-columns.sh"; then
+    status=1
+fi
 # layers point down only (docs/architecture.md): includes and nm on the build
 if ! bash "$here/scripts/check-layers.sh"; then
     status=1

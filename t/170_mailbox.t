@@ -251,6 +251,10 @@ my $exp1 = $d->{id};
 my $exp2 = $d->{id};
 ($r, $d) = reveal('dave', $exp1);
 is $r->code, 200, 'dave reads it before its time';
+# one of another enterprise, for the same gc run
+my ($xexp) = qctl_ok(['--wait', '0', 'mailbox', 'send', $X, '--title',
+                      "XExp $u", '--rule', 'expires_at', '--expires', '2',
+                      '--to', "xena$u"], "x exp $u\n") =~ /message (\d+)/;
 sleep 3;
 {
     my ($l) = api('GET', "$A/me/mailbox", cookie => $sess{dave});
@@ -264,6 +268,11 @@ is live_copies($exp2), 2, 'the other expired message waits for gc';
 my $out = qctl_ok(['--wait', '0', 'gc']);
 like $out, qr/destroyed (\d+) expired mailbox messages/, 'qiweictl gc';
 is live_copies($exp2), 0, '... destroyed it, nobody having read it';
+is sql("SELECT count(*) FROM mailbox_copies WHERE message_id = $xexp"
+       . " AND body_enc IS NOT NULL"), 0, '... and t170x\'s in the same run';
+ok sql("SELECT destroyed_at IS NOT NULL FROM mailbox_messages"
+       . " WHERE message_id = $exp2 AND enterprise_id = $eid") eq 't',
+    '... the message is marked destroyed';
 is sql("SELECT destroy_reason FROM mailbox_copies WHERE message_id = $exp2"
        . " AND enterprise_id = $eid LIMIT 1"), 'expired', '... as expired';
 is audit_count("action = 'mailbox_destroy' AND object = 'mailbox:$exp2'"

@@ -2,7 +2,8 @@
 # read-once message by its recipient, sent at once to two httpd nodes that
 # share the database: exactly one answer carries the body, every other one
 # is the documented 410 "already_read"; never two bodies.  Then the same
-# race between reveal and the sender's destruction for everyone.
+# race between reveal and the sender's destruction for everyone, and wipes
+# racing destructions of the same copies.
 use strict;
 use warnings FATAL => 'all';
 use utf8;
@@ -104,6 +105,49 @@ sub race {
         '... every other answer 410';
     is sql("SELECT count(*) FROM mailbox_copies WHERE message_id = $id"
            . " AND body_enc IS NOT NULL"), 0, '... and nothing is left';
+}
+
+{
+    # wipes of two mailboxes and the destruction of each message they share,
+    # all at once: every one succeeds (copies are locked in one order, so
+    # no deadlock) and nothing is left
+    activate_member($E, "sam$u");
+    my @ids;
+    for my $i (1 .. 20) {
+        my $o = qctl_ok(['--wait', '0', 'mailbox', 'send', $E, '--title',
+                         "Bulk $i $u", '--rule', 'kept', '--to',
+                         "rita$u,sam$u"], "BULK-$i-$u");
+        push @ids, $o =~ /message (\d+)/;
+    }
+    is scalar @ids, 20, '20 messages to rita and sam';
+    my @jobs = ((map { ['mailbox', 'destroy', $E, $_, '--yes'] }
+                 reverse @ids[10 .. 19]),
+                ['mailbox', 'wipe', $E, "rita$u", '--yes'],
+                (map { ['mailbox', 'destroy', $E, $_, '--yes'] }
+                 @ids[0 .. 9]),
+                ['mailbox', 'wipe', $E, "sam$u", '--yes']);
+    my @pids;
+    for my $job (@jobs) {
+        my $pid = fork // die "fork: $!\n";
+        if (!$pid) {
+            my ($rc, $o, $e) = qctl(['--wait', '0', @$job]);
+            print STDERR "@$job: $e" if $rc;
+            exit $rc;
+        }
+        push @pids, $pid;
+    }
+    my @fail;
+    for (@pids) {
+        waitpid $_, 0;
+        push @fail, $? >> 8 if $?;
+    }
+    is scalar @fail, 0, scalar(@jobs) . ' wipes and destructions at once: '
+        . 'all succeed' or diag "exit codes: @fail";
+    my $list = join ',', @ids;
+    is sql("SELECT count(*) FROM mailbox_copies WHERE message_id IN ($list)"
+           . " AND body_enc IS NOT NULL"), 0, '... nothing is left';
+    is sql("SELECT count(*) FROM mailbox_copies WHERE message_id IN ($list)"
+           . " AND state = 'destroyed'"), 40, '... all 40 copies destroyed';
 }
 
 is scalar(crash_lines($na->{log}, 0)) + scalar(crash_lines($nb->{log}, 0)),

@@ -1,11 +1,11 @@
 # The admin API's request bodies and its export (issue 12): every JSON
 # object refuses keys it does not know (400 naming the key, nothing changed,
-# nothing logged); a settings PATCH that changes nothing writes no row and a
-# row lists only what changed; admin_two_step is settable through the API
-# (optional needs a step-up) and qiweictl; an article body above 16 MiB is
-# refused on its Content-Length before a byte is read, and a chunked one as
-# soon as it passes the limit; the audit export is streamed (chunked, no
-# Content-Length), page by page.
+# nothing logged); a settings or member PATCH that changes nothing writes
+# no row and a row lists only what changed; admin_two_step is settable
+# through the API (optional needs a step-up) and qiweictl; an article body
+# above 16 MiB is refused on its Content-Length before a byte is read, and a
+# chunked one as soon as it passes the limit; the audit export is streamed
+# (chunked, no Content-Length), page by page.
 use strict;
 use warnings FATAL => 'all';
 use utf8;
@@ -170,6 +170,46 @@ is setting('hide_mobile'), '', 'hide_mobile was not set';
     is_deeply(details(),
               { hide_mobile => [JSON::PP::false(), $T] },
               '... whose details list only hide_mobile: [false, true]');
+}
+
+# --- member PATCH: no change, no row; a row lists what changed ----------
+($rc, $csrf) = fresh();
+{
+    my $mid = sql("SELECT member_id FROM members WHERE account = '$m'");
+    my $patch = sub {
+        my ($body) = @_;
+        my ($x, $d) = api('PATCH', "$A/members/$m", cookie => $rc,
+                          csrf => $csrf, json => $body);
+        return ($x->code, $d);
+    };
+    my ($code) = $patch->({ display_name => 'Pat', mobile => '13800000001',
+                            email => "p$u\@example.com",
+                            hide_mobile => JSON::PP::false() });
+    is $code, 200, 'member PATCH: name, mobile, e-mail set';
+    my $before = rows();
+    ($code) = $patch->({});
+    is $code, 200, 'an empty member PATCH: 200';
+    is rows(), $before, '... no audit row';
+    ($code) = $patch->({ display_name => 'Pat', mobile => '13800000001',
+                         email => "p$u\@example.com",
+                         hide_mobile => JSON::PP::false() });
+    is $code, 200, 'a member PATCH giving the present values: 200';
+    is rows(), $before, '... no audit row';
+    ($code, my $d) = $patch->({ display_name => 'Pat',
+                                mobile => '13800000002',
+                                hide_mobile => JSON::PP::false() });
+    is $code, 200, 'a member PATCH changing the mobile only';
+    is rows(), $before + 1, '... one audit row';
+    is last_row('object'), "member:$mid", '... naming the member by id';
+    is_deeply(details(), { mobile => 'set' },
+              '... whose details list only the mobile');
+    ($code) = $patch->({ email => '', hide_mobile => $T });
+    is $code, 200, 'e-mail removed, mobile hidden';
+    is_deeply(details(), { email => 'clear', hide_mobile => $T },
+              '... both listed');
+    ($code) = $patch->({ email => '' });
+    is $code, 200, 'removing it again: 200';
+    is rows(), $before + 2, '... no row';
 }
 
 # --- admin_two_step through the API and qiweictl ------------------------

@@ -385,6 +385,23 @@ sub csp_of {
     ok !grep({ /unsafe-inline/ } values %$d), '... no unsafe-inline added';
 }
 
+{
+    # Two policies, which httpd hands on joined by a comma ("img-src
+    # 'self', script-src 'none'"): each is rewritten on its own.  Read as
+    # one policy, the data: added at its end landed in the second policy's
+    # script-src ("script-src 'none' data:"), letting data: scripts run.
+    my $r = get("$CGI?mode=csp-two");
+    is wm_count($r->content), 1, 'two CGI policies: one watermark';
+    my @pol = map { s/^\s+|\s+$//gr } map { split /,/ }
+              $r->header('Content-Security-Policy');
+    note 'CSP sent: ' . join(' | ', $r->header('Content-Security-Policy'));
+    is scalar(@pol), 2, '... still two policies';
+    my ($script) = grep { /script-src/ } @pol;
+    my ($img) = grep { /img-src/ } @pol;
+    is $script, "script-src 'none'", "... script-src 'none' untouched";
+    is $img, "img-src 'self' data:", '... data: added to img-src only';
+}
+
 # --- hostile and non-ASCII display names ---------------------------------------------
 for my $k (qw(hostile cjk)) {
     my $r = get('/t80/static/page.html', as => $k);

@@ -1514,18 +1514,26 @@ static int c_article_delete(qw_store *st, opts *o)
 
 static int c_keys_rewrap(qw_store *st, opts *o)
 {
-    long n;
+    long n, m = 0;
     qw_status rc = qw_article_rewrap_all(st, &n);
 
+    if (rc == QW_OK) {
+        /* the mailbox's copies (docs/mailbox.md) the same way */
+        rc = qw_mailbox_rewrap_all(st, &m);
+    }
     if (rc != QW_OK) {
-        if (n > 0) {
+        if (n + m > 0) {
             fprintf(stderr, "qiweictl: %ld data keys were re-wrapped "
-                    "before the error\n", n);
+                    "before the error\n", n + m);
         }
         return fail(st, rc);
     }
     printf("re-wrapped %ld article data keys to key %u\n", n,
            (unsigned)qw_keyring_current(st->keys));
+    if (m > 0) {
+        printf("re-wrapped %ld mailbox data keys to key %u\n", m,
+               (unsigned)qw_keyring_current(st->keys));
+    }
     return 0;
 }
 

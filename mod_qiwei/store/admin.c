@@ -56,12 +56,6 @@ static const char *admin_object(qw_store *st, int64_t id, const char *acct)
     return apr_psprintf(st->pool, "admin:%s %s", qw_i64(st->pool, id), acct);
 }
 
-/* JSON true, false or (v < 0: unchanged) null */
-static json_t *jbool3(int v)
-{
-    return v < 0 ? json_null() : json_boolean(v);
-}
-
 /* One admin-side change, run by qw_store_write: the enterprise and what
  * each change needs. */
 typedef struct {
@@ -1440,6 +1434,19 @@ qw_status qw_settings_set(qw_store *st, const char *ent,
 
 /* ---- member fields the directory functions do not edit ---- */
 
+/* What a sealed field's edit does: "set" (a new value), "clear" (removed)
+ * or NULL (not given, or the value it has already). */
+static const char *field_edit(const char *given, const char *old)
+{
+    if (!given) {
+        return NULL;
+    }
+    if (!*given) {
+        return old ? "clear" : NULL;
+    }
+    return old && !strcmp(old, given) ? NULL : "set";
+}
+
 static qw_status member_edit_write(qw_store *st, void *baton,
                                    qw_store_audit *audit)
 {
@@ -1447,10 +1454,12 @@ static qw_status member_edit_write(qw_store *st, void *baton,
     const char *account = b->account, *display_name = b->display_name;
     const char *mobile = b->mobile, *email = b->email;
     int hide_mobile = b->hide_mobile;
-    const char *params[8], *changed = "";
+    const char *params[8];
     unsigned char *blob;
     size_t bloblen;
     PGresult *res;
+    qw_member old;
+    json_t *changed;
     qw_status rc;
     int64_t eid, mid;
 
@@ -1460,13 +1469,43 @@ static qw_status member_edit_write(qw_store *st, void *baton,
     }
     params[0] = qw_i64(st->pool, eid);
     params[1] = qw_i64(st->pool, mid);
+    /* the row as it is (locked until commit): a field given with its
+     * present value is no change, and an edit of no changes writes no
+     * row at all */
+    res = qw_store_exec(st, "SELECT hide_mobile FROM members WHERE "
+                        "enterprise_id = $1 AND member_id = $2 FOR UPDATE",
+                        2, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    if (PQntuples(res) != 1) {          /* deleted meanwhile */
+        PQclear(res);
+        return qw_store_error(st, QW_ERR_NOTFOUND, "no member '%s'",
+                              account);
+    }
+    if (hide_mobile >= 0
+        && hide_mobile == (*PQgetvalue(res, 0, QW_COL_ONLY) == 't')) {
+        hide_mobile = -1;
+    }
+    PQclear(res);
+    if ((rc = qw_member_get(st, b->ent, account, &old)) != QW_OK) {
+        return rc;
+    }
+    if (display_name && old.display_name
+        && !strcmp(display_name, old.display_name)) {
+        display_name = NULL;
+    }
     params[2] = display_name;
     params[3] = NULL;
     params[4] = NULL;
-    params[5] = mobile ? (*mobile ? "set" : "clear") : NULL;
-    params[6] = email ? (*email ? "set" : "clear") : NULL;
+    params[5] = field_edit(mobile, old.mobile);
+    params[6] = field_edit(email, old.email);
     params[7] = hide_mobile < 0 ? NULL : hide_mobile ? "t" : "f";
-    if (mobile && *mobile) {
+    if (!display_name && !params[5] && !params[6] && !params[7]) {
+        audit->unchanged = 1;           /* nothing changes, nothing logged */
+        return QW_OK;
+    }
+    if (params[5] && *mobile) {
         if (qw_seal(st->pool, st->keys, qw_seal_aad(st->pool,
                     "members.mobile", eid, mid), (const unsigned char *)
                     mobile, strlen(mobile), &blob, &bloblen) != 0) {
@@ -1475,7 +1514,7 @@ static qw_status member_edit_write(qw_store *st, void *baton,
         }
         params[3] = qw_store_bytea(st->pool, blob, bloblen);
     }
-    if (email && *email) {
+    if (params[6] && *email) {
         if (qw_seal(st->pool, st->keys, qw_seal_aad(st->pool,
                     "members.email", eid, mid), (const unsigned char *)
                     email, strlen(email), &blob, &bloblen) != 0) {
@@ -1498,17 +1537,25 @@ static qw_status member_edit_write(qw_store *st, void *baton,
         return rc;
     }
     PQclear(res);
-    /* the log says which fields changed, never their values */
-    changed = qw_json_text(st->pool,
-                           json_pack("{s:s?, s:s?, s:s?, s:o}",
-                                     "display_name", display_name ? "set"
-                                                                  : NULL,
-                                     "mobile", params[5], "email", params[6],
-                                     "hide_mobile", jbool3(hide_mobile)));
+    /* the log says which fields changed (only those), never their
+     * values */
+    changed = json_object();
+    if (display_name) {
+        json_object_set_new(changed, "display_name", json_string("set"));
+    }
+    if (params[5]) {
+        json_object_set_new(changed, "mobile", json_string(params[5]));
+    }
+    if (params[6]) {
+        json_object_set_new(changed, "email", json_string(params[6]));
+    }
+    if (hide_mobile >= 0) {
+        json_object_set_new(changed, "hide_mobile", json_boolean(hide_mobile));
+    }
     /* the member by id only: the account goes with the member */
     return admin_audit(audit, eid, "directory", "update",
                        apr_pstrcat(st->pool, "member:", params[1], NULL),
-                       changed);
+                       qw_json_text(st->pool, changed));
 }
 
 

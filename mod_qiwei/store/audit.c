@@ -517,8 +517,14 @@ qw_status qw_audit_verify(qw_store *st, const char *ent,
     return rc;
 }
 
+#define AUDIT_HEAD_COLS(X, L) \
+    X(SEQ, " seq") \
+    L(MAC_HEX, " encode(mac, 'hex')")
+#define AUDIT_HEAD_COL_ENUM(name, expr) AUDIT_HEAD_COL_##name,
+enum { AUDIT_HEAD_COLS(AUDIT_HEAD_COL_ENUM, AUDIT_HEAD_COL_ENUM) };
 static const char sql_audit_head[] =
-    "SELECT seq, encode(mac, 'hex') FROM audit_log"
+    "SELECT" AUDIT_HEAD_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    " FROM audit_log"
     " WHERE enterprise_id = $1 AND seq >= 1"
     " ORDER BY seq DESC LIMIT 1";
 
@@ -542,9 +548,11 @@ qw_status qw_audit_head(qw_store *st, const char *ent, int64_t *seq,
         return rc;
     }
     if (PQntuples(res) == 1) {
-        *seq = apr_atoi64(PQgetvalue(res, 0, 0));
-        *mac_hex = apr_pstrdup(st->pool, PQgetisnull(res, 0, 1) ? ""
-                                         : PQgetvalue(res, 0, 1));
+        *seq = apr_atoi64(PQgetvalue(res, 0, AUDIT_HEAD_COL_SEQ));
+        *mac_hex = apr_pstrdup(st->pool,
+                               PQgetisnull(res, 0, AUDIT_HEAD_COL_MAC_HEX)
+                               ? "" : PQgetvalue(res, 0,
+                                                 AUDIT_HEAD_COL_MAC_HEX));
     }
     PQclear(res);
     return QW_OK;
@@ -577,8 +585,8 @@ qw_status qw_audit_verify_head(qw_store *st, const char *ent, int64_t seq,
     if (res == NULL) {
         return rc;
     }
-    have = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)
-           ? apr_pstrdup(st->pool, PQgetvalue(res, 0, 0)) : NULL;
+    have = PQntuples(res) == 1 && !PQgetisnull(res, 0, QW_COL_ONLY)
+           ? apr_pstrdup(st->pool, PQgetvalue(res, 0, QW_COL_ONLY)) : NULL;
     PQclear(res);
     if (have == NULL) {
         if (out->last_seq < seq) {

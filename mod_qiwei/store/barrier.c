@@ -24,6 +24,17 @@
 
 #define ACK_CHANNEL "qiwei_ack"
 
+/* One row per listener the barrier was sent to (sql/014). */
+#define BARRIER_COLS(X, L) \
+    X(BARRIER, " barrier") \
+    X(BACKEND_PID, " backend_pid") \
+    L(LISTENER, " listener")
+#define BARRIER_COL_ENUM(name, expr) BARRIER_COL_##name,
+enum { BARRIER_COLS(BARRIER_COL_ENUM, BARRIER_COL_ENUM) };
+static const char sql_barrier[] =
+    "SELECT" BARRIER_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    "  FROM qw_revocation_barrier()";
+
 typedef struct {
     const char *barrier;       /* hex id from qw_revocation_barrier() */
     int n;
@@ -92,21 +103,23 @@ static qw_status barrier_once(qw_store *st, long wait_ms, qw_barrier *out)
     PQclear(res);
     rc = pinned_exec(st, "LISTEN " ACK_CHANNEL, NULL);
     if (rc == QW_OK) {
-        rc = pinned_exec(st, "SELECT barrier, backend_pid, listener"
-                             "  FROM qw_revocation_barrier()", &res);
+        rc = pinned_exec(st, sql_barrier, &res);
     }
     if (rc != QW_OK) {
         goto done;
     }
     committed = apr_time_now();
     w.n = PQntuples(res);
-    w.barrier = w.n ? apr_pstrdup(st->pool, PQgetvalue(res, 0, 0)) : "";
+    w.barrier = w.n ? apr_pstrdup(st->pool,
+                                  PQgetvalue(res, 0, BARRIER_COL_BARRIER))
+                    : "";
     w.pid = apr_pcalloc(st->pool, sizeof(int) * (w.n + 1));
     w.name = apr_pcalloc(st->pool, sizeof(char *) * (w.n + 1));
     w.acked = apr_pcalloc(st->pool, sizeof(int) * (w.n + 1));
     for (i = 0; i < w.n; i++) {
-        w.pid[i] = atoi(PQgetvalue(res, i, 1));
-        w.name[i] = apr_pstrdup(st->pool, PQgetvalue(res, i, 2));
+        w.pid[i] = atoi(PQgetvalue(res, i, BARRIER_COL_BACKEND_PID));
+        w.name[i] = apr_pstrdup(st->pool,
+                                PQgetvalue(res, i, BARRIER_COL_LISTENER));
     }
     PQclear(res);
     w.left = w.n;

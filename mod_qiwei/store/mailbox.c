@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_hash.h>
 #include <apr_strings.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -194,12 +195,33 @@ static long clamp_limit(long limit)
 /* --- destroying copies ------------------------------------------------- */
 
 /* UPDATE that destroys live copies: $1 enterprise, $2 actor, $3 reason,
- * then the caller's condition on c. */
-#define SQL_DESTROY_COPIES \
-    "UPDATE mailbox_copies c SET state = 'destroyed'," \
+ * and the caller's condition on c between the two halves.  The rows are
+ * locked first in key order (message, member), whoever destroys them: two
+ * transactions destroying overlapping sets (a wipe, a sender's destruction,
+ * gc) then wait for each other instead of deadlocking.  A reveal locks one
+ * copy only.  RETURNING the message of each copy destroyed. */
+#define SQL_DESTROY_COPIES_1 \
+    "UPDATE mailbox_copies x SET state = 'destroyed'," \
     " destroyed_at = now(), destroyed_by = $2, destroy_reason = $3," \
     " body_enc = NULL, dek_wrapped = NULL, dek_kid = NULL" \
-    " WHERE c.enterprise_id = $1 AND c.state <> 'destroyed' AND "
+    " FROM (SELECT c.message_id, c.member_id FROM mailbox_copies c" \
+    "        WHERE c.enterprise_id = $1 AND c.state <> 'destroyed' AND "
+#define SQL_DESTROY_COPIES_2 \
+    "        ORDER BY c.message_id, c.member_id FOR UPDATE) k" \
+    " WHERE x.enterprise_id = $1 AND x.message_id = k.message_id" \
+    "   AND x.member_id = k.member_id RETURNING x.message_id"
+
+static qw_status destroy_copies_res(qw_store *st, const char *where, int n,
+                                    const char *const *params,
+                                    PGresult **out)
+{
+    qw_status rc;
+
+    *out = qw_store_exec(st, apr_pstrcat(st->pool, SQL_DESTROY_COPIES_1,
+                                         where, SQL_DESTROY_COPIES_2, NULL),
+                         n, params, &rc);
+    return *out ? QW_OK : rc;
+}
 
 static qw_status destroy_copies(qw_store *st, const char *where, int n,
                                 const char *const *params, long *count)
@@ -207,13 +229,11 @@ static qw_status destroy_copies(qw_store *st, const char *where, int n,
     PGresult *res;
     qw_status rc;
 
-    res = qw_store_exec(st, apr_pstrcat(st->pool, SQL_DESTROY_COPIES, where,
-                                        NULL), n, params, &rc);
-    if (res == NULL) {
+    if ((rc = destroy_copies_res(st, where, n, params, &res)) != QW_OK) {
         return rc;
     }
     if (count) {
-        *count += atol(PQcmdTuples(res));
+        *count += PQntuples(res);
     }
     PQclear(res);
     return QW_OK;
@@ -402,61 +422,77 @@ static qw_status seal_copies(qw_store *st, send_baton *b, PGresult *who)
     return rc == QW_OK ? flush_copies(st, b, &cb) : rc;
 }
 
-static qw_status send_write(qw_store *st, void *baton, qw_store_audit *audit)
+/* Every name of the audience exists in the enterprise (QW_ERR_NOTFOUND
+ * naming the first that does not), and the active members it names:
+ * *who, one member_id per row (QW_ERR_INVALID when none or too many). */
+static qw_status resolve_recipients(qw_store *st, send_baton *b,
+                                    PGresult **who)
 {
-    send_baton *b = baton;
-    const qw_mail_new *m = b->m;
-    const char *params[13], *bad;
-    PGresult *who, *res;
+    static const struct {
+        size_t field;
+        const char *table, *col, *what;
+    } kinds[] = {
+        { APR_OFFSETOF(send_baton, members), "members", "account",
+          "member" },
+        { APR_OFFSETOF(send_baton, departments), "departments", "code",
+          "department" },
+        { APR_OFFSETOF(send_baton, roles), "roles", "name", "role" },
+    };
+    const char *params[5], *bad;
     qw_status rc;
-    json_t *d;
+    size_t i;
     int n;
 
-    if ((rc = check_sender_row(st, b->eid, b->from)) != QW_OK) {
-        return rc;
-    }
-    if ((rc = first_unknown(st, b->eid, b->members, "members", "account",
-                            &bad)) != QW_OK) {
-        return rc;
-    }
-    if (bad) {
-        return qw_store_error(st, QW_ERR_NOTFOUND, "no member '%s' in this "
-                              "enterprise", bad);
-    }
-    if ((rc = first_unknown(st, b->eid, b->departments, "departments",
-                            "code", &bad)) != QW_OK) {
-        return rc;
-    }
-    if (bad) {
-        return qw_store_error(st, QW_ERR_NOTFOUND, "no department '%s' in "
-                              "this enterprise", bad);
-    }
-    if ((rc = first_unknown(st, b->eid, b->roles, "roles", "name", &bad))
-        != QW_OK) {
-        return rc;
-    }
-    if (bad) {
-        return qw_store_error(st, QW_ERR_NOTFOUND, "no role '%s' in this "
-                              "enterprise", bad);
+    for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        const char *csv = *(const char **)((char *)b + kinds[i].field);
+
+        if ((rc = first_unknown(st, b->eid, csv, kinds[i].table,
+                                kinds[i].col, &bad)) != QW_OK) {
+            return rc;
+        }
+        if (bad) {
+            return qw_store_error(st, QW_ERR_NOTFOUND, "no %s '%s' in this "
+                                  "enterprise", kinds[i].what, bad);
+        }
     }
     params[0] = qw_i64(st->pool, b->eid);
-    params[1] = m->to.all ? "true" : "false";
+    params[1] = b->m->to.all ? "true" : "false";
     params[2] = b->members;
     params[3] = b->departments;
     params[4] = b->roles;
-    who = qw_store_exec(st, sql_recipients, 5, params, &rc);
-    if (who == NULL) {
+    *who = qw_store_exec(st, sql_recipients, 5, params, &rc);
+    if (*who == NULL) {
         return rc;
     }
-    n = PQntuples(who);
+    n = PQntuples(*who);
     if (n == 0 || n > QW_MAIL_MAX_RECIPIENTS) {
-        PQclear(who);
+        PQclear(*who);
+        *who = NULL;
         return n == 0
                ? qw_store_error(st, QW_ERR_INVALID, "no active member among "
                                 "the recipients")
                : qw_store_error(st, QW_ERR_INVALID, "%d recipients: at most "
                                 "%d", n, QW_MAIL_MAX_RECIPIENTS);
     }
+    return QW_OK;
+}
+
+static qw_status send_write(qw_store *st, void *baton, qw_store_audit *audit)
+{
+    send_baton *b = baton;
+    const qw_mail_new *m = b->m;
+    const char *params[13];
+    PGresult *who = NULL, *res;
+    qw_status rc;
+    json_t *d;
+    int n;
+
+    if ((rc = check_sender_row(st, b->eid, b->from)) != QW_OK
+        || (rc = resolve_recipients(st, b, &who)) != QW_OK) {
+        return rc;
+    }
+    n = PQntuples(who);
+    params[0] = qw_i64(st->pool, b->eid);
     params[1] = b->from->kind;
     params[2] = strcmp(b->from->kind, "admin") == 0
                 ? qw_i64(st->pool, b->from->admin_id) : NULL;
@@ -688,13 +724,14 @@ static const char sql_reveal_lock[] =
     " WHERE c.enterprise_id = $1 AND c.member_id = $2 AND c.message_id = $3"
     " FOR UPDATE OF c";
 
-/* Destroy every live copy of a message whose time has passed, and mark
- * the message destroyed; one audit row.  In the caller's transaction. */
-static qw_status expire_message(qw_store *st, int64_t eid, int64_t id,
-                                long *copies)
+/* A reveal after the message's time: destroy the member's copy (reason
+ * expired, by "system"), one audit row; gc destroys the other copies and
+ * marks the message.  In the caller's transaction, which holds the copy's
+ * lock (and no other: see SQL_DESTROY_COPIES_1). */
+static qw_status expire_copy(qw_store *st, int64_t eid, int64_t id,
+                             int64_t member)
 {
-    const char *params[4];
-    PGresult *res;
+    const char *params[5];
     qw_status rc;
     long n = 0;
 
@@ -702,27 +739,18 @@ static qw_status expire_message(qw_store *st, int64_t eid, int64_t id,
     params[1] = "system";
     params[2] = "expired";
     params[3] = qw_i64(st->pool, id);
-    if ((rc = destroy_copies(st, "c.message_id = $4", 4, params, &n))
-        != QW_OK) {
+    params[4] = qw_i64(st->pool, member);
+    if ((rc = destroy_copies(st, "c.message_id = $4 AND c.member_id = $5",
+                             5, params, &n)) != QW_OK) {
         return rc;
-    }
-    res = qw_store_exec(st, "UPDATE mailbox_messages SET destroyed_at = "
-                        "now(), destroyed_by = $2 WHERE enterprise_id = $1 "
-                        "AND message_id = $4 AND destroyed_at IS NULL AND "
-                        "$3 = 'expired'", 4, params, &rc);
-    if (res == NULL) {
-        return rc;
-    }
-    PQclear(res);
-    if (copies) {
-        *copies += n;
     }
     return qw_audit_append(st, eid, AUDIT_MODULE, "mailbox_destroy",
                            object_of(st, id), "success", "expired",
                            qw_json_text(st->pool,
-                                        json_pack("{s:s, s:I}", "rule",
+                                        json_pack("{s:s, s:I, s:I}", "rule",
                                                   "expires_at", "copies",
-                                                  (json_int_t)n)));
+                                                  (json_int_t)n, "member",
+                                                  (json_int_t)member)));
 }
 
 static qw_status reveal_write(qw_store *st, void *baton,
@@ -767,7 +795,7 @@ static qw_status reveal_write(qw_store *st, void *baton,
         b->gone = QW_MAIL_GONE_EXPIRED;
         b->item.state = "destroyed";
         b->item.destroy_reason = "expired";
-        return expire_message(st, b->eid, b->id, NULL);
+        return expire_copy(st, b->eid, b->id, b->member);
     }
     if (qw_store_unhex(st->pool, PQgetvalue(res, 0, REVEAL_COL_BODY_HEX),
                        &enc, &enclen) != 0
@@ -1295,28 +1323,103 @@ typedef struct {
 #define GC_COL_ENUM(name, expr) GC_COL_##name,
 enum { GC_COLS(GC_COL_ENUM, GC_COL_ENUM) };
 
-static qw_status gc_write(qw_store *st, void *baton, qw_store_audit *audit)
+/* The due messages ids of one enterprise ("{1,2,3}"): destroy their live
+ * copies (in key order), mark them destroyed, one audit row each. */
+static qw_status expire_messages(qw_store *st, int64_t eid,
+                                 const char *ids, int nids, gc_baton *b)
 {
-    gc_baton *b = baton;
-    const char *params[1];
+    const char *params[4];
+    apr_hash_t *per = apr_hash_make(st->pool);
     PGresult *res;
-    qw_status rc = QW_OK;
+    qw_status rc;
     int i;
 
-    (void)audit;                        /* expire_message logs each */
-    b->batch = 0;
-    params[0] = apr_itoa(st->pool, GC_BATCH);
-    res = qw_store_exec(st, "SELECT" GC_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
-                        " FROM mailbox_messages WHERE expires_at <= now() AND "
-                        "destroyed_at IS NULL ORDER BY expires_at "
-                        "LIMIT $1 FOR UPDATE SKIP LOCKED", 1, params, &rc);
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = "system";
+    params[2] = "expired";
+    params[3] = ids;
+    if ((rc = destroy_copies_res(st, "c.message_id = ANY ($4::bigint[])", 4,
+                                 params, &res)) != QW_OK) {
+        return rc;
+    }
+    for (i = 0; i < PQntuples(res); i++) {
+        const char *k = apr_pstrdup(st->pool, PQgetvalue(res, i, QW_COL_ONLY));
+        long *c = apr_hash_get(per, k, APR_HASH_KEY_STRING);
+
+        if (c == NULL) {
+            c = apr_pcalloc(st->pool, sizeof(*c));
+            apr_hash_set(per, k, APR_HASH_KEY_STRING, c);
+        }
+        (*c)++;
+    }
+    b->copies += PQntuples(res);
+    PQclear(res);
+    res = qw_store_exec(st, "UPDATE mailbox_messages SET destroyed_at = "
+                        "now(), destroyed_by = $2 WHERE enterprise_id = $1 "
+                        "AND message_id = ANY ($4::bigint[]) AND "
+                        "destroyed_at IS NULL AND $3 = 'expired' "
+                        "RETURNING message_id", 4, params, &rc);
     if (res == NULL) {
         return rc;
     }
     for (i = 0; i < PQntuples(res) && rc == QW_OK; i++) {
-        rc = expire_message(st, apr_atoi64(PQgetvalue(res, i, GC_COL_EID)),
-                            apr_atoi64(PQgetvalue(res, i, GC_COL_ID)),
-                            &b->copies);
+        const char *k = PQgetvalue(res, i, QW_COL_ONLY);
+        long *c = apr_hash_get(per, k, APR_HASH_KEY_STRING);
+
+        rc = qw_audit_append(st, eid, AUDIT_MODULE, "mailbox_destroy",
+                             apr_pstrcat(st->pool, "mailbox:", k, NULL),
+                             "success", "expired",
+                             qw_json_text(st->pool,
+                                          json_pack("{s:s, s:I}", "rule",
+                                                    "expires_at", "copies",
+                                                    (json_int_t)(c ? *c
+                                                                 : 0))));
+    }
+    (void)nids;
+    PQclear(res);
+    return rc;
+}
+
+static qw_status gc_write(qw_store *st, void *baton, qw_store_audit *audit)
+{
+    gc_baton *b = baton;
+    const char *params[1], *ids = NULL;
+    PGresult *res;
+    qw_status rc = QW_OK;
+    int64_t cur = -1;
+    int i, nids = 0;
+
+    b->batch = 0;
+    params[0] = apr_itoa(st->pool, GC_BATCH);
+    /* the messages (rows others are destroying are skipped: they will be
+     * done by then) in key order, like the copies */
+    res = qw_store_exec(st, "SELECT" GC_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+                        " FROM mailbox_messages WHERE expires_at <= now() "
+                        "AND destroyed_at IS NULL ORDER BY enterprise_id, "
+                        "message_id LIMIT $1 FOR UPDATE SKIP LOCKED", 1,
+                        params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    for (i = 0; i <= PQntuples(res) && rc == QW_OK; i++) {
+        int64_t eid = i < PQntuples(res)
+                      ? apr_atoi64(PQgetvalue(res, i, GC_COL_EID)) : -1;
+
+        if (eid != cur && ids) {
+            rc = expire_messages(st, cur, apr_pstrcat(st->pool, "{", ids,
+                                                      "}", NULL),
+                                 nids, b);
+            ids = NULL;
+            nids = 0;
+        }
+        if (i == PQntuples(res)) {
+            break;
+        }
+        cur = eid;
+        ids = ids ? apr_pstrcat(st->pool, ids, ",",
+                                PQgetvalue(res, i, GC_COL_ID), NULL)
+                  : apr_pstrdup(st->pool, PQgetvalue(res, i, GC_COL_ID));
+        nids++;
     }
     b->batch = PQntuples(res);
     PQclear(res);
@@ -1347,5 +1450,124 @@ qw_status qw_mailbox_gc(qw_store *st, long *messages, long *copies)
     } while (b.batch == GC_BATCH);
     *messages = b.messages;
     *copies = b.copies;
+    return rc;
+}
+
+/* --- key rotation ------------------------------------------------------ */
+
+#define REWRAP_COLS(X, L) \
+    X(MESSAGE_ID, " message_id") \
+    X(MEMBER_ID, " member_id") \
+    L(DEK_HEX, " encode(dek_wrapped, 'hex')")
+#define REWRAP_COL_ENUM(name, expr) REWRAP_COL_##name,
+enum { REWRAP_COLS(REWRAP_COL_ENUM, REWRAP_COL_ENUM) };
+
+typedef struct {
+    int64_t eid;
+    long n;
+} rewrap_baton;
+
+static qw_status rewrap_write(qw_store *st, void *baton,
+                              qw_store_audit *audit)
+{
+    rewrap_baton *b = baton;
+    const char *params[5];
+    uint32_t cur = qw_keyring_current(st->keys);
+    PGresult *res;
+    qw_status rc;
+    int i;
+
+    b->n = 0;
+    params[0] = qw_i64(st->pool, b->eid);
+    params[1] = apr_psprintf(st->pool, "%u", (unsigned)cur);
+    /* live copies only; in key order, like every destruction */
+    res = qw_store_exec(st, "SELECT" REWRAP_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+                        " FROM mailbox_copies WHERE enterprise_id = $1 AND "
+                        "dek_kid IS NOT NULL AND dek_kid <> $2 ORDER BY "
+                        "message_id, member_id FOR UPDATE", 2, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    for (i = 0; i < PQntuples(res); i++) {
+        int64_t msg = apr_atoi64(PQgetvalue(res, i, REWRAP_COL_MESSAGE_ID));
+        int64_t mem = apr_atoi64(PQgetvalue(res, i, REWRAP_COL_MEMBER_ID));
+        unsigned char *w, *nw;
+        size_t wl, nwl;
+        PGresult *u;
+
+        if (qw_store_unhex(st->pool, PQgetvalue(res, i, REWRAP_COL_DEK_HEX),
+                           &w, &wl) != 0
+            || qw_env_rewrap_row(st->pool, st->keys, &qw_env_mailbox,
+                                 qw_env_mailbox_row(st->pool, b->eid, msg,
+                                                    mem),
+                                 w, wl, &nw, &nwl) != 0) {
+            PQclear(res);
+            return qw_store_error(st, QW_ERR_CRYPTO, "the data key of "
+                                  "mailbox message %s for member %s does "
+                                  "not unwrap (its key id is not in the key "
+                                  "file, or the row was altered); nothing of "
+                                  "enterprise %s was changed",
+                                  qw_i64(st->pool, msg),
+                                  qw_i64(st->pool, mem),
+                                  qw_i64(st->pool, b->eid));
+        }
+        params[2] = qw_i64(st->pool, msg);
+        params[3] = qw_i64(st->pool, mem);
+        params[4] = qw_store_bytea(st->pool, nw, nwl);
+        u = qw_store_exec(st, "UPDATE mailbox_copies SET dek_wrapped = "
+                          "$5::bytea, dek_kid = $2 WHERE enterprise_id = $1 "
+                          "AND message_id = $3 AND member_id = $4", 5,
+                          params, &rc);
+        if (u == NULL) {
+            PQclear(res);
+            return rc;
+        }
+        PQclear(u);
+        b->n++;
+    }
+    PQclear(res);
+    if (b->n == 0) {
+        audit->unchanged = 1;
+        return QW_OK;
+    }
+    audit->enterprise_id = b->eid;
+    audit->module = "settings";
+    audit->action = "rewrap";
+    audit->object = "mailbox";
+    audit->details_json = qw_json_text(st->pool,
+                                       json_pack("{s:I, s:i}", "keys",
+                                                 (json_int_t)b->n, "key_id",
+                                                 (int)cur));
+    return QW_OK;
+}
+
+qw_status qw_mailbox_rewrap_all(qw_store *st, long *done)
+{
+    const char *params[1];
+    rewrap_baton b;
+    PGresult *res;
+    qw_status rc;
+    int i;
+
+    *done = 0;
+    if ((rc = qw_store_need_keys(st)) != QW_OK) {
+        return rc;
+    }
+    params[0] = apr_psprintf(st->pool, "%u",
+                             (unsigned)qw_keyring_current(st->keys));
+    res = qw_store_exec(st, "SELECT DISTINCT enterprise_id FROM "
+                        "mailbox_copies WHERE dek_kid IS NOT NULL AND "
+                        "dek_kid <> $1 ORDER BY enterprise_id", 1, params,
+                        &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    for (i = 0; i < PQntuples(res) && rc == QW_OK; i++) {
+        b.eid = apr_atoi64(PQgetvalue(res, i, QW_COL_ONLY));
+        if ((rc = qw_store_write(st, rewrap_write, &b)) == QW_OK) {
+            *done += b.n;
+        }
+    }
+    PQclear(res);
     return rc;
 }

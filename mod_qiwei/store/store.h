@@ -127,7 +127,8 @@ typedef struct {
  * QW_COL_SQL/QW_COL_SQL_LAST make the select list from it, and an enum
  * made from the same list gives each column its number, so the two cannot
  * drift apart.  A statement that selects one column reads it as
- * QW_COL_ONLY. */
+ * QW_COL_ONLY.  scripts/check-columns.sh (run by scripts/test.sh) fails on
+ * a column read by a literal number. */
 #define QW_COL_SQL(name, expr) expr ","
 #define QW_COL_SQL_LAST(name, expr) expr
 #define QW_COL_ONLY 0
@@ -635,6 +636,26 @@ qw_status qw_member_edit(qw_store *st, const char *ent, const char *account,
                          const char *email, int hide_mobile);
 
 
+/* A member of the directory as a viewer may see them (R15). */
+typedef struct {
+    int64_t id;
+    const char *account;
+    const char *display_name;
+    const char *departments;   /* comma-separated codes, sorted */
+    const char *department_names;  /* for display: "A, B" (not to split) */
+    const char *mobile;        /* decrypted; NULL when hidden or none */
+} qw_directory_entry;
+/* The active members viewer may see, by account, limit from offset (the
+ * one implementation of the enterprise's directory_scope and hide_mobile
+ * settings and of each member's own hide_mobile): scope "all" is everyone,
+ * "department" the people of the viewer's departments and their
+ * sub-departments, and the viewer.  A hidden number is never read from
+ * the database.  *total: every visible member, not only this page (0 when
+ * the page is empty). */
+qw_status qw_directory_visible(qw_store *st, int64_t ent, int64_t viewer,
+                               long limit, long offset,
+                               apr_array_header_t **out, int *total);
+
 /* --- account security (issue 6, store/security.c) --- */
 typedef struct {
     int totp_enabled;
@@ -685,6 +706,12 @@ qw_status qw_sec_totp_use_step(qw_store *st, int64_t ent, int64_t member,
 qw_status qw_sec_totp_enable(qw_store *st, int64_t ent, int64_t member,
                              int64_t step, int ncodes,
                              apr_array_header_t **codes);
+/* Turn a member's two-step off (the caller has checked a proof: the
+ * password or a current code): secret and recovery codes deleted, every
+ * session of the member ended, audited (auth two_step_disable); one
+ * transaction.  QW_ERR_CONFLICT when it is not on or the enterprise's
+ * member_two_step is "required" (nothing changed). */
+qw_status qw_sec_totp_disable(qw_store *st, int64_t ent, int64_t member);
 /* Use a recovery code once: QW_OK or QW_ERR_NOTFOUND. */
 qw_status qw_sec_recovery_use(qw_store *st, int64_t ent, int64_t member,
                               const char *code);
@@ -1002,5 +1029,10 @@ qw_status qw_mailbox_receipts(qw_store *st, int64_t eid,
  * reason expired), in transactions of up to 500 messages, each logged.
  * *messages and *copies destroyed. */
 qw_status qw_mailbox_gc(qw_store *st, long *messages, long *copies);
+/* After a key rotation (qiweictl keys rewrap): re-wrap every live copy's
+ * data key that is not under the current master key; texts are not
+ * re-encrypted.  One transaction (one audit row, module settings, action
+ * rewrap, object mailbox) per enterprise.  *done: keys re-wrapped. */
+qw_status qw_mailbox_rewrap_all(qw_store *st, long *done);
 
 #endif

@@ -213,6 +213,28 @@ int qw_env_open_row(apr_pool_t *p, const qw_keyring *kr,
     return 0;
 }
 
+int qw_env_rewrap_row(apr_pool_t *p, const qw_keyring *kr,
+                      const qw_env_scheme *sc, const char *row,
+                      const unsigned char *wrapped, size_t wlen,
+                      unsigned char **out, size_t *outlen)
+{
+    unsigned char dek[QW_ENV_DEK_LEN];
+    int rc;
+
+    *out = NULL;
+    *outlen = 0;
+    if (kr == NULL || sc == NULL || row == NULL
+        || unwrap(p, kr, sc, row, wrapped, wlen, dek) != 0) {
+        return -1;
+    }
+    rc = wrap(p, kr, sc, row, dek, out);
+    OPENSSL_cleanse(dek, sizeof(dek));
+    if (rc == 0) {
+        *outlen = QW_ENV_WRAPPED_LEN;
+    }
+    return rc;
+}
+
 int qw_env_rewrap(apr_pool_t *p, const qw_keyring *kr, int64_t ent,
                   int64_t art, const unsigned char *wrapped, size_t wlen,
                   unsigned char **out, size_t *outlen)

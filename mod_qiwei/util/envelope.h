@@ -60,7 +60,7 @@ extern const qw_env_scheme qw_env_mailbox;
 const char *qw_env_mailbox_row(apr_pool_t *p, int64_t ent, int64_t msg,
                                int64_t member);
 
-/* qw_env_seal and qw_env_open for a scheme and row. */
+/* qw_env_seal, qw_env_open and qw_env_rewrap for a scheme and row. */
 int qw_env_seal_row(apr_pool_t *p, const qw_keyring *kr,
                     const qw_env_scheme *sc, const char *row,
                     const unsigned char *pt, size_t ptlen,
@@ -71,6 +71,11 @@ int qw_env_open_row(apr_pool_t *p, const qw_keyring *kr,
                     const unsigned char *body, size_t bodylen,
                     const unsigned char *wrapped, size_t wrappedlen,
                     unsigned char **pt, size_t *ptlen);
+
+int qw_env_rewrap_row(apr_pool_t *p, const qw_keyring *kr,
+                      const qw_env_scheme *sc, const char *row,
+                      const unsigned char *wrapped, size_t wrappedlen,
+                      unsigned char **out, size_t *outlen);
 
 /* Encrypt pt under a new DEK wrapped with the keyring's current key.
  * 0 on success, -1 on failure (RNG, key, size above QW_ENV_MAX_BODY). */

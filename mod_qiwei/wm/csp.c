@@ -104,16 +104,42 @@ static const char *const style_chain[] = {
 };
 static const char *const img_chain[] = { "img-src", "default-src", NULL };
 
-const char *qw_csp_style_nonce(apr_pool_t *p, const char *policy)
+/* A header value is a list of policies separated by commas (CSP3, "parse
+ * a serialized CSP list"; mod_proxy joins a back-end's repeated headers
+ * so), each enforced on its own.  Split it as a browser does: a source
+ * added at the end of one policy must not land in the next one's first
+ * directive ("img-src 'self', script-src 'none'" must not become
+ * "..., script-src 'none' data:", which would let data: scripts run).
+ * The policies, trimmed, empty ones left out. */
+static apr_array_header_t *policies(apr_pool_t *p, const char *list)
+{
+    apr_array_header_t *arr = apr_array_make(p, 2, sizeof(char *));
+    char *copy = apr_pstrdup(p, list), *part = copy, *comma;
+
+    for (;;) {
+        char *t;
+        comma = strchr(part, ',');
+        if (comma) {
+            *comma = '\0';
+        }
+        t = trim(part);
+        if (*t) {
+            APR_ARRAY_PUSH(arr, char *) = t;
+        }
+        if (!comma) {
+            return arr;
+        }
+        part = comma + 1;
+    }
+}
+
+static const char *style_nonce_one(apr_pool_t *p, const char *policy)
 {
     apr_array_header_t *arr;
     const directive *d;
     int i;
     const char *rest;
 
-    if (!policy) {
-        return NULL;
-    }
     arr = parse(p, policy);
     d = (const directive *)arr->elts;
     i = governing(d, arr->nelts, style_chain);
@@ -125,6 +151,27 @@ const char *qw_csp_style_nonce(apr_pool_t *p, const char *policy)
         return NULL;
     }
     return apr_pstrmemdup(p, rest, strlen(rest) - 1);
+}
+
+const char *qw_csp_style_nonce(apr_pool_t *p, const char *policy)
+{
+    apr_array_header_t *list;
+    int i;
+
+    if (!policy) {
+        return NULL;
+    }
+    if (!strchr(policy, ',')) {
+        return style_nonce_one(p, policy);
+    }
+    list = policies(p, policy);
+    for (i = 0; i < list->nelts; i++) {
+        const char *n = style_nonce_one(p, APR_ARRAY_IDX(list, i, char *));
+        if (n) {
+            return n;
+        }
+    }
+    return NULL;
 }
 
 static int inline_allowed(apr_pool_t *p, const char *list, const char *nonce)
@@ -152,16 +199,14 @@ static const char *add_source(apr_pool_t *p, const char *list,
     return apr_pstrcat(p, list, " ", src, NULL);
 }
 
-const char *qw_csp_allow_watermark(apr_pool_t *p, const char *policy,
-                                   const char *nonce)
+/* One policy (no comma): policy itself when nothing had to change. */
+static const char *allow_one(apr_pool_t *p, const char *policy,
+                             const char *nonce)
 {
     apr_array_header_t *arr, *out;
     directive *d;
     int n, i, changed = 0;
 
-    if (!policy) {
-        return NULL;
-    }
     arr = parse(p, policy);
     /* room for the two we may add (a push could move the array) */
     n = arr->nelts;
@@ -205,4 +250,27 @@ const char *qw_csp_allow_watermark(apr_pool_t *p, const char *policy,
                         : d[i].name;
     }
     return apr_array_pstrcat(p, out, ';');
+}
+
+const char *qw_csp_allow_watermark(apr_pool_t *p, const char *policy,
+                                   const char *nonce)
+{
+    apr_array_header_t *list;
+    const char *out = NULL;
+    int i, changed = 0;
+
+    if (!policy) {
+        return NULL;
+    }
+    if (!strchr(policy, ',')) {
+        return allow_one(p, policy, nonce);
+    }
+    list = policies(p, policy);
+    for (i = 0; i < list->nelts; i++) {
+        const char *one = APR_ARRAY_IDX(list, i, char *),
+                   *done = allow_one(p, one, nonce);
+        changed |= done != one;
+        out = out ? apr_pstrcat(p, out, ", ", done, NULL) : done;
+    }
+    return changed ? out : policy;
 }

@@ -8,7 +8,9 @@
  * is void in a directive that also lists a nonce or hash.  We never add to
  * default-src (that would also allow scripts): when the governing directive
  * is default-src, a new style-src / img-src with default-src's sources plus
- * ours is added, so the page's own resources stay allowed. */
+ * ours is added, so the page's own resources stay allowed.  A header value
+ * holding several policies separated by commas is rewritten policy by
+ * policy (each is enforced on its own). */
 #ifndef QW_CSP_H
 #define QW_CSP_H
 

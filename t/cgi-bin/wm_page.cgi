@@ -9,6 +9,7 @@
 #                ignores Accept-Encoding)
 #   csp-nonce    sends a CSP whose style-src has a nonce the page uses
 #   csp-strict   sends a strict CSP without any nonce
+#   csp-two      sends two CSP headers (httpd joins them with a comma)
 #   nobody       an HTML fragment without a <body> tag
 #   xhtml        application/xhtml+xml
 #   partial      a 206 answer with Content-Range
@@ -86,6 +87,12 @@ elsif ($mode eq 'csp-nonce') {
 elsif ($mode eq 'csp-strict') {
     head('Content-Security-Policy' => "default-src 'self'; "
          . "script-src 'none'; object-src 'none'");
+    print $PAGE;
+}
+elsif ($mode eq 'csp-two') {
+    print "Content-Type: text/html; charset=utf-8\r\n";
+    print "Content-Security-Policy: img-src 'self'\r\n";
+    print "Content-Security-Policy: script-src 'none'\r\n\r\n";
     print $PAGE;
 }
 elsif ($mode eq 'nobody') {

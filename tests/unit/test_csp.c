@@ -132,6 +132,48 @@ START_TEST(many_directives_all_kept)
 }
 END_TEST
 
+/* A header value may hold several policies separated by commas (CSP3
+ * "serialized CSP list"; mod_proxy also joins a back-end's repeated
+ * Content-Security-Policy headers so).  Each is its own policy: a source
+ * added at the end of one must not land in the next one's directive
+ * (here "script-src 'none' data:" would let data: scripts run). */
+START_TEST(comma_separated_policies_each_rewritten)
+{
+    const char *out;
+
+    out = qw_csp_allow_watermark(pool, "img-src 'self', script-src 'none'",
+                                 "N");
+    ck_assert_str_eq(out, "img-src 'self' data:, script-src 'none'");
+    ck_assert_ptr_eq(qw_csp_allow_watermark(pool, out, "N"), out);
+
+    out = qw_csp_allow_watermark(pool, "style-src 'self' ,script-src "
+                                 "'none';img-src 'self'", "N");
+    ck_assert_str_eq(out, "style-src 'self' 'nonce-N', script-src "
+                     "'none';img-src 'self' data:");
+    ck_assert_ptr_eq(qw_csp_allow_watermark(pool, out, "N"), out);
+
+    /* default-src of each policy is copied into that policy only */
+    out = qw_csp_allow_watermark(pool, "default-src 'none', "
+                                 "default-src 'self'", "N");
+    ck_assert_str_eq(out, "default-src 'none';style-src 'nonce-N';"
+                     "img-src data:, default-src 'self';"
+                     "style-src 'self' 'nonce-N';img-src 'self' data:");
+    ck_assert_ptr_eq(qw_csp_allow_watermark(pool, out, "N"), out);
+
+    /* nothing to change: the very same string; empty policies kept */
+    out = "script-src 'none', , img-src data:";
+    ck_assert_ptr_eq(qw_csp_allow_watermark(pool, out, "N"), out);
+
+    /* the nonce: the first policy's that names one for <style> */
+    ck_assert_str_eq(qw_csp_style_nonce(pool, "script-src 'none', "
+                                        "style-src 'nonce-abc'"), "abc");
+    ck_assert_str_eq(qw_csp_style_nonce(pool, "style-src 'nonce-abc', "
+                                        "style-src 'nonce-def'"), "abc");
+    ck_assert_ptr_null(qw_csp_style_nonce(pool, "script-src 'nonce-x', "
+                                          "img-src 'self'"));
+}
+END_TEST
+
 Suite *suite_csp(void)
 {
     Suite *s = suite_create("csp");
@@ -145,6 +187,7 @@ Suite *suite_csp(void)
     tcase_add_test(tc, none_is_replaced);
     tcase_add_test(tc, garbage_is_survivable);
     tcase_add_test(tc, many_directives_all_kept);
+    tcase_add_test(tc, comma_separated_policies_each_rewritten);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -247,6 +247,31 @@ START_TEST(mailbox_scheme)
 }
 END_TEST
 
+/* Key rotation of a mailbox copy: the data key moves to the current kid,
+ * the text stays, and only that copy's row re-wraps it. */
+START_TEST(mailbox_rewrap)
+{
+    unsigned char *b, *w, *nw, *pt;
+    size_t bl, wl, nwl, ptl;
+    const char *row = qw_env_mailbox_row(pool, 7, 11, 42);
+
+    ck_assert_int_eq(qw_env_seal_row(pool, kr1, &qw_env_mailbox, row, msg,
+                                     MSGLEN, &b, &bl, &w, &wl), 0);
+    ck_assert_uint_eq(qw_env_kid(w, wl), 1);
+    ck_assert_int_eq(qw_env_rewrap_row(pool, kr12, &qw_env_mailbox, row, w,
+                                       wl, &nw, &nwl), 0);
+    ck_assert_uint_eq(qw_env_kid(nw, nwl), 2);
+    ck_assert_int_eq(qw_env_open_row(pool, kr2only, &qw_env_mailbox, row, b,
+                                     bl, nw, nwl, &pt, &ptl), 0);
+    ck_assert_int_eq(memcmp(pt, msg, MSGLEN), 0);
+    ck_assert_int_ne(qw_env_rewrap_row(pool, kr12, &qw_env_mailbox,
+                                       qw_env_mailbox_row(pool, 7, 11, 43),
+                                       w, wl, &nw, &nwl), 0);
+    ck_assert_int_ne(qw_env_rewrap_row(pool, kr12, &qw_env_articles, row, w,
+                                       wl, &nw, &nwl), 0);
+}
+END_TEST
+
 Suite *suite_envelope(void)
 {
     Suite *s = suite_create("envelope");
@@ -263,6 +288,7 @@ Suite *suite_envelope(void)
     tcase_add_test(tc, rewrap);
     tcase_add_test(tc, bad_version);
     tcase_add_test(tc, mailbox_scheme);
+    tcase_add_test(tc, mailbox_rewrap);
     suite_add_tcase(s, tc);
     return s;
 }
