@@ -99,6 +99,48 @@ is $? >> 8, 0, 'the checker exits 0';
 cmp_ok $n, '>=', 20, "the checker ran all its checks ($n)";
 ok -s "$artefacts/mailbox-revealed.png", 'screenshot kept';
 
+# --- the list and a confirmation step: accessible on a phone -------------
+# (t/browser/a11y_check.py with the vendored axe-core of t/161; a kept
+# message, since the confirmation step changes nothing)
+{
+    my $a11y = "$FindBin::Bin/browser/a11y_check.py";
+    my $acct2 = "ax$u";
+    my $pw2 = activate_member($E, $acct2, name => "李雷 Li $u");
+    my ($o2) = qctl_ok(['mailbox', 'send', $E, '--title',
+                        encode_utf8("季度安排 Plans $u"), '--rule', 'kept',
+                        '--member', $acct2], "KEPT-$u") =~ /message (\d+)/;
+    my (undef, $s2) = login($H, $acct2, $pw2);
+    for my $page (['list', "$H/mailbox"], ['message', "$H/mailbox/$o2"]) {
+        for my $lang ('zh-CN', 'en') {
+            my $case = "a11y $page->[0] $lang";
+            open my $ah, '-|', $python, $a11y, "$base$page->[1]",
+                '--cookie', "qiwei_session=$s2;/", '--width', 390,
+                '--height', 844, '--lang', $lang, '--screenshot',
+                "$artefacts/a11y-mailbox-$page->[0]-390x844-$lang.png",
+                '--full-page' or die "$a11y: $!\n";
+            my $res = do { local $/; <$ah> } // '';
+            close $ah;
+            is $? >> 8, 0, "$case: the browser was driven";
+            my $r = eval { JSON::PP->new->decode($res) } || {};
+            is $r->{title} // '', $lang eq 'en' ? 'Mailbox' : '私密信箱',
+                "$case: the document title";
+            ok defined $r->{axe_version}, "$case: axe-core ran" or diag $res;
+            my @bad = grep { ($_->{impact} // '') =~ /^(serious|critical)$/ }
+                      @{ $r->{violations} || [] };
+            is scalar(@bad), 0, "$case: no serious or critical axe violation"
+                or diag explain \@bad;
+            is $r->{tab_reached} // -1, $r->{controls} // 0,
+                "$case: Tab reaches every control";
+            ok $r->{focus_visible}, "$case: the focus is visible";
+            is_deeply $r->{unlabelled} // [undef], [],
+                "$case: every control has a name";
+            ok defined $r->{scroll_width}
+               && $r->{scroll_width} <= $r->{inner_width},
+               "$case: no sideways scrolling";
+        }
+    }
+}
+
 is sql("SELECT state || ',' || (body_enc IS NULL)::text FROM mailbox_copies"
      . " WHERE enterprise_id = $eid AND message_id = $id"),
    'destroyed,true', 'the copy was destroyed when it was revealed';

@@ -51,8 +51,8 @@ static const char mb_css[] =
     "dl.meta dd{margin:0 0 4px}"
     ".body{background:#fff;border-radius:8px;padding:14px;margin:16px 0;"
     "white-space:pre-wrap;font-size:17px}"
-    "button.danger{background:#d4380d}"
-    ".unread{color:#1677ff}";
+    "button.danger{background:#c4320a}"
+    ".unread{color:#0958d9}";
 
 typedef struct {
     request_rec *r;
@@ -244,18 +244,19 @@ static int list_page(mb_ctx *c)
 {
     request_rec *r = c->r;
     apr_array_header_t *rows;
-    const char *title = qw_str(c->lang, QW_S_MB_TITLE), *items = "";
+    const char *title = qw_str(c->lang, QW_S_MB_TITLE);
+    apr_array_header_t *items;
     int i, destroyed = r->args && !strcmp(r->args, "destroyed=1");
 
     if (qw_mailbox_list(c->st, c->v->enterprise_id, c->v->member_id,
                         MB_LIST_MAX + 1, 0, &rows) != QW_OK) {
         return store_failed(c, "list");
     }
+    items = apr_array_make(r->pool, rows->nelts + 1, sizeof(const char *));
     for (i = 0; i < rows->nelts && i < MB_LIST_MAX; i++) {
         const qw_mail_item *m = &APR_ARRAY_IDX(rows, i, qw_mail_item);
         int unread = m->state && !strcmp(m->state, "unread");
-        c->id = m->id;
-        items = apr_pstrcat(r->pool, items,
+        APR_ARRAY_PUSH(items, const char *) = apr_pstrcat(r->pool,
             "<li><a href=\"", qw_escape_html(r->pool, message_url(c, m->id)),
             "\">", qw_escape_html(r->pool, m->title ? m->title : ""),
             "</a><p class=\"meta\">", sender_html(c, m), " &middot; ",
@@ -265,7 +266,6 @@ static int list_page(mb_ctx *c)
             unread ? "</span>" : "", "<br>", rule_html(c, m),
             "</p></li>", NULL);
     }
-    c->id = 0;
     return send_page(c, HTTP_OK, apr_pstrcat(r->pool,
         "<h1>", title, "</h1>",
         "<p class=\"hint\"><a href=\"",
@@ -281,7 +281,8 @@ static int list_page(mb_ctx *c)
         rows->nelts > MB_LIST_MAX ? "<p class=\"hint\">" : "",
         rows->nelts > MB_LIST_MAX ? qw_str(c->lang, QW_S_MB_MORE) : "",
         rows->nelts > MB_LIST_MAX ? "</p>" : "",
-        rows->nelts ? "<ul class=\"mail\">" : "", items,
+        rows->nelts ? "<ul class=\"mail\">" : "",
+        apr_array_pstrcat(r->pool, items, 0),
         rows->nelts ? "</ul>" : "", NULL));
 }
 
