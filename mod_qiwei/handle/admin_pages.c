@@ -366,7 +366,7 @@ static int page_password(request_rec *r, qw_store *st, qw_admin_session *s,
         ? apr_pstrcat(r->pool, "<p class=\"msg\">",
                       qw_str(lang, QW_S_PW_EXPIRED), "</p>", NULL) : NULL;
     const char *button = qw_str(lang, QW_S_PW_CHANGE_TITLE);
-    const char *cur, *pw, *pw2, *why;
+    const char *cur, *pw, *pw2, *why, *msg;
     int v;
 
     if (!form) {
@@ -375,12 +375,14 @@ static int page_password(request_rec *r, qw_store *st, qw_admin_session *s,
     cur = apr_table_get(form, "current");
     pw = apr_table_get(form, "password");
     pw2 = apr_table_get(form, "password2");
-    if (!cur || !pw || !pw2 || strcmp(pw, pw2)) {
+    if (!cur || !pw || !pw2) {
         return step_page(r, HTTP_BAD_REQUEST, s, next,
-                         qw_str(lang, QW_S_ACTIVATE_MISMATCH), intro, fields,
+                         qw_str(lang, QW_S_PW_CURRENT_WRONG), intro, fields,
                          button);
     }
-    v = qw_admin_password_change(r, st, s, cur, pw, &why);
+    /* a mismatch too is the shared check's (after the current password,
+     * as for members) */
+    v = qw_admin_password_change(r, st, s, cur, pw, pw2, &why, &msg);
     if (v == HTTP_TOO_MANY_REQUESTS) {
         return v;                       /* render/ draws the 429 page */
     }
@@ -390,7 +392,7 @@ static int page_password(request_rec *r, qw_store *st, qw_admin_session *s,
                          button);
     }
     if (v == HTTP_BAD_REQUEST) {
-        return step_page(r, HTTP_BAD_REQUEST, s, next, why, intro, fields,
+        return step_page(r, HTTP_BAD_REQUEST, s, next, msg, intro, fields,
                          button);
     }
     if (v != OK) {
