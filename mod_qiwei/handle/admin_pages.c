@@ -319,12 +319,8 @@ static int page_setup(request_rec *r, qw_store *st, qw_admin_session *s,
 
         v = qw_admin_twostep_begin(r, st, s, &b32, &uri, &svg);
         if (v == HTTP_CONFLICT) {
-            apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
-            return qw_page_send(r, HTTP_OK, lang, qw_page_nonce(r),
-                qw_str(lang, QW_S_TWOSTEP_TITLE), apr_pstrcat(r->pool,
-                "<h1>", qw_str(lang, QW_S_TWOSTEP_TITLE), "</h1>"
-                "<p class=\"msg ok\">", qw_str(lang, QW_S_TWOSTEP_ALREADY),
-                "</p>", NULL));
+            return qw_page_twostep_on(r, HTTP_OK,
+                                      step_location(r, s->pending, next));
         }
         if (v != OK) {
             return qw_unavailable(r);
@@ -339,7 +335,9 @@ static int page_setup(request_rec *r, qw_store *st, qw_admin_session *s,
                                qw_str(lang, QW_S_TWOSTEP_FAILED));
     }
     if (v == HTTP_CONFLICT) {
-        return HTTP_CONFLICT;       /* on already: as for members */
+        /* on already: its secret is never shown again, as for members */
+        return qw_page_twostep_on(r, HTTP_CONFLICT,
+                                  step_location(r, s->pending, next));
     }
     if (v != OK) {
         return qw_unavailable(r);
