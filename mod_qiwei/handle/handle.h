@@ -14,6 +14,9 @@ int qw_handle_logout(request_rec *r);
 int qw_handle_activate(request_rec *r);
 /* handle/home.c: the member's home page */
 int qw_handle_home(request_rec *r);
+/* handle/mailbox_pages.c: <handler>/mailbox and <handler>/mailbox/<id>
+ * (the member's private mailbox); DECLINED when r is neither. */
+int qw_mailbox_dispatch(request_rec *r);
 
 /* handle/handler.c */
 void qw_handler_register_hooks(apr_pool_t *p);

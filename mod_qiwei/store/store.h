@@ -847,9 +847,19 @@ void qw_admin_blocklist_set(const qw_blocklist *bl);
 /* The admin policy of enterprise eid: settings admin_password_policy
  * (dengbao by default) and admin_password_max_age. */
 qw_status qw_admin_policy_of(qw_store *st, int64_t eid, qw_pwpolicy *pol);
+/* The admin policy of eid and the blocklist it needs: QW_ERR_INVALID
+ * when there is no blocklist (fail closed), else qw_admin_policy_of's. */
+qw_status qw_admin_password_rules(qw_store *st, int64_t eid,
+                                  qw_pwpolicy *pol, const qw_blocklist **bl);
+/* "password refused (<reason>): <sentence>", the words the API and
+ * qiweictl show for a refused admin password. */
+const char *qw_admin_password_refused(apr_pool_t *p, const qw_pwpolicy *pol,
+                                      qw_pwp_result pr);
 /* QW_ERR_INVALID with "password refused (<reason>): <sentence>" when pw
- * breaks the policy or is one of the last passwords of admin aid (0: new
- * account).  No transaction; hashes up to history passwords. */
+ * breaks the policy or is the current password or one of the
+ * pol.history before it of admin aid (0: a new account); the same check
+ * as the module's password change (qw_pwpolicy_new_password), outside
+ * any hashing slot: for qiweictl and new accounts.  No transaction. */
 qw_status qw_admin_password_check(qw_store *st, int64_t eid, int64_t aid,
                                   const char *account, const char *pw,
                                   size_t len);
