@@ -29,7 +29,9 @@ static const char *const refusal_tags[] = {
     "QW1001", "QW1006", "QW1007", "QW1009",
     /* the mailbox's JSON API (handle/api_mailbox.c, handle/api.c) */
     "QW0721", "QW0722", "QW0723", "QW0724", "QW0725", "QW0729", "QW0730",
-    "QW0731", "QW0732", "QW0734", "QW0735", "QW0736"
+    "QW0731", "QW0732", "QW0734", "QW0735", "QW0736",
+    /* the mailbox's pages (handle/mailbox_pages.c) */
+    "QW0737"
 };
 #define NREFUSALS (sizeof(refusal_tags) / sizeof(refusal_tags[0]))
 

@@ -376,6 +376,7 @@ ok @secrets >= 14, 'sealed attachments and keys noted before destruction ('
 }
 
 # --- a scan-to-login session does not consume read-once messages -------------
+my $sc;         # alice's scan-to-login session
 {
     my ($r, $d) = send_admin(title => "Scan $u", body => "scan text $u",
                              rule => 'read_once',
@@ -400,7 +401,7 @@ ok @secrets >= 14, 'sealed attachments and keys noted before destruction ('
                   cookie => $bc);
     my $ss = session_of($r);
     ok $ss, '... which gets a session';
-    my $sc = "qiwei_session=$ss";
+    $sc = "qiwei_session=$ss";
     my ($g, $gd) = api('GET', "$A/me/mailbox", cookie => $sc);
     is $g->code, 200, 'the scan session lists the mailbox';
     ($r, $d) = api('POST', "$A/me/mailbox/$sro/reveal", cookie => $sc,
@@ -415,6 +416,74 @@ ok @secrets >= 14, 'sealed attachments and keys noted before destruction ('
     ($r, $d) = reveal('alice', $sro);
     is $r->code, 200, 'the phone reveals the read-once message';
     is $d->{body}, "scan text $u", '... the text';
+}
+
+# --- the reveal page (<handler>/mailbox/ID) ------------------------------------
+sub page_get {
+    my ($cookie, $id) = @_;
+    return http_get("$H/mailbox/$id", cookie => $cookie, html => 1,
+                    lang => 'en');
+}
+sub page_reveal {
+    my ($cookie, $id) = @_;
+    my $csrf = form_field(page_get($cookie, $id)->content, 'csrf');
+    return http_post("$H/mailbox/$id", [action => 'reveal', csrf => $csrf],
+                     cookie => $cookie, html => 1, lang => 'en');
+}
+{
+    my $b64 = encode_base64($png, '');
+    my ($r, $d) = send_admin(title => "Page $u", body => "page text $u",
+                             rule => 'kept', to => { members => ["alice$u"] },
+                             attachments => [att('p.png', 'image/png', $png),
+                                             att('doc.html', 'text/html',
+                                                 $html)]);
+    my $id = $d->{id};
+    my $p = page_reveal($sess{alice}, $id);
+    is $p->code, 200, 'the reveal page of a kept message with attachments';
+    like $p->content, qr/page text \Q$u\E/, '... the text';
+    like $p->content, qr{<img src="data:image/png;base64,\Q$b64\E" alt="p\.png">},
+        '... the image inline, as a data: URI from this answer';
+    like $p->content,
+        qr{<a href="\Q$H\E/api/v1/me/mailbox/$id/attachments/2" download>doc\.html</a>},
+        '... the other file as a link to the download';
+    unlike $p->content, qr/\Q$HTMLMARK\E|data:application|data:text/,
+        '... never its bytes in the page, never a data: URI of another type';
+    my $csp = $p->header('Content-Security-Policy') // '';
+    like $csp, qr/img-src[^;]*\bdata:/, "... the page's CSP allows data: "
+        . 'images';
+    like $csp, qr/default-src 'none'/, '... and nothing else by default';
+    unlike $csp, qr/script-src/, '... no script';
+    like $p->header('Cache-Control'), qr/\bno-store\b/, '... no-store';
+    my $dl = http_get("$H/api/v1/me/mailbox/$id/attachments/2",
+                      cookie => $sess{alice});
+    is $dl->code, 200, "the link downloads with the page's session";
+    is $dl->content, $html, '... the file';
+
+    ($r, $d) = send_admin(title => "Page once $u", body => "once text $u",
+                          rule => 'read_once',
+                          to => { members => ["alice$u"] },
+                          attachments => [att('o.png', 'image/png', $png)]);
+    my $ro = $d->{id};
+    my $g = page_get($sc, $ro);
+    is $g->code, 200, 'the scan session sees the confirmation step';
+    unlike $g->content, qr/id="reveal"/, '... without a reveal button for a '
+        . 'read-once message';
+    like $g->content, qr/read it on your phone|Open it in the mailbox on your phone/i,
+        '... it says to read it on the phone';
+    my $csrf = form_field($g->content, 'csrf');
+    $p = http_post("$H/mailbox/$ro", [action => 'reveal', csrf => $csrf],
+                   cookie => $sc, html => 1, lang => 'en');
+    is $p->code, 403, 'a reveal POST from the scan session: 403';
+    unlike $p->content, qr/once text/, '... no text';
+    is att_rows($ro, 'alice'), 1, '... nothing consumed';
+    $p = page_reveal($sess{alice}, $ro);
+    is $p->code, 200, 'the phone\'s session reveals it';
+    like $p->content, qr{<img src="data:image/png;base64,\Q$b64\E" alt="o\.png">},
+        '... with its image inline';
+    is att_rows($ro, 'alice'), 0, '... destroyed with the copy';
+    $p = page_get($sess{alice}, $ro);
+    is $p->code, 410, 'opened again: 410';
+    unlike $p->content, qr/data:image/, '... no image';
 }
 
 sub pg_dump {

@@ -18,6 +18,8 @@
  *
  * Another member's message and a message that does not exist get the same
  * 404: the pages never tell whether a message exists for someone else. */
+#include <sodium.h>
+
 #include "apr_strings.h"
 #include "apr_lib.h"
 #include "http_core.h"
@@ -25,11 +27,13 @@
 #include "http_request.h"
 
 #include "qiwei.h"
+#include "metrics.h"
 #include "cfg/config.h"
 #include "handle/handle.h"
 #include "handle/signin.h"
 #include "store/store.h"
 #include "util/csrf.h"
+#include "util/mailatt.h"
 #include "util/text.h"
 
 #define MB_LIST_MAX 100           /* messages listed */
@@ -52,6 +56,8 @@ static const char mb_css[] =
     ".body{background:#fff;border-radius:8px;padding:14px;margin:16px 0;"
     "white-space:pre-wrap;font-size:17px}"
     "button.danger{background:#c4320a}"
+    "figure.att{margin:0 0 12px}figure.att img{max-width:100%;height:auto;"
+    "border-radius:6px}ul.att{padding-left:20px}"
     ".unread{color:#0958d9}";
 
 typedef struct {
@@ -212,6 +218,14 @@ static int gone_item(mb_ctx *c, const qw_mail_item *m)
                                            : m->state ? m->state : "gone");
 }
 
+/* A session opened by scanning a code on another computer (a public one:
+ * docs/account-security.md) does not reveal read-once messages
+ * (docs/mailbox.md): they are read on the phone. */
+static int scan_session(const mb_ctx *c)
+{
+    return c->v->kind && !strcmp(c->v->kind, "scan");
+}
+
 static const char *post_form(const mb_ctx *c, const char *csrf,
                              const char *action, qw_string_id label,
                              int danger)
@@ -316,12 +330,75 @@ static int confirm_page(mb_ctx *c)
         "<h1>", qw_escape_html(r->pool, m.title ? m.title : ""), "</h1>",
         meta_html(c, &m),
         "<p class=\"hint\">",
-        qw_str(c->lang, once ? QW_S_MB_REVEAL_ONCE_HINT
-                             : QW_S_MB_REVEAL_HINT), "</p>",
-        post_form(c, csrf, "reveal", QW_S_MB_REVEAL, 0),
+        qw_str(c->lang, once && scan_session(c) ? QW_S_MB_SCAN_HINT
+                        : once ? QW_S_MB_REVEAL_ONCE_HINT
+                               : QW_S_MB_REVEAL_HINT), "</p>",
+        once && scan_session(c) ? ""
+            : post_form(c, csrf, "reveal", QW_S_MB_REVEAL, 0),
         "<p class=\"hint\">", qw_str(c->lang, QW_S_MB_DESTROY_HINT), "</p>",
         post_form(c, csrf, "destroy", QW_S_MB_DESTROY, 1),
         back_link(c), NULL));
+}
+
+static int scan_refused(mb_ctx *c)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, c->r,
+                  "QW0737: member %" APR_INT64_T_FMT " asked to reveal "
+                  "read-once mailbox message %" APR_INT64_T_FMT " on the "
+                  "page, in a scan-to-login session: 403", c->v->member_id,
+                  c->id);
+    qw_metrics_refusal("QW0737");
+    apr_table_setn(c->r->notes, "QIWEI_REASON", "QW0737");
+    return send_notice(c, HTTP_FORBIDDEN, QW_S_MB_SCAN_TITLE,
+                       QW_S_MB_SCAN_HINT);
+}
+
+/* The attachments of a revealed message (docs/mailbox.md#attachments):
+ * images (only the four raster types, their signature checked when they
+ * were sent) inline from this answer as data: URIs, which the page's CSP
+ * allows for img-src and nothing else; other files as links to the
+ * download (a kept or expires_at message: a read-once message carries
+ * images only, and nothing of it can be fetched after this answer). */
+static const char *atts_html(mb_ctx *c, const apr_array_header_t *atts,
+                             int once)
+{
+    apr_pool_t *p = c->r->pool;
+    const char *imgs = "", *files = "";
+    int i;
+
+    if (!atts || atts->nelts == 0) {
+        return "";
+    }
+    for (i = 0; i < atts->nelts; i++) {
+        const qw_mail_att *a = &APR_ARRAY_IDX(atts, i, qw_mail_att);
+        const char *name = qw_escape_html(p, a->name ? a->name : "");
+
+        if (qw_mailatt_inline(a->type)) {
+            size_t n = sodium_base64_encoded_len(
+                a->len, sodium_base64_VARIANT_ORIGINAL);
+            char *b64 = apr_palloc(p, n);
+
+            sodium_bin2base64(b64, n, a->data, a->len,
+                              sodium_base64_VARIANT_ORIGINAL);
+            imgs = apr_pstrcat(p, imgs, "<figure class=\"att\"><img src=\""
+                               "data:", a->type, ";base64,", b64,
+                               "\" alt=\"", name, "\"><figcaption>", name,
+                               "</figcaption></figure>", NULL);
+        }
+        else if (!once) {
+            files = apr_pstrcat(p, files, "<li><a href=\"",
+                                qw_escape_html(p, apr_psprintf(p,
+                                    "%s/api/v1/me/mailbox/%" APR_INT64_T_FMT
+                                    "/attachments/%d", c->base, c->id,
+                                    a->idx)),
+                                "\" download>", name, "</a> (",
+                                apr_psprintf(p, "%lu", (unsigned long)a->len),
+                                " B)</li>", NULL);
+        }
+    }
+    return apr_pstrcat(p, "<h2>", qw_str(c->lang, QW_S_MB_ATTACHMENTS),
+                       "</h2>", imgs, *files ? "<ul class=\"att\">" : "",
+                       files, *files ? "</ul>" : "", NULL);
 }
 
 /* The text as the sender typed it, as text: every character escaped,
@@ -337,13 +414,26 @@ static int reveal(mb_ctx *c)
     qw_mail_item m;
     qw_mail_gone g = QW_MAIL_GONE_DESTROYED;
     const char *body = NULL, *csrf;
+    apr_array_header_t *atts = NULL;
     size_t len = 0;
     qw_status s;
     int once;
 
     memset(&m, 0, sizeof(m));
-    s = qw_mailbox_reveal(c->st, c->v->enterprise_id, c->v->member_id,
-                          c->id, &m, &g, &body, &len);
+    if (scan_session(c)) {
+        /* a message's rule never changes: asking first is safe */
+        s = qw_mailbox_get(c->st, c->v->enterprise_id, c->v->member_id,
+                           c->id, &m);
+        if (s == QW_OK && m.rule && !strcmp(m.rule, "read_once")) {
+            return scan_refused(c);
+        }
+        if (s != QW_OK && s != QW_ERR_NOTFOUND) {
+            return store_failed(c, "lookup");
+        }
+        memset(&m, 0, sizeof(m));
+    }
+    s = qw_mailbox_reveal_all(c->st, c->v->enterprise_id, c->v->member_id,
+                              c->id, &m, &g, &body, &len, &atts);
     if (s == QW_ERR_NOTFOUND) {
         return not_found(c);
     }
@@ -383,7 +473,7 @@ static int reveal(mb_ctx *c)
             ? apr_psprintf(r->pool, " %d", m.open_minutes) : "",
         once ? "</p>" : "",
         "<div class=\"body\" id=\"body\">", body_html(r->pool, body, len),
-        "</div>",
+        "</div>", atts_html(c, atts, once),
         csrf ? post_form(c, csrf, "destroy", QW_S_MB_DESTROY, 1) : "",
         back_link(c), NULL));
 }

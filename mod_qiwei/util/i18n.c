@@ -385,6 +385,18 @@ static const char *const strings[QW_S_COUNT][2] = {
     [QW_S_MB_MORE] = {
         "Only the newest messages are listed.",
         "仅列出最新的消息。" },
+    [QW_S_MB_ATTACHMENTS] = {
+        "Attachments",
+        "附件" },
+    [QW_S_MB_SCAN_TITLE] = {
+        "Read it on your phone",
+        "请在手机上阅读" },
+    [QW_S_MB_SCAN_HINT] = {
+        "You signed in here by scanning a code: a message that can be read "
+        "only once is not shown on this computer. Open it in the mailbox on "
+        "your phone.",
+        "您是通过扫码登录本电脑的：只能阅读一次的消息不会在这台电脑上显示。"
+        "请在手机上的信箱中打开。" },
 };
 
 const char *qw_str(qw_lang lang, qw_string_id id)

@@ -144,6 +144,9 @@ typedef enum {
     QW_S_MB_SENDER_OPERATOR,
     QW_S_MB_SENDER_ADMIN,
     QW_S_MB_MORE,
+    QW_S_MB_ATTACHMENTS,
+    QW_S_MB_SCAN_TITLE,
+    QW_S_MB_SCAN_HINT,
     QW_S_COUNT
 } qw_string_id;
 
