@@ -342,7 +342,7 @@ int qw_api_read_body_max(qw_api *a, apr_size_t max, int *done)
     const char *ct = apr_table_get(r->headers_in, "Content-Type");
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
     char *buf;
-    apr_size_t len = 0;
+    apr_size_t len = 0, cap;
     long got;
     int rc;
 
@@ -361,12 +361,16 @@ int qw_api_read_body_max(qw_api *a, apr_size_t max, int *done)
         *done = qw_api_error(a, rc, NULL, "unreadable request body");
         return 1;
     }
-    buf = apr_palloc(r->pool, max + 1);
+    /* as much as the Content-Length announces (httpd delivers no more), or
+     * the bound for a chunked body: a small request never costs the bound
+     * (the mailbox's is megabytes, for attachments) */
+    cap = cl ? (apr_size_t)apr_atoi64(cl) : max;
+    buf = apr_palloc(r->pool, cap + 1);
     if (ap_should_client_block(r)) {
         while ((got = ap_get_client_block(r, buf + len,
-                                          max + 1 - len)) > 0) {
+                                          cap + 1 - len)) > 0) {
             len += got;
-            if (len > max) {
+            if (len > cap) {
                 /* chunked bodies have no Content-Length to refuse early */
                 *done = qw_api_error(a, HTTP_REQUEST_ENTITY_TOO_LARGE, NULL,
                                      "request body too large");
