@@ -377,13 +377,12 @@ static int off_proof(request_rec *r, qw_store *st, const qw_viewer *v,
 {
     const char *cur = apr_table_get(form, "current");
     const char *code = apr_table_get(form, "code");
-    apr_array_header_t *hashes;
     qw_account acc;
 
     qw_account_member(&acc, r, v->enterprise_id, v->member_id, v->account);
     if (cur && *cur && !qw_sec_delegated(r)) {
         acc.purpose = "two-step off";
-        return qw_account_current_password(r, st, &acc, cur, 0, &hashes);
+        return qw_account_current_password(r, st, &acc, cur);
     }
     if (code && *code) {
         /* counted, replay-guarded and logged like the login's second
