@@ -271,8 +271,10 @@ static void set_identity(request_rec *r, const qw_viewer *v)
 {
     apr_table_t *e = r->subprocess_env;
     const char *id = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, v->member_id);
-    const char *depts = apr_array_pstrcat(r->pool, v->departments, ',');
-    const char *roles = apr_array_pstrcat(r->pool, v->roles, ',');
+    const char *depts = v->departments_csv ? v->departments_csv
+                        : apr_array_pstrcat(r->pool, v->departments, ',');
+    const char *roles = v->roles_csv ? v->roles_csv
+                        : apr_array_pstrcat(r->pool, v->roles, ',');
 
     r->user = (char *)v->account;
     r->ap_auth_type = (char *)QW_AUTH_TYPE;

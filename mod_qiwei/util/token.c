@@ -54,8 +54,8 @@ static int b64url_value(unsigned char c)
 int qw_token_decode(const char *s, size_t len, unsigned char *raw, size_t n)
 {
     size_t want, i, bin_len = 0;
-    const char *b64_end = NULL;
-    int last;
+    apr_uint32_t acc = 0;
+    int last, bits = 0;
 
     if (s == NULL || (raw == NULL && n != 0) || n > SIZE_MAX / 2) {
         return -1;
@@ -80,9 +80,19 @@ int qw_token_decode(const char *s, size_t len, unsigned char *raw, size_t n)
         || (n % 3 == 2 && (last & 0x03) != 0)) {
         return -1;
     }
-    if (sodium_base642bin(raw, n, s, len, NULL, &bin_len, &b64_end,
-                          B64URL) != 0
-        || bin_len != n || b64_end != s + len) {
+    /* Every character is valid, the length is exact and the tail
+     * canonical: what is left is moving 6 bits at a time (this runs on
+     * every request with a session cookie; sodium_base642bin's general
+     * decoder cost 1.7 k instructions for a 22-character token, issue 14) */
+    for (i = 0; i < len; i++) {
+        acc = (acc << 6) | (apr_uint32_t)b64url_value((unsigned char)s[i]);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            raw[bin_len++] = (unsigned char)(acc >> bits);
+        }
+    }
+    if (bin_len != n) {
         OPENSSL_cleanse(raw, n);
         return -1;
     }
