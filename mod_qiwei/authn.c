@@ -199,8 +199,23 @@ int qw_viewer_resolve_with(request_rec *r, qw_viewer **out,
     v->direct_departments = split_csv(r->pool, COL(DIRECT_DEPARTMENTS));
     v->roles = split_csv(r->pool, COL(ROLES));
     v->token = cookie;
-    touch = !strcmp(COL(TOUCH_DUE), "t");
-    ttl = apr_time_from_sec(1) * strtod(COL(REUSE_SECONDS), NULL);
+    {
+        /* the last-seen write is due once per min(60 s, idle/10) (db.h) */
+        int every = atoi(COL(IDLE_SECONDS)) / 10;
+        double ago = strtod(COL(SEEN_AGO), NULL);
+        double left = strtod(COL(EXPIRES_IN), NULL), reuse;
+
+        if (every > 60) {
+            every = 60;
+        }
+        touch = ago > every;
+        reuse = touch ? every : every - ago;
+        if (left < reuse) {
+            reuse = left;
+        }
+        ttl = reuse > 0 ? (apr_interval_time_t)(reuse * APR_USEC_PER_SEC)
+                        : 0;
+    }
 #undef COL
     if (with) {
         with->res = res;          /* the caller's columns; it clears it */
