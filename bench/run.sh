@@ -962,7 +962,7 @@ BEGIN {
     if (!($1 in seen)) { seen[$1] = 1; order[++nn] = $1 }
     rows[$1] = rows[$1] " " NR
     rest[NR] = sprintf("| %8s | %8s |", ms(kv($2, "p50_us")), ms(kv($2, "p99_us")))
-    tail[NR] = sprintf("| %8.2f | %7.1f > %6.1f | %6d | %5.1f > %5.1f |", qpr,
+    tail[NR] = sprintf("| %8.3f | %7.1f > %6.1f | %6d | %5.1f > %5.1f |", qpr,
         $5 / 1024, $6 / 1024, err, $9, $10)
 }
 END {

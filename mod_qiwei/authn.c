@@ -89,7 +89,7 @@ int qw_viewer_resolve_with(request_rec *r, qw_viewer **out,
     qw_viewer *v;
     apr_uint64_t gen;
     apr_interval_time_t ttl;
-    int touch;
+    int touch, ncookies;
 
     *out = NULL;
     if (with) {
@@ -115,18 +115,17 @@ int qw_viewer_resolve_with(request_rec *r, qw_viewer **out,
     }
 
     name = qw_session_cookie_name(r);
-    cookie = qw_cookie_get(r->pool, apr_table_get(r->headers_in, "Cookie"),
-                           name);
-    if (cookie && qw_cookie_count(apr_table_get(r->headers_in, "Cookie"),
-                                  name) > 1) {
+    cookie = qw_cookie_get_counted(r->pool,
+                                   apr_table_get(r->headers_in, "Cookie"),
+                                   name, &ncookies);
+    if (cookie && ncookies > 1) {
         /* a second cookie of that name was planted (cookie tossing from a
          * sibling domain): we cannot tell which one is the browser's own */
         QW_REASON(r, "QW0206");
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "QW0206: %d cookies named %s from %s: ignoring all; "
                       "serve over HTTPS so the __Host- prefix prevents this",
-                      qw_cookie_count(apr_table_get(r->headers_in, "Cookie"),
-                                      name), name, r->useragent_ip);
+                      ncookies, name, r->useragent_ip);
         q->resolved = 1;
         return OK;
     }
