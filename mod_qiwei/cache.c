@@ -83,12 +83,13 @@ typedef struct {
     int narts;
     /* one 64-bit tag per slot, kept apart from the slots: a lookup reads
      * the CACHE_WAYS tags of its set (one cache line) and opens only the
-     * slot whose tag matches.  The slots are ~900 and ~420 bytes and the
-     * tables several MB, so comparing the keys of every way in place was a
-     * cache miss per way (issue 14: the lookups were the module's top
-     * symbols in a perf profile).  A tag is only a filter: the full key is
-     * still compared; an evicted slot keeps its tag (used says it is
-     * free). */
+     * slot whose tag matches, where comparing the keys of every way in
+     * place touched a line in each of four slots of ~900 (~420) bytes in
+     * tables of several MB.  (Issue 14: the lookups were the module's top
+     * symbols in a perf profile; with the tags they still are, as the
+     * matched slot itself stays a cold line: docs/performance.md.)  A tag
+     * is only a filter: the full key is still compared; an evicted slot
+     * keeps its tag (used says it is free). */
     apr_uint64_t *slot_tags, *art_tags;
     apr_uint64_t gen;          /* bumped by every invalidation */
     apr_time_t last_ok;        /* when the last answered heartbeat was
