@@ -11,7 +11,8 @@
 --   roles         staff (everyone), manager (every 10th), auditor (every
 --                 50th), hr, finance (nobody: unused roles exist too)
 --   sessions      1,000 in acme (every 6th member), 100 each in beta and
---                 gamma; idle 1 day, absolute 1 day; the cookies are kept
+--                 gamma; idle 1 day, absolute 1 day, last seen at random
+--                 in the last minute; the cookies are kept
 --                 in bench.tokens so wrk can send them
 --   bench.*       the peer gates' tables: Basic-auth users with a {SHA}
 --                 hash and their groups (= departments with ancestors)
@@ -114,10 +115,15 @@ SELECT m.enterprise_id, m.member_id, '',
 UPDATE bench.tokens
    SET cookie = translate(rtrim(encode(raw, 'base64'), '='), '+/', '-_');
 
+-- last_seen_at spread over the last minute (issue 14): a session's
+-- last-seen write is due once per min(60 s, idle/10), and sessions all
+-- seen at the same instant would all fall due at once, a burst of writes
+-- landing in whichever scenario runs then; spread, they are a steady
+-- trickle that every cached row sees alike.
 INSERT INTO sessions (enterprise_id, token_hash, member_id, idle_seconds,
-                      expires_at, source_ip, user_agent)
+                      expires_at, last_seen_at, source_ip, user_agent)
 SELECT enterprise_id, sha256(raw), member_id, 86400, now() + interval '1 day',
-       '127.0.0.1', 'bench'
+       now() - random() * interval '60 seconds', '127.0.0.1', 'bench'
   FROM bench.tokens;
 
 -- Peers: mod_authn_dbd users ({SHA}: one hash, one password for all) and

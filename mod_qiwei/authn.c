@@ -106,7 +106,7 @@ int qw_viewer_resolve_with(request_rec *r, qw_viewer **out,
     qw_viewer *v;
     apr_uint64_t gen;
     apr_interval_time_t ttl;
-    int touch;
+    int touch, ncookies;
 
     *out = NULL;
     if (with) {
@@ -132,18 +132,17 @@ int qw_viewer_resolve_with(request_rec *r, qw_viewer **out,
     }
 
     name = qw_session_cookie_name(r);
-    cookie = qw_cookie_get(r->pool, apr_table_get(r->headers_in, "Cookie"),
-                           name);
-    if (cookie && qw_cookie_count(apr_table_get(r->headers_in, "Cookie"),
-                                  name) > 1) {
+    cookie = qw_cookie_get_counted(r->pool,
+                                   apr_table_get(r->headers_in, "Cookie"),
+                                   name, &ncookies);
+    if (cookie && ncookies > 1) {
         /* a second cookie of that name was planted (cookie tossing from a
          * sibling domain): we cannot tell which one is the browser's own */
         QW_REASON(r, "QW0206");
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "QW0206: %d cookies named %s from %s: ignoring all; "
                       "serve over HTTPS so the __Host- prefix prevents this",
-                      qw_cookie_count(apr_table_get(r->headers_in, "Cookie"),
-                                      name), name, r->useragent_ip);
+                      ncookies, name, r->useragent_ip);
         q->resolved = 1;
         return OK;
     }
@@ -217,8 +216,23 @@ int qw_viewer_resolve_with(request_rec *r, qw_viewer **out,
     v->direct_departments = split_csv(r->pool, COL(DIRECT_DEPARTMENTS));
     v->roles = split_csv(r->pool, COL(ROLES));
     v->token = cookie;
-    touch = !strcmp(COL(TOUCH_DUE), "t");
-    ttl = apr_time_from_sec(1) * strtod(COL(REUSE_SECONDS), NULL);
+    {
+        /* the last-seen write is due once per min(60 s, idle/10) (db.h) */
+        int every = atoi(COL(IDLE_SECONDS)) / 10;
+        double ago = strtod(COL(SEEN_AGO), NULL);
+        double left = strtod(COL(EXPIRES_IN), NULL), reuse;
+
+        if (every > 60) {
+            every = 60;
+        }
+        touch = ago > every;
+        reuse = touch ? every : every - ago;
+        if (left < reuse) {
+            reuse = left;
+        }
+        ttl = reuse > 0 ? (apr_interval_time_t)(reuse * APR_USEC_PER_SEC)
+                        : 0;
+    }
 #undef COL
     if (with) {
         with->res = res;          /* the caller's columns; it clears it */
@@ -289,8 +303,10 @@ static void set_identity(request_rec *r, const qw_viewer *v)
 {
     apr_table_t *e = r->subprocess_env;
     const char *id = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, v->member_id);
-    const char *depts = apr_array_pstrcat(r->pool, v->departments, ',');
-    const char *roles = apr_array_pstrcat(r->pool, v->roles, ',');
+    const char *depts = v->departments_csv ? v->departments_csv
+                        : apr_array_pstrcat(r->pool, v->departments, ',');
+    const char *roles = v->roles_csv ? v->roles_csv
+                        : apr_array_pstrcat(r->pool, v->roles, ',');
 
     r->user = (char *)v->account;
     r->ap_auth_type = (char *)QW_AUTH_TYPE;

@@ -1,6 +1,21 @@
 /* See cache.h.  Per child: two tables of fixed-size slots (sessions and
  * article decisions; no allocation after start-up, so nothing grows per
- * request) guarded by one mutex, and one listener thread per database. */
+ * request), and one listener thread per database.
+ *
+ * Writers (a put after a database read, the listener applying an
+ * invalidation, wiping, the heartbeat's health stamp) hold the mutex, as
+ * before, and also bump a sequence counter around every change: odd while
+ * a change is being made (a seqlock).  Readers (every cached request) take
+ * no lock: they note the counter, look up and copy the slot, and keep the
+ * copy only if the counter is even and unchanged; otherwise they read
+ * again, and after READ_TRIES attempts they take the mutex, which waits
+ * for the writer (a writer preempted in the middle on a busy core would
+ * otherwise keep readers spinning).  A reader thus sees the tables either
+ * wholly before or wholly after each change, exactly as under the mutex:
+ * an invalidation applied before a lookup starts is seen by it (issue 14:
+ * the lock taken twice per article request, by 25 threads). */
+#include <stddef.h>
+
 #include "apr_atomic.h"
 #include "apr_strings.h"
 #include "apr_thread_proc.h"
@@ -59,20 +74,61 @@ typedef struct {
 typedef struct {
     server_rec *s;
     const char *conninfo;
-    apr_thread_mutex_t *mutex;
+    apr_thread_mutex_t *mutex; /* serialises writers (and slow readers) */
+    apr_uint32_t seq;          /* seqlock: odd while a writer changes
+                                * slots, arts, gen or last_ok */
     slot *slots;
     int nslots;
     art_slot *arts;
     int narts;
+    /* one 64-bit tag per slot, kept apart from the slots: a lookup reads
+     * the CACHE_WAYS tags of its set (one cache line) and opens only the
+     * slot whose tag matches, where comparing the keys of every way in
+     * place touched a line in each of four slots of ~900 (~420) bytes in
+     * tables of several MB.  (Issue 14: the lookups were the module's top
+     * symbols in a perf profile; with the tags they still are, as the
+     * matched slot itself stays a cold line: docs/performance.md.)  A tag
+     * is only a filter: the full key is still compared; an evicted slot
+     * keeps its tag (used says it is free). */
+    apr_uint64_t *slot_tags, *art_tags;
     apr_uint64_t gen;          /* bumped by every invalidation */
     apr_time_t last_ok;        /* when the last answered heartbeat was
                                 * sent; 0: not connected */
     qw_db_listener *l;         /* the listener thread's own connection */
     apr_uint32_t stop;         /* atomic: set once, when the child exits */
     apr_thread_t *thread;
-    /* statistics, for the debug log */
-    apr_uint64_t hits, misses, evictions, art_hits, art_misses;
+    apr_uint64_t evictions;    /* statistics (writers only) */
 } cache;
+
+/* Lock-free reads that met a writer this many times take the mutex. */
+#define READ_TRIES 3
+
+/* The seqlock (see the top of this file).  GCC's __atomic builtins: the
+ * fences order the counter against the slot copies; on x86 they cost
+ * nothing but the compiler's ordering. */
+static apr_uint32_t read_begin(const cache *c)
+{
+    return __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+}
+
+/* 1: what was read since read_begin returned s may be torn: read again. */
+static int read_retry(const cache *c, apr_uint32_t s)
+{
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    return (s & 1) || __atomic_load_n(&c->seq, __ATOMIC_RELAXED) != s;
+}
+
+/* Around every change, with the mutex held. */
+static void write_begin(cache *c)
+{
+    __atomic_store_n(&c->seq, c->seq + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void write_end(cache *c)
+{
+    __atomic_store_n(&c->seq, c->seq + 1, __ATOMIC_RELEASE);
+}
 
 static cache *caches[MAX_CACHES];
 static int ncaches;
@@ -98,17 +154,20 @@ static cache *cache_of(server_rec *s)
  * evicting each other. */
 #define CACHE_WAYS 4
 
-static apr_size_t slot_index(const cache *c, const unsigned char *hash)
+static apr_size_t slot_index(const cache *c, const unsigned char *hash,
+                             apr_uint64_t *tag)
 {
     apr_uint32_t h;
     memcpy(&h, hash, sizeof(h));     /* a SHA-256 is uniform already */
+    memcpy(tag, hash + 8, sizeof(*tag));
+    *tag |= 1;                       /* 0: a slot never written */
     return (h % (apr_uint32_t)(c->nslots / CACHE_WAYS)) * CACHE_WAYS;
 }
 
 /* FNV-1a over the key of an article decision. */
 static apr_size_t art_index(const cache *c, const char *ent,
                             apr_int64_t member, const char *mod,
-                            const char *path)
+                            const char *path, apr_uint64_t *tag)
 {
     apr_uint64_t h = APR_UINT64_C(14695981039346656037);
     const unsigned char *p;
@@ -131,6 +190,7 @@ static apr_size_t art_index(const cache *c, const char *ent,
         FNV(*p);
     }
 #undef FNV
+    *tag = h | 1;
     return (apr_size_t)(h % (apr_uint64_t)(c->narts / CACHE_WAYS))
            * CACHE_WAYS;
 }
@@ -278,7 +338,9 @@ static void on_message(void *baton, const char *payload)
         return;
     }
     apr_thread_mutex_lock(c->mutex);
+    write_begin(c);
     apply(c, payload);
+    write_end(c);
     apr_thread_mutex_unlock(c->mutex);
     qw_metrics_inc(QW_C_CACHE_INVALIDATIONS);
 }
@@ -286,8 +348,10 @@ static void on_message(void *baton, const char *payload)
 static void drop(cache *c, qw_db_listener **l, const char *why)
 {
     apr_thread_mutex_lock(c->mutex);
+    write_begin(c);
     c->last_ok = 0;
     wipe(c);
+    write_end(c);
     apr_thread_mutex_unlock(c->mutex);
     if (*l) {
         qw_metrics_inc(QW_C_CACHE_LISTENER_LOSSES);
@@ -324,8 +388,10 @@ static void *APR_THREAD_FUNC listener(apr_thread_t *t, void *data)
                 continue;
             }
             apr_thread_mutex_lock(c->mutex);
+            write_begin(c);
             wipe(c);                 /* we may have missed messages */
             c->last_ok = qw_db_listen_answered(l);
+            write_end(c);
             apr_thread_mutex_unlock(c->mutex);
             qw_metrics_inc(QW_C_CACHE_LISTENER_CONNECTS);
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, c->s,
@@ -338,7 +404,14 @@ static void *APR_THREAD_FUNC listener(apr_thread_t *t, void *data)
             continue;
         }
         apr_thread_mutex_lock(c->mutex);
-        c->last_ok = qw_db_listen_answered(l);
+        {
+            apr_time_t ok = qw_db_listen_answered(l);
+            if (ok != c->last_ok) {      /* a new answer: readers retry */
+                write_begin(c);
+                c->last_ok = ok;
+                write_end(c);
+            }
+        }
         apr_thread_mutex_unlock(c->mutex);
     }
     qw_db_listen_close(l);
@@ -388,6 +461,8 @@ void qw_cache_child_init(apr_pool_t *pchild, server_rec *s)
         c->slots = apr_pcalloc(pchild, sizeof(slot) * c->nslots);
         c->narts = c->nslots * ART_SLOTS_PER_ENTRY;
         c->arts = apr_pcalloc(pchild, sizeof(art_slot) * c->narts);
+        c->slot_tags = apr_pcalloc(pchild, sizeof(apr_uint64_t) * c->nslots);
+        c->art_tags = apr_pcalloc(pchild, sizeof(apr_uint64_t) * c->narts);
         apr_thread_mutex_create(&c->mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
         rv = apr_thread_create(&c->thread, NULL, listener, c, pchild);
         if (rv != APR_SUCCESS) {
@@ -419,88 +494,178 @@ int qw_cache_usable(server_rec *s)
     return ok;
 }
 
-static apr_array_header_t *csv(apr_pool_t *p, const char *s)
+/* Split s (a copy in r->pool) at ',' in place into the array a, whose
+ * elts are the cap slots given (cap >= the number of fields).  Empty
+ * fields are skipped, as apr_strtok does. */
+static apr_array_header_t *split_into(apr_pool_t *p, apr_array_header_t *a,
+                                      const char **elts, int cap, char *s)
 {
-    apr_array_header_t *a = apr_array_make(p, 4, sizeof(const char *));
-    char *copy, *tok, *last;
-    if (!*s) {
-        return a;
-    }
-    copy = apr_pstrdup(p, s);
-    for (tok = apr_strtok(copy, ",", &last); tok;
-         tok = apr_strtok(NULL, ",", &last)) {
-        APR_ARRAY_PUSH(a, const char *) = tok;
+    a->pool = p;
+    a->elt_size = sizeof(const char *);
+    a->nelts = 0;
+    a->nalloc = cap;
+    a->elts = (char *)elts;
+    while (*s) {
+        char *t = s;
+        while (*s && *s != ',') {
+            s++;
+        }
+        if (*s) {
+            *s++ = '\0';
+        }
+        if (*t) {
+            elts[a->nelts++] = t;
+        }
     }
     return a;
+}
+
+static int fields_of(const char *s)
+{
+    int n = 1;
+    for (; *s; s++) {
+        n += *s == ',';
+    }
+    return n;
+}
+
+/* The viewer of a consistent slot copy, in one allocation from p (issue
+ * 14: it was 13 allocations, three apr_strtok splits, and the two joins
+ * set_identity made again).  The blob is copied twice: one copy is split
+ * into the arrays, the other keeps the joined departments and roles. */
+static qw_viewer *viewer_of(apr_pool_t *p, const slot *s)
+{
+    const char *f[6];
+    apr_size_t off = 0, entlen = strlen(s->ent) + 1, size;
+    int i, nd, ndd, nr;
+    qw_viewer *v;
+    apr_array_header_t *arrs;
+    const char **elts;
+    char *split, *joined;
+
+    for (i = 0; i < 6; i++) {
+        f[i] = s->blob + off;
+        off += strlen(s->blob + off) + 1;
+    }
+    nd = fields_of(f[3]);
+    ndd = fields_of(f[4]);
+    nr = fields_of(f[5]);
+    size = sizeof(*v) + 3 * sizeof(*arrs)
+           + (apr_size_t)(nd + ndd + nr) * sizeof(*elts)
+           + 2 * s->blob_len + entlen;
+    v = apr_palloc(p, size);
+    memset(v, 0, sizeof(*v));
+    arrs = (apr_array_header_t *)(v + 1);
+    elts = (const char **)(arrs + 3);
+    split = (char *)(elts + nd + ndd + nr);
+    joined = split + s->blob_len;
+    memcpy(split, s->blob, s->blob_len);
+    memcpy(joined, s->blob, s->blob_len);
+    memcpy(joined + s->blob_len, s->ent, entlen);
+
+    v->enterprise_id = s->enterprise_id;
+    v->enterprise_code = joined + s->blob_len;
+    v->member_id = s->member_id;
+    v->session_id = s->session_id;
+    v->auth_level = s->auth_level;
+    v->kind = split + (f[0] - s->blob);
+    v->account = split + (f[1] - s->blob);
+    v->display_name = split + (f[2] - s->blob);
+    v->departments = split_into(p, &arrs[0], elts, nd,
+                                split + (f[3] - s->blob));
+    v->direct_departments = split_into(p, &arrs[1], elts + nd, ndd,
+                                       split + (f[4] - s->blob));
+    v->roles = split_into(p, &arrs[2], elts + nd + ndd, nr,
+                          split + (f[5] - s->blob));
+    v->departments_csv = joined + (f[3] - s->blob);
+    v->roles_csv = joined + (f[5] - s->blob);
+    return v;
+}
+
+/* Look (ent, hash) up and copy its slot to *out: 1 found, 0 not, -1 the
+ * cache is not usable now.  Under the mutex or inside a seqlock read: a
+ * torn copy is never used (the caller retries), but must not overrun. */
+static int session_lookup(cache *c, const char *ent,
+                          const unsigned char *hash, apr_time_t now,
+                          slot *out, apr_uint64_t *gen)
+{
+    slot *set;
+    const apr_uint64_t *tags;
+    apr_uint64_t tag;
+    apr_size_t i;
+    int w;
+
+    if (!healthy(c, now)) {
+        return -1;
+    }
+    *gen = c->gen;
+    i = slot_index(c, hash, &tag);
+    set = &c->slots[i];
+    tags = &c->slot_tags[i];
+    for (w = 0; w < CACHE_WAYS; w++) {
+        slot *sl = &set[w];
+        if (tags[w] == tag && sl->used && sl->deadline > now
+            && !memcmp(sl->key, hash, QW_TOKEN_HASH_LEN)
+            && !strcmp(sl->ent, ent)) {
+            apr_size_t len;
+            memcpy(out, sl, offsetof(slot, blob));
+            len = out->blob_len;
+            if (len > SLOT_BLOB) {
+                len = SLOT_BLOB;          /* torn: retried */
+            }
+            memcpy(out->blob, sl->blob, len);
+            out->blob_len = len;
+            out->ent[sizeof(out->ent) - 1] = '\0';
+            /* least recently used: a hint, written without the lock */
+            __atomic_store_n(&sl->touched, now, __ATOMIC_RELAXED);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 qw_viewer *qw_cache_get(request_rec *r, const char *ent,
                         const unsigned char *hash, apr_uint64_t *gen)
 {
     cache *c = cache_of(r->server);
-    apr_time_t now = apr_time_now();
-    qw_viewer *v = NULL;
-    slot *sl;
-    char blob[SLOT_BLOB];
+    apr_time_t now;
     slot copy;
+    apr_uint32_t seq;
+    int found = 0, tries;
+    qw_viewer *v;
 
     *gen = 0;
     if (!c || qw_dir(r)->cache_use == QW_CACHE_STRICT) {
         return NULL;
     }
-    apr_thread_mutex_lock(c->mutex);
-    if (!healthy(c, now)) {
+    now = apr_time_now();
+    for (tries = 0; tries < READ_TRIES; tries++) {
+        seq = read_begin(c);
+        found = session_lookup(c, ent, hash, now, &copy, gen);
+        if (!read_retry(c, seq)) {
+            break;
+        }
+    }
+    if (tries == READ_TRIES) {
+        apr_thread_mutex_lock(c->mutex);
+        found = session_lookup(c, ent, hash, now, &copy, gen);
         apr_thread_mutex_unlock(c->mutex);
+    }
+    if (found < 0) {
+        *gen = 0;
         return NULL;
     }
-    *gen = c->gen;
-    sl = NULL;
-    {
-        slot *set = &c->slots[slot_index(c, hash)];
-        int w;
-        for (w = 0; w < CACHE_WAYS; w++) {
-            if (set[w].used && set[w].deadline > now
-                && !strcmp(set[w].ent, ent)
-                && !memcmp(set[w].key, hash, QW_TOKEN_HASH_LEN)) {
-                sl = &set[w];
-                break;
-            }
-        }
+    if (!found) {
+        qw_metrics_inc(QW_C_CACHE_SESSION_MISS);
+        return NULL;
     }
-    if (sl) {
-        sl->touched = now;
-        copy = *sl;
-        memcpy(blob, sl->blob, sl->blob_len);
-        c->hits++;
-        apr_thread_mutex_unlock(c->mutex);
-        qw_metrics_inc(QW_C_CACHE_SESSION_HIT);
-        {
-            const char *f[6];
-            apr_size_t off = 0;
-            int i;
-            for (i = 0; i < 6; i++) {
-                f[i] = apr_pstrdup(r->pool, blob + off);
-                off += strlen(blob + off) + 1;
-            }
-            v = apr_pcalloc(r->pool, sizeof(*v));
-            v->enterprise_id = copy.enterprise_id;
-            v->enterprise_code = apr_pstrdup(r->pool, copy.ent);
-            v->member_id = copy.member_id;
-            v->session_id = copy.session_id;
-            v->auth_level = copy.auth_level;
-            v->kind = f[0];
-            v->account = f[1];
-            v->display_name = f[2];
-            v->departments = csv(r->pool, f[3]);
-            v->direct_departments = csv(r->pool, f[4]);
-            v->roles = csv(r->pool, f[5]);
-        }
-        return v;
+    /* the blob ends with its sixth NUL (qw_cache_put) */
+    if (copy.blob_len == 0 || copy.blob[copy.blob_len - 1] != '\0') {
+        return NULL;
     }
-    c->misses++;
-    apr_thread_mutex_unlock(c->mutex);
-    qw_metrics_inc(QW_C_CACHE_SESSION_MISS);
-    return NULL;
+    qw_metrics_inc(QW_C_CACHE_SESSION_HIT);
+    v = viewer_of(r->pool, &copy);
+    return v;
 }
 
 void qw_cache_put(request_rec *r, const char *ent, const unsigned char *hash,
@@ -535,7 +700,9 @@ void qw_cache_put(request_rec *r, const char *ent, const unsigned char *hash,
     /* an invalidation arrived while we read the database: what we read may
      * already be stale */
     if (gen == c->gen && healthy(c, apr_time_now())) {
-        slot *set = &c->slots[slot_index(c, hash)];
+        apr_uint64_t tag;
+        apr_size_t home = slot_index(c, hash, &tag);
+        slot *set = &c->slots[home];
         int w;
         sl = &set[0];
         for (w = 0; w < CACHE_WAYS; w++) {
@@ -552,8 +719,10 @@ void qw_cache_put(request_rec *r, const char *ent, const unsigned char *hash,
                 sl = &set[w];
             }
         }
+        write_begin(c);
+        c->slot_tags[home + (apr_size_t)(sl - set)] = tag;
         sl->used = 1;
-        sl->touched = apr_time_now();
+        __atomic_store_n(&sl->touched, apr_time_now(), __ATOMIC_RELAXED);
         memcpy(sl->key, hash, QW_TOKEN_HASH_LEN);
         apr_cpystrn(sl->ent, ent, sizeof(sl->ent));
         sl->deadline = apr_time_now() + ttl;
@@ -563,8 +732,42 @@ void qw_cache_put(request_rec *r, const char *ent, const unsigned char *hash,
         sl->auth_level = v->auth_level;
         memcpy(sl->blob, blob, off);
         sl->blob_len = off;
+        write_end(c);
     }
     apr_thread_mutex_unlock(c->mutex);
+}
+
+/* The decision for (v, mod, path) into *out: 1 found, 0 not, -1 the cache
+ * is not usable now.  As session_lookup. */
+static int article_lookup(cache *c, const qw_viewer *v, const char *mod,
+                          const char *path, apr_time_t now,
+                          qw_art_decision *out, apr_uint64_t *gen)
+{
+    art_slot *set;
+    const apr_uint64_t *tags;
+    apr_uint64_t tag;
+    apr_size_t i;
+    int w;
+
+    if (!healthy(c, now)) {
+        return -1;
+    }
+    *gen = c->gen;
+    i = art_index(c, v->enterprise_code, v->member_id, mod, path, &tag);
+    set = &c->arts[i];
+    tags = &c->art_tags[i];
+    for (w = 0; w < CACHE_WAYS; w++) {
+        art_slot *x = &set[w];
+        if (tags[w] == tag && x->used && x->deadline > now && x->member_id == v->member_id
+            && x->enterprise_id == v->enterprise_id
+            && !strcmp(x->ent, v->enterprise_code)
+            && !strcmp(x->mod, mod) && !strcmp(x->path, path)) {
+            *out = x->d;
+            __atomic_store_n(&x->touched, now, __ATOMIC_RELAXED);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 int qw_cache_article_get(request_rec *r, const qw_viewer *v,
@@ -572,49 +775,34 @@ int qw_cache_article_get(request_rec *r, const qw_viewer *v,
                          qw_art_decision *out, apr_uint64_t *gen)
 {
     cache *c = cache_of(r->server);
-    apr_time_t now = apr_time_now();
-    art_slot *a;
-    int hit = 0;
+    apr_time_t now;
+    apr_uint32_t seq;
+    int found = 0, tries;
 
     *gen = 0;
     if (!c || !v || !v->enterprise_code
         || qw_dir(r)->cache_use == QW_CACHE_STRICT) {
         return 0;
     }
-    apr_thread_mutex_lock(c->mutex);
-    if (!healthy(c, now)) {
-        apr_thread_mutex_unlock(c->mutex);
-        return 0;
-    }
-    *gen = c->gen;
-    {
-        art_slot *set = &c->arts[art_index(c, v->enterprise_code,
-                                           v->member_id, mod, path)];
-        int w;
-        a = NULL;
-        for (w = 0; w < CACHE_WAYS; w++) {
-            art_slot *x = &set[w];
-            if (x->used && x->deadline > now && x->member_id == v->member_id
-                && x->enterprise_id == v->enterprise_id
-                && !strcmp(x->ent, v->enterprise_code)
-                && !strcmp(x->mod, mod) && !strcmp(x->path, path)) {
-                a = x;
-                break;
-            }
+    now = apr_time_now();
+    for (tries = 0; tries < READ_TRIES; tries++) {
+        seq = read_begin(c);
+        found = article_lookup(c, v, mod, path, now, out, gen);
+        if (!read_retry(c, seq)) {
+            break;
         }
     }
-    if (a) {
-        a->touched = now;
-        *out = a->d;
-        c->art_hits++;
-        hit = 1;
+    if (tries == READ_TRIES) {
+        apr_thread_mutex_lock(c->mutex);
+        found = article_lookup(c, v, mod, path, now, out, gen);
+        apr_thread_mutex_unlock(c->mutex);
     }
-    else {
-        c->art_misses++;
+    if (found < 0) {
+        *gen = 0;
+        return 0;
     }
-    apr_thread_mutex_unlock(c->mutex);
-    qw_metrics_inc(hit ? QW_C_CACHE_ARTICLE_HIT : QW_C_CACHE_ARTICLE_MISS);
-    return hit;
+    qw_metrics_inc(found ? QW_C_CACHE_ARTICLE_HIT : QW_C_CACHE_ARTICLE_MISS);
+    return found;
 }
 
 void qw_cache_article_put(request_rec *r, const qw_viewer *v,
@@ -635,8 +823,10 @@ void qw_cache_article_put(request_rec *r, const qw_viewer *v,
     now = apr_time_now();
     /* as for sessions: an invalidation during the read may mean stale */
     if (gen == c->gen && healthy(c, now)) {
-        art_slot *set = &c->arts[art_index(c, v->enterprise_code,
-                                           v->member_id, mod, path)];
+        apr_uint64_t tag;
+        apr_size_t i = art_index(c, v->enterprise_code, v->member_id, mod,
+                                 path, &tag);
+        art_slot *set = &c->arts[i];
         int w;
         a = &set[0];
         for (w = 0; w < CACHE_WAYS; w++) {
@@ -656,8 +846,10 @@ void qw_cache_article_put(request_rec *r, const qw_viewer *v,
                 a = x;
             }
         }
+        write_begin(c);
+        c->art_tags[i + (apr_size_t)(a - set)] = tag;
         a->used = 1;
-        a->touched = now;
+        __atomic_store_n(&a->touched, now, __ATOMIC_RELAXED);
         a->deadline = now + ART_MAX_AGE;
         a->enterprise_id = v->enterprise_id;
         a->member_id = v->member_id;
@@ -665,6 +857,7 @@ void qw_cache_article_put(request_rec *r, const qw_viewer *v,
         apr_cpystrn(a->ent, v->enterprise_code, sizeof(a->ent));
         apr_cpystrn(a->mod, mod, sizeof(a->mod));
         apr_cpystrn(a->path, path, sizeof(a->path));
+        write_end(c);
     }
     apr_thread_mutex_unlock(c->mutex);
 }

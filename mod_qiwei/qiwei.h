@@ -40,6 +40,9 @@ typedef struct {
     apr_array_header_t *direct_departments;
     apr_array_header_t *roles;
     const char *token;             /* the cookie's token text: CSRF binding */
+    /* departments and roles joined with ',' when already at hand (a
+     * viewer from the cache), else NULL: apr_array_pstrcat them */
+    const char *departments_csv, *roles_csv;
 } qw_viewer;
 
 /* An article's watermark setting for this request (qw_req). */

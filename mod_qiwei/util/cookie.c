@@ -171,6 +171,40 @@ const char *qw_cookie_get(apr_pool_t *p, const char *header, const char *name)
     return apr_pstrmemdup(p, cs.found->value, cs.found->vlen);
 }
 
+static int find_and_count(const cookie_pair *cp, void *baton)
+{
+    cookie_search *cs = baton;
+
+    if (name_matches(cp, cs)) {
+        cs->count++;
+        if (!cs->found && cp->value_ok) {
+            cs->copy = *cp;
+            cs->found = &cs->copy;
+        }
+    }
+    return 0;
+}
+
+const char *qw_cookie_get_counted(apr_pool_t *p, const char *header,
+                                  const char *name, int *count)
+{
+    cookie_search cs;
+
+    *count = 0;
+    if (header == NULL || name == NULL || *name == '\0') {
+        return NULL;
+    }
+    memset(&cs, 0, sizeof(cs));
+    cs.name = name;
+    cs.nlen = strlen(name);
+    each_pair(header, find_and_count, &cs);
+    *count = cs.count;
+    if (cs.found == NULL) {
+        return NULL;
+    }
+    return apr_pstrmemdup(p, cs.found->value, cs.found->vlen);
+}
+
 int qw_cookie_count(const char *header, const char *name)
 {
     cookie_search cs;

@@ -14,6 +14,11 @@ const char *qw_cookie_get(apr_pool_t *p, const char *header, const char *name);
  * up as a second value). */
 int qw_cookie_count(const char *header, const char *name);
 
+/* Both in one pass over the header (the session cookie on every request):
+ * qw_cookie_get's answer, and qw_cookie_count's in *count. */
+const char *qw_cookie_get_counted(apr_pool_t *p, const char *header,
+                                  const char *name, int *count);
+
 /* The Cookie header without the cookies called one of names (a NULL
  * terminated list): header itself when none is there, NULL when nothing is
  * left.  Other pairs, malformed ones included, are kept in order. */

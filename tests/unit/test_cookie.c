@@ -69,6 +69,39 @@ START_TEST(first_wins)
 }
 END_TEST
 
+/* qw_cookie_get_counted answers what qw_cookie_get and qw_cookie_count
+ * answer, in one pass */
+START_TEST(get_counted_agrees)
+{
+    static const char *const headers[] = {
+        "s=1; s=2", "s=1; t=2; s=3;s=4", "s=1", "t=1", "S=1; ss=1",
+        "s=a b; s=2", "s=a b", "garbage; s=\"q\"", "", "s=; s=1"
+    };
+    apr_pool_t *p;
+    size_t i;
+    int n;
+
+    apr_pool_create(&p, NULL);
+    for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+        const char *a = qw_cookie_get(p, headers[i], "s");
+        const char *b = qw_cookie_get_counted(p, headers[i], "s", &n);
+        ck_assert_int_eq(n, qw_cookie_count(headers[i], "s"));
+        if (a) {
+            ck_assert_str_eq(b, a);
+        }
+        else {
+            ck_assert_ptr_null(b);
+        }
+    }
+    ck_assert_ptr_null(qw_cookie_get_counted(p, NULL, "s", &n));
+    ck_assert_int_eq(n, 0);
+    ck_assert_str_eq(qw_cookie_get_counted(p, "s=a b; s=2; s=3", "s", &n),
+                     "2");
+    ck_assert_int_eq(n, 3);
+    apr_pool_destroy(p);
+}
+END_TEST
+
 START_TEST(malformed_pairs_skipped)
 {
     ck_assert_str_eq(GET("garbage; a=1", "a"), "1");
@@ -150,6 +183,7 @@ Suite *suite_cookie(void)
     tcase_add_test(tc, simple_forms);
     tcase_add_test(tc, names_exact);
     tcase_add_test(tc, first_wins);
+    tcase_add_test(tc, get_counted_agrees);
     tcase_add_test(tc, malformed_pairs_skipped);
     tcase_add_test(tc, long_values_ignored);
     tcase_add_test(tc, null_inputs);
