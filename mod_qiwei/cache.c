@@ -100,6 +100,12 @@ typedef struct {
     apr_uint64_t evictions;    /* statistics (writers only) */
 } cache;
 
+/* A slot's string field against a key, never reading past the field: in
+ * a lock-free read the field may be half rewritten and hold no NUL (the
+ * read is retried, but must not overrun).  A whole field always holds its
+ * NUL, so this is strcmp's equality there. */
+#define FIELD_CMP(field, key) strncmp((field), (key), sizeof(field))
+
 /* Lock-free reads that met a writer this many times take the mutex. */
 #define READ_TRIES 3
 
@@ -606,7 +612,7 @@ static int session_lookup(cache *c, const char *ent,
         slot *sl = &set[w];
         if (tags[w] == tag && sl->used && sl->deadline > now
             && !memcmp(sl->key, hash, QW_TOKEN_HASH_LEN)
-            && !strcmp(sl->ent, ent)) {
+            && !FIELD_CMP(sl->ent, ent)) {
             apr_size_t len;
             memcpy(out, sl, offsetof(slot, blob));
             len = out->blob_len;
@@ -760,8 +766,8 @@ static int article_lookup(cache *c, const qw_viewer *v, const char *mod,
         art_slot *x = &set[w];
         if (tags[w] == tag && x->used && x->deadline > now && x->member_id == v->member_id
             && x->enterprise_id == v->enterprise_id
-            && !strcmp(x->ent, v->enterprise_code)
-            && !strcmp(x->mod, mod) && !strcmp(x->path, path)) {
+            && !FIELD_CMP(x->ent, v->enterprise_code)
+            && !FIELD_CMP(x->mod, mod) && !FIELD_CMP(x->path, path)) {
             *out = x->d;
             __atomic_store_n(&x->touched, now, __ATOMIC_RELAXED);
             return 1;
