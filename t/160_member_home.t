@@ -150,6 +150,8 @@ my ($s2);
     my $c = decode_utf8($r->content);
     unlike $c, qr/<script/i, '... no script at all';
     like $c, qr/Articles you may read/, 'en: the articles section';
+    cmp_ok length($r->content), '<', 150 * 1024,
+        '... the whole page under 150 KB before compression';
 
     my @titles = $c =~ m{>N \Q$u\E (\w+)</a>}g;
     is_deeply \@titles, [qw(named role dept all)],
@@ -271,6 +273,229 @@ my ($sid1, $sid2) = session_ids($reader);
     is $a->{'max-age'}, '0', '... the cookie cleared';
     api_refused($s1, 'this session, right after');
     is live($reader), 0, '... none left';
+}
+
+# --- the directory: scope, hidden numbers, escaping, paging -------------------
+sub set_setting {
+    my ($k, $v) = @_;
+    sql("UPDATE enterprises SET settings = coalesce(settings, '{}'::jsonb)"
+      . (defined $v ? " || jsonb_build_object('$k', '$v')" : " - '$k'")
+      . " WHERE code = '$E'");
+}
+{
+    # only this run's members are active (earlier runs' are departed), so
+    # every one of them is on the first page
+    sql("UPDATE members m SET status = 'departed' FROM enterprises e"
+      . " WHERE e.enterprise_id = m.enterprise_id AND e.code = '$E'"
+      . " AND m.account NOT LIKE '%$u'");
+    set_setting('directory_scope', 'all');
+    set_setting('hide_mobile', undef);
+    set_setting('member_two_step', undef);
+    my $dname = q{<img src=x onerror=alert(2)> "Dee" & 'D'};
+    seed_department($E, 'hx', q{<b>Hx</b> & "q" 'Dept'}, 'web');
+    activate_member($E, "da$u", depts => 'hx', mobile => '13900000011',
+                    name => $dname);
+    activate_member($E, "dh$u", depts => 'web', mobile => '13900000022');
+    activate_member($E, "ds$u", depts => 'sales', mobile => '13900000033');
+    sql("UPDATE members SET hide_mobile = true WHERE account = 'dh$u'");
+    my (undef, $rs) = login($H, $reader, $rpw);
+    my (undef, $os) = login($H, $other, $opw);
+
+    my $r = home($rs);
+    is $r->code, 200, 'directory: the home page';
+    my $c = decode_utf8($r->content);
+    my ($dir) = $c =~ m{(<section id="directory".*?</section>)}s;
+    ok $dir, '... has a directory section';
+    $dir //= '';
+    like $dir, qr{<h2 id="directory-h">Directory</h2>}, '... titled';
+    for my $a ("da$u", "dh$u", "ds$u", $reader, $author, $other) {
+        like $dir, qr{<small>\Q$a\E</small>}, "scope all: $a listed";
+    }
+    like $dir, qr{href="tel:13900000011">13900000011</a>},
+        "a shown number, as a tel: link";
+    like $dir, qr{13900000033}, "... and another department's";
+    unlike $c, qr{13900000022}, "the member's hidden number: nowhere in the page";
+    unlike $c, qr{0000022}, '... not even part of it';
+    like $dir, qr{\Q&lt;img src=x onerror=alert(2)&gt; &quot;Dee&quot; &amp; &#39;D&#39;\E},
+        'a hostile display name: escaped';
+    unlike $c, qr{<img src=x}, '... never markup';
+    like $dir, qr{Departments: \Q&lt;b&gt;Hx&lt;/b&gt; &amp; &quot;q&quot; &#39;Dept&#39;\E},
+        'a hostile department name: escaped';
+    unlike $c, qr{<b>Hx}, '... never markup';
+    like $dir, qr{Departments: Web<}, 'department names shown';
+    like $dir, qr{People 1 to \d+ of \d+}, '... the range shown';
+    my @li = $dir =~ m{<li>}g;
+    cmp_ok scalar(@li), '<=', 50, '... at most 50 people on a page';
+    like decode_utf8(home($rs, lang => 'zh-CN')->content), qr{通讯录},
+        'zh-CN: the directory section';
+
+    # the member API answers the same people (one implementation)
+    my ($ar, $aj) = api('GET', "$H/api/v1/directory?limit=500",
+                        cookie => "qiwei_session=$rs");
+    is $ar->code, 200, 'the member directory API';
+    my @api = sort map { $_->{account} } @{ $aj->{items} || [] };
+    my @page = sort $dir =~ m{<small>([^<]+)</small>}g;
+    is_deeply \@page, \@api, '... lists the same people as the page';
+
+    # scope: the viewer's departments and their sub-departments
+    set_setting('directory_scope', 'department');
+    $c = decode_utf8(home($rs)->content);
+    ($dir) = $c =~ m{(<section id="directory".*?</section>)}s;
+    $dir //= '';
+    like $dir, qr{<small>da\Q$u\E</small>}, 'scope department: the same department';
+    like $dir, qr{<small>\Q$reader\E</small>}, '... the viewer';
+    unlike $c, qr{ds\Q$u\E}, '... not another department';
+    unlike $c, qr{13900000033}, "... nor its number";
+    unlike $c, qr{\Q$author\E}, '... nor its other members';
+    my $oc = decode_utf8(home($os)->content);
+    like $oc, qr{<small>ds\Q$u\E</small>}, 'a sales member sees sales';
+    unlike $oc, qr{da\Q$u\E}, '... and not web';
+    ($ar, $aj) = api('GET', "$H/api/v1/directory?limit=500",
+                     cookie => "qiwei_session=$rs");
+    is_deeply [sort map { $_->{account} } @{ $aj->{items} || [] }],
+        [sort $dir =~ m{<small>([^<]+)</small>}g],
+        '... the API agrees with the page';
+
+    # hide_mobile for everyone
+    set_setting('directory_scope', 'all');
+    set_setting('hide_mobile', 'true');
+    $c = decode_utf8(home($rs)->content);
+    like $c, qr{<small>ds\Q$u\E</small>}, 'hide_mobile: the people still listed';
+    unlike $c, qr{139000000}, '... no number at all';
+    unlike $c, qr{tel:}, '... no tel: link';
+    set_setting('hide_mobile', undef);
+
+    # paging: a malformed page is refused, a page past the end is empty
+    $r = home($rs, q => '?dir=abc');
+    is $r->code, 400, 'dir=abc: 400';
+    is home($rs, q => '?dir=-1')->code, 400, 'dir=-1: 400';
+    is home($rs, q => '?dir=99999999')->code, 400, 'dir past the limit: 400';
+    $c = decode_utf8(home($rs, q => '?dir=5000')->content);
+    like $c, qr{No one to show\.}, 'a page past the end: nobody';
+    like $c, qr{href="\?dir=4950#directory"}, '... and a link back';
+    $c = decode_utf8(home($rs, q => '?dir=1')->content);
+    ($dir) = $c =~ m{(<section id="directory".*?</section>)}s;
+    like $dir // '', qr{People 2 to }, 'dir=1: from the second person';
+}
+
+# --- CSP of the home page and of the two-step page ----------------------------
+{
+    my (undef, $cs) = login($H, $reader, $rpw);
+    for my $page ('home', 'twostep-off') {
+        my $r = http_get("$H/$page", cookie => "qiwei_session=$cs", html => 1,
+                         lang => 'en');
+        my $csp = $r->header('Content-Security-Policy') // '';
+        like $csp, qr/frame-ancestors 'none'/, "$page: frame-ancestors 'none'";
+        like $csp, qr/default-src 'none'/, "$page: default-src 'none'";
+        ok $csp !~ /script-src/ || $csp =~ /script-src 'self'(;|$)/,
+            "$page: no script source but 'self'";
+        unlike decode_utf8($r->content), qr/<script|<[^>]*\son\w+\s*=/i,
+            "$page: no script, no inline handler";
+    }
+}
+
+# --- two-step on and off from the home page -----------------------------------
+{
+    my $acct = "tw$u";
+    my $pw = activate_member($E, $acct, depts => 'sales');
+    my (undef, $s) = login($H, $acct, $pw);
+    like decode_utf8(home($s)->content),
+        qr{Two-step verification is off\. <a href="\Q$H\E/twostep-setup"},
+        'two-step off: the state and the way to turn it on';
+
+    my $enrol = sub {
+        my ($sess) = @_;
+        my $pg = http_get("$H/twostep-setup", cookie => "qiwei_session=$sess",
+                          html => 1);
+        my ($secret) = $pg->content =~ m{<code id="secret">([A-Z2-7]+)</code>};
+        like $pg->content, qr/<svg [^>]*viewBox/, 'enrolment: a QR code';
+        my $r = http_post("$H/twostep-setup",
+            [csrf => form_field($pg->content, 'csrf'),
+             code => totp_code($secret, time - 30)],
+            cookie => "qiwei_session=$sess", html => 1);
+        is $r->code, 200, 'enrolment: on';
+        my @codes = $r->content =~ m{<li><code>([a-z0-9-]+)</code></li>}g;
+        is scalar(@codes), 10, '... 10 recovery codes shown';
+        return ($secret, session_of($r));
+    };
+    my ($secret, $s2) = $enrol->($s);
+    my $totp = sub {
+        sql("SELECT count(*) FROM member_totp t JOIN members m USING"
+          . " (enterprise_id, member_id) WHERE m.account = '$acct'"
+          . " AND t.enabled");
+    };
+    my $codes = sub {
+        sql("SELECT count(*) FROM member_recovery_codes c JOIN members m"
+          . " USING (enterprise_id, member_id) WHERE m.account = '$acct'");
+    };
+    is $totp->(), 1, 'two-step on in the database';
+
+    my $c = decode_utf8(home($s2)->content);
+    like $c, qr{Two-step verification is on\.}, 'home: two-step on';
+    like $c, qr{href="\Q$H\E/twostep-off"}, '... a way to turn it off';
+
+    my $pg = http_get("$H/twostep-off", cookie => "qiwei_session=$s2",
+                      html => 1);
+    is $pg->code, 200, 'the turn-off page';
+    like $pg->content, qr{<label for="current">}, '... a labelled password';
+    like $pg->content, qr{<label for="code">}, '... a labelled code';
+    my $csrf = form_field($pg->content, 'csrf');
+    ok $csrf, '... a CSRF token';
+
+    my $off = sub {
+        my (@f) = @_;
+        return http_post("$H/twostep-off", [@f],
+                         cookie => "qiwei_session=$s2", html => 1,
+                         lang => 'en');
+    };
+    is $off->(current => $pw)->code, 403, 'no CSRF token: 403';
+    is $off->(csrf => "x$csrf", current => $pw)->code, 403,
+        'a wrong CSRF token: 403';
+    is $off->(csrf => $csrf)->code, 400, 'no password and no code: 400';
+    is $off->(csrf => $csrf, current => "$pw-not")->code, 401,
+        'a wrong password: 401';
+    is $off->(csrf => $csrf, code => '000000')->code, 401, 'a wrong code: 401';
+    is $totp->(), 1, '... two-step still on after every refusal';
+    allowed($M, $s2, '... the session still good');
+
+    # enforced by the enterprise: not offered, refused
+    set_setting('member_two_step', 'required');
+    $c = decode_utf8(home($s2)->content);
+    like $c, qr{requires two-step verification: it cannot be turned off},
+        'required: the home page says so';
+    unlike $c, qr{twostep-off}, '... and offers no way to turn it off';
+    my $r = $off->(csrf => $csrf, current => $pw);
+    is $r->code, 403, 'required: the right password is refused (403)';
+    is $totp->(), 1, '... two-step still on';
+    set_setting('member_two_step', undef);
+
+    # with the password: off, codes gone, every other session ended
+    my $before = audits('two_step_disable');
+    $r = $off->(csrf => $csrf, current => $pw);
+    is $r->code, 200, 'the right password: off';
+    like decode_utf8($r->content), qr{Two-step verification is off},
+        '... the page says so';
+    is $totp->(), 0, '... the secret is gone';
+    is $codes->(), 0, '... and the recovery codes';
+    is audits('two_step_disable'), $before + 1, '... audited';
+    api_refused($s2, 'the session from before');
+    my $s3 = session_of($r);
+    allowed($M, $s3, 'the new session of this browser');
+    like decode_utf8(home($s3)->content), qr{Two-step verification is off\.},
+        'home: off again';
+    is http_get("$H/twostep-off", cookie => "qiwei_session=$s3",
+                html => 1)->code, 200, 'the turn-off page with it off: 200';
+
+    # on again (new codes), then off with a current code
+    my ($secret2, $s4) = $enrol->($s3);
+    $pg = http_get("$H/twostep-off", cookie => "qiwei_session=$s4", html => 1);
+    $r = http_post("$H/twostep-off",
+                   [csrf => form_field($pg->content, 'csrf'),
+                    code => totp_code($secret2 // '', time)],
+                   cookie => "qiwei_session=$s4", html => 1);
+    is $r->code, 200, 'a current code: off';
+    is $totp->(), 0, '... the secret is gone';
+    is audits('two_step_disable'), $before + 2, '... audited';
 }
 
 # --- in a browser (QIWEI_BROWSER_TEST=1): phone and desktop, both languages --

@@ -16,12 +16,27 @@ const char *qw_form_code_fields(request_rec *r, qw_lang lang)
         "autocomplete=\"off\" maxlength=\"32\">", NULL);
 }
 
+/* svg (util/qr.c's, role="img") with an accessible name: a screen reader
+ * says what the picture is (the key itself follows as text). */
+static const char *qr_labelled(request_rec *r, qw_lang lang, const char *svg)
+{
+    const char *at = strstr(svg, " role=\"img\"");
+
+    if (!at) {
+        return svg;
+    }
+    return apr_pstrcat(r->pool, apr_pstrmemdup(r->pool, svg, at - svg),
+                       " role=\"img\" aria-label=\"",
+                       qw_str(lang, QW_S_TWOSTEP_QR_LABEL), "\"",
+                       at + strlen(" role=\"img\""), NULL);
+}
+
 const char *qw_form_enrol_intro(request_rec *r, qw_lang lang,
                                 const char *svg, const char *b32)
 {
     return apr_pstrcat(r->pool,
         "<p class=\"hint\">", qw_str(lang, QW_S_TWOSTEP_SETUP_INTRO), "</p>"
-        "<p id=\"qr\">", svg, "</p>"
+        "<p id=\"qr\">", qr_labelled(r, lang, svg), "</p>"
         "<p class=\"hint\">", qw_str(lang, QW_S_TWOSTEP_SECRET),
         " <code id=\"secret\">", b32, "</code></p>", NULL);
 }

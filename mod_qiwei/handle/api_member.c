@@ -1,8 +1,9 @@
 /* Member-facing API and page: the directory as a member may see it (R15)
  * and the member's own login reminders (R4).
  *
- * Privacy is decided in the query: members outside the viewer's scope are
- * not selected, and a hidden mobile number (hidden for the member, or for
+ * Privacy is decided in the store's query (qw_directory_visible, shared
+ * with the home page): members outside the viewer's scope are not
+ * selected, and a hidden mobile number (hidden for the member, or for
  * everyone by the enterprise) is not even read from the database, so it
  * cannot leave the server. */
 #include "apr_strings.h"
@@ -13,106 +14,41 @@
 #include "cfg/config.h"
 #include "handle/handle.h"
 #include "handle/api.h"
-#include "util/seal.h"
 #include "util/text.h"
-
-/* $1 enterprise id, $2 the viewer's member id, $3 limit, $4 offset: the
- * active members the viewer may see.  DEPARTMENTS are sorted,
- * comma-separated codes; MOBILE_HEX is NULL when hidden; TOTAL counts
- * every row, not only this page. */
-#define DIRECTORY_COLS(X, L) \
-    X(MEMBER_ID, " m.member_id") \
-    X(ACCOUNT, " m.account") \
-    X(DISPLAY_NAME, " m.display_name") \
-    X(DEPARTMENTS, \
-      "  (SELECT coalesce(string_agg(d.code, ',' ORDER BY d.code), '')" \
-      "     FROM member_departments md" \
-      "     JOIN departments d ON d.enterprise_id = md.enterprise_id" \
-      "                       AND d.department_id = md.department_id" \
-      "    WHERE md.enterprise_id = m.enterprise_id" \
-      "      AND md.member_id = m.member_id)") \
-    X(MOBILE_HEX, \
-      "  CASE WHEN cfg.hide OR m.hide_mobile THEN NULL" \
-      "       ELSE encode(m.mobile_enc, 'hex') END") \
-    L(TOTAL, "  count(*) OVER ()")
-#define DIRECTORY_COL_ENUM(name, expr) DIRECTORY_COL_##name,
-enum { DIRECTORY_COLS(DIRECTORY_COL_ENUM, DIRECTORY_COL_ENUM) };
-static const char sql_directory[] =
-    "WITH v AS ("
-    " SELECT d.path FROM member_departments md"
-    "   JOIN departments d ON d.enterprise_id = md.enterprise_id"
-    "                     AND d.department_id = md.department_id"
-    "  WHERE md.enterprise_id = $1 AND md.member_id = $2"
-    "), cfg AS ("
-    " SELECT coalesce(settings->>'directory_scope', 'all') AS scope,"
-    "        coalesce((settings->>'hide_mobile')::boolean, false) AS hide"
-    "   FROM enterprises WHERE enterprise_id = $1"
-    ")"
-    " SELECT" DIRECTORY_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
-    "   FROM members m CROSS JOIN cfg"
-    "  WHERE m.enterprise_id = $1 AND m.status = 'active'"
-    "    AND (cfg.scope = 'all' OR m.member_id = $2 OR EXISTS ("
-    "      SELECT 1 FROM member_departments md"
-    "        JOIN departments d ON d.enterprise_id = md.enterprise_id"
-    "                          AND d.department_id = md.department_id"
-    "        JOIN v ON d.path LIKE v.path || '%'"
-    "       WHERE md.enterprise_id = m.enterprise_id"
-    "         AND md.member_id = m.member_id))"
-    "  ORDER BY m.account LIMIT $3 OFFSET $4";
 
 int qw_api_directory(qw_api *a)
 {
-    request_rec *r = a->r;
     qw_viewer *v = a->viewer;
-    const char *p[4];
+    apr_array_header_t *rows;
     json_t *items;
-    PGresult *res;
     qw_status rc;
     int i, total = 0;
 
     if (a->nseg != 1) {
         return qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such resource");
     }
-    p[0] = qw_i64(r->pool, v->enterprise_id);
-    p[1] = qw_i64(r->pool, v->member_id);
-    p[2] = apr_ltoa(r->pool, a->limit);
-    p[3] = apr_ltoa(r->pool, a->offset);
-    res = qw_store_exec(&a->st, sql_directory, 4, p, &rc);
-    if (!res) {
+    /* the one implementation of the scope and privacy rules (the home
+     * page uses it too) */
+    rc = qw_directory_visible(&a->st, v->enterprise_id, v->member_id,
+                              a->limit, a->offset, &rows, &total);
+    if (rc != QW_OK) {
         return qw_api_store_error(a, rc, NULL, NULL, NULL);
     }
     items = json_array();
-    for (i = 0; i < PQntuples(res); i++) {
-#define COL(name) PQgetvalue(res, i, DIRECTORY_COL_##name)
-        int64_t mid = apr_atoi64(COL(MEMBER_ID));
-        const char *mobile = NULL;
-        total = atoi(COL(TOTAL));
-        if (!PQgetisnull(res, i, DIRECTORY_COL_MOBILE_HEX) && qw_keys()) {
-            unsigned char *blob, *pt;
-            size_t bl, pl;
-            if (qw_store_unhex(r->pool, COL(MOBILE_HEX), &blob, &bl) == 0
-                && qw_unseal(r->pool, qw_keys(),
-                             qw_seal_aad(r->pool, "members.mobile",
-                                         v->enterprise_id, mid),
-                             blob, bl, &pt, &pl) == 0) {
-                mobile = (const char *)pt;
-            }
+    for (i = 0; i < rows->nelts; i++) {
+        const qw_directory_entry *e = &APR_ARRAY_IDX(rows, i,
+                                                     qw_directory_entry);
+        /* a hidden number is absent, not null: nothing to tell */
+        json_t *o = json_pack("{s:s, s:s, s:o}",
+                              "account", e->account,
+                              "display_name", e->display_name,
+                              "departments", qw_api_csv_array(
+                                  e->departments));
+        if (o && e->mobile) {
+            json_object_set_new(o, "mobile", json_string(e->mobile));
         }
-        {
-            /* a hidden number is absent, not null: nothing to tell */
-            json_t *o = json_pack("{s:s, s:s, s:o}",
-                                  "account", COL(ACCOUNT),
-                                  "display_name", COL(DISPLAY_NAME),
-                                  "departments", qw_api_csv_array(
-                                      COL(DEPARTMENTS)));
-            if (o && mobile) {
-                json_object_set_new(o, "mobile", json_string(mobile));
-            }
-            json_array_append_new(items, o);
-        }
-#undef COL
+        json_array_append_new(items, o);
     }
-    PQclear(res);
     return qw_api_json(a, HTTP_OK,
                        json_pack("{s:o, s:i, s:i, s:i}", "items", items,
                                  "total", total,

@@ -28,6 +28,8 @@
 #define HOME_REMINDERS 10
 #define HOME_SESSIONS 50
 #define HOME_UA_SHOWN 80     /* bytes of a User-Agent shown */
+#define HOME_DIRECTORY 50    /* people per page of the directory */
+#define HOME_DIRECTORY_MAX_OFFSET 100000
 
 /* A path as an href: every byte but unreserved ones and '/' percent-
  * encoded (article paths are canonical: never "//", so never an
@@ -170,6 +172,126 @@ static const char *sessions_html(request_rec *r, qw_lang lang,
     return html;
 }
 
+/* A mobile number as a tel: target: its digits and a leading '+' only. */
+static const char *tel_href(apr_pool_t *p, const char *mobile)
+{
+    char *out = apr_palloc(p, strlen(mobile) + 5), *o = out;
+    const char *c;
+
+    memcpy(o, "tel:", 4);
+    o += 4;
+    for (c = mobile; *c; c++) {
+        if ((*c >= '0' && *c <= '9') || (*c == '+' && o == out + 4)) {
+            *o++ = *c;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* text with its three "%d" replaced by a, b and c in turn (the text is
+ * one of ours, from util/i18n.c; no printf with a variable format). */
+static const char *fill_numbers(apr_pool_t *p, const char *text, long a,
+                                long b, long c)
+{
+    const long n[3] = { a, b, c };
+    const char *out = "", *at;
+    int i = 0;
+
+    while ((at = strstr(text, "%d")) && i < 3) {
+        out = apr_pstrcat(p, out, apr_pstrmemdup(p, text, at - text),
+                          apr_ltoa(p, n[i++]), NULL);
+        text = at + 2;
+    }
+    return apr_pstrcat(p, out, text, NULL);
+}
+
+/* The directory section: one page of the people the viewer may see, as
+ * the store decides (qw_directory_visible: the enterprise's scope, hidden
+ * numbers never read), with links to the pages before and after. */
+static const char *directory_html(request_rec *r, qw_lang lang,
+                                  const apr_array_header_t *rows, int total,
+                                  long offset)
+{
+    const char *html = "", *nav = "";
+    int i;
+
+    if (rows->nelts == 0) {
+        html = apr_pstrcat(r->pool, "<p class=\"hint\">",
+                           qw_str(lang, QW_S_HOME_DIR_EMPTY), "</p>", NULL);
+    }
+    else {
+        html = apr_pstrcat(r->pool, "<p class=\"hint\">",
+                           fill_numbers(r->pool,
+                                        qw_str(lang, QW_S_HOME_DIR_RANGE),
+                                        offset + 1, offset + rows->nelts,
+                                        total),
+                           "</p><ul class=\"people\">", NULL);
+        for (i = 0; i < rows->nelts; i++) {
+            const qw_directory_entry *e = &APR_ARRAY_IDX(rows, i,
+                                                         qw_directory_entry);
+            html = apr_pstrcat(r->pool, html, "<li><strong>",
+                qw_escape_html(r->pool, e->display_name), "</strong> <small>",
+                qw_escape_html(r->pool, e->account), "</small>",
+                *e->department_names ? "<br>" : "",
+                *e->department_names ? qw_str(lang, QW_S_HOME_DIR_DEPTS)
+                                     : "",
+                *e->department_names ? ": " : "",
+                qw_escape_html(r->pool, e->department_names),
+                e->mobile ? "<br>" : "",
+                e->mobile ? qw_str(lang, QW_S_HOME_DIR_MOBILE) : "",
+                e->mobile ? ": <a href=\"" : "",
+                e->mobile ? qw_escape_html(r->pool,
+                                           tel_href(r->pool, e->mobile)) : "",
+                e->mobile ? "\">" : "",
+                e->mobile ? qw_escape_html(r->pool, e->mobile) : "",
+                e->mobile ? "</a>" : "", "</li>", NULL);
+        }
+        html = apr_pstrcat(r->pool, html, "</ul>", NULL);
+    }
+    if (offset > 0) {
+        nav = apr_pstrcat(r->pool, "<a href=\"?dir=",
+                          apr_ltoa(r->pool, offset > HOME_DIRECTORY
+                                            ? offset - HOME_DIRECTORY : 0),
+                          "#directory\">",
+                          qw_str(lang, QW_S_HOME_DIR_PREV), "</a> ", NULL);
+    }
+    if (offset + rows->nelts < total) {
+        nav = apr_pstrcat(r->pool, nav, "<a href=\"?dir=",
+                          apr_ltoa(r->pool, offset + HOME_DIRECTORY),
+                          "#directory\">",
+                          qw_str(lang, QW_S_HOME_DIR_NEXT), "</a>", NULL);
+    }
+    return apr_pstrcat(r->pool, "<section id=\"directory\" aria-labelledby"
+                       "=\"directory-h\"><h2 id=\"directory-h\">",
+                       qw_str(lang, QW_S_HOME_DIRECTORY), "</h2>", html,
+                       *nav ? "<p>" : "", nav, *nav ? "</p>" : "",
+                       "</section>", NULL);
+}
+
+/* The directory page asked for (?dir=OFFSET): 0 when none, -1 when it is
+ * not a number in range. */
+static long directory_offset(request_rec *r)
+{
+    apr_table_t *args;
+    const char *v;
+    char *end = NULL;
+    apr_int64_t n;
+
+    if (!r->args) {
+        return 0;
+    }
+    ap_args_to_table(r, &args);
+    if (!(v = apr_table_get(args, "dir"))) {
+        return 0;
+    }
+    n = apr_strtoi64(v, &end, 10);
+    if (!*v || !end || *end || n < 0 || n > HOME_DIRECTORY_MAX_OFFSET) {
+        return -1;
+    }
+    return (long)n;
+}
+
 static int to_login(request_rec *r, int status)
 {
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
@@ -180,6 +302,28 @@ static int to_login(request_rec *r, int status)
     return status;
 }
 
+/* With two-step on: the way to turn it off (<handler>/twostep-off asks
+ * for the password or a code), or why it stays on. */
+static const char *twostep_off_html(request_rec *r, qw_lang lang,
+                                    const qw_member_security *ms, int manage)
+{
+    if (!ms->totp_enabled) {
+        return "";
+    }
+    if (qw_sec_two_step_required_for(r, ms)) {
+        return qw_str(lang, QW_S_HOME_TWOSTEP_ENFORCED);
+    }
+    if (!manage) {
+        return "";
+    }
+    return apr_pstrcat(r->pool, qw_str(lang, QW_S_HOME_TWOSTEP_OFF_HINT),
+                       " <a href=\"",
+                       qw_escape_html(r->pool,
+                                      qw_sec_page_url(r, "twostep-off")),
+                       "\">", qw_str(lang, QW_S_HOME_TWOSTEP_TURN_OFF),
+                       "</a>", NULL);
+}
+
 static int send_home(request_rec *r, int status, const qw_viewer *v,
                      qw_store *st, const char *message, int ok)
 {
@@ -188,8 +332,10 @@ static int send_home(request_rec *r, int status, const qw_viewer *v,
     /* a scan session (a public computer) cannot end sessions */
     int manage = strcmp(v->kind, "scan") != 0;
     const char *csrf = NULL;
-    apr_array_header_t *articles, *reminders, *sessions;
+    apr_array_header_t *articles, *reminders, *sessions, *people;
     qw_member_security ms;
+    long dir_off = directory_offset(r);
+    int people_total = 0;
 
     if (!qw_csrf_key()) {
         return qw_unavailable(r);
@@ -204,7 +350,10 @@ static int send_home(request_rec *r, int status, const qw_viewer *v,
         || qw_sec_member_state(st, v->enterprise_id, v->member_id, &ms)
            != QW_OK
         || qw_sec_sessions_list(st, v->enterprise_id, v->member_id,
-                                HOME_SESSIONS, &sessions) != QW_OK) {
+                                HOME_SESSIONS, &sessions) != QW_OK
+        || qw_directory_visible(st, v->enterprise_id, v->member_id,
+                                HOME_DIRECTORY, dir_off < 0 ? 0 : dir_off,
+                                &people, &people_total) != QW_OK) {
         return qw_unavailable(r);
     }
     return qw_page_send(r, status, lang, qw_page_nonce(r), title,
@@ -226,6 +375,8 @@ static int send_home(request_rec *r, int status, const qw_viewer *v,
         "<p><a href=\"",
         qw_escape_html(r->pool, qw_sec_page_url(r, "my-reminders")), "\">",
         qw_str(lang, QW_S_HOME_ALL_REMINDERS), "</a></p></section>",
+        directory_html(r, lang, people, people_total,
+                       dir_off < 0 ? 0 : dir_off),
         "<section id=\"security\"><h2>", qw_str(lang, QW_S_HOME_SECURITY),
         "</h2>",
         manage ? "<p><a href=\"" : "",
@@ -234,9 +385,10 @@ static int send_home(request_rec *r, int status, const qw_viewer *v,
         manage ? "\">" : "",
         manage ? qw_str(lang, QW_S_HOME_CHANGE_PASSWORD) : "",
         manage ? "</a></p>" : "",
-        "<p>", qw_str(lang, ms.totp_enabled ? QW_S_HOME_TWOSTEP_ON
-                                            : QW_S_HOME_TWOSTEP_OFF), " ",
-        ms.totp_enabled ? qw_str(lang, QW_S_HOME_TWOSTEP_OFF_HINT) : "",
+        "<p id=\"twostep\">", qw_str(lang, ms.totp_enabled
+                                          ? QW_S_HOME_TWOSTEP_ON
+                                          : QW_S_HOME_TWOSTEP_OFF), " ",
+        twostep_off_html(r, lang, &ms, manage),
         !ms.totp_enabled && manage ? "<a href=\"" : "",
         !ms.totp_enabled && manage
             ? qw_escape_html(r->pool, qw_sec_page_url(r, "twostep-setup"))
@@ -358,6 +510,13 @@ int qw_handle_home(request_rec *r)
     }
     if (r->args && !strncmp(r->args, "ended=", 6)) {
         msg = qw_str(qw_request_lang(r), QW_S_HOME_ENDED);
+    }
+    if (directory_offset(r) < 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "QW0624: home page: a malformed directory page "
+                      "(dir=) from %s: 400", r->useragent_ip);
+        return send_home(r, HTTP_BAD_REQUEST, v, st,
+                         qw_str(qw_request_lang(r), QW_S_BAD_REQUEST), 0);
     }
     return send_home(r, HTTP_OK, v, st, msg, 1);
 }

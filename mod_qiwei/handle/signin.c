@@ -19,6 +19,7 @@
 
 int qw_handle_twostep(request_rec *r);
 int qw_handle_twostep_setup(request_rec *r);
+int qw_handle_twostep_off(request_rec *r);
 int qw_handle_password(request_rec *r);
 int qw_handle_scan(request_rec *r);
 int qw_handle_scan_poll(request_rec *r);
@@ -112,7 +113,8 @@ void qw_sec_policy_for(request_rec *r, const qw_member_security *ms,
     }
 }
 
-static int two_step_required(request_rec *r, const qw_member_security *ms)
+int qw_sec_two_step_required_for(request_rec *r,
+                                 const qw_member_security *ms)
 {
     if (ms->two_step) {
         return !strcasecmp(ms->two_step, "required");
@@ -209,7 +211,8 @@ static int route(request_rec *r, qw_store *st, int64_t ent, int64_t member,
         return start_pending(r, st, ent, member, "totp", level, next,
                              "twostep");
     }
-    if (!totp_done && !ms.totp_enabled && two_step_required(r, &ms)) {
+    if (!totp_done && !ms.totp_enabled
+        && qw_sec_two_step_required_for(r, &ms)) {
         return start_pending(r, st, ent, member, "enrol", level, next,
                              "twostep-setup");
     }
@@ -396,6 +399,9 @@ int qw_security_dispatch(request_rec *r, const char *name)
     }
     if (!strcmp(name, "twostep-setup")) {
         return qw_handle_twostep_setup(r);
+    }
+    if (!strcmp(name, "twostep-off")) {
+        return qw_handle_twostep_off(r);
     }
     if (!strcmp(name, "password")) {
         return qw_handle_password(r);

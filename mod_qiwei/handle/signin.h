@@ -58,6 +58,10 @@ void qw_sec_pending_cookie_clear(request_rec *r);
 void qw_sec_policy_for(request_rec *r, const qw_member_security *ms,
                        qw_pwpolicy *pol);
 const qw_blocklist *qw_sec_blocklist(void);
+/* Whether members of this enterprise must have two-step: the setting
+ * member_two_step when set, else QiweiTwoStep of the location. */
+int qw_sec_two_step_required_for(request_rec *r,
+                                 const qw_member_security *ms);
 
 /* Password check through the location's QiweiPasswordProvider list: 1
  * granted, 0 denied, -1 provider error.  Not called when none is set. */

@@ -286,6 +286,13 @@ int qw_handle_twostep_setup(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "QW1235: two-step verification on for member %"
                       APR_INT64_T_FMT " of %s", w.member, d->enterprise);
+        /* every session of the member ended with the change: refused on
+         * every node before this page says so, as after a password
+         * change (QW0119 is logged if that is not confirmed) */
+        {
+            const char *why;
+            (void)qw_db_revocation_barrier(r, &why);
+        }
         if (w.via_pending) {
             /* the rest of the login, as after any second step: an expired
              * password still has to be changed before there is a session.
@@ -317,4 +324,204 @@ int qw_handle_twostep_setup(request_rec *r)
             "<p><a href=\"", qw_escape_html(r->pool, cont),
             "\">", qw_str(lang, QW_S_CONTINUE), "</a></p>", NULL));
     }
+}
+
+/* ---- turning it off: <handler>/twostep-off ---- */
+
+/* The page: the state, or the confirmation form.  The proof is the
+ * current password (not offered when passwords are checked by the
+ * company's own system) or a current code; recovery codes do not count
+ * here. */
+static int send_off(request_rec *r, int status, const qw_viewer *v,
+                    const char *message, int ok, int form)
+{
+    qw_lang lang = qw_request_lang(r);
+    const char *title = qw_str(lang, QW_S_HOME_TWOSTEP_TURN_OFF);
+    int pw = !qw_sec_delegated(r);
+
+    if (!qw_csrf_key()) {
+        return qw_unavailable(r);
+    }
+    return qw_page_send(r, status, lang, qw_page_nonce(r), title,
+        apr_pstrcat(r->pool, "<h1>", title, "</h1>",
+        message ? (ok ? "<p class=\"msg ok\" role=\"status\">"
+                      : "<p class=\"msg\" role=\"alert\">") : "",
+        message ? qw_escape_html(r->pool, message) : "",
+        message ? "</p>" : "",
+        form ? "<p class=\"hint\">" : "",
+        form ? qw_str(lang, pw ? QW_S_TWOSTEP_OFF_PROMPT
+                               : QW_S_TWOSTEP_OFF_PROMPT_CODE) : "",
+        form ? "</p><form method=\"post\" action=\"" : "",
+        form ? qw_escape_html(r->pool, r->uri) : "",
+        form ? "\"><input type=\"hidden\" name=\"csrf\" value=\"" : "",
+        form ? csrf_for(r, "twostep-off", v->token) : "",
+        form ? "\">" : "",
+        form && pw ? "<label for=\"current\">" : "",
+        form && pw ? qw_str(lang, QW_S_PW_CURRENT) : "",
+        form && pw ? "</label><input type=\"password\" id=\"current\" "
+                     "name=\"current\" autocomplete=\"current-password\" "
+                     "maxlength=\"1024\">" : "",
+        form ? "<label for=\"code\">" : "",
+        form ? qw_str(lang, QW_S_TWOSTEP_CODE) : "",
+        form ? "</label><input type=\"text\" id=\"code\" name=\"code\" "
+               "inputmode=\"numeric\" autocomplete=\"one-time-code\" "
+               "maxlength=\"16\">" : "",
+        form ? "<button type=\"submit\">" : "",
+        form ? title : "",
+        form ? "</button></form>" : "",
+        "<p><a href=\"", qw_escape_html(r->pool, qw_sec_page_url(r, "home")),
+        "\">", qw_str(lang, QW_S_HOME_BACK), "</a></p>", NULL));
+}
+
+/* The proof of a POST: OK, HTTP_UNAUTHORIZED (wrong), HTTP_BAD_REQUEST
+ * (none given), HTTP_TOO_MANY_REQUESTS or 503. */
+static int off_proof(request_rec *r, qw_store *st, const qw_viewer *v,
+                     apr_table_t *form)
+{
+    const char *cur = apr_table_get(form, "current");
+    const char *code = apr_table_get(form, "code");
+    apr_array_header_t *hashes;
+    qw_account acc;
+
+    qw_account_member(&acc, r, v->enterprise_id, v->member_id, v->account);
+    if (cur && *cur && !qw_sec_delegated(r)) {
+        acc.purpose = "two-step off";
+        return qw_account_current_password(r, st, &acc, cur, 0, &hashes);
+    }
+    if (code && *code) {
+        /* counted, replay-guarded and logged like the login's second
+         * step (QW1233 for fail2ban) */
+        return qw_account_twostep(r, st, &acc, code, NULL);
+    }
+    return HTTP_BAD_REQUEST;
+}
+
+int qw_handle_twostep_off(request_rec *r)
+{
+    qw_dir_cfg *d = qw_dir(r);
+    qw_lang lang = qw_request_lang(r);
+    qw_member_security ms;
+    apr_table_t *form;
+    qw_viewer *v;
+    qw_store *st;
+    qw_status s;
+    int rc;
+
+    if (r->method_number != M_GET && r->method_number != M_POST) {
+        r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    if (r->method_number == M_POST
+        && (rc = qw_throttle_addr_check(r)) != OK) {
+        return rc;                      /* 429: render/ draws the page */
+    }
+    if (qw_viewer_resolve(r, &v) != OK) {
+        return qw_unavailable(r);
+    }
+    if (!v) {
+        apr_table_setn(r->headers_out, "Location",
+                       apr_pstrcat(r->pool, qw_cfg_login_url(d), "?next=",
+                                   qw_escape_urlc(r->pool, r->uri), NULL));
+        return r->method_number == M_GET ? HTTP_MOVED_TEMPORARILY
+                                         : HTTP_SEE_OTHER;
+    }
+    if (!strcmp(v->kind, "scan")) {
+        /* a public computer's session changes no security setting */
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "QW0625: two-step off refused for member %"
+                      APR_INT64_T_FMT " of %s: a scan session",
+                      v->member_id, d->enterprise);
+        return HTTP_FORBIDDEN;
+    }
+    st = qw_sec_store(r, apr_psprintf(r->pool, "member:%" APR_INT64_T_FMT,
+                                      v->member_id));
+    if (!st || qw_sec_member_state(st, v->enterprise_id, v->member_id, &ms)
+               != QW_OK) {
+        return qw_unavailable(r);
+    }
+    if (r->method_number == M_GET) {
+        if (!ms.totp_enabled) {
+            return send_off(r, HTTP_OK, v,
+                            qw_str(lang, QW_S_HOME_TWOSTEP_OFF), 1, 0);
+        }
+        if (qw_sec_two_step_required_for(r, &ms)) {
+            return send_off(r, HTTP_OK, v,
+                            qw_str(lang, QW_S_HOME_TWOSTEP_ENFORCED), 0, 0);
+        }
+        return send_off(r, HTTP_OK, v, NULL, 0, 1);
+    }
+    if ((rc = qw_read_form(r, &form)) != OK) {
+        return rc;
+    }
+    if (!qw_csrf_ok(r, form, "twostep-off", v->token)) {
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "QW0621: two-step off refused for member %"
+                      APR_INT64_T_FMT " of %s: CSRF check failed",
+                      v->member_id, d->enterprise);
+        return send_off(r, HTTP_FORBIDDEN, v,
+                        qw_str(lang, QW_S_FORM_EXPIRED), 0,
+                        ms.totp_enabled);
+    }
+    if (!ms.totp_enabled) {
+        return send_off(r, HTTP_CONFLICT, v,
+                        qw_str(lang, QW_S_HOME_TWOSTEP_OFF), 0, 0);
+    }
+    if (qw_sec_two_step_required_for(r, &ms)) {
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "QW0622: two-step off refused for member %"
+                      APR_INT64_T_FMT " of %s: the enterprise requires "
+                      "two-step for members", v->member_id, d->enterprise);
+        return send_off(r, HTTP_FORBIDDEN, v,
+                        qw_str(lang, QW_S_HOME_TWOSTEP_ENFORCED), 0, 0);
+    }
+    rc = off_proof(r, st, v, form);
+    if (rc == HTTP_TOO_MANY_REQUESTS) {
+        return rc;
+    }
+    if (rc == HTTP_UNAUTHORIZED || rc == HTTP_BAD_REQUEST) {
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "QW0623: two-step off refused for member %"
+                      APR_INT64_T_FMT " of %s from %s: %s", v->member_id,
+                      d->enterprise, r->useragent_ip,
+                      rc == HTTP_BAD_REQUEST ? "no password or code given"
+                                             : "wrong password or code");
+        return send_off(r, rc, v, qw_str(lang, rc == HTTP_BAD_REQUEST
+                                               ? QW_S_TWOSTEP_OFF_NEED
+                                               : QW_S_TWOSTEP_OFF_WRONG),
+                        0, 1);
+    }
+    if (rc != OK) {
+        return qw_unavailable(r);
+    }
+    s = qw_sec_totp_disable(st, v->enterprise_id, v->member_id);
+    if (s == QW_ERR_CONFLICT) {
+        /* turned off meanwhile, or the setting changed meanwhile */
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "QW0626: two-step off refused for member %"
+                      APR_INT64_T_FMT " of %s: %s", v->member_id,
+                      d->enterprise, st->err ? st->err : "conflict");
+        return send_off(r, HTTP_CONFLICT, v,
+                        qw_str(lang, QW_S_HOME_TWOSTEP_ENFORCED), 0, 0);
+    }
+    if (s != QW_OK) {
+        return qw_unavailable(r);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                  "QW0620: two-step verification off for member %"
+                  APR_INT64_T_FMT " of %s from %s; every session ended",
+                  v->member_id, d->enterprise, r->useragent_ip);
+    /* the ended sessions are refused on every node before the page says
+     * so (QW0119 is logged if that is not confirmed) */
+    {
+        const char *why;
+        (void)qw_db_revocation_barrier(r, &why);
+    }
+    /* every session ended with the change: this browser gets a new one,
+     * at the password's level */
+    if (qw_sec_session_issue(r, v->enterprise_id, v->member_id, "member", 1,
+                             qw_cfg_idle(d), qw_cfg_max_age(d)) != OK) {
+        return qw_unavailable(r);
+    }
+    return send_off(r, HTTP_OK, v, qw_str(lang, QW_S_TWOSTEP_OFF_DONE), 1,
+                    0);
 }

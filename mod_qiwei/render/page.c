@@ -25,14 +25,14 @@ static const char page_css[] =
     "h1{font-size:22px;margin:0 0 20px}"
     "label{display:block;margin:14px 0 6px;font-size:14px;color:#4e5969}"
     "input[type=text],input[type=password]{width:100%;padding:12px;"
-    "font-size:16px;border:1px solid #c9cdd4;border-radius:8px;"
+    "font-size:16px;border:1px solid #86909c;border-radius:8px;"
     "background:#fff}"
     "button{width:100%;margin-top:24px;padding:12px;font-size:16px;"
-    "border:0;border-radius:8px;background:#1677ff;color:#fff}"
+    "border:0;border-radius:8px;background:#0958d9;color:#fff}"
     ".msg{padding:10px 12px;border-radius:8px;background:#fff1f0;"
     "color:#a8071a;margin:0 0 12px}"
     ".ok{background:#f6ffed;color:#135200}"
-    "p.hint{color:#4e5969}a{color:#1677ff}";
+    "p.hint{color:#4e5969}a{color:#0958d9}";
 
 qw_lang qw_request_lang(request_rec *r)
 {

@@ -1,6 +1,7 @@
 /* Directory members: registration with a one-time activation link, status
  * changes that end sessions at once, departments, roles, erasure.  Mobile
  * and e-mail are stored only as AES-GCM blobs bound to their row (R3). */
+#include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
 #include <openssl/crypto.h>
@@ -1084,4 +1085,104 @@ qw_status qw_store_gc(qw_store *st, long *sessions, long *tokens)
         *sessions = *tokens = 0;
     }
     return rc;
+}
+
+/* ---- the directory as a member sees it (R15) ---- */
+
+/* $1 enterprise id, $2 the viewer's member id, $3 limit, $4 offset: the
+ * active members the viewer may see.  DEPARTMENTS are sorted,
+ * comma-separated codes, DEPARTMENT_NAMES the names for display (", "
+ * between them: not to be split); MOBILE_HEX is NULL when hidden; TOTAL
+ * counts every row, not only this page.
+ *
+ * Privacy is decided here, in the query, for every caller (the member API
+ * and the home page): members outside the viewer's scope are not
+ * selected, and a hidden mobile number (hidden for the member, or for
+ * everyone by the enterprise) is not even read, so it cannot leave the
+ * server. */
+#define DIRECTORY_COLS(X, L) \
+    X(MEMBER_ID, " m.member_id") \
+    X(ACCOUNT, " m.account") \
+    X(DISPLAY_NAME, " m.display_name") \
+    X(DEPARTMENTS, \
+      "  (SELECT coalesce(string_agg(d.code, ',' ORDER BY d.code), '')" \
+      "     FROM member_departments md" \
+      "     JOIN departments d ON d.enterprise_id = md.enterprise_id" \
+      "                       AND d.department_id = md.department_id" \
+      "    WHERE md.enterprise_id = m.enterprise_id" \
+      "      AND md.member_id = m.member_id)") \
+    X(DEPARTMENT_NAMES, \
+      "  (SELECT coalesce(string_agg(d.name, ', ' ORDER BY d.name), '')" \
+      "     FROM member_departments md" \
+      "     JOIN departments d ON d.enterprise_id = md.enterprise_id" \
+      "                       AND d.department_id = md.department_id" \
+      "    WHERE md.enterprise_id = m.enterprise_id" \
+      "      AND md.member_id = m.member_id)") \
+    X(MOBILE_HEX, \
+      "  CASE WHEN cfg.hide OR m.hide_mobile THEN NULL" \
+      "       ELSE encode(m.mobile_enc, 'hex') END") \
+    L(TOTAL, "  count(*) OVER ()")
+#define DIRECTORY_COL_ENUM(name, expr) DIRECTORY_COL_##name,
+enum { DIRECTORY_COLS(DIRECTORY_COL_ENUM, DIRECTORY_COL_ENUM) };
+static const char sql_directory[] =
+    "WITH v AS ("
+    " SELECT d.path FROM member_departments md"
+    "   JOIN departments d ON d.enterprise_id = md.enterprise_id"
+    "                     AND d.department_id = md.department_id"
+    "  WHERE md.enterprise_id = $1 AND md.member_id = $2"
+    "), cfg AS ("
+    " SELECT coalesce(settings->>'directory_scope', 'all') AS scope,"
+    "        coalesce((settings->>'hide_mobile')::boolean, false) AS hide"
+    "   FROM enterprises WHERE enterprise_id = $1"
+    ")"
+    " SELECT" DIRECTORY_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    "   FROM members m CROSS JOIN cfg"
+    "  WHERE m.enterprise_id = $1 AND m.status = 'active'"
+    "    AND (cfg.scope = 'all' OR m.member_id = $2 OR EXISTS ("
+    "      SELECT 1 FROM member_departments md"
+    "        JOIN departments d ON d.enterprise_id = md.enterprise_id"
+    "                          AND d.department_id = md.department_id"
+    "        JOIN v ON d.path LIKE v.path || '%'"
+    "       WHERE md.enterprise_id = m.enterprise_id"
+    "         AND md.member_id = m.member_id))"
+    "  ORDER BY m.account LIMIT $3 OFFSET $4";
+
+qw_status qw_directory_visible(qw_store *st, int64_t ent, int64_t viewer,
+                               long limit, long offset,
+                               apr_array_header_t **out, int *total)
+{
+    const char *p[4];
+    PGresult *res;
+    qw_status rc;
+    int i;
+
+    *total = 0;
+    *out = apr_array_make(st->pool, 16, sizeof(qw_directory_entry));
+    p[0] = qw_i64(st->pool, ent);
+    p[1] = qw_i64(st->pool, viewer);
+    p[2] = apr_ltoa(st->pool, limit);
+    p[3] = apr_ltoa(st->pool, offset);
+    res = qw_store_exec(st, sql_directory, 4, p, &rc);
+    if (!res) {
+        return rc;
+    }
+    for (i = 0; i < PQntuples(res); i++) {
+        qw_directory_entry *e = apr_array_push(*out);
+#define COL(name) PQgetvalue(res, i, DIRECTORY_COL_##name)
+        e->id = apr_atoi64(COL(MEMBER_ID));
+        e->account = apr_pstrdup(st->pool, COL(ACCOUNT));
+        e->display_name = apr_pstrdup(st->pool, COL(DISPLAY_NAME));
+        e->departments = apr_pstrdup(st->pool, COL(DEPARTMENTS));
+        e->department_names = apr_pstrdup(st->pool, COL(DEPARTMENT_NAMES));
+        *total = atoi(COL(TOTAL));
+#undef COL
+        /* a number that does not decrypt (or no key file) is left out:
+         * never shown, never an error that hides the rest */
+        if (unseal_field(st, res, i, DIRECTORY_COL_MOBILE_HEX,
+                         "members.mobile", ent, e->id, &e->mobile) != 0) {
+            e->mobile = NULL;
+        }
+    }
+    PQclear(res);
+    return QW_OK;
 }

@@ -558,6 +558,64 @@ qw_status qw_sec_totp_enable(qw_store *st, int64_t ent, int64_t member,
     return qw_store_write(st, member_change_write, &b);
 }
 
+/* Two-step off, run by qw_store_write: only when it is on and the
+ * enterprise does not require it for members (checked in the same
+ * statement, so a setting changed meanwhile is honoured); the recovery
+ * codes go with the secret and every session of the member ends. */
+static qw_status totp_disable_write(qw_store *st, void *baton,
+                                    qw_store_audit *audit)
+{
+    const int64_t *who = baton;
+    const char *p[2];
+    PGresult *res;
+    qw_status rc;
+    int rows;
+
+    p[0] = qw_i64(st->pool, who[0]);
+    p[1] = qw_i64(st->pool, who[1]);
+    res = qw_store_exec(st,
+        "DELETE FROM member_totp t"
+        " WHERE t.enterprise_id = $1 AND t.member_id = $2 AND t.enabled"
+        "   AND coalesce((SELECT lower(e.settings->>'member_two_step')"
+        "                   FROM enterprises e"
+        "                  WHERE e.enterprise_id = $1), '') <> 'required'"
+        " RETURNING 1", 2, p, &rc);
+    if (!res) {
+        return rc;
+    }
+    rows = PQntuples(res);
+    PQclear(res);
+    if (rows != 1) {
+        return qw_store_error(st, QW_ERR_CONFLICT, "two-step is not on, or "
+                              "the enterprise requires it");
+    }
+    res = qw_store_exec(st, "DELETE FROM member_recovery_codes"
+                        " WHERE enterprise_id = $1 AND member_id = $2",
+                        2, p, &rc);
+    if (!res) {
+        return rc;
+    }
+    PQclear(res);
+    if ((rc = qw_member_kill_sessions(st, who[0], who[1])) != QW_OK) {
+        return rc;
+    }
+    audit->enterprise_id = who[0];
+    audit->module = "auth";
+    audit->action = "two_step_disable";
+    audit->object = apr_psprintf(st->pool, "member:%" APR_INT64_T_FMT,
+                                 who[1]);
+    return QW_OK;
+}
+
+qw_status qw_sec_totp_disable(qw_store *st, int64_t ent, int64_t member)
+{
+    int64_t who[2];
+
+    who[0] = ent;
+    who[1] = member;
+    return qw_store_write(st, totp_disable_write, who);
+}
+
 qw_status qw_sec_recovery_use(qw_store *st, int64_t ent, int64_t member,
                               const char *code)
 {

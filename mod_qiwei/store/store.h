@@ -636,6 +636,26 @@ qw_status qw_member_edit(qw_store *st, const char *ent, const char *account,
                          const char *email, int hide_mobile);
 
 
+/* A member of the directory as a viewer may see them (R15). */
+typedef struct {
+    int64_t id;
+    const char *account;
+    const char *display_name;
+    const char *departments;   /* comma-separated codes, sorted */
+    const char *department_names;  /* for display: "A, B" (not to split) */
+    const char *mobile;        /* decrypted; NULL when hidden or none */
+} qw_directory_entry;
+/* The active members viewer may see, by account, limit from offset (the
+ * one implementation of the enterprise's directory_scope and hide_mobile
+ * settings and of each member's own hide_mobile): scope "all" is everyone,
+ * "department" the people of the viewer's departments and their
+ * sub-departments, and the viewer.  A hidden number is never read from
+ * the database.  *total: every visible member, not only this page (0 when
+ * the page is empty). */
+qw_status qw_directory_visible(qw_store *st, int64_t ent, int64_t viewer,
+                               long limit, long offset,
+                               apr_array_header_t **out, int *total);
+
 /* --- account security (issue 6, store/security.c) --- */
 typedef struct {
     int totp_enabled;
@@ -686,6 +706,12 @@ qw_status qw_sec_totp_use_step(qw_store *st, int64_t ent, int64_t member,
 qw_status qw_sec_totp_enable(qw_store *st, int64_t ent, int64_t member,
                              int64_t step, int ncodes,
                              apr_array_header_t **codes);
+/* Turn a member's two-step off (the caller has checked a proof: the
+ * password or a current code): secret and recovery codes deleted, every
+ * session of the member ended, audited (auth two_step_disable); one
+ * transaction.  QW_ERR_CONFLICT when it is not on or the enterprise's
+ * member_two_step is "required" (nothing changed). */
+qw_status qw_sec_totp_disable(qw_store *st, int64_t ent, int64_t member);
 /* Use a recovery code once: QW_OK or QW_ERR_NOTFOUND. */
 qw_status qw_sec_recovery_use(qw_store *st, int64_t ent, int64_t member,
                               const char *code);

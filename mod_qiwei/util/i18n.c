@@ -218,8 +218,8 @@ static const char *const strings[QW_S_COUNT][2] = {
         "Set up two-step verification",
         "设置两步验证" },
     [QW_S_HOME_TWOSTEP_OFF_HINT] = {
-        "To turn it off or get new recovery codes, ask your administrator.",
-        "如需关闭或重新获取恢复码，请联系管理员。" },
+        "Turning it on again later gives new recovery codes.",
+        "关闭后重新开启会生成新的恢复码。" },
     [QW_S_HOME_SESSIONS] = {
         "Where you are signed in",
         "已登录的设备" },
@@ -256,6 +256,54 @@ static const char *const strings[QW_S_COUNT][2] = {
     [QW_S_HOME_DIRECTORY] = {
         "Directory",
         "通讯录" },
+    [QW_S_HOME_DIR_EMPTY] = {
+        "No one to show.",
+        "暂无可显示的成员。" },
+    [QW_S_HOME_DIR_DEPTS] = {
+        "Departments",
+        "部门" },
+    [QW_S_HOME_DIR_MOBILE] = {
+        "Mobile",
+        "手机" },
+    [QW_S_HOME_DIR_RANGE] = {
+        "People %d to %d of %d",
+        "第 %d 至 %d 人，共 %d 人" },
+    [QW_S_HOME_DIR_PREV] = {
+        "Previous people",
+        "上一页" },
+    [QW_S_HOME_DIR_NEXT] = {
+        "More people",
+        "下一页" },
+    [QW_S_HOME_TWOSTEP_TURN_OFF] = {
+        "Turn off two-step verification",
+        "关闭两步验证" },
+    [QW_S_HOME_TWOSTEP_ENFORCED] = {
+        "Your enterprise requires two-step verification: it cannot be "
+        "turned off.",
+        "企业要求开启两步验证，不能关闭。" },
+    [QW_S_HOME_BACK] = {
+        "Back to home",
+        "返回首页" },
+    [QW_S_TWOSTEP_OFF_PROMPT] = {
+        "Confirm with your current password, or with a code from your "
+        "authenticator app. Your other devices will be signed out.",
+        "请输入当前密码或验证器中的验证码以确认。其他设备将退出登录。" },
+    [QW_S_TWOSTEP_OFF_PROMPT_CODE] = {
+        "Confirm with a code from your authenticator app. Your other "
+        "devices will be signed out.",
+        "请输入验证器中的验证码以确认。其他设备将退出登录。" },
+    [QW_S_TWOSTEP_OFF_DONE] = {
+        "Two-step verification is off. Your other devices were signed out.",
+        "两步验证已关闭，其他设备已退出登录。" },
+    [QW_S_TWOSTEP_OFF_WRONG] = {
+        "The password or code is not right.",
+        "密码或验证码不正确。" },
+    [QW_S_TWOSTEP_OFF_NEED] = {
+        "Enter your password or a code.",
+        "请输入密码或验证码。" },
+    [QW_S_TWOSTEP_QR_LABEL] = {
+        "QR code to scan with your authenticator app",
+        "用身份验证器扫描的二维码" },
 };
 
 const char *qw_str(qw_lang lang, qw_string_id id)
