@@ -28,6 +28,13 @@ static int dispatch(request_rec *r)
             return qw_handle_api(r, api + 8);
         }
     }
+    /* the admin console's files: <handler>/console/... (console.c) */
+    {
+        const char *c = strstr(r->uri, "/console/");
+        if (c) {
+            return qw_handle_console(r, c + 9);
+        }
+    }
     name = strrchr(r->uri, '/');
     name = name ? name + 1 : r->uri;
     if (!strcmp(name, "login")) {
@@ -59,6 +66,9 @@ static int dispatch(request_rec *r)
     }
     if (!strcmp(name, "my-reminders")) {
         return qw_handle_my_reminders(r);
+    }
+    if (!strcmp(name, "console")) {
+        return qw_handle_console(r, NULL);
     }
     if (!strcmp(name, "home")) {
         return qw_handle_home(r);
