@@ -219,7 +219,7 @@ static json_t *invite_json(qw_api *a, const char *account, const char *status,
         r->pool, qw_admin_cookie_path(r), "activate?t=", token, NULL), r);
     const char *svg = qw_qr_svg(r->pool, url, INVITE_QR_PX, NULL);
 
-    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    /* (every API answer is Cache-Control: no-store) */
     return json_pack("{s:s, s:s?, s:s, s:i, s:s, s:s?}",
                      "account", account, "status", status,
                      "activation_token", token,
