@@ -130,7 +130,7 @@ async function showEnrol(main, done) {
     code.input.value = '';
     if (c.status === 200 && c.data) {
       const codes = (c.data.recovery_codes || []).map((x) => h('li', {class: 'mono'}, x));
-      const go = h('button', {type: 'button', onclick: () => next(main, c.data, done)},
+      const go = h('button', {type: 'button', id: 'enrol-continue', onclick: () => next(main, c.data, done)},
                    t('continue'));
       card(main, t('step_enrol'), message('ok', t('enrol_done')),
            h('ul', {class: 'codes', id: 'recovery-codes'}, codes),
