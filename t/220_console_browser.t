@@ -199,7 +199,7 @@ my $r = drive(
         { eval => "document.querySelector('#invite-result img.qr')"
                 . ".naturalWidth", as => 'invite_qr_width' },
         { text => '#action-result', as => 'invite_result' },
-        { shot => 'console-invite-390x844-en.png' },
+        { shot => 'console-invite-390x844-en.png', scroll_to => '#invite-link' },
         { axe => 'axe_invite_phone_en' },
         # disable a member: the barrier's confirmation
         { size => [1280, 800] },
@@ -212,7 +212,10 @@ my $r = drive(
                 . ".getAttribute('data-revocation')",
           as => 'disable_revocation' },
         { text => '.member-result #action-result', as => 'disable_text' },
-        { shot => 'console-disable-1280x800-en.png' },
+        { shot => 'console-disable-1280x800-en.png',
+          scroll_to => '.member-result' },
+        { eval => "!!document.querySelector('[data-action=enable]')",
+          as => 'enable_offered' },
         { axe => 'axe_member_desktop_en' },
         # a privileged call: 403 step_up, the dialog, the step-up, the retry
         { eval => "window.__su = import(new URL('js/api.js', location.href)"
@@ -270,6 +273,7 @@ like $r->{disable_text} // '', qr/dis\Q$u\E is now: Disabled\. Confirmed on ever
 is sql("SELECT status FROM members m JOIN enterprises e USING (enterprise_id)"
        . " WHERE e.code = '$E' AND m.account = 'dis$u'"), 'disabled',
     '... the member is disabled';
+ok $r->{enable_offered}, '... the panel now offers to re-enable';
 axe_clean($r->{axe_member_desktop_en}, 'member panel 1280x800 en');
 axe_clean($r->{axe_step_up_desktop_en}, 'step-up dialog 1280x800 en');
 is $r->{step_up_retry_status}, 201,

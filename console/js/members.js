@@ -249,12 +249,21 @@ function inviteLink(d) {
            d.qr_svg ? svgImage(d.qr_svg, t('invite_qr_alt')) : null);
 }
 
-function memberPanel(m, detail, list, out) {
+// The panel of one member.  After a change that answers the member, the
+// panel is drawn again from that answer (its buttons follow the new
+// state) with the change's result in it.
+function memberPanel(m, detail, list, out, carried) {
   const a = api.enc(m.account);
-  const res = h('div', {class: 'member-result', 'aria-live': 'polite'});
+  const res = h('div', {class: 'member-result', 'aria-live': 'polite'}, carried);
   const show = (r, text) => {
+    const el = result(r, text);
+    if (r.status >= 200 && r.status < 300 && r.data && r.data.account
+        && r.data.status && Array.isArray(r.data.departments)) {
+      memberPanel(r.data, detail, list, out, el);
+      return;
+    }
     clear(res);
-    res.appendChild(result(r, text));
+    res.appendChild(el);
   };
   const refresh = () => load(list, detail, out);
   const act = (label, cls, fn) => h('button', {type: 'button', class: cls,

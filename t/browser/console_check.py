@@ -27,7 +27,8 @@ Steps, run in order (a failing step stops the run):
   {"size": [1280, 800]}                   resize the viewport
   {"eval": EXPR, "as": NAME}              keep EXPR's value (awaited)
   {"text": CSS, "as": NAME}               keep an element's textContent
-  {"shot": "name.png"}                    screenshot into "shots"
+  {"shot": "name.png", "scroll_to": CSS}  screenshot into "shots" (after
+                                          scrolling CSS into view)
   {"axe": NAME}                           run axe-core, keep its violations
   {"sleep": 0.5}
 Prints {"ok": bool, "step": index of the failing step, "error": ...,
@@ -132,6 +133,11 @@ def run_step(b, s, cfg, results, axe):
             "(function(){var e=document.querySelector(%s);"
             "return e ? e.textContent : null})()" % q(s["text"]))
     elif "shot" in s:
+        if "scroll_to" in s:
+            b.js("(function(){var e=document.querySelector(%s);"
+                 "if(e) e.scrollIntoView({block: 'center'}); return 1})()"
+                 % q(s["scroll_to"]))
+            drain(b, 0.2)
         shot = b.send("Page.captureScreenshot", format="png")["data"]
         path = os.path.join(cfg["shots"], s["shot"])
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
