@@ -115,6 +115,7 @@ my $rootpw = admin_add($E, $root, super => 1);
                    csrf => $T, json => { code => totp_code($secret) });
     is $g->code, 200, 'root: two-step on';
     $ENV{QW_ROOT_SECRET} = $secret;
+    $ENV{QW_ROOT_COOKIE} = sec_cookie($g, 'qiwei_admin') // '';
 }
 
 # --- 1. the super admin: sign in, Members, both sizes and languages ----------
@@ -283,17 +284,32 @@ is sql("SELECT count(*) FROM admin_roles r JOIN enterprises e USING"
     '... the role exists';
 is $r->{after_signout}, 401, 'signed out: the API answers 401';
 
-# --- 2. a news-only sub-admin: enrols two-step, sees no Members screen ------
+# --- 2. a news-only sub-admin: an expired password, two-step enrolment, no
+# Members screen -------------------------------------------------------------
 admin_role($E, "office$u", 'news');
 my $sub = "news$u";
 my $subpw = admin_add($E, $sub);
 admin_grant($E, $sub, "office$u");
+sql("UPDATE admin_accounts SET password_changed_at = now() - interval"
+    . " '400 days' WHERE account = '$sub'");
+my $newpw = strong_password() . '#Qz7';
 $r = drive(
     width => 390, height => 844, lang => 'en',
     steps => [
         { go => $C }, { wait => 'input[name=account]' },
         { fill => 'input[name=account]', value => $sub },
         { fill => 'input[name=password]', value => $subpw },
+        { click => 'form button[type=submit]' },
+        { wait => 'input[name=new_password]' },
+        { text => 'h1', as => 'h1_expired' },
+        { shot => 'console-expired-390x844-en.png' },
+        { axe => 'axe_expired_phone_en' },
+        { fill => 'input[name=current_password]', value => $subpw },
+        { fill => 'input[name=new_password]', value => 'short' },
+        { click => 'form button[type=submit]' },
+        { wait => '.msg.err' }, { text => '.msg.err', as => 'weak_msg' },
+        { fill => 'input[name=current_password]', value => $subpw },
+        { fill => 'input[name=new_password]', value => $newpw },
         { click => 'form button[type=submit]' },
         { wait => '#totp-secret' },
         { eval => "document.querySelectorAll('img.qr').length",
@@ -325,7 +341,15 @@ $r = drive(
                 . ".then(function(r){ return r.status; })",
           as => 'forged_put' },
     ]);
-is $r->{enrol_qr}, 1, 'sub-admin: enrolment shows the QR code';
+is $r->{h1_expired}, 'Password expired',
+    'sub-admin, password 400 days old: the expired-password step';
+axe_clean($r->{axe_expired_phone_en}, 'expired password 390x844 en');
+like $r->{weak_msg} // '', qr/^Error: password refused|at least/i,
+    '... a weak new password: refused, the reason shown';
+ok sql("SELECT password_changed_at > now() - interval '1 hour' FROM"
+       . " admin_accounts WHERE account = '$sub'") eq 't',
+    '... the new one is set';
+is $r->{enrol_qr}, 1, 'sub-admin: then enrolment, with the QR code';
 axe_clean($r->{axe_enrol_phone_en}, 'enrolment 390x844 en');
 is $r->{recovery_codes}, 10, '... two-step on: ten recovery codes shown';
 is $r->{nav_sub}, 0, 'a news-only sub-admin sees no screen of this console';
@@ -341,7 +365,37 @@ ok sql("SELECT count(*) FROM audit_log a JOIN enterprises e USING"
        . " AND a.module = 'directory'") >= 2,
     '... both refusals logged';
 
-# --- 3. the keyboard on the sign-in view -------------------------------------
+# --- 3. the idle timeout, shown before it ends ------------------------------
+# root's API session (usable since the enrolment), made to end idle soon:
+# the console warns with the seconds left, then shows the sign-in view
+{
+    my ($tok) = $ENV{QW_ROOT_COOKIE} =~ /^qiwei_admin=(.+)$/;
+    ok $tok, 'root: a usable API session';
+    sql("UPDATE admin_sessions s SET idle_seconds = 25,"
+        . " last_seen_at = now() - interval '1 s' FROM admin_accounts a"
+        . " WHERE a.admin_id = s.admin_id AND a.account = '$root'"
+        . " AND s.pending IS NULL");
+    $r = drive(
+        width => 1280, height => 800, lang => 'en',
+        cookies => ["qiwei_admin=$tok;$H/"],
+        steps => [
+            { go => $C }, { wait => '#members-table' },
+            { wait => '#idle-text' },
+            { text => '#idle-text', as => 'idle_text' },
+            { shot => 'console-idle-1280x800-en.png' },
+            { wait => 'input[name=account]', timeout => 45 },
+            { text => '.msg', as => 'ended_msg' },
+            { eval => "fetch('../api/v1/session').then(function(r){"
+                    . " return r.status; })", as => 'after_idle' },
+        ]);
+    like $r->{idle_text} // '', qr/^You will be signed out in \d+ s for inactivity\.$/,
+        'the idle timeout is shown before it ends';
+    like $r->{ended_msg} // '', qr/session has ended/,
+        '... then the sign-in view says the session ended';
+    is $r->{after_idle}, 401, '... and the server agrees (401)';
+}
+
+# --- 4. the keyboard on the sign-in view -------------------------------------
 for my $size ([390, 844], [1280, 800]) {
     my $case = "sign-in $size->[0]x$size->[1]";
     open my $fh, '-|', $python, $a11y, "$base$C", '--width', $size->[0],

@@ -92,7 +92,13 @@ function tickIdle() {
   }
   const s = Math.max(0, Math.floor(ms / 1000));
   if (s <= 0) {
-    signedOutView(t('session_ended'));
+    // the console's count is conservative (the server may keep the
+    // session up to a minute longer): end it on the server too, so an
+    // unattended console leaves nothing signed in
+    stopIdle();
+    api.del('session', {quiet401: true}).finally(() => {
+      signedOutView(t('session_ended'));
+    });
     return;
   }
   if (s > WARN_BEFORE_S) {

@@ -11,6 +11,7 @@ a11y_check.py verifies.
 The script (JSON on stdin):
   {"base": "http://127.0.0.1:8529", "width": 390, "height": 844,
    "lang": "zh-CN", "shots": "/dir/for/screenshots",
+   "cookies": ["qiwei_admin=...;/t220/qiwei/"],   (optional, HttpOnly)
    "steps": [STEP, ...]}
 Steps, run in order (a failing step stops the run):
   {"go": "/t220/qiwei/console/"}          navigate, wait for load
@@ -187,6 +188,13 @@ def main():
         b.send("Emulation.setUserAgentOverride", userAgent=ua,
                acceptLanguage=lang)
         set_size(b, cfg.get("width", 390), cfg.get("height", 844))
+        b.send("Network.enable")
+        for c in cfg.get("cookies", []):
+            pair, _, path = c.partition(";")
+            name, _, value = pair.partition("=")
+            b.send("Network.setCookie", name=name, value=value,
+                   url=cfg["base"] + (path or "/"), path=path or "/",
+                   httpOnly=True, sameSite="Strict")
         for i, s in enumerate(cfg["steps"]):
             run_step(b, s, cfg, out["results"], axe)
         out["ok"] = True
