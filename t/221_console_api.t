@@ -74,6 +74,21 @@ sub headers_ok {
         my $again = http_get("$C/$f->[0]", headers => ['If-None-Match' => $etag]);
         is $again->code, 304, '... unchanged: 304';
     }
+    # the first screen: the shell, the style sheet and every module the
+    # sign-in view loads, uncompressed, far below the 150 KB of issue 15
+    my $bytes = 0;
+    for my $f ('', 'console.css', map { "js/$_.js" }
+               qw(app api dom i18n signin members)) {
+        my $g = http_get("$C/$f");
+        is $g->code, 200, "first screen: console/$f";
+        $bytes += length $g->content;
+    }
+    cmp_ok $bytes, '<', 150 * 1024,
+        "the first screen is $bytes bytes before compression (< 150 KB)";
+    my $head = Apache::TestRequest::HEAD("$C/js/app.js");
+    is $head->code, 200, 'HEAD js/app.js';
+    is $head->content, '', '... no body';
+    headers_ok($head, 'HEAD');
     my $redir = http_get($C);
     is $redir->code, 301, 'console without the slash: redirected';
     like location_of($redir), qr{\Q$C/\E$}, '... to console/';

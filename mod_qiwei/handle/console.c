@@ -132,10 +132,6 @@ int qw_handle_console(request_rec *r, const char *rest)
                            r->pool, r->uri, "/", NULL), r));
         return HTTP_MOVED_PERMANENTLY;
     }
-    if (r->args) {
-        /* nothing reads a query; the shell's URL stays one URL */
-        r->args = NULL;
-    }
     name = *rest ? rest : "index.html";
     shell = !strcmp(name, "index.html");
     if (!console_name_ok(name)) {
