@@ -365,7 +365,28 @@ ok sql("SELECT count(*) FROM audit_log a JOIN enterprises e USING"
        . " AND a.module = 'directory'") >= 2,
     '... both refusals logged';
 
-# --- 3. the idle timeout, shown before it ends ------------------------------
+# --- 3. the keyboard on the Members screen (root's API session) -----------
+for my $size ([390, 844], [1280, 800]) {
+    my $case = "Members keyboard $size->[0]x$size->[1]";
+    my ($tok) = ($ENV{QW_ROOT_COOKIE} // '') =~ /^qiwei_admin=(.+)$/;
+    open my $fh, '-|', $python, $a11y, "$base$C", '--width', $size->[0],
+        '--height', $size->[1], '--lang', 'en', '--cookie',
+        "qiwei_admin=$tok;$H/", '--screenshot',
+        "$artefacts/console-a11y-members-$size->[0]x$size->[1].png"
+        or die "$a11y: $!\n";
+    my $out = do { local $/; <$fh> } // '';
+    close $fh;
+    my $k = eval { JSON::PP->new->decode($out) } || {};
+    cmp_ok $k->{controls} // 0, '>=', 12,
+        "$case: the screen's controls ($k->{controls})" or diag $out;
+    is $k->{tab_reached} // -1, $k->{controls} // 0,
+        "$case: Tab reaches every control";
+    ok $k->{focus_visible}, "$case: each shows where the focus is";
+    is_deeply $k->{unlabelled} // [undef], [], "$case: every control has a name";
+    axe_clean($k->{violations}, $case);
+}
+
+# --- 4. the idle timeout, shown before it ends ------------------------------
 # root's API session (usable since the enrolment), made to end idle soon:
 # the console warns with the seconds left, then shows the sign-in view
 {
@@ -395,7 +416,7 @@ ok sql("SELECT count(*) FROM audit_log a JOIN enterprises e USING"
     is $r->{after_idle}, 401, '... and the server agrees (401)';
 }
 
-# --- 4. the keyboard on the sign-in view -------------------------------------
+# --- 5. the keyboard on the sign-in view -------------------------------------
 for my $size ([390, 844], [1280, 800]) {
     my $case = "sign-in $size->[0]x$size->[1]";
     open my $fh, '-|', $python, $a11y, "$base$C", '--width', $size->[0],
