@@ -218,17 +218,29 @@ my $r = drive(
         { eval => "!!document.querySelector('[data-action=enable]')",
           as => 'enable_offered' },
         { axe => 'axe_member_desktop_en' },
-        # a privileged call: 403 step_up, the dialog, the step-up, the retry
-        { eval => "window.__su = import(new URL('js/api.js', location.href)"
-                . ".href).then(function(m){ return m.put('roles/console$u',"
-                . " {modules: ['news']}); }).then(function(r){"
-                . " return r.status; }); true" },
+        # a privileged call (reset two-step): 403 step_up, the dialog,
+        # the step-up, the same call again (the member has no two-step:
+        # 409, its message shown)
+        { click => '[data-action=reset_two_step]' },
         { wait => 'dialog[open] #step-up-form' },
         { shot => 'console-step-up-1280x800-en.png' },
         { axe => 'axe_step_up_desktop_en' },
+        { fill => 'dialog input[name=password]', value => 'wrong-Passw0rd!' },
+        { click => 'dialog button[type=submit]' },
+        { wait => '#step-up-out .msg.err' },
+        { text => '#step-up-out .msg.err', as => 'step_up_wrong' },
         { fill => 'dialog input[name=password]', value => $rootpw },
         { click => 'dialog button[type=submit]' },
-        { eval => 'window.__su', as => 'step_up_retry_status' },
+        { wait_js => "!document.querySelector('dialog[open]')" },
+        { wait => '.member-result #action-result[data-status="409"]' },
+        { text => '.member-result #action-result', as => 'reset_text' },
+        # within the step-up's 300 s another privileged call goes through
+        { eval => "import(new URL('js/api.js', location.href).href)"
+                . ".then(function(m){ return m.put('roles/console$u',"
+                . " {modules: ['news']}); }).then(function(r){"
+                . " return r.status; })", as => 'step_up_retry_status' },
+        { eval => "!!document.querySelector('dialog[open]')",
+          as => 'dialog_again' },
         # sign out
         { click => '#signout' }, { wait => 'input[name=account]' },
         { eval => "fetch('../api/v1/session').then(function(r){"
@@ -277,8 +289,16 @@ is sql("SELECT status FROM members m JOIN enterprises e USING (enterprise_id)"
 ok $r->{enable_offered}, '... the panel now offers to re-enable';
 axe_clean($r->{axe_member_desktop_en}, 'member panel 1280x800 en');
 axe_clean($r->{axe_step_up_desktop_en}, 'step-up dialog 1280x800 en');
+like $r->{step_up_wrong} // '', qr/Not confirmed/,
+    'a privileged call: the step-up dialog; a wrong password refused';
+like $r->{reset_text} // '', qr/^Error: member .* has no two-step verification to reset/,
+    '... the right one: the call sent again, its answer shown (409)';
+ok sql("SELECT count(*) FROM audit_log a JOIN enterprises e USING"
+       . " (enterprise_id) WHERE e.code = '$E' AND a.action = 'admin-step-up'"
+       . " AND a.result = 'success'") >= 1, '... the step-up is logged';
 is $r->{step_up_retry_status}, 201,
-    'a privileged call: step-up asked, given, the call retried (201)';
+    'within 300 s another privileged call needs no new step-up (201)';
+ok !$r->{dialog_again}, '... no dialog';
 is sql("SELECT count(*) FROM admin_roles r JOIN enterprises e USING"
        . " (enterprise_id) WHERE e.code = '$E' AND r.name = 'console$u'"), 1,
     '... the role exists';

@@ -264,6 +264,60 @@ add_member($E, "zhao$u", name => 'Zhao Invited');
     is $r->code, 405, 'GET sessions: 405';
 }
 
+# --- DELETE members/ACCOUNT/two-step: an admin resets it (step-up) ---------
+{
+    my $acct = "zhang$u";
+    my $pw = strong_password();
+    set_password($E, $acct, $pw);
+    my (undef, $s) = login($H, $acct, $pw);
+    my $pg = http_get("$H/twostep-setup", cookie => "qiwei_session=$s",
+                      html => 1);
+    my ($secret) = $pg->content =~ m{<code id="secret">([A-Z2-7]+)</code>};
+    my $on = http_post("$H/twostep-setup",
+        [csrf => form_field($pg->content, 'csrf'),
+         code => totp_code($secret // '', time - 30)],
+        cookie => "qiwei_session=$s", html => 1);
+    is $on->code, 200, "$acct turns two-step on";
+    my $s2 = session_of($on);
+    my $mid = sql("SELECT member_id FROM members WHERE account = '$acct'");
+    is sql("SELECT count(*) FROM member_totp WHERE member_id = $mid"), 1,
+        '... a secret';
+    ok sql("SELECT count(*) FROM member_recovery_codes WHERE member_id = $mid")
+       > 0, '... recovery codes';
+    my ($r, $d) = api('DELETE', "$A/members/$acct/two-step", cookie => $ck,
+                      csrf => $T);
+    is $r->code, 403, 'reset two-step without a step-up: 403';
+    ok $d->{error}{step_up}, '... "step_up": true';
+    is sql("SELECT count(*) FROM member_totp WHERE member_id = $mid"), 1,
+        '... nothing reset';
+    my ($sr, $ck2, $T2) = api_step_up($H, $ck, $T, password => $rootpw);
+    is $sr->code, 200, 'step-up with the password';
+    ($ck, $T) = ($ck2, $T2);
+    ($r, $d) = api('DELETE', "$A/members/$acct/two-step", cookie => $ck,
+                   csrf => $T);
+    is $r->code, 200, 'reset two-step';
+    is $d->{account}, $acct, '... answers the member';
+    is $r->header('Qiwei-Revocation') // '', 'confirmed', '... confirmed';
+    is sql("SELECT count(*) FROM member_totp WHERE member_id = $mid"), 0,
+        '... the secret is gone';
+    is sql("SELECT count(*) FROM member_recovery_codes WHERE member_id = $mid"),
+        0, '... and the recovery codes';
+    is sql("SELECT count(*) FROM sessions WHERE member_id = $mid"), 0,
+        '... every session ended';
+    my $g = http_get("$H/home", cookie => "qiwei_session=$s2", html => 1);
+    isnt $g->code, 200, '... the session made with two-step is refused';
+    is sql("SELECT count(*) FROM audit_log WHERE module = 'directory'"
+           . " AND action = 'two_step_reset' AND object = 'member:$mid'"
+           . " AND result = 'success'"), 1, '... audited by member id';
+    ($r, $d) = api('DELETE', "$A/members/$acct/two-step", cookie => $ck,
+                   csrf => $T);
+    is $r->code, 409, 'again: 409 (nothing to reset)';
+    unlike $d->{error}{message} // '', qr/^$/, '... with a message';
+    ($r, $d) = api('PUT', "$A/members/$acct/two-step", cookie => $ck,
+                   csrf => $T, json => {});
+    is $r->code, 405, 'PUT two-step: 405';
+}
+
 # --- a news-only sub-admin: the console's rights are the API's ---------------
 {
     admin_role($E, "office$u", 'news');
@@ -282,6 +336,10 @@ add_member($E, "zhao$u", name => 'Zhao Invited');
     ($r, $d) = api('POST', "$A/members", cookie => $sc, csrf => $sT,
                    json => { account => "x$u", display_name => 'X' });
     is $r->code, 403, '... invite: 403';
+    ($r, $d) = api('DELETE', "$A/members/zhang$u/two-step", cookie => $sc,
+                   csrf => $sT);
+    is $r->code, 403, '... reset two-step: 403';
+    ok !$d->{error}{step_up}, '... for the right, before any step-up';
     my $c = http_get("$C/");
     is $c->code, 200, '... the shell is the same for everyone (no data in it)';
 }

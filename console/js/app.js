@@ -141,7 +141,8 @@ function askStepUp() {
       ev.preventDefault();
       const body = code.input.value.trim() ? {code: code.input.value.trim()}
                                            : {password: pw.input.value};
-      const r = await api.post('session/step-up', body);
+      // a wrong proof is a 401 that does not end the session
+      const r = await api.post('session/step-up', body, {quiet401: true});
       pw.input.value = '';
       code.input.value = '';
       if (r.status === 200) {

@@ -1,7 +1,7 @@
 // The Members screen (module "directory"): search and filters, a paged
 // list, invite (link + QR + copy), and per member: disable / re-enable /
-// depart, departments, roles, end all sessions, a new invitation, delete
-// (typed confirmation).  Every result says what the revocation barrier
+// depart, departments, roles, end all sessions, reset two-step (needs a
+// step-up), a new invitation, delete (typed confirmation).  Every result says what the revocation barrier
 // confirmed (Qiwei-Revocation).
 import * as api from './api.js';
 import {h, clear, message, field, svgImage, newId} from './dom.js';
@@ -286,6 +286,12 @@ function memberPanel(m, detail, list, out, carried) {
         res.appendChild(inviteLink(r.data));
       }
     }) : null,
+    act('reset_two_step', 'secondary', async () => {
+      // privileged: answered 403 "step_up" without a fresh proof, then
+      // api.js asks for one and sends it again
+      const r = await api.del('members/' + a + '/two-step');
+      show(r, t('done_two_step', {account: m.account}));
+    }),
     act('end_sessions', 'secondary', async () => {
       const r = await api.del('members/' + a + '/sessions');
       show(r, t('done_sessions', {account: m.account,

@@ -399,6 +399,23 @@ int qw_api_members(qw_api *a)
         }
         return qw_api_json(a, HTTP_OK, invite_json(a, acct, NULL, token));
     }
+    if (a->nseg == 3 && !strcmp(a->seg[2], "two-step")) {
+        /* privileged: it takes a second factor away (a step-up within
+         * the last 300 s, like the calls that widen an admin's rights) */
+        if (r->method_number != M_DELETE) {
+            return method_not_allowed(a);
+        }
+        if (qw_api_need(a, MOD, "two_step_reset", obj, &done)
+            || qw_api_need_step_up(a, MOD, "two_step_reset", obj, &done)) {
+            return done;
+        }
+        rc = qw_member_totp_reset(&a->st, ent(a), acct);
+        if (rc != QW_OK) {
+            return qw_api_store_error_about(a, rc, MOD, "two_step_reset",
+                                            obj, acct);
+        }
+        return member_get(a, acct);
+    }
     if (a->nseg == 3 && !strcmp(a->seg[2], "sessions")) {
         int ended = 0;
         if (r->method_number != M_DELETE) {
