@@ -184,6 +184,30 @@ static void round_trip(apr_pool_t *p, const unsigned char *d, size_t n)
         abort();
     }
 
+    /* a mailbox copy (scheme mailbox): opens only as that member's copy,
+     * never as an article */
+    {
+        const char *row = qw_env_mailbox_row(p, ENT, ART, 9);
+
+        if (qw_env_seal_row(p, old_kr, &qw_env_mailbox, row, d, n, &body,
+                            &blen, &wrapped, &wlen) != 0
+            || qw_env_open_row(p, both_kr, &qw_env_mailbox, row, body, blen,
+                               wrapped, wlen, &pt, &ptlen) != 0
+            || ptlen != n || memcmp(pt, d, n)
+            || qw_env_open_row(p, both_kr, &qw_env_mailbox,
+                               qw_env_mailbox_row(p, ENT, ART, 10), body,
+                               blen, wrapped, wlen, &pt, &ptlen) == 0
+            || qw_env_open_row(p, both_kr, &qw_env_articles, row, body, blen,
+                               wrapped, wlen, &pt, &ptlen) == 0
+            || qw_env_open(p, both_kr, ENT, ART, body, blen, wrapped, wlen,
+                           &pt, &ptlen) == 0
+            || qw_env_open_row(p, both_kr, &qw_env_mailbox, row,
+                               flipped(p, body, blen, pos, mask), blen,
+                               wrapped, wlen, &pt, &ptlen) == 0) {
+            abort();
+        }
+    }
+
     /* field seal */
     if (qw_seal(p, old_kr, aad, d, n, &blob, &bloblen) != 0
         || bloblen != n + QW_SEAL_OVERHEAD || qw_seal_kid(blob, bloblen) != 1

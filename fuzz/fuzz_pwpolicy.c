@@ -9,7 +9,13 @@
  * account name, not listed); a password dengbao accepts nist accepts too,
  * and nist without two-step implies nist with it; every reason has a
  * message in both languages.  The input read as blocklist text: every
- * entry is found, also decorated, and never accepted as a password. */
+ * entry is found, also decorated, and never accepted as a password.
+ * The new-password check (qw_pwpolicy_new_password) against a history
+ * (flag bit 3: the input itself at position bits 4-6; bit 7: the current
+ * password known, as in the module, else only its hash, as in qiweictl):
+ * the policy's answer first; reused exactly when the input is the current
+ * password or one of the 5 before it; never more than 6 verifies, each
+ * one counted in *compared, none when the current one is known to match. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +127,75 @@ static qw_pwp_result check(apr_pool_t *p, qw_pwp_mode mode, int two_step,
     return r;
 }
 
+/* qw_pw_history's verify: "hashes" here are the passwords themselves */
+static int plain_verify(void *baton, const char *encoded, const char *pw,
+                        size_t len, int *ok)
+{
+    ++*(int *)baton;
+    *ok = strlen(encoded) == len && !memcmp(encoded, pw, len);
+    return 0;
+}
+
+static void check_new(apr_pool_t *p, unsigned flags, const char *pw,
+                      size_t len, const char *account)
+{
+    apr_array_header_t *hs = apr_array_make(p, 8, sizeof(const char *));
+    int known = (flags & 128) != 0, pos = (flags >> 4) & 7;
+    int calls = 0, compared = -1, i, start, want_n = 0, among;
+    qw_pwp_result res, policy, want = QW_PWP_OK;
+    qw_pw_history h;
+    qw_pwpolicy pol;
+
+    /* a NUL in pw cannot be a stored (C string) entry */
+    int plain = !memchr(pw, '\0', len);
+
+    for (i = 0; i < 8; i++) {
+        APR_ARRAY_PUSH(hs, const char *) =
+            (flags & 8) && plain && i == pos ? apr_pstrmemdup(p, pw, len)
+            : apr_psprintf(p, "Hist-%d!Aaaaaaaa", i);
+    }
+    qw_pwpolicy_init(&pol, QW_PWP_DENGBAO, 0);
+    h.hashes = hs;
+    h.current = known ? APR_ARRAY_IDX(hs, 0, const char *) : NULL;
+    h.verify = plain_verify;
+    h.baton = &calls;
+    if (qw_pwpolicy_new_password(&pol, bl, p, pw, len, NULL, account, &h,
+                                 &res, &compared) != 0) {
+        abort();
+    }
+    policy = qw_pwpolicy_check(&pol, bl, p, pw, len, account);
+    if (policy != QW_PWP_OK) {
+        want = policy;
+    }
+    else {
+        const char *e0 = APR_ARRAY_IDX(hs, 0, const char *);
+        start = 0;
+        if (known) {
+            start = 1;
+            if (strlen(e0) == len && !memcmp(e0, pw, len)) {
+                want = QW_PWP_REUSED;
+            }
+        }
+        for (i = start; want == QW_PWP_OK && i <= QW_PWP_HISTORY_MAX; i++) {
+            const char *e = APR_ARRAY_IDX(hs, i, const char *);
+            want_n++;
+            if (strlen(e) == len && !memcmp(e, pw, len)) {
+                want = QW_PWP_REUSED;
+            }
+        }
+    }
+    /* reused exactly when pw is among the current and 5 older entries */
+    for (i = 0, among = 0; i <= QW_PWP_HISTORY_MAX; i++) {
+        const char *e = APR_ARRAY_IDX(hs, i, const char *);
+        among |= strlen(e) == len && !memcmp(e, pw, len);
+    }
+    if (res != want || compared != want_n || calls != compared
+        || compared > QW_PWP_HISTORY_MAX + 1
+        || (policy == QW_PWP_OK && among != (res == QW_PWP_REUSED))) {
+        abort();
+    }
+}
+
 /* The input as blocklist text. */
 static void check_blocklist(apr_pool_t *p, const char *text, size_t len)
 {
@@ -201,6 +276,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         || (nist == QW_PWP_OK && nist2 != QW_PWP_OK)) {
         abort();
     }
+    check_new(p, flags, pw, len, account);
     check_blocklist(p, copy, size - 1);
     free(copy);
     apr_pool_destroy(p);

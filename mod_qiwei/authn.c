@@ -70,6 +70,23 @@ static int touch_session(request_rec *r, const qw_viewer *v)
     return 1;
 }
 
+/* The browser presented a well-formed session cookie that names no live
+ * session: it was ended (by an admin, a password change, "sign out all
+ * others", a mailbox wipe), timed out, or its member is no longer active.
+ * Whatever this browser kept of our pages and their storage belongs to a
+ * session that is over: the response, whatever it is (the login redirect,
+ * the 401, the login page), asks it to drop them (a lost phone keeps
+ * nothing readable).  A request without a cookie never gets this. */
+static void session_over(request_rec *r, qw_req *q)
+{
+    q->session_over = 1;
+    apr_table_setn(r->err_headers_out, "Clear-Site-Data",
+                   "\"cache\", \"storage\"");
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "QW0750: session cookie of a session that is over, from "
+                  "%s: Clear-Site-Data sent", r->useragent_ip);
+}
+
 int qw_viewer_resolve(request_rec *r, qw_viewer **out)
 {
     return qw_viewer_resolve_with(r, out, NULL);
@@ -183,6 +200,7 @@ int qw_viewer_resolve_with(request_rec *r, qw_viewer **out,
                       "active member of %s", qw_hex(r->pool, hash, 4),
                       d->enterprise);
         PQclear(res);
+        session_over(r, q);
         return OK;
     }
     v = apr_pcalloc(r->pool, sizeof(*v));

@@ -18,14 +18,20 @@ static const apr_uint64_t bounds_us[] = {
 
 #define LAYOUT_MAGIC APR_UINT64_C(0x5157454d45545202)   /* "QWEMETR" v2 */
 
-/* The log tags a refusal is counted under (QW_REASON sites); the label set
- * stays bounded whatever happens. */
+/* The log tags a refusal is counted under (QW_REASON sites, and the
+ * handler's refusals that call qw_metrics_refusal themselves); the label
+ * set stays bounded whatever happens. */
 static const char *const refusal_tags[] = {
     "QW0201", "QW0202", "QW0203", "QW0204", "QW0206",
     "QW0701", "QW0702", "QW0703",
     "QW0902", "QW0903", "QW0904", "QW0906", "QW0907", "QW0913", "QW0915",
     "QW0916",
-    "QW1001", "QW1006", "QW1007", "QW1009"
+    "QW1001", "QW1006", "QW1007", "QW1009",
+    /* the mailbox's JSON API (handle/api_mailbox.c, handle/api.c) */
+    "QW0721", "QW0722", "QW0723", "QW0724", "QW0725", "QW0729", "QW0730",
+    "QW0731", "QW0732", "QW0734", "QW0735", "QW0736",
+    /* the mailbox's pages (handle/mailbox_pages.c) */
+    "QW0737"
 };
 #define NREFUSALS (sizeof(refusal_tags) / sizeof(refusal_tags[0]))
 

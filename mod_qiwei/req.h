@@ -18,6 +18,8 @@ typedef struct {
     int provider;           /* qw_gate_provider: the last that decided */
     int allowed;            /* the request got past the access checks */
     const char *reason;     /* log tag of the last refusal (QW_REASON) */
+    int session_over;       /* the cookie named a session that is over:
+                             * Clear-Site-Data is set (authn.c) */
     /* articles (article.c) */
     int watermark_override; /* QW_WM_*: the article's own setting */
     const char *external_link_id;  /* share-link reader without a session:

@@ -126,9 +126,25 @@ sub get_form {
       . " WHERE m.enterprise_id = t.enterprise_id"
       . " AND m.member_id = t.member_id AND m.account = '$acct'");
     my $r = http_post("$H/twostep-setup", [csrf => $csrf, code => '000000'],
-                      cookie => "qiwei_session=$s", html => 1);
+                      cookie => "qiwei_session=$s", html => 1, lang => 'en');
     is $r->code, 409, 'a wrong code once two-step is on: 409';
     unlike $r->content, qr/\Q$secret\E/, '... the secret is not shown';
+    unlike $r->content, qr/otpauth:|<svg /, '... nor its QR code';
+    like $r->content, qr{<p class="msg ok" id="twostep-on">Two-step verification is already on for your account\.</p>},
+        '... the "already on" page';
+    like $r->content, qr{<a id="continue" href="/">}, '... with a way on';
+    like $r->header('Content-Type') // '', qr{^text/html; charset=utf-8},
+        '... as our HTML page';
+    like $r->header('Cache-Control') // '', qr/no-store/, '... not cached';
+    # the page itself, now: the same words, 200, no secret
+    my $g = http_get("$H/twostep-setup", html => 1, lang => 'zh-CN',
+                     cookie => "qiwei_session=$s");
+    is $g->code, 200, 'the enrolment page once two-step is on: 200';
+    like decode_utf8($g->content), qr{id="twostep-on">您的账号已开启两步验证。},
+        '... says it is on (zh-CN)';
+    unlike $g->content, qr/<code id="secret">|otpauth:|<svg /,
+        '... no secret, no QR code';
+    unlike $g->content, qr/name="csrf"/, '... and no form';
 }
 
 # --- TOTP enrolment, login, replay, window -----------------------------------

@@ -73,6 +73,24 @@ sub load_keys {
 }
 load_keys($ENV{QIWEI_KEYFILE});
 
+# The current key of a key file: its "current" line, else its highest kid
+# (util/keyring.h).
+sub current_kid {
+    my ($file) = @_;
+    my ($cur, $max) = (undef, 0);
+    open my $fh, '<', $file or die "$file: $!";
+    while (<$fh>) {
+        $cur = $1 if /^current\s+(\d+)/;
+        $max = $1 if /^key\s+(\d+)\s/ && $1 > $max;
+    }
+    return $cur // $max;
+}
+# This test's "older" key is the shared key file's current one, whatever
+# the tests before it did to the file (t/72_store.t rotates it); the
+# "newer" one ($K2) is what the rotation of a private copy below adds.
+my $K1 = current_kid($ENV{QIWEI_KEYFILE});
+my $K2;
+
 sub hkdf {    # HKDF-SHA256, no salt, one block (util/keyring.c)
     my ($ikm, $purpose) = @_;
     my $prk = hmac_sha256($ikm, "\0" x 32);
@@ -99,7 +117,7 @@ my $AT = '2026-12-06T00:00:00.000000Z';
 # module older than schema version 10 does.
 sub row_sql {
     my ($seq, %o) = @_;
-    my $kid = $o{kid} // 1;
+    my $kid = $o{kid} // $K1;
     my $v = $o{version} // 2;
     my $mac = "\x55" x 32;
     if (($o{mac} // '') eq 'valid') {
@@ -190,7 +208,7 @@ for my $t ([0, 'seq 0'], [-1, 'seq -1'], [$n + 2, 'a gap'],
         '... by the schema' or diag $e;
 }
 {
-    my ($ok, $o, $e) = psql_as('app', row_sql($n + 1) =~ s/, 1, decode/, NULL, decode/r);
+    my ($ok, $o, $e) = psql_as('app', row_sql($n + 1) =~ s/, $K1, decode/, NULL, decode/r);
     ok !$ok, 'application role, no key id: refused';
     like $e, qr/has no key id or MAC/, '... by the trigger';
     # UPDATE and DELETE were never granted; the trigger refuses them anyway
@@ -224,20 +242,24 @@ copy($ENV{QIWEI_KEYFILE}, $k2) or die "copy: $!";
 chmod 0600, $k2;
 qctl_ok(['keygen', '--rotate', $k2]);
 load_keys($k2);
+$K2 = current_kid($k2);
+cmp_ok $K2, '>', $K1, "the private copy's new key $K2 is newer than $K1";
 qctl_ok(['-k', $k2, 'dept', 'add', $E, 'd5', 'dept 5']);
 $n = last_seq();
 my $k2seq = $n;
 is sql("SELECT key_id FROM audit_log WHERE enterprise_id = $EID AND seq = $n"),
-   2, 'after rotation the new row uses key 2';
+   $K2, 'after rotation the new row uses the new key';
 {
-    my ($ok, $o, $e) = psql_as('app', row_sql($n + 1, kid => 1,
+    my ($ok, $o, $e) = psql_as('app', row_sql($n + 1, kid => $K1,
                                               mac => 'valid'));
-    ok !$ok, 'application role, key 1 after key 2 (valid MAC): refused';
-    like $e, qr/uses key 1, older than key 2/, '... by the trigger';
+    ok !$ok, 'application role, the older key after the newer (valid MAC):'
+        . ' refused';
+    like $e, qr/uses key $K1, older than key $K2/, '... by the trigger';
     # the old key file: qiweictl keeps the chain's newer key or refuses
     my ($rc, $out, $err) = qctl(['dept', 'add', $E, 'd6', 'dept 6']);
-    isnt $rc, 0, 'a writer that only has key 1 cannot append after key 2';
-    like $err, qr/already uses key 2, newer than the key file's current key 1/,
+    isnt $rc, 0, 'a writer that only has the older key cannot append after '
+        . 'the newer';
+    like $err, qr/already uses key $K2, newer than the key file's current key $K1/,
         '... and says why';
 }
 {
@@ -247,7 +269,7 @@ is sql("SELECT key_id FROM audit_log WHERE enterprise_id = $EID AND seq = $n"),
 
 # --- an inserted row with a valid seq but no valid MAC ---------------------------
 {
-    my ($ok, $o, $e) = psql_as('app', row_sql($n + 1, kid => 2));
+    my ($ok, $o, $e) = psql_as('app', row_sql($n + 1, kid => $K2));
     ok $ok, 'application role, the next seq with a junk MAC: the database '
         . 'cannot tell' or diag $e;
     $n++;
@@ -259,22 +281,24 @@ is sql("SELECT key_id FROM audit_log WHERE enterprise_id = $EID AND seq = $n"),
 for my $t ([0, 'seq 0', qr/audit_log_seq_from_1/],
            [-1, 'seq -1', qr/audit_log_seq_from_1/],
            [$n, 'a duplicate', qr/audit_log_pkey/]) {
-    my ($ok, $o, $e) = as_replica(row_sql($t->[0], kid => 2));
+    my ($ok, $o, $e) = as_replica(row_sql($t->[0], kid => $K2));
     ok !$ok, "superuser, triggers off, $t->[1]: refused";
     like $e, $t->[2], '... by the CHECK or the primary key' or diag $e;
 }
 {
     # a gap: two rows skipped
-    my ($ok, $o, $e) = as_replica(row_sql($n + 3, kid => 2));
+    my ($ok, $o, $e) = as_replica(row_sql($n + 3, kid => $K2));
     ok $ok, 'superuser, triggers off, a gap: inserted' or diag $e;
     push @expect, [$n + 3, 'rows ' . ($n + 1) . ' to ' . ($n + 2)
                            . ' before it are missing'];
     $n += 3;
-    # a leaked retired key: a perfectly valid MAC under key 1, after key 2
-    ($ok, $o, $e) = as_replica(row_sql($n + 1, kid => 1, mac => 'valid'));
-    ok $ok, 'superuser, triggers off, key 1 after key 2: inserted' or diag $e;
+    # a leaked retired key: a perfectly valid MAC under the older key,
+    # after the newer
+    ($ok, $o, $e) = as_replica(row_sql($n + 1, kid => $K1, mac => 'valid'));
+    ok $ok, 'superuser, triggers off, the older key after the newer: '
+        . 'inserted' or diag $e;
     $n++;
-    push @expect, [$n, "key 1 is older than key 2 of row $k2seq (keys only "
+    push @expect, [$n, "key $K1 is older than key $K2 of row $k2seq (keys only "
                        . 'move forward)'];
     # an edited genuine row: reported once, the row after it still verifies
     ($ok, $o, $e) = as_replica("UPDATE audit_log SET object = 'edited' "
@@ -305,7 +329,7 @@ END {
     ok $ok, 'superuser drops the CHECK' or diag $e;
     $dropped = 1;
     for my $s (0, -1) {
-        ($ok, $o, $e) = as_replica(row_sql($s, kid => 2));
+        ($ok, $o, $e) = as_replica(row_sql($s, kid => $K2));
         ok $ok, "superuser, triggers off, no CHECK: seq $s inserted"
             or diag $e;
         push @expect, [$s, 'seq < 1: not part of the chain (inserted by '
@@ -338,7 +362,7 @@ END {
 }
 {
     # the database still refuses the next forgery and takes the next row
-    my ($ok, $o, $e) = psql_as('app', row_sql($n + 2, kid => 2));
+    my ($ok, $o, $e) = psql_as('app', row_sql($n + 2, kid => $K2));
     ok !$ok, 'after all that, the application role still cannot skip';
     qctl_ok(['-k', $k2, 'dept', 'add', $E, 'd7', 'dept 7']);
     is last_seq(), $n + 1, '... and the next real row follows the last one';

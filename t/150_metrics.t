@@ -172,13 +172,38 @@ promtool_ok('after the requests', $r1->content) if $promtool;
 unlike $r1->content, qr/\Q$acct\E|\Q$E\E\/|127\.0\.0\.1/,
     'no account, path or address in the metrics';
 
+# --- the mailbox's refusals are counted like the gate's ------------------------
+{
+    my ($r3, $s3) = login("/$E/qiwei", $acct, $pw);
+    my $ck = "qiwei_session=$s3";
+    my ($g, $gd) = api('GET', "/$E/qiwei/api/v1/me/mailbox", cookie => $ck);
+    is $g->code, 200, 'the member lists their mailbox';
+    my (undef, $before) = scrape();
+    my ($x) = api('POST', "/$E/qiwei/api/v1/me/mailbox/999999999/reveal",
+                  cookie => $ck, csrf => $gd->{csrf});
+    is $x->code, 404, 'reveal of a message that is not theirs: 404';
+    ($x) = api('POST', "/$E/qiwei/api/v1/me/mailbox/999999999/reveal",
+               cookie => $ck);
+    is $x->code, 403, 'reveal without the CSRF header: 403';
+    ($x) = api('POST', "/$E/qiwei/api/v1/me/mailbox", cookie => $ck,
+               csrf => $gd->{csrf}, json => { title => 'x' });
+    is $x->code, 403, 'a member send where members may not send: 403';
+    my (undef, $after) = scrape();
+    for (['QW0722', 1], ['QW0725', 1], ['QW0723', 1], ['other', 0]) {
+        my $k = qq{qiwei_refusals_total{tag="$_->[0]"}};
+        is(($after->{$k} // 0) - ($before->{$k} // 0), $_->[1],
+           "$k: +$_->[1]");
+    }
+}
+
 # --- the access log -----------------------------------------------------------
 my $log = Apache::Test::vars()->{t_logs} . '/qiwei_decisions_log';
 my $text = '';
 for (1 .. 20) {                  # mod_log_config writes as the request ends
     open my $fh, '<', $log or last;
     $text = do { local $/; <$fh> };
-    last if $text =~ m{^/t150/finance/ 403 }m;
+    last if $text =~ m{^/t150/finance/ 403 }m
+        && $text =~ m{^/t150/qiwei/api/v1/me/mailbox 403 }m;
     select undef, undef, undef, 0.1;
 }
 # (mod_dir's index.html is a fast internal redirect: %U shows it)
@@ -190,6 +215,8 @@ like $text, qr{^/t150/finance/ 403 forbidden department QW0702$}m,
     'access log: "forbidden department QW0702"';
 like $text, qr{^/t150/qiwei/login \d+ - - -$}m,
     'a location the gate does not guard: no decision';
+like $text, qr{^/t150/qiwei/api/v1/me/mailbox/999999999/reveal 404 - - QW0722$}m,
+    'a mailbox refusal: its tag in QIWEI_REASON';
 
 # --- mod_status ------------------------------------------------------------------
 my $st = http_get('/server-status?auto');

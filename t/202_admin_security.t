@@ -12,6 +12,7 @@ use Test::More;
 use Digest::SHA ();
 use IPC::Open3 qw(open3);
 use Symbol qw(gensym);
+use Apache::Test ();
 use QiweiTest;
 
 my $u = uniq();
@@ -305,6 +306,95 @@ my ($secret, $t0, $c2);
         'the change is audited, as done by the admin';
     ($r) = api_login($H2, $ex, $new);
     is $r->code, 201, 'the new password logs in';
+}
+
+# --- the new password: the members' check, its refusals counted (t202o) -------
+# One implementation for both kinds (handle/account.c): the current
+# password first, then the policy, the current one by its bytes, at most 5
+# older hashes; a refusal after such a hash counts like a failed login.
+{
+    my $E2 = 't202o';                   # two-step optional (above)
+    my $A2 = "/$E2/qiwei/api/v1";
+    my $ha = "hist$u";
+    my $pw0 = admin_add($E2, $ha);
+    my ($aid) = sql("SELECT admin_id FROM admin_accounts a JOIN enterprises"
+                    . " e USING (enterprise_id) WHERE e.code = '$E2' AND"
+                    . " a.account = '$ha'");
+    my $elog = Apache::Test::vars('t_logs') . '/error_log';
+    my $log_since = sub {
+        my ($from) = @_;
+        open my $fh, '<', $elog or return '';
+        seek $fh, $from, 0;
+        local $/;
+        my $t = <$fh> // '';
+        close $fh;
+        return $t;
+    };
+    my ($r, $c, $csrf) = api_login("/$E2/qiwei", $ha, $pw0);
+    is $r->code, 201, 'history admin logged in';
+    my $change = sub {
+        my ($cur, $new) = @_;
+        my ($x, $xd) = api_post("$A2/session/password", $c, $csrf,
+            { current_password => $cur, new_password => $new });
+        if ($x->code == 200) {
+            # the token rotates with a change
+            $c = sec_cookie($x, 'qiwei_admin');
+            $csrf = $xd->{csrf};
+        }
+        return ($x, $xd);
+    };
+    my $changes = sub {
+        return sql("SELECT count(*) FROM audit_log WHERE action = "
+                   . "'admin_password_change' AND result = 'success' AND "
+                   . "object LIKE '%$ha'");
+    };
+    my $pw1 = strong_password();
+    my ($x, $xd) = $change->($pw0, $pw1);
+    is $x->code, 200, 'changed once';
+    my $changed = $changes->();
+    my $at = -s $elog;
+    ($x, $xd) = $change->($pw1, $pw0);
+    is $x->code, 400, 'back to the previous password: 400';
+    like $xd->{error}{message} // '', qr/^password refused \(reused\): /,
+        '... as reused, in the API\'s words';
+    my $log = $log_since->($at);
+    like $log, qr/QW1247: password change of admin \Q$ha\E of $E2: current password right, 1 earlier password\(s\) compared/,
+        '... after one comparison (QW1247, the members\' line)';
+    like $log, qr/QW1241: new password of admin \Q$ha\E of $E2 refused: reused \(policy dengbao\)/,
+        '... logged (QW1241)';
+    # repeating that costly refusal is throttled like a login (as members)
+    my @codes = (400);
+    for (1 .. 8) {
+        ($x) = $change->($pw1, $pw0);
+        push @codes, $x->code;
+        last if $x->code == 429;
+    }
+    is $codes[-1], 429, "repeated history refusals end in 429 (@codes)";
+    ok @codes <= 6, '... after at most 5 refusals';
+    is $changes->(), $changed, '... and nothing changed';
+    sql("DELETE FROM login_throttle WHERE account = '$ha'");
+    # a refusal that cost no hash of the history is not counted
+    @codes = ();
+    for (1 .. 7) {
+        ($x) = $change->($pw1, $pw1);
+        push @codes, $x->code;
+    }
+    is "@codes", join(' ', (400) x 7),
+        'the current password again, 7 times: 400 each, never 429';
+    # nist: no history, but never the current password (as for members)
+    sql(qq{UPDATE enterprises SET settings = settings
+           || '{"admin_password_policy": "nist"}' WHERE code = '$E2'});
+    ($x, $xd) = $change->($pw1, $pw1);
+    is $x->code, 400, 'nist: the current password again: 400';
+    like $xd->{error}{message} // '', qr/\(reused\)/, '... as reused';
+    ($x) = $change->($pw1, $pw0);
+    is $x->code, 200, 'nist: an older one is allowed';
+    my ($rc, $o, $e) = qctl(['admin', 'set-password', $E2, $ha], "$pw0\n");
+    isnt $rc, 0, 'qiweictl under nist: the current password refused';
+    like "$e$o", qr/reused/, '... reason reused';
+    sql("DELETE FROM login_throttle WHERE account = '$ha'");
+    sql(qq{UPDATE enterprises SET settings = settings
+           - 'admin_password_policy' WHERE code = '$E2'});
 }
 
 # --- an admin session of one enterprise is none in another ---------------------

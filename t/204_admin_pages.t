@@ -107,9 +107,20 @@ my ($secret, $t0);
         is $x->code, 409, "enrolment page after enrolment, $try->[1]: 409";
         unlike $x->content, qr/\Q$secret\E/, '... the secret is not shown';
         unlike $x->content, qr/otpauth:|<svg /, '... nor its QR code';
+        like $x->content, qr{<p class="msg ok" id="twostep-on">Two-step verification is already on for your account\.</p>},
+            '... the "already on" page, as for members';
+        my ($on) = $x->content =~ m{<a id="continue" href="([^"]+)"};
+        is $on, $P, '... continuing to next';
+        like $x->header('Cache-Control') // '', qr/no-store/,
+            '... not cached';
     }
-    ($x) = page("$H/admin-twostep-setup", $c2);
+    ($x) = page("$H/admin-twostep-setup", $c2, lang => 'zh-CN');
+    is $x->code, 200, 'the enrolment page once two-step is on: 200';
     unlike $x->content, qr/\Q$secret\E/, '... nor on a GET';
+    like decode_utf8($x->content), qr{id="twostep-on">您的账号已开启两步验证。},
+        '... it says two-step is on (zh-CN)';
+    unlike $x->content, qr/otpauth:|<svg |name="csrf"/,
+        '... no QR code, no form';
     ($d) = http_get($P, html => 1, cookie => $c2);
     is $d->code, 200, '... and the session still works';
 

@@ -76,10 +76,12 @@ enum {
     O_MODULE = 1 << 30,
     O_GLOBAL = 1 << 20       /* accepted by every command */
 };
+/* past the 31 bits of an int: flags are unsigned long long */
+#define O_RULE (1ULL << 31)
 
 typedef struct {
     const char *name;
-    int bit;
+    unsigned long long bit;
     int has_arg;
     int index;               /* into opts.val */
 } optdef;
@@ -88,7 +90,7 @@ enum {
     V_DB, V_KEYFILE, V_PWMEM, V_PWOPS, V_SQLDIR, V_APPROLE, V_PARENT, V_NAME,
     V_MOBILE, V_EMAIL, V_DEPT, V_URL, V_TTL, V_TITLE, V_OWNER, V_ROLE,
     V_MEMBER, V_WM, V_RESP, V_RELATED, V_TYPE, V_EXPIRES, V_BASEURL,
-    V_BIND, V_FROM, V_TO, V_OPERATOR, V_MODULE, V_WAIT, V_COUNT
+    V_BIND, V_FROM, V_TO, V_OPERATOR, V_MODULE, V_WAIT, V_RULE, V_COUNT
 };
 
 static const optdef optdefs[] = {
@@ -127,12 +129,13 @@ static const optdef optdefs[] = {
     { "to", O_TO, 1, V_TO },
     { "operator", O_OPERATOR, 1, V_OPERATOR },
     { "module", O_MODULE, 1, V_MODULE },
+    { "rule", O_RULE, 1, V_RULE },
     { NULL, 0, 0, 0 }
 };
 
 typedef struct {
     const char *val[V_COUNT];
-    int flags;               /* O_* bits seen */
+    unsigned long long flags;    /* O_* bits seen */
     int help, version;
     apr_array_header_t *pos; /* positional arguments */
 } opts;
@@ -204,7 +207,18 @@ static const char *usage_text =
 "  admin role list ENT\n"
 "  admin grant ENT ACCOUNT ROLE\n"
 "  admin revoke ENT ACCOUNT ROLE\n"
-"  gc\n"
+"mailbox (docs/mailbox.md; the body is read from stdin):\n"
+"  mailbox send ENT --title T --rule read_once[:MINUTES]|expires_at|kept\n"
+"             [--expires SECONDS|TIME] [--confidential] [--all]\n"
+"             [--to ACCOUNTS] [--member ACCOUNTS] [--dept CODES] "
+"[--role NAMES]\n"
+"  mailbox list ENT ACCOUNT        a member's mailbox (titles, no bodies)\n"
+"  mailbox sent ENT                messages sent by admins and operators\n"
+"  mailbox receipts ENT ID         who has it, read it, destroyed it\n"
+"  mailbox destroy ENT ID --yes    destroy a message for everyone\n"
+"  mailbox wipe ENT ACCOUNT --yes  destroy a member's mailbox, end their\n"
+"                                  sessions (the lost phone)\n"
+"  gc                              expired sessions, tokens and messages\n"
 "\n"
 "options:\n"
 "  -d, --database CONNINFO  libpq connection string or URI "
@@ -646,7 +660,7 @@ struct cmd {
     const char *group;       /* "member", or NULL for one-word commands */
     const char *name;
     int npos;                /* positional args after the command words */
-    int allowed;             /* O_* bits */
+    unsigned long long allowed;  /* O_* bits */
     int needs_keys;
     int needs_schema;        /* checks QW_SCHEMA_VERSION */
     cmd_fn fn;
@@ -1076,7 +1090,7 @@ static int c_audit_head(qw_store *st, opts *o)
 
 static int c_gc(qw_store *st, opts *o)
 {
-    long s, t;
+    long s, t, msgs, copies;
     qw_status rc = qw_store_gc(st, &s, &t);
 
     if (rc != QW_OK) {
@@ -1084,6 +1098,13 @@ static int c_gc(qw_store *st, opts *o)
     }
     printf("deleted %ld expired sessions and %ld used or expired activation "
            "tokens\n", s, t);
+    /* expired mailbox messages: destroyed on time even when nobody reads
+     * them (docs/mailbox.md, run gc every minute) */
+    if ((rc = qw_mailbox_gc(st, &msgs, &copies)) != QW_OK) {
+        return fail(st, rc);
+    }
+    printf("destroyed %ld expired mailbox messages (%ld copies)\n", msgs,
+           copies);
     return 0;
 }
 
@@ -1493,18 +1514,26 @@ static int c_article_delete(qw_store *st, opts *o)
 
 static int c_keys_rewrap(qw_store *st, opts *o)
 {
-    long n;
+    long n, m = 0;
     qw_status rc = qw_article_rewrap_all(st, &n);
 
+    if (rc == QW_OK) {
+        /* the mailbox's copies (docs/mailbox.md) the same way */
+        rc = qw_mailbox_rewrap_all(st, &m);
+    }
     if (rc != QW_OK) {
-        if (n > 0) {
+        if (n + m > 0) {
             fprintf(stderr, "qiweictl: %ld data keys were re-wrapped "
-                    "before the error\n", n);
+                    "before the error\n", n + m);
         }
         return fail(st, rc);
     }
     printf("re-wrapped %ld article data keys to key %u\n", n,
            (unsigned)qw_keyring_current(st->keys));
+    if (m > 0) {
+        printf("re-wrapped %ld mailbox data keys to key %u\n", m,
+               (unsigned)qw_keyring_current(st->keys));
+    }
     return 0;
 }
 
@@ -1737,6 +1766,239 @@ static int c_audit_export(qw_store *st, opts *o)
     return 0;
 }
 
+/* --- mailbox --- */
+
+static const qw_mail_sender operator_sender = { "operator", 0, 0 };
+
+/* "ENT" -> id, or a message and an exit status. */
+static int ent_id(qw_store *st, const char *ent, int64_t *eid)
+{
+    qw_status rc;
+
+    *eid = qw_store_enterprise_id(st, ent, &rc);
+    return *eid < 0 ? fail(st, rc) : 0;
+}
+
+static int member_id_of(qw_store *st, const char *ent, const char *account,
+                        int64_t *mid)
+{
+    qw_member m;
+    qw_status rc = qw_member_get(st, ent, account, &m);
+
+    if (rc != QW_OK) {
+        return fail(st, rc);
+    }
+    *mid = m.id;
+    return 0;
+}
+
+static int parse_id(const char *s, int64_t *id)
+{
+    char *end;
+
+    *id = apr_strtoi64(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || *id <= 0) {
+        return usage_error("'%s' is not a message id", s);
+    }
+    return 0;
+}
+
+static int c_mailbox_send(qw_store *st, opts *o)
+{
+    const char *rule = o->val[V_RULE], *colon, *exp = o->val[V_EXPIRES];
+    unsigned char *body;
+    size_t len;
+    qw_mail_new m;
+    int64_t eid, id;
+    int r, n;
+    qw_status rc;
+
+    if (o->val[V_TITLE] == NULL || rule == NULL) {
+        return usage_error("%s", "mailbox send needs --title and --rule");
+    }
+    memset(&m, 0, sizeof(m));
+    m.title = o->val[V_TITLE];
+    colon = strchr(rule, ':');
+    m.rule = colon ? apr_pstrndup(st->pool, rule, (apr_size_t)(colon - rule))
+             : rule;
+    if (colon) {
+        long mins = parse_num(colon + 1, 1, QW_MAIL_OPEN_MINUTES_MAX);
+
+        if (strcmp(m.rule, "read_once") != 0 || mins < 0) {
+            return usage_error("--rule read_once:MINUTES takes 1 to %d "
+                               "minutes", QW_MAIL_OPEN_MINUTES_MAX);
+        }
+        m.open_minutes = (int)mins;
+    }
+    if (exp) {
+        /* digits: seconds from now; anything else: a time */
+        if (exp[strspn(exp, "0123456789")] == '\0') {
+            m.expires_in = parse_num(exp, 1, 10L * 365 * 86400);
+            if (m.expires_in < 0) {
+                return usage_error("--expires %s: 1 second to 10 years",
+                                   exp);
+            }
+        }
+        else {
+            m.expires_at = exp;
+        }
+    }
+    m.confidential = (o->flags & O_CONF) != 0;
+    m.to.all = (o->flags & O_ALL) != 0;
+    m.to.members = o->val[V_TO] && o->val[V_MEMBER]
+                   ? apr_pstrcat(st->pool, o->val[V_TO], ",",
+                                 o->val[V_MEMBER], NULL)
+                   : o->val[V_TO] ? o->val[V_TO] : o->val[V_MEMBER];
+    m.to.departments = o->val[V_DEPT];
+    m.to.roles = o->val[V_ROLE];
+    if ((r = read_file(st->pool, "-", QW_MAIL_MAX_BODY, &body, &len)) != 0) {
+        return r;
+    }
+    m.body = (const char *)body;
+    m.len = len;
+    if ((r = ent_id(st, ARG(0), &eid)) != 0) {
+        return r;
+    }
+    rc = qw_mailbox_send(st, eid, &operator_sender, &m, &id, &n);
+    OPENSSL_cleanse(body, len);
+    if (rc != QW_OK) {
+        return fail(st, rc);
+    }
+    printf("message %s sent to %d member(s)\n", qw_i64(st->pool, id), n);
+    return 0;
+}
+
+static void print_item(qw_store *st, const qw_mail_item *it)
+{
+    printf("%s\t%s\t%s\t%s\t%s\t%s\n", qw_i64(st->pool, it->id),
+           it->created_at, it->rule, it->state,
+           it->sender ? it->sender : "-", it->title);
+}
+
+static int c_mailbox_list(qw_store *st, opts *o)
+{
+    apr_array_header_t *items;
+    int64_t eid, mid = 0;
+    qw_status rc;
+    int r, i;
+
+    if ((r = ent_id(st, ARG(0), &eid)) != 0
+        || (r = member_id_of(st, ARG(0), ARG(1), &mid)) != 0) {
+        return r;
+    }
+    if ((rc = qw_mailbox_list(st, eid, mid, 0, 0, &items)) != QW_OK) {
+        return fail(st, rc);
+    }
+    for (i = 0; i < items->nelts; i++) {
+        print_item(st, &APR_ARRAY_IDX(items, i, qw_mail_item));
+    }
+    return 0;
+}
+
+static int c_mailbox_sent(qw_store *st, opts *o)
+{
+    apr_array_header_t *items;
+    int64_t eid;
+    qw_status rc;
+    int r, i;
+
+    if ((r = ent_id(st, ARG(0), &eid)) != 0) {
+        return r;
+    }
+    if ((rc = qw_mailbox_sent(st, eid, &operator_sender, 0, 0, &items))
+        != QW_OK) {
+        return fail(st, rc);
+    }
+    for (i = 0; i < items->nelts; i++) {
+        const qw_mail_item *it = &APR_ARRAY_IDX(items, i, qw_mail_item);
+
+        printf("%s\t%s\t%s\t%s\trecipients %d, read %d, destroyed %d\t%s\n",
+               qw_i64(st->pool, it->id), it->created_at, it->rule, it->state,
+               it->recipients, it->read, it->destroyed, it->title);
+    }
+    return 0;
+}
+
+static int c_mailbox_receipts(qw_store *st, opts *o)
+{
+    apr_array_header_t *rs;
+    qw_mail_item msg;
+    int64_t eid, id;
+    qw_status rc;
+    int r, i;
+
+    if ((r = parse_id(ARG(1), &id)) != 0 || (r = ent_id(st, ARG(0), &eid))
+        != 0) {
+        return r;
+    }
+    rc = qw_mailbox_receipts(st, eid, &operator_sender, id, &msg, &rs);
+    if (rc != QW_OK) {
+        return fail(st, rc);
+    }
+    printf("message %s (%s, %s): %s\n", ARG(1), msg.rule, msg.state,
+           msg.title);
+    for (i = 0; i < rs->nelts; i++) {
+        const qw_mail_receipt *x = &APR_ARRAY_IDX(rs, i, qw_mail_receipt);
+
+        printf("%s\t%s\tdelivered %s\tread %s\tdestroyed %s%s%s%s%s\n",
+               x->account ? x->account : "-", x->state, x->delivered_at,
+               x->read_at ? x->read_at : "-",
+               x->destroyed_at ? x->destroyed_at : "-",
+               x->destroy_reason ? " (" : "",
+               x->destroy_reason ? x->destroy_reason : "",
+               x->destroyed_by ? " by " : "",
+               x->destroyed_by ? apr_pstrcat(st->pool, x->destroyed_by, ")",
+                                             NULL)
+               : x->destroy_reason ? ")" : "");
+    }
+    return 0;
+}
+
+static int c_mailbox_destroy(qw_store *st, opts *o)
+{
+    int64_t eid, id;
+    long n;
+    qw_status rc;
+    int r;
+
+    if (!(o->flags & O_YES)) {
+        return usage_error("%s", "mailbox destroy cannot be undone: add "
+                           "--yes");
+    }
+    if ((r = parse_id(ARG(1), &id)) != 0 || (r = ent_id(st, ARG(0), &eid))
+        != 0) {
+        return r;
+    }
+    rc = qw_mailbox_destroy_message(st, eid, &operator_sender, id, &n);
+    if (rc != QW_OK) {
+        return fail(st, rc);
+    }
+    printf("message %s destroyed for everyone (%ld copies)\n", ARG(1), n);
+    return 0;
+}
+
+static int c_mailbox_wipe(qw_store *st, opts *o)
+{
+    int64_t eid, mid = 0;
+    long n;
+    qw_status rc;
+    int r;
+
+    if (!(o->flags & O_YES)) {
+        return usage_error("%s", "mailbox wipe cannot be undone: add --yes");
+    }
+    if ((r = ent_id(st, ARG(0), &eid)) != 0
+        || (r = member_id_of(st, ARG(0), ARG(1), &mid)) != 0) {
+        return r;
+    }
+    if ((rc = qw_mailbox_wipe(st, eid, mid, &n)) != QW_OK) {
+        return fail(st, rc);
+    }
+    printf("mailbox of %s wiped (%ld copies destroyed), sessions ended\n",
+           ARG(1), n);
+    return 0;
+}
+
 static const cmd cmds[] = {
     { NULL, "migrate", 0, O_SQLDIR | O_APPROLE, 0, 0, c_migrate,
       "migrate [--sql-dir DIR] [--app-role ROLE]" },
@@ -1799,7 +2061,21 @@ static const cmd cmds[] = {
       "admin grant ENT ACCOUNT ROLE" },
     { "admin", "revoke", 3, 0, 1, 1, c_admin_revoke,
       "admin revoke ENT ACCOUNT ROLE" },
-    { NULL, "gc", 0, 0, 0, 1, c_gc, "gc" },
+    { NULL, "gc", 0, 0, 1, 1, c_gc, "gc" },
+    { "mailbox", "send", 1, O_TITLE | O_RULE | O_EXPIRES | O_CONF | O_ALL
+      | O_TO | O_MEMBER | O_DEPT | O_ROLE, 1, 1, c_mailbox_send,
+      "mailbox send ENT --title T --rule read_once[:MINUTES]|expires_at|kept"
+      " [--expires SECONDS|TIME] [--confidential] [--all] [--to ACCOUNTS] "
+      "[--member ACCOUNTS] [--dept CODES] [--role NAMES]  (body on stdin)" },
+    { "mailbox", "list", 2, 0, 1, 1, c_mailbox_list,
+      "mailbox list ENT ACCOUNT" },
+    { "mailbox", "sent", 1, 0, 1, 1, c_mailbox_sent, "mailbox sent ENT" },
+    { "mailbox", "receipts", 2, 0, 1, 1, c_mailbox_receipts,
+      "mailbox receipts ENT ID" },
+    { "mailbox", "destroy", 2, O_YES, 1, 1, c_mailbox_destroy,
+      "mailbox destroy ENT ID --yes" },
+    { "mailbox", "wipe", 2, O_YES, 1, 1, c_mailbox_wipe,
+      "mailbox wipe ENT ACCOUNT --yes" },
     { "article", "add", 3, O_TITLE | O_OWNER | O_ALL | O_DEPT | O_ROLE
       | O_MEMBER | O_CONF | O_WM, 1, 1, c_article_add,
       "article add ENT MODULE PATH --title T --owner ACCOUNT [--all] "
@@ -1840,7 +2116,8 @@ static int reads_only(const cmd *c)
         c_member_show, c_audit_verify, c_audit_head, c_audit_list,
         c_audit_export,
         c_article_cat, c_article_show, c_article_list, c_admin_list,
-        c_article_link, c_migrate, NULL
+        c_article_link, c_migrate, c_mailbox_list, c_mailbox_sent,
+        c_mailbox_receipts, NULL
     };
     int i;
 

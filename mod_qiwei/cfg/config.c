@@ -80,6 +80,9 @@ void *qw_create_dir_cfg(apr_pool_t *p, char *dir)
     c->wm_scan_limit_kb = QW_UNSET;
     c->article_store = QW_UNSET;
     c->article_missing = QW_UNSET;
+    c->mailbox_max_body = QW_UNSET;
+    c->mailbox_member_send = QW_UNSET;
+    c->mailbox_max_attachment = QW_UNSET;
     qw_sec_dir_init(&c->sec);            /* issue 6 */
     return c;
 }
@@ -115,6 +118,9 @@ void *qw_merge_dir_cfg(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(article_module);
     MERGE_INT(article_store);
     MERGE_INT(article_missing);
+    MERGE_INT(mailbox_max_body);
+    MERGE_INT(mailbox_member_send);
+    MERGE_INT(mailbox_max_attachment);
     qw_sec_dir_merge(&c->sec, &base->sec, &add->sec);   /* issue 6 */
     return c;
 }
@@ -178,6 +184,21 @@ const char *qw_cfg_article_module(const qw_dir_cfg *d)
     return d->article_module && *d->article_module ? d->article_module
                                                    : NULL;
 }
+int qw_cfg_mailbox_max_body(const qw_dir_cfg *d)
+{
+    return EFF_INT(mailbox_max_body, QW_DEFAULT_MAILBOX_MAX_BODY);
+}
+
+int qw_cfg_mailbox_max_attachment(const qw_dir_cfg *d)
+{
+    return EFF_INT(mailbox_max_attachment, QW_DEFAULT_MAILBOX_MAX_ATTACHMENT);
+}
+
+int qw_cfg_mailbox_member_send(const qw_dir_cfg *d)
+{
+    return EFF_INT(mailbox_member_send, 0);
+}
+
 int qw_cfg_article_store(const qw_dir_cfg *d)
 {
     return EFF_INT(article_store, 0);
@@ -567,6 +588,28 @@ static const char *set_article_module(cmd_parms *cmd, void *dv,
     return NULL;
 }
 
+static const char *set_mailbox_max_body(cmd_parms *cmd, void *dv,
+                                        const char *arg)
+{
+    /* the store's own bound (QW_MAIL_MAX_BODY) is 1 MiB */
+    return parse_int(cmd, arg, 1, 1024 * 1024,
+                     &((qw_dir_cfg *)dv)->mailbox_max_body);
+}
+
+static const char *set_mailbox_max_attachment(cmd_parms *cmd, void *dv,
+                                              const char *arg)
+{
+    /* the store's own bound (QW_MAIL_MAX_ATTACHMENT) is 4 MiB */
+    return parse_int(cmd, arg, 0, 4 * 1024 * 1024,
+                     &((qw_dir_cfg *)dv)->mailbox_max_attachment);
+}
+
+static const char *set_mailbox_member_send(cmd_parms *cmd, void *dv, int on)
+{
+    ((qw_dir_cfg *)dv)->mailbox_member_send = on;
+    return NULL;
+}
+
 static const char *set_article_store(cmd_parms *cmd, void *dv, int on)
 {
     ((qw_dir_cfg *)dv)->article_store = on;
@@ -669,6 +712,15 @@ const command_rec qw_cmds[] = {
     AP_INIT_TAKE1("QiweiArticleMissing", set_article_missing, NULL,
                   DIR_SCOPE, "deny (default) or allow a path without an "
                   "article record"),
+    AP_INIT_TAKE1("QiweiMailboxMaxBody", set_mailbox_max_body, NULL,
+                  DIR_SCOPE, "largest mailbox message text in bytes "
+                  "(1..1048576, default 65536)"),
+    AP_INIT_TAKE1("QiweiMailboxMaxAttachment", set_mailbox_max_attachment,
+                  NULL, DIR_SCOPE, "largest mailbox attachment in bytes "
+                  "(0..4194304, default 262144; 0: no attachments)"),
+    AP_INIT_FLAG("QiweiMailboxMemberSend", set_mailbox_member_send, NULL,
+                 DIR_SCOPE, "On: members may send mailbox messages "
+                 "(default Off: admins and operators only)"),
     AP_INIT_TAKE1("QiweiWatermarkScanLimit", set_wm_int, NULL, DIR_SCOPE,
         "KiB to search for <body> before appending at the end (0: all)"),
     /* account security (issue 6): handlers in cfg/security.c */

@@ -72,6 +72,10 @@ typedef struct {
     const char *article_module;      /* QiweiArticleModule; "" = none */
     int article_store;               /* QiweiArticleStore */
     int article_missing;             /* QiweiArticleMissing: 1 = allow */
+    /* the private mailbox (R10): see docs/mailbox.md */
+    int mailbox_max_body;            /* QiweiMailboxMaxBody, bytes */
+    int mailbox_member_send;         /* QiweiMailboxMemberSend */
+    int mailbox_max_attachment;      /* QiweiMailboxMaxAttachment, bytes */
     /* account security (issue 6): see cfg/security.h */
     qw_sec_dir_cfg sec;
 } qw_dir_cfg;
@@ -126,5 +130,14 @@ int qw_cfg_watermark(const qw_dir_cfg *d);
 const char *qw_cfg_article_module(const qw_dir_cfg *d);
 int qw_cfg_article_store(const qw_dir_cfg *d);
 int qw_cfg_article_missing_allow(const qw_dir_cfg *d);
+/* The largest message text the mailbox takes, in bytes (default 64 KiB). */
+#define QW_DEFAULT_MAILBOX_MAX_BODY 65536
+int qw_cfg_mailbox_max_body(const qw_dir_cfg *d);
+/* The largest attachment the mailbox takes, in bytes (default 256 KiB;
+ * 0: no attachments). */
+#define QW_DEFAULT_MAILBOX_MAX_ATTACHMENT 262144
+int qw_cfg_mailbox_max_attachment(const qw_dir_cfg *d);
+/* 1: members may send mailbox messages (QiweiMailboxMemberSend On). */
+int qw_cfg_mailbox_member_send(const qw_dir_cfg *d);
 
 #endif

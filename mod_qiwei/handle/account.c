@@ -347,17 +347,22 @@ qw_status qw_account_totp_pending(request_rec *r, qw_store *st,
     return QW_OK;
 }
 
-int qw_account_current_password(request_rec *r, qw_store *st,
-                                const qw_account *a, const char *cur,
-                                int history, apr_array_header_t **hashes)
+/* The current password of a against its stored hash, counted first:
+ * OK (the counter left as it is: the caller clears it), or
+ * HTTP_TOO_MANY_REQUESTS, HTTP_UNAUTHORIZED (logged, audited, the address
+ * counted, a lock noted), HTTP_SERVICE_UNAVAILABLE.  *hashes gets the
+ * current hash and up to history older ones, *info what the count did. */
+static int current_password(request_rec *r, qw_store *st,
+                            const qw_account *a, const char *cur,
+                            int history, apr_array_header_t **hashes,
+                            qw_throttle_info *info)
 {
     const qw_account_kind *k = a->kind;
     const char *encoded;
-    qw_throttle_info info;
     int v, ok;
 
     /* the current password is a password guess like a login's */
-    if ((v = account_hit(r, a, k->throttle_password, &info)) != OK) {
+    if ((v = account_hit(r, a, k->throttle_password, info)) != OK) {
         return v;
     }
     if (qw_psec_password_hashes(st, k->pr, a->ent, a->id, history,
@@ -370,49 +375,116 @@ int qw_account_current_password(request_rec *r, qw_store *st,
     /* NULL (no password): the same work against a dummy hash */
     encoded = (*hashes)->nelts ? APR_ARRAY_IDX(*hashes, 0, const char *)
                                : NULL;
-    if (strlen(cur) > QW_PW_MAX_LEN) {
+    if (!cur || strlen(cur) > QW_PW_MAX_LEN) {
         return HTTP_UNAUTHORIZED;
     }
     if (qw_account_pw_verify(r, encoded, cur, strlen(cur), &ok) != 0) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
-    if (!ok) {
-        if (k->admin) {
-            qw_metrics_inc(QW_C_LOGIN_ADMIN_FAIL);
-            /* QW1002's words: the same fail2ban line as a failed login */
-            ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
-                          "QW1002: admin login failed for account \"%s\" of "
-                          "enterprise %s from %s%s",
-                          ap_escape_logitem(r->pool, a->account),
-                          a->enterprise, r->useragent_ip,
-                          apr_pstrcat(r->pool, " (", a->purpose ? a->purpose
-                                      : "password change", ")", NULL));
-        }
-        else {
-            ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
-                          "QW1240: password change: wrong current password "
-                          "for account \"%s\" of enterprise %s from %s",
-                          ap_escape_logitem(r->pool, a->account),
-                          a->enterprise, r->useragent_ip);
-        }
-        qw_throttle_addr_fail(r);
-        if (a->pw_wrong_action || k->pw_wrong_action) {
-            (void)qw_audit_note(st, a->ent, "auth", a->pw_wrong_action
-                                ? a->pw_wrong_action : k->pw_wrong_action,
-                                a->object, "failure",
-                                "wrong current password", NULL);
-        }
-        lock_noted(r, st, a, &info);
-        return HTTP_UNAUTHORIZED;
+    if (ok && encoded) {
+        return OK;
     }
-    if (!a->keep_counter) {
-        qw_account_pw_cleared(r, a);
+    if (k->admin) {
+        qw_metrics_inc(QW_C_LOGIN_ADMIN_FAIL);
+        /* QW1002's words: the same fail2ban line as a failed login */
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "QW1002: admin login failed for account \"%s\" of "
+                      "enterprise %s from %s%s",
+                      ap_escape_logitem(r->pool, a->account),
+                      a->enterprise, r->useragent_ip,
+                      apr_pstrcat(r->pool, " (", a->purpose ? a->purpose
+                                  : "password change", ")", NULL));
     }
-    return OK;
+    else {
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "QW1240: password change: wrong current password "
+                      "for account \"%s\" of enterprise %s from %s",
+                      ap_escape_logitem(r->pool, a->account),
+                      a->enterprise, r->useragent_ip);
+    }
+    qw_throttle_addr_fail(r);
+    if (a->pw_wrong_action || k->pw_wrong_action) {
+        (void)qw_audit_note(st, a->ent, "auth", a->pw_wrong_action
+                            ? a->pw_wrong_action : k->pw_wrong_action,
+                            a->object, "failure",
+                            "wrong current password", NULL);
+    }
+    lock_noted(r, st, a, info);
+    return HTTP_UNAUTHORIZED;
 }
 
-void qw_account_pw_cleared(request_rec *r, const qw_account *a)
+static void pw_cleared(request_rec *r, const qw_account *a)
 {
     qw_throttle_account_clear(r, a->enterprise, a->account,
                               a->kind->throttle_password);
+}
+
+int qw_account_current_password(request_rec *r, qw_store *st,
+                                const qw_account *a, const char *cur)
+{
+    apr_array_header_t *hashes;
+    qw_throttle_info info;
+    int v = current_password(r, st, a, cur, 0, &hashes, &info);
+
+    if (v == OK) {
+        pw_cleared(r, a);
+    }
+    return v;
+}
+
+/* qw_pw_history's verify in the module: in the hashing slot */
+static int slot_verify(void *baton, const char *encoded, const char *pw,
+                       size_t len, int *ok)
+{
+    return qw_account_pw_verify(baton, encoded, pw, len, ok);
+}
+
+int qw_account_new_password(request_rec *r, qw_store *st,
+                            const qw_account *a, const qw_pwpolicy *pol,
+                            const qw_blocklist *bl, const char *cur,
+                            const char *pw, const char *pw2,
+                            qw_pwp_result *pr)
+{
+    apr_array_header_t *hashes;
+    qw_throttle_info info;
+    qw_pw_history h;
+    int v, compared = 0;
+
+    *pr = QW_PWP_OK;
+    /* the current password first, one hash, before anything else costs
+     * one; then *hashes holds the history the policy compares */
+    v = current_password(r, st, a, cur, pol->history < 0 ? 0
+                         : pol->history > QW_PWP_HISTORY_MAX
+                         ? QW_PWP_HISTORY_MAX : pol->history,
+                         &hashes, &info);
+    if (v != OK) {
+        return v;
+    }
+    h.hashes = hashes;
+    h.current = cur;
+    h.verify = slot_verify;
+    h.baton = r;
+    if (qw_pwpolicy_new_password(pol, bl, r->pool, pw, pw ? strlen(pw) : 0,
+                                 pw2, a->account, &h, pr, &compared)
+        != 0) {
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "QW1247: password change of %s: current password right, "
+                  "%d earlier password(s) compared", a->log_name, compared);
+    if (*pr == QW_PWP_OK || compared == 0) {
+        pw_cleared(r, a);
+    }
+    else {
+        /* the refusal cost hashes: it counts like a failed login */
+        qw_throttle_addr_fail(r);
+        lock_noted(r, st, a, &info);
+    }
+    if (*pr != QW_PWP_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "QW1241: new password of %s refused: %s (policy %s)",
+                      a->log_name, qw_pwpolicy_reason(*pr),
+                      qw_pwpolicy_mode_name(pol->mode));
+    }
+    return OK;
 }

@@ -1,8 +1,8 @@
 /* What member and admin accounts do alike (account.c): the second step
  * (a TOTP code with reuse detection, or a recovery code), enrolment's new
- * secret and code check, the current password asked again, and hashing
- * under the concurrency slot, each throttled per account around the
- * secret check.  A qw_account_kind holds the differences: the store's
+ * secret and code check, the current password asked again, a password
+ * change's checks, and hashing under the concurrency slot, each throttled
+ * per account around the secret check.  A qw_account_kind holds the differences: the store's
  * tables, the throttle rule and counters, the audit actions; the log
  * lines (fail2ban matches some) are written out per kind. */
 #ifndef QW_ACCOUNT_H
@@ -49,10 +49,6 @@ typedef struct {
      * one (NULL: the kind's pw_wrong_action) */
     const char *purpose;
     const char *pw_wrong_action;
-    /* 1: a right current password leaves the password counter as it is;
-     * the caller clears it (qw_account_pw_cleared) only once the costly
-     * part after it is done, so that repeating that part is throttled */
-    int keep_counter;
 } qw_account;
 
 /* The member member of enterprise ent (r's location), account its name. */
@@ -89,18 +85,32 @@ qw_status qw_account_totp_new(request_rec *r, qw_store *st,
 qw_status qw_account_totp_pending(request_rec *r, qw_store *st,
                                   const qw_account *a, const char **b32);
 
-/* The current password asked again: throttled like a login (the password
- * counter, before hashing), checked against the current hash, then
- * *hashes holds it and up to history older ones.  OK (counter cleared
- * unless a->keep_counter),
- * HTTP_TOO_MANY_REQUESTS (the 429 was sent), HTTP_UNAUTHORIZED (wrong:
- * logged for fail2ban, the address counted) or HTTP_SERVICE_UNAVAILABLE. */
+/* The current password asked again (a step-up): throttled like a login
+ * (the password counter, before hashing), checked against the current
+ * hash.  OK (counter cleared), HTTP_TOO_MANY_REQUESTS (refused, nothing
+ * sent), HTTP_UNAUTHORIZED (wrong: logged for fail2ban, the address
+ * counted) or HTTP_SERVICE_UNAVAILABLE. */
 int qw_account_current_password(request_rec *r, qw_store *st,
-                                const qw_account *a, const char *cur,
-                                int history, apr_array_header_t **hashes);
+                                const qw_account *a, const char *cur);
 
-/* The password counter of a cleared (after keep_counter). */
-void qw_account_pw_cleared(request_rec *r, const qw_account *a);
+/* A password change's checks, members' and admins' alike (the kind's
+ * policy pol and blocklist bl are the differences): the current password
+ * cur as qw_account_current_password (one hash), then the new one pw
+ * (pw2: its confirmation, NULL when the form has none) through
+ * qw_pwpolicy_new_password: the policy, the current password by its
+ * bytes, at most QW_PWP_HISTORY_MAX older hashes in the hashing slot,
+ * stopping at the first match (QW1247 says how many).  A refusal after
+ * one of those hashes counts like a failed login: the password counter
+ * stays, the address is counted, an admin lock it started is noted;
+ * otherwise the counter is cleared.  A refusal is logged (QW1241).
+ * OK with *pr (QW_PWP_OK: make the change), or the current password's
+ * HTTP_TOO_MANY_REQUESTS, HTTP_UNAUTHORIZED or HTTP_SERVICE_UNAVAILABLE
+ * (also when no hashing slot was free). */
+int qw_account_new_password(request_rec *r, qw_store *st,
+                            const qw_account *a, const qw_pwpolicy *pol,
+                            const qw_blocklist *bl, const char *cur,
+                            const char *pw, const char *pw2,
+                            qw_pwp_result *pr);
 
 /* A database error in a step of a: logged (QW1013 for an admin)
  * and rolled back, when the kind logs it; HTTP_SERVICE_UNAVAILABLE. */

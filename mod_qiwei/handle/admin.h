@@ -49,6 +49,7 @@ int qw_admin_step_up(request_rec *r, qw_store *st, qw_admin_session *s,
                      const char *pw, const char *code);
 int qw_admin_password_change(request_rec *r, qw_store *st,
                              qw_admin_session *s, const char *cur,
-                             const char *pw, const char **why);
+                             const char *pw, const char *pw2,
+                             const char **why, const char **msg);
 
 #endif

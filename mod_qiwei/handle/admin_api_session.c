@@ -110,7 +110,7 @@ static int step_password(qw_api *a, qw_store *st)
 {
     request_rec *r = a->r;
     qw_admin_session *s = a->admin;
-    const char *cur = NULL, *pw = NULL, *why;
+    const char *cur = NULL, *pw = NULL, *why, *msg;
     int done = OK, v;
 
     if (!qw_admin_may_change_password(r, s)) {
@@ -127,7 +127,7 @@ static int step_password(qw_api *a, qw_store *st)
         || qw_api_str(a, "new_password", 1, &pw, &done)) {
         return done;
     }
-    v = qw_admin_password_change(r, st, s, cur, pw, &why);
+    v = qw_admin_password_change(r, st, s, cur, pw, NULL, &why, &msg);
     if (v == HTTP_TOO_MANY_REQUESTS) {
         return qw_api_throttled(r);
     }

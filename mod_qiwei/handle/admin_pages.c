@@ -319,12 +319,8 @@ static int page_setup(request_rec *r, qw_store *st, qw_admin_session *s,
 
         v = qw_admin_twostep_begin(r, st, s, &b32, &uri, &svg);
         if (v == HTTP_CONFLICT) {
-            apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
-            return qw_page_send(r, HTTP_OK, lang, qw_page_nonce(r),
-                qw_str(lang, QW_S_TWOSTEP_TITLE), apr_pstrcat(r->pool,
-                "<h1>", qw_str(lang, QW_S_TWOSTEP_TITLE), "</h1>"
-                "<p class=\"msg ok\">", qw_str(lang, QW_S_TWOSTEP_ALREADY),
-                "</p>", NULL));
+            return qw_page_twostep_on(r, HTTP_OK,
+                                      step_location(r, s->pending, next));
         }
         if (v != OK) {
             return qw_unavailable(r);
@@ -339,7 +335,9 @@ static int page_setup(request_rec *r, qw_store *st, qw_admin_session *s,
                                qw_str(lang, QW_S_TWOSTEP_FAILED));
     }
     if (v == HTTP_CONFLICT) {
-        return HTTP_CONFLICT;       /* on already: as for members */
+        /* on already: its secret is never shown again, as for members */
+        return qw_page_twostep_on(r, HTTP_CONFLICT,
+                                  step_location(r, s->pending, next));
     }
     if (v != OK) {
         return qw_unavailable(r);
@@ -366,7 +364,7 @@ static int page_password(request_rec *r, qw_store *st, qw_admin_session *s,
         ? apr_pstrcat(r->pool, "<p class=\"msg\">",
                       qw_str(lang, QW_S_PW_EXPIRED), "</p>", NULL) : NULL;
     const char *button = qw_str(lang, QW_S_PW_CHANGE_TITLE);
-    const char *cur, *pw, *pw2, *why;
+    const char *cur, *pw, *pw2, *why, *msg;
     int v;
 
     if (!form) {
@@ -375,12 +373,14 @@ static int page_password(request_rec *r, qw_store *st, qw_admin_session *s,
     cur = apr_table_get(form, "current");
     pw = apr_table_get(form, "password");
     pw2 = apr_table_get(form, "password2");
-    if (!cur || !pw || !pw2 || strcmp(pw, pw2)) {
+    if (!cur || !pw || !pw2) {
         return step_page(r, HTTP_BAD_REQUEST, s, next,
-                         qw_str(lang, QW_S_ACTIVATE_MISMATCH), intro, fields,
+                         qw_str(lang, QW_S_PW_CURRENT_WRONG), intro, fields,
                          button);
     }
-    v = qw_admin_password_change(r, st, s, cur, pw, &why);
+    /* a mismatch too is the shared check's (after the current password,
+     * as for members) */
+    v = qw_admin_password_change(r, st, s, cur, pw, pw2, &why, &msg);
     if (v == HTTP_TOO_MANY_REQUESTS) {
         return v;                       /* render/ draws the 429 page */
     }
@@ -390,7 +390,7 @@ static int page_password(request_rec *r, qw_store *st, qw_admin_session *s,
                          button);
     }
     if (v == HTTP_BAD_REQUEST) {
-        return step_page(r, HTTP_BAD_REQUEST, s, next, why, intro, fields,
+        return step_page(r, HTTP_BAD_REQUEST, s, next, msg, intro, fields,
                          button);
     }
     if (v != OK) {

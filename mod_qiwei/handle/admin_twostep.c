@@ -161,35 +161,44 @@ int qw_admin_may_change_password(request_rec *r, const qw_admin_session *s)
                       : qw_admin_usable(r, s);
 }
 
-/* Change the password (current one asked): OK (token rotated),
- * HTTP_TOO_MANY_REQUESTS (refused, nothing sent), HTTP_UNAUTHORIZED (wrong
- * current password), HTTP_BAD_REQUEST (*why: the policy's reason) or
- * 503. */
+/* Change the password: the current one asked, the new one (pw2: its
+ * confirmation, NULL when there is none) checked as a member's is
+ * (qw_account_new_password) under the enterprise's admin policy.  OK
+ * (token rotated), HTTP_TOO_MANY_REQUESTS (refused, nothing sent),
+ * HTTP_UNAUTHORIZED (wrong current password), HTTP_BAD_REQUEST (*why: the
+ * API's words, "password refused (<reason>): ..."; *msg: the reason in
+ * the request's language) or 503. */
 int qw_admin_password_change(request_rec *r, qw_store *st,
                              qw_admin_session *s, const char *cur,
-                             const char *pw, const char **why)
+                             const char *pw, const char *pw2,
+                             const char **why, const char **msg)
 {
-    apr_array_header_t *hashes;
+    const qw_blocklist *bl;
     const char *next;
+    qw_pwpolicy pol;
+    qw_pwp_result pr;
     char *hash;
     qw_status rc;
     int v, err;
 
-    *why = NULL;
-    v = qw_account_current_password(r, st, admin_account(r, s), cur, 0,
-                                    &hashes);
-    if (v != OK) {
-        return v;
-    }
-    qw_admin_blocklist_set(qw_sec_blocklist());
-    rc = qw_admin_password_check(st, s->enterprise_id, s->admin_id,
-                                 s->account, pw, strlen(pw));
+    *why = *msg = NULL;
+    rc = qw_admin_password_rules(st, s->enterprise_id, &pol, &bl);
     if (rc == QW_ERR_INVALID) {
-        *why = st->err ? st->err : "password refused";
-        return HTTP_BAD_REQUEST;
+        *why = *msg = st->err ? st->err : "password refused";
+        return HTTP_BAD_REQUEST;        /* no blocklist: fail closed */
     }
     if (rc != QW_OK) {
         return step_failed(r, st, s, "password change");
+    }
+    v = qw_account_new_password(r, st, admin_account(r, s), &pol, bl, cur,
+                                pw, pw2, &pr);
+    if (v != OK) {
+        return v;
+    }
+    if (pr != QW_PWP_OK) {
+        *why = qw_admin_password_refused(r->pool, &pol, pr);
+        *msg = qw_pwpolicy_message(r->pool, &pol, pr, qw_request_lang(r));
+        return HTTP_BAD_REQUEST;
     }
     hash = qw_account_pw_hash(r, pw, strlen(pw));
     if (!hash) {
@@ -221,7 +230,6 @@ int qw_admin_step_up(request_rec *r, qw_store *st, qw_admin_session *s,
 {
     qw_account *acct = apr_pmemdup(r->pool, admin_account(r, s),
                                    sizeof(qw_account));
-    apr_array_header_t *hashes;
     const char *p[2];
     PGresult *res;
     qw_status rc;
@@ -229,7 +237,7 @@ int qw_admin_step_up(request_rec *r, qw_store *st, qw_admin_session *s,
 
     acct->purpose = "step-up";
     acct->pw_wrong_action = "admin-step-up";
-    v = pw ? qw_account_current_password(r, st, acct, pw, 0, &hashes)
+    v = pw ? qw_account_current_password(r, st, acct, pw)
            : qw_account_twostep(r, st, acct, code, NULL);
     if (v == HTTP_UNAUTHORIZED && !pw) {
         (void)qw_audit_note(st, s->enterprise_id, "auth", "admin-step-up",

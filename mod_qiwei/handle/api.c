@@ -334,11 +334,16 @@ static apr_status_t body_free(void *j)
 
 int qw_api_read_body(qw_api *a, int *done)
 {
+    return qw_api_read_body_max(a, QW_API_MAX_BODY, done);
+}
+
+int qw_api_read_body_max(qw_api *a, apr_size_t max, int *done)
+{
     request_rec *r = a->r;
     const char *ct = apr_table_get(r->headers_in, "Content-Type");
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
     char *buf;
-    apr_size_t len = 0;
+    apr_size_t len = 0, cap;
     long got;
     int rc;
 
@@ -348,7 +353,7 @@ int qw_api_read_body(qw_api *a, int *done)
                              "Content-Type must be application/json");
         return 1;
     }
-    if (cl && (apr_atoi64(cl) > QW_API_MAX_BODY || apr_atoi64(cl) < 0)) {
+    if (cl && (apr_atoi64(cl) > (apr_int64_t)max || apr_atoi64(cl) < 0)) {
         *done = qw_api_error(a, HTTP_REQUEST_ENTITY_TOO_LARGE, NULL,
                              "request body too large");
         return 1;
@@ -357,12 +362,16 @@ int qw_api_read_body(qw_api *a, int *done)
         *done = qw_api_error(a, rc, NULL, "unreadable request body");
         return 1;
     }
-    buf = apr_palloc(r->pool, QW_API_MAX_BODY + 1);
+    /* as much as the Content-Length announces (httpd delivers no more), or
+     * the bound for a chunked body: a small request never costs the bound
+     * (the mailbox's is megabytes, for attachments) */
+    cap = cl ? (apr_size_t)apr_atoi64(cl) : max;
+    buf = apr_palloc(r->pool, cap + 1);
     if (ap_should_client_block(r)) {
         while ((got = ap_get_client_block(r, buf + len,
-                                          QW_API_MAX_BODY + 1 - len)) > 0) {
+                                          cap + 1 - len)) > 0) {
             len += got;
-            if (len > QW_API_MAX_BODY) {
+            if (len > cap) {
                 /* chunked bodies have no Content-Length to refuse early */
                 *done = qw_api_error(a, HTTP_REQUEST_ENTITY_TOO_LARGE, NULL,
                                      "request body too large");
@@ -376,7 +385,7 @@ int qw_api_read_body(qw_api *a, int *done)
             return 1;
         }
     }
-    switch (qw_jbody_parse(buf, len, &a->body)) {
+    switch (qw_jbody_parse_max(buf, len, max, &a->body)) {
     case QW_JBODY_OK:
         break;
     case QW_JBODY_TOO_LARGE:
@@ -646,6 +655,44 @@ int qw_handle_api(request_rec *r, const char *rest)
                                    : qw_api_my_reminders(a);
     }
 
+    /* the member's mailbox: a member session, and on every change the
+     * CSRF header bound to it (docs/mailbox.md) */
+    if (!strcmp(a->seg[0], "me") && a->nseg >= 2 && a->nseg <= 5
+        && !strcmp(a->seg[1], "mailbox")) {
+        if (qw_viewer_resolve(r, &a->viewer) != OK) {
+            return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
+                                "service unavailable");
+        }
+        if (!a->viewer) {
+            return qw_api_error(a, HTTP_UNAUTHORIZED, NULL,
+                                "login required");
+        }
+        if (writes) {
+            csrf = apr_table_get(r->headers_in, QW_API_CSRF_HEADER);
+            if (!qw_csrf_key() || !csrf || !qw_same_origin(r)
+                || !qw_csrf_check(qw_csrf_key(), QW_MAILBOX_CSRF_PURPOSE,
+                                  a->viewer->token, csrf)) {
+                ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                              "QW0725: mailbox %s %s of member %"
+                              APR_INT64_T_FMT " refused: missing or wrong "
+                              "CSRF token or another origin", r->method,
+                              r->uri, a->viewer->member_id);
+                qw_api_mailbox_refused(r, "QW0725");
+                return qw_api_error(a, HTTP_FORBIDDEN, NULL,
+                                    "missing or wrong CSRF token");
+            }
+        }
+        qw_admin_store(r, &a->st, NULL);
+        if (!a->st.db) {
+            return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
+                                "service unavailable");
+        }
+        a->st.who.actor = apr_psprintf(r->pool, "member:%" APR_INT64_T_FMT,
+                                       a->viewer->member_id);
+        a->st.who.actor_role = "member";
+        return qw_api_my_mailbox(a);
+    }
+
     if (qw_admin_resolve(r, &a->admin) != OK) {
         return qw_api_error(a, HTTP_SERVICE_UNAVAILABLE, NULL,
                             "service unavailable");
@@ -723,6 +770,9 @@ int qw_handle_api(request_rec *r, const char *rest)
     }
     else if (!strcmp(a->seg[0], "articles")) {
         rc = qw_api_articles(a);
+    }
+    else if (!strcmp(a->seg[0], "mailbox")) {
+        rc = qw_api_mailbox(a);
     }
     else {
         rc = qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such resource");

@@ -142,6 +142,10 @@ int qw_api_need_step_up(qw_api *a, const char *module, const char *action,
                         const char *object, int *done);
 /* Read the JSON body (415, 413, 400 replies sent; returns 0 when done). */
 int qw_api_read_body(qw_api *a, int *done);
+/* The same with a bound of max bytes instead of QW_API_MAX_BODY: refused
+ * (413) from Content-Length before anything is read, or as soon as more
+ * than max bytes have arrived (chunked). */
+int qw_api_read_body_max(qw_api *a, apr_size_t max, int *done);
 /* Every key of the body (a->body, after qw_api_read_body) must be one of
  * keys (NULL-terminated): else the 400 {"error":{"field":"<key>",
  * "message":"unknown key"}} is sent (field "<within>.<key>" when within is
@@ -170,6 +174,15 @@ int qw_api_settings(qw_api *a);
 int qw_api_articles(qw_api *a);
 int qw_api_directory(qw_api *a);     /* member-facing */
 int qw_api_my_reminders(qw_api *a);  /* member-facing */
+/* The mailbox (api_mailbox.c, docs/mailbox.md): <api>/mailbox/... for
+ * admins (module news), <api>/me/mailbox/... for members, whose changes
+ * carry X-CSRF-Token of this purpose (bound to the member's session). */
+#define QW_MAILBOX_CSRF_PURPOSE "mailbox-api"
+int qw_api_mailbox(qw_api *a);
+int qw_api_my_mailbox(qw_api *a);    /* member-facing */
+/* Count a refusal of the mailbox API under its log tag (a string literal,
+ * one of metrics.c's refusal tags) and set the QIWEI_REASON note. */
+void qw_api_mailbox_refused(request_rec *r, const char *tag);
 /* <handler>/my-reminders (a member's page) */
 int qw_handle_my_reminders(request_rec *r);
 /* The member's login reminders rows (qw_reminder) as markup in lang: the

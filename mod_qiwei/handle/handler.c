@@ -35,6 +35,13 @@ static int dispatch(request_rec *r)
             return qw_handle_console(r, c + 9);
         }
     }
+    {
+        /* the member's mailbox: <handler>/mailbox[/<id>] */
+        int rc = qw_mailbox_dispatch(r);
+        if (rc != DECLINED) {
+            return rc;
+        }
+    }
     name = strrchr(r->uri, '/');
     name = name ? name + 1 : r->uri;
     if (!strcmp(name, "login")) {

@@ -94,7 +94,6 @@ int qw_handle_password(request_rec *r)
     qw_dir_cfg *d = qw_dir(r);
     qw_lang lang = qw_request_lang(r);
     apr_table_t *form;
-    apr_array_header_t *hashes;
     qw_member_security ms;
     qw_pwpolicy pol;
     qw_pwp_result pr;
@@ -103,7 +102,7 @@ int qw_handle_password(request_rec *r)
     qw_account acc;
     qw_store *st;
     changer c;
-    int rc, ok, i, history, compared = 0;
+    int rc;
 
     if (r->method_number != M_GET && r->method_number != M_POST) {
         r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
@@ -153,13 +152,11 @@ int qw_handle_password(request_rec *r)
         return qw_unavailable(r);
     }
     qw_sec_policy_for(r, &ms, &pol);
-    history = pol.history < 0 ? 0 : pol.history > QW_PWP_HISTORY_MAX
-              ? QW_PWP_HISTORY_MAX : pol.history;
-    /* guessing the current password here is throttled like the login;
-     * it is checked first, one hash, before anything else costs one */
+    /* guessing the current password here is throttled like the login; the
+     * new one is checked as an admin's is (account.c) */
     qw_account_member(&acc, r, c.ent, c.member, c.account);
-    acc.keep_counter = 1;
-    rc = qw_account_current_password(r, st, &acc, cur, history, &hashes);
+    rc = qw_account_new_password(r, st, &acc, &pol, qw_sec_blocklist(), cur,
+                                 pw, pw2, &pr);
     if (rc == HTTP_TOO_MANY_REQUESTS) {
         return rc;                      /* render/ draws the 429 page */
     }
@@ -170,44 +167,7 @@ int qw_handle_password(request_rec *r)
     if (rc != OK) {
         return qw_unavailable(r);
     }
-    if (strcmp(pw, pw2)) {
-        pr = QW_PWP_MISMATCH;
-    }
-    else {
-        pr = qw_pwpolicy_check(&pol, qw_sec_blocklist(), r->pool, pw,
-                               strlen(pw), c.account);
-    }
-    /* the current one: the same bytes as cur, which matched it (no hash) */
-    if (pr == QW_PWP_OK && !strcmp(pw, cur)) {
-        pr = QW_PWP_REUSED;
-    }
-    /* the older ones, at most history (stopping at the first match): one
-     * hash each, so a refusal after them counts like a failed login */
-    for (i = 1; pr == QW_PWP_OK && i < hashes->nelts && i <= history; i++) {
-        if (qw_account_pw_verify(r, APR_ARRAY_IDX(hashes, i, const char *),
-                                 pw, strlen(pw), &ok) != 0) {
-            return qw_unavailable(r);
-        }
-        compared = i;
-        if (ok) {
-            pr = QW_PWP_REUSED;
-        }
-    }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                  "QW1247: password change of member %" APR_INT64_T_FMT
-                  ": current password right, %d earlier password(s) "
-                  "compared", c.member, compared);
-    if (compared == 0 || pr == QW_PWP_OK) {
-        qw_account_pw_cleared(r, &acc);
-    }
-    else {
-        qw_throttle_addr_fail(r);
-    }
     if (pr != QW_PWP_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "QW1241: new password of member %" APR_INT64_T_FMT
-                      " refused: %s (policy %s)", c.member,
-                      qw_pwpolicy_reason(pr), qw_pwpolicy_mode_name(pol.mode));
         return send_form(r, HTTP_BAD_REQUEST, &c,
                          qw_pwpolicy_message(r->pool, &pol, pr, lang), 0);
     }

@@ -231,11 +231,7 @@ int qw_handle_twostep_setup(request_rec *r)
         qw_account_member(&acc, r, w.ent, w.member, w.account);
         s = qw_account_totp_new(r, st, &acc, &b32);
         if (s == QW_ERR_CONFLICT) {
-            return qw_page_send(r, HTTP_OK, lang, qw_page_nonce(r),
-                qw_str(lang, QW_S_TWOSTEP_TITLE), apr_pstrcat(r->pool,
-                "<h1>", qw_str(lang, QW_S_TWOSTEP_TITLE), "</h1>"
-                "<p class=\"msg ok\">", qw_str(lang, QW_S_TWOSTEP_ALREADY),
-                "</p>", NULL));
+            return qw_page_twostep_on(r, HTTP_OK, "/");
         }
         if (s != QW_OK) {
             return qw_unavailable(r);
@@ -268,7 +264,8 @@ int qw_handle_twostep_setup(request_rec *r)
             qw_status s = qw_account_totp_pending(r, st, &acc, &b32);
 
             if (s == QW_ERR_CONFLICT) {
-                return HTTP_CONFLICT;
+                /* the secret is live: never shown again (admins alike) */
+                return qw_page_twostep_on(r, HTTP_CONFLICT, "/");
             }
             if (s != QW_OK) {
                 return qw_unavailable(r);
@@ -380,13 +377,12 @@ static int off_proof(request_rec *r, qw_store *st, const qw_viewer *v,
 {
     const char *cur = apr_table_get(form, "current");
     const char *code = apr_table_get(form, "code");
-    apr_array_header_t *hashes;
     qw_account acc;
 
     qw_account_member(&acc, r, v->enterprise_id, v->member_id, v->account);
     if (cur && *cur && !qw_sec_delegated(r)) {
         acc.purpose = "two-step off";
-        return qw_account_current_password(r, st, &acc, cur, 0, &hashes);
+        return qw_account_current_password(r, st, &acc, cur);
     }
     if (code && *code) {
         /* counted, replay-guarded and logged like the login's second

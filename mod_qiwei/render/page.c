@@ -95,6 +95,21 @@ int qw_page_send(request_rec *r, int status, qw_lang lang, const char *nonce,
     return OK;
 }
 
+int qw_page_twostep_on(request_rec *r, int status, const char *next)
+{
+    qw_lang lang = qw_request_lang(r);
+    const char *title = qw_str(lang, QW_S_TWOSTEP_TITLE);
+
+    return qw_page_send(r, status, lang, qw_page_nonce(r), title,
+        apr_pstrcat(r->pool, "<h1>", title, "</h1>"
+        "<p class=\"msg ok\" id=\"twostep-on\">",
+        qw_str(lang, QW_S_TWOSTEP_ALREADY), "</p>",
+        next ? "<p><a id=\"continue\" href=\"" : "",
+        next ? qw_escape_html(r->pool, next) : "",
+        next ? "\">" : "", next ? qw_str(lang, QW_S_CONTINUE) : "",
+        next ? "</a></p>" : "", NULL));
+}
+
 const char *qw_error_page(request_rec *r, int status)
 {
     qw_lang lang = qw_request_lang(r);

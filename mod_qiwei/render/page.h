@@ -27,6 +27,12 @@ const char *qw_page_html(request_rec *r, qw_lang lang, const char *nonce,
 int qw_page_send(request_rec *r, int status, qw_lang lang, const char *nonce,
                  const char *title, const char *body_html);
 
+/* The two-step enrolment page once two-step is on already, members' and
+ * admins' alike: says so and never shows the secret.  status: 200 for a
+ * GET, 409 for a code posted to it; next: where its "continue" link
+ * leads (NULL: none). */
+int qw_page_twostep_on(request_rec *r, int status, const char *next);
+
 /* Body for ap_custom_response for 401/403/429/503, headers set into
  * r->err_headers_out (called from insert_error_filter). NULL: httpd's
  * own. */
@@ -37,5 +43,10 @@ void qw_render_register_hooks(apr_pool_t *p);
 
 /* render/wm_filter.c */
 void qw_wm_register_hooks(apr_pool_t *p);
+/* The page a handler is about to send carries the viewer's watermark
+ * whatever QiweiWatermark says for the location (a revealed mailbox
+ * message): sets the request's override and adds the filter if the
+ * insert_filter hook did not. */
+void qw_wm_require(request_rec *r);
 
 #endif

@@ -341,6 +341,23 @@ static void wm_insert_filter(request_rec *r)
     }
 }
 
+void qw_wm_require(request_rec *r)
+{
+    ap_filter_t *f;
+
+    qw_req_get(r, 1)->watermark_override = QW_WM_ON;
+    if (r->main) {
+        return;
+    }
+    for (f = r->output_filters; f; f = f->next) {
+        if (f->frec && f->frec->name
+            && !strcasecmp(f->frec->name, WM_FILTER)) {
+            return;                /* insert_filter added it already */
+        }
+    }
+    ap_add_output_filter(WM_FILTER, NULL, r, r->connection);
+}
+
 /* Could r's answer be an HTML page we mark?  A static file whose type
  * is known (mod_mime ran) and is not HTML cannot; anything a handler
  * makes (CGI, mod_proxy) may be. */

@@ -94,50 +94,74 @@ qw_status qw_admin_policy_of(qw_store *st, int64_t eid, qw_pwpolicy *pol)
     return QW_OK;
 }
 
+qw_status qw_admin_password_rules(qw_store *st, int64_t eid,
+                                  qw_pwpolicy *pol, const qw_blocklist **bl)
+{
+    if (!(*bl = blocklist(st))) {
+        /* fail closed: the policy needs its blocklist */
+        return qw_store_error(st, QW_ERR_INVALID, "no common-password "
+                              "blocklist (set QIWEI_BLOCKLIST or install "
+                              "common-passwords.txt)");
+    }
+    return qw_admin_policy_of(st, eid, pol);
+}
+
+const char *qw_admin_password_refused(apr_pool_t *p, const qw_pwpolicy *pol,
+                                      qw_pwp_result pr)
+{
+    /* the reason token first: callers (API, qiweictl) show it */
+    return apr_psprintf(p, "password refused (%s): %s",
+                        qw_pwpolicy_reason(pr),
+                        qw_pwpolicy_message(p, pol, pr, QW_LANG_EN));
+}
+
+/* qw_pw_history's verify for qiweictl: no hashing slot, st's settings */
+static int plain_verify(void *baton, const char *encoded, const char *pw,
+                        size_t len, int *ok)
+{
+    *ok = qw_pw_verify(encoded, pw, len, baton) == 1;
+    return 0;
+}
+
 qw_status qw_admin_password_check(qw_store *st, int64_t eid, int64_t aid,
                                   const char *account, const char *pw,
                                   size_t len)
 {
     qw_pwpolicy pol;
     qw_pwp_result pr;
-    const qw_blocklist *bl = blocklist(st);
+    const qw_blocklist *bl;
+    qw_pw_history h;
     apr_array_header_t *hashes;
     qw_status rc;
-    int i;
+    int compared;
 
-    if (!bl) {
-        /* fail closed: the policy needs its blocklist */
-        return qw_store_error(st, QW_ERR_INVALID, "no common-password "
-                              "blocklist (set QIWEI_BLOCKLIST or install "
-                              "common-passwords.txt)");
-    }
-    if ((rc = qw_admin_policy_of(st, eid, &pol)) != QW_OK) {
+    if ((rc = qw_admin_password_rules(st, eid, &pol, &bl)) != QW_OK) {
         return rc;
     }
-    pr = qw_pwpolicy_check(&pol, bl, st->pool, pw, len, account);
-    if (pr == QW_PWP_OK && pol.history > 0 && aid > 0) {
-        /* the current password counts as one of the last N */
-        if ((rc = qw_psec_password_hashes(st, &qw_admin_principal, eid, aid,
-                                          pol.history - 1, &hashes))
-            != QW_OK) {
+    memset(&h, 0, sizeof(h));
+    if (aid > 0) {
+        /* the current hash and the older ones the policy compares; the
+         * current password is not known here, so its hash is verified */
+        rc = qw_psec_password_hashes(st, &qw_admin_principal, eid, aid,
+                                     pol.history < 0 ? 0
+                                     : pol.history > QW_PWP_HISTORY_MAX
+                                     ? QW_PWP_HISTORY_MAX : pol.history,
+                                     &hashes);
+        if (rc != QW_OK) {
             return rc;
         }
-        if (qw_pw_init() != 0) {
+        h.hashes = hashes;
+        if (hashes->nelts && qw_pw_init() != 0) {
             return qw_store_error(st, QW_ERR_CRYPTO, "libsodium init");
         }
-        for (i = 0; i < hashes->nelts && pr == QW_PWP_OK; i++) {
-            if (qw_pw_verify(APR_ARRAY_IDX(hashes, i, const char *), pw, len,
-                             &st->pw)) {
-                pr = QW_PWP_REUSED;
-            }
-        }
     }
+    h.verify = plain_verify;
+    h.baton = &st->pw;
+    (void)qw_pwpolicy_new_password(&pol, bl, st->pool, pw, len, NULL,
+                                   account, &h, &pr, &compared);
     if (pr != QW_PWP_OK) {
-        /* the reason token first: callers (API, qiweictl) show it */
-        return qw_store_error(st, QW_ERR_INVALID, "password refused (%s): %s",
-                              qw_pwpolicy_reason(pr),
-                              qw_pwpolicy_message(st->pool, &pol, pr,
-                                                  QW_LANG_EN));
+        return qw_store_error(st, QW_ERR_INVALID, "%s",
+                              qw_admin_password_refused(st->pool, &pol, pr));
     }
     return QW_OK;
 }

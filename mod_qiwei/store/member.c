@@ -815,9 +815,13 @@ static qw_status set_status_write(qw_store *st, void *baton,
     }
     PQclear(res);
     /* R2: not active any more means every session ends now, on every
-     * server, because they all read the same rows. */
+     * server, because they all read the same rows; and R10: the mailbox
+     * is wiped in the same transaction (a returning member starts with an
+     * empty one). */
     if (strcmp(status, "active") != 0
-        && (rc = qw_member_kill_sessions(st, eid, m.id)) != QW_OK) {
+        && ((rc = qw_member_kill_sessions(st, eid, m.id)) != QW_OK
+            || (rc = qw_mailbox_wipe_tx(st, eid, m.id, "member_status",
+                                        NULL)) != QW_OK)) {
         return rc;
     }
     member_audit(st, audit, eid, "update", m.id,
@@ -960,6 +964,12 @@ static qw_status delete_write(qw_store *st, void *baton,
     int64_t eid;
 
     if ((rc = open_member(st, baton, &eid, &m)) != QW_OK) {
+        return rc;
+    }
+    /* the mailbox copies would go by ON DELETE CASCADE too; wiping them
+     * first logs it like a status change does */
+    if ((rc = qw_mailbox_wipe_tx(st, eid, m.id, "member_status", NULL))
+        != QW_OK) {
         return rc;
     }
     params[0] = qw_i64(st->pool, eid);

@@ -856,9 +856,19 @@ void qw_admin_blocklist_set(const qw_blocklist *bl);
 /* The admin policy of enterprise eid: settings admin_password_policy
  * (dengbao by default) and admin_password_max_age. */
 qw_status qw_admin_policy_of(qw_store *st, int64_t eid, qw_pwpolicy *pol);
+/* The admin policy of eid and the blocklist it needs: QW_ERR_INVALID
+ * when there is no blocklist (fail closed), else qw_admin_policy_of's. */
+qw_status qw_admin_password_rules(qw_store *st, int64_t eid,
+                                  qw_pwpolicy *pol, const qw_blocklist **bl);
+/* "password refused (<reason>): <sentence>", the words the API and
+ * qiweictl show for a refused admin password. */
+const char *qw_admin_password_refused(apr_pool_t *p, const qw_pwpolicy *pol,
+                                      qw_pwp_result pr);
 /* QW_ERR_INVALID with "password refused (<reason>): <sentence>" when pw
- * breaks the policy or is one of the last passwords of admin aid (0: new
- * account).  No transaction; hashes up to history passwords. */
+ * breaks the policy or is the current password or one of the
+ * pol.history before it of admin aid (0: a new account); the same check
+ * as the module's password change (qw_pwpolicy_new_password), outside
+ * any hashing slot: for qiweictl and new accounts.  No transaction. */
 qw_status qw_admin_password_check(qw_store *st, int64_t eid, int64_t aid,
                                   const char *account, const char *pw,
                                   size_t len);
@@ -880,5 +890,218 @@ qw_status qw_admin_totp_enable(qw_store *st, int64_t eid, int64_t aid,
                                apr_array_header_t **codes);
 qw_status qw_admin_recovery_use(qw_store *st, int64_t eid, int64_t aid,
                                 const char *code);
+
+/* --- the private mailbox (mailbox.c, sql/016_mailbox.sql, R10) ---
+ * Every function names the enterprise by id and members by id, as a
+ * session knows them (qiweictl resolves codes and accounts first).  Each
+ * recipient's copy is sealed with a data key of its own (util/envelope.h,
+ * scheme qw_env_mailbox); destroying a copy sets its ciphertext and
+ * wrapped key to NULL in the transaction that records it.  The log (module
+ * news, actions mailbox_send, mailbox_read, mailbox_destroy, mailbox_wipe)
+ * never holds a body, nor the title of a confidential message. */
+
+/* Hard bounds; the module's directives (QiweiMailboxMaxBody) set lower
+ * ones. */
+#define QW_MAIL_TITLE_MAX_CHARS 300
+#define QW_MAIL_MAX_BODY (1024 * 1024)
+#define QW_MAIL_MAX_RECIPIENTS 10000
+#define QW_MAIL_OPEN_MINUTES_MAX 1440
+#define QW_MAIL_OPEN_MINUTES_DEFAULT 5
+/* Attachments (sql/017): at most 4 per message, each at most 4 MiB (the
+ * directive QiweiMailboxMaxAttachment sets the handler's lower bound), and
+ * at most 64 MiB sealed by one send (the files' bytes times the
+ * recipients: each copy has its own); names at most 200 bytes
+ * (QW_MAILATT_NAME_MAX, util/mailatt.h). */
+#define QW_MAIL_MAX_ATTACHMENTS 4
+#define QW_MAIL_MAX_ATTACHMENT (4 * 1024 * 1024)
+#define QW_MAIL_MAX_ATT_STORED (64 * 1024 * 1024)
+
+/* Who sends, destroys for everyone, lists sent messages and reads
+ * receipts.  admin: an admin account of the enterprise (admin_id);
+ * member: a member (member_id); operator: qiweictl.  Admins and the
+ * operator share the messages sent by admins and the operator; a member
+ * sees only their own. */
+typedef struct {
+    const char *kind;          /* admin | member | operator */
+    int64_t admin_id;          /* kind admin */
+    int64_t member_id;         /* kind member */
+} qw_mail_sender;
+
+/* A new message.  to: the recipients, resolved at send time to the active
+ * members named, in a department named or one of its sub-departments, or
+ * holding a role named (to.all: every active member).  Every name must
+ * exist (QW_ERR_NOTFOUND otherwise); nobody active: QW_ERR_INVALID. */
+typedef struct {
+    const char *title;         /* 1..300 characters, one line */
+    const char *rule;          /* read_once | expires_at | kept */
+    int open_minutes;          /* read_once: how long the revealed page
+                                * shows it, 1..1440 (0: 5); else 0 */
+    /* expires_at (required) or read_once (optional): when it is destroyed
+     * for everyone.  Either a PostgreSQL timestamptz text ("2026-12-31
+     * 18:00+08") or expires_in seconds from now (> 0); not both.  Must be
+     * in the future. */
+    const char *expires_at;
+    int64_t expires_in;
+    int confidential;          /* the log never names its title */
+    const char *body;          /* UTF-8 text (newlines and tabs allowed) */
+    size_t len;                /* at most QW_MAIL_MAX_BODY */
+    qw_audience to;
+    /* natt (0..QW_MAIL_MAX_ATTACHMENTS) attachments; their idx is set by
+     * the store (1..natt in this order) */
+    const struct qw_mail_att *att;
+    int natt;
+} qw_mail_new;
+
+/* An attachment.  To qw_mailbox_send: name (cleaned by the store: any
+ * path before the last / or \ dropped, control characters and "*:<>?|
+ * replaced by _, at most QW_MAILATT_NAME_MAX bytes, "attachment" when
+ * nothing is left), type as the client claims it (the store keeps
+ * image/png, image/jpeg, image/gif or image/webp only when the bytes are
+ * one, anything else becomes application/octet-stream), data and len
+ * (1..QW_MAIL_MAX_ATTACHMENT bytes).  From qw_mailbox_reveal_all and
+ * qw_mailbox_attachment: all fields, decrypted. */
+typedef struct qw_mail_att {
+    int idx;
+    const char *name;
+    const char *type;
+    const unsigned char *data;
+    size_t len;
+} qw_mail_att;
+
+/* (util/mailatt.h: qw_mailatt_inline tells the types shown inline.) */
+
+/* A message as one recipient sees it (qw_mailbox_list, qw_mailbox_get,
+ * qw_mailbox_reveal) or as its sender sees it (qw_mailbox_sent: state is
+ * the message's, counts filled). */
+typedef struct {
+    int64_t id;
+    const char *title;
+    const char *sender_kind;   /* admin | member | operator */
+    const char *sender;        /* admin: account; member: display name;
+                                * operator: "operator"; NULL once the
+                                * sender's account was deleted */
+    const char *rule;          /* read_once | expires_at | kept */
+    int open_minutes;          /* read_once; 0 otherwise */
+    const char *expires_at;    /* UTC ISO 8601, NULL when none */
+    int confidential;
+    int64_t body_bytes;
+    int attachments;           /* how many (0..4) */
+    int64_t attachment_bytes;  /* their total size */
+    const char *created_at;    /* UTC ISO 8601 */
+    /* unread | read | destroyed, or expired (the time has passed; gc or
+     * the next read destroys it) */
+    const char *state;
+    const char *read_at, *destroyed_at;   /* NULL when not */
+    /* read_once | expired | sender | recipient | wipe | member_status */
+    const char *destroy_reason;
+    /* qw_mailbox_sent only */
+    int recipients, read, destroyed;
+} qw_mail_item;
+
+/* One recipient's copy, for the sender (qw_mailbox_receipts). */
+typedef struct {
+    int64_t member_id;
+    const char *account;       /* NULL: never (copies go with the member) */
+    const char *display_name;
+    const char *state;         /* unread | read | destroyed */
+    const char *delivered_at, *read_at, *destroyed_at;
+    const char *destroyed_by;  /* as the log names the actor */
+    const char *destroy_reason;
+} qw_mail_receipt;
+
+/* What a reveal found (qw_mailbox_reveal's *gone). */
+typedef enum {
+    QW_MAIL_REVEALED = 0,      /* *body holds the text */
+    QW_MAIL_GONE_READ,         /* read once, already revealed: destroyed */
+    QW_MAIL_GONE_DESTROYED,    /* destroyed by its sender, the recipient, a
+                                * wipe or a status change */
+    QW_MAIL_GONE_EXPIRED       /* its time has passed: destroyed now */
+} qw_mail_gone;
+
+/* Send: seal one copy per recipient, insert message and copies, log
+ * mailbox_send; one transaction.  *id and *recipients (may be NULL). */
+qw_status qw_mailbox_send(qw_store *st, int64_t eid,
+                          const qw_mail_sender *from, const qw_mail_new *m,
+                          int64_t *id, int *recipients);
+/* The member's mailbox, newest first: copies neither destroyed nor
+ * expired (checked in SQL), without bodies.  limit 0: 100. */
+qw_status qw_mailbox_list(qw_store *st, int64_t eid, int64_t member,
+                          long limit, long offset, apr_array_header_t **out);
+/* One of the member's copies, in any state, without its body (the
+ * confirmation step before a reveal).  QW_ERR_NOTFOUND when the member
+ * has no copy of message id. */
+qw_status qw_mailbox_get(qw_store *st, int64_t eid, int64_t member,
+                         int64_t id, qw_mail_item *out);
+/* Reveal the member's copy: in one transaction, lock the copy (SELECT ...
+ * FOR UPDATE), check it is live and not expired, decrypt, and for a read
+ * once message destroy the copy (ciphertext and key set to NULL) before
+ * the commit; log mailbox_read.  *body (NUL-terminated, *len bytes) only
+ * when the commit succeeded and *gone is QW_MAIL_REVEALED.  An expired
+ * message is destroyed for everyone by this call (*gone EXPIRED).  Of
+ * concurrent reveals of one read-once copy exactly one gets the body; the
+ * others get QW_MAIL_GONE_READ.  QW_ERR_NOTFOUND: no copy of id for the
+ * member.  *item (may be NULL) describes the message. */
+qw_status qw_mailbox_reveal(qw_store *st, int64_t eid, int64_t member,
+                            int64_t id, qw_mail_item *item,
+                            qw_mail_gone *gone, const char **body,
+                            size_t *len);
+/* The same, with the copy's attachments decrypted in the same transaction
+ * (*atts: qw_mail_att by index, empty when none; NULL unless revealed).
+ * A read-once copy's attachments are deleted by the statement that
+ * destroys the copy (sql/017's trigger): this answer is the only one that
+ * ever carries them. */
+qw_status qw_mailbox_reveal_all(qw_store *st, int64_t eid, int64_t member,
+                                int64_t id, qw_mail_item *item,
+                                qw_mail_gone *gone, const char **body,
+                                size_t *len, apr_array_header_t **atts);
+/* Attachment idx of the member's live copy of a message that is not read
+ * once (the download; nothing changes, nothing is logged).
+ * QW_ERR_NOTFOUND: no such copy or attachment, or a read-once message
+ * (its attachments come only with the reveal).  A destroyed copy, or one
+ * whose time has passed: QW_OK with *gone set (not QW_MAIL_REVEALED) and
+ * *out empty. */
+qw_status qw_mailbox_attachment(qw_store *st, int64_t eid, int64_t member,
+                                int64_t id, int idx, qw_mail_att *out,
+                                qw_mail_gone *gone);
+/* The recipient destroys their own copy (reason recipient).  *changed 0
+ * when it was already destroyed (nothing logged).  QW_ERR_NOTFOUND: no
+ * copy of id for the member. */
+qw_status qw_mailbox_destroy_copy(qw_store *st, int64_t eid, int64_t member,
+                                  int64_t id, int *changed);
+/* The sender destroys message id for everyone (reason sender): every
+ * live copy, one transaction, logged.  QW_ERR_NOTFOUND when the message
+ * does not exist or is not from.  *copies: copies destroyed now. */
+qw_status qw_mailbox_destroy_message(qw_store *st, int64_t eid,
+                                     const qw_mail_sender *from, int64_t id,
+                                     long *copies);
+/* Wipe a member's mailbox (the lost phone): destroy every live copy
+ * (reason wipe) and end every session of the member, one transaction,
+ * logged (mailbox_wipe).  The caller then sends the revocation barrier.
+ * QW_ERR_NOTFOUND: no such member. */
+qw_status qw_mailbox_wipe(qw_store *st, int64_t eid, int64_t member,
+                          long *copies);
+/* The same within the caller's transaction, without ending sessions;
+ * reason wipe or member_status.  Logs mailbox_wipe when it destroyed
+ * anything (store/member.c calls it when a member leaves 'active'). */
+qw_status qw_mailbox_wipe_tx(qw_store *st, int64_t eid, int64_t member,
+                             const char *reason, long *copies);
+/* Messages from the sender, newest first, with counts (limit 0: 100). */
+qw_status qw_mailbox_sent(qw_store *st, int64_t eid,
+                          const qw_mail_sender *from, long limit,
+                          long offset, apr_array_header_t **out);
+/* The receipts of message id from the sender: the message and each copy
+ * (qw_mail_receipt), by member.  QW_ERR_NOTFOUND as destroy_message. */
+qw_status qw_mailbox_receipts(qw_store *st, int64_t eid,
+                              const qw_mail_sender *from, int64_t id,
+                              qw_mail_item *msg, apr_array_header_t **out);
+/* Destroy every message whose expires_at has passed (all enterprises;
+ * reason expired), in transactions of up to 500 messages, each logged.
+ * *messages and *copies destroyed. */
+qw_status qw_mailbox_gc(qw_store *st, long *messages, long *copies);
+/* After a key rotation (qiweictl keys rewrap): re-wrap every live copy's
+ * data key that is not under the current master key; texts are not
+ * re-encrypted.  One transaction (one audit row, module settings, action
+ * rewrap, object mailbox) per enterprise.  *done: keys re-wrapped. */
+qw_status qw_mailbox_rewrap_all(qw_store *st, long *done);
 
 #endif

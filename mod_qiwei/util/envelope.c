@@ -1,4 +1,5 @@
-/* Envelope encryption of article bodies: layout in envelope.h. */
+/* Envelope encryption of article bodies and mailbox copies: layout in
+ * envelope.h. */
 #include <limits.h>
 #include <string.h>
 
@@ -69,18 +70,27 @@ static int gcm(int enc, const unsigned char key[32],
     return ok ? 0 : -1;
 }
 
-static const char *dek_aad(apr_pool_t *p, int64_t ent, int64_t art,
-                           uint32_t kid)
+const qw_env_scheme qw_env_articles = { QW_ENV_KEK_PURPOSE, "articles" };
+const qw_env_scheme qw_env_mailbox = { "mailbox-kek v1", "mailbox" };
+const qw_env_scheme qw_env_mailbox_att = { "mailbox-kek v1", "mailbox.att" };
+
+static const char *dek_aad(apr_pool_t *p, const qw_env_scheme *sc,
+                           const char *row, uint32_t kid)
 {
-    return apr_psprintf(p, "qw1|articles.dek|%" APR_INT64_T_FMT "|%"
-                        APR_INT64_T_FMT "|%u", (apr_int64_t)ent,
-                        (apr_int64_t)art, (unsigned)kid);
+    return apr_psprintf(p, "qw1|%s.dek|%s|%u", sc->label, row,
+                        (unsigned)kid);
 }
 
-static const char *body_aad(apr_pool_t *p, int64_t ent, int64_t art)
+static const char *body_aad(apr_pool_t *p, const qw_env_scheme *sc,
+                            const char *row)
 {
-    return apr_psprintf(p, "qw1|articles.body|%" APR_INT64_T_FMT "|%"
-                        APR_INT64_T_FMT, (apr_int64_t)ent, (apr_int64_t)art);
+    return apr_psprintf(p, "qw1|%s.body|%s", sc->label, row);
+}
+
+static const char *article_row(apr_pool_t *p, int64_t ent, int64_t art)
+{
+    return apr_psprintf(p, "%" APR_INT64_T_FMT "|%" APR_INT64_T_FMT,
+                        (apr_int64_t)ent, (apr_int64_t)art);
 }
 
 uint32_t qw_env_kid(const unsigned char *w, size_t wlen)
@@ -91,8 +101,8 @@ uint32_t qw_env_kid(const unsigned char *w, size_t wlen)
     return get_be32(w + 1);
 }
 
-static int wrap(apr_pool_t *p, const qw_keyring *kr, int64_t ent,
-                int64_t art, const unsigned char dek[QW_ENV_DEK_LEN],
+static int wrap(apr_pool_t *p, const qw_keyring *kr, const qw_env_scheme *sc,
+                const char *row, const unsigned char dek[QW_ENV_DEK_LEN],
                 unsigned char **out)
 {
     unsigned char kek[QW_KEY_LEN];
@@ -100,14 +110,14 @@ static int wrap(apr_pool_t *p, const qw_keyring *kr, int64_t ent,
     uint32_t kid = qw_keyring_current(kr);
     int rc;
 
-    if (qw_keyring_derive(kr, kid, QW_ENV_KEK_PURPOSE, kek) != 0) {
+    if (qw_keyring_derive(kr, kid, sc->kek_purpose, kek) != 0) {
         return -1;
     }
     w = apr_palloc(p, QW_ENV_WRAPPED_LEN);
     w[0] = QW_ENV_VERSION;
     put_be32(w + 1, kid);
     rc = RAND_bytes(w + WRAP_HDR, NONCE_LEN) == 1
-         ? gcm(1, kek, w + WRAP_HDR, w, WRAP_HDR, dek_aad(p, ent, art, kid),
+         ? gcm(1, kek, w + WRAP_HDR, w, WRAP_HDR, dek_aad(p, sc, row, kid),
                dek, QW_ENV_DEK_LEN, w + WRAP_HDR + NONCE_LEN)
          : -1;
     OPENSSL_cleanse(kek, sizeof(kek));
@@ -115,8 +125,9 @@ static int wrap(apr_pool_t *p, const qw_keyring *kr, int64_t ent,
     return rc;
 }
 
-static int unwrap(apr_pool_t *p, const qw_keyring *kr, int64_t ent,
-                  int64_t art, const unsigned char *w, size_t wlen,
+static int unwrap(apr_pool_t *p, const qw_keyring *kr,
+                  const qw_env_scheme *sc, const char *row,
+                  const unsigned char *w, size_t wlen,
                   unsigned char dek[QW_ENV_DEK_LEN])
 {
     unsigned char kek[QW_KEY_LEN];
@@ -124,17 +135,18 @@ static int unwrap(apr_pool_t *p, const qw_keyring *kr, int64_t ent,
     int rc;
 
     if (kid == 0 || !qw_keyring_has(kr, kid)
-        || qw_keyring_derive(kr, kid, QW_ENV_KEK_PURPOSE, kek) != 0) {
+        || qw_keyring_derive(kr, kid, sc->kek_purpose, kek) != 0) {
         return -1;
     }
-    rc = gcm(0, kek, w + WRAP_HDR, w, WRAP_HDR, dek_aad(p, ent, art, kid),
+    rc = gcm(0, kek, w + WRAP_HDR, w, WRAP_HDR, dek_aad(p, sc, row, kid),
              w + WRAP_HDR + NONCE_LEN, QW_ENV_DEK_LEN, dek);
     OPENSSL_cleanse(kek, sizeof(kek));
     return rc;
 }
 
-int qw_env_seal(apr_pool_t *p, const qw_keyring *kr, int64_t ent,
-                int64_t art, const unsigned char *pt, size_t ptlen,
+int qw_env_seal_row(apr_pool_t *p, const qw_keyring *kr,
+                    const qw_env_scheme *sc, const char *row,
+                    const unsigned char *pt, size_t ptlen,
                 unsigned char **body, size_t *bodylen,
                 unsigned char **wrapped, size_t *wrappedlen)
 {
@@ -144,7 +156,8 @@ int qw_env_seal(apr_pool_t *p, const qw_keyring *kr, int64_t ent,
 
     *body = *wrapped = NULL;
     *bodylen = *wrappedlen = 0;
-    if (kr == NULL || ptlen > QW_ENV_MAX_BODY || (pt == NULL && ptlen)) {
+    if (kr == NULL || sc == NULL || row == NULL || ptlen > QW_ENV_MAX_BODY
+        || (pt == NULL && ptlen)) {
         return -1;
     }
     if (RAND_bytes(dek, sizeof(dek)) != 1) {
@@ -153,9 +166,9 @@ int qw_env_seal(apr_pool_t *p, const qw_keyring *kr, int64_t ent,
     b = apr_palloc(p, QW_ENV_BODY_OVERHEAD + ptlen);
     b[0] = QW_ENV_VERSION;
     if (RAND_bytes(b + 1, NONCE_LEN) == 1
-        && gcm(1, dek, b + 1, b, 1, body_aad(p, ent, art), pt, ptlen,
+        && gcm(1, dek, b + 1, b, 1, body_aad(p, sc, row), pt, ptlen,
                b + 1 + NONCE_LEN) == 0
-        && wrap(p, kr, ent, art, dek, wrapped) == 0) {
+        && wrap(p, kr, sc, row, dek, wrapped) == 0) {
         *body = b;
         *bodylen = QW_ENV_BODY_OVERHEAD + ptlen;
         *wrappedlen = QW_ENV_WRAPPED_LEN;
@@ -165,8 +178,9 @@ int qw_env_seal(apr_pool_t *p, const qw_keyring *kr, int64_t ent,
     return rc;
 }
 
-int qw_env_open(apr_pool_t *p, const qw_keyring *kr, int64_t ent,
-                int64_t art, const unsigned char *body, size_t bodylen,
+int qw_env_open_row(apr_pool_t *p, const qw_keyring *kr,
+                    const qw_env_scheme *sc, const char *row,
+                    const unsigned char *body, size_t bodylen,
                 const unsigned char *wrapped, size_t wrappedlen,
                 unsigned char **pt, size_t *ptlen)
 {
@@ -177,17 +191,18 @@ int qw_env_open(apr_pool_t *p, const qw_keyring *kr, int64_t ent,
 
     *pt = NULL;
     *ptlen = 0;
-    if (kr == NULL || body == NULL || bodylen < QW_ENV_BODY_OVERHEAD
+    if (kr == NULL || sc == NULL || row == NULL || body == NULL
+        || bodylen < QW_ENV_BODY_OVERHEAD
         || body[0] != QW_ENV_VERSION
         || bodylen - QW_ENV_BODY_OVERHEAD > QW_ENV_MAX_BODY) {
         return -1;
     }
-    if (unwrap(p, kr, ent, art, wrapped, wrappedlen, dek) != 0) {
+    if (unwrap(p, kr, sc, row, wrapped, wrappedlen, dek) != 0) {
         return -1;
     }
     n = bodylen - QW_ENV_BODY_OVERHEAD;
     out = apr_palloc(p, n + 1);
-    rc = gcm(0, dek, body + 1, body, 1, body_aad(p, ent, art),
+    rc = gcm(0, dek, body + 1, body, 1, body_aad(p, sc, row),
              body + 1 + NONCE_LEN, n, out);
     OPENSSL_cleanse(dek, sizeof(dek));
     if (rc != 0) {
@@ -199,6 +214,28 @@ int qw_env_open(apr_pool_t *p, const qw_keyring *kr, int64_t ent,
     return 0;
 }
 
+int qw_env_rewrap_row(apr_pool_t *p, const qw_keyring *kr,
+                      const qw_env_scheme *sc, const char *row,
+                      const unsigned char *wrapped, size_t wlen,
+                      unsigned char **out, size_t *outlen)
+{
+    unsigned char dek[QW_ENV_DEK_LEN];
+    int rc;
+
+    *out = NULL;
+    *outlen = 0;
+    if (kr == NULL || sc == NULL || row == NULL
+        || unwrap(p, kr, sc, row, wrapped, wlen, dek) != 0) {
+        return -1;
+    }
+    rc = wrap(p, kr, sc, row, dek, out);
+    OPENSSL_cleanse(dek, sizeof(dek));
+    if (rc == 0) {
+        *outlen = QW_ENV_WRAPPED_LEN;
+    }
+    return rc;
+}
+
 int qw_env_rewrap(apr_pool_t *p, const qw_keyring *kr, int64_t ent,
                   int64_t art, const unsigned char *wrapped, size_t wlen,
                   unsigned char **out, size_t *outlen)
@@ -208,13 +245,48 @@ int qw_env_rewrap(apr_pool_t *p, const qw_keyring *kr, int64_t ent,
 
     *out = NULL;
     *outlen = 0;
-    if (kr == NULL || unwrap(p, kr, ent, art, wrapped, wlen, dek) != 0) {
+    if (kr == NULL || unwrap(p, kr, &qw_env_articles,
+                             article_row(p, ent, art), wrapped, wlen,
+                             dek) != 0) {
         return -1;
     }
-    rc = wrap(p, kr, ent, art, dek, out);
+    rc = wrap(p, kr, &qw_env_articles, article_row(p, ent, art), dek, out);
     OPENSSL_cleanse(dek, sizeof(dek));
     if (rc == 0) {
         *outlen = QW_ENV_WRAPPED_LEN;
     }
     return rc;
+}
+
+int qw_env_seal(apr_pool_t *p, const qw_keyring *kr, int64_t ent,
+                int64_t art, const unsigned char *pt, size_t ptlen,
+                unsigned char **body, size_t *bodylen,
+                unsigned char **wrapped, size_t *wrappedlen)
+{
+    return qw_env_seal_row(p, kr, &qw_env_articles, article_row(p, ent, art),
+                           pt, ptlen, body, bodylen, wrapped, wrappedlen);
+}
+
+int qw_env_open(apr_pool_t *p, const qw_keyring *kr, int64_t ent,
+                int64_t art, const unsigned char *body, size_t bodylen,
+                const unsigned char *wrapped, size_t wrappedlen,
+                unsigned char **pt, size_t *ptlen)
+{
+    return qw_env_open_row(p, kr, &qw_env_articles, article_row(p, ent, art),
+                           body, bodylen, wrapped, wrappedlen, pt, ptlen);
+}
+
+const char *qw_env_mailbox_row(apr_pool_t *p, int64_t ent, int64_t msg,
+                               int64_t member)
+{
+    return apr_psprintf(p, "%" APR_INT64_T_FMT "|%" APR_INT64_T_FMT "|%"
+                        APR_INT64_T_FMT, (apr_int64_t)ent, (apr_int64_t)msg,
+                        (apr_int64_t)member);
+}
+
+const char *qw_env_mailbox_att_row(apr_pool_t *p, int64_t ent, int64_t msg,
+                                   int64_t member, int idx)
+{
+    return apr_psprintf(p, "%s|%d", qw_env_mailbox_row(p, ent, msg, member),
+                        idx);
 }

@@ -41,6 +41,50 @@
 #define QW_ENV_MAX_BODY (16 * 1024 * 1024)
 #define QW_ENV_KEK_PURPOSE "article-kek v1"
 
+/* The same envelope serves several kinds of row; each has its own KEK
+ * (purpose) and its own AAD labels, so a blob of one kind never opens as
+ * another.  AADs: body  "qw1|<label>.body|<row>",
+ *                 DEK   "qw1|<label>.dek|<row>|<kid>",
+ * where row names the row ("<ent>|<article>" for articles, which gives the
+ * layout above).  The mailbox (sql/016_mailbox.sql) seals one copy per
+ * recipient: purpose "mailbox-kek v1", label "mailbox", row
+ * "<ent>|<message>|<member>".  Its attachments (sql/017) are sealed one by
+ * one, each under a data key of its own: the same KEK purpose, label
+ * "mailbox.att" (AADs "qw1|mailbox.att.body|..." and "qw1|mailbox.att.dek|
+ * ...", which no body or key of another kind has), row
+ * "<ent>|<message>|<member>|<index>". */
+typedef struct {
+    const char *kek_purpose;
+    const char *label;
+} qw_env_scheme;
+extern const qw_env_scheme qw_env_articles;
+extern const qw_env_scheme qw_env_mailbox;
+extern const qw_env_scheme qw_env_mailbox_att;
+
+/* The row text of one recipient's copy of a mailbox message. */
+const char *qw_env_mailbox_row(apr_pool_t *p, int64_t ent, int64_t msg,
+                               int64_t member);
+/* The row text of attachment idx (1..4) of that copy. */
+const char *qw_env_mailbox_att_row(apr_pool_t *p, int64_t ent, int64_t msg,
+                                   int64_t member, int idx);
+
+/* qw_env_seal, qw_env_open and qw_env_rewrap for a scheme and row. */
+int qw_env_seal_row(apr_pool_t *p, const qw_keyring *kr,
+                    const qw_env_scheme *sc, const char *row,
+                    const unsigned char *pt, size_t ptlen,
+                    unsigned char **body, size_t *bodylen,
+                    unsigned char **wrapped, size_t *wrappedlen);
+int qw_env_open_row(apr_pool_t *p, const qw_keyring *kr,
+                    const qw_env_scheme *sc, const char *row,
+                    const unsigned char *body, size_t bodylen,
+                    const unsigned char *wrapped, size_t wrappedlen,
+                    unsigned char **pt, size_t *ptlen);
+
+int qw_env_rewrap_row(apr_pool_t *p, const qw_keyring *kr,
+                      const qw_env_scheme *sc, const char *row,
+                      const unsigned char *wrapped, size_t wrappedlen,
+                      unsigned char **out, size_t *outlen);
+
 /* Encrypt pt under a new DEK wrapped with the keyring's current key.
  * 0 on success, -1 on failure (RNG, key, size above QW_ENV_MAX_BODY). */
 int qw_env_seal(apr_pool_t *p, const qw_keyring *kr, int64_t enterprise_id,

@@ -304,6 +304,99 @@ static const char *const strings[QW_S_COUNT][2] = {
     [QW_S_TWOSTEP_QR_LABEL] = {
         "QR code to scan with your authenticator app",
         "用身份验证器扫描的二维码" },
+    [QW_S_MB_TITLE] = {
+        "Mailbox",
+        "私密信箱" },
+    [QW_S_MB_EMPTY] = {
+        "No messages.",
+        "没有消息。" },
+    [QW_S_MB_FROM] = {
+        "From",
+        "发件人" },
+    [QW_S_MB_SENT_AT] = {
+        "Sent",
+        "发送时间" },
+    [QW_S_MB_RULE] = {
+        "Destruction",
+        "销毁规则" },
+    [QW_S_MB_RULE_READ_ONCE] = {
+        "read once: destroyed when you reveal it",
+        "阅后即焚：显示正文时即被销毁" },
+    [QW_S_MB_RULE_EXPIRES] = {
+        "destroyed at",
+        "销毁时间" },
+    [QW_S_MB_RULE_KEPT] = {
+        "kept until destroyed",
+        "保留至被销毁" },
+    [QW_S_MB_UNREAD] = {
+        "unread",
+        "未读" },
+    [QW_S_MB_READ] = {
+        "read",
+        "已读" },
+    [QW_S_MB_REVEAL] = {
+        "Reveal",
+        "显示正文" },
+    [QW_S_MB_REVEAL_HINT] = {
+        "The text is shown only to you, with your name on the page.",
+        "正文仅向您本人显示，页面带有您的水印。" },
+    [QW_S_MB_REVEAL_ONCE_HINT] = {
+        "This message can be read once: revealing it destroys it on the server. Make sure nobody is looking.",
+        "此消息只能阅读一次：显示正文的同时服务器上的内容即被销毁。请确认旁边无人。" },
+    [QW_S_MB_DESTROY] = {
+        "Destroy",
+        "销毁" },
+    [QW_S_MB_DESTROY_HINT] = {
+        "Destroying removes your copy for good; the sender is told.",
+        "销毁后您的副本将永久删除，发件人会收到回执。" },
+    [QW_S_MB_DESTROYED] = {
+        "Destroyed. It cannot be read again.",
+        "已销毁，无法再次阅读。" },
+    [QW_S_MB_GONE_TITLE] = {
+        "This message was destroyed",
+        "该消息已销毁" },
+    [QW_S_MB_GONE_HINT] = {
+        "It was destroyed or it expired: its text no longer exists on the server.",
+        "该消息已被销毁或已过期，服务器上已不存在其正文。" },
+    [QW_S_MB_READ_TITLE] = {
+        "Already read",
+        "已阅读" },
+    [QW_S_MB_READ_HINT] = {
+        "This message could be read once and has been read: its text no longer exists on the server.",
+        "此消息只能阅读一次且已被阅读，服务器上已不存在其正文。" },
+    [QW_S_MB_NOT_FOUND] = {
+        "No such message.",
+        "没有这条消息。" },
+    [QW_S_MB_BACK] = {
+        "Back to the mailbox",
+        "返回信箱" },
+    [QW_S_MB_SHOWN_ONCE] = {
+        "Destroyed on the server: this page is the only copy. Once you leave it, the text is gone.",
+        "服务器上的内容已销毁，本页面是唯一的副本。离开本页后正文将无法找回。" },
+    [QW_S_MB_OPEN_MINUTES] = {
+        "Minutes this page stays open:",
+        "本页最长显示（分钟）：" },
+    [QW_S_MB_SENDER_OPERATOR] = {
+        "Operator",
+        "系统运维" },
+    [QW_S_MB_SENDER_ADMIN] = {
+        "Administrator",
+        "管理员" },
+    [QW_S_MB_MORE] = {
+        "Only the newest messages are listed.",
+        "仅列出最新的消息。" },
+    [QW_S_MB_ATTACHMENTS] = {
+        "Attachments",
+        "附件" },
+    [QW_S_MB_SCAN_TITLE] = {
+        "Read it on your phone",
+        "请在手机上阅读" },
+    [QW_S_MB_SCAN_HINT] = {
+        "You signed in here by scanning a code: a message that can be read "
+        "only once is not shown on this computer. Open it in the mailbox on "
+        "your phone.",
+        "您是通过扫码登录本电脑的：只能阅读一次的消息不会在这台电脑上显示。"
+        "请在手机上的信箱中打开。" },
 };
 
 const char *qw_str(qw_lang lang, qw_string_id id)

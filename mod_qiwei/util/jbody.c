@@ -7,11 +7,17 @@
 
 qw_jbody_status qw_jbody_parse(const char *text, size_t len, json_t **out)
 {
+    return qw_jbody_parse_max(text, len, QW_JBODY_MAX, out);
+}
+
+qw_jbody_status qw_jbody_parse_max(const char *text, size_t len, size_t max,
+                                   json_t **out)
+{
     json_error_t jerr;
     json_t *j;
 
     *out = NULL;
-    if (len > QW_JBODY_MAX) {
+    if (len > max) {
         return QW_JBODY_TOO_LARGE;
     }
     j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);

@@ -24,6 +24,10 @@ typedef enum {
  * *out is a new reference to an object (the caller decrefs it); else
  * *out is NULL. */
 qw_jbody_status qw_jbody_parse(const char *text, size_t len, json_t **out);
+/* The same with another bound than QW_JBODY_MAX (a mailbox message's
+ * request may be larger: handle/api_mailbox.c). */
+qw_jbody_status qw_jbody_parse_max(const char *text, size_t len, size_t max,
+                                   json_t **out);
 
 typedef enum {
     QW_JFIELD_OK = 0,        /* present and valid: *out set */

@@ -277,3 +277,47 @@ const char *qw_pwpolicy_reason(qw_pwp_result r)
     }
     return names[r];
 }
+
+int qw_pwpolicy_new_password(const qw_pwpolicy *pol, const qw_blocklist *bl,
+                             apr_pool_t *scratch, const char *pw, size_t len,
+                             const char *pw2, const char *account,
+                             const qw_pw_history *h, qw_pwp_result *res,
+                             int *compared)
+{
+    int n = h && h->hashes ? h->hashes->nelts : 0;
+    int last = pol->history < 0 ? 0 : pol->history > QW_PWP_HISTORY_MAX
+               ? QW_PWP_HISTORY_MAX : pol->history;
+    int i, ok;
+
+    *compared = 0;
+    if (pw && pw2 && (strlen(pw2) != len || memcmp(pw, pw2, len))) {
+        *res = QW_PWP_MISMATCH;
+        return 0;
+    }
+    *res = qw_pwpolicy_check(pol, bl, scratch, pw, len, account);
+    if (*res != QW_PWP_OK || !n) {
+        return 0;
+    }
+    /* the current one: the bytes just verified against it, no hash */
+    i = 0;
+    if (h->current) {
+        if (strlen(h->current) == len && !memcmp(h->current, pw, len)) {
+            *res = QW_PWP_REUSED;
+            return 0;
+        }
+        i = 1;
+    }
+    /* hashes[0] is the current one, [1..last] the older ones */
+    for (; i < n && i <= last; i++) {
+        if (h->verify(h->baton, APR_ARRAY_IDX(h->hashes, i, const char *),
+                      pw, len, &ok) != 0) {
+            return -1;
+        }
+        ++*compared;
+        if (ok) {
+            *res = QW_PWP_REUSED;
+            break;
+        }
+    }
+    return 0;
+}

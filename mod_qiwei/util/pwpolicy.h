@@ -11,14 +11,16 @@
  *            verification is on), not common, no composition rules, no
  *            expiry.
  * Both allow at least QW_PWP_MAX_CHARS characters of any Unicode text.
- * "Not one of the last N" needs the stored hashes: the caller checks it
- * (qw_pw_verify against each) and reports QW_PWP_REUSED. */
+ * "Not one of the last N" needs the stored hashes: qw_pwpolicy_new_password
+ * compares them through the caller's verify function (the module's runs in
+ * the hashing slot; qiweictl's plainly). */
 #ifndef QW_PWPOLICY_H
 #define QW_PWPOLICY_H
 
 #include <stddef.h>
 #include <apr_pools.h>
 #include <apr_hash.h>
+#include <apr_tables.h>
 #include "util/text.h"
 
 typedef enum {
@@ -93,5 +95,38 @@ const char *qw_pwpolicy_message(apr_pool_t *p, const qw_pwpolicy *pol,
 
 /* Short token for logs and audit ("too_short", "common", ...). */
 const char *qw_pwpolicy_reason(qw_pwp_result r);
+
+/* pw (len bytes) against one stored hash: 0 with *ok set (1 a match), -1
+ * when the check could not run (the module: no hashing slot free). */
+typedef int (*qw_pw_verify_fn)(void *baton, const char *encoded,
+                               const char *pw, size_t len, int *ok);
+
+/* What a new password is compared with. */
+typedef struct {
+    /* stored hashes (const char *), newest first: [0] the current
+     * password's, then the older ones; NULL or empty: none (a new
+     * account) */
+    const apr_array_header_t *hashes;
+    /* the current password as typed, which the caller has verified
+     * against hashes[0]: compared by its bytes, no hash.  NULL: not known
+     * (an operator's reset), hashes[0] is verified like the others */
+    const char *current;
+    qw_pw_verify_fn verify;
+    void *baton;
+} qw_pw_history;
+
+/* The whole check of a new password, for members and admins, the module
+ * and qiweictl alike: the confirmation (pw2, NULL when there is none),
+ * then pol (bl and account as for qw_pwpolicy_check), then not the current
+ * password nor one of the pol->history before it (at most
+ * QW_PWP_HISTORY_MAX, one verify each, stopping at the first match).
+ * 0 with *res set and *compared the hashes verified, the check's cost (a
+ * refusal after one or more is what the module counts like a failed
+ * login); -1 when a verify could not run. */
+int qw_pwpolicy_new_password(const qw_pwpolicy *pol, const qw_blocklist *bl,
+                             apr_pool_t *scratch, const char *pw, size_t len,
+                             const char *pw2, const char *account,
+                             const qw_pw_history *h, qw_pwp_result *res,
+                             int *compared);
 
 #endif

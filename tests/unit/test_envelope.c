@@ -214,6 +214,120 @@ START_TEST(bad_version)
 }
 END_TEST
 
+/* Mailbox copies: each recipient's copy opens only as that copy, and
+ * never as an article (own KEK purpose, own AAD label). */
+START_TEST(mailbox_scheme)
+{
+    unsigned char *b, *w, *pt;
+    size_t bl, wl, ptl;
+    const char *row = qw_env_mailbox_row(pool, 7, 11, 42);
+
+    ck_assert_str_eq(row, "7|11|42");
+    ck_assert_int_eq(qw_env_seal_row(pool, kr1, &qw_env_mailbox, row, msg,
+                                     MSGLEN, &b, &bl, &w, &wl), 0);
+    ck_assert_int_eq(qw_env_open_row(pool, kr1, &qw_env_mailbox, row, b, bl,
+                                     w, wl, &pt, &ptl), 0);
+    ck_assert_uint_eq(ptl, MSGLEN);
+    ck_assert_int_eq(memcmp(pt, msg, MSGLEN), 0);
+    /* another recipient's copy, another message, another enterprise */
+    ck_assert_int_ne(qw_env_open_row(pool, kr1, &qw_env_mailbox,
+                                     qw_env_mailbox_row(pool, 7, 11, 43),
+                                     b, bl, w, wl, &pt, &ptl), 0);
+    ck_assert_int_ne(qw_env_open_row(pool, kr1, &qw_env_mailbox,
+                                     qw_env_mailbox_row(pool, 7, 12, 42),
+                                     b, bl, w, wl, &pt, &ptl), 0);
+    ck_assert_int_ne(qw_env_open_row(pool, kr1, &qw_env_mailbox,
+                                     qw_env_mailbox_row(pool, 8, 11, 42),
+                                     b, bl, w, wl, &pt, &ptl), 0);
+    /* the same bytes under the article scheme do not open */
+    ck_assert_int_ne(qw_env_open_row(pool, kr1, &qw_env_articles, row, b, bl,
+                                     w, wl, &pt, &ptl), 0);
+    ck_assert_int_ne(qw_env_open(pool, kr1, 7, 11, b, bl, w, wl, &pt, &ptl),
+                     0);
+}
+END_TEST
+
+/* Key rotation of a mailbox copy: the data key moves to the current kid,
+ * the text stays, and only that copy's row re-wraps it. */
+START_TEST(mailbox_rewrap)
+{
+    unsigned char *b, *w, *nw, *pt;
+    size_t bl, wl, nwl, ptl;
+    const char *row = qw_env_mailbox_row(pool, 7, 11, 42);
+
+    ck_assert_int_eq(qw_env_seal_row(pool, kr1, &qw_env_mailbox, row, msg,
+                                     MSGLEN, &b, &bl, &w, &wl), 0);
+    ck_assert_uint_eq(qw_env_kid(w, wl), 1);
+    ck_assert_int_eq(qw_env_rewrap_row(pool, kr12, &qw_env_mailbox, row, w,
+                                       wl, &nw, &nwl), 0);
+    ck_assert_uint_eq(qw_env_kid(nw, nwl), 2);
+    ck_assert_int_eq(qw_env_open_row(pool, kr2only, &qw_env_mailbox, row, b,
+                                     bl, nw, nwl, &pt, &ptl), 0);
+    ck_assert_int_eq(memcmp(pt, msg, MSGLEN), 0);
+    ck_assert_int_ne(qw_env_rewrap_row(pool, kr12, &qw_env_mailbox,
+                                       qw_env_mailbox_row(pool, 7, 11, 43),
+                                       w, wl, &nw, &nwl), 0);
+    ck_assert_int_ne(qw_env_rewrap_row(pool, kr12, &qw_env_articles, row, w,
+                                       wl, &nw, &nwl), 0);
+}
+END_TEST
+
+/* Mailbox attachments (sql/017): one opens only as that attachment of that
+ * copy, never as another index, another copy, the copy's text, or the
+ * reverse; and its key re-wraps under its own row only. */
+START_TEST(mailbox_attachment_scheme)
+{
+    unsigned char *b, *w, *nw, *pt;
+    size_t bl, wl, nwl, ptl;
+    const char *row = qw_env_mailbox_att_row(pool, 7, 11, 42, 2);
+
+    ck_assert_str_eq(row, "7|11|42|2");
+    ck_assert_int_eq(qw_env_seal_row(pool, kr1, &qw_env_mailbox_att, row,
+                                     msg, MSGLEN, &b, &bl, &w, &wl), 0);
+    ck_assert_int_eq(qw_env_open_row(pool, kr1, &qw_env_mailbox_att, row, b,
+                                     bl, w, wl, &pt, &ptl), 0);
+    ck_assert_int_eq(memcmp(pt, msg, MSGLEN), 0);
+    /* another index, another member's copy */
+    ck_assert_int_ne(qw_env_open_row(pool, kr1, &qw_env_mailbox_att,
+                                     qw_env_mailbox_att_row(pool, 7, 11, 42,
+                                                            1),
+                                     b, bl, w, wl, &pt, &ptl), 0);
+    ck_assert_int_ne(qw_env_open_row(pool, kr1, &qw_env_mailbox_att,
+                                     qw_env_mailbox_att_row(pool, 7, 11, 43,
+                                                            2),
+                                     b, bl, w, wl, &pt, &ptl), 0);
+    /* not as a copy's text, even under the row text "7|11|42|2" */
+    ck_assert_int_ne(qw_env_open_row(pool, kr1, &qw_env_mailbox, row, b, bl,
+                                     w, wl, &pt, &ptl), 0);
+    ck_assert_int_ne(qw_env_open_row(pool, kr1, &qw_env_mailbox,
+                                     qw_env_mailbox_row(pool, 7, 11, 42),
+                                     b, bl, w, wl, &pt, &ptl), 0);
+    /* and a copy's text does not open as an attachment */
+    {
+        const char *crow = qw_env_mailbox_row(pool, 7, 11, 42);
+        unsigned char *cb, *cw;
+        size_t cbl, cwl;
+
+        ck_assert_int_eq(qw_env_seal_row(pool, kr1, &qw_env_mailbox, crow,
+                                         msg, MSGLEN, &cb, &cbl, &cw, &cwl),
+                         0);
+        ck_assert_int_ne(qw_env_open_row(pool, kr1, &qw_env_mailbox_att,
+                                         crow, cb, cbl, cw, cwl, &pt, &ptl),
+                         0);
+    }
+    /* rotation */
+    ck_assert_int_eq(qw_env_rewrap_row(pool, kr12, &qw_env_mailbox_att, row,
+                                       w, wl, &nw, &nwl), 0);
+    ck_assert_uint_eq(qw_env_kid(nw, nwl), 2);
+    ck_assert_int_eq(qw_env_open_row(pool, kr2only, &qw_env_mailbox_att, row,
+                                     b, bl, nw, nwl, &pt, &ptl), 0);
+    ck_assert_int_ne(qw_env_rewrap_row(pool, kr12, &qw_env_mailbox_att,
+                                       qw_env_mailbox_att_row(pool, 7, 11,
+                                                              42, 3),
+                                       w, wl, &nw, &nwl), 0);
+}
+END_TEST
+
 Suite *suite_envelope(void)
 {
     Suite *s = suite_create("envelope");
@@ -229,6 +343,9 @@ Suite *suite_envelope(void)
     tcase_add_test(tc, unknown_kid);
     tcase_add_test(tc, rewrap);
     tcase_add_test(tc, bad_version);
+    tcase_add_test(tc, mailbox_scheme);
+    tcase_add_test(tc, mailbox_rewrap);
+    tcase_add_test(tc, mailbox_attachment_scheme);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -147,7 +147,8 @@ START_TEST(pad_for_cheaper_stored_hash)
     qw_pw_params server = { 2, 64 }, slow = { 3, 64 };
     char *cheap = qw_pw_hash(pool, "x", 1, &fast);
     char *same = qw_pw_hash(pool, "x", 1, &server);
-    double t0, t1, t2, t3;
+    double t0, t1, t2, t_cheap, t_same;
+    int i;
 
     /* 19 MiB x 2 stored, 64 MiB x 2 configured: 45 MiB x 2 more */
     ck_assert_uint_eq(qw_pw_pad_kib(cheap, &server), (64 - 19) * 1024);
@@ -169,14 +170,23 @@ START_TEST(pad_for_cheaper_stored_hash)
     /* a wrong password against the cheap hash costs about as much as
      * against one made at the server's settings */
     ck_assert_int_eq(qw_pw_verify(cheap, "y", 1, &server), 0);
-    t0 = now();
-    ck_assert_int_eq(qw_pw_verify(cheap, "y", 1, &server), 0);
-    t1 = now();
-    ck_assert_int_eq(qw_pw_verify(same, "y", 1, &server), 0);
-    t2 = now();
-    t3 = t2 - t1;
-    ck_assert_msg(t1 - t0 > 0.6 * t3, "cheap %.4f s, server %.4f s",
-                  t1 - t0, t3);
+    /* the fastest of five interleaved trials each: a loaded machine only
+     * ever slows a trial down, so the minimum is what each costs, and a
+     * single preempted trial cannot fail (or pass) the comparison */
+    t_cheap = t_same = 1e9;
+    for (i = 0; i < 5; i++) {
+        t0 = now();
+        ck_assert_int_eq(qw_pw_verify(cheap, "y", 1, &server), 0);
+        t1 = now();
+        ck_assert_int_eq(qw_pw_verify(same, "y", 1, &server), 0);
+        t2 = now();
+        if (t1 - t0 < t_cheap)
+            t_cheap = t1 - t0;
+        if (t2 - t1 < t_same)
+            t_same = t2 - t1;
+    }
+    ck_assert_msg(t_cheap > 0.6 * t_same, "cheap %.4f s, server %.4f s",
+                  t_cheap, t_same);
     /* and still verifies */
     ck_assert_int_eq(qw_pw_verify(cheap, "x", 1, &server), 1);
 }

@@ -5,6 +5,7 @@
 #include <apr_strings.h>
 
 #include "suites.h"
+#include "util/pwhash.h"
 #include "util/pwpolicy.h"
 
 static apr_pool_t *pool;
@@ -169,6 +170,144 @@ START_TEST(shipped_blocklist)
 }
 END_TEST
 
+/* qw_pw_history's verify: real Argon2id, counted; fails from the
+ * fail_at-th call on (0: never), as the module's does without a slot */
+typedef struct {
+    qw_pw_params params;
+    int calls;
+    int fail_at;
+} verifier;
+
+static int counted_verify(void *baton, const char *encoded, const char *pw,
+                          size_t len, int *ok)
+{
+    verifier *v = baton;
+
+    if (v->fail_at && ++v->calls >= v->fail_at) {
+        return -1;
+    }
+    if (!v->fail_at) {
+        v->calls++;
+    }
+    *ok = qw_pw_verify(encoded, pw, len, &v->params);
+    return 0;
+}
+
+/* hashes of "Old-pw-0!Xyzq" (the current one) .. "Old-pw-<n-1>!Xyzq" */
+static apr_array_header_t *history_of(int n, const qw_pw_params *params)
+{
+    apr_array_header_t *a = apr_array_make(pool, n, sizeof(const char *));
+    int i;
+
+    for (i = 0; i < n; i++) {
+        const char *pw = apr_psprintf(pool, "Old-pw-%d!Xyzq", i);
+        APR_ARRAY_PUSH(a, const char *) = qw_pw_hash(pool, pw, strlen(pw),
+                                                     params);
+        ck_assert_ptr_nonnull(APR_ARRAY_IDX(a, i, const char *));
+    }
+    return a;
+}
+
+static qw_pwp_result new_pw(const qw_pwpolicy *pol, qw_pw_history *h,
+                            const char *pw, const char *pw2, int *compared)
+{
+    qw_pwp_result res = QW_PWP_RESULT_COUNT;
+
+    ck_assert_int_eq(qw_pwpolicy_new_password(pol, bl, pool, pw, strlen(pw),
+                                              pw2, "someone", h, &res,
+                                              compared), 0);
+    return res;
+}
+
+START_TEST(new_password)
+{
+    verifier v = { { 2, 19 }, 0, 0 };
+    qw_pwpolicy pol;
+    qw_pw_history h = { NULL, NULL, counted_verify, &v };
+    qw_pwp_result res;
+    int n;
+
+    ck_assert_int_eq(qw_pw_init(), 0);
+    qw_pwpolicy_init(&pol, QW_PWP_DENGBAO, 0);
+    /* the current hash and 7 older ones: more than the policy compares */
+    h.hashes = history_of(8, &v.params);
+
+    /* the module: the current password known, compared by its bytes */
+    h.current = "Old-pw-0!Xyzq";
+    ck_assert_int_eq(new_pw(&pol, &h, "Old-pw-0!Xyzq", NULL, &n),
+                     QW_PWP_REUSED);
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(v.calls, 0);
+    /* the confirmation and the policy first, no hash */
+    ck_assert_int_eq(new_pw(&pol, &h, "Fresh-pw-1!Xyzq", "Fresh-pw-2!Xyzq",
+                            &n), QW_PWP_MISMATCH);
+    ck_assert_int_eq(new_pw(&pol, &h, "password", NULL, &n),
+                     QW_PWP_TOO_SHORT);
+    ck_assert_int_eq(new_pw(&pol, &h, "Password123!", NULL, &n),
+                     QW_PWP_COMMON);
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(v.calls, 0);
+    /* an older one: stops at the first match */
+    ck_assert_int_eq(new_pw(&pol, &h, "Old-pw-2!Xyzq", "Old-pw-2!Xyzq", &n),
+                     QW_PWP_REUSED);
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(v.calls, 2);
+    /* the 5th older one still counts, the 6th no longer; a new one costs
+     * the policy's 5 and no more */
+    v.calls = 0;
+    ck_assert_int_eq(new_pw(&pol, &h, "Old-pw-5!Xyzq", NULL, &n),
+                     QW_PWP_REUSED);
+    ck_assert_int_eq(n, 5);
+    ck_assert_int_eq(new_pw(&pol, &h, "Old-pw-6!Xyzq", NULL, &n), QW_PWP_OK);
+    ck_assert_int_eq(n, 5);
+    ck_assert_int_eq(new_pw(&pol, &h, "Fresh-pw-1!Xyzq", NULL, &n),
+                     QW_PWP_OK);
+    ck_assert_int_eq(n, 5);
+    ck_assert_int_eq(v.calls, 15);
+    /* a history above QW_PWP_HISTORY_MAX is cut there */
+    pol.history = 50;
+    ck_assert_int_eq(new_pw(&pol, &h, "Old-pw-7!Xyzq", NULL, &n), QW_PWP_OK);
+    ck_assert_int_eq(n, QW_PWP_HISTORY_MAX);
+
+    /* qiweictl: the current password not known, its hash verified */
+    qw_pwpolicy_init(&pol, QW_PWP_DENGBAO, 0);
+    h.current = NULL;
+    ck_assert_int_eq(new_pw(&pol, &h, "Old-pw-0!Xyzq", NULL, &n),
+                     QW_PWP_REUSED);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(new_pw(&pol, &h, "Fresh-pw-1!Xyzq", NULL, &n),
+                     QW_PWP_OK);
+    ck_assert_int_eq(n, 6);
+
+    /* nist keeps no history: only the current password is refused */
+    qw_pwpolicy_init(&pol, QW_PWP_NIST, 0);
+    ck_assert_int_eq(new_pw(&pol, &h, "Old-pw-0!Xyzq-long", NULL, &n),
+                     QW_PWP_OK);
+    ck_assert_int_eq(n, 1);
+    h.current = "Old-pw-0!Xyzq-long";
+    ck_assert_int_eq(new_pw(&pol, &h, "Old-pw-0!Xyzq-long", NULL, &n),
+                     QW_PWP_REUSED);
+    ck_assert_int_eq(n, 0);
+
+    /* a new account: nothing to compare */
+    h.hashes = NULL;
+    h.current = NULL;
+    ck_assert_int_eq(new_pw(&pol, &h, "Fresh-pw-1!Xyzq-long", NULL, &n),
+                     QW_PWP_OK);
+    ck_assert_int_eq(n, 0);
+
+    /* a verify that cannot run (no hashing slot): an error, not "ok" */
+    qw_pwpolicy_init(&pol, QW_PWP_DENGBAO, 0);
+    h.hashes = history_of(3, &v.params);
+    h.current = "Old-pw-0!Xyzq";
+    v.calls = 0;
+    v.fail_at = 1;
+    ck_assert_int_eq(qw_pwpolicy_new_password(&pol, bl, pool,
+                                              "Fresh-pw-1!Xyzq", 15, NULL,
+                                              NULL, &h, &res, &n), -1);
+}
+END_TEST
+
 Suite *suite_pwpolicy(void)
 {
     Suite *s = suite_create("pwpolicy");
@@ -181,6 +320,8 @@ Suite *suite_pwpolicy(void)
     tcase_add_test(tc, unicode_and_length);
     tcase_add_test(tc, messages);
     tcase_add_test(tc, shipped_blocklist);
+    tcase_add_test(tc, new_password);
+    tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;
 }
