@@ -144,6 +144,9 @@ else
     rm -rf "$stage/t/logs" "$stage/t/conf/apache_test_config.pm"
     chmod -R u+rwX,go+rX "$stage/t"
     find "$stage/t" -name '*.cgi' -exec chmod 755 {} +
+    # the admin console's files, read by httpd's children (QiweiConsoleDir)
+    cp -R "$here/console" "$stage/console"
+    chmod -R u+rwX,go+rX "$stage/console"
     mkdir -p "$stage/state"
     chmod 755 "$stage/state"
 
@@ -189,6 +192,7 @@ else
     export QIWEI_TEST_PGCTL=$QIWEI_PGCTL
     export QIWEI_TEST_STATE=$stage/state
     export QIWEI_TEST_SCRIPTS=$here/scripts
+    export QIWEI_CONSOLE_DIR=$stage/console
 
     say "qiweictl migrate --app-role $QIWEI_PG_APP_ROLE"
     "$ctl" migrate --app-role "$QIWEI_PG_APP_ROLE" --sql-dir "$here/sql" </dev/null

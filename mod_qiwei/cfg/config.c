@@ -52,6 +52,7 @@ void *qw_merge_srv_cfg(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(cache_entries);
     /* global-only: always the main server's */
     c->key_file = base->key_file;
+    c->console_dir = base->console_dir;
     c->pw_mem_mib = base->pw_mem_mib;
     c->pw_ops = base->pw_ops;
     c->pw_concurrency = base->pw_concurrency;
@@ -310,6 +311,28 @@ static const char *set_cache_entries(cmd_parms *cmd, void *dummy,
 {
     return parse_int(cmd, arg, 16, 1048576,
                      &qw_srv(cmd->server)->cache_entries);
+}
+
+static const char *set_console_dir(cmd_parms *cmd, void *dummy,
+                                   const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    if (err) {
+        return err;
+    }
+    qw_srv(cmd->server)->console_dir = ap_server_root_relative(cmd->pool,
+                                                               arg);
+    if (!qw_srv(cmd->server)->console_dir) {
+        return apr_pstrcat(cmd->pool, "QiweiConsoleDir: invalid path ", arg,
+                           NULL);
+    }
+    return NULL;
+}
+
+const char *qw_cfg_console_dir(const server_rec *s)
+{
+    const char *d = qw_srv(s)->console_dir;
+    return d ? d : QW_CONSOLE_DIR;
 }
 
 static const char *set_keyfile(cmd_parms *cmd, void *dummy, const char *arg)
@@ -628,6 +651,8 @@ const command_rec qw_cmds[] = {
         "cached (default: revocation-safe cache) or strict"),
     AP_INIT_TAKE1("QiweiCacheEntries", set_cache_entries, NULL, RSRC_CONF,
         "sessions cached per child process"),
+    AP_INIT_TAKE1("QiweiConsoleDir", set_console_dir, NULL, RSRC_CONF,
+        "folder of the admin console's files"),
     AP_INIT_TAKE1("QiweiKeyFile", set_keyfile, NULL, RSRC_CONF,
         "key file (mode 0600, read at start-up)"),
     AP_INIT_TAKE1("QiweiPasswordHashMemory", set_srv_int, NULL, RSRC_CONF,

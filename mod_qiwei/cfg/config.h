@@ -35,6 +35,7 @@ typedef struct {
     int db_retry_interval;           /* QiweiDatabaseRetryInterval, s */
     int revocation_wait_ms;          /* QiweiRevocationWait, ms */
     const char *key_file;            /* QiweiKeyFile (main server only) */
+    const char *console_dir;         /* QiweiConsoleDir (main server only) */
     int pw_mem_mib;                  /* QiweiPasswordHashMemory */
     int pw_ops;                      /* QiweiPasswordHashOps */
     int pw_concurrency;              /* QiweiPasswordHashConcurrency */
@@ -107,6 +108,8 @@ void *qw_create_dir_cfg(apr_pool_t *p, char *dir);
 void *qw_merge_dir_cfg(apr_pool_t *p, void *base, void *add);
 
 qw_srv_cfg *qw_srv(const server_rec *s);
+/* The admin console's files: QiweiConsoleDir, else the installed ones. */
+const char *qw_cfg_console_dir(const server_rec *s);
 qw_dir_cfg *qw_dir(const request_rec *r);
 
 const char *qw_cfg_login_url(const qw_dir_cfg *d);

@@ -42,7 +42,11 @@
  *                  it makes PostgreSQL run the touch)
  *   PENDING        NULL, or the step the session still waits for
  *   TWO_STEP       the enterprise's admin_two_step setting ('' if none)
- *   STEP_UP_LEFT   seconds the last step-up still counts (0: none) */
+ *   STEP_UP_LEFT   seconds the last step-up still counts (0: none)
+ *   IDLE_SECONDS   the session's idle timeout
+ *   IDLE_LEFT      seconds until it ends idle, counting this request
+ *                  (the full timeout when this request touched it)
+ *   EXPIRES_LEFT   seconds until its absolute end */
 #define ADMIN_SESSION_COLS(X, L) \
     X(ENTERPRISE_ID, " s.enterprise_id") \
     X(SESSION_ID, " s.session_id") \
@@ -62,16 +66,24 @@
     X(TOUCHED, "  (SELECT count(*) FROM touch)") \
     X(PENDING, " s.pending") \
     X(TWO_STEP, " s.two_step") \
-    L(STEP_UP_LEFT, \
+    X(STEP_UP_LEFT, \
       "  coalesce(greatest(0, ceil(extract(epoch FROM s.step_up_at" \
       "    + make_interval(secs => " APR_STRINGIFY(QW_ADMIN_STEP_UP) ")" \
-      "    - now())))::int, 0)")
+      "    - now())))::int, 0)") \
+    X(IDLE_SECONDS, " s.idle_seconds") \
+    X(IDLE_LEFT, \
+      "  CASE WHEN (SELECT count(*) FROM touch) > 0 THEN s.idle_seconds" \
+      "  ELSE greatest(0, floor(extract(epoch FROM s.last_seen_at" \
+      "    + make_interval(secs => s.idle_seconds) - now())))::int END") \
+    L(EXPIRES_LEFT, \
+      "  greatest(0, floor(extract(epoch FROM s.expires_at - now())))::int")
 #define ADMIN_SESSION_COL_ENUM(name, expr) ADMIN_SESSION_COL_##name,
 enum { ADMIN_SESSION_COLS(ADMIN_SESSION_COL_ENUM, ADMIN_SESSION_COL_ENUM) };
 static const char sql_admin_session[] =
     "WITH s AS ("
     " SELECT s.enterprise_id, s.session_id, s.admin_id, s.auth_level,"
     "        s.last_seen_at, s.idle_seconds, s.pending, s.step_up_at,"
+    "        s.expires_at,"
     "        coalesce(e.settings->>'admin_two_step', '') AS two_step"
     "   FROM admin_sessions s"
     "   JOIN enterprises e ON e.enterprise_id = s.enterprise_id"
@@ -258,6 +270,9 @@ int qw_admin_resolve(request_rec *r, qw_admin_session **out)
                  : apr_pstrdup(m->pool, COL(PENDING));
     a->two_step_optional = !strcmp(COL(TWO_STEP), "optional");
     a->step_up_left = atoi(COL(STEP_UP_LEFT));
+    a->idle_timeout = atoi(COL(IDLE_SECONDS));
+    a->idle_left = atoi(COL(IDLE_LEFT));
+    a->expires_left = atoi(COL(EXPIRES_LEFT));
 #undef COL
     a->enterprise = apr_pstrdup(m->pool, d->enterprise);
     PQclear(res);
@@ -295,7 +310,7 @@ json_t *qw_admin_session_json(qw_api *a)
     int required = qw_admin_required_level(a->r, s);
 
     return json_pack("{s:{s:s, s:b, s:o, s:i, s:s?}, s:i, s:b, s:s, s:s,"
-                     " s:i}",
+                     " s:i, s:i, s:i, s:i}",
                      "admin", "account", s->account,
                      "super", s->is_super,
                      "modules", qw_api_csv_array(s->modules),
@@ -306,7 +321,10 @@ json_t *qw_admin_session_json(qw_api *a)
                      "csrf", qw_csrf_make(a->r->pool, qw_csrf_key(),
                                           QW_API_CSRF_PURPOSE, s->token),
                      "csrf_header", QW_API_CSRF_HEADER,
-                     "step_up_seconds", s->step_up_left);
+                     "step_up_seconds", s->step_up_left,
+                     "idle_timeout", s->idle_timeout,
+                     "idle_seconds_left", s->idle_left,
+                     "expires_in", s->expires_left);
 }
 
 /* $1 enterprise id, $2 admin id: whether the admin has two-step on,
@@ -390,6 +408,8 @@ qw_status qw_admin_rotate(request_rec *r, qw_store *st,
     qw_status rc;
     int n;
 
+    enum { ROTATED_COL_IDLE, ROTATED_COL_EXPIRES_LEFT };
+
     token = qw_token_new(r->pool, raw, sizeof(raw));
     if (!token) {
         return QW_ERR_CRYPTO;
@@ -410,15 +430,22 @@ qw_status qw_admin_rotate(request_rec *r, qw_store *st,
                         "secs => $6::int) ELSE least(expires_at, now() + "
                         "make_interval(secs => $7::int)) END"
                         " WHERE enterprise_id = $1 AND session_id = $2"
-                        " RETURNING 1", 7, p, &rc);
+                        " RETURNING idle_seconds, greatest(0, floor("
+                        "extract(epoch FROM expires_at - now())))::int",
+                        7, p, &rc);
     if (!res) {
         return rc;
     }
     n = PQntuples(res);
-    PQclear(res);
     if (n != 1) {
+        PQclear(res);
         return QW_ERR_NOTFOUND;
     }
+    /* touched now: the whole idle timeout is left */
+    s->idle_timeout = s->idle_left = atoi(PQgetvalue(res, 0,
+                                                     ROTATED_COL_IDLE));
+    s->expires_left = atoi(PQgetvalue(res, 0, ROTATED_COL_EXPIRES_LEFT));
+    PQclear(res);
     s->token = token;
     s->auth_level = level;
     s->pending = pending;

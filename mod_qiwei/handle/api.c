@@ -18,6 +18,7 @@
 #include "cfg/config.h"
 #include "handle/handle.h"
 #include "handle/api.h"
+#include "handle/admin.h"     /* ADMIN_PENDING_SECS */
 #include "util/csrf.h"
 #include "util/jbody.h"
 #include "util/json.h"
@@ -551,6 +552,10 @@ static int api_session(qw_api *a)
             fresh.pending = pending;
             fresh.enterprise = qw_dir(r)->enterprise;
             fresh.modules = "";
+            /* as admin_login.c made it */
+            fresh.idle_timeout = fresh.idle_left = QW_ADMIN_IDLE;
+            fresh.expires_left = pending ? ADMIN_PENDING_SECS
+                                          : QW_ADMIN_MAX_AGE;
             qw_admin_store(r, &st, NULL);
             if (qw_admin_get(&st, qw_dir(r)->enterprise, fresh.account,
                              &ad) == QW_OK) {

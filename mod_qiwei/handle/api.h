@@ -43,6 +43,10 @@ typedef struct {
     int two_step_optional;     /* settings admin_two_step = "optional" */
     const char *enterprise;    /* code of the enterprise it belongs to */
     int step_up_left;          /* seconds the last step-up still counts */
+    int idle_timeout;          /* the session's idle timeout, s */
+    int idle_left;             /* s until it ends idle (this request
+                                * counted) */
+    int expires_left;          /* s until its absolute end */
 } qw_admin_session;
 
 /* admin_*.c */

@@ -5,14 +5,19 @@
 #include "apr_strings.h"
 #include "http_core.h"
 #include "http_protocol.h"
+#include "util_script.h"
 
 #include "qiwei.h"
 #include "cfg/config.h"
 #include "handle/api.h"
+#include "util/qr.h"
+#include "util/rights.h"
 #include "util/text.h"
 
 #define MOD "directory"
 #define INVITE_TTL_HOURS 72
+#define QUERY_MAX 100           /* bytes of ?q= */
+#define INVITE_QR_PX 240
 
 /* the keys each body may have (others: 400) */
 static const char *const keys_department[] = { "code", "name", "parent",
@@ -144,28 +149,115 @@ static int member_get(qw_api *a, const char *account)
     return qw_api_json(a, HTTP_OK, member_json(&m));
 }
 
+/* GET $B/members?q=&department=&role=&status=: what the list keeps. */
+typedef struct {
+    const char *q;              /* lower case; in account or display name */
+    const char *department;     /* a code the member is in */
+    const char *role;           /* a (job) role the member holds */
+    const char *status;
+} member_filter;
+
+static int member_filter_parse(qw_api *a, member_filter *f, int *done)
+{
+    apr_table_t *args;
+    const char *st;
+
+    memset(f, 0, sizeof(*f));
+    ap_args_to_table(a->r, &args);
+    f->q = apr_table_get(args, "q");
+    f->department = apr_table_get(args, "department");
+    f->role = apr_table_get(args, "role");
+    st = apr_table_get(args, "status");
+    if (f->q && (strlen(f->q) > QUERY_MAX
+                 || !qw_valid_utf8_text(f->q, strlen(f->q)))) {
+        *done = qw_api_error(a, HTTP_BAD_REQUEST, "q",
+                             "q must be text of at most 100 bytes");
+        return 1;
+    }
+    if (st && strcmp(st, "active") && strcmp(st, "invited")
+        && strcmp(st, "disabled") && strcmp(st, "departed")) {
+        *done = qw_api_error(a, HTTP_BAD_REQUEST, "status",
+                             "status must be active, invited, disabled "
+                             "or departed");
+        return 1;
+    }
+    f->status = st;
+    f->q = f->q && *f->q ? qw_ascii_lower(a->r->pool, f->q) : NULL;
+    f->department = f->department && *f->department ? f->department : NULL;
+    f->role = f->role && *f->role ? f->role : NULL;
+    return 0;
+}
+
+static int member_matches(apr_pool_t *p, const member_filter *f,
+                          const qw_member *m)
+{
+    if (f->status && strcmp(m->status, f->status)) {
+        return 0;
+    }
+    if (f->department && !qw_modules_has(m->departments, f->department)) {
+        return 0;
+    }
+    if (f->role && !qw_modules_has(m->roles, f->role)) {
+        return 0;
+    }
+    if (f->q && !strstr(m->account, f->q)
+        && !(m->display_name
+             && strstr(qw_ascii_lower(p, m->display_name), f->q))) {
+        return 0;
+    }
+    return 1;
+}
+
+/* The invitation as the console shows it: the token, the link on this
+ * server and that link as a QR code (inline SVG made here by libqrencode,
+ * never by a third party). */
+static json_t *invite_json(qw_api *a, const char *account, const char *status,
+                           const char *token)
+{
+    request_rec *r = a->r;
+    const char *url = ap_construct_url(r->pool, apr_pstrcat(
+        r->pool, qw_admin_cookie_path(r), "activate?t=", token, NULL), r);
+    const char *svg = qw_qr_svg(r->pool, url, INVITE_QR_PX, NULL);
+
+    /* (every API answer is Cache-Control: no-store) */
+    return json_pack("{s:s, s:s?, s:s, s:i, s:s, s:s?}",
+                     "account", account, "status", status,
+                     "activation_token", token,
+                     "activation_ttl_hours", INVITE_TTL_HOURS,
+                     "activation_url", url, "qr_svg", svg);
+}
+
 static int members_collection(qw_api *a)
 {
     request_rec *r = a->r;
-    int done = OK, i;
+    int done = OK, i, n = 0;
     qw_status rc;
 
     if (r->method_number == M_GET) {
         apr_array_header_t *all;
+        member_filter f;
         json_t *items;
         if (qw_api_need(a, MOD, "read", "members", &done)) {
+            return done;
+        }
+        if (member_filter_parse(a, &f, &done)) {
             return done;
         }
         if ((rc = qw_member_list(&a->st, ent(a), &all)) != QW_OK) {
             return qw_api_store_error(a, rc, NULL, NULL, NULL);
         }
         items = json_array();
-        for (i = (int)a->offset; i < all->nelts
-             && i < a->offset + a->limit; i++) {
-            json_array_append_new(items, member_json(
-                &APR_ARRAY_IDX(all, i, qw_member)));
+        for (i = 0; i < all->nelts; i++) {
+            const qw_member *m = &APR_ARRAY_IDX(all, i, qw_member);
+            if (!member_matches(r->pool, &f, m)) {
+                continue;
+            }
+            if (n >= a->offset && n < a->offset + a->limit) {
+                json_array_append_new(items, member_json(m));
+            }
+            n++;
         }
-        return qw_api_json(a, HTTP_OK, page_of(a, all->nelts, items));
+        return qw_api_json(a, HTTP_OK, page_of(a, n, items));
     }
     if (r->method_number == M_POST) {
         const char *account, *name, *mobile, *email, *depts;
@@ -198,13 +290,8 @@ static int members_collection(qw_api *a)
         /* the activation token goes to the admin who delivers the link;
          * only its hash is stored */
         return qw_api_json(a, HTTP_CREATED,
-                           json_pack("{s:s, s:s, s:s, s:i}",
-                                     "account", qw_ascii_lower(r->pool,
-                                                               account),
-                                     "status", "invited",
-                                     "activation_token", token,
-                                     "activation_ttl_hours",
-                                     INVITE_TTL_HOURS));
+                           invite_json(a, qw_ascii_lower(r->pool, account),
+                                       "invited", token));
     }
     return method_not_allowed(a);
 }
@@ -310,11 +397,42 @@ int qw_api_members(qw_api *a)
             return qw_api_store_error_about(a, rc, MOD, "update", obj,
                                             acct);
         }
+        return qw_api_json(a, HTTP_OK, invite_json(a, acct, NULL, token));
+    }
+    if (a->nseg == 3 && !strcmp(a->seg[2], "two-step")) {
+        /* privileged: it takes a second factor away (a step-up within
+         * the last 300 s, like the calls that widen an admin's rights) */
+        if (r->method_number != M_DELETE) {
+            return method_not_allowed(a);
+        }
+        if (qw_api_need(a, MOD, "two_step_reset", obj, &done)
+            || qw_api_need_step_up(a, MOD, "two_step_reset", obj, &done)) {
+            return done;
+        }
+        rc = qw_member_totp_reset(&a->st, ent(a), acct);
+        if (rc != QW_OK) {
+            return qw_api_store_error_about(a, rc, MOD, "two_step_reset",
+                                            obj, acct);
+        }
+        return member_get(a, acct);
+    }
+    if (a->nseg == 3 && !strcmp(a->seg[2], "sessions")) {
+        int ended = 0;
+        if (r->method_number != M_DELETE) {
+            return method_not_allowed(a);
+        }
+        if (qw_api_need(a, MOD, "end_sessions", obj, &done)) {
+            return done;
+        }
+        rc = qw_member_end_sessions(&a->st, ent(a), acct, &ended);
+        if (rc != QW_OK) {
+            return qw_api_store_error_about(a, rc, MOD, "end_sessions", obj,
+                                            acct);
+        }
         return qw_api_json(a, HTTP_OK,
-                           json_pack("{s:s, s:s, s:i}", "account", acct,
-                                     "activation_token", token,
-                                     "activation_ttl_hours",
-                                     INVITE_TTL_HOURS));
+                           json_pack("{s:s, s:i}", "account",
+                                     qw_ascii_lower(r->pool, acct),
+                                     "sessions_ended", ended));
     }
     if (a->nseg == 4 && !strcmp(a->seg[2], "roles")) {
         /* member (job) roles, not admin roles */

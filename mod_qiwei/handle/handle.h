@@ -14,6 +14,9 @@ int qw_handle_logout(request_rec *r);
 int qw_handle_activate(request_rec *r);
 /* handle/home.c: the member's home page */
 int qw_handle_home(request_rec *r);
+/* <handler>/console/<rest>: the admin console's static files (rest NULL:
+ * <handler>/console without the slash, redirected). */
+int qw_handle_console(request_rec *r, const char *rest);
 /* handle/mailbox_pages.c: <handler>/mailbox and <handler>/mailbox/<id>
  * (the member's private mailbox); DECLINED when r is neither. */
 int qw_mailbox_dispatch(request_rec *r);

@@ -28,6 +28,13 @@ static int dispatch(request_rec *r)
             return qw_handle_api(r, api + 8);
         }
     }
+    /* the admin console's files: <handler>/console/... (console.c) */
+    {
+        const char *c = strstr(r->uri, "/console/");
+        if (c) {
+            return qw_handle_console(r, c + 9);
+        }
+    }
     {
         /* the member's mailbox: <handler>/mailbox[/<id>] */
         int rc = qw_mailbox_dispatch(r);
@@ -66,6 +73,9 @@ static int dispatch(request_rec *r)
     }
     if (!strcmp(name, "my-reminders")) {
         return qw_handle_my_reminders(r);
+    }
+    if (!strcmp(name, "console")) {
+        return qw_handle_console(r, NULL);
     }
     if (!strcmp(name, "home")) {
         return qw_handle_home(r);

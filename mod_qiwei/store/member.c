@@ -216,6 +216,7 @@ typedef struct {
     int grant;
     int ttl_hours;                      /* reinvite */
     char **token_out;
+    int *ended;                         /* end_sessions */
 } member_change;
 
 /* Before the transaction: the account's normal form and the keys. */
@@ -847,6 +848,110 @@ qw_status qw_member_set_status(qw_store *st, const char *ent,
     }
     b.status = status;
     return qw_store_write(st, set_status_write, &b);
+}
+
+/* End every session of the member (and every login on its way to one),
+ * leaving the account as it is: the admin console's "end all sessions". */
+static qw_status end_sessions_write(qw_store *st, void *baton,
+                                    qw_store_audit *audit)
+{
+    member_change *b = baton;
+    const char *params[2];
+    PGresult *res;
+    member_row m;
+    qw_status rc;
+    int64_t eid;
+
+    if ((rc = open_member(st, b, &eid, &m)) != QW_OK) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, m.id);
+    res = qw_store_exec(st, "SELECT count(*) FROM sessions"
+                        " WHERE enterprise_id = $1 AND member_id = $2",
+                        2, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    *b->ended = atoi(PQgetvalue(res, 0, QW_COL_ONLY));
+    PQclear(res);
+    if ((rc = qw_member_kill_sessions(st, eid, m.id)) != QW_OK) {
+        return rc;
+    }
+    member_audit(st, audit, eid, "end_sessions", m.id,
+                 qw_json_text(st->pool, json_pack("{s:i}", "sessions",
+                                                  *b->ended)));
+    return QW_OK;
+}
+
+/* An admin resets the member's two-step verification (a lost phone): the
+ * secret and the recovery codes go, every session ends; the member sets
+ * it up again at the next login where the enterprise requires it. */
+static qw_status totp_reset_write(qw_store *st, void *baton,
+                                  qw_store_audit *audit)
+{
+    member_change *b = baton;
+    const char *params[2];
+    PGresult *res;
+    member_row m;
+    qw_status rc;
+    int64_t eid;
+    int rows;
+
+    if ((rc = open_member(st, b, &eid, &m)) != QW_OK) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, m.id);
+    res = qw_store_exec(st, "DELETE FROM member_totp WHERE enterprise_id = $1"
+                        " AND member_id = $2 RETURNING 1", 2, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    rows = PQntuples(res);
+    PQclear(res);
+    if (rows == 0) {
+        return qw_store_error(st, QW_ERR_CONFLICT, "member '%s' has no "
+                              "two-step verification to reset", b->account);
+    }
+    res = qw_store_exec(st, "DELETE FROM member_recovery_codes"
+                        " WHERE enterprise_id = $1 AND member_id = $2",
+                        2, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    PQclear(res);
+    if ((rc = qw_member_kill_sessions(st, eid, m.id)) != QW_OK) {
+        return rc;
+    }
+    member_audit(st, audit, eid, "two_step_reset", m.id, NULL);
+    return QW_OK;
+}
+
+qw_status qw_member_totp_reset(qw_store *st, const char *ent,
+                               const char *account)
+{
+    member_change b;
+    qw_status rc;
+
+    if ((rc = member_change_init(st, &b, ent, account)) != QW_OK) {
+        return rc;
+    }
+    return qw_store_write(st, totp_reset_write, &b);
+}
+
+qw_status qw_member_end_sessions(qw_store *st, const char *ent,
+                                 const char *account, int *ended)
+{
+    member_change b;
+    qw_status rc;
+
+    *ended = 0;
+    if ((rc = member_change_init(st, &b, ent, account)) != QW_OK) {
+        return rc;
+    }
+    b.ended = ended;
+    return qw_store_write(st, end_sessions_write, &b);
 }
 
 static qw_status delete_write(qw_store *st, void *baton,

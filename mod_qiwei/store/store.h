@@ -288,6 +288,15 @@ qw_status qw_member_set_password(qw_store *st, const char *ent,
  * member's sessions in the same transaction. */
 qw_status qw_member_set_status(qw_store *st, const char *ent,
                                const char *account, const char *status);
+/* End every session of the member now (the account stays as it is);
+ * *ended: how many sessions there were.  Audited (directory end_sessions). */
+qw_status qw_member_end_sessions(qw_store *st, const char *ent,
+                                 const char *account, int *ended);
+/* An admin's reset of the member's two-step verification: the secret and
+ * the recovery codes are deleted and every session ends (QW_ERR_CONFLICT
+ * when two-step is not set up).  Audited (directory two_step_reset). */
+qw_status qw_member_totp_reset(qw_store *st, const char *ent,
+                               const char *account);
 /* Irreversible: erases the member's row, sessions, tokens, departments and
  * roles; the audit trail keeps that it happened (member id only). */
 qw_status qw_member_delete(qw_store *st, const char *ent, const char *account);
