@@ -271,6 +271,20 @@ export function setLang(l, keep) {
   }
 }
 
+// A screen's own strings ({'zh-CN': {...}, en: {...}}), added by the
+// screen's module when it is loaded, so that each screen keeps its strings
+// next to its code.  A key already present is a programming error.
+export function addStrings(more) {
+  for (const l of Object.keys(S)) {
+    for (const [k, v] of Object.entries(more[l] || {})) {
+      if (k in S[l]) {
+        throw new Error('i18n: duplicate key ' + k);
+      }
+      S[l][k] = v;
+    }
+  }
+}
+
 // t('key', {name: value}): the string with {name} replaced (as text).
 export function t(key, vars) {
   let s = (S[lang] && S[lang][key]) || S.en[key] || key;
