@@ -343,6 +343,16 @@ check "a wrong password gets no session ($wrong)" \
     bash -c '[ "$1" != 303 ] && ! grep -qi "^set-cookie: qiwei_session=[^;]" "$2"' \
     _ "$wrong" "$tmp/wrong.headers"
 
+# the admin console's files, from the package's /usr/share/qiwei/console
+# (QiweiConsoleDir's default), with the console's CSP
+check "the installed console: /usr/share/qiwei/console/index.html" \
+    test -f /usr/share/qiwei/console/index.html
+console=$(curl -s -D "$tmp/console.headers" -o "$tmp/console.html" \
+          -w '%{http_code}' "$url/qiwei/console/")
+check "the console's shell is served (200) with its CSP ($console)" \
+    bash -c '[ "$1" = 200 ] && grep -qi "^content-security-policy: .*script-src '"'"'self'"'"'" "$2" && grep -qF "js/app.js" "$3"' \
+    _ "$console" "$tmp/console.headers" "$tmp/console.html"
+
 # --- an upgrade over the installed packages ----------------------------------------------
 # The same tree as a newer version: a local edit of a conffile and the
 # operator's key file stay, Apache is not restarted by it, and after a
