@@ -157,7 +157,9 @@ my $NBULK = 1500;
     for (1 .. 50) {
         $waiting = super_sql("SELECT count(*) FROM pg_stat_activity WHERE"
                              . " datname = 'qiwei' AND wait_event_type ="
-                             . " 'Lock' AND query LIKE '%FOR SHARE OF m%'");
+                             . " 'Lock' AND pid <> pg_backend_pid() AND"
+                             . " query LIKE 'SELECT m.member_id FROM"
+                             . " members m%FOR SHARE OF m'");
         last if $waiting;
         select undef, undef, undef, 0.1;
     }
@@ -235,6 +237,10 @@ for my $role (qw(qiwei_app qiwei_owner)) {
     is $r->code, 200, 'a page of server-side includes';
     like $r->content, qr/SSI-PAGE-END/, '... processed to its end';
     unlike $r->content, qr/<!--#include/, '... by mod_include';
+    my @err = $r->content =~ /error occurred while processing/g;
+    is scalar @err, 1, '... whose include of the mailbox page failed (404)';
+    like $r->content, qr/no such resource/, '... and whose include of the '
+        . 'API embeds its 404 answer';
     unlike $r->content, qr/SSI-TITLE/, '... the included mailbox page and '
         . 'API show no title (404 for a subrequest)';
     unlike $r->content, qr/"items"/, '... nor the API\'s list';
