@@ -155,11 +155,11 @@ my $NBULK = 1500;
                                     Accept => 'application/json']);
     my $waiting = 0;
     for (1 .. 50) {
-        $waiting = super_sql("SELECT count(*) FROM pg_stat_activity WHERE"
-                             . " datname = 'qiwei' AND wait_event_type ="
-                             . " 'Lock' AND pid <> pg_backend_pid() AND"
-                             . " query LIKE 'SELECT m.member_id FROM"
-                             . " members m%FOR SHARE OF m'");
+        ($waiting) = super_sql("SELECT count(*) FROM pg_stat_activity WHERE"
+                               . " datname = 'qiwei' AND wait_event_type"
+                               . " = 'Lock' AND pid <> pg_backend_pid()"
+                               . " AND query LIKE 'SELECT m.member_id FROM"
+                               . " members m%FOR SHARE OF m'");
         last if $waiting;
         select undef, undef, undef, 0.1;
     }
