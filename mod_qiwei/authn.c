@@ -270,6 +270,14 @@ static int wants_html(request_rec *r)
     return accept && ap_strcasestr(accept, "text/html") != NULL;
 }
 
+const char *qw_login_location(request_rec *r, const char *next)
+{
+    const char *login = qw_cfg_login_url(qw_dir(r));
+
+    return apr_pstrcat(r->pool, login, strchr(login, '?') ? "&" : "?",
+                       "next=", qw_escape_urlc(r->pool, next), NULL);
+}
+
 static int unauthenticated(request_rec *r)
 {
     qw_dir_cfg *d = qw_dir(r);
@@ -284,11 +292,7 @@ static int unauthenticated(request_rec *r)
                                              : QW_UNAUTH_401;
     }
     if (action == QW_UNAUTH_REDIRECT) {
-        const char *loc = apr_pstrcat(r->pool, login,
-                                      strchr(login, '?') ? "&" : "?",
-                                      "next=",
-                                      qw_escape_urlc(r->pool, r->unparsed_uri),
-                                      NULL);
+        const char *loc = qw_login_location(r, r->unparsed_uri);
         apr_table_setn(r->err_headers_out, "Location", loc);
         return HTTP_MOVED_TEMPORARILY;
     }

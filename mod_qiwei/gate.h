@@ -13,6 +13,11 @@ void qw_authn_register_hooks(apr_pool_t *p);
  * (viewer may be NULL: no session) or HTTP_SERVICE_UNAVAILABLE. */
 int qw_viewer_resolve(request_rec *r, qw_viewer **out);
 
+/* Where to send someone to log in and come back to next (a local path,
+ * escaped here): QiweiLoginURL with "next=" added after "?" or, when the
+ * URL already has a query, "&".  The one spelling of the login redirect. */
+const char *qw_login_location(request_rec *r, const char *next);
+
 /* qw_viewer_resolve for a caller that needs more from the database in the
  * same round trip.  When the viewer has to be read from the database (not
  * from the request, the request it came from, or the cache), stmt runs

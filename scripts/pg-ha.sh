@@ -213,6 +213,10 @@ EOF
 CREATE ROLE replicator LOGIN REPLICATION PASSWORD '$replpw';
 CREATE ROLE qiwei_owner LOGIN PASSWORD '$ownerpw';
 CREATE ROLE qiwei_app LOGIN PASSWORD '$apppw';
+ALTER ROLE qiwei_owner SET log_parameter_max_length = 0;
+ALTER ROLE qiwei_owner SET log_parameter_max_length_on_error = 0;
+ALTER ROLE qiwei_app SET log_parameter_max_length = 0;
+ALTER ROLE qiwei_app SET log_parameter_max_length_on_error = 0;
 CREATE DATABASE qiwei OWNER qiwei_owner ENCODING 'UTF8' TEMPLATE template0;
 REVOKE ALL ON DATABASE qiwei FROM PUBLIC;
 GRANT CONNECT, TEMPORARY ON DATABASE qiwei TO qiwei_app;

@@ -88,6 +88,13 @@ EOF
     PGCONNECT_TIMEOUT=10 "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -d "$super" <<EOF >/dev/null
 CREATE ROLE qiwei_owner LOGIN PASSWORD '$ownerpw';
 CREATE ROLE qiwei_app LOGIN PASSWORD '$apppw';
+-- bind parameters (a mailbox message's ciphertext and wrapped key) are never
+-- written to the server log, even with log_statement = all or
+-- log_min_duration_statement (docs/mailbox.md)
+ALTER ROLE qiwei_owner SET log_parameter_max_length = 0;
+ALTER ROLE qiwei_owner SET log_parameter_max_length_on_error = 0;
+ALTER ROLE qiwei_app SET log_parameter_max_length = 0;
+ALTER ROLE qiwei_app SET log_parameter_max_length_on_error = 0;
 CREATE DATABASE qiwei OWNER qiwei_owner ENCODING 'UTF8' TEMPLATE template0;
 REVOKE ALL ON DATABASE qiwei FROM PUBLIC;
 GRANT CONNECT, TEMPORARY ON DATABASE qiwei TO qiwei_app;

@@ -402,7 +402,7 @@ is $r->code, 404, '... and she cannot destroy it for everyone';
     is $r->code, 413, 'a text above QiweiMailboxMaxBody (4096): 413';
     is $d->{error}{field}, 'body', '... names the body';
     ($r) = api('POST', "$A/mailbox/messages", cookie => $ac, csrf => $acsrf,
-               body => '{"title": "x", "body": "' . ('z' x 40000) . '"}');
+               body => '{"title": "x", "body": "' . ('z' x 50000) . '"}');
     is $r->code, 413, 'a request far above it: 413 (from Content-Length)';
     ($r) = send_admin(title => "Bad $u", body => "a\x01b", rule => 'kept',
                       to => { members => ["alice$u"] });

@@ -65,6 +65,19 @@ static int not_found(qw_api *a)
     return qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such resource");
 }
 
+/* A subrequest (an SSI include virtual, a filter's lookup) would embed
+ * titles or a message's text in another page: 404. */
+static int subrequest(qw_api *a)
+{
+    if (a->r->main == NULL) {
+        return 0;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, a->r,
+                  "QW0738: mailbox API %s asked for in a subrequest (of %s):"
+                  " 404", a->r->uri, a->r->main->uri);
+    return 1;
+}
+
 static int method_not_allowed(qw_api *a)
 {
     return qw_api_error(a, HTTP_METHOD_NOT_ALLOWED, NULL,
@@ -128,7 +141,7 @@ static json_t *items_json(qw_api *a, const apr_array_header_t *arr, int sent)
                                                        qw_mail_item),
                                         sent));
     }
-    return json_pack("{s:o, s:i, s:i}", "items", items ? items : json_array(),
+    return json_pack("{s:o, s:I, s:I}", "items", items ? items : json_array(),
                      "limit", (json_int_t)a->limit,
                      "offset", (json_int_t)a->offset);
 }
@@ -237,7 +250,8 @@ static apr_size_t send_max(request_rec *r)
 {
     int max = qw_cfg_mailbox_max_body(qw_dir(r));
     int att = qw_cfg_mailbox_max_attachment(qw_dir(r));
-    apr_size_t n = 2 * (apr_size_t)max + REQUEST_OVERHEAD;
+    /* the text as JSON: up to 6 bytes per byte of text (\u0041 for A) */
+    apr_size_t n = 6 * (apr_size_t)max + REQUEST_OVERHEAD;
 
     if (att > 0) {
         n += QW_MAIL_MAX_ATTACHMENTS * (2 * B64_LEN(att) + ATT_OVERHEAD);
@@ -349,6 +363,30 @@ static int read_attachments(qw_api *a, qw_mail_new *m, int *done)
     return 0;
 }
 
+/* The account of to.members that the store's error names ('acct'), or
+ * NULL. */
+static const char *named_member(qw_api *a, const qw_audience *to)
+{
+    char *csv, *tok, *last;
+    const char *err = a->st.err;
+
+    if (err == NULL || to->members == NULL || *to->members == '\0') {
+        return NULL;
+    }
+    csv = apr_pstrdup(a->r->pool, to->members);
+    for (tok = apr_strtok(csv, ",", &last); tok;
+         tok = apr_strtok(NULL, ",", &last)) {
+        while (*tok == ' ' || *tok == '\t') {
+            tok++;
+        }
+        if (*tok && (ap_strcasestr(err, apr_pstrcat(a->r->pool, "'", tok,
+                                                    "'", NULL)))) {
+            return tok;
+        }
+    }
+    return NULL;
+}
+
 static int mb_send(qw_api *a, int64_t eid, const qw_mail_sender *from)
 {
     request_rec *r = a->r;
@@ -385,6 +423,16 @@ static int mb_send(qw_api *a, int64_t eid, const qw_mail_sender *from)
         || read_attachments(a, &m, &done)) {
         return done;
     }
+    if (m.to.all && strcmp(from->kind, "member") == 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "QW0740: member %" APR_INT64_T_FMT " may not send a "
+                      "mailbox message to everyone (to.all): 403",
+                      from->member_id);
+        qw_api_mailbox_refused(r, "QW0740");
+        return qw_api_error(a, HTTP_FORBIDDEN, "to.all", "members send to "
+                            "members, departments or roles, not to "
+                            "everyone");
+    }
     m.len = strlen(m.body);
     if (m.len > (size_t)max) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
@@ -402,7 +450,12 @@ static int mb_send(qw_api *a, int64_t eid, const qw_mail_sender *from)
     a->barrier_done = 1;     /* nothing cached depends on the mailbox */
     rc = qw_mailbox_send(&a->st, eid, from, &m, &id, &n);
     if (rc != QW_OK) {
-        return qw_api_store_error(a, rc, MOD, "mailbox_send", "mailbox");
+        /* the operation log outlives a member: an unknown account named
+         * in the error ("no member 'bob'") is not written there */
+        const char *who = named_member(a, &m.to);
+
+        return qw_api_store_error_about(a, rc, MOD, "mailbox_send",
+                                        who ? "member" : "mailbox", who);
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "QW0728: mailbox message %" APR_INT64_T_FMT " sent by %s "
@@ -503,6 +556,9 @@ int qw_api_mailbox(qw_api *a)
     int done = OK;
     int64_t id;
 
+    if (subrequest(a)) {
+        return not_found(a);
+    }
     from.kind = "admin";
     from.admin_id = a->admin->admin_id;
     from.member_id = 0;
@@ -777,6 +833,9 @@ int qw_api_my_mailbox(qw_api *a)
     int done = OK;
     json_t *j;
 
+    if (subrequest(a)) {
+        return not_found(a);
+    }
     from.kind = "member";
     from.admin_id = 0;
     from.member_id = a->viewer->member_id;
@@ -799,6 +858,19 @@ int qw_api_my_mailbox(qw_api *a)
             return qw_api_json(a, HTTP_OK, j);
         }
         if (r->method_number == M_POST) {
+            if (a->viewer->kind && strcmp(a->viewer->kind, "scan") == 0) {
+                /* a session opened by scanning a code on another computer
+                 * (a public one) does not speak for the member */
+                ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                              "QW0741: member %" APR_INT64_T_FMT " may not "
+                              "send mailbox messages from a scan-to-login "
+                              "session: 403", a->viewer->member_id);
+                qw_api_mailbox_refused(r, "QW0741");
+                return qw_api_json(a, HTTP_FORBIDDEN, json_pack(
+                    "{s:{s:s, s:s}}", "error", "message", "messages cannot"
+                    " be sent from a session opened by scanning a code: "
+                    "send from your phone", "reason", "scan_session"));
+            }
             return member_may_send(a, &done) ? mb_send(a, eid, &from) : done;
         }
         return method_not_allowed(a);

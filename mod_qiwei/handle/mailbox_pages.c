@@ -583,12 +583,25 @@ int qw_mailbox_dispatch(request_rec *r)
         }
         if ((c.id = parse_id(last + 1)) == 0) {
             /* not a message: another page of a handler location that
-             * itself ends in "mailbox" (/mailbox/login), or a 404 */
-            return DECLINED;
+             * itself ends in "mailbox" (/mailbox/login); but what starts
+             * with a digit is no page name, only a malformed id (01, too
+             * long, 12x): the mailbox's own 404 with its headers */
+            if (!apr_isdigit(last[1])) {
+                return DECLINED;
+            }
+            c.id = -1;
         }
         c.base = apr_pstrmemdup(r->pool, uri, (prev - 1) - uri);
     }
     never_kept(r);
+    if (r->main) {
+        /* a subrequest (an SSI include virtual, a filter's lookup) would
+         * embed the member's titles or a message in another page */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "QW0742: mailbox page %s asked for in a subrequest "
+                      "(of %s): 404", r->uri, r->main->uri);
+        return HTTP_NOT_FOUND;
+    }
     post = r->method_number == M_POST && c.id;
     if (r->method_number != M_GET && !post) {
         r->allowed = (AP_METHOD_BIT << M_GET)
@@ -600,9 +613,7 @@ int qw_mailbox_dispatch(request_rec *r)
     }
     if (!c.v) {
         apr_table_setn(r->headers_out, "Location",
-                       apr_pstrcat(r->pool, qw_cfg_login_url(qw_dir(r)),
-                                   "?next=", qw_escape_urlc(r->pool, r->uri),
-                                   NULL));
+                       qw_login_location(r, r->uri));
         return post ? HTTP_SEE_OTHER : HTTP_MOVED_TEMPORARILY;
     }
     c.lang = qw_request_lang(r);
@@ -614,6 +625,15 @@ int qw_mailbox_dispatch(request_rec *r)
     }
     if (!c.id) {
         return list_page(&c);
+    }
+    if (c.id < 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "QW0739: member %" APR_INT64_T_FMT " asked for "
+                      "mailbox message '%s', not a message id: 404",
+                      c.v->member_id, qw_sanitize_text(r->pool, last + 1,
+                                                       40));
+        return send_notice(&c, HTTP_NOT_FOUND, QW_S_MB_NOT_FOUND,
+                           QW_S_COUNT);
     }
     return post ? message_post(&c) : confirm_page(&c);
 }

@@ -295,6 +295,10 @@ static qw_status first_unknown(qw_store *st, int64_t eid, const char *csv,
     return QW_OK;
 }
 
+/* FOR SHARE OF m, in member order: a status change (disable, depart,
+ * delete) committing while the send runs is waited for and the row
+ * re-checked, so no live copy is made for a member who just stopped
+ * being active; and none can start once the send holds the share. */
 static const char sql_recipients[] =
     "SELECT m.member_id FROM members m"
     " WHERE m.enterprise_id = $1 AND m.status = 'active'"
@@ -307,7 +311,7 @@ static const char sql_recipients[] =
     "        OR m.access_role_ids && coalesce((SELECT array_agg(r.role_id)"
     "             FROM roles r WHERE r.enterprise_id = $1"
     "               AND r.name = ANY (string_to_array($5, ','))), '{}'))"
-    " ORDER BY m.member_id";
+    " ORDER BY m.member_id FOR SHARE OF m";
 
 /* The sender exists in the enterprise and may send (active). */
 static qw_status check_sender_row(qw_store *st, int64_t eid,
@@ -344,9 +348,14 @@ static qw_status check_sender_row(qw_store *st, int64_t eid,
                                "active %s of this enterprise", f->kind);
 }
 
-/* One INSERT of the sealed copies gathered so far. */
+/* One INSERT of the sealed copies gathered so far.  Everything of a batch
+ * (the sealed bytes, their hex, the joined array literals) lives in the
+ * scratch pool sp, cleared after each flush: a send's peak memory is one
+ * batch, whatever the number of recipients. */
 typedef struct {
-    const char *ids, *bodies, *keys, *kids;   /* array literal bodies */
+    apr_pool_t *sp;
+    const char *ids[COPY_BATCH_ROWS], *bodies[COPY_BATCH_ROWS];
+    const char *keys[COPY_BATCH_ROWS], *kids[COPY_BATCH_ROWS];
     size_t rows, hex;
     int64_t mids[COPY_BATCH_ROWS];            /* their members */
 } copy_batch;
@@ -409,36 +418,64 @@ static qw_status seal_attachments(qw_store *st, send_baton *b, int64_t mid)
     return rc;
 }
 
+/* "{a,b,...}" of the n strings v, in p. */
+static const char *array_literal(apr_pool_t *p, const char *const *v,
+                                 size_t n)
+{
+    size_t i, len = 2;
+    char *out, *o;
+
+    for (i = 0; i < n; i++) {
+        len += strlen(v[i]) + 1;
+    }
+    o = out = apr_palloc(p, len + 1);
+    *o++ = '{';
+    for (i = 0; i < n; i++) {
+        size_t l = strlen(v[i]);
+
+        if (i > 0) {
+            *o++ = ',';
+        }
+        memcpy(o, v[i], l);
+        o += l;
+    }
+    *o++ = '}';
+    *o = '\0';
+    return out;
+}
+
 static qw_status flush_copies(qw_store *st, send_baton *b, copy_batch *cb)
 {
     const char *params[6];
     PGresult *res;
     qw_status rc = QW_OK;
-    size_t i;
+    size_t i, n = cb->rows;
 
-    if (cb->rows == 0) {
+    if (n == 0) {
         return QW_OK;
     }
-    params[0] = qw_i64(st->pool, b->eid);
-    params[1] = qw_i64(st->pool, b->id);
-    params[2] = apr_pstrcat(st->pool, "{", cb->ids, "}", NULL);
-    params[3] = apr_pstrcat(st->pool, "{", cb->bodies, "}", NULL);
-    params[4] = apr_pstrcat(st->pool, "{", cb->keys, "}", NULL);
-    params[5] = apr_pstrcat(st->pool, "{", cb->kids, "}", NULL);
+    params[0] = qw_i64(cb->sp, b->eid);
+    params[1] = qw_i64(cb->sp, b->id);
+    params[2] = array_literal(cb->sp, cb->ids, cb->rows);
+    params[3] = array_literal(cb->sp, cb->bodies, cb->rows);
+    params[4] = array_literal(cb->sp, cb->keys, cb->rows);
+    params[5] = array_literal(cb->sp, cb->kids, cb->rows);
     res = qw_store_exec(st, "INSERT INTO mailbox_copies (enterprise_id, "
                         "message_id, member_id, body_enc, dek_wrapped, "
                         "dek_kid) SELECT $1, $2, u.m, decode(u.b, 'hex'), "
                         "decode(u.w, 'hex'), u.k FROM unnest($3::bigint[], "
                         "$4::text[], $5::text[], $6::integer[]) "
                         "AS u(m, b, w, k)", 6, params, &rc);
+    apr_pool_clear(cb->sp);
+    cb->rows = 0;
+    cb->hex = 0;
     if (res == NULL) {
         return rc;
     }
     PQclear(res);
-    for (i = 0; i < cb->rows && rc == QW_OK; i++) {
+    for (i = 0; i < n && rc == QW_OK; i++) {
         rc = seal_attachments(st, b, cb->mids[i]);
     }
-    memset(cb, 0, sizeof(*cb));
     return rc;
 }
 
@@ -463,35 +500,39 @@ static qw_status seal_copies(qw_store *st, send_baton *b, PGresult *who)
     int i;
 
     memset(&cb, 0, sizeof(cb));
+    if (apr_pool_create(&cb.sp, st->pool) != APR_SUCCESS) {
+        return qw_store_error(st, QW_ERR_DB, "out of memory");
+    }
     for (i = 0; i < PQntuples(who) && rc == QW_OK; i++) {
         int64_t mid = apr_atoi64(PQgetvalue(who, i, QW_COL_ONLY));
         unsigned char *enc, *w;
         size_t enclen, wlen;
-        const char *ids = qw_i64(st->pool, mid);
 
-        if (qw_env_seal_row(st->pool, st->keys, &qw_env_mailbox,
-                            qw_env_mailbox_row(st->pool, b->eid, b->id, mid),
+        if (qw_env_seal_row(cb.sp, st->keys, &qw_env_mailbox,
+                            qw_env_mailbox_row(cb.sp, b->eid, b->id, mid),
                             (const unsigned char *)b->m->body, b->m->len,
                             &enc, &enclen, &w, &wlen) != 0) {
-            return qw_store_error(st, QW_ERR_CRYPTO, "cannot encrypt the "
-                                  "message");
+            rc = qw_store_error(st, QW_ERR_CRYPTO, "cannot encrypt the "
+                                "message");
+            break;
         }
-#define APPEND(f, v) cb.f = cb.rows ? apr_pstrcat(st->pool, cb.f, ",", v, \
-                                                  NULL) : (v)
         cb.mids[cb.rows] = mid;
-        APPEND(ids, ids);
-        APPEND(bodies, hex(st->pool, enc, enclen));
-        APPEND(keys, hex(st->pool, w, wlen));
-        APPEND(kids, apr_psprintf(st->pool, "%u",
-                                  (unsigned)qw_env_kid(w, wlen)));
-#undef APPEND
+        cb.ids[cb.rows] = qw_i64(cb.sp, mid);
+        cb.bodies[cb.rows] = hex(cb.sp, enc, enclen);
+        cb.keys[cb.rows] = hex(cb.sp, w, wlen);
+        cb.kids[cb.rows] = apr_psprintf(cb.sp, "%u",
+                                        (unsigned)qw_env_kid(w, wlen));
         cb.rows++;
         cb.hex += 2 * (enclen + wlen);
         if (cb.rows >= COPY_BATCH_ROWS || cb.hex >= COPY_BATCH_HEX) {
             rc = flush_copies(st, b, &cb);
         }
     }
-    return rc == QW_OK ? flush_copies(st, b, &cb) : rc;
+    if (rc == QW_OK) {
+        rc = flush_copies(st, b, &cb);
+    }
+    apr_pool_destroy(cb.sp);
+    return rc;
 }
 
 /* Every name of the audience exists in the enterprise (QW_ERR_NOTFOUND
@@ -601,7 +642,8 @@ static qw_status send_write(qw_store *st, void *baton, qw_store_audit *audit)
                         "$14, $15 "
                         "FROM (SELECT coalesce($9::timestamptz, now() + "
                         "make_interval(secs => $10::double precision)) AS at)"
-                        " x WHERE x.at IS NULL OR x.at > now() "
+                        " x WHERE x.at IS NULL OR (isfinite(x.at) AND x.at > now()"
+                        " AND x.at <= now() + interval '3660 days') "
                         "RETURNING message_id", 15, params, &rc);
     if (res == NULL) {
         PQclear(who);
@@ -610,8 +652,10 @@ static qw_status send_write(qw_store *st, void *baton, qw_store_audit *audit)
     if (PQntuples(res) != 1) {
         PQclear(res);
         PQclear(who);
+        /* infinity, or centuries ahead, would make a message never
+         * expire under a rule that promises it does */
         return qw_store_error(st, QW_ERR_INVALID, "the expiry time must be "
-                              "in the future");
+                              "in the future and at most ten years ahead");
     }
     b->id = apr_atoi64(PQgetvalue(res, 0, QW_COL_ONLY));
     PQclear(res);
@@ -1279,10 +1323,20 @@ qw_status qw_mailbox_destroy_copy(qw_store *st, int64_t eid, int64_t member,
     return rc;
 }
 
-/* Lock message id if it is from f: its rule and title visibility. */
-static qw_status lock_own_message(qw_store *st, int64_t eid,
+/* Lock message id for destruction by f: its own message for a member;
+ * any message of the enterprise for an admin (of module news) or the
+ * operator, who moderate (a member's message too, when its sender is gone
+ * or abuses the mailbox).  *rule, and *moderated when f is not the sender
+ * kind that sent it. */
+#define DESTROYABLE_COLS(X, L) \
+    X(RULE, " m.rule") \
+    L(SENDER_KIND, " m.sender_kind")
+#define DESTROYABLE_COL_ENUM(name, expr) DESTROYABLE_COL_##name,
+enum { DESTROYABLE_COLS(DESTROYABLE_COL_ENUM, DESTROYABLE_COL_ENUM) };
+
+static qw_status lock_destroyable(qw_store *st, int64_t eid,
                                   const qw_mail_sender *f, int64_t id,
-                                  const char **rule)
+                                  const char **rule, int *moderated)
 {
     const char *params[3], *cond;
     PGresult *res;
@@ -1290,9 +1344,17 @@ static qw_status lock_own_message(qw_store *st, int64_t eid,
 
     params[0] = qw_i64(st->pool, eid);
     params[1] = qw_i64(st->pool, id);
-    cond = sender_cond(st, f, 3, &params[2]);
-    res = qw_store_exec(st, apr_pstrcat(st->pool, "SELECT m.rule FROM "
-                                        "mailbox_messages m WHERE "
+    if (strcmp(f->kind, "member") == 0) {
+        cond = sender_cond(st, f, 3, &params[2]);
+    }
+    else {
+        params[2] = NULL;
+        cond = " $3::bigint IS NULL";
+    }
+    res = qw_store_exec(st, apr_pstrcat(st->pool, "SELECT"
+                                        DESTROYABLE_COLS(QW_COL_SQL,
+                                                         QW_COL_SQL_LAST)
+                                        " FROM mailbox_messages m WHERE "
                                         "m.enterprise_id = $1 AND "
                                         "m.message_id = $2 AND", cond,
                                         " FOR UPDATE", NULL),
@@ -1305,7 +1367,10 @@ static qw_status lock_own_message(qw_store *st, int64_t eid,
         return qw_store_error(st, QW_ERR_NOTFOUND, "no message %s from this "
                               "sender", qw_i64(st->pool, id));
     }
-    *rule = apr_pstrdup(st->pool, PQgetvalue(res, 0, QW_COL_ONLY));
+    *rule = apr_pstrdup(st->pool, PQgetvalue(res, 0, DESTROYABLE_COL_RULE));
+    *moderated = strcmp(PQgetvalue(res, 0, DESTROYABLE_COL_SENDER_KIND),
+                        "member") == 0
+                 && strcmp(f->kind, "member") != 0;
     PQclear(res);
     return QW_OK;
 }
@@ -1317,9 +1382,10 @@ static qw_status destroy_message_write(qw_store *st, void *baton,
     const char *params[4], *rule = "";
     PGresult *res;
     qw_status rc;
+    int moderated = 0;
 
-    if ((rc = lock_own_message(st, b->eid, b->from, b->id, &rule))
-        != QW_OK) {
+    if ((rc = lock_destroyable(st, b->eid, b->from, b->id, &rule,
+                               &moderated)) != QW_OK) {
         return rc;
     }
     params[0] = qw_i64(st->pool, b->eid);
@@ -1342,11 +1408,15 @@ static qw_status destroy_message_write(qw_store *st, void *baton,
     audit->module = AUDIT_MODULE;
     audit->action = "mailbox_destroy";
     audit->object = object_of(st, b->id);
-    audit->reason = "sender";
+    /* the copies' reason stays "sender" (destroyed for everyone); the
+     * log says when an admin or the operator removed a member's message,
+     * and who (the actor) */
+    audit->reason = moderated ? "moderation" : "sender";
     audit->details_json = qw_json_text(st->pool,
-                                       json_pack("{s:s, s:I}", "rule", rule,
-                                                 "copies",
-                                                 (json_int_t)b->n));
+                                       json_pack("{s:s, s:I, s:b}", "rule",
+                                                 rule, "copies",
+                                                 (json_int_t)b->n,
+                                                 "moderated", moderated));
     return QW_OK;
 }
 

@@ -1068,9 +1068,11 @@ qw_status qw_mailbox_attachment(qw_store *st, int64_t eid, int64_t member,
  * copy of id for the member. */
 qw_status qw_mailbox_destroy_copy(qw_store *st, int64_t eid, int64_t member,
                                   int64_t id, int *changed);
-/* The sender destroys message id for everyone (reason sender): every
- * live copy, one transaction, logged.  QW_ERR_NOTFOUND when the message
- * does not exist or is not from.  *copies: copies destroyed now. */
+/* Message id destroyed for everyone (copies' reason sender): every live
+ * copy, one transaction, logged.  A member destroys only what they sent;
+ * an admin or the operator any message of the enterprise (a member's is
+ * logged with reason moderation).  QW_ERR_NOTFOUND when the message does
+ * not exist or from may not destroy it.  *copies: copies destroyed now. */
 qw_status qw_mailbox_destroy_message(qw_store *st, int64_t eid,
                                      const qw_mail_sender *from, int64_t id,
                                      long *copies);
