@@ -88,6 +88,7 @@ touch "$state/.qiwei-demo"
 keyfile=$state/qiwei.key
 "$ctl" keygen "$keyfile" >/dev/null
 export QIWEI_KEYFILE=$keyfile
+export QIWEI_BLOCKLIST=$here/conf/common-passwords.txt   # admin set-password checks it
 
 bash "$here/scripts/pg.sh" start "$state"
 # shellcheck disable=SC1091
@@ -120,6 +121,15 @@ pw_zhangsan=$(randpw)
 pw_lisi=$(randpw)
 printf '%s\n' "$pw_zhangsan" | q member set-password demo zhangsan >/dev/null
 printf '%s\n' "$pw_lisi" | q member set-password demo lisi >/dev/null
+# a super admin for the console, bound to zhangsan (who sees its login
+# reminders); two-step is enrolled at its first sign-in
+pw_admin=$(randpw)
+q admin add demo admin --super --bind zhangsan >/dev/null
+printf '%s\n' "$pw_admin" | q admin set-password demo admin >/dev/null
+# a read-once message in lisi's private mailbox
+echo '明早 9 点在 3 楼开会。The meeting is at 9 tomorrow, 3rd floor.' \
+    | q mailbox send demo --title '会议通知 Meeting' --rule read_once:10 \
+        --to lisi >/dev/null
 
 # --- web content --------------------------------------------------------------------
 htdocs=$state/htdocs
@@ -199,6 +209,8 @@ QiweiDatabase "$QIWEI_PG_APP_DSN"
 QiweiKeyFile "$keyfile"
 # not installed: use the blocklist from the source tree
 QiweiPasswordBlocklist "$here/conf/common-passwords.txt"
+# and the admin console's files from the source tree
+QiweiConsoleDir "$here/console"
 
 DocumentRoot "$htdocs"
 DirectoryIndex index.html
@@ -274,6 +286,9 @@ mod_qiwei demo is running: $url/
   Account: /qiwei/home (articles, reminders, sessions: the page after
            login)  /qiwei/password (change)  /qiwei/twostep-setup (two-step)
            /qiwei/scan (scan to log in with a signed-in phone)
+  Mailbox: /qiwei/mailbox (lisi has a read-once message)
+  Console: $url/qiwei/console/  admin  $pw_admin  (super admin; enrols
+           two-step at the first sign-in)
   Metrics: curl -s $url/qiwei-metrics | grep -v '^#'
 
   Activation link for wangwu (invited, sets their own password: >= 12
