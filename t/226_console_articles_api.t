@@ -1,0 +1,139 @@
+# The API call the console's Articles screen added (issue 15): GET
+# $B/articles/ID/readers, who read an article, from the operation log
+# (every read of a confidential article, every view through a share
+# link).  A member reads a confidential news article twice and an outsider
+# opens a share link: three rows, newest first, with reader, address, link;
+# a read of another article is not among them; paging; a news-only
+# sub-admin may ask, a wiki-only one is refused (403 + refused row); an
+# unknown id is 404; another method 405; a non-confidential article read
+# by a member has no rows.
+use strict;
+use warnings FATAL => 'all';
+use utf8;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use JSON::PP ();
+use QiweiTest;
+
+ua_reset();
+
+my $E = 't226';
+my $H = '/t226/qiwei';
+my $A = "$H/api/v1";
+my $u = uniq();
+seed_enterprise($E, 'Console articles API');
+sql(qq{UPDATE enterprises SET settings = settings
+       || '{"admin_two_step": "optional"}' WHERE code = '$E'});
+qctl_ok(['enterprise', 'set-sharing', $E, 'on']);
+seed_department($E, "eng$u", 'Eng');
+my $owner = "owner$u";
+activate_member($E, $owner, depts => "eng$u");
+my $reader = "rd$u";
+my $rpw = activate_member($E, $reader, depts => "eng$u");
+my (undef, $rs) = login($H, $reader, $rpw);
+ok $rs, 'the member logs in';
+
+my $news = "news$u";
+my $npw = admin_add($E, $news);
+admin_role($E, "office$u", 'news');
+admin_grant($E, $news, "office$u");
+my ($nr, $nc, $nt) = api_login($H, $news, $npw);
+is $nr->code, 201, 'news sub-admin logs in';
+my $wiki = "wiki$u";
+my $wpw = admin_add($E, $wiki);
+admin_role($E, "wikis$u", 'wiki');
+admin_grant($E, $wiki, "wikis$u");
+my ($wr, $wc) = api_login($H, $wiki, $wpw);
+is $wr->code, 201, 'wiki sub-admin logs in';
+
+sub mk {
+    my ($path, %o) = @_;
+    my ($x, $d) = api('POST', "$A/articles", cookie => $nc, csrf => $nt,
+                      json => { module => 'news', path => $path,
+                                title => 'T', owner => $owner,
+                                audience => { departments => ["eng$u"] },
+                                %o });
+    is $x->code, 201, "created $path" or diag $x->content;
+    return $d->{id};
+}
+my $P = "/t226/news/c-$u.html";
+my $Q = "/t226/news/o-$u.html";
+my $R = "/t226/news/p-$u.html";
+my $id = mk($P, confidential => JSON::PP::true());
+my $other = mk($Q, confidential => JSON::PP::true());
+my $plain = mk($R);
+
+# reads: the member twice, the other article once, an outsider by link
+for (1 .. 2) {
+    my $g = http_get($P, cookie => "qiwei_session=$rs", html => 1);
+    is $g->code, 200, "the member reads the confidential article ($_)";
+}
+is http_get($Q, cookie => "qiwei_session=$rs", html => 1)->code, 200,
+    '... and the other one';
+is http_get($R, cookie => "qiwei_session=$rs", html => 1)->code, 200,
+    '... and a plain one';
+my ($x, $d) = api('PUT', "$A/articles/$id/share", cookie => $nc, csrf => $nt,
+                  json => { share => 'on' });
+is $x->code, 200, 'sharing on';
+($x, $d) = api('POST', "$A/articles/$id/links", cookie => $nc, csrf => $nt,
+               json => {});
+is $x->code, 201, 'a link';
+my $link = $d->{link_id};
+my ($lpath) = ($d->{url} // '') =~ m{^https?://[^/]+(/\S+)$};
+is http_get($lpath, html => 1)->code, 200, 'an outsider opens the link';
+
+# --- the readers ----------------------------------------------------------
+($x, $d) = api('GET', "$A/articles/$id/readers", cookie => $nc);
+is $x->code, 200, 'GET readers: 200' or diag $x->content;
+ok $d->{confidential}, '... says the article is confidential';
+is scalar @{ $d->{items} }, 3, '... three reads (not the other article)';
+my $mid = sql("SELECT member_id FROM members m JOIN enterprises e USING"
+              . " (enterprise_id) WHERE e.code = '$E' AND account = '$reader'");
+is $d->{items}[0]{reader}, "external:$link", '... newest first: the link';
+is $d->{items}[0]{link}, $link, '... with its link id';
+is $d->{items}[1]{reader}, "member:$mid $reader",
+    '... then the member, with the account';
+ok !defined $d->{items}[1]{link}, '... no link';
+is $d->{items}[2]{reader}, "member:$mid $reader", '... twice';
+like $d->{items}[1]{at} // '', qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/, '... time';
+is $d->{items}[1]{source_ip}, '127.0.0.1', '... address';
+ok defined $d->{items}[1]{user_agent}, '... user agent';
+is_deeply [sort keys %{ $d->{items}[1] }],
+    [qw(at link reader source_ip user_agent)], "... nothing else (link null)";
+
+($x, $d) = api('GET', "$A/articles/$id/readers?limit=1&offset=1",
+               cookie => $nc);
+is $x->code, 200, 'paged: 200';
+is scalar @{ $d->{items} }, 1, '... one row';
+is $d->{items}[0]{reader}, "member:$mid $reader", '... the second newest';
+is $d->{limit}, 1, '... limit';
+is $d->{offset}, 1, '... offset';
+
+($x, $d) = api('GET', "$A/articles/$plain/readers", cookie => $nc);
+is $x->code, 200, 'a plain article: 200';
+ok !$d->{confidential}, '... not confidential';
+is_deeply $d->{items}, [], '... its reads are not logged: no rows';
+
+# --- refusals ---------------------------------------------------------------
+my $eid = sql("SELECT enterprise_id FROM enterprises WHERE code = '$E'");
+my $before = sql("SELECT count(*) FROM audit_log WHERE enterprise_id = $eid"
+                 . " AND result = 'refused' AND module = 'news'");
+($x, $d) = api('GET', "$A/articles/$id/readers", cookie => $wc);
+is $x->code, 403, 'a wiki-only sub-admin: 403';
+ok !exists $d->{items}, '... no rows';
+is sql("SELECT count(*) FROM audit_log WHERE enterprise_id = $eid"
+       . " AND result = 'refused' AND module = 'news'"), $before + 1,
+    '... logged refused';
+($x) = api('GET', "$A/articles/999999999/readers", cookie => $nc);
+is $x->code, 404, 'unknown id: 404';
+($x) = api('POST', "$A/articles/$id/readers", cookie => $nc, csrf => $nt,
+           json => {});
+is $x->code, 405, 'POST readers: 405';
+($x) = api('GET', "$A/articles/$id/readers");
+is $x->code, 401, 'no session: 401';
+($x) = api('GET', "$A/articles/$id/readers?limit=0", cookie => $nc);
+is $x->code, 400, 'limit 0: 400';
+
+done_testing();
