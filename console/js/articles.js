@@ -82,6 +82,14 @@ addStrings({
     articles_upload_rules: '正文按不可信内容在沙箱中提供：可包含 HTML 和文本、内联样式、data: 图片或本站公开路径的图片、链接；脚本、表单、框架、外站资源和受保护路径的图片都不起作用。只有 HTML、纯文本和 PNG/JPEG/GIF/WebP/AVIF 图片在浏览器中显示，其他类型（含 SVG、PDF）作为下载，可执行的类型（JS、CSS、XML、JSON 等）作为二进制下载。最大 16 MiB。',
     articles_no_file: '请选择文件。',
     articles_too_large: '文件超过 16 MiB。',
+    articles_readers: '谁读过',
+    articles_readers_hint: '机密文章的每次阅读和每次通过分享链接的查看都记入操作日志；非机密文章的成员阅读不记录。',
+    articles_readers_show: '显示读者',
+    articles_reader: '读者',
+    articles_at: '时间',
+    articles_address: '地址',
+    articles_via_link: '分享链接',
+    articles_readers_none: '没有记录的阅读。',
   },
   en: {
     articles: 'Articles',
@@ -149,6 +157,14 @@ addStrings({
     articles_upload_rules: 'A body is served as untrusted content, in a sandbox: it may hold HTML and text, inline styles, images as data: or from public paths of this site, and links; scripts, forms, frames, anything from another site and images from protected paths do not work. Only HTML, plain text and PNG/JPEG/GIF/WebP/AVIF images are shown in the browser; other types (SVG and PDF included) are downloads, and types a browser could run (JS, CSS, XML, JSON...) are binary downloads. At most 16 MiB.',
     articles_no_file: 'Choose a file.',
     articles_too_large: 'The file is larger than 16 MiB.',
+    articles_readers: 'Who read it',
+    articles_readers_hint: 'Every read of a confidential article and every view through a share link is in the operation log; members\' reads of an article that is not confidential are not logged.',
+    articles_readers_show: 'Show readers',
+    articles_reader: 'Reader',
+    articles_at: 'Time',
+    articles_address: 'Address',
+    articles_via_link: 'Share link',
+    articles_readers_none: 'No reads logged.',
   },
 });
 
@@ -565,6 +581,12 @@ function articlePanel(a, detail, list, carried) {
     show(r, t('articles_uploaded', {n: f.size}));
   });
 
+  // who read it (the operation log's read rows)
+  const readers = h('div', {id: 'article-readers'});
+  const readersBtn = h('button', {type: 'button', class: 'secondary',
+    id: 'article-readers-show', onclick: () => showReaders(base, readers)},
+    t('articles_readers_show'));
+
   panel(detail, t('articles_article', {id: a.id, title: a.title}),
         h('p', {class: 'a-meta'}, t('articles_meta', {module: a.module,
                                                       path: a.path,
@@ -578,7 +600,33 @@ function articlePanel(a, detail, list, carried) {
                 h('p', null, t('articles_body') + ': ',
                   a.body ? a.body.type + ' (' + a.body.stored_bytes + ' B)'
                          : t('articles_no_body')),
-                upForm));
+                upForm),
+        section('article-readers-sec', t('articles_readers'),
+                h('p', {class: 'muted'}, t('articles_readers_hint')),
+                h('div', {class: 'actions'}, readersBtn), readers));
+}
+
+async function showReaders(base, out) {
+  const r = await api.get(base + '/readers?limit=100');
+  clear(out);
+  if (r.status !== 200 || !r.data) {
+    out.appendChild(result(r, ''));
+    return;
+  }
+  if (!r.data.items.length) {
+    out.appendChild(h('p', {id: 'article-readers-none'}, t('articles_readers_none')));
+    return;
+  }
+  out.appendChild(h('table', {class: 'list', id: 'article-readers-table'},
+    h('caption', null, t('articles_readers')),
+    h('thead', null, h('tr', null,
+      [t('articles_at'), t('articles_reader'), t('articles_address'),
+       t('articles_via_link')].map((x) => h('th', {scope: 'col'}, x)))),
+    h('tbody', null, r.data.items.map((w) => h('tr', null,
+      h('td', {'data-label': t('articles_at')}, w.at),
+      h('td', {'data-label': t('articles_reader'), class: 'a-reader'}, w.reader),
+      h('td', {'data-label': t('articles_address'), class: 'mono'}, w.source_ip || ''),
+      h('td', {'data-label': t('articles_via_link'), class: 'mono'}, w.link || '—'))))));
 }
 
 // PUT articles/ID/body: the file itself as the request body (not JSON),
