@@ -65,6 +65,22 @@ my $id = mk($P, confidential => JSON::PP::true());
 my $other = mk($Q, confidential => JSON::PP::true());
 my $plain = mk($R);
 
+# GET articles/ID and the list describe the audience and the people (the
+# list read them as empty before the console needed them)
+{
+    my ($x, $d) = api('PUT', "$A/articles/$id/people", cookie => $nc,
+                      csrf => $nt, json => { responsible => [$owner] });
+    is $x->code, 200, 'people set';
+    ($x, $d) = api('GET', "$A/articles/$id", cookie => $nc);
+    is_deeply $d->{audience}{departments}, ["eng$u"],
+        'GET articles/ID: the audience';
+    is_deeply $d->{responsible}, [$owner], '... the responsible';
+    ($x, $d) = api('GET', "$A/articles?module=news", cookie => $nc);
+    my ($it) = grep { $_->{id} == $id } @{ $d->{items} };
+    is_deeply $it->{audience}{departments}, ["eng$u"], 'the list: the audience';
+    is_deeply $it->{responsible}, [$owner], '... the responsible';
+}
+
 # reads: the member twice, the other article once, an outsider by link
 for (1 .. 2) {
     my $g = http_get($P, cookie => "qiwei_session=$rs", html => 1);
