@@ -188,6 +188,13 @@ my $r = drive(
         { click => '#article-upload button[type=submit]' },
         { wait => '.article-result #action-result', text => 'Body uploaded' },
         { text => '#article-body-sec', as => 'body_sec' },
+        { eval => "document.querySelectorAll('#article-links li').length",
+          as => 'links_kept' },
+        # kill every link: the list empties, the link is dead (below)
+        { click => '[data-share=revoke]' },
+        { wait => '.article-result #action-result', text => 'Sharing saved' },
+        { eval => "document.querySelectorAll('#article-links li').length",
+          as => 'links_after_revoke' },
         # the phone
         { size => [390, 844] },
         { shot => 'console-articles-panel-390x844-en.png',
@@ -226,6 +233,8 @@ like $r->{rules} // '', qr/scripts, forms, frames/, 'the upload says what a body
 is $r->{upload_type}, 'text/html; charset=utf-8', '... the type from the file';
 is $d->{body}{type}, 'text/html; charset=utf-8', '... the body is stored';
 like $r->{body_sec} // '', qr{text/html; charset=utf-8 \(\d+ B\)}, '... shown';
+is $r->{links_kept}, 1, 'the link made stays listed after the next change';
+is $r->{links_after_revoke}, 0, '"kill every link": the list is emptied';
 axe_clean($r->{axe_panel_phone_en}, 'panel 390x844 en');
 ok $r->{fits_phone_en}, '390x844: no sideways scrolling';
 
@@ -235,7 +244,13 @@ ok $rs, 'the member logs in';
 is http_get($P, cookie => "qiwei_session=$rs", html => 1)->code, 200,
     'the member reads the new article';
 my ($lpath) = ($r->{link_url} // '') =~ m{^https?://[^/]+(/\S+)$};
-is http_get($lpath // '/', html => 1)->code, 200, 'an outsider opens the link';
+isnt http_get($lpath // '/', html => 1)->code, 200,
+    'the killed link no longer opens';
+($x, $d) = api('POST', "$A/articles/$id/links", cookie => $rc, csrf => $rt,
+               json => {});
+is $x->code, 201, 'a new link (API)';
+($lpath) = ($d->{url} // '') =~ m{^https?://[^/]+(/\S+)$};
+is http_get($lpath // '/', html => 1)->code, 200, 'an outsider opens it';
 
 # --- 2. root at 390x844 (zh-CN), then 1280x800: who read it ---------------
 $r = drive(

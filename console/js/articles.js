@@ -195,6 +195,7 @@ export const screen = {
 let state = {module: '', offset: 0};
 let seen = [];             // modules seen in lists (the operator's own)
 let depts = null;          // [{code, name, parent}] or null: not readable
+const made = {};           // article id -> [{url, link_id, label}] made in this page
 
 const csv = (s) => s.split(',').map((x) => x.trim()).filter((x) => x);
 
@@ -507,9 +508,27 @@ function articlePanel(a, detail, list, carried) {
   const sh = a.share || {};
   const shareAct = (v, label) => h('button', {type: 'button', class: 'secondary',
     'data-share': v, onclick: async () => {
-      show(await api.put(base + '/share', {share: v}), t('articles_shared'));
+      const r = await api.put(base + '/share', {share: v});
+      if (r.status >= 200 && r.status < 300 && v !== 'on') {
+        made[a.id] = [];
+      }
+      show(r, t('articles_shared'));
     }}, t(label));
   const links = h('ul', {id: 'article-links'});
+  const linkItem = (l) => {
+    const id = newId('link');
+    return h('li', {'data-link-id': l.link_id},
+             h('label', {for: id}, t('articles_link_label', {expiry: l.expiry})),
+             h('input', {type: 'text', id, readonly: true, class: 'mono a-link',
+                         value: l.url}));
+  };
+  // a share 'off' or 'revoke' killed them: not shown again
+  if (!sh.enabled) {
+    made[a.id] = [];
+  }
+  for (const l of made[a.id] || []) {
+    links.appendChild(linkItem(l));
+  }
   const hours = field(t('articles_expires'), {name: 'expires', type: 'number',
                                               min: '1', step: '1'});
   const linkRes = h('div', {id: 'article-link-result'});
@@ -524,14 +543,13 @@ function articlePanel(a, detail, list, carried) {
     clear(linkRes);
     linkRes.appendChild(result(r, t('articles_link_made')));
     if ((r.status === 201 || r.status === 202) && r.data && r.data.url) {
-      const id = newId('link');
-      const expiry = r.data.expires_at
-        ? t('articles_until', {time: new Date(r.data.expires_at * 1000).toLocaleString()})
-        : t('articles_never');
-      links.appendChild(h('li', {'data-link-id': r.data.link_id},
-        h('label', {for: id}, t('articles_link_label', {expiry})),
-        h('input', {type: 'text', id, readonly: true, class: 'mono a-link',
-                    value: r.data.url})));
+      const l = {url: r.data.url, link_id: r.data.link_id,
+                 expiry: r.data.expires_at
+                   ? t('articles_until', {time: new Date(r.data.expires_at * 1000)
+                                                  .toLocaleString()})
+                   : t('articles_never')};
+      (made[a.id] = made[a.id] || []).push(l);
+      links.appendChild(linkItem(l));
     }
   });
   const shareSec = section('article-share', t('articles_share'),
