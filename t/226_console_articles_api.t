@@ -1,7 +1,7 @@
-# The API call the console's Articles screen added (issue 15): GET
-# $B/articles/ID/readers, who read an article, from the operation log
-# (every read of a confidential article, every view through a share
-# link).  A member reads a confidential news article twice and an outsider
+# The API calls the console's Articles screen added (issue 15): PUT
+# $B/articles/ID/title (a new title), and GET $B/articles/ID/readers,
+# who read an article, from the operation log (every read of a
+# confidential article, every view through a share link).  A member reads a confidential news article twice and an outsider
 # opens a share link: three rows, newest first, with reader, address, link;
 # a read of another article is not among them; paging; a news-only
 # sub-admin may ask, a wiki-only one is refused (403 + refused row); an
@@ -45,7 +45,7 @@ my $wiki = "wiki$u";
 my $wpw = admin_add($E, $wiki);
 admin_role($E, "wikis$u", 'wiki');
 admin_grant($E, $wiki, "wikis$u");
-my ($wr, $wc) = api_login($H, $wiki, $wpw);
+my ($wr, $wc, $wt) = api_login($H, $wiki, $wpw);
 is $wr->code, 201, 'wiki sub-admin logs in';
 
 sub mk {
@@ -79,6 +79,38 @@ my $plain = mk($R);
     my ($it) = grep { $_->{id} == $id } @{ $d->{items} };
     is_deeply $it->{audience}{departments}, ["eng$u"], 'the list: the audience';
     is_deeply $it->{responsible}, [$owner], '... the responsible';
+}
+
+# PUT articles/ID/title
+{
+    my ($x, $d) = api('PUT', "$A/articles/$plain/title", cookie => $nc,
+                      csrf => $nt, json => { title => '新标题 <b>x</b>' });
+    is $x->code, 200, 'PUT title: 200' or diag $x->content;
+    is $d->{title}, '新标题 <b>x</b>', '... the new title';
+    is((api('GET', "$A/articles/$plain", cookie => $nc))[1]{title},
+       '新标题 <b>x</b>', '... stored');
+    my $eid0 = sql("SELECT enterprise_id FROM enterprises WHERE code = '$E'");
+    my $n = sql("SELECT count(*) FROM audit_log WHERE enterprise_id = $eid0"
+                . " AND action = 'update' AND details ? 'title'");
+    is $n, 1, '... logged as an update';
+    ($x, $d) = api('PUT', "$A/articles/$plain/title", cookie => $nc,
+                   csrf => $nt, json => { title => '新标题 <b>x</b>' });
+    is $x->code, 200, '... the same again: 200';
+    is sql("SELECT count(*) FROM audit_log WHERE enterprise_id = $eid0"
+           . " AND action = 'update' AND details ? 'title'"), 1,
+        '... and nothing logged';
+    ($x, $d) = api('PUT', "$A/articles/$plain/title", cookie => $nc,
+                   csrf => $nt, json => { title => '' });
+    is $x->code, 400, 'an empty title: 400';
+    ($x, $d) = api('PUT', "$A/articles/$plain/title", cookie => $nc,
+                   csrf => $nt, json => { title => 'x', path => '/y' });
+    is $x->code, 400, 'an unknown key: 400';
+    is $d->{error}{field}, 'path', '... named';
+    ($x) = api('PUT', "$A/articles/$plain/title", cookie => $wc,
+               csrf => $wt, json => { title => 'w' });
+    is $x->code, 403, 'a wiki-only sub-admin: 403';
+    is((api('GET', "$A/articles/$plain", cookie => $nc))[1]{title},
+       '新标题 <b>x</b>', '... the title unchanged');
 }
 
 # reads: the member twice, the other article once, an outsider by link

@@ -157,6 +157,12 @@ my $r = drive(
                 . ".getAttribute('data-revocation')", as => 'created_rev' },
         { eval => "document.querySelectorAll('b[onmouseover]').length",
           as => 'hostile_elements2' },
+        # a new title (hostile too)
+        { fill => '#article-title input[name=title]', value => "$title2 v2" },
+        { click => '#article-title button[type=submit]' },
+        { wait => '.article-result #action-result', text => 'Title saved' },
+        { eval => "document.querySelectorAll('b[onmouseover]').length",
+          as => 'hostile_elements3' },
         # the audience: a named member too
         { fill => '#article-audience input[name=members]', value => $reader },
         { click => '#article-audience button[type=submit]' },
@@ -217,7 +223,8 @@ is $r->{hostile_elements2}, 0, '... the hostile title as text in the panel';
 my $id = sql("SELECT article_id FROM articles WHERE path = '$P'");
 ok $id, '... the article exists';
 ($x, $d) = api('GET', "$A/articles/$id", cookie => $rc);
-is $d->{title}, $title2, '... its title as typed';
+is $d->{title}, "$title2 v2", '... its new title as typed';
+is $r->{hostile_elements3}, 0, '... shown as text';
 ok $d->{confidential}, '... confidential';
 is_deeply $d->{audience}{departments}, ["eng$u"], '... audience: the department';
 is_deeply $d->{audience}{members}, [$reader], '... and the named member';

@@ -83,6 +83,8 @@ addStrings({
     articles_no_file: '请选择文件。',
     articles_too_large: '文件超过 16 MiB。',
     articles_readers: '谁读过',
+    articles_save_title: '保存标题',
+    articles_saved_title: '标题已保存。',
     articles_readers_hint: '机密文章的每次阅读和每次通过分享链接的查看都记入操作日志；非机密文章的成员阅读不记录。',
     articles_readers_show: '显示读者',
     articles_reader: '读者',
@@ -158,6 +160,8 @@ addStrings({
     articles_no_file: 'Choose a file.',
     articles_too_large: 'The file is larger than 16 MiB.',
     articles_readers: 'Who read it',
+    articles_save_title: 'Save title',
+    articles_saved_title: 'Title saved.',
     articles_readers_hint: 'Every read of a confidential article and every view through a share link is in the operation log; members\' reads of an article that is not confidential are not logged.',
     articles_readers_show: 'Show readers',
     articles_reader: 'Reader',
@@ -456,6 +460,15 @@ function articlePanel(a, detail, list, carried) {
     return form;
   };
 
+  // the title (module, path and owner are fixed once created)
+  const title = field(t('articles_title'), {name: 'title', type: 'text',
+                                            autocomplete: 'off', value: a.title});
+  const titleForm = submit(h('form', {id: 'article-title'},
+    h('div', {class: 'row'}, title.wrap,
+      h('button', {type: 'submit', class: 'secondary'}, t('articles_save_title')))),
+  async () => show(await api.put(base + '/title', {title: title.input.value.trim()}),
+                   t('articles_saved_title')));
+
   // audience
   const aud = audienceFields(a.audience);
   const audForm = submit(h('form', {id: 'article-audience'}, aud.els,
@@ -609,7 +622,7 @@ function articlePanel(a, detail, list, carried) {
         h('p', {class: 'a-meta'}, t('articles_meta', {module: a.module,
                                                       path: a.path,
                                                       owner: a.owner})),
-        res,
+        res, titleForm,
         section('article-audience-sec', t('articles_audience'), audForm),
         section('article-people-sec', t('articles_people'), peopleForm),
         section('article-flags-sec', t('articles_flags'), flagsForm),

@@ -30,6 +30,7 @@ static const char *const keys_audience[] = { "all", "departments", "roles",
                                              "members", NULL };
 static const char *const keys_people[] = { "responsible", "related", NULL };
 static const char *const keys_confidential[] = { "confidential", NULL };
+static const char *const keys_title[] = { "title", NULL };
 static const char *const keys_watermark[] = { "watermark", NULL };
 static const char *const keys_share[] = { "share", NULL };
 static const char *const keys_link[] = { "expires_in", NULL };
@@ -516,7 +517,8 @@ static int one_article(qw_api *a)
     if (sub && strcmp(sub, "audience") && strcmp(sub, "people")
         && strcmp(sub, "body") && strcmp(sub, "confidential")
         && strcmp(sub, "watermark") && strcmp(sub, "share")
-        && strcmp(sub, "links") && strcmp(sub, "readers")) {
+        && strcmp(sub, "links") && strcmp(sub, "readers")
+        && strcmp(sub, "title")) {
         return qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such resource");
     }
     memset(&ar, 0, sizeof(ar));
@@ -605,6 +607,17 @@ static int one_article(qw_api *a)
         }
         rc = qw_article_set_confidential(&a->st, ent(a), ar.module,
                                          ar.path, on);
+    }
+    else if (!strcmp(sub, "title")) {
+        const char *v;
+        if (qw_api_keys(a, NULL, keys_title, &done)
+            || qw_api_str(a, "title", 1, &v, &done)) {
+            return done;
+        }
+        if (!strcmp(v, ar.title)) {         /* the same: nothing to do */
+            return qw_api_json(a, HTTP_OK, article_json(&ar));
+        }
+        rc = qw_article_set_title(&a->st, ent(a), ar.module, ar.path, v);
     }
     else if (!strcmp(sub, "watermark")) {
         const char *v;

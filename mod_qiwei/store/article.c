@@ -748,6 +748,21 @@ qw_status qw_article_set_confidential(qw_store *st, const char *ent,
                          json_pack("{s:b}", "confidential", on), NULL);
 }
 
+qw_status qw_article_set_title(qw_store *st, const char *ent,
+                               const char *module, const char *path,
+                               const char *title)
+{
+    qw_status rc;
+
+    if ((rc = qw_store_check_text(st, "title", title, TITLE_MAX_CHARS))
+        != QW_OK) {
+        return rc;
+    }
+    /* logged like the title of a create */
+    return simple_update(st, ent, module, path, "title = $3", title,
+                         "update", json_pack("{s:s}", "title", title), NULL);
+}
+
 qw_status qw_article_set_watermark(qw_store *st, const char *ent,
                                    const char *module, const char *path,
                                    int watermark)

@@ -468,6 +468,10 @@ qw_status qw_article_get_body(qw_store *st, const char *ent,
                               const char *module, const char *path,
                               unsigned char **body, size_t *len,
                               const char **content_type);
+/* A new title (checked like a create's), logged as an update. */
+qw_status qw_article_set_title(qw_store *st, const char *ent,
+                               const char *module, const char *path,
+                               const char *title);
 qw_status qw_article_set_confidential(qw_store *st, const char *ent,
                                       const char *module, const char *path,
                                       int on);
