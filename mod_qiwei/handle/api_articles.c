@@ -30,6 +30,7 @@ static const char *const keys_audience[] = { "all", "departments", "roles",
                                              "members", NULL };
 static const char *const keys_people[] = { "responsible", "related", NULL };
 static const char *const keys_confidential[] = { "confidential", NULL };
+static const char *const keys_title[] = { "title", NULL };
 static const char *const keys_watermark[] = { "watermark", NULL };
 static const char *const keys_share[] = { "share", NULL };
 static const char *const keys_link[] = { "expires_in", NULL };
@@ -469,6 +470,39 @@ static int post_link(qw_api *a, const qw_article *ar, const char *obj)
     return qw_api_json(a, HTTP_CREATED, out);
 }
 
+/* GET /articles/ID/readers: who read it, as the operation log has it
+ * (article.c writes every read of a confidential article and every view
+ * through a share link), newest first. */
+static int list_readers(qw_api *a, const qw_article *ar, const char *obj)
+{
+    apr_array_header_t *rows;
+    json_t *items = json_array();
+    qw_status rc;
+    int i;
+
+    rc = qw_audit_article_reads(&a->st, ent(a), ar->module, obj, a->limit,
+                                a->offset, &rows);
+    if (rc != QW_OK) {
+        json_decref(items);
+        return qw_api_store_error(a, rc, NULL, NULL, NULL);
+    }
+    for (i = 0; i < rows->nelts; i++) {
+        const qw_audit_row *w = &APR_ARRAY_IDX(rows, i, qw_audit_row);
+        json_t *details = w->details ? json_loads(w->details, 0, NULL) : NULL;
+        json_t *link = details ? json_object_get(details, "link") : NULL;
+        json_array_append_new(items, json_pack(
+            "{s:s, s:s, s:s?, s:s?, s:O?}", "at", w->at, "reader", w->actor,
+            "source_ip", w->source_ip, "user_agent", w->user_agent,
+            "link", json_is_string(link) ? link : NULL));
+        json_decref(details);
+    }
+    return qw_api_json(a, HTTP_OK,
+                       json_pack("{s:o, s:b, s:i, s:i}", "items", items,
+                                 "confidential", ar->confidential,
+                                 "limit", (json_int_t)a->limit,
+                                 "offset", (json_int_t)a->offset));
+}
+
 static int one_article(qw_api *a)
 {
     request_rec *r = a->r;
@@ -483,7 +517,8 @@ static int one_article(qw_api *a)
     if (sub && strcmp(sub, "audience") && strcmp(sub, "people")
         && strcmp(sub, "body") && strcmp(sub, "confidential")
         && strcmp(sub, "watermark") && strcmp(sub, "share")
-        && strcmp(sub, "links")) {
+        && strcmp(sub, "links") && strcmp(sub, "readers")
+        && strcmp(sub, "title")) {
         return qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such resource");
     }
     memset(&ar, 0, sizeof(ar));
@@ -510,6 +545,15 @@ static int one_article(qw_api *a)
             return qw_api_no_content(a);
         }
         return method_not_allowed(a);
+    }
+    if (!strcmp(sub, "readers")) {
+        if (r->method_number != M_GET) {
+            return method_not_allowed(a);
+        }
+        if (qw_api_need(a, ar.module, "read", obj, &done)) {
+            return done;
+        }
+        return list_readers(a, &ar, obj);
     }
     if (!strcmp(sub, "links")) {
         if (r->method_number != M_POST) {
@@ -563,6 +607,17 @@ static int one_article(qw_api *a)
         }
         rc = qw_article_set_confidential(&a->st, ent(a), ar.module,
                                          ar.path, on);
+    }
+    else if (!strcmp(sub, "title")) {
+        const char *v;
+        if (qw_api_keys(a, NULL, keys_title, &done)
+            || qw_api_str(a, "title", 1, &v, &done)) {
+            return done;
+        }
+        if (!strcmp(v, ar.title)) {         /* the same: nothing to do */
+            return qw_api_json(a, HTTP_OK, article_json(&ar));
+        }
+        rc = qw_article_set_title(&a->st, ent(a), ar.module, ar.path, v);
     }
     else if (!strcmp(sub, "watermark")) {
         const char *v;

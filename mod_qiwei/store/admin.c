@@ -1103,6 +1103,44 @@ qw_status qw_audit_list(qw_store *st, const char *ent,
     return audit_query(st, eid, f, f->limit > 0 ? f->limit : 100, out);
 }
 
+/* $1 enterprise id, $2 module, $3 object ("article:<id> <path>"), $4
+ * limit, $5 offset: the reads of one article the article layer logged
+ * (action "read", article.c log_read), newest first. */
+static const char sql_article_reads[] =
+    "SELECT" AUDIT_LIST_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    " FROM audit_log WHERE enterprise_id = $1 AND module = $2"
+    " AND action = 'read' AND object = $3"
+    " ORDER BY seq DESC LIMIT $4 OFFSET $5";
+
+qw_status qw_audit_article_reads(qw_store *st, const char *ent,
+                                 const char *module, const char *object,
+                                 long limit, long offset,
+                                 apr_array_header_t **out)
+{
+    const char *params[5];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid = qw_store_enterprise_id(st, ent, &rc);
+
+    if (eid < 0) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = module;
+    params[2] = object;
+    params[3] = apr_ltoa(st->pool, limit > 0 ? limit : 100);
+    params[4] = apr_ltoa(st->pool, offset > 0 ? offset : 0);
+    res = qw_store_exec(st, sql_article_reads, 5, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    *out = apr_array_make(st->pool, PQntuples(res) + 1,
+                          sizeof(qw_audit_row));
+    audit_rows(st->pool, res, *out);
+    PQclear(res);
+    return QW_OK;
+}
+
 /* The export's filter for its own audit row (jansson escapes), with the
  * number of rows and the last seq it covers. */
 static const char *filter_json(apr_pool_t *p, const qw_audit_filter *f,

@@ -748,6 +748,21 @@ qw_status qw_article_set_confidential(qw_store *st, const char *ent,
                          json_pack("{s:b}", "confidential", on), NULL);
 }
 
+qw_status qw_article_set_title(qw_store *st, const char *ent,
+                               const char *module, const char *path,
+                               const char *title)
+{
+    qw_status rc;
+
+    if ((rc = qw_store_check_text(st, "title", title, TITLE_MAX_CHARS))
+        != QW_OK) {
+        return rc;
+    }
+    /* logged like the title of a create */
+    return simple_update(st, ent, module, path, "title = $3", title,
+                         "update", json_pack("{s:s}", "title", title), NULL);
+}
+
 qw_status qw_article_set_watermark(qw_store *st, const char *ent,
                                    const char *module, const char *path,
                                    int watermark)
@@ -1017,9 +1032,12 @@ qw_status qw_article_get(qw_store *st, const char *ent, const char *module,
     return QW_OK;
 }
 
-/* $1 enterprise id, $2 a module or NULL for all: their articles. */
+/* $1 enterprise id, $2 a module or NULL for all: their articles, each
+ * with its audience and people (as qw_article_get: the admin API's list
+ * and GET articles/ID describe an article by this). */
 static const char sql_article_list[] =
-    ARTICLE_SELECT " FROM articles a "
+    ARTICLE_SELECT "," ARTICLE_REFS_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    " FROM articles a "
     "JOIN enterprises e ON e.enterprise_id = "
     "a.enterprise_id LEFT JOIN members m ON "
     "m.enterprise_id = a.enterprise_id AND m.member_id = "
@@ -1051,7 +1069,15 @@ qw_status qw_article_list(qw_store *st, const char *ent, const char *module,
     }
     *out = apr_array_make(st->pool, PQntuples(res) + 1, sizeof(qw_article));
     for (i = 0; i < PQntuples(res); i++) {
-        fill(st, res, i, apr_array_push(*out));
+        qw_article *a = apr_array_push(*out);
+        fill(st, res, i, a);
+#define COL(name) PQgetvalue(res, i, ARTICLE_COLUMNS + ARTICLE_REFS_COL_##name)
+        a->departments = apr_pstrdup(st->pool, COL(DEPARTMENTS));
+        a->roles = apr_pstrdup(st->pool, COL(ROLES));
+        a->members = apr_pstrdup(st->pool, COL(MEMBERS));
+        a->responsible = apr_pstrdup(st->pool, COL(RESPONSIBLE));
+        a->related = apr_pstrdup(st->pool, COL(RELATED));
+#undef COL
     }
     PQclear(res);
     return QW_OK;

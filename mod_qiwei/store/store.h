@@ -468,6 +468,10 @@ qw_status qw_article_get_body(qw_store *st, const char *ent,
                               const char *module, const char *path,
                               unsigned char **body, size_t *len,
                               const char **content_type);
+/* A new title (checked like a create's), logged as an update. */
+qw_status qw_article_set_title(qw_store *st, const char *ent,
+                               const char *module, const char *path,
+                               const char *title);
 qw_status qw_article_set_confidential(qw_store *st, const char *ent,
                                       const char *module, const char *path,
                                       int on);
@@ -608,6 +612,13 @@ qw_status qw_login_reminder_list(qw_store *st, int64_t eid, int64_t member_id,
 /* Rows of the log in seq order (limit 0: 100). */
 qw_status qw_audit_list(qw_store *st, const char *ent,
                         const qw_audit_filter *f, apr_array_header_t **out);
+/* The reads of one article in the log (action "read", object
+ * "article:<id> <path>", the article's module), newest first (limit 0:
+ * 100). */
+qw_status qw_audit_article_reads(qw_store *st, const char *ent,
+                                 const char *module, const char *object,
+                                 long limit, long offset,
+                                 apr_array_header_t **out);
 /* Where an export goes: called with the CSV header line, then with each
  * page of lines as it is read; nonzero stops the export (the reader went
  * away). */
