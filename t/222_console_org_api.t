@@ -38,11 +38,13 @@ is $r->code, 201, 'root: signed in';
 
 sub dept_row {
     my ($code) = @_;
-    return sql("SELECT coalesce(p.code, '-') || ' ' || d.name || ' '"
+    my $v = sql("SELECT coalesce(p.code, '-') || ' ' || d.name || ' '"
                . " || d.path FROM departments d JOIN enterprises e ON"
                . " e.enterprise_id = d.enterprise_id LEFT JOIN departments p"
                . " ON p.enterprise_id = d.enterprise_id AND p.department_id"
                . " = d.parent_id WHERE e.code = '$E' AND d.code = '$code'");
+    utf8::decode($v) if defined $v;
+    return $v;
 }
 sub did { sql("SELECT department_id FROM departments WHERE code = '$_[0]'") }
 sub access {

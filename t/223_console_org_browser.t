@@ -159,12 +159,13 @@ my $r = drive(
           as => 'fits_phone' },
         { shot => 'console-departments-390x844-en.png' },
         { axe => 'axe_dep_phone_en' },
-        # add one under eng
+        # add one under hq
         { fill => '#dep-add-form input[name=code]', value => "ops$u" },
         { fill => '#dep-add-form input[name=name]', value => '运维 Ops' },
-        { select => '#dep-add-form select[name=parent]', value => "eng$u" },
+        { select => '#dep-add-form select[name=parent]', value => "hq$u" },
         { click => '#dep-add-form button[type=submit]' },
-        { wait => "li[data-code=\"eng$u\"] li[data-code=\"ops$u\"]" },
+        { wait => '#dep-out #action-result', text => 'added' },
+        { wait => "li[data-code=\"hq$u\"] li[data-code=\"ops$u\"]" },
         { text => '#action-result', as => 'add_text' },
         # the refusal: the same code again
         { fill => '#dep-add-form input[name=code]', value => "ops$u" },
@@ -172,6 +173,38 @@ my $r = drive(
         { click => '#dep-add-form button[type=submit]' },
         { wait => '#action-result[data-status="409"]' },
         { text => '#action-result', as => 'dup_text' },
+        # manage eng: its own subtree is not offered as a parent
+        { click => "li[data-code=\"eng$u\"] > button.dep-manage" },
+        { wait => '#dep-move-form' },
+        { eval => "Array.prototype.map.call(document.querySelectorAll("
+                . "'#dep-move-form option'), function(o){ return o.value; })"
+                . ".join(',')", as => 'move_options' },
+        { shot => 'console-departments-manage-390x844-en.png',
+          scroll_to => '#dep-move-form' },
+        { axe => 'axe_dep_panel_phone_en' },
+        { fill => '#dep-rename-form input[name=rename]', value => '研发 R&D' },
+        { click => '#dep-rename-form button[type=submit]' },
+        { wait => '#dep-out #action-result', text => 'renamed' },
+        { text => "li[data-code=\"eng$u\"] > .dep-name", as => 'renamed' },
+        # the refusal: delete a department that is not empty
+        { click => "li[data-code=\"hq$u\"] > button.dep-manage" },
+        { wait => '#dep-delete' }, { click => '#dep-delete' },
+        { wait => '.dep-result #action-result[data-status="409"]' },
+        { text => '.dep-result #action-result', as => 'del_refused' },
+        # move eng (with web) under ops, then delete the empty web
+        { click => "li[data-code=\"eng$u\"] > button.dep-manage" },
+        { wait => '#dep-move-form' },
+        { select => '#dep-move-form select', value => "ops$u" },
+        { click => '#dep-move-form button[type=submit]' },
+        { wait => '#dep-out #action-result', text => 'moved' },
+        { wait => "li[data-code=\"hq$u\"] li[data-code=\"ops$u\"]"
+                . " li[data-code=\"eng$u\"] li[data-code=\"web$u\"]" },
+        { text => '#dep-out #action-result', as => 'moved' },
+        { click => "li[data-code=\"web$u\"] > button.dep-manage" },
+        { wait => '#dep-delete' }, { click => '#dep-delete' },
+        { wait => '#dep-out #action-result', text => 'deleted' },
+        { wait_js => "!document.querySelector('li[data-code=\"web$u\"]')" },
+        { text => '#dep-out #action-result', as => 'deleted' },
         { size => [1280, 800] },
         { shot => 'console-departments-1280x800-en.png' },
         { axe => 'axe_dep_desktop_en' },
@@ -197,8 +230,23 @@ like $r->{add_text} // '', qr/Department ops\Q$u\E added/, 'add: said so';
 is ent_sql("SELECT p.code FROM departments d JOIN departments p ON"
            . " p.department_id = d.parent_id JOIN enterprises e ON"
            . " e.enterprise_id = d.enterprise_id WHERE e.code = '$E'"
-           . " AND d.code = 'ops$u'"), "eng$u", '... stored under eng';
+           . " AND d.code = 'ops$u'"), "hq$u", '... stored under hq';
 like $r->{dup_text} // '', qr/already exists/, 'a duplicate code: refused, said so';
+is $r->{move_options}, ",hq$u,ops$u",
+    'move: neither the department nor its sub-department is offered';
+axe_clean($r->{axe_dep_panel_phone_en}, 'department panel 390x844 en');
+is $r->{renamed}, '研发 R&D', 'rename: the tree shows the new name';
+like $r->{del_refused} // '', qr/not empty: 2 sub-departments/,
+    'delete a non-empty department: refused, the reason shown';
+is ent_sql("SELECT count(*) FROM departments WHERE code = 'hq$u'"), 1,
+    '... still there';
+like $r->{moved} // '', qr/Department eng\Q$u\E moved/, 'move: under ops, with web';
+is ent_sql("SELECT p.code FROM departments d JOIN departments p ON"
+           . " p.department_id = d.parent_id WHERE d.code = 'eng$u'"),
+    "ops$u", '... stored';
+like $r->{deleted} // '', qr/Department web\Q$u\E deleted/, 'delete an empty one';
+is ent_sql("SELECT count(*) FROM departments WHERE code = 'web$u'"), 0,
+    '... gone';
 axe_clean($r->{axe_dep_desktop_en}, 'Departments 1280x800 en');
 axe_clean($r->{axe_dep_desktop_zh}, 'Departments 1280x800 zh-CN');
 axe_clean($r->{axe_dep_phone_zh}, 'Departments 390x844 zh-CN');
@@ -223,15 +271,16 @@ $r = drive(
         { wait => 'dialog[open] #step-up-form' },
         { fill => 'dialog input[name=password]', value => $rootpw },
         { click => 'dialog button[type=submit]' },
-        { wait => "tr[data-role=\"ops$u\"]" },
+        { wait => '#adm-out #action-result', text => 'saved' },
         { text => '#action-result', as => 'role_text' },
         # grant it to the victim by its checkbox (within the step-up)
         { click => "tr[data-admin=\"$victim\"] input[data-grant=\"ops$u\"]" },
-        { wait => "tr[data-admin=\"$victim\"] input[data-grant=\"ops$u\"]:checked" },
+        { wait => '#adm-out #action-result', text => 'granted' },
         { text => '#action-result', as => 'grant_text' },
         { text => "tr[data-admin=\"$victim\"]", as => 'victim_row' },
         # disable the victim
         { click => "tr[data-admin=\"$victim\"] [data-action=admin-status]" },
+        { wait => '#adm-out #action-result', text => 'is now' },
         { wait => "tr[data-admin=\"$victim\"] .status-disabled" },
         # a new admin
         { fill => '#admin-form input[name=new_account]', value => "new$u" },
@@ -242,6 +291,7 @@ $r = drive(
         { fill => '#admin-form input[name=new_account]', value => "new$u" },
         { fill => '#admin-form input[name=new_admin_password]', value => $newpw },
         { click => '#admin-form button[type=submit]' },
+        { wait => '#adm-out #action-result', text => 'created' },
         { wait => "tr[data-admin=\"new$u\"]" },
         { size => [390, 844] },
         { shot => 'console-admins-390x844-en.png' },
@@ -250,9 +300,10 @@ $r = drive(
           as => 'fits_phone' },
         # revoke by unchecking; delete the role
         { click => "tr[data-admin=\"$victim\"] input[data-grant=\"ops$u\"]" },
-        { wait => "tr[data-admin=\"$victim\"] input[data-grant=\"ops$u\"]:not(:checked)" },
+        { wait => '#adm-out #action-result', text => 'revoked' },
         { text => '#action-result', as => 'revoke_text' },
         { click => "tr[data-role=\"ops$u\"] [data-action=delete-role]" },
+        { wait => '#adm-out #action-result', text => 'deleted' },
         { wait_js => "!document.querySelector('tr[data-role=\"ops$u\"]')" },
         { select => '#lang', value => 'zh-CN' },
         { wait => '#screen-title', text => '角色与子管理员' },

@@ -170,7 +170,7 @@ function rolesSection(roles, show) {
       h('button', {type: 'button', class: 'secondary', 'data-action': 'edit-role',
                    'aria-label': t('adm_role_edit') + ' ' + ro.name,
                    onclick: () => fillRole(ro)}, t('adm_role_edit')), ' ',
-      h('button', {type: 'button', class: 'secondary danger', 'data-action': 'delete-role',
+      h('button', {type: 'button', class: 'danger', 'data-action': 'delete-role',
                    'aria-label': t('adm_role_delete') + ' ' + ro.name,
                    onclick: async () => {
                      const r = await api.del('roles/' + api.enc(ro.name));

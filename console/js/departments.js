@@ -1,9 +1,11 @@
 // The Departments screen (module "directory"): the tree (each department
 // indented under its parent, as a nested list, so it reads on a phone)
-// and adding one (its code, name and parent).  Rename, move and delete
-// need API calls the server does not have yet (see docs/console.md).
+// and adding one (its code, name and parent); per department a panel to
+// rename it, move it under another (not under itself or one of its
+// sub-departments: not offered, and refused by the server) and delete it
+// (an empty one: the server refuses the rest, its message is shown).
 import * as api from './api.js';
-import {h, clear, field} from './dom.js';
+import {h, clear, field, newId} from './dom.js';
 import {t, addStrings} from './i18n.js';
 import {result} from './members.js';
 
@@ -18,6 +20,14 @@ addStrings({
     dep_parent: '上级部门',
     dep_top: '（顶级）',
     dep_added: '已添加部门 {code}。',
+    dep_manage: '管理',
+    dep_panel: '部门 {code}',
+    dep_rename: '重命名',
+    dep_move: '移动',
+    dep_delete: '删除部门',
+    dep_renamed: '已重命名部门 {code}。',
+    dep_moved: '已移动部门 {code}。',
+    dep_deleted: '已删除部门 {code}。',
   },
   en: {
     dep_title: 'Departments',
@@ -29,6 +39,14 @@ addStrings({
     dep_parent: 'Parent department',
     dep_top: '(top level)',
     dep_added: 'Department {code} added.',
+    dep_manage: 'Manage',
+    dep_panel: 'Department {code}',
+    dep_rename: 'Rename',
+    dep_move: 'Move',
+    dep_delete: 'Delete department',
+    dep_renamed: 'Department {code} renamed.',
+    dep_moved: 'Department {code} moved.',
+    dep_deleted: 'Department {code} deleted.',
   },
 });
 
@@ -40,7 +58,7 @@ export const screen = {
 };
 
 // [{code, name, parent}] in path order -> nested <ul>
-function tree(items) {
+function tree(items, onManage) {
   const kids = new Map();
   const codes = new Set(items.map((d) => d.code));
   for (const d of items) {
@@ -55,7 +73,10 @@ function tree(items) {
     return h('ul', {class: depth ? 'dep-sub' : 'dep-tree', id: depth ? null : 'dep-tree'},
       list.map((d) => h('li', {'data-code': d.code},
         h('span', {class: 'dep-name'}, d.name), ' ',
-        h('span', {class: 'dep-code mono muted'}, d.code),
+        h('span', {class: 'dep-code mono muted'}, d.code), ' ',
+        h('button', {type: 'button', class: 'secondary small dep-manage',
+                     'aria-label': t('dep_manage') + ' ' + d.name + ' (' + d.code + ')',
+                     onclick: () => onManage(d)}, t('dep_manage')),
         kids.has(d.code) ? level(d.code, depth + 1) : null)));
   };
   return level('', 0);
@@ -64,9 +85,19 @@ function tree(items) {
 async function render(main) {
   clear(main);
   main.appendChild(h('p', {class: 'muted'}, t('loading')));
-  const r = await api.get('departments?limit=1000');
+  // every department, 500 a page (the API's largest)
+  let r = await api.get('departments?limit=500&offset=0');
+  while (r.status === 200 && r.data && r.data.items.length < r.data.total) {
+    const more = await api.get('departments?limit=500&offset=' + r.data.items.length);
+    if (more.status !== 200 || !more.data || !more.data.items.length) {
+      r = more.status === 200 ? r : more;
+      break;
+    }
+    r.data.items = r.data.items.concat(more.data.items);
+  }
   clear(main);
   const out = h('div', {id: 'dep-out', 'aria-live': 'polite'});
+  const detail = h('div', {id: 'dep-panel'});
   main.append(h('h1', {id: 'screen-title'}, t('dep_title')));
   if (r.status !== 200 || !r.data) {
     main.appendChild(result(r, ''));
@@ -101,9 +132,83 @@ async function render(main) {
       out.appendChild(msg);
     }
   });
-  main.append(out,
+  main.append(out, detail,
     h('section', {'aria-labelledby': 'dep-tree-h'},
       h('h2', {id: 'dep-tree-h'}, t('dep_tree')),
-      items.length ? tree(items) : h('p', {id: 'dep-empty'}, t('dep_empty'))),
+      items.length ? tree(items, (d) => managePanel(main, items, d, detail, out))
+                   : h('p', {id: 'dep-empty'}, t('dep_empty'))),
     form);
+}
+
+// d and every department below it (by the parent links)
+function subtree(items, code) {
+  const out = new Set([code]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const x of items) {
+      if (x.parent && out.has(x.parent) && !out.has(x.code)) {
+        out.add(x.code);
+        grew = true;
+      }
+    }
+  }
+  return out;
+}
+
+function managePanel(main, items, d, detail, out) {
+  clear(detail);
+  const done = async (r, text) => {
+    if (r.status >= 200 && r.status < 300) {
+      await render(main);
+      main.querySelector('#dep-out').appendChild(result(r, text));
+    } else {
+      const res = detail.querySelector('.dep-result');
+      clear(res);
+      res.appendChild(result(r, text));
+    }
+  };
+  const name = field(t('dep_name'), {name: 'rename', type: 'text', value: d.name,
+                                     autocomplete: 'off'});
+  const rename = h('form', {id: 'dep-rename-form'},
+    h('div', {class: 'row'}, name.wrap, h('button', {type: 'submit'}, t('dep_rename'))));
+  rename.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const r = await api.request('PATCH', 'departments/' + api.enc(d.code),
+                                {name: name.input.value.trim()});
+    done(r, t('dep_renamed', {code: d.code}));
+  });
+  // not offered: itself and its sub-departments (the server refuses them)
+  const below = subtree(items, d.code);
+  const parent = field(t('dep_parent'), {tag: 'select', name: 'new_parent'});
+  parent.input.appendChild(h('option', {value: ''}, t('dep_top')));
+  for (const x of items) {
+    if (!below.has(x.code)) {
+      parent.input.appendChild(h('option', {value: x.code}, x.name + ' (' + x.code + ')'));
+    }
+  }
+  parent.input.value = d.parent || '';
+  const move = h('form', {id: 'dep-move-form'},
+    h('div', {class: 'row'}, parent.wrap, h('button', {type: 'submit'}, t('dep_move'))));
+  move.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const r = await api.request('PATCH', 'departments/' + api.enc(d.code),
+                                {parent: parent.input.value || null});
+    done(r, t('dep_moved', {code: d.code}));
+  });
+  const del = h('button', {type: 'button', class: 'danger', id: 'dep-delete',
+                           onclick: async () => {
+                             const r = await api.del('departments/' + api.enc(d.code));
+                             done(r, t('dep_deleted', {code: d.code}));
+                           }}, t('dep_delete'));
+  const id = newId('dep-panel');
+  const sec = h('section', {class: 'panel', 'aria-labelledby': id, 'data-code': d.code},
+    h('h2', {id, tabindex: '-1'}, t('dep_panel', {code: d.code}), ' ',
+      h('span', {class: 'muted'}, d.name)),
+    rename, move, h('div', {class: 'actions'}, del,
+      h('button', {type: 'button', class: 'secondary', onclick: () => clear(detail)},
+        t('close'))),
+    h('div', {class: 'dep-result', 'aria-live': 'polite'}));
+  detail.appendChild(sec);
+  sec.querySelector('h2').focus();
 }
