@@ -8,12 +8,16 @@ import {t, setLang, current} from './i18n.js';
 import {showSignIn, next} from './signin.js';
 import {screen as members} from './members.js';
 import {screen as articles} from './articles.js';
+import {screen as departments} from './departments.js';
+import {screen as admins} from './admins.js';
 // one import and one entry in SCREENS per screen, in the order of the nav
 
 // Every screen names the module it needs; a sub-admin sees only those of
 // their modules (the API refuses the rest anyway).
 const SCREENS = [
   members,
+  departments,
+  admins,
   articles,
 ];
 const WARN_BEFORE_S = 120;

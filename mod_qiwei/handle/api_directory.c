@@ -29,6 +29,8 @@ static const char *const keys_member_add[] = { "account", "display_name",
 static const char *const keys_member_edit[] = { "display_name", "mobile",
                                                 "email", "hide_mobile",
                                                 NULL };
+static const char *const keys_department_edit[] = { "name", "parent",
+                                                    NULL };
 static const char *const keys_departments[] = { "departments", NULL };
 static const char *const keys_status[] = { "status", NULL };
 
@@ -70,12 +72,73 @@ static const char *member_obj(qw_api *a, const char *acct)
     return "member";
 }
 
+/* PATCH $B/departments/CODE {"name", "parent"} (rename, move: "parent"
+ * null is the top level), DELETE $B/departments/CODE (an empty one). */
+static int department_one(qw_api *a)
+{
+    request_rec *r = a->r;
+    const char *code = a->seg[1];
+    const char *obj = apr_pstrcat(r->pool, "department:", code, NULL);
+    int done = OK, i;
+    qw_status rc;
+
+    if (r->method_number == M_DELETE) {
+        if (qw_api_need(a, MOD, "delete", obj, &done)) {
+            return done;
+        }
+        if ((rc = qw_department_delete(&a->st, ent(a), code)) != QW_OK) {
+            return qw_api_store_error(a, rc, MOD, "delete", obj);
+        }
+        return qw_api_no_content(a);
+    }
+    if (r->method_number == M_PATCH) {
+        const char *name = NULL, *parent = NULL;
+        json_t *p;
+        int move;
+        apr_array_header_t *all;
+        if (qw_api_need(a, MOD, "update", obj, &done)
+            || qw_api_read_body(a, &done)
+            || qw_api_keys(a, NULL, keys_department_edit, &done)
+            || qw_api_str(a, "name", 0, &name, &done)) {
+            return done;
+        }
+        p = json_object_get(a->body, "parent");
+        move = p != NULL;
+        if (p != NULL && !json_is_null(p)
+            && qw_api_str(a, "parent", 1, &parent, &done)) {
+            return done;
+        }
+        rc = qw_department_update(&a->st, ent(a), code, name, move, parent);
+        if (rc != QW_OK) {
+            return qw_api_store_error(a, rc, MOD, "update", obj);
+        }
+        if ((rc = qw_department_list(&a->st, ent(a), &all)) != QW_OK) {
+            return qw_api_store_error(a, rc, NULL, NULL, NULL);
+        }
+        for (i = 0; i < all->nelts; i++) {
+            qw_department *d = &APR_ARRAY_IDX(all, i, qw_department);
+            if (!strcmp(d->code, code)) {
+                return qw_api_json(a, HTTP_OK,
+                                   json_pack("{s:s, s:s, s:s?}",
+                                             "code", d->code, "name",
+                                             d->name, "parent",
+                                             d->parent_code));
+            }
+        }
+        return qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such department");
+    }
+    return method_not_allowed(a);
+}
+
 int qw_api_departments(qw_api *a)
 {
     request_rec *r = a->r;
     int done = OK, i;
     qw_status rc;
 
+    if (a->nseg == 2) {
+        return department_one(a);
+    }
     if (a->nseg != 1) {
         return qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such resource");
     }

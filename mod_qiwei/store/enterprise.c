@@ -1,7 +1,9 @@
 /* Enterprises (tenants), departments and member roles. */
+#include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
 #include "store/store.h"
+#include "util/json.h"
 #include "util/text.h"
 
 #define NAME_MAX_CHARS 200
@@ -410,4 +412,287 @@ qw_status qw_role_add(qw_store *st, const char *ent, const char *name)
     b.ent = ent;
     b.name = name;
     return qw_store_write(st, role_add_write, &b);
+}
+
+/* --- changing and deleting a department (the console, issue 15) --- */
+
+typedef struct {
+    const char *ent, *code, *name, *parent_code;
+    int move;                   /* parent_code given (NULL: to the top) */
+} department_update_baton;
+
+/* $1 enterprise id, $2 code: the department, locked (FOR UPDATE: a
+ * department added under it, or a concurrent move, waits for us; FOR
+ * SHARE: a new parent cannot vanish or move before we commit). */
+#define DEPT_LOCK_COLS(X, L) \
+    X(DEPARTMENT_ID, " department_id") \
+    X(PATH, " path") \
+    X(NAME, " name") \
+    L(PARENT_ID, " parent_id")
+#define DEPT_LOCK_COL_ENUM(name, expr) DEPT_LOCK_COL_##name,
+enum { DEPT_LOCK_COLS(DEPT_LOCK_COL_ENUM, DEPT_LOCK_COL_ENUM) };
+static const char sql_department_lock_update[] =
+    "SELECT" DEPT_LOCK_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    " FROM departments WHERE enterprise_id = $1 AND code = $2 FOR UPDATE";
+static const char sql_department_lock_share[] =
+    "SELECT" DEPT_LOCK_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    " FROM departments WHERE enterprise_id = $1 AND code = $2 FOR SHARE";
+
+static PGresult *department_lock(qw_store *st, const char *const *params,
+                                 int for_update, qw_status *rc)
+{
+    return qw_store_exec(st, for_update ? sql_department_lock_update
+                                        : sql_department_lock_share,
+                         2, params, rc);
+}
+
+static qw_status department_update_write(qw_store *st, void *baton,
+                                         qw_store_audit *audit)
+{
+    department_update_baton *b = baton;
+    const char *params[5];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid;
+    const char *did, *old_path, *old_name, *old_parent;
+    const char *new_parent = NULL, *new_path;
+    int renamed, moved;
+
+    eid = qw_store_enterprise_id(st, b->ent, &rc);
+    if (eid < 0) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    /* moves of one enterprise's tree one at a time: two crossing moves
+     * (A under B, B under A) cannot both pass the cycle test */
+    if (b->move) {
+        res = qw_store_exec(st, "SELECT pg_advisory_xact_lock(hashtext("
+                            "'qiwei department tree'), $1::int)", 1,
+                            params, &rc);
+        if (res == NULL) {
+            return rc;
+        }
+        PQclear(res);
+    }
+    params[1] = b->code;
+    if ((res = department_lock(st, params, 1, &rc)) == NULL) {
+        return rc;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return qw_store_error(st, QW_ERR_NOTFOUND, "no department with code "
+                              "'%s' in enterprise '%s'", b->code, b->ent);
+    }
+#define COL(name) PQgetvalue(res, 0, DEPT_LOCK_COL_##name)
+    did = apr_pstrdup(st->pool, COL(DEPARTMENT_ID));
+    old_path = apr_pstrdup(st->pool, COL(PATH));
+    old_name = apr_pstrdup(st->pool, COL(NAME));
+    old_parent = PQgetisnull(res, 0, DEPT_LOCK_COL_PARENT_ID) ? NULL
+                 : apr_pstrdup(st->pool, COL(PARENT_ID));
+#undef COL
+    PQclear(res);
+    new_path = old_path;
+    if (b->move && b->parent_code != NULL) {
+        const char *ppath;
+        params[1] = b->parent_code;
+        if ((res = department_lock(st, params, 0, &rc)) == NULL) {
+            return rc;
+        }
+        if (PQntuples(res) != 1) {
+            PQclear(res);
+            return qw_store_error(st, QW_ERR_NOTFOUND, "no department with "
+                                  "code '%s' in enterprise '%s'",
+                                  b->parent_code, b->ent);
+        }
+        new_parent = apr_pstrdup(st->pool, PQgetvalue(res, 0,
+                                                      DEPT_LOCK_COL_DEPARTMENT_ID));
+        ppath = apr_pstrdup(st->pool, PQgetvalue(res, 0, DEPT_LOCK_COL_PATH));
+        PQclear(res);
+        if (!strncmp(ppath, old_path, strlen(old_path))) {
+            return qw_store_error(st, QW_ERR_CONFLICT, "department '%s' "
+                                  "cannot move under '%s': that is itself "
+                                  "or one of its sub-departments", b->code,
+                                  b->parent_code);
+        }
+        new_path = apr_pstrcat(st->pool, ppath, did, "/", NULL);
+    } else if (b->move) {
+        new_path = apr_pstrcat(st->pool, "/", did, "/", NULL);
+    }
+    moved = b->move && ((new_parent == NULL) != (old_parent == NULL)
+                        || (new_parent && strcmp(new_parent, old_parent)));
+    renamed = b->name != NULL && strcmp(b->name, old_name);
+    if (!moved && !renamed) {
+        audit->unchanged = 1;
+        return QW_OK;
+    }
+    if (renamed) {
+        params[1] = did;
+        params[2] = b->name;
+        res = qw_store_exec(st, "UPDATE departments SET name = $3 "
+                            "WHERE enterprise_id = $1 AND department_id = $2",
+                            3, params, &rc);
+        if (res == NULL) {
+            return rc;
+        }
+        PQclear(res);
+    }
+    if (moved) {
+        /* the department and its whole subtree: the old path prefix
+         * becomes the new one (one statement: the access trigger sees
+         * every row that moved) */
+        params[1] = did;
+        params[2] = new_parent;
+        params[3] = old_path;
+        params[4] = new_path;
+        res = qw_store_exec(st, "UPDATE departments SET parent_id = CASE "
+                            "WHEN department_id = $2 THEN $3::bigint "
+                            "ELSE parent_id END, path = $5 || "
+                            "substr(path, length($4) + 1) "
+                            "WHERE enterprise_id = $1 "
+                            "AND left(path, length($4)) = $4",
+                            5, params, &rc);
+        if (res == NULL) {
+            return rc;
+        }
+        PQclear(res);
+    }
+    audit->enterprise_id = eid;
+    audit->module = "directory";
+    audit->action = "update";
+    audit->object = apr_psprintf(st->pool, "department:%s %s", did, b->code);
+    audit->details_json = qw_json_text(st->pool,
+                                       json_pack("{s:s?, s:s?}",
+                                                 "name", renamed ? "set"
+                                                                 : NULL,
+                                                 "parent", moved ? "set"
+                                                                 : NULL));
+    return QW_OK;
+}
+
+qw_status qw_department_update(qw_store *st, const char *ent,
+                               const char *code, const char *name,
+                               int move, const char *parent_code)
+{
+    department_update_baton b;
+    qw_status rc;
+
+    if (code == NULL || !qw_valid_department_code(code)) {
+        return qw_store_error(st, QW_ERR_NOTFOUND, "no department with code "
+                              "'%s' in enterprise '%s'", code ? code : "",
+                              ent);
+    }
+    if (move && parent_code != NULL
+        && !qw_valid_department_code(parent_code)) {
+        return qw_store_error(st, QW_ERR_INVALID, "parent department code "
+                              "'%s' is not valid", parent_code);
+    }
+    if (name != NULL
+        && (rc = qw_store_check_text(st, "department name", name,
+                                     NAME_MAX_CHARS)) != QW_OK) {
+        return rc;
+    }
+    if ((rc = qw_store_need_keys(st)) != QW_OK) {
+        return rc;
+    }
+    b.ent = ent;
+    b.code = code;
+    b.name = name;
+    b.move = move;
+    b.parent_code = parent_code;
+    return qw_store_write(st, department_update_write, &b);
+}
+
+typedef struct {
+    const char *ent, *code;
+} department_delete_baton;
+
+/* $1 enterprise id, $2 department id: what still uses it */
+#define DEPT_USES_COLS(X, L) \
+    X(SUBS, " (SELECT count(*) FROM departments WHERE enterprise_id = $1" \
+            " AND parent_id = $2)") \
+    X(MEMBERS, " (SELECT count(*) FROM member_departments WHERE" \
+               " enterprise_id = $1 AND department_id = $2)") \
+    L(ARTICLES, " (SELECT count(*) FROM article_audience WHERE" \
+                " enterprise_id = $1 AND department_id = $2)")
+#define DEPT_USES_COL_ENUM(name, expr) DEPT_USES_COL_##name,
+enum { DEPT_USES_COLS(DEPT_USES_COL_ENUM, DEPT_USES_COL_ENUM) };
+static const char sql_department_uses[] =
+    "SELECT" DEPT_USES_COLS(QW_COL_SQL, QW_COL_SQL_LAST);
+
+static qw_status department_delete_write(qw_store *st, void *baton,
+                                         qw_store_audit *audit)
+{
+    department_delete_baton *b = baton;
+    const char *params[2];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid;
+    const char *did;
+    long subs, members, articles;
+
+    eid = qw_store_enterprise_id(st, b->ent, &rc);
+    if (eid < 0) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = b->code;
+    if ((res = department_lock(st, params, 1, &rc)) == NULL) {
+        return rc;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return qw_store_error(st, QW_ERR_NOTFOUND, "no department with code "
+                              "'%s' in enterprise '%s'", b->code, b->ent);
+    }
+    did = apr_pstrdup(st->pool, PQgetvalue(res, 0,
+                                           DEPT_LOCK_COL_DEPARTMENT_ID));
+    PQclear(res);
+    /* empty only: no sub-department, no member, and named in no article's
+     * audience (deleting it would silently change who may read those) */
+    params[1] = did;
+    res = qw_store_exec(st, sql_department_uses, 2, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    subs = atol(PQgetvalue(res, 0, DEPT_USES_COL_SUBS));
+    members = atol(PQgetvalue(res, 0, DEPT_USES_COL_MEMBERS));
+    articles = atol(PQgetvalue(res, 0, DEPT_USES_COL_ARTICLES));
+    PQclear(res);
+    if (subs || members || articles) {
+        return qw_store_error(st, QW_ERR_CONFLICT, "department '%s' is not "
+                              "empty: %ld sub-departments, %ld members, "
+                              "named in the audience of %ld articles; move "
+                              "or remove them first", b->code, subs,
+                              members, articles);
+    }
+    res = qw_store_exec(st, "DELETE FROM departments WHERE enterprise_id = $1"
+                        " AND department_id = $2", 2, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    PQclear(res);
+    audit->enterprise_id = eid;
+    audit->module = "directory";
+    audit->action = "delete";
+    audit->object = apr_psprintf(st->pool, "department:%s %s", did, b->code);
+    return QW_OK;
+}
+
+qw_status qw_department_delete(qw_store *st, const char *ent,
+                               const char *code)
+{
+    department_delete_baton b;
+    qw_status rc;
+
+    if (code == NULL || !qw_valid_department_code(code)) {
+        return qw_store_error(st, QW_ERR_NOTFOUND, "no department with code "
+                              "'%s' in enterprise '%s'", code ? code : "",
+                              ent);
+    }
+    if ((rc = qw_store_need_keys(st)) != QW_OK) {
+        return rc;
+    }
+    b.ent = ent;
+    b.code = code;
+    return qw_store_write(st, department_delete_write, &b);
 }

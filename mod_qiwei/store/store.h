@@ -264,6 +264,17 @@ qw_status qw_department_add(qw_store *st, const char *ent, const char *code,
                             const char *name, const char *parent_code);
 qw_status qw_department_list(qw_store *st, const char *ent,
                              apr_array_header_t **out);
+/* Rename (name not NULL) and/or move (move set: under parent_code, NULL for
+ * the top) department code, its whole subtree with it; one audit row
+ * ("directory update department:ID CODE"), none when nothing changes.
+ * Moving it under itself or one of its sub-departments: QW_ERR_CONFLICT. */
+qw_status qw_department_update(qw_store *st, const char *ent,
+                               const char *code, const char *name,
+                               int move, const char *parent_code);
+/* Delete an empty department: one with sub-departments, members, or named
+ * in an article's audience is QW_ERR_CONFLICT (the message says which). */
+qw_status qw_department_delete(qw_store *st, const char *ent,
+                               const char *code);
 qw_status qw_role_add(qw_store *st, const char *ent, const char *name);
 
 /* --- members (member.c) --- */
