@@ -7,12 +7,16 @@ import {h, clear, message, field} from './dom.js';
 import {t, setLang, current} from './i18n.js';
 import {showSignIn, next} from './signin.js';
 import {screen as members} from './members.js';
+import {screen as audit} from './audit.js';
+import {screen as settings} from './settings.js';
 // one import and one entry in SCREENS per screen, in the order of the nav
 
 // Every screen names the module it needs; a sub-admin sees only those of
 // their modules (the API refuses the rest anyway).
 const SCREENS = [
   members,
+  audit,
+  settings,
 ];
 const WARN_BEFORE_S = 120;
 
