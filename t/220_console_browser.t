@@ -151,8 +151,8 @@ my $r = drive(
         { eval => "document.body.textContent.indexOf('Evil dept</b>') >= 0",
           as => 'hostile_dept_text' },
         { eval => 'document.title', as => 'title_zh' },
-        { eval => "document.querySelectorAll('#nav a').length",
-          as => 'nav_root' },
+        { eval => "document.querySelectorAll('#nav a[data-screen=members]')"
+                . '.length', as => 'nav_root' },
         { shot => 'console-members-390x844-zh-CN.png' },
         { axe => 'axe_members_phone_zh' },
         { eval => 'document.documentElement.scrollWidth <= window.innerWidth',
