@@ -313,15 +313,17 @@ is $r->{now_two_step}, 'Now: Required', '... the current value shown';
 axe_clean($r->{axe_settings_phone_en}, 'Security settings 390x844 en');
 ok $r->{fits_settings_phone_en}, '... no sideways scrolling';
 is $r->{unchanged}, 'Nothing changed.', 'saving nothing: nothing sent';
-is $r->{saved_hide}, 'Settings saved: hide_mobile.', 'hide_mobile saved';
+like $r->{saved_hide} // '', qr/^Settings saved: hide_mobile\. Confirmed on every server\.$/,
+    'hide_mobile saved (and the barrier confirmed it)';
 is $r->{now_hide}, 'Now: on', '... the new value shown';
 my $rows = sql("SELECT string_agg(details::text, '|' ORDER BY seq) FROM audit_log a"
                . " JOIN enterprises e USING (enterprise_id) WHERE e.code = '$E'"
                . " AND a.module = 'settings' AND a.action = 'update'"
+               . " AND a.object = 'enterprise:$E'"
                . " AND a.result = 'success'");
 like $rows // '', qr/^\{"hide_mobile": \[false, true\]\}\|/,
     '... the PATCH had only the changed key (one log row, hide_mobile)';
-is $r->{saved_two_step}, 'Settings saved: admin_two_step.',
+like $r->{saved_two_step} // '', qr/^Settings saved: admin_two_step\./,
     'admin two-step optional: after the step-up, saved';
 is $r->{now_two_step2}, 'Now: Optional (needs a step-up)', '... shown';
 like $rows // '', qr/\|\{"admin_two_step": \["required", "optional"\]\}$/,
@@ -347,7 +349,7 @@ $r = drive(
     width => 390, height => 844, lang => 'en',
     cookies => [$cookie_of->($subck)],
     steps => [
-        { go => "$C#audit" }, { wait => '#members-table' },
+        { go => "$C#audit" }, { wait => '#members-filter' },
         { eval => "document.querySelectorAll('#nav a[data-screen=audit],"
                 . " #nav a[data-screen=settings]').length", as => 'nav_sub' },
         { text => '#screen-title', as => 'sub_title' },
