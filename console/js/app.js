@@ -10,6 +10,8 @@ import {screen as members} from './members.js';
 import {screen as articles} from './articles.js';
 import {screen as departments} from './departments.js';
 import {screen as admins} from './admins.js';
+import {screen as audit} from './audit.js';
+import {screen as settings} from './settings.js';
 // one import and one entry in SCREENS per screen, in the order of the nav
 
 // Every screen names the module it needs; a sub-admin sees only those of
@@ -19,6 +21,8 @@ const SCREENS = [
   departments,
   admins,
   articles,
+  audit,
+  settings,
 ];
 const WARN_BEFORE_S = 120;
 

@@ -23,22 +23,24 @@ static int method_not_allowed(qw_api *a)
                         "method not allowed");
 }
 
-/* ?from=&to=&operator=&module= (ISO 8601 times; the database parses). */
+/* ?from=&to=&operator=&module=&result= (ISO 8601 times; the database
+ * parses; result: success, failure or refused). */
 static int audit_filter(qw_api *a, qw_audit_filter *f, int *done)
 {
     apr_table_t *args;
     static const char *const names[] = { "from", "to", "operator",
-                                         "module" };
-    const char **dst[4];
+                                         "module", "result" };
+    const char **dst[5];
     int i;
 
     dst[0] = &f->from;
     dst[1] = &f->to;
     dst[2] = &f->operator_;
     dst[3] = &f->module;
+    dst[4] = &f->result;
     memset(f, 0, sizeof(*f));
     ap_args_to_table(a->r, &args);
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < 5; i++) {
         const char *v = apr_table_get(args, names[i]);
         if (v && (strlen(v) > 200 || !qw_valid_utf8_text(v, strlen(v)))) {
             *done = qw_api_error(a, HTTP_BAD_REQUEST, names[i],
@@ -47,6 +49,12 @@ static int audit_filter(qw_api *a, qw_audit_filter *f, int *done)
             return 1;
         }
         *dst[i] = v;
+    }
+    if (f->result && *f->result && strcmp(f->result, "success")
+        && strcmp(f->result, "failure") && strcmp(f->result, "refused")) {
+        *done = qw_api_error(a, HTTP_BAD_REQUEST, "result",
+                             "result must be success, failure or refused");
+        return 1;
     }
     f->limit = a->limit;
     f->offset = a->offset;
@@ -137,6 +145,55 @@ static int export_csv(qw_api *a, qw_audit_filter *f)
     return OK;
 }
 
+/* GET audit/verify: the chain checked by the store's qw_audit_verify, the
+ * same check as 'qiweictl audit verify ENT' (no head: that one is kept
+ * outside the database).  The first problems are listed (at most 20). */
+static int audit_verify(qw_api *a)
+{
+    qw_audit_report rep;
+    json_t *findings;
+    qw_status rc;
+    int i;
+
+    if ((rc = qw_audit_verify(&a->st, ent(a), &rep)) != QW_OK) {
+        return qw_api_store_error(a, rc, NULL, NULL, NULL);
+    }
+    findings = json_array();
+    for (i = 0; i < rep.findings->nelts && i < 20; i++) {
+        qw_audit_finding *f = &APR_ARRAY_IDX(rep.findings, i,
+                                             qw_audit_finding);
+
+        json_array_append_new(findings,
+                              json_pack("{s:I, s:s}", "seq",
+                                        (json_int_t)f->seq, "problem",
+                                        f->problem));
+    }
+    if (rep.problems) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, a->r,
+                      "QW0675: audit chain of %s is broken: %ld problems, "
+                      "first at seq %" APR_INT64_T_FMT, ent(a),
+                      rep.problems,
+                      rep.findings->nelts
+                      ? (apr_int64_t)APR_ARRAY_IDX(rep.findings, 0,
+                                                   qw_audit_finding).seq
+                      : (apr_int64_t)0);
+    }
+    return qw_api_json(a, HTTP_OK,
+                       json_pack("{s:b, s:I, s:I, s:I, s:i, s:o, s:o}",
+                                 "ok", rep.problems == 0,
+                                 "rows", (json_int_t)rep.rows,
+                                 "first_seq", (json_int_t)rep.first_seq,
+                                 "last_seq", (json_int_t)rep.last_seq,
+                                 "problems", (int)rep.problems,
+                                 "first_bad_seq",
+                                 rep.findings->nelts
+                                 ? json_integer(APR_ARRAY_IDX(
+                                       rep.findings, 0,
+                                       qw_audit_finding).seq)
+                                 : json_null(),
+                                 "findings", findings));
+}
+
 int qw_api_audit(qw_api *a)
 {
     request_rec *r = a->r;
@@ -173,6 +230,12 @@ int qw_api_audit(qw_api *a)
             return done;
         }
         return export_csv(a, &f);
+    }
+    if (a->nseg == 2 && !strcmp(a->seg[1], "verify")) {
+        if (qw_api_need(a, "audit", "read", "audit_log", &done)) {
+            return done;
+        }
+        return audit_verify(a);
     }
     return qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such resource");
 }

@@ -1029,17 +1029,18 @@ typedef char audit_list_cols_match_row[
     " AND ($2::timestamptz IS NULL OR at >= $2::timestamptz)" \
     " AND ($3::timestamptz IS NULL OR at < $3::timestamptz)" \
     " AND ($4::text IS NULL OR actor = $4)" \
-    " AND ($5::text IS NULL OR module = $5)"
+    " AND ($5::text IS NULL OR module = $5)" \
+    " AND ($6::text IS NULL OR result = $6)"
 static const char sql_audit_list[] =
     "SELECT" AUDIT_LIST_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
-    AUDIT_WHERE " ORDER BY seq LIMIT $6 OFFSET $7";
+    AUDIT_WHERE " ORDER BY seq LIMIT $7 OFFSET $8";
 
 static const char *opt(const char *s)
 {
     return s && *s ? s : NULL;
 }
 
-/* The filter's parameters $1..$5. */
+/* The filter's parameters $1..$6. */
 static void audit_params(qw_store *st, int64_t eid, const qw_audit_filter *f,
                          const char **params)
 {
@@ -1048,6 +1049,7 @@ static void audit_params(qw_store *st, int64_t eid, const qw_audit_filter *f,
     params[2] = opt(f->to);
     params[3] = opt(f->operator_);
     params[4] = opt(f->module);
+    params[5] = opt(f->result);
 }
 
 /* The rows of res (AUDIT_LIST_COLS) appended to out, copied into p. */
@@ -1070,14 +1072,14 @@ static qw_status audit_query(qw_store *st, int64_t eid,
                              const qw_audit_filter *f, long limit,
                              apr_array_header_t **out)
 {
-    const char *params[7];
+    const char *params[8];
     PGresult *res;
     qw_status rc;
 
     audit_params(st, eid, f, params);
-    params[5] = apr_ltoa(st->pool, limit);
-    params[6] = apr_ltoa(st->pool, f->offset > 0 ? f->offset : 0);
-    res = qw_store_exec(st, sql_audit_list, 7, params, &rc);
+    params[6] = apr_ltoa(st->pool, limit);
+    params[7] = apr_ltoa(st->pool, f->offset > 0 ? f->offset : 0);
+    res = qw_store_exec(st, sql_audit_list, 8, params, &rc);
     if (res == NULL) {
         if (rc == QW_ERR_INVALID) {
             qw_store_error(st, rc, "from and to must be ISO 8601 times");
@@ -1146,13 +1148,15 @@ qw_status qw_audit_article_reads(qw_store *st, const char *ent,
 static const char *filter_json(apr_pool_t *p, const qw_audit_filter *f,
                                long rows, int64_t upto)
 {
-    return qw_json_text(p, json_pack("{s:I, s:I, s:s?, s:s?, s:s?, s:s?}",
+    return qw_json_text(p, json_pack("{s:I, s:I, s:s?, s:s?, s:s?, s:s?, "
+                                     "s:s?}",
                                      "rows", (json_int_t)rows,
                                      "upto", (json_int_t)upto,
                                      "from", opt(f->from),
                                      "to", opt(f->to),
                                      "operator", opt(f->operator_),
-                                     "module", opt(f->module)));
+                                     "module", opt(f->module),
+                                     "result", opt(f->result)));
 }
 
 static const char *csv_line(apr_pool_t *p, const qw_audit_row *a)
@@ -1168,7 +1172,7 @@ static const char *csv_line(apr_pool_t *p, const qw_audit_row *a)
     return apr_pstrcat(p, line, "\r\n", NULL);
 }
 
-/* $1..$5 the filter: the newest seq of the enterprise and how many rows
+/* $1..$6 the filter: the newest seq of the enterprise and how many rows
  * up to it the filter selects. */
 #define EXPORT_BOUND_COLS(X, L) \
     X(UPTO, " b.upto") \
@@ -1180,19 +1184,19 @@ static const char sql_export_bound[] =
     " FROM (SELECT coalesce(max(seq), 0) AS upto FROM audit_log"
     " WHERE enterprise_id = $1) b";
 
-/* $1..$5 the filter, $6 the last seq written, $7 the export's bound, $8
+/* $1..$6 the filter, $7 the last seq written, $8 the export's bound, $9
  * the page size: the next page of rows (keyset, not OFFSET: each page
  * costs the same however deep). */
 static const char sql_export_page[] =
     "SELECT" AUDIT_LIST_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
-    AUDIT_WHERE " AND seq > $6 AND seq <= $7 ORDER BY seq LIMIT $8";
+    AUDIT_WHERE " AND seq > $7 AND seq <= $8 ORDER BY seq LIMIT $9";
 
 #define EXPORT_PAGE 500
 
 static qw_status export_log(qw_store *st, void *baton, qw_store_audit *audit)
 {
     admin_change *b = baton;
-    const char *params[5];
+    const char *params[6];
     PGresult *res;
     qw_status rc;
     int64_t eid;
@@ -1201,7 +1205,7 @@ static qw_status export_log(qw_store *st, void *baton, qw_store_audit *audit)
         return rc;
     }
     audit_params(st, eid, b->filter, params);
-    res = qw_store_exec(st, sql_export_bound, 5, params, &rc);
+    res = qw_store_exec(st, sql_export_bound, 6, params, &rc);
     if (res == NULL) {
         if (rc == QW_ERR_INVALID) {
             qw_store_error(st, rc, "from and to must be ISO 8601 times");
@@ -1224,7 +1228,7 @@ qw_status qw_audit_export(qw_store *st, const char *ent,
         "user_agent,request_id,module,action,object,result,reason,"
         "details\r\n";
     admin_change b;
-    const char *params[8];
+    const char *params[9];
     apr_pool_t *page;
     long logged = 0, n = 0;
     int64_t last = INT64_MIN, upto;
@@ -1251,8 +1255,8 @@ qw_status qw_audit_export(qw_store *st, const char *ent,
      * schema, forged) rows are shown too, first, as by qw_audit_list. */
     apr_pool_create(&page, st->pool);
     audit_params(st, b.eid, f, params);
-    params[6] = qw_i64(st->pool, upto);
-    params[7] = apr_itoa(st->pool, EXPORT_PAGE);
+    params[7] = qw_i64(st->pool, upto);
+    params[8] = apr_itoa(st->pool, EXPORT_PAGE);
     for (;;) {
         apr_array_header_t *rs;
         struct iovec *v;
@@ -1262,8 +1266,8 @@ qw_status qw_audit_export(qw_store *st, const char *ent,
         int i;
 
         apr_pool_clear(page);
-        params[5] = qw_i64(page, last);
-        res = qw_store_read(st, sql_export_page, 8, params, &rc);
+        params[6] = qw_i64(page, last);
+        res = qw_store_read(st, sql_export_page, 9, params, &rc);
         if (res == NULL) {
             apr_pool_destroy(page);
             return rc;

@@ -545,9 +545,9 @@ typedef struct {
 
 /* Filter of the operation log; NULL or "" fields do not filter.  from is
  * inclusive, to exclusive; operator is an actor ("admin:3",
- * "operator:root"). */
+ * "operator:root"); result is as logged (success, failure, refused...). */
 typedef struct {
-    const char *from, *to, *operator_, *module;
+    const char *from, *to, *operator_, *module, *result;
     long limit, offset;
 } qw_audit_filter;
 

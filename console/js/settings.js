@@ -1,0 +1,153 @@
+// The Security settings screen (module "settings"): every setting GET
+// settings offers, with its current value; Save sends PATCH settings with
+// only the keys that changed.  Letting admins in without the second step
+// is a privileged call: the server answers 403 step_up and api.js asks
+// for the step-up, then sends the same PATCH once more.
+import * as api from './api.js';
+import {h, clear, message, field, newId} from './dom.js';
+import {t, addStrings} from './i18n.js';
+import {result} from './members.js';
+
+addStrings({
+  'zh-CN': {
+    settings_title: '安全设置',
+    settings_sharing: '共享与显示',
+    settings_access: '登录安全',
+    settings_external_share: '允许对外分享文章（总开关）',
+    settings_hide_mobile: '对所有成员隐藏手机号',
+    settings_watermark_default: '默认加水印',
+    settings_directory_scope: '通讯录可见范围',
+    settings_scope_all: '全部成员',
+    settings_scope_department: '仅本部门及下级部门',
+    settings_admin_two_step: '管理员两步验证',
+    settings_two_step_required: '必须',
+    settings_two_step_optional: '可选（需再次验证身份）',
+    settings_save: '保存设置',
+    settings_saved: '设置已保存：{keys}。',
+    settings_unchanged: '没有修改。',
+    settings_current: '当前：{value}',
+    settings_on: '开',
+    settings_off: '关',
+  },
+  en: {
+    settings_title: 'Security settings',
+    settings_sharing: 'Sharing and display',
+    settings_access: 'Sign-in security',
+    settings_external_share: 'Allow sharing articles outside (master switch)',
+    settings_hide_mobile: 'Hide every member\'s mobile number',
+    settings_watermark_default: 'Watermark by default',
+    settings_directory_scope: 'Directory scope for members',
+    settings_scope_all: 'Everyone',
+    settings_scope_department: 'Own departments and below',
+    settings_admin_two_step: 'Two-step verification for admins',
+    settings_two_step_required: 'Required',
+    settings_two_step_optional: 'Optional (needs a step-up)',
+    settings_save: 'Save settings',
+    settings_saved: 'Settings saved: {keys}.',
+    settings_unchanged: 'Nothing changed.',
+    settings_current: 'Now: {value}',
+    settings_on: 'on',
+    settings_off: 'off',
+  },
+});
+
+export const screen = {
+  id: 'settings',
+  module: 'settings',
+  label: () => t('settings_title'),
+  render,
+};
+
+const BOOLS = ['external_share', 'hide_mobile', 'watermark_default'];
+const CHOICES = {
+  directory_scope: ['all', 'department'],
+  admin_two_step: ['required', 'optional'],
+};
+const CHOICE_LABEL = {
+  directory_scope: (v) => t('settings_scope_' + v),
+  admin_two_step: (v) => t('settings_two_step_' + v),
+};
+
+function shown(key, v) {
+  if (BOOLS.includes(key)) {
+    return v ? t('settings_on') : t('settings_off');
+  }
+  return CHOICE_LABEL[key] && CHOICES[key].includes(v) ? CHOICE_LABEL[key](v) : String(v);
+}
+
+async function render(main) {
+  clear(main);
+  main.appendChild(h('p', {class: 'muted'}, t('loading')));
+  const r = await api.get('settings');
+  clear(main);
+  main.appendChild(h('h1', {id: 'screen-title'}, t('settings_title')));
+  if (r.status !== 200 || !r.data) {
+    main.appendChild(result(r, ''));
+    return;
+  }
+  const out = h('div', {id: 'settings-out', 'aria-live': 'polite'});
+  const form = h('form', {id: 'settings-form'});
+  main.append(form, out);
+  build(form, out, r.data);
+}
+
+function build(form, out, current) {
+  clear(form);
+  const inputs = {};
+  const note = (key) => h('span', {class: 'muted setting-now', 'data-key': key},
+                          t('settings_current', {value: shown(key, current[key])}));
+  const checkbox = (key) => {
+    const id = newId(key);
+    inputs[key] = h('input', {type: 'checkbox', id, name: key,
+                              checked: !!current[key]});
+    return h('div', {class: 'check setting'},
+             h('label', {for: id}, inputs[key], t('settings_' + key)), note(key));
+  };
+  const choice = (key) => {
+    const f = field(t('settings_' + key), {tag: 'select', name: key});
+    for (const v of CHOICES[key]) {
+      f.input.appendChild(h('option', {value: v}, CHOICE_LABEL[key](v)));
+    }
+    if (!CHOICES[key].includes(current[key])) {
+      // a value this console does not know: shown, kept unless changed
+      f.input.appendChild(h('option', {value: current[key]}, String(current[key])));
+    }
+    f.input.value = current[key];
+    inputs[key] = f.input;
+    f.wrap.appendChild(note(key));
+    return f.wrap;
+  };
+  form.append(
+    h('fieldset', null, h('legend', null, t('settings_sharing')),
+      checkbox('external_share'), checkbox('hide_mobile'),
+      checkbox('watermark_default'), choice('directory_scope')),
+    h('fieldset', null, h('legend', null, t('settings_access')),
+      choice('admin_two_step')),
+    h('div', {class: 'actions'},
+      h('button', {type: 'submit', id: 'settings-save'}, t('settings_save'))));
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    // only what changed
+    const patch = {};
+    for (const key of Object.keys(inputs)) {
+      const v = BOOLS.includes(key) ? inputs[key].checked : inputs[key].value;
+      if (v !== current[key]) {
+        patch[key] = v;
+      }
+    }
+    clear(out);
+    const keys = Object.keys(patch);
+    if (!keys.length) {
+      const el = message('ok', t('settings_unchanged'));
+      el.id = 'action-result';
+      out.appendChild(el);
+      return;
+    }
+    const r = await api.request('PATCH', 'settings', patch);
+    clear(out);
+    out.appendChild(result(r, t('settings_saved', {keys: keys.join(', ')})));
+    if (r.status === 200 && r.data) {
+      build(form, out, r.data);
+    }
+  };
+}

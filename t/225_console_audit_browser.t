@@ -1,0 +1,374 @@
+# The admin console's Operation log and Security settings screens in a
+# real browser (issue 15), driven by t/browser/console_check.py with API
+# sessions set as cookies: the log's table (cards on a phone), the verify
+# status (intact, then broken by a superuser's edit, the first bad seq
+# named), the result filter, the CSV export link (a plain GET with the
+# admin cookie: attachment, the same filter); the settings with their
+# current values, a save that sends only the changed key, a privileged
+# change (admin two-step optional) through the step-up dialog.  Both sizes
+# (390x844, 1280x800), both languages, axe-core, a hostile object shown as
+# text.  A directory-only sub-admin sees neither screen, and the calls the
+# UI hides, forged from the page, are refused (403).
+#
+# Runs only with QIWEI_BROWSER_TEST=1 (as t/220).
+use strict;
+use warnings FATAL => 'all';
+use utf8;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use Apache::Test ();
+use File::Path qw(make_path);
+use IPC::Open2 qw(open2);
+use IPC::Open3 qw(open3);
+use Symbol qw(gensym);
+use JSON::PP ();
+use QiweiTest;
+
+plan skip_all => 'set QIWEI_BROWSER_TEST=1 to run the browser check'
+    unless ($ENV{QIWEI_BROWSER_TEST} // '') eq '1';
+
+my $driver = "$FindBin::Bin/browser/console_check.py";
+my $python = $ENV{QIWEI_PYTHON} // (-x '/usr/bin/python3' ? '/usr/bin/python3'
+                                                           : 'python3');
+my ($chromium) = grep { -x } map { "$_/chromium" } split /:/, $ENV{PATH};
+ok defined $chromium, 'chromium is installed (Debian package chromium)';
+
+my $artefacts = $ENV{QIWEI_ARTEFACTS};
+if (!$artefacts) {
+    my $scripts = $ENV{QIWEI_TEST_SCRIPTS} // '';
+    $artefacts = $scripts =~ m{^(.*)/scripts/?$} ? "$1/artefacts"
+                                                 : "$FindBin::Bin/logs";
+}
+make_path($artefacts);
+
+my $json = JSON::PP->new->utf8->canonical;
+my $base = 'http://127.0.0.1:' . Apache::Test::vars('port');
+
+sub drive {
+    my (%script) = @_;
+    $script{base} = $base;
+    $script{shots} = $artefacts;
+    my $pid = open2(my $out, my $in, $python, $driver);
+    print $in $json->encode(\%script);
+    close $in;
+    my $text = do { local $/; <$out> } // '';
+    waitpid $pid, 0;
+    is $? >> 8, 0, 'the browser was driven' or diag $text;
+    my $r = eval { $json->decode($text) } || {};
+    ok $r->{ok}, 'every step ran'
+        or diag "step $r->{step}: " . ($r->{error} // $text) . "\n"
+                . ($r->{results}{html_at_failure} // '');
+    is_deeply $r->{dialogs} // [undef], [], 'no alert or dialog opened';
+    is_deeply $r->{exceptions} // [undef], [], 'no script error';
+    return $r->{results} || {};
+}
+
+sub axe_clean {
+    my ($v, $case) = @_;
+    ok ref $v eq 'ARRAY', "$case: axe-core ran";
+    my @bad = grep { ($_->{impact} // '') =~ /^(serious|critical)$/ }
+              @{ ref $v eq 'ARRAY' ? $v : [] };
+    is scalar(@bad), 0, "$case: no serious or critical axe violation"
+        or diag explain \@bad;
+}
+
+ua_reset();
+my $u = uniq();
+my $E = 't225';
+my $H = "/$E/qiwei";
+my $A = "$H/api/v1";
+my $C = "$H/console/";
+my $hostile = q{<img src=x onerror="document.title='PWNED'"> "obj" & 'x'};
+seed_enterprise($E, '示例 Audit');
+
+# An admin with two-step set up through the API: its usable session
+# cookie ("qiwei_admin=...").
+sub enrolled {
+    my ($account, $pw) = @_;
+    my ($r, $ck, $T) = api_login($H, $account, $pw);
+    is $r->code, 201, "$account: password accepted";
+    my ($g, $d) = api('GET', "$A/session/totp-setup", cookie => $ck);
+    ok $d && $d->{secret}, "$account: enrolment secret";
+    ($g, $d) = api('POST', "$A/session/totp-setup", cookie => $ck,
+                   csrf => $T, json => { code => totp_code($d->{secret}) });
+    is $g->code, 200, "$account: two-step on";
+    return sec_cookie($g, 'qiwei_admin');
+}
+
+my $root = "root$u";
+my $rootpw = admin_add($E, $root, super => 1);
+my $rootck = enrolled($root, $rootpw);
+my $sub = "dir$u";
+my $subpw = admin_add($E, $sub);
+admin_role($E, "dironly$u", 'directory');
+admin_grant($E, $sub, "dironly$u");
+my $subck = enrolled($sub, $subpw);
+# a refused row to filter on
+my ($x) = api('GET', "$A/audit", cookie => $subck);
+is $x->code, 403, 'the sub-admin: GET audit refused (a refused row)';
+my $cookie_of = sub { my ($c) = @_; $c =~ s/^qiwei_admin=//; "qiwei_admin=$c;$H/" };
+
+my $fits = 'document.documentElement.scrollWidth <= window.innerWidth';
+my $export_js = "fetch(document.querySelector('#audit-export').href,"
+    . " {credentials: 'same-origin'}).then(function(r){ return r.text()"
+    . ".then(function(t){ return JSON.stringify({status: r.status,"
+    . " cd: r.headers.get('Content-Disposition'),"
+    . " type: r.headers.get('Content-Type'), body: t}); }); })";
+
+# --- 1. root: the Operation log ----------------------------------------------
+my $r = drive(
+    width => 1280, height => 800, lang => 'en',
+    cookies => [$cookie_of->($rootck)],
+    steps => [
+        { go => $C }, { wait => '#nav a[data-screen=audit]' },
+        { eval => "Array.from(document.querySelectorAll('#nav a'))"
+                . ".map(function(a){ return a.getAttribute('data-screen'); })"
+                . ".join(',')", as => 'nav_root' },
+        { click => '#nav a[data-screen=audit]' },
+        { wait => '#audit-table' },
+        { text => '#screen-title', as => 'title_en' },
+        { eval => "document.querySelectorAll('#audit-table thead th').length",
+          as => 'columns' },
+        { eval => "document.querySelectorAll('#audit-table tbody tr').length",
+          as => 'rows' },
+        { click => '#audit-verify' }, { wait => '#audit-verify-status' },
+        { eval => "document.querySelector('#audit-verify-status')"
+                . ".getAttribute('data-ok')", as => 'verify_ok' },
+        { text => '#audit-verify-status', as => 'verify_text' },
+        { shot => 'console-audit-1280x800-en.png' },
+        { axe => 'axe_audit_desktop_en' },
+        { eval => $fits, as => 'fits_desktop_en' },
+        # the result filter, the export link of the same filter
+        { select => '#audit-filter select[name=result]', value => 'refused' },
+        { click => '#audit-filter button[type=submit]' },
+        { wait_js => "(function(){var r=document.querySelectorAll("
+                   . "'#audit-table tbody tr'); return r.length > 0 &&"
+                   . " Array.from(r).every(function(t){ return"
+                   . " t.textContent.indexOf('Refused') >= 0; }); })()" },
+        { eval => "document.querySelector('#audit-export').getAttribute('href')",
+          as => 'export_href' },
+        { eval => "document.querySelector('#audit-export').hasAttribute('download')",
+          as => 'export_download' },
+        { eval => $export_js, as => 'export' },
+        # the phone: a card per row
+        { size => [390, 844] },
+        { wait => '#audit-table' },
+        { eval => "getComputedStyle(document.querySelector("
+                . "'#audit-table tbody tr')).display", as => 'row_display' },
+        { eval => "getComputedStyle(document.querySelector("
+                . "'#audit-table tbody td'), '::before').content",
+          as => 'cell_label' },
+        { shot => 'console-audit-390x844-en.png' },
+        { axe => 'axe_audit_phone_en' },
+        { eval => $fits, as => 'fits_phone_en' },
+        # zh-CN
+        { select => '#lang', value => 'zh-CN' },
+        { wait => '#screen-title', text => '操作日志' },
+        { wait => '#audit-table' },
+        { shot => 'console-audit-390x844-zh-CN.png' },
+        { axe => 'axe_audit_phone_zh' },
+        { eval => $fits, as => 'fits_phone_zh' },
+        { size => [1280, 800] },
+        { shot => 'console-audit-1280x800-zh-CN.png' },
+        { axe => 'axe_audit_desktop_zh' },
+    ]);
+like $r->{nav_root} // '', qr/\baudit\b.*\bsettings\b/,
+    'the super admin sees Operation log and Security settings';
+is $r->{title_en}, 'Operation log', 'the Operation log screen (en)';
+is $r->{columns}, 7, '... seven columns: time, admin, address, module, action, object, result';
+cmp_ok $r->{rows} // 0, '>=', 3, "... the rows ($r->{rows})";
+is $r->{verify_ok}, 'true', 'verify: the chain verifies';
+like $r->{verify_text} // '', qr/^The chain verifies: \d+ rows, seq 1 to \d+\.$/,
+    '... said so, with the count';
+axe_clean($r->{axe_audit_desktop_en}, 'Operation log 1280x800 en');
+ok $r->{fits_desktop_en}, '... no sideways scrolling';
+like $r->{export_href} // '', qr{^\Q$A\E/audit/export\?result=refused$},
+    'the export link carries the filter';
+ok $r->{export_download}, '... a download link';
+my $ex = eval { JSON::PP->new->utf8(0)->decode($r->{export} // '') } || {};
+is $ex->{status}, 200, '... GET with the session cookie alone: 200';
+like $ex->{cd} // '', qr/^attachment; filename="audit-\Q$E\E\.csv"$/,
+    '... an attachment (the browser saves it)';
+like $ex->{type} // '', qr{^text/csv}, '... CSV';
+my @lines = grep { length } split /\r\n/, $ex->{body} // '';
+like $lines[0] // '', qr/^seq,at,actor/, '... the header line';
+cmp_ok scalar(@lines), '>=', 2, '... and rows';
+is scalar(grep { !/,refused,/ } @lines[1 .. $#lines]), 0,
+    '... only the refused rows';
+is $r->{row_display}, 'block', '390x844: each row a card';
+like $r->{cell_label} // '', qr/Time/, '... each cell labelled';
+axe_clean($r->{axe_audit_phone_en}, 'Operation log 390x844 en');
+ok $r->{fits_phone_en}, '... no sideways scrolling';
+axe_clean($r->{axe_audit_phone_zh}, 'Operation log 390x844 zh-CN');
+ok $r->{fits_phone_zh}, '... no sideways scrolling';
+axe_clean($r->{axe_audit_desktop_zh}, 'Operation log 1280x800 zh-CN');
+
+# --- 2. a broken chain and a hostile object ----------------------------------
+sub super_dsn {
+    my $d = $ENV{QIWEI_PG_SUPER_DSN};
+    if (!$d && open my $fh, '<', ($ENV{QIWEI_TEST_STATE} // '') . '/pg.env') {
+        while (<$fh>) {
+            $d = $1 if /^export QIWEI_PG_SUPER_DSN='([^']*)'/;
+        }
+    }
+    $d =~ s/\bdbname=\S+/dbname=qiwei/ if $d;
+    return $d;
+}
+{
+    my $psql = $ENV{QIWEI_PG_BINDIR} ? "$ENV{QIWEI_PG_BINDIR}/psql" : 'psql';
+    my $err = gensym;
+    my $pid = open3(my $in, my $out, $err, $psql, '-X', '-q', '-At', '-v',
+                    'ON_ERROR_STOP=1', '-d', super_dsn() // '', '-c',
+                    'SET session_replication_role = replica; '
+                    . "UPDATE audit_log SET object = \$h\$$hostile\$h\$"
+                    . ' WHERE seq = 2 AND enterprise_id = (SELECT'
+                    . " enterprise_id FROM enterprises WHERE code = '$E')");
+    close $in;
+    my $etext = do { local $/; <$err> } // '';
+    waitpid $pid, 0;
+    is $?, 0, 'superuser, triggers off: row 2 edited (a hostile object)'
+        or diag $etext;
+}
+$r = drive(
+    width => 390, height => 844, lang => 'en',
+    cookies => [$cookie_of->($rootck)],
+    steps => [
+        { go => "$C#audit" }, { wait => '#audit-table tr[data-seq="2"]' },
+        { click => '#audit-verify' }, { wait => '#audit-verify-status' },
+        { eval => "document.querySelector('#audit-verify-status')"
+                . ".getAttribute('data-ok')", as => 'verify_ok' },
+        { text => '#audit-verify-status', as => 'verify_text' },
+        { text => '#audit-findings li', as => 'finding' },
+        { text => '#audit-table tr[data-seq="2"] .a-object', as => 'hostile_text' },
+        { eval => "document.querySelectorAll('#main img').length",
+          as => 'hostile_elements' },
+        { eval => 'document.title', as => 'title' },
+        { shot => 'console-audit-broken-390x844-en.png',
+          scroll_to => '#audit-verify-status' },
+        { axe => 'axe_audit_broken' },
+        # --- the Security settings
+        { click => '#nav a[data-screen=settings]' },
+        { wait => '#settings-form' },
+        { text => '#screen-title', as => 'settings_title' },
+        { eval => "JSON.stringify(Array.from(document.querySelectorAll("
+                . "'#settings-form input, #settings-form select')).map("
+                . "function(e){ return [e.name, e.type === 'checkbox' ?"
+                . " e.checked : e.value]; }))", as => 'controls' },
+        { text => '.setting-now[data-key=admin_two_step]', as => 'now_two_step' },
+        { shot => 'console-settings-390x844-en.png' },
+        { axe => 'axe_settings_phone_en' },
+        { eval => $fits, as => 'fits_settings_phone_en' },
+        # nothing changed: nothing sent
+        { click => '#settings-save' }, { wait => '#action-result' },
+        { text => '#action-result', as => 'unchanged' },
+        # one setting
+        { click => '#settings-form input[name=hide_mobile]' },
+        { click => '#settings-save' },
+        { wait => '#action-result[data-status="200"]' },
+        { text => '#action-result', as => 'saved_hide' },
+        { text => '.setting-now[data-key=hide_mobile]', as => 'now_hide' },
+        # the privileged one: the step-up dialog, then the PATCH again
+        { select => '#settings-form select[name=admin_two_step]',
+          value => 'optional' },
+        { click => '#settings-save' },
+        { wait => 'dialog[open] #step-up-form' },
+        { shot => 'console-settings-step-up-390x844-en.png' },
+        { fill => 'dialog input[name=password]', value => $rootpw },
+        { click => 'dialog button[type=submit]' },
+        { wait_js => "!document.querySelector('dialog[open]')" },
+        { wait => '#action-result[data-status="200"]' },
+        { text => '#action-result', as => 'saved_two_step' },
+        { text => '.setting-now[data-key=admin_two_step]', as => 'now_two_step2' },
+        { size => [1280, 800] },
+        { shot => 'console-settings-1280x800-en.png' },
+        { axe => 'axe_settings_desktop_en' },
+        { select => '#lang', value => 'zh-CN' },
+        { wait => '#screen-title', text => '安全设置' },
+        { shot => 'console-settings-1280x800-zh-CN.png' },
+        { axe => 'axe_settings_desktop_zh' },
+        { size => [390, 844] },
+        { shot => 'console-settings-390x844-zh-CN.png' },
+        { axe => 'axe_settings_phone_zh' },
+        { eval => $fits, as => 'fits_settings_phone_zh' },
+    ]);
+is $r->{verify_ok}, 'false', 'an edited row: verify says broken';
+like $r->{verify_text} // '', qr/^The chain is BROKEN: \d+ problem\(s\), the first at seq 2\.$/,
+    '... and names the first bad seq';
+like $r->{finding} // '', qr/^seq 2: MAC does not match/, '... the finding';
+is $r->{hostile_text}, $hostile, 'a hostile object shows as text';
+is $r->{hostile_elements}, 0, '... no element made of it';
+isnt $r->{title}, 'PWNED', '... nothing ran';
+axe_clean($r->{axe_audit_broken}, 'Operation log, broken, 390x844 en');
+is $r->{settings_title}, 'Security settings', 'the Security settings screen';
+my $ctl_list = eval { JSON::PP->new->decode($r->{controls} // '[]') } || [];
+my %ctl = map { @$_ } @$ctl_list;
+is_deeply [sort keys %ctl],
+    [qw(admin_two_step directory_scope external_share hide_mobile watermark_default)],
+    '... a control for every setting GET settings offers';
+ok !$ctl{hide_mobile}, '... hide_mobile as stored (off)';
+is $ctl{admin_two_step}, 'required', '... admin two-step as stored (required)';
+is $r->{now_two_step}, 'Now: Required', '... the current value shown';
+axe_clean($r->{axe_settings_phone_en}, 'Security settings 390x844 en');
+ok $r->{fits_settings_phone_en}, '... no sideways scrolling';
+is $r->{unchanged}, 'Nothing changed.', 'saving nothing: nothing sent';
+like $r->{saved_hide} // '', qr/^Settings saved: hide_mobile\. Confirmed on every server\.$/,
+    'hide_mobile saved (and the barrier confirmed it)';
+is $r->{now_hide}, 'Now: on', '... the new value shown';
+my $rows = sql("SELECT string_agg(details::text, '|' ORDER BY seq) FROM audit_log a"
+               . " JOIN enterprises e USING (enterprise_id) WHERE e.code = '$E'"
+               . " AND a.module = 'settings' AND a.action = 'update'"
+               . " AND a.object = 'enterprise:$E'"
+               . " AND a.result = 'success'");
+like $rows // '', qr/^\{"hide_mobile": \[false, true\]\}\|/,
+    '... the PATCH had only the changed key (one log row, hide_mobile)';
+like $r->{saved_two_step} // '', qr/^Settings saved: admin_two_step\./,
+    'admin two-step optional: after the step-up, saved';
+is $r->{now_two_step2}, 'Now: Optional (needs a step-up)', '... shown';
+like $rows // '', qr/\|\{"admin_two_step": \["required", "optional"\]\}$/,
+    '... logged with only that key';
+ok sql("SELECT count(*) FROM audit_log a JOIN enterprises e USING"
+       . " (enterprise_id) WHERE e.code = '$E' AND a.action = 'admin-step-up'"
+       . " AND a.result = 'success'") >= 1, '... the step-up is logged';
+axe_clean($r->{axe_settings_desktop_en}, 'Security settings 1280x800 en');
+axe_clean($r->{axe_settings_desktop_zh}, 'Security settings 1280x800 zh-CN');
+axe_clean($r->{axe_settings_phone_zh}, 'Security settings 390x844 zh-CN');
+ok $r->{fits_settings_phone_zh}, '... no sideways scrolling';
+
+# --- 3. a directory-only sub-admin: neither screen; forged calls 403 ---------
+my $forge = sub {
+    my ($method, $path, $body) = @_;
+    return "fetch('../api/v1/session').then(function(r){ return r.json(); })"
+        . ".then(function(s){ return fetch('../api/v1/$path', {method: '$method',"
+        . " headers: {'Content-Type': 'application/json', 'X-CSRF-Token': s.csrf}"
+        . ($body ? ", body: JSON.stringify($body)" : '')
+        . '}); }).then(function(r){ return r.status; })';
+};
+$r = drive(
+    width => 390, height => 844, lang => 'en',
+    cookies => [$cookie_of->($subck)],
+    steps => [
+        { go => "$C#audit" }, { wait => '#members-filter' },
+        { eval => "document.querySelectorAll('#nav a[data-screen=audit],"
+                . " #nav a[data-screen=settings]').length", as => 'nav_sub' },
+        { text => '#screen-title', as => 'sub_title' },
+        { eval => $forge->('GET', 'audit'), as => 'f_list' },
+        { eval => $forge->('GET', 'audit/verify'), as => 'f_verify' },
+        { eval => $forge->('GET', 'audit/export'), as => 'f_export' },
+        { eval => $forge->('GET', 'settings'), as => 'f_settings' },
+        { eval => $forge->('PATCH', 'settings', '{hide_mobile: false}'),
+          as => 'f_patch' },
+        { shot => 'console-audit-subadmin-390x844-en.png' },
+    ]);
+is $r->{nav_sub}, 0, 'directory-only sub-admin: neither screen in the nav';
+is $r->{sub_title}, 'Members', '... #audit shows the Members screen instead';
+is $r->{f_list}, 403, '... a forged GET audit: 403';
+is $r->{f_verify}, 403, '... a forged GET audit/verify: 403';
+is $r->{f_export}, 403, '... a forged GET audit/export: 403';
+is $r->{f_settings}, 403, '... a forged GET settings: 403';
+is $r->{f_patch}, 403, '... a forged PATCH settings with the CSRF token: 403';
+is sql("SELECT settings->>'hide_mobile' FROM enterprises WHERE code = '$E'"),
+    'true', '... hide_mobile unchanged';
+
+done_testing();
