@@ -369,7 +369,8 @@ $r = drive(
         { eval => forge('PUT', "admins/$dsub/status", "{status: 'disabled'}"),
           as => 'f_status' },
     ]);
-is $r->{nav}, 'admins', 'settings+news sub-admin: only the Roles screen, no Departments';
+is $r->{nav}, 'admins,articles,settings',
+    'settings+news sub-admin: Roles, Articles (news) and Security settings; no Departments';
 is $r->{mods}, 'news,settings', '... only the modules it holds are offered';
 is $r->{grants}, "nws$u,set$u", '... only the roles made of them are offered to grant';
 ok !$r->{dir_editable}, '... a directory role: no edit or delete';

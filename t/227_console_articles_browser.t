@@ -383,7 +383,8 @@ $r = drive(
         { eval => "fetch('../api/v1/articles/$old').then(function(r){"
                 . " return r.status; })", as => 'forged_get' },
     ]);
-is $r->{dir_nav}, 'members', 'directory sub-admin: no Articles screen';
+is $r->{dir_nav}, 'members,departments',
+    'directory sub-admin: Members and Departments, no Articles screen';
 ok !$r->{dir_articles}, '... #articles lands on Members';
 is $r->{forged_create}, 403, '... a forged create: 403';
 is $r->{forged_get}, 403, '... a forged GET of a news article: 403';
