@@ -486,19 +486,4 @@ is $r->code, 404, '... and she cannot destroy it for everyone';
         '... nor the read-once text of the first message';
 }
 
-sub pg_dump {
-    my $bin = $ENV{QIWEI_PG_BINDIR} ? "$ENV{QIWEI_PG_BINDIR}/pg_dump"
-                                    : 'pg_dump';
-    my $err = gensym;
-    my $pid = open3(my $in, my $out, $err, $bin, '--no-owner', '-d',
-                    $ENV{QIWEI_DSN});
-    close $in;
-    local $/;
-    my $o = <$out> // '';
-    my $e = <$err> // '';
-    waitpid $pid, 0;
-    die "pg_dump: $e\n" if $?;
-    return $o;
-}
-
 done_testing;
