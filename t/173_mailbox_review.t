@@ -31,8 +31,7 @@ my $A = "$H/api/v1";
 my $u = uniq();
 
 seed_enterprise($E, "Mailbox review");
-sql(qq{UPDATE enterprises SET settings = settings
-       || '{"admin_two_step": "optional"}' WHERE code = '$E'});
+admin_two_step_optional($E);
 my %pw;
 $pw{$_} = activate_member($E, "$_$u")
     for qw(alice bob carol dave erin frank gina hank);
@@ -55,12 +54,7 @@ is $lr->code, 201, 'admin logs in';
 my (%sess, %csrf);
 sub member_login {
     my ($who) = @_;
-    my ($r, $s) = login($H, "$who$u", $pw{$who});
-    die "login $who: " . $r->code . "\n" unless $s;
-    $sess{$who} = "qiwei_session=$s";
-    my ($g, $d) = api('GET', "$A/me/mailbox", cookie => $sess{$who});
-    die "mailbox of $who: " . $g->code . "\n" unless $g->code == 200;
-    $csrf{$who} = $d->{csrf};
+    ($sess{$who}, $csrf{$who}) = mailbox_login($H, "$who$u", $pw{$who});
 }
 member_login($_) for qw(alice bob);
 

@@ -569,7 +569,8 @@ sub wm_marker { 'qiwei-wm' }
 # --- admin API (issue 5) -------------------------------------------------------
 
 push @EXPORT, qw(admin_add admin_role admin_grant api api_login api_step_up
-                 api_sub_admin articles_enterprise scan_login);
+                 api_sub_admin articles_enterprise scan_login
+                 mailbox_login admin_two_step_optional);
 
 # Create an admin account with a password (qiweictl); returns the password.
 # %o: super => 1, bind => MEMBER, password => ...
@@ -592,6 +593,27 @@ sub admin_role {
 sub admin_grant {
     my ($ent, $account, $role) = @_;
     return qctl_ok(['admin', 'grant', $ent, $account, $role]);
+}
+
+# A member's session for the mailbox API: logs in (the login page), reads
+# GET <handler>/api/v1/me/mailbox for the CSRF token; returns
+# ("qiwei_session=...", CSRF token).  Dies when either fails.
+sub mailbox_login {
+    my ($handler, $account, $pw) = @_;
+    my ($r, $s) = login($handler, $account, $pw);
+    die "login $account: " . $r->code . "\n" unless $s;
+    my $cookie = "qiwei_session=$s";
+    my ($g, $d) = api('GET', "$handler/api/v1/me/mailbox", cookie => $cookie);
+    die "mailbox of $account: " . $g->code . "\n" unless $g->code == 200;
+    return ($cookie, $d->{csrf});
+}
+
+# Admin two-step optional in enterprise $ent (the files about one admin
+# endpoint, as t/200).
+sub admin_two_step_optional {
+    my ($ent) = @_;
+    sql(qq{UPDATE enterprises SET settings = settings
+           || '{"admin_two_step": "optional"}' WHERE code = '$ent'});
 }
 
 # Log in on another computer by a scan that the member's phone (its
@@ -629,8 +651,7 @@ sub api_sub_admin {
 sub articles_enterprise {
     my ($ent, $name) = @_;
     seed_enterprise($ent, $name);
-    sql(qq{UPDATE enterprises SET settings = settings
-           || '{"admin_two_step": "optional"}' WHERE code = '$ent'});
+    admin_two_step_optional($ent);
     qctl_ok(['enterprise', 'set-sharing', $ent, 'on']);
 }
 
