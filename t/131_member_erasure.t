@@ -145,19 +145,4 @@ for my $s ($acct, $name, $email, $ghost, 'zqx7') {
     ok !@hits, "pg_dump: '$s' is nowhere" or diag join "\n", @hits[0 .. 4];
 }
 
-sub pg_dump {
-    my $bin = $ENV{QIWEI_PG_BINDIR} ? "$ENV{QIWEI_PG_BINDIR}/pg_dump"
-                                    : 'pg_dump';
-    my $err = gensym;
-    my $pid = open3(my $in, my $out, $err, $bin, '--no-owner', '-d',
-                    $ENV{QIWEI_DSN});
-    close $in;
-    local $/;
-    my $o = <$out> // '';
-    my $e = <$err> // '';
-    waitpid $pid, 0;
-    die "pg_dump: $e\n" if $?;
-    return $o;
-}
-
 done_testing;

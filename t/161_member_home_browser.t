@@ -17,47 +17,14 @@ use utf8;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use Apache::Test ();
-use Digest::SHA ();
-use File::Path qw(make_path);
-use JSON::PP ();
 use QiweiTest;
+use QiweiBrowser;
 
-plan skip_all => 'set QIWEI_BROWSER_TEST=1 to run the browser check'
-    unless ($ENV{QIWEI_BROWSER_TEST} // '') eq '1';
-
-my $checker = "$FindBin::Bin/browser/a11y_check.py";
-my $python = $ENV{QIWEI_PYTHON} // (-x '/usr/bin/python3' ? '/usr/bin/python3'
-                                                           : 'python3');
-my ($chromium) = grep { -x } map { "$_/chromium" } split /:/, $ENV{PATH};
-ok defined $chromium, 'chromium is installed (Debian package chromium)'
-    or diag 'apt-get install chromium python3-websocket fonts-noto-cjk';
-ok system($python, '-c', 'import websocket') == 0,
-    'python3-websocket is installed';
-
+browser_gate();
+browser_tools_ok(websocket => 1);
 # --- the vendored axe-core is what its checksums say ----------------------
-my $axe = "$FindBin::Bin/browser/vendor/axe-core-4.14.1";
-{
-    open my $fh, '<', "$axe/SHA256SUMS" or die "$axe/SHA256SUMS: $!\n";
-    my %want = map { my ($h, $n) = split ' ', $_; ($n => $h) } grep /\S/, <$fh>;
-    close $fh;
-    for my $f ('axe.min.js', 'LICENSE', 'LICENSE-3RD-PARTY.txt',
-               'package.json') {
-        my $got = Digest::SHA->new(256)->addfile("$axe/$f")->hexdigest;
-        is $got, $want{$f} // 'missing', "vendored axe-core: $f matches SHA256SUMS";
-    }
-    open my $lic, '<', "$axe/LICENSE" or die;
-    like scalar(do { local $/; <$lic> }), qr/Mozilla Public License, version 2\.0/,
-        '... its licence is MPL-2.0';
-}
-
-my $artefacts = $ENV{QIWEI_ARTEFACTS};
-if (!$artefacts) {
-    my $scripts = $ENV{QIWEI_TEST_SCRIPTS} // '';
-    $artefacts = $scripts =~ m{^(.*)/scripts/?$} ? "$1/artefacts"
-                                                 : "$FindBin::Bin/logs";
-}
-make_path($artefacts);
+axe_sums_ok();
+my $artefacts = browser_artefacts();
 
 # --- an enterprise with something on every part of the page ---------------
 ua_reset();
@@ -85,22 +52,17 @@ my (undef, $s) = login($H, $acct, $pw);
 ok $s, 'logged in';
 (undef, my $s_other) = login($H, $acct, $pw);    # a second session listed
 
-my $base = 'http://127.0.0.1:' . Apache::Test::vars('port');
-my $json = JSON::PP->new;
+my $base = browser_base();
 
 sub check_page {
     my ($page, $path, $cookie, $size, $lang, $title) = @_;
     my $case = "$page $size->[0]x$size->[1] $lang";
     my $shot = "$artefacts/a11y-$page-$size->[0]x$size->[1]-$lang.png";
-    my @cmd = ($python, $checker, "$base$path", '--width', $size->[0],
-               '--height', $size->[1], '--lang', $lang, '--screenshot',
-               $shot, '--full-page');
-    push @cmd, '--cookie', "qiwei_session=$cookie;/" if $cookie;
-    open my $fh, '-|', @cmd or die "$checker: $!\n";
-    my $out = do { local $/; <$fh> } // '';
-    close $fh;
-    is $? >> 8, 0, "$case: the browser was driven";
-    my $r = eval { $json->decode($out) } || {};
+    my ($r, $out, $rc) = a11y_run(
+        url => "$base$path", width => $size->[0], height => $size->[1],
+        lang => $lang, screenshot => $shot, full_page => 1,
+        cookie => $cookie ? "qiwei_session=$cookie;/" : undef);
+    is $rc, 0, "$case: the browser was driven";
     is $r->{title} // '', $title, "$case: the page's title";
     is $r->{lang} // '', $lang, "$case: <html lang>";
     like $r->{csp} // '', qr/frame-ancestors 'none'/,

@@ -28,8 +28,7 @@ my $u = uniq();
 
 for my $e ($E, $X) {
     seed_enterprise($e, "Mailbox $e");
-    sql(qq{UPDATE enterprises SET settings = settings
-           || '{"admin_two_step": "optional"}' WHERE code = '$e'});
+    admin_two_step_optional($e);
 }
 seed_department($E, "hq$u", 'HQ');
 seed_department($E, "eng$u", 'Eng', "hq$u");
@@ -73,13 +72,8 @@ is $lr->code, 201, 'admin logs in';
 my (%sess, %csrf);
 sub member_login {
     my ($who, $handler, $ent) = @_;
-    my ($r, $s) = login($handler // $H, "$who$u", $pw{$who});
-    die "login $who: " . $r->code . "\n" unless $s;
-    $sess{$who} = "qiwei_session=$s";
-    my ($g, $d) = api('GET', ($handler // $H) . '/api/v1/me/mailbox',
-                      cookie => $sess{$who});
-    die "mailbox of $who: " . $g->code . "\n" unless $g->code == 200;
-    $csrf{$who} = $d->{csrf};
+    ($sess{$who}, $csrf{$who}) = mailbox_login($handler // $H, "$who$u",
+                                               $pw{$who});
 }
 member_login($_) for qw(alice bob carol dave);
 
@@ -484,21 +478,6 @@ is $r->code, 404, '... and she cannot destroy it for everyone';
     ok index($dump, $phrase) < 0, '... nor the text';
     ok index($dump, encode_utf8($phrase1)) < 0,
         '... nor the read-once text of the first message';
-}
-
-sub pg_dump {
-    my $bin = $ENV{QIWEI_PG_BINDIR} ? "$ENV{QIWEI_PG_BINDIR}/pg_dump"
-                                    : 'pg_dump';
-    my $err = gensym;
-    my $pid = open3(my $in, my $out, $err, $bin, '--no-owner', '-d',
-                    $ENV{QIWEI_DSN});
-    close $in;
-    local $/;
-    my $o = <$out> // '';
-    my $e = <$err> // '';
-    waitpid $pid, 0;
-    die "pg_dump: $e\n" if $?;
-    return $o;
 }
 
 done_testing;

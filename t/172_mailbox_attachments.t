@@ -32,8 +32,7 @@ my $AB = "/t172b/qiwei/api/v1";
 my $u = uniq();
 
 seed_enterprise($E, "Attachments $E");
-sql(qq{UPDATE enterprises SET settings = settings
-       || '{"admin_two_step": "optional"}' WHERE code = '$E'});
+admin_two_step_optional($E);
 my %pw;
 $pw{$_} = activate_member($E, "$_$u") for qw(alice bob carol dave);
 my $eid = sql("SELECT enterprise_id FROM enterprises WHERE code = '$E'");
@@ -65,12 +64,7 @@ is $lr->code, 201, 'admin logs in';
 my (%sess, %csrf);
 sub member_login {
     my ($who) = @_;
-    my ($r, $s) = login($H, "$who$u", $pw{$who});
-    die "login $who: " . $r->code . "\n" unless $s;
-    $sess{$who} = "qiwei_session=$s";
-    my ($g, $d) = api('GET', "$A/me/mailbox", cookie => $sess{$who});
-    die "mailbox of $who: " . $g->code . "\n" unless $g->code == 200;
-    $csrf{$who} = $d->{csrf};
+    ($sess{$who}, $csrf{$who}) = mailbox_login($H, "$who$u", $pw{$who});
 }
 member_login($_) for qw(alice bob carol dave);
 
@@ -386,20 +380,8 @@ my $sc;         # alice's scan-to-login session
                           rule => 'kept', to => { members => ["alice$u"] });
     my $skept = $d->{id};
     # the public computer shows a code, alice's phone approves it
-    $r = http_get("$H/scan", html => 1);
-    my ($c) = $r->content =~ m{scan-poll\?c=([A-Za-z0-9_-]+)};
-    my $bc = sec_cookie($r, 'qiwei_scan');
-    $r = http_get("$H/scan-approve?c=$c", html => 1,
-                  cookie => $sess{alice});
-    my $form = form_field($r->content, 'csrf');
-    $r = http_post("$H/scan-approve", [csrf => $form, c => $c,
-                                       action => 'approve'],
-                   cookie => $sess{alice}, html => 1);
-    is $r->code, 200, 'alice approves a scan to log in on another computer';
-    select undef, undef, undef, 1.1;
-    $r = http_get("$H/scan-poll?c=$c", accept => 'application/json',
-                  cookie => $bc);
-    my $ss = session_of($r);
+    my ($ap, $ss) = scan_login($H, $sess{alice});
+    is $ap->code, 200, 'alice approves a scan to log in on another computer';
     ok $ss, '... which gets a session';
     $sc = "qiwei_session=$ss";
     my ($g, $gd) = api('GET', "$A/me/mailbox", cookie => $sc);
@@ -484,21 +466,6 @@ sub page_reveal {
     $p = page_get($sess{alice}, $ro);
     is $p->code, 410, 'opened again: 410';
     unlike $p->content, qr/data:image/, '... no image';
-}
-
-sub pg_dump {
-    my $bin = $ENV{QIWEI_PG_BINDIR} ? "$ENV{QIWEI_PG_BINDIR}/pg_dump"
-                                    : 'pg_dump';
-    my $err = gensym;
-    my $pid = open3(my $in, my $out, $err, $bin, '--no-owner', '-d',
-                    $ENV{QIWEI_DSN});
-    close $in;
-    local $/;
-    my $o = <$out> // '';
-    my $e = <$err> // '';
-    waitpid $pid, 0;
-    die "pg_dump: $e\n" if $?;
-    return $o;
 }
 
 done_testing;

@@ -31,8 +31,7 @@ my $A = "$H/api/v1";
 my $u = uniq();
 
 seed_enterprise($E, "Mailbox review");
-sql(qq{UPDATE enterprises SET settings = settings
-       || '{"admin_two_step": "optional"}' WHERE code = '$E'});
+admin_two_step_optional($E);
 my %pw;
 $pw{$_} = activate_member($E, "$_$u")
     for qw(alice bob carol dave erin frank gina hank);
@@ -55,12 +54,7 @@ is $lr->code, 201, 'admin logs in';
 my (%sess, %csrf);
 sub member_login {
     my ($who) = @_;
-    my ($r, $s) = login($H, "$who$u", $pw{$who});
-    die "login $who: " . $r->code . "\n" unless $s;
-    $sess{$who} = "qiwei_session=$s";
-    my ($g, $d) = api('GET', "$A/me/mailbox", cookie => $sess{$who});
-    die "mailbox of $who: " . $g->code . "\n" unless $g->code == 200;
-    $csrf{$who} = $d->{csrf};
+    ($sess{$who}, $csrf{$who}) = mailbox_login($H, "$who$u", $pw{$who});
 }
 member_login($_) for qw(alice bob);
 
@@ -316,20 +310,8 @@ is sql("SELECT count(*) FROM mailbox_messages WHERE enterprise_id = $eid"
 
 # --- 13. no sending from a scan-to-login session ---------------------------------------
 {
-    my $r = http_get("$H/scan", html => 1);
-    my ($c) = $r->content =~ m{scan-poll\?c=([A-Za-z0-9_-]+)};
-    my $bc = sec_cookie($r, 'qiwei_scan');
-    $r = http_get("$H/scan-approve?c=$c", html => 1,
-                  cookie => $sess{alice});
-    my $form = form_field($r->content, 'csrf');
-    $r = http_post("$H/scan-approve", [csrf => $form, c => $c,
-                                       action => 'approve'],
-                   cookie => $sess{alice}, html => 1);
-    is $r->code, 200, 'alice approves a scan to log in on another computer';
-    select undef, undef, undef, 1.1;
-    $r = http_get("$H/scan-poll?c=$c", accept => 'application/json',
-                  cookie => $bc);
-    my $ss = session_of($r);
+    my ($ap, $ss) = scan_login($H, $sess{alice});
+    is $ap->code, 200, 'alice approves a scan to log in on another computer';
     ok $ss, '... which gets a session';
     my $sc = "qiwei_session=$ss";
     my ($g, $gd) = api('GET', "$A/me/mailbox", cookie => $sc);
@@ -410,21 +392,6 @@ sub sent_kept {
         ok index($dump, $ct) < 0, "$what: nor the ciphertext";
         ok index($dump, $phrase) < 0, "$what: nor the text";
     }
-}
-
-sub pg_dump {
-    my $bin = $ENV{QIWEI_PG_BINDIR} ? "$ENV{QIWEI_PG_BINDIR}/pg_dump"
-                                    : 'pg_dump';
-    my $err = gensym;
-    my $pid = open3(my $in, my $out, $err, $bin, '--no-owner', '-d',
-                    $ENV{QIWEI_DSN});
-    close $in;
-    local $/;
-    my $o = <$out> // '';
-    my $e = <$err> // '';
-    waitpid $pid, 0;
-    die "pg_dump: $e\n" if $?;
-    return $o;
 }
 
 done_testing;

@@ -23,30 +23,16 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use Apache::Test ();
-use Encode qw(decode_utf8 encode_utf8);
-use File::Path qw(make_path);
+use Encode qw(encode_utf8);
 use JSON::PP ();
 use QiweiTest;
+use QiweiBrowser;
 
-plan skip_all => 'set QIWEI_BROWSER_TEST=1 to run the browser check'
-    unless ($ENV{QIWEI_BROWSER_TEST} // '') eq '1';
-
-my $checker = "$FindBin::Bin/browser/mailbox_check.py";
-my $python = $ENV{QIWEI_PYTHON} // (-x '/usr/bin/python3' ? '/usr/bin/python3'
-                                                           : 'python3');
-my ($chromium) = grep { -x } map { "$_/chromium" } split /:/, $ENV{PATH};
-ok defined $chromium, 'chromium is installed (Debian package chromium)'
-    or diag 'apt-get install chromium python3-websocket fonts-noto-cjk';
-ok system($python, '-c', 'import websocket') == 0,
-    'python3-websocket is installed';
-
-my $artefacts = $ENV{QIWEI_ARTEFACTS};
-if (!$artefacts) {
-    my $scripts = $ENV{QIWEI_TEST_SCRIPTS} // '';
-    $artefacts = $scripts =~ m{^(.*)/scripts/?$} ? "$1/artefacts"
-                                                 : "$FindBin::Bin/logs";
-}
-make_path($artefacts);
+browser_gate();
+my $checker = browser_script('mailbox_check.py');
+my $python = browser_python();
+browser_tools_ok(websocket => 1);
+my $artefacts = browser_artefacts();
 
 ua_reset();
 my $u = uniq();
@@ -70,7 +56,7 @@ ok $id, 'a read-once message sent';
 my ($lr, $s) = login($H, $acct, $pw);
 is $lr->code, 303, 'login';
 
-my $base = 'http://127.0.0.1:' . Apache::Test::vars('port');
+my $base = browser_base();
 my @cmd = ($python, $checker, "$base$H/mailbox/$id",
            '--cookie', "qiwei_session=$s;/",
            '--expect-name', encode_utf8($name),
@@ -79,31 +65,13 @@ my @cmd = ($python, $checker, "$base$H/mailbox/$id",
            '--screenshot', "$artefacts/mailbox-revealed.png",
            '--wipe-cmd', JSON::PP->new->encode(
                [$ENV{QIWEI_CTL}, 'mailbox', 'wipe', $E, $acct, '--yes']));
-open my $fh, '-|', @cmd or die "$checker: $!\n";
-my ($n, $failed) = (0, 0);
-while (my $line = <$fh>) {
-    $line = decode_utf8($line);
-    chomp $line;
-    if ($line =~ /^(not )?ok - (.*)$/) {
-        $n++;
-        $failed = !!$1;
-        ok !$1, "browser: $2";
-    }
-    elsif ($line =~ /^# ?(.*)$/) {
-        # the diagnostics of a failed check are shown, the rest noted
-        $failed ? diag "browser: $1" : note "browser: $1";
-    }
-}
-close $fh;
-is $? >> 8, 0, 'the checker exits 0';
-cmp_ok $n, '>=', 20, "the checker ran all its checks ($n)";
+tap_checker(\@cmd, name => 'browser', min => 20);
 ok -s "$artefacts/mailbox-revealed.png", 'screenshot kept';
 
 # --- the list and a confirmation step: accessible on a phone -------------
 # (t/browser/a11y_check.py with the vendored axe-core of t/161; a kept
 # message, since the confirmation step changes nothing)
 {
-    my $a11y = "$FindBin::Bin/browser/a11y_check.py";
     my $acct2 = "ax$u";
     my $pw2 = activate_member($E, $acct2, name => "李雷 Li $u");
     my ($o2) = qctl_ok(['mailbox', 'send', $E, '--title',
@@ -113,15 +81,12 @@ ok -s "$artefacts/mailbox-revealed.png", 'screenshot kept';
     for my $page (['list', "$H/mailbox"], ['message', "$H/mailbox/$o2"]) {
         for my $lang ('zh-CN', 'en') {
             my $case = "a11y $page->[0] $lang";
-            open my $ah, '-|', $python, $a11y, "$base$page->[1]",
-                '--cookie', "qiwei_session=$s2;/", '--width', 390,
-                '--height', 844, '--lang', $lang, '--screenshot',
+            my ($r, $res, $rc) = a11y_run(
+                url => "$base$page->[1]", cookie => "qiwei_session=$s2;/",
+                width => 390, height => 844, lang => $lang, screenshot =>
                 "$artefacts/a11y-mailbox-$page->[0]-390x844-$lang.png",
-                '--full-page' or die "$a11y: $!\n";
-            my $res = do { local $/; <$ah> } // '';
-            close $ah;
-            is $? >> 8, 0, "$case: the browser was driven";
-            my $r = eval { JSON::PP->new->decode($res) } || {};
+                full_page => 1);
+            is $rc, 0, "$case: the browser was driven";
             is $r->{title} // '', $lang eq 'en' ? 'Mailbox' : '私密信箱',
                 "$case: the document title";
             ok defined $r->{axe_version}, "$case: axe-core ran" or diag $res;

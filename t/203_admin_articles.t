@@ -20,11 +20,8 @@ my $E = 't203';
 my $H = '/t203/qiwei';
 my $A = "$H/api/v1";
 my $u = uniq();
-seed_enterprise($E, 'Admin API articles');
 # this file is about the article endpoints: two-step optional as in t/200
-sql(qq{UPDATE enterprises SET settings = settings
-       || '{"admin_two_step": "optional"}' WHERE code = '$E'});
-qctl_ok(['enterprise', 'set-sharing', $E, 'on']);
+articles_enterprise($E, 'Admin API articles');
 seed_department($E, "eng$u", 'Eng');
 seed_department($E, "ops$u", 'Ops');
 my $owner = "owner$u";
@@ -48,10 +45,7 @@ is $r->code, 201, 'super admin logs in';
 
 # a news-only sub-admin
 my $news = "news$u";
-my $npw = admin_add($E, $news);
-admin_role($E, "office$u", 'news');
-admin_grant($E, $news, "office$u");
-my ($nr, $nc, $nt) = api_login($H, $news, $npw);
+my ($nr, $nc, $nt) = api_sub_admin($E, $H, $news, "office$u", 'news');
 is $nr->code, 201, 'news sub-admin logs in';
 my $nid = sql("SELECT admin_id FROM admin_accounts WHERE account = '$news'");
 

@@ -24,66 +24,13 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use Apache::Test ();
-use File::Path qw(make_path);
-use IPC::Open2 qw(open2);
-use JSON::PP ();
 use QiweiTest;
+use QiweiBrowser;
 
-plan skip_all => 'set QIWEI_BROWSER_TEST=1 to run the browser check'
-    unless ($ENV{QIWEI_BROWSER_TEST} // '') eq '1';
-
-my $driver = "$FindBin::Bin/browser/console_check.py";
-my $a11y = "$FindBin::Bin/browser/a11y_check.py";
-my $python = $ENV{QIWEI_PYTHON} // (-x '/usr/bin/python3' ? '/usr/bin/python3'
-                                                           : 'python3');
-my ($chromium) = grep { -x } map { "$_/chromium" } split /:/, $ENV{PATH};
-ok defined $chromium, 'chromium is installed (Debian package chromium)'
-    or diag 'apt-get install chromium python3-websocket fonts-noto-cjk';
-ok system($python, '-c', 'import websocket') == 0,
-    'python3-websocket is installed';
-
-my $artefacts = $ENV{QIWEI_ARTEFACTS};
-if (!$artefacts) {
-    my $scripts = $ENV{QIWEI_TEST_SCRIPTS} // '';
-    $artefacts = $scripts =~ m{^(.*)/scripts/?$} ? "$1/artefacts"
-                                                 : "$FindBin::Bin/logs";
-}
-make_path($artefacts);
-
-my $json = JSON::PP->new->utf8->canonical;
-my $base = 'http://127.0.0.1:' . Apache::Test::vars('port');
-
-# Run one script of steps in a fresh browser; returns the report.
-sub drive {
-    my (%script) = @_;
-    $script{base} = $base;
-    $script{shots} = $artefacts;
-    my $pid = open2(my $out, my $in, $python, $driver);
-    print $in $json->encode(\%script);
-    close $in;
-    my $text = do { local $/; <$out> } // '';
-    waitpid $pid, 0;
-    is $? >> 8, 0, 'the browser was driven' or diag $text;
-    my $r = eval { $json->decode($text) } || {};
-    ok $r->{ok}, 'every step ran'
-        or diag "step $r->{step}: " . ($r->{error} // $text) . "\n"
-                . ($r->{results}{html_at_failure} // '');
-    is_deeply $r->{dialogs} // [undef], [], 'no alert or dialog opened';
-    is_deeply $r->{exceptions} // [undef], [], 'no script error';
-    return $r->{results} || {};
-}
-
-sub axe_clean {
-    my ($v, $case) = @_;
-    ok ref $v eq 'ARRAY', "$case: axe-core ran";
-    my @bad = grep { ($_->{impact} // '') =~ /^(serious|critical)$/ }
-              @{ ref $v eq 'ARRAY' ? $v : [] };
-    is scalar(@bad), 0, "$case: no serious or critical axe violation"
-        or diag explain \@bad;
-    note "$case: minor/moderate: " . join(', ', map { $_->{id} }
-        grep { ($_->{impact} // '') !~ /^(serious|critical)$/ }
-        @{ ref $v eq 'ARRAY' ? $v : [] });
-}
+browser_gate();
+browser_tools_ok(websocket => 1);
+my $artefacts = browser_artefacts();
+my $base = browser_base();
 
 # --- an enterprise with hostile names ------------------------------------------
 ua_reset();
@@ -390,14 +337,10 @@ ok sql("SELECT count(*) FROM audit_log a JOIN enterprises e USING"
 for my $size ([390, 844], [1280, 800]) {
     my $case = "Members keyboard $size->[0]x$size->[1]";
     my ($tok) = ($ENV{QW_ROOT_COOKIE} // '') =~ /^qiwei_admin=(.+)$/;
-    open my $fh, '-|', $python, $a11y, "$base$C", '--width', $size->[0],
-        '--height', $size->[1], '--lang', 'en', '--cookie',
-        "qiwei_admin=$tok;$H/", '--screenshot',
-        "$artefacts/console-a11y-members-$size->[0]x$size->[1].png"
-        or die "$a11y: $!\n";
-    my $out = do { local $/; <$fh> } // '';
-    close $fh;
-    my $k = eval { JSON::PP->new->decode($out) } || {};
+    my ($k, $out) = a11y_run(
+        url => "$base$C", width => $size->[0], height => $size->[1],
+        lang => 'en', cookie => "qiwei_admin=$tok;$H/", screenshot =>
+        "$artefacts/console-a11y-members-$size->[0]x$size->[1].png");
     cmp_ok $k->{controls} // 0, '>=', 12,
         "$case: the screen's controls ($k->{controls})" or diag $out;
     is $k->{tab_reached} // -1, $k->{controls} // 0,
@@ -440,13 +383,10 @@ for my $size ([390, 844], [1280, 800]) {
 # --- 5. the keyboard on the sign-in view -------------------------------------
 for my $size ([390, 844], [1280, 800]) {
     my $case = "sign-in $size->[0]x$size->[1]";
-    open my $fh, '-|', $python, $a11y, "$base$C", '--width', $size->[0],
-        '--height', $size->[1], '--lang', 'en', '--screenshot',
-        "$artefacts/console-a11y-signin-$size->[0]x$size->[1].png"
-        or die "$a11y: $!\n";
-    my $out = do { local $/; <$fh> } // '';
-    close $fh;
-    my $k = eval { JSON::PP->new->decode($out) } || {};
+    my ($k) = a11y_run(
+        url => "$base$C", width => $size->[0], height => $size->[1],
+        lang => 'en', screenshot =>
+        "$artefacts/console-a11y-signin-$size->[0]x$size->[1].png");
     like $k->{csp} // '', qr/script-src 'self'; style-src 'self'/,
         "$case: the CSP of the shell";
     cmp_ok $k->{controls} // 0, '>=', 4, "$case: its controls";

@@ -21,58 +21,11 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use Apache::Test ();
-use File::Path qw(make_path);
-use IPC::Open2 qw(open2);
-use JSON::PP ();
 use QiweiTest;
+use QiweiBrowser;
 
-plan skip_all => 'set QIWEI_BROWSER_TEST=1 to run the browser check'
-    unless ($ENV{QIWEI_BROWSER_TEST} // '') eq '1';
-
-my $driver = "$FindBin::Bin/browser/console_check.py";
-my $python = $ENV{QIWEI_PYTHON} // (-x '/usr/bin/python3' ? '/usr/bin/python3'
-                                                           : 'python3');
-my ($chromium) = grep { -x } map { "$_/chromium" } split /:/, $ENV{PATH};
-ok defined $chromium, 'chromium is installed (Debian package chromium)';
-
-my $artefacts = $ENV{QIWEI_ARTEFACTS};
-if (!$artefacts) {
-    my $scripts = $ENV{QIWEI_TEST_SCRIPTS} // '';
-    $artefacts = $scripts =~ m{^(.*)/scripts/?$} ? "$1/artefacts"
-                                                 : "$FindBin::Bin/logs";
-}
-make_path($artefacts);
-
-my $json = JSON::PP->new->utf8->canonical;
-my $base = 'http://127.0.0.1:' . Apache::Test::vars('port');
-
-sub drive {
-    my (%script) = @_;
-    $script{base} = $base;
-    $script{shots} = $artefacts;
-    my $pid = open2(my $out, my $in, $python, $driver);
-    print $in $json->encode(\%script);
-    close $in;
-    my $text = do { local $/; <$out> } // '';
-    waitpid $pid, 0;
-    is $? >> 8, 0, 'the browser was driven' or diag $text;
-    my $r = eval { $json->decode($text) } || {};
-    ok $r->{ok}, 'every step ran'
-        or diag "step $r->{step}: " . ($r->{error} // $text) . "\n"
-                . ($r->{results}{html_at_failure} // '');
-    is_deeply $r->{dialogs} // [undef], [], 'no alert or dialog opened';
-    is_deeply $r->{exceptions} // [undef], [], 'no script error';
-    return $r->{results} || {};
-}
-
-sub axe_clean {
-    my ($v, $case) = @_;
-    ok ref $v eq 'ARRAY', "$case: axe-core ran";
-    my @bad = grep { ($_->{impact} // '') =~ /^(serious|critical)$/ }
-              @{ ref $v eq 'ARRAY' ? $v : [] };
-    is scalar(@bad), 0, "$case: no serious or critical axe violation"
-        or diag explain \@bad;
-}
+browser_gate();
+browser_tools_ok();
 
 ua_reset();
 my $u = uniq();

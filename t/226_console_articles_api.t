@@ -23,10 +23,7 @@ my $E = 't226';
 my $H = '/t226/qiwei';
 my $A = "$H/api/v1";
 my $u = uniq();
-seed_enterprise($E, 'Console articles API');
-sql(qq{UPDATE enterprises SET settings = settings
-       || '{"admin_two_step": "optional"}' WHERE code = '$E'});
-qctl_ok(['enterprise', 'set-sharing', $E, 'on']);
+articles_enterprise($E, 'Console articles API');
 seed_department($E, "eng$u", 'Eng');
 my $owner = "owner$u";
 activate_member($E, $owner, depts => "eng$u");
@@ -36,16 +33,10 @@ my (undef, $rs) = login($H, $reader, $rpw);
 ok $rs, 'the member logs in';
 
 my $news = "news$u";
-my $npw = admin_add($E, $news);
-admin_role($E, "office$u", 'news');
-admin_grant($E, $news, "office$u");
-my ($nr, $nc, $nt) = api_login($H, $news, $npw);
+my ($nr, $nc, $nt) = api_sub_admin($E, $H, $news, "office$u", 'news');
 is $nr->code, 201, 'news sub-admin logs in';
 my $wiki = "wiki$u";
-my $wpw = admin_add($E, $wiki);
-admin_role($E, "wikis$u", 'wiki');
-admin_grant($E, $wiki, "wikis$u");
-my ($wr, $wc, $wt) = api_login($H, $wiki, $wpw);
+my ($wr, $wc, $wt) = api_sub_admin($E, $H, $wiki, "wikis$u", 'wiki');
 is $wr->code, 201, 'wiki sub-admin logs in';
 
 sub mk {

@@ -20,55 +20,10 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use Apache::Test ();
-use File::Path qw(make_path);
-use IPC::Open2 qw(open2);
-use JSON::PP ();
 use QiweiTest;
+use QiweiBrowser;
 
-plan skip_all => 'set QIWEI_BROWSER_TEST=1 to run the browser check'
-    unless ($ENV{QIWEI_BROWSER_TEST} // '') eq '1';
-
-my $driver = "$FindBin::Bin/browser/console_check.py";
-my $python = $ENV{QIWEI_PYTHON} // (-x '/usr/bin/python3' ? '/usr/bin/python3'
-                                                           : 'python3');
-my $artefacts = $ENV{QIWEI_ARTEFACTS};
-if (!$artefacts) {
-    my $scripts = $ENV{QIWEI_TEST_SCRIPTS} // '';
-    $artefacts = $scripts =~ m{^(.*)/scripts/?$} ? "$1/artefacts"
-                                                 : "$FindBin::Bin/logs";
-}
-make_path($artefacts);
-
-my $json = JSON::PP->new->utf8->canonical;
-my $base = 'http://127.0.0.1:' . Apache::Test::vars('port');
-
-sub drive {
-    my (%script) = @_;
-    $script{base} = $base;
-    $script{shots} = $artefacts;
-    my $pid = open2(my $out, my $in, $python, $driver);
-    print $in $json->encode(\%script);
-    close $in;
-    my $text = do { local $/; <$out> } // '';
-    waitpid $pid, 0;
-    is $? >> 8, 0, 'the browser was driven' or diag $text;
-    my $r = eval { $json->decode($text) } || {};
-    ok $r->{ok}, 'every step ran'
-        or diag "step $r->{step}: " . ($r->{error} // $text) . "\n"
-                . ($r->{results}{html_at_failure} // '');
-    is_deeply $r->{dialogs} // [undef], [], 'no alert or dialog opened';
-    is_deeply $r->{exceptions} // [undef], [], 'no script error';
-    return $r->{results} || {};
-}
-
-sub axe_clean {
-    my ($v, $case) = @_;
-    ok ref $v eq 'ARRAY', "$case: axe-core ran";
-    my @bad = grep { ($_->{impact} // '') =~ /^(serious|critical)$/ }
-              @{ ref $v eq 'ARRAY' ? $v : [] };
-    is scalar(@bad), 0, "$case: no serious or critical axe violation"
-        or diag explain \@bad;
-}
+browser_gate();
 
 # --- an enterprise, articles, admins ------------------------------------------
 ua_reset();
@@ -78,10 +33,7 @@ my $H = "/$E/qiwei";
 my $A = "$H/api/v1";
 my $C = "$H/console/";
 my $hostile = q{<img src=x onerror="document.title='PWNED'"> "Q1" & 'news'};
-seed_enterprise($E, 'Console articles');
-sql(qq{UPDATE enterprises SET settings = settings
-       || '{"admin_two_step": "optional"}' WHERE code = '$E'});
-qctl_ok(['enterprise', 'set-sharing', $E, 'on']);
+articles_enterprise($E, 'Console articles');
 seed_department($E, "eng$u", 'Eng');
 seed_department($E, "ops$u", 'Ops');
 my $owner = "owner$u";
@@ -300,11 +252,8 @@ axe_clean($r->{axe_readers_desktop_zh}, 'readers 1280x800 zh-CN');
 ok $r->{fits_desktop_zh}, '1280x800 zh-CN: no sideways scrolling';
 
 # --- 3. a news-only sub-admin: only news; forged wiki calls refused ---------
-admin_role($E, "office$u", 'news');
 my $sub = "news$u";
-my $subpw = admin_add($E, $sub);
-admin_grant($E, $sub, "office$u");
-my ($sr, $sc) = api_login($H, $sub, $subpw);
+my ($sr, $sc) = api_sub_admin($E, $H, $sub, "office$u", 'news');
 is $sr->code, 201, 'news sub-admin: an API session';
 my $eid = sql("SELECT enterprise_id FROM enterprises WHERE code = '$E'");
 my $refused0 = sql("SELECT count(*) FROM audit_log WHERE enterprise_id = $eid"
@@ -355,11 +304,8 @@ is sql("SELECT count(*) FROM audit_log WHERE enterprise_id = $eid"
     '... the three refusals logged';
 
 # --- 4. a directory-only sub-admin: no Articles screen ----------------------
-admin_role($E, "people$u", 'directory');
 my $dir = "dir$u";
-my $dirpw = admin_add($E, $dir);
-admin_grant($E, $dir, "people$u");
-my ($dr, $dc) = api_login($H, $dir, $dirpw);
+my ($dr, $dc) = api_sub_admin($E, $H, $dir, "people$u", 'directory');
 is $dr->code, 201, 'directory sub-admin: an API session';
 $r = drive(
     width => 1280, height => 800, lang => 'en',

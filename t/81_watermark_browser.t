@@ -16,31 +16,14 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use Apache::Test ();
 use Apache::TestRequest ();
-use Encode qw(encode_utf8 decode_utf8);
-use File::Path qw(make_path);
 use QiweiTest;
+use QiweiBrowser;
 
-plan skip_all => 'set QIWEI_BROWSER_TEST=1 to run the browser check'
-    unless ($ENV{QIWEI_BROWSER_TEST} // '') eq '1';
-
-my $checker = "$FindBin::Bin/browser/watermark_check.py";
-# Debian's interpreter (python3-websocket is installed for it), not one that
-# a version manager may have put first in PATH.
-my $python = $ENV{QIWEI_PYTHON} // (-x '/usr/bin/python3' ? '/usr/bin/python3'
-                                                           : 'python3');
-my ($chromium) = grep { -x } map { "$_/chromium" } split /:/, $ENV{PATH};
-ok defined $chromium, 'chromium is installed (Debian package chromium)'
-    or diag 'apt-get install chromium python3-websocket fonts-noto-cjk';
-ok system($python, '-c', 'import websocket') == 0,
-    'python3-websocket is installed';
-
-my $artefacts = $ENV{QIWEI_ARTEFACTS};
-if (!$artefacts) {
-    my $scripts = $ENV{QIWEI_TEST_SCRIPTS} // '';
-    $artefacts = $scripts =~ m{^(.*)/scripts/?$} ? "$1/artefacts"
-                                                 : "$FindBin::Bin/logs";
-}
-make_path($artefacts);
+browser_gate();
+my $checker = browser_script('watermark_check.py');
+my $python = browser_python();
+browser_tools_ok(websocket => 1);
+my $artefacts = browser_artefacts();
 
 ua_reset();
 my $H = '/t80/qiwei';
@@ -51,7 +34,7 @@ my $pw = activate_member('t80', $acct, name => $name);
 my ($lr, $s) = login($H, $acct, $pw);
 is $lr->code, 303, 'login';
 
-my $base = 'http://127.0.0.1:' . Apache::Test::vars('port');
+my $base = browser_base();
 
 sub browser_check {
     my ($case, $path, $shot) = @_;
@@ -60,23 +43,7 @@ sub browser_check {
                '--expect-name', $name, '--link', '#tap',
                '--screenshot', "$artefacts/$shot.png",
                '--pdf', "$artefacts/$shot.pdf");
-    open my $fh, '-|', @cmd or die "$checker: $!\n";
-    my ($n, $fail) = (0, 0);
-    while (my $line = <$fh>) {
-        $line = decode_utf8($line);
-        chomp $line;
-        if ($line =~ /^(not )?ok - (.*)$/) {
-            $n++;
-            ok !$1, "$case: $2";
-        }
-        elsif ($line =~ /^# ?(.*)$/) {
-            note "$case: $1";
-        }
-    }
-    close $fh;
-    my $rc = $? >> 8;
-    is $rc, 0, "$case: the checker exits 0";
-    cmp_ok $n, '>=', 25, "$case: the checker ran all its checks ($n)";
+    tap_checker(\@cmd, name => $case, case => $case, min => 25);
     ok -s "$artefacts/$shot.png", "$case: screenshot kept in $shot.png";
 }
 

@@ -36,26 +36,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import watermark_check as wc  # noqa: E402
-
-
-def drain(b, seconds):
-    deadline = time.time() + seconds
-    b.ws.settimeout(0.2)
-    try:
-        while time.time() < deadline:
-            try:
-                msg = json.loads(b.ws.recv())
-            except Exception:
-                continue
-            if "method" in msg:
-                b.events.append(msg)
-    finally:
-        b.ws.settimeout(30)
+from page_probe import drain  # noqa: E402
 
 
 def wait_loaded(b, timeout):

@@ -35,7 +35,7 @@ our @EXPORT = qw(
     ua_reset http_get http_post login_form login csrf_pair logout
     set_cookie_of cookie_attrs session_of location_of form_field
     strong_password pg_stop pg_start pg_ctl_cmd
-    local_location refused_as_anonymous allowed denied SECRET sql
+    local_location refused_as_anonymous allowed denied SECRET sql pg_dump
 );
 
 # The marker of t/htdocs/secret/index.html: a response that contains it has
@@ -391,6 +391,23 @@ sub sql {
     return $o;
 }
 
+# The whole database as pg_dump prints it (plain SQL, as the database
+# owner): what a stolen backup would hold.  Dies on error.
+sub pg_dump {
+    my $bin = $ENV{QIWEI_PG_BINDIR} ? "$ENV{QIWEI_PG_BINDIR}/pg_dump"
+                                    : 'pg_dump';
+    my $err = gensym;
+    my $pid = open3(my $in, my $out, $err, $bin, '--no-owner', '-d',
+                    $ENV{QIWEI_DSN});
+    close $in;
+    local $/;
+    my $o = <$out> // '';
+    my $e = <$err> // '';
+    waitpid $pid, 0;
+    die "pg_dump: $e\n" if $?;
+    return $o;
+}
+
 sub pg_ctl_cmd {
     my $c = $ENV{QIWEI_TEST_PGCTL} or die "QIWEI_TEST_PGCTL not set\n";
     return $c;
@@ -551,7 +568,9 @@ sub wm_marker { 'qiwei-wm' }
 
 # --- admin API (issue 5) -------------------------------------------------------
 
-push @EXPORT, qw(admin_add admin_role admin_grant api api_login api_step_up);
+push @EXPORT, qw(admin_add admin_role admin_grant api api_login api_step_up
+                 api_sub_admin articles_enterprise scan_login
+                 mailbox_login admin_two_step_optional);
 
 # Create an admin account with a password (qiweictl); returns the password.
 # %o: super => 1, bind => MEMBER, password => ...
@@ -574,6 +593,66 @@ sub admin_role {
 sub admin_grant {
     my ($ent, $account, $role) = @_;
     return qctl_ok(['admin', 'grant', $ent, $account, $role]);
+}
+
+# A member's session for the mailbox API: logs in (the login page), reads
+# GET <handler>/api/v1/me/mailbox for the CSRF token; returns
+# ("qiwei_session=...", CSRF token).  Dies when either fails.
+sub mailbox_login {
+    my ($handler, $account, $pw) = @_;
+    my ($r, $s) = login($handler, $account, $pw);
+    die "login $account: " . $r->code . "\n" unless $s;
+    my $cookie = "qiwei_session=$s";
+    my ($g, $d) = api('GET', "$handler/api/v1/me/mailbox", cookie => $cookie);
+    die "mailbox of $account: " . $g->code . "\n" unless $g->code == 200;
+    return ($cookie, $d->{csrf});
+}
+
+# Admin two-step optional in enterprise $ent (the files about one admin
+# endpoint, as t/200).
+sub admin_two_step_optional {
+    my ($ent) = @_;
+    sql(qq{UPDATE enterprises SET settings = settings
+           || '{"admin_two_step": "optional"}' WHERE code = '$ent'});
+}
+
+# Log in on another computer by a scan that the member's phone (its
+# "qiwei_session=..." cookie) approves: (the approval's response, the other
+# computer's session value or undef).
+sub scan_login {
+    my ($handler, $phone) = @_;
+    my $r = http_get("$handler/scan", html => 1);
+    my ($c) = $r->content =~ m{scan-poll\?c=([A-Za-z0-9_-]+)};
+    my $bc = sec_cookie($r, 'qiwei_scan');
+    $r = http_get("$handler/scan-approve?c=$c", html => 1, cookie => $phone);
+    my $form = form_field($r->content, 'csrf');
+    my $approved = http_post("$handler/scan-approve",
+                             [csrf => $form, c => $c, action => 'approve'],
+                             cookie => $phone, html => 1);
+    select undef, undef, undef, 1.1;
+    $r = http_get("$handler/scan-poll?c=$c", accept => 'application/json',
+                  cookie => $bc);
+    return ($approved, session_of($r));
+}
+
+# A sub-admin holding one role made of $modules (comma-separated), signed
+# in over the API: (login response, "qiwei_admin=..." cookie, CSRF token,
+# password).
+sub api_sub_admin {
+    my ($ent, $handler, $account, $role, $modules) = @_;
+    my $pw = admin_add($ent, $account);
+    admin_role($ent, $role, $modules);
+    admin_grant($ent, $account, $role);
+    return (api_login($handler, $account, $pw), $pw);
+}
+
+# An enterprise for the article tests: admin two-step optional (these
+# files are about the article endpoints, as in t/200) and sharing on.
+sub articles_enterprise {
+    my ($ent, $name) = @_;
+    seed_enterprise($ent, $name);
+    admin_two_step_optional($ent);
+    qctl_ok(['enterprise', 'set-sharing', $ent, 'on']);
 }
 
 # api($method, $url, cookie => 'qiwei_admin=...', csrf => TOKEN,
