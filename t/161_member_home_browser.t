@@ -70,7 +70,7 @@ sub check_page {
     ok defined $r->{csp} && ($r->{csp} !~ /script-src/
                              || $r->{csp} =~ /script-src 'self'(;|$)/),
         "$case: CSP allows no script but 'self'";
-    ok defined $r->{axe_version}, "$case: axe-core ran ($r->{axe_version})"
+    ok defined $r->{axe_version}, "$case: axe-core ran (" . ($r->{axe_version} // 'no version') . ")"
         or diag $out;
     my @bad = grep { ($_->{impact} // '') =~ /^(serious|critical)$/ }
               @{ $r->{violations} || [] };
@@ -81,7 +81,7 @@ sub check_page {
         @{ $r->{violations} || [] });
     cmp_ok $r->{controls} // 0, '>', 0, "$case: it has controls";
     is $r->{tab_reached} // -1, $r->{controls} // 0,
-        "$case: Tab reaches every control ($r->{controls})";
+        "$case: Tab reaches every control (" . ($r->{controls} // 0) . ")";
     ok $r->{focus_visible}, "$case: each shows where the focus is";
     is_deeply $r->{unlabelled} // [undef], [],
         "$case: every control has a name";

@@ -59,7 +59,14 @@ function showScreen(id) {
     main.lastChild.id = 'no-screens';
     return;
   }
-  s.render(main);
+  // Each screen renders into an element of its own.  A render still
+  // waiting for the server when the admin has moved on (the Members
+  // screen's first call answered after the Operation log was opened) then
+  // fills a detached element, never the screen now shown.
+  const view = h('div', {class: 'view', 'data-view': s.id});
+  clear(main);
+  main.appendChild(view);
+  s.render(view);
 }
 
 function signedIn(s) {

@@ -32,6 +32,10 @@ Steps, run in order (a failing step stops the run):
                                           scrolling CSS into view)
   {"axe": NAME}                           run axe-core, keep its violations
   {"sleep": 0.5}
+  {"hold": "*api/v1/departments*"}        hold the page's requests whose URL
+                                          matches (CDP Fetch): they wait
+  {"release": true, "timeout": 10}        until one was held, then let every
+                                          held request go on
 Prints {"ok": bool, "step": index of the failing step, "error": ...,
 "results": {NAME: value}, "dialogs": [...], "exceptions": [...]} and exits
 0; exits 2 when the browser could not be started.
@@ -156,6 +160,20 @@ def run_step(b, s, cfg, results, axe):
         results[s["axe"]] = res
     elif "sleep" in s:
         drain(b, s["sleep"])
+    elif "hold" in s:
+        b.send("Fetch.enable", patterns=[{"urlPattern": s["hold"],
+                                          "requestStage": "Request"}])
+    elif "release" in s:
+        deadline = time.time() + t
+        while not any(e["method"] == "Fetch.requestPaused" for e in b.events):
+            if time.time() > deadline:
+                raise RuntimeError("release: no request was held")
+            drain(b, 0.1)
+        held = [e for e in b.events if e["method"] == "Fetch.requestPaused"]
+        b.events = [e for e in b.events if e["method"] != "Fetch.requestPaused"]
+        for e in held:
+            b.send("Fetch.continueRequest", requestId=e["params"]["requestId"])
+        b.send("Fetch.disable")
     else:
         raise RuntimeError("unknown step %s" % json.dumps(s))
 
