@@ -113,6 +113,29 @@ my $r = drive(
         { eval => "document.querySelector('#audit-export').hasAttribute('download')",
           as => 'export_download' },
         { eval => $export_js, as => 'export' },
+        # two filters in a row whose answers come back in the wrong order:
+        # the list shows the newer one's rows
+        { hold => '*/api/v1/audit?*' },
+        { select => '#audit-filter select[name=result]', value => 'failure' },
+        { click => '#audit-filter button[type=submit]' },
+        { select => '#audit-filter select[name=result]', value => 'success' },
+        { click => '#audit-filter button[type=submit]' },
+        { release => 'result=success' },
+        { wait_js => "(function(){var r=document.querySelectorAll("
+                   . "'#audit-table tbody tr'); return r.length > 0 &&"
+                   . " Array.from(r).every(function(t){ return"
+                   . " t.textContent.indexOf('Success') >= 0; }); })()" },
+        { release => 1 }, { sleep => 0.5 },
+        { eval => "Array.from(document.querySelectorAll('#audit-table tbody tr'))"
+                . ".filter(function(t){ return t.textContent.indexOf('Success')"
+                . " < 0; }).length + '/' + document.querySelectorAll("
+                . "'#audit-table tbody tr').length", as => 'late_filter' },
+        { select => '#audit-filter select[name=result]', value => 'refused' },
+        { click => '#audit-filter button[type=submit]' },
+        { wait_js => "(function(){var r=document.querySelectorAll("
+                   . "'#audit-table tbody tr'); return r.length > 0 &&"
+                   . " Array.from(r).every(function(t){ return"
+                   . " t.textContent.indexOf('Refused') >= 0; }); })()" },
         # the phone: a card per row
         { size => [390, 844] },
         { wait => '#audit-table' },
@@ -155,6 +178,8 @@ is $ex->{status}, 200, '... GET with the session cookie alone: 200';
 like $ex->{cd} // '', qr/^attachment; filename="audit-\Q$E\E\.csv"$/,
     '... an attachment (the browser saves it)';
 like $ex->{type} // '', qr{^text/csv}, '... CSV';
+like $r->{late_filter} // '', qr{^0/[1-9]},
+    'two filters answered out of order: the newer one\'s rows stay';
 my @lines = grep { length } split /\r\n/, $ex->{body} // '';
 like $lines[0] // '', qr/^seq,at,actor/, '... the header line';
 cmp_ok scalar(@lines), '>=', 2, '... and rows';

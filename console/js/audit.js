@@ -4,7 +4,7 @@
 // streamed by the server), and the chain's verify status (GET
 // audit/verify, the check 'qiweictl audit verify' runs).
 import * as api from './api.js';
-import {h, clear, message, field} from './dom.js';
+import {h, clear, message, field, latest} from './dom.js';
 import {t, addStrings} from './i18n.js';
 import {result} from './members.js';
 
@@ -216,12 +216,16 @@ function updateExport(a) {
 }
 
 async function load(list) {
+  const current = latest(list);
   clear(list);
   if (iso(state.from) === null || iso(state.to) === null) {
     list.appendChild(message('err', t('audit_bad_time')));
     return;
   }
   const r = await api.get('audit?' + params(true));
+  if (!current()) {
+    return;
+  }
   clear(list);
   if (r.status !== 200 || !r.data) {
     list.appendChild(result(r, ''));

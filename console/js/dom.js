@@ -53,6 +53,18 @@ export function message(kind, ...text) {
            ...text);
 }
 
+// A load into `el` may be overtaken by a later one (Next clicked twice, the
+// filters changed while the list was loading), and the answers may come
+// back in either order.  latest(el) marks a new load into el and returns
+// a check that stays true only while that load is the newest: an answer
+// that is no longer wanted is dropped, never drawn over a newer one.
+const loads = new WeakMap();
+export function latest(el) {
+  const n = (loads.get(el) || 0) + 1;
+  loads.set(el, n);
+  return () => loads.get(el) === n;
+}
+
 let uid = 0;
 export function newId(prefix) {
   uid += 1;

@@ -4,7 +4,7 @@
 // step-up), a new invitation, delete (typed confirmation).  Every result says what the revocation barrier
 // confirmed (Qiwei-Revocation).
 import * as api from './api.js';
-import {h, clear, message, field, svgImage, newId} from './dom.js';
+import {h, clear, message, field, svgImage, newId, latest} from './dom.js';
 import {t} from './i18n.js';
 
 const PAGE = 20;
@@ -125,7 +125,11 @@ function query() {
 }
 
 async function load(list, detail, out) {
+  const current = latest(list);
   const r = await api.get(query());
+  if (!current()) {
+    return;
+  }
   clear(list);
   if (r.status !== 200 || !r.data) {
     list.appendChild(result(r, ''));

@@ -35,7 +35,11 @@ Steps, run in order (a failing step stops the run):
   {"hold": "*api/v1/departments*"}        hold the page's requests whose URL
                                           matches (CDP Fetch): they wait
   {"release": true, "timeout": 10}        until one was held, then let every
-                                          held request go on
+                                          held request go on (and hold no
+                                          more)
+  {"release": "result=success"}           until a held request's URL holds
+                                          the text, then let those go on
+                                          (the others stay held)
 Prints {"ok": bool, "step": index of the failing step, "error": ...,
 "results": {NAME: value}, "dialogs": [...], "exceptions": [...]} and exits
 0; exits 2 when the browser could not be started.
@@ -164,16 +168,22 @@ def run_step(b, s, cfg, results, axe):
         b.send("Fetch.enable", patterns=[{"urlPattern": s["hold"],
                                           "requestStage": "Request"}])
     elif "release" in s:
+        which = s["release"] if isinstance(s["release"], str) else ""
+
+        def wanted(e):
+            return (e["method"] == "Fetch.requestPaused"
+                    and which in e["params"]["request"]["url"])
         deadline = time.time() + t
-        while not any(e["method"] == "Fetch.requestPaused" for e in b.events):
+        while not any(wanted(e) for e in b.events):
             if time.time() > deadline:
-                raise RuntimeError("release: no request was held")
+                raise RuntimeError("release: no request held for %r" % which)
             drain(b, 0.1)
-        held = [e for e in b.events if e["method"] == "Fetch.requestPaused"]
-        b.events = [e for e in b.events if e["method"] != "Fetch.requestPaused"]
+        held = [e for e in b.events if wanted(e)]
+        b.events = [e for e in b.events if not wanted(e)]
         for e in held:
             b.send("Fetch.continueRequest", requestId=e["params"]["requestId"])
-        b.send("Fetch.disable")
+        if not which:
+            b.send("Fetch.disable")
     else:
         raise RuntimeError("unknown step %s" % json.dumps(s))
 
