@@ -20,7 +20,7 @@ CREATE TABLE share_links (
     created_at    timestamptz NOT NULL DEFAULT now(),
     -- NULL: never expires
     expires_at    timestamptz,
-    -- the actor as the operation log names it ("admin:3 alice",
+    -- the actor as the operation log names it ("admin:3",
     -- "operator:root")
     created_by    text NOT NULL CHECK (length(created_by) BETWEEN 1 AND 200),
     revoked_at    timestamptz,
