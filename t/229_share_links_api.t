@@ -211,12 +211,28 @@ is_deeply [map { $_->{link_id} } @{ $d->{items} }], [$l2],
     is_deeply $d->{items}, [], '... the list is empty (older share version)';
 }
 
-# qiweictl's links are recorded too, named by the operator
+# qiweictl's links are recorded too, named by the operator; article links
+# and article unlink (parity with the API)
 {
-    my (undef, $k) = share_link($E, 'news', $P);
+    my ($q, $k) = share_link($E, 'news', $P);
+    my ($q2, $k2) = share_link($E, 'news', $P, expires => 3600);
     ($x, $d) = links($id);
-    is $d->{items}[0]{link_id}, $k, 'a qiweictl link is listed';
-    like $d->{items}[0]{created_by}, qr/^operator:/, '... made by the operator';
+    is $d->{items}[1]{link_id}, $k, 'a qiweictl link is listed';
+    like $d->{items}[1]{created_by}, qr/^operator:/, '... made by the operator';
+    my $o = qctl_ok(['article', 'links', $E, 'news', $P]);
+    like $o, qr/^\Q$k2\E  made \S+Z by operator:\S+  expires \S+Z\n\Q$k\E  made .*expires never\n\z/,
+        'article links: both, newest first';
+    like qctl_ok(['article', 'unlink', $E, 'news', $P, $k]),
+        qr/share link \Q$k\E of .*: revoked$/m, 'article unlink';
+    is anon($q), 403, '... the gate refuses it';
+    is anon($q2), 200, '... the other works';
+    unlike qctl_ok(['article', 'links', $E, 'news', $P]), qr/\Q$k\E/,
+        '... not listed any more';
+    like qctl_ok(['article', 'unlink', $E, 'news', $P, $k]), qr/\(already\)/,
+        '... again: already';
+    my ($rc) = qctl(['article', 'unlink', $E, 'news', $P,
+                     'ffffffffffffffff']);
+    is $rc, 3, '... an unknown link: exit 3';
 }
 
 like qctl_ok(['audit', 'verify', $E]), qr/verified/, 'audit chain verifies';
