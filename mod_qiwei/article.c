@@ -27,7 +27,11 @@
  * Share links (util/share.h) arrive as the query parameter qs=.  A request
  * with a link and no session is authenticated here as an external reader
  * ("external:<link id>"), so AuthType Qiwei does not send it to the login
- * page: invalid or revoked links get 403, expired ones 410.
+ * page: invalid or revoked links get 403, expired ones 410.  A link is
+ * revoked when the article's share_version moved on (all links at once)
+ * or when its own row in share_links says so (one link, sql/018): the
+ * token is decoded first and its link id is a parameter of the article
+ * statement, which answers both in the one round trip.
  *
  * Reads of confidential articles and every external view are written to
  * the operation log (audit_log, module = the article's module, action
@@ -69,6 +73,12 @@
  *   ALLOWED        the member is in the audience
  *   BODY_HEX, DEK_HEX  the stored body and its wrapped key, hex (only when
  *                  STORE is true)
+ *   LINK_REVOKED   the share link the request carries (LINK, its link id
+ *      in hex, NULL for none) was revoked one by one (sql/018: a row of
+ *      share_links with revoked_at).  An index probe on the primary key
+ *      of share_links (ART_LINK_JOIN), in the same statement: no round
+ *      trip of its own.  A link with no row (made before schema 18) is
+ *      not revoked by it; its share_version still decides.
  *   SHADOW_ID      (ART_SHADOW) the id of an article whose path is a proper
  *      prefix of PATH followed by '/' or ';', or which ends with '/' (NULL
  *      when none).  Such a path reaches that article's file, script or
@@ -100,6 +110,7 @@
       " CASE WHEN " STORE "::boolean THEN encode(a.body_enc, 'hex') END") \
     X(DEK_HEX, \
       " CASE WHEN " STORE "::boolean THEN encode(a.dek_wrapped, 'hex') END") \
+    X(LINK_REVOKED, " sl.link_id IS NOT NULL") \
     L(SHADOW_ID, SHADOW)
 #define ART_COL_ENUM(name, expr) ART_COL_##name,
 enum {
@@ -118,34 +129,44 @@ enum {
 #define ART_JOIN(MOD, PATH) \
     "  LEFT JOIN articles a ON a.enterprise_id = e.enterprise_id" \
     "   AND a.module = " MOD " AND a.path = " PATH
+#define ART_LINK_JOIN(LINK) \
+    "  LEFT JOIN share_links sl ON sl.enterprise_id = a.enterprise_id" \
+    "   AND sl.article_id = a.article_id AND sl.link_id = " LINK "::text" \
+    "   AND sl.revoked_at IS NOT NULL"
 
 /* The decision alone: $1 enterprise code, $2 module, $3 path, $4 member id
- * or NULL, $5 whether to return the stored body, and for the _shadow
- * variant $6 the prefix lengths.  One row when the enterprise exists. */
-#define SQL_ARTICLE(SHADOW) \
+ * or NULL, $5 whether to return the stored body, then for the _shadow
+ * variant $6 the prefix lengths, and last ($6, or $7 with _shadow) the
+ * link id of the request's share link or NULL.  One row when the
+ * enterprise exists. */
+#define SQL_ARTICLE(SHADOW, LINK) \
     "SELECT" ART_COLUMNS("$5", SHADOW) \
     "  FROM enterprises e" \
     ART_JOIN("$2", "$3") \
+    ART_LINK_JOIN(LINK) \
     "  LEFT JOIN members m ON m.enterprise_id = e.enterprise_id" \
     "                     AND m.member_id = $4::bigint" \
     " WHERE e.code = $1"
-static const char sql_article[] = SQL_ARTICLE(ART_NO_SHADOW);
+static const char sql_article[] = SQL_ARTICLE(ART_NO_SHADOW, "$6");
 static const char sql_article_shadow[] =
-    SQL_ARTICLE(ART_SHADOW("$2", "$3", "$6"));
+    SQL_ARTICLE(ART_SHADOW("$2", "$3", "$6"), "$7");
 
 /* The session and the decision in one round trip, for a viewer who is not
  * cached (every request in QiweiCacheMode strict): the session statement
  * (db.h) with the article columns after its own.  $1 enterprise code,
- * $2 session hash, $3 module, $4 path, $5 store, and for the _shadow
- * variant $6 the prefix lengths.  No row when the session is not valid. */
-#define SQL_SESSION_ARTICLE(SHADOW) \
+ * $2 session hash, $3 module, $4 path, $5 store, for the _shadow variant
+ * $6 the prefix lengths, and last ($6, or $7 with _shadow) the share
+ * link's id or NULL.  No row when the session is not valid. */
+#define SQL_SESSION_ARTICLE(SHADOW, LINK) \
     QW_SQL_SESSION_SELECT "," ART_COLUMNS("$5", SHADOW) \
     QW_SQL_SESSION_FROM \
     ART_JOIN("$3", "$4") \
+    ART_LINK_JOIN(LINK) \
     QW_SQL_SESSION_WHERE
-static const char sql_session_article[] = SQL_SESSION_ARTICLE(ART_NO_SHADOW);
+static const char sql_session_article[] =
+    SQL_SESSION_ARTICLE(ART_NO_SHADOW, "$6");
 static const char sql_session_article_shadow[] =
-    SQL_SESSION_ARTICLE(ART_SHADOW("$3", "$4", "$6"));
+    SQL_SESSION_ARTICLE(ART_SHADOW("$3", "$4", "$6"), "$7");
 
 /* Longest article path, in characters (sql/003_articles.sql). */
 #define ART_PATH_MAX 1024
@@ -161,6 +182,12 @@ typedef struct {
     int allowed;             /* the session's member is in the audience */
     int share_ok;            /* a valid share link for this very article */
     const char *link_id;     /* hex, with share_ok */
+    int tok_decoded;         /* the request's token was decoded: */
+    qw_share_result tok_sr;  /* how, */
+    qw_share tok;            /* into what (with QW_SHARE_OK or _EXPIRED) */
+    const char *tok_link;    /* an authentic, unexpired token's link id in
+                              * hex, for the statement (LINK); else NULL */
+    int link_revoked;        /* that link was revoked one by one */
     int64_t enterprise_id, article_id;
     const char *mod;
     const char *path;        /* the URI decided: a request that inherits
@@ -293,6 +320,7 @@ static void take_row(request_rec *r, art_state *st, const char *mod,
         st->share_version = (uint32_t)apr_atoi64(COL(SHARE_VERSION));
         st->watermark = atoi(COL(WATERMARK));
         st->allowed = !strcmp(COL(ALLOWED), "t");
+        st->link_revoked = !strcmp(COL(LINK_REVOKED), "t");
         if (!NUL(BODY_TYPE)) {
             st->body_type = apr_pstrdup(r->pool, COL(BODY_TYPE));
         }
@@ -322,7 +350,7 @@ static int lookup(request_rec *r, art_state *st, const char *mod,
                   const qw_viewer *v)
 {
     qw_dir_cfg *d = qw_dir(r);
-    const char *values[6];
+    const char *values[7];
     PGresult *res;
     int shadow;
 
@@ -338,8 +366,9 @@ static int lookup(request_rec *r, art_state *st, const char *mod,
     shadow = qw_cfg_article_missing_allow(d);
     values[5] = shadow ? qw_path_cut_lengths(r->pool, r->uri, ART_PATH_MAX)
                        : NULL;
+    values[shadow ? 6 : 5] = st->tok_link;
     res = qw_db_exec(r, shadow ? ART_STMT_SHADOW : ART_STMT,
-                     shadow ? 6 : 5, values, NULL, NULL);
+                     shadow ? 7 : 6, values, NULL, NULL);
     if (!res) {
         return qw_unavailable(r);
     }
@@ -390,7 +419,7 @@ static int resolve(request_rec *r, art_state *st, const char *mod,
 {
     qw_dir_cfg *d = qw_dir(r);
     qw_resolve_with with;
-    const char *values[4];
+    const char *values[5];
     int rc, shadow;
 
     values[0] = mod;
@@ -399,8 +428,9 @@ static int resolve(request_rec *r, art_state *st, const char *mod,
     shadow = qw_cfg_article_missing_allow(d);
     values[3] = shadow ? qw_path_cut_lengths(r->pool, r->uri, ART_PATH_MAX)
                        : NULL;
+    values[shadow ? 4 : 3] = st->tok_link;
     with.stmt = shadow ? ART_SESSION_STMT_SHADOW : ART_SESSION_STMT;
-    with.nvalues = shadow ? 4 : 3;
+    with.nvalues = shadow ? 5 : 4;
     with.values = values;
     rc = qw_viewer_resolve_with(r, v, &with);
     if (with.res) {
@@ -469,18 +499,36 @@ static int lookup_member(request_rec *r, art_state *st, const char *mod,
     return OK;
 }
 
+/* Decode the request's share token before the article statement runs, so
+ * that the statement can say whether that very link was revoked
+ * (LINK_REVOKED).  Pure: the verdict is logged by check_share. */
+static void decode_token(request_rec *r, art_state *st, const char *tok,
+                         size_t toklen)
+{
+    if (!tok || st->tok_decoded) {
+        return;
+    }
+    st->tok_decoded = 1;
+    st->tok_sr = qw_share_decode(qw_keys(), tok, toklen,
+                                 apr_time_sec(r->request_time), &st->tok);
+    if (st->tok_sr == QW_SHARE_OK) {
+        st->tok_link = qw_share_link_hex(r->pool, st->tok.link_id);
+    }
+}
+
 /* Check a share token against the article.  Returns OK (st->share_ok
  * set), HTTP_FORBIDDEN, HTTP_GONE or HTTP_SERVICE_UNAVAILABLE. */
 static int check_share(request_rec *r, art_state *st, const char *mod,
                        const char *tok, size_t toklen)
 {
-    const qw_keyring *kr = qw_keys();
     qw_share s;
     qw_share_result sr;
     const char *why = NULL;
     int rc;
 
-    sr = qw_share_decode(kr, tok, toklen, apr_time_sec(r->request_time), &s);
+    decode_token(r, st, tok, toklen);
+    sr = st->tok_sr;
+    s = st->tok;
     if (sr == QW_SHARE_INVALID) {
         QW_REASON(r, "QW0902");
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
@@ -514,6 +562,9 @@ static int check_share(request_rec *r, art_state *st, const char *mod,
     }
     else if (s.share_version != st->share_version) {
         why = "the link was revoked";
+    }
+    else if (st->link_revoked) {
+        why = "this link was revoked (DELETE links/ID)";
     }
     if (why) {
         QW_REASON(r, "QW0904");
@@ -553,6 +604,7 @@ static int art_check_authn(request_rec *r)
     if (!path_ok(r)) {
         return HTTP_BAD_REQUEST;
     }
+    decode_token(r, st, tok, toklen);
     /* a link needs the article's current share state, and a stored body
      * comes from the database anyway: only plain member reads use the
      * cache */
@@ -741,6 +793,7 @@ static int redecide(request_rec *r, const char *mod)
         return HTTP_BAD_REQUEST;
     }
     tok = share_param(r, &toklen);
+    decode_token(r, st, tok, toklen);
     cacheable = !tok && !qw_cfg_article_store(d);
     if ((rc = resolve(r, st, mod, &v, cacheable)) != OK) {
         return rc;

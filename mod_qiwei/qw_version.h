@@ -6,6 +6,6 @@
 
 /* The schema version this build needs; sql/NNN_*.sql files up to this number
  * must have been applied (qw_schema_version.version). */
-#define QW_SCHEMA_VERSION 17
+#define QW_SCHEMA_VERSION 18
 
 #endif

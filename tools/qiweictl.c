@@ -1439,6 +1439,46 @@ static int c_article_link(qw_store *st, opts *o)
     return 0;
 }
 
+/* article links ENT MODULE PATH: the live links (sql/018), newest first */
+static int c_article_links(qw_store *st, opts *o)
+{
+    apr_array_header_t *arr;
+    qw_article a;
+    qw_status rc = qw_article_get(st, ARG(0), ARG(1), ARG(2), &a);
+    int i;
+
+    if (rc != QW_OK || (rc = qw_article_links(st, ARG(0), a.id, 1000, 0,
+                                              &arr)) != QW_OK) {
+        return fail(st, rc);
+    }
+    for (i = 0; i < arr->nelts; i++) {
+        const qw_share_link_row *w = &APR_ARRAY_IDX(arr, i,
+                                                    qw_share_link_row);
+        printf("%s  made %s by %s  expires %s\n", w->link_id,
+               w->created_at, w->created_by,
+               w->expires_at ? w->expires_at : "never");
+    }
+    if (arr->nelts == 0) {
+        printf("no live share link for %s\n", ARG(2));
+    }
+    return 0;
+}
+
+/* article unlink ENT MODULE PATH LINK_ID: revoke that one link */
+static int c_article_unlink(qw_store *st, opts *o)
+{
+    int already = 0;
+    qw_status rc = qw_article_revoke_link(st, ARG(0), ARG(1), ARG(2), ARG(3),
+                                          &already);
+
+    if (rc != QW_OK) {
+        return fail(st, rc);
+    }
+    printf("share link %s of %s: revoked%s\n", ARG(3), ARG(2),
+           already ? " (already)" : "");
+    return 0;
+}
+
 static int c_article_show(qw_store *st, opts *o)
 {
     qw_article a;
@@ -2099,6 +2139,10 @@ static const cmd cmds[] = {
       "article share ENT MODULE PATH on|off|revoke" },
     { "article", "link", 3, O_EXPIRES | O_BASEURL, 1, 1, c_article_link,
       "article link ENT MODULE PATH [--expires SECONDS] [--base-url URL]" },
+    { "article", "links", 3, 0, 0, 1, c_article_links,
+      "article links ENT MODULE PATH" },
+    { "article", "unlink", 4, 0, 1, 1, c_article_unlink,
+      "article unlink ENT MODULE PATH LINK_ID" },
     { "article", "show", 3, 0, 0, 1, c_article_show,
       "article show ENT MODULE PATH" },
     { "article", "list", 1, 0, 0, 1, c_article_list, "article list ENT" },
@@ -2116,6 +2160,7 @@ static int reads_only(const cmd *c)
         c_member_show, c_audit_verify, c_audit_head, c_audit_list,
         c_audit_export,
         c_article_cat, c_article_show, c_article_list, c_admin_list,
+        c_article_links,
         c_article_link, c_migrate, c_mailbox_list, c_mailbox_sent,
         c_mailbox_receipts, NULL
     };

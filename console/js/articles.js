@@ -3,7 +3,8 @@
 // the audience (everyone, departments with their sub-departments, roles,
 // named people), responsible and related persons, confidential,
 // watermark on / off / inherit, external sharing (on, off, revoke every
-// link; make a link with its expiry), and the upload of a stored body.
+// link; the live links with their expiry, each revocable; make a link with
+// its expiry), and the upload of a stored body.
 // Every change shows what the revocation barrier confirmed.
 import * as api from './api.js';
 import {h, clear, message, field, newId} from './dom.js';
@@ -66,8 +67,16 @@ addStrings({
     articles_share_disable: '关闭分享并作废所有链接',
     articles_share_revoke: '作废所有已有链接',
     articles_shared: '分享设置已保存。',
-    articles_links: '本次制作的链接',
-    articles_links_hint: '链接只在制作时显示一次；服务器不列出已有链接，“作废所有已有链接”使之前的全部链接失效。',
+    articles_links: '分享链接',
+    articles_links_hint: '有效的链接（未过期、未作废），最新的在前。链接地址只在制作时显示一次；“作废所有已有链接”使全部链接失效，包括升级前制作、未列出的链接。',
+    articles_links_none: '没有有效的分享链接。',
+    articles_link_info: '链接 {id}：{expiry}；{by} 于 {at} 制作',
+    articles_link_revoke: '作废',
+    articles_link_revoke_label: '作废链接 {id}',
+    articles_link_confirm: '作废链接 {id}？持有它的人将无法再打开。',
+    articles_link_confirm_yes: '确认作废',
+    articles_link_cancel: '取消',
+    articles_link_revoked: '链接 {id} 已作废。',
     articles_expires: '有效期（小时，留空为永久）',
     articles_make_link: '制作分享链接',
     articles_link_made: '链接已制作。',
@@ -143,8 +152,16 @@ addStrings({
     articles_share_disable: 'Stop sharing and kill every link',
     articles_share_revoke: 'Kill every link made so far',
     articles_shared: 'Sharing saved.',
-    articles_links: 'Links made here',
-    articles_links_hint: 'A link is shown once, when it is made; the server does not list links. "Kill every link" ends all of them.',
+    articles_links: 'Share links',
+    articles_links_hint: 'The live links (not expired, not revoked), newest first. A link\'s address is shown once, when it is made. "Kill every link" ends all of them, also links made before this list existed, which it does not show.',
+    articles_links_none: 'No live share link.',
+    articles_link_info: 'Link {id}: {expiry}; made by {by} at {at}',
+    articles_link_revoke: 'Revoke',
+    articles_link_revoke_label: 'Revoke link {id}',
+    articles_link_confirm: 'Revoke link {id}? Whoever holds it can no longer open the article.',
+    articles_link_confirm_yes: 'Yes, revoke',
+    articles_link_cancel: 'Cancel',
+    articles_link_revoked: 'Link {id} revoked.',
     articles_expires: 'Expires in (hours; empty: never)',
     articles_make_link: 'Make a share link',
     articles_link_made: 'Link made.',
@@ -199,7 +216,7 @@ export const screen = {
 let state = {module: '', offset: 0};
 let seen = [];             // modules seen in lists (the operator's own)
 let depts = null;          // [{code, name, parent}] or null: not readable
-const made = {};           // article id -> [{url, link_id, label}] made in this page
+const made = {};           // article id -> [{url, link_id, expiry}] made in this page
 
 const csv = (s) => s.split(',').map((x) => x.trim()).filter((x) => x);
 
@@ -527,20 +544,99 @@ function articlePanel(a, detail, list, carried) {
       }
       show(r, t('articles_shared'));
     }}, t(label));
-  const links = h('ul', {id: 'article-links'});
+  // the live links: those made in this page at once (with their address,
+  // shown once), then the server's list (GET links) replaces them
+  const links = h('ul', {id: 'article-links', class: 'a-links'});
+  const linksMsg = h('div', {id: 'article-links-result', 'aria-live': 'polite'});
+  const linksNone = h('p', {id: 'article-links-none', class: 'muted'},
+                      t('articles_links_none'));
+  const expiryText = (unix, iso) => {
+    const d = unix ? new Date(unix * 1000) : iso ? new Date(iso) : null;
+    return d ? t('articles_until', {time: d.toLocaleString()}) : t('articles_never');
+  };
   const linkItem = (l) => {
-    const id = newId('link');
-    return h('li', {'data-link-id': l.link_id},
-             h('label', {for: id}, t('articles_link_label', {expiry: l.expiry})),
-             h('input', {type: 'text', id, readonly: true, class: 'mono a-link',
-                         value: l.url}));
+    const li = h('li', {'data-link-id': l.link_id});
+    const revoke = async () => {
+      const r = await api.del(base + '/links/' + api.enc(l.link_id));
+      clear(linksMsg);
+      linksMsg.appendChild(result(r, t('articles_link_revoked', {id: l.link_id})));
+      if (r.status >= 200 && r.status < 300) {
+        made[a.id] = (made[a.id] || []).filter((m) => m.link_id !== l.link_id);
+        li.remove();
+        linksNone.hidden = links.children.length > 0;
+      } else {
+        draw();
+      }
+    };
+    const ask = () => {
+      clear(li);
+      const yes = h('button', {type: 'button', class: 'danger link-revoke-yes',
+                               onclick: revoke}, t('articles_link_confirm_yes'));
+      li.append(h('p', {class: 'a-link-confirm'},
+                  t('articles_link_confirm', {id: l.link_id})),
+                h('div', {class: 'actions'}, yes,
+                  h('button', {type: 'button', class: 'secondary link-revoke-cancel',
+                               onclick: draw}, t('articles_link_cancel'))));
+      yes.focus();
+    };
+    function draw() {
+      clear(li);
+      const info = l.created_at
+        ? t('articles_link_info', {id: l.link_id, expiry: l.expiry,
+                                   by: l.created_by, at: new Date(l.created_at)
+                                     .toLocaleString()})
+        : t('articles_link_label', {expiry: l.expiry});
+      if (l.url) {
+        const id = newId('link');
+        li.append(h('label', {for: id}, t('articles_link_label', {expiry: l.expiry})),
+                  h('input', {type: 'text', id, readonly: true, class: 'mono a-link',
+                              value: l.url}));
+        if (l.created_at) {
+          li.append(h('p', {class: 'muted a-link-info'}, info));
+        }
+      } else {
+        li.append(h('p', {class: 'a-link-info'}, info));
+      }
+      li.append(h('div', {class: 'actions'},
+        h('button', {type: 'button', class: 'secondary link-revoke',
+                     'aria-label': t('articles_link_revoke_label', {id: l.link_id}),
+                     onclick: ask}, t('articles_link_revoke'))));
+    }
+    draw();
+    return li;
+  };
+  const showLinks = (list) => {
+    clear(links);
+    for (const l of list) {
+      links.appendChild(linkItem(l));
+    }
+    linksNone.hidden = list.length > 0;
   };
   // a share 'off' or 'revoke' killed them: not shown again
   if (!sh.enabled) {
     made[a.id] = [];
   }
-  for (const l of made[a.id] || []) {
-    links.appendChild(linkItem(l));
+  showLinks((made[a.id] || []).slice().reverse());
+  if (sh.enabled) {
+    const asked = Date.now();
+    api.get(base + '/links?limit=100').then((r) => {
+      if (r.status !== 200 || !r.data) {
+        clear(linksMsg);
+        linksMsg.appendChild(result(r, ''));
+        return;
+      }
+      // links made while the list was asked for are newer than it
+      const mine = made[a.id] || [];
+      const listed = r.data.items.map((x) => x.link_id);
+      showLinks(mine.filter((m) => m.at >= asked && !listed.includes(m.link_id))
+        .reverse()
+        .concat(r.data.items.map((x) => {
+          const m = mine.find((y) => y.link_id === x.link_id);
+          return {link_id: x.link_id, created_at: x.created_at,
+                  created_by: x.created_by, url: m ? m.url : null,
+                  expiry: expiryText(0, x.expires_at)};
+        })));
+    });
   }
   const hours = field(t('articles_expires'), {name: 'expires', type: 'number',
                                               min: '1', step: '1'});
@@ -556,13 +652,11 @@ function articlePanel(a, detail, list, carried) {
     clear(linkRes);
     linkRes.appendChild(result(r, t('articles_link_made')));
     if ((r.status === 201 || r.status === 202) && r.data && r.data.url) {
-      const l = {url: r.data.url, link_id: r.data.link_id,
-                 expiry: r.data.expires_at
-                   ? t('articles_until', {time: new Date(r.data.expires_at * 1000)
-                                                  .toLocaleString()})
-                   : t('articles_never')};
+      const l = {url: r.data.url, link_id: r.data.link_id, at: Date.now(),
+                 expiry: expiryText(r.data.expires_at, null)};
       (made[a.id] = made[a.id] || []).push(l);
-      links.appendChild(linkItem(l));
+      linksNone.hidden = true;
+      links.insertBefore(linkItem(l), links.firstChild);
     }
   });
   const shareSec = section('article-share', t('articles_share'),
@@ -576,7 +670,7 @@ function articlePanel(a, detail, list, carried) {
       sh.enabled ? shareAct('off', 'articles_share_disable') : null),
     sh.enabled ? linkForm : null,
     h('h4', null, t('articles_links')),
-    h('p', {class: 'muted'}, t('articles_links_hint')), links);
+    h('p', {class: 'muted'}, t('articles_links_hint')), linksMsg, linksNone, links);
 
   // the body
   const fileId = newId('file');

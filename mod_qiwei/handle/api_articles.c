@@ -470,6 +470,67 @@ static int post_link(qw_api *a, const qw_article *ar, const char *obj)
     return qw_api_json(a, HTTP_CREATED, out);
 }
 
+/* GET /articles/ID/links: the live share links (never their tokens),
+ * newest first. */
+static int list_links(qw_api *a, const qw_article *ar)
+{
+    apr_array_header_t *rows;
+    json_t *items = json_array();
+    qw_status rc;
+    int i;
+
+    rc = qw_article_links(&a->st, ent(a), ar->id, a->limit, a->offset,
+                          &rows);
+    if (rc != QW_OK) {
+        json_decref(items);
+        return qw_api_store_error(a, rc, NULL, NULL, NULL);
+    }
+    for (i = 0; i < rows->nelts; i++) {
+        const qw_share_link_row *w = &APR_ARRAY_IDX(rows, i,
+                                                    qw_share_link_row);
+        json_array_append_new(items, json_pack(
+            "{s:s, s:s, s:s?, s:s}", "link_id", w->link_id, "created_at",
+            w->created_at, "expires_at", w->expires_at, "created_by",
+            w->created_by));
+    }
+    return qw_api_json(a, HTTP_OK,
+                       json_pack("{s:o, s:b, s:i, s:i}", "items", items,
+                                 "share_effective", ar->share_effective,
+                                 "limit", (json_int_t)a->limit,
+                                 "offset", (json_int_t)a->offset));
+}
+
+/* DELETE /articles/ID/links/LINK_ID: revoke that one link.  204 when
+ * revoked now or before (idempotent; only the first writes a row), 404
+ * for a link the article has no record of. */
+static int delete_link(qw_api *a, const qw_article *ar, const char *obj,
+                       const char *link)
+{
+    int already = 0;
+    qw_status rc;
+
+    rc = qw_article_revoke_link(&a->st, ent(a), ar->module, ar->path, link,
+                                &already);
+    if (rc == QW_ERR_NOTFOUND) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, a->r,
+                      "QW1350: no share link %s for %s: 404",
+                      qw_sanitize_text(a->r->pool, link, 40), obj);
+        return qw_api_error(a, HTTP_NOT_FOUND, "link_id",
+                            "no such share link for this article (a link "
+                            "made before schema 18 is revoked only with "
+                            "all the others: PUT share revoke)");
+    }
+    if (rc != QW_OK) {
+        return qw_api_store_error(a, rc, ar->module, "share-link-revoke",
+                                  obj);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, a->r,
+                  "QW1351: share link %s of %s revoked%s by %s", link, obj,
+                  already ? " (before)" : "", a->st.who.actor
+                  ? a->st.who.actor : "-");
+    return qw_api_no_content(a);
+}
+
 /* GET /articles/ID/readers: who read it, as the operation log has it
  * (article.c writes every read of a confidential article and every view
  * through a share link), newest first. */
@@ -507,11 +568,11 @@ static int one_article(qw_api *a)
 {
     request_rec *r = a->r;
     qw_article ar;
-    const char *obj, *sub = a->nseg == 3 ? a->seg[2] : NULL;
+    const char *obj, *sub = a->nseg >= 3 ? a->seg[2] : NULL;
     int done = OK;
     qw_status rc;
 
-    if (a->nseg > 3) {
+    if (a->nseg > 4 || (a->nseg == 4 && strcmp(a->seg[2], "links"))) {
         return qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such resource");
     }
     if (sub && strcmp(sub, "audience") && strcmp(sub, "people")
@@ -555,7 +616,22 @@ static int one_article(qw_api *a)
         }
         return list_readers(a, &ar, obj);
     }
+    if (!strcmp(sub, "links") && a->nseg == 4) {
+        if (r->method_number != M_DELETE) {
+            return method_not_allowed(a);
+        }
+        if (qw_api_need(a, ar.module, "share-link-revoke", obj, &done)) {
+            return done;
+        }
+        return delete_link(a, &ar, obj, a->seg[3]);
+    }
     if (!strcmp(sub, "links")) {
+        if (r->method_number == M_GET) {
+            if (qw_api_need(a, ar.module, "read", obj, &done)) {
+                return done;
+            }
+            return list_links(a, &ar);
+        }
         if (r->method_number != M_POST) {
             return method_not_allowed(a);
         }

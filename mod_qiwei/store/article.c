@@ -816,7 +816,7 @@ static qw_status share_link_write(qw_store *st, void *baton,
                                   qw_store_audit *audit)
 {
     article_change *b = baton;
-    const char *params[2];
+    const char *params[2], *ins[6];
     PGresult *res;
     qw_status rc;
     qw_share s;
@@ -855,6 +855,22 @@ static qw_status share_link_write(qw_store *st, void *baton,
         return qw_store_error(st, QW_ERR_CRYPTO, "cannot make the link");
     }
     *b->link_id = s.link_id;
+    /* the record the list and the revocation of one link use
+     * (sql/018_share_links.sql), in this transaction with the audit row */
+    ins[0] = params[0];
+    ins[1] = params[1];
+    ins[2] = qw_share_link_hex(st->pool, s.link_id);
+    ins[3] = apr_psprintf(st->pool, "%u", (unsigned)s.share_version);
+    ins[4] = s.expires ? qw_i64(st->pool, s.expires) : NULL;
+    ins[5] = st->who.actor ? st->who.actor : "system";
+    res = qw_store_exec(st, "INSERT INTO share_links (enterprise_id, "
+                        "article_id, link_id, share_version, expires_at, "
+                        "created_by) VALUES ($1, $2, $3, $4, "
+                        "to_timestamp($5::bigint), $6)", 6, ins, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    PQclear(res);
     return article_audit(st, audit, eid, b->module, "share-link",
                          object_of(st, aid, b->path),
                          json_text(st, json_pack("{s:s, s:I, s:i}", "link",
@@ -892,6 +908,147 @@ qw_status qw_article_share_link(qw_store *st, const char *ent,
         OPENSSL_cleanse(*token, strlen(*token));
         *token = NULL;
     }
+    return rc;
+}
+
+/* $1 enterprise id, $2 article id, $3 limit, $4 offset: the live links
+ * of the article (made under its current share_version, not revoked, not
+ * expired), newest first. */
+#define LINK_COLS(X, L) \
+    X(LINK_ID, " sl.link_id") \
+    X(CREATED_AT, " to_char(sl.created_at AT TIME ZONE 'UTC', " \
+                  "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')") \
+    X(EXPIRES_AT, " to_char(sl.expires_at AT TIME ZONE 'UTC', " \
+                  "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')") \
+    L(CREATED_BY, " sl.created_by")
+#define LINK_COL_ENUM(name, expr) LINK_COL_##name,
+enum { LINK_COLS(LINK_COL_ENUM, LINK_COL_ENUM) };
+static const char sql_links[] =
+    "SELECT" LINK_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
+    " FROM articles a JOIN share_links sl"
+    "   ON sl.enterprise_id = a.enterprise_id"
+    "  AND sl.article_id = a.article_id"
+    "  AND sl.share_version = a.share_version"
+    " WHERE a.enterprise_id = $1 AND a.article_id = $2"
+    "   AND sl.revoked_at IS NULL"
+    "   AND (sl.expires_at IS NULL OR sl.expires_at > now())"
+    " ORDER BY sl.created_at DESC, sl.link_id LIMIT $3 OFFSET $4";
+
+qw_status qw_article_links(qw_store *st, const char *ent, int64_t article_id,
+                           long limit, long offset,
+                           apr_array_header_t **out)
+{
+    const char *params[4];
+    PGresult *res;
+    qw_status rc;
+    int i, n;
+    int64_t eid = qw_store_enterprise_id(st, ent, &rc);
+
+    if (eid < 0) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, article_id);
+    params[2] = apr_ltoa(st->pool, limit > 0 ? limit : 100);
+    params[3] = apr_ltoa(st->pool, offset > 0 ? offset : 0);
+    res = qw_store_exec(st, sql_links, 4, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    n = PQntuples(res);
+    *out = apr_array_make(st->pool, n + 1, sizeof(qw_share_link_row));
+    for (i = 0; i < n; i++) {
+        qw_share_link_row *w = apr_array_push(*out);
+#define COL(name) PQgetvalue(res, i, LINK_COL_##name)
+        w->link_id = apr_pstrdup(st->pool, COL(LINK_ID));
+        w->created_at = apr_pstrdup(st->pool, COL(CREATED_AT));
+        w->expires_at = PQgetisnull(res, i, LINK_COL_EXPIRES_AT) ? NULL
+                        : apr_pstrdup(st->pool, COL(EXPIRES_AT));
+        w->created_by = apr_pstrdup(st->pool, COL(CREATED_BY));
+#undef COL
+    }
+    PQclear(res);
+    return QW_OK;
+}
+
+static qw_status revoke_link_write(qw_store *st, void *baton,
+                                   qw_store_audit *audit)
+{
+    article_change *b = baton;
+    const char *params[4];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid, aid;
+    int n;
+
+    if ((rc = lock_article(st, b->ent, b->module, b->path, &eid, &aid))
+        != QW_OK) {
+        return rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, aid);
+    params[2] = b->value;
+    params[3] = st->who.actor ? st->who.actor : "system";
+    res = qw_store_exec(st, "UPDATE share_links SET revoked_at = now(), "
+                        "revoked_by = $4 WHERE enterprise_id = $1 AND "
+                        "article_id = $2 AND link_id = $3 AND revoked_at "
+                        "IS NULL", 4, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    n = atoi(PQcmdTuples(res));
+    PQclear(res);
+    if (n == 0) {
+        res = qw_store_exec(st, "SELECT 1 FROM share_links WHERE "
+                            "enterprise_id = $1 AND article_id = $2 AND "
+                            "link_id = $3", 3, params, &rc);
+        if (res == NULL) {
+            return rc;
+        }
+        n = PQntuples(res);
+        PQclear(res);
+        if (n == 0) {
+            return qw_store_error(st, QW_ERR_NOTFOUND, "no share link %s "
+                                  "for this article (links made before "
+                                  "schema 18 are revoked all at once: PUT "
+                                  "share revoke)", b->value);
+        }
+        audit->unchanged = 1;           /* revoked before: nothing to do */
+        *b->returned = "already";
+        return QW_OK;
+    }
+    return article_audit(st, audit, eid, b->module, "share-link-revoke",
+                         object_of(st, aid, b->path),
+                         json_text(st, json_pack("{s:s}", "link",
+                                                 b->value)));
+}
+
+qw_status qw_article_revoke_link(qw_store *st, const char *ent,
+                                 const char *module, const char *path,
+                                 const char *link_id, int *already)
+{
+    article_change b;
+    const char *ret = NULL;
+    qw_status rc;
+    size_t i;
+
+    *already = 0;
+    if (link_id == NULL || strlen(link_id) != 16) {
+        return qw_store_error(st, QW_ERR_NOTFOUND, "no such share link");
+    }
+    for (i = 0; i < 16; i++) {
+        if (!((link_id[i] >= '0' && link_id[i] <= '9')
+              || (link_id[i] >= 'a' && link_id[i] <= 'f'))) {
+            return qw_store_error(st, QW_ERR_NOTFOUND, "no such share link");
+        }
+    }
+    if ((rc = article_change_init(st, &b, ent, module, path)) != QW_OK) {
+        return rc;
+    }
+    b.value = link_id;
+    b.returned = &ret;
+    rc = qw_store_write(st, revoke_link_write, &b);
+    *already = rc == QW_OK && ret != NULL;
     return rc;
 }
 

@@ -504,6 +504,27 @@ qw_status qw_article_share_link(qw_store *st, const char *ent,
                                 const char *module, const char *path,
                                 int64_t ttl, char **token, uint64_t *link_id,
                                 int *master_on);
+/* A share link as sql/018_share_links.sql records it (never the token). */
+typedef struct {
+    const char *link_id;       /* 16 hex digits */
+    const char *created_at;    /* UTC, 2026-01-02T03:04:05Z */
+    const char *expires_at;    /* the same, NULL: never */
+    const char *created_by;    /* the actor as the log names it */
+} qw_share_link_row;
+/* The live links of article article_id of ent (made under its current
+ * share_version, not revoked, not expired), newest first; limit <= 0:
+ * 100.  *out is an array of qw_share_link_row.  Links made before schema
+ * 18 have no record and are not listed. */
+qw_status qw_article_links(qw_store *st, const char *ent, int64_t article_id,
+                           long limit, long offset,
+                           apr_array_header_t **out);
+/* Revoke one recorded link (16 hex digits) of the article, with its audit
+ * row ("share-link-revoke"); the gate refuses it from the commit on.
+ * QW_ERR_NOTFOUND when the article has no such record; a link revoked
+ * before: QW_OK, *already set, nothing written. */
+qw_status qw_article_revoke_link(qw_store *st, const char *ent,
+                                 const char *module, const char *path,
+                                 const char *link_id, int *already);
 qw_status qw_article_get(qw_store *st, const char *ent, const char *module,
                          const char *path, qw_article *out);
 /* Articles of ent (of one module when module is not NULL), by path. */
