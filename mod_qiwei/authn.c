@@ -192,7 +192,13 @@ int qw_viewer_resolve_with(request_rec *r, qw_viewer **out,
         return qw_unavailable(r);
     }
     q->resolved = 1;
-    if (PQntuples(res) != 1 || PQnfields(res) < QW_SESSION_COLUMNS) {
+#define COL(name) PQgetvalue(res, 0, QW_SESSION_COL_##name)
+    /* the two timeouts (db.h): expires_at > now() and last_seen_at +
+     * idle_seconds > now(), on the database's clock: both columns are
+     * differences from its now(), exact to the microsecond */
+    if (PQntuples(res) != 1 || PQnfields(res) < QW_SESSION_COLUMNS
+        || !(strtod(COL(EXPIRES_IN), NULL) > 0)
+        || !(strtod(COL(SEEN_AGO), NULL) < atoi(COL(IDLE_SECONDS)))) {
         QW_REASON(r, "QW0204");
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "QW0204: session %s... unknown, expired or not an "
@@ -203,7 +209,6 @@ int qw_viewer_resolve_with(request_rec *r, qw_viewer **out,
         return OK;
     }
     v = apr_pcalloc(r->pool, sizeof(*v));
-#define COL(name) PQgetvalue(res, 0, QW_SESSION_COL_##name)
     v->enterprise_id = apr_atoi64(COL(ENTERPRISE_ID));
     v->enterprise_code = d->enterprise;
     v->session_id = apr_atoi64(COL(SESSION_ID));

@@ -123,12 +123,20 @@ static const char sql_session[] =
     QW_SQL_SESSION_SELECT QW_SQL_SESSION_FROM QW_SQL_SESSION_WHERE;
 
 /* The last-seen write, only when sql_session said it is due.  The repeated
- * condition keeps concurrent requests of one session from writing twice. */
+ * condition keeps concurrent requests of one session from writing twice
+ * (a fresh row is not written at all).  A written row turns
+ * synchronous_commit off for this statement's own transaction only
+ * (set_config(..., true) is SET LOCAL; RETURNING runs only for a row
+ * written, before the commit): the commit does not wait for the WAL
+ * flush.  It is only a last-seen time: a crash can lose the latest write,
+ * and the idle timeout then counts from the one before, at most
+ * min(60 s, idle/10) earlier.  Nothing else on the connection changes. */
 static const char sql_session_touch[] =
     "UPDATE sessions SET last_seen_at = now()"
     " WHERE enterprise_id = $1 AND session_id = $2"
     "   AND last_seen_at < now() - make_interval(secs =>"
-    "       least(60, idle_seconds / 10))";
+    "       least(60, idle_seconds / 10))"
+    " RETURNING set_config('synchronous_commit', 'off', true)";
 
 static const char sql_login[] =
     "SELECT" QW_LOGIN_COLS(QW_COL_SQL, QW_COL_SQL_LAST)

@@ -26,8 +26,13 @@ typedef struct qw_db_pool qw_db_pool;
  * to everything the providers need, as one plain join, in three parts so
  * that a statement which needs more in the same round trip (article.c)
  * starts with the same columns, joins and conditions.  $1 is the enterprise
- * code, $2 the SHA-256 of the session token (binary).  Timeouts and status
- * are checked here, not in C, so every node applies the same clock.  The
+ * code, $2 the SHA-256 of the session token (binary).  Status and
+ * enterprise are checked here; the two timeouts are checked by authn.c on
+ * SEEN_AGO, IDLE_SECONDS and EXPIRES_IN, which are computed here from the
+ * database's now(), so every node still applies the same clock (issue 14:
+ * the two conditions in the WHERE clause were seven function calls that
+ * PostgreSQL sets up, permission-checks and runs on every execution, 7 %
+ * of the statement's backend instructions; docs/performance.md).  The
  * member's departments (with ancestors) and roles are read from columns
  * that triggers keep up to date (sql/008_access_columns.sql): sub-selects
  * and a data-modifying CTE here cost PostgreSQL several times a static
@@ -76,8 +81,6 @@ enum {
     "                AND m.member_id = s.member_id"
 #define QW_SQL_SESSION_WHERE \
     " WHERE e.code = $1 AND s.token_hash = $2" \
-    "   AND s.expires_at > now()" \
-    "   AND s.last_seen_at + make_interval(secs => s.idle_seconds) > now()" \
     "   AND m.status = 'active'"
 
 /* QW_STMT_LOGIN ($1 enterprise code, $2 account): the member's row, if
