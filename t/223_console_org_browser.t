@@ -144,6 +144,15 @@ my $r = drive(
         { wait => '#dep-delete' }, { click => '#dep-delete' },
         { wait => '.dep-result #action-result[data-status="409"]' },
         { text => '.dep-result #action-result', as => 'del_refused' },
+        # the same refusal held on its way while another department's
+        # panel is opened: it is not said under that department
+        { hold => "*/api/v1/departments/hq$u" },
+        { click => '#dep-delete' },
+        { click => "li[data-code=\"ops$u\"] > button.dep-manage" },
+        { wait => "#dep-panel section[data-code=\"ops$u\"]" },
+        { release => 1 }, { settle => 1 },
+        { eval => "document.querySelectorAll('#dep-panel #action-result')"
+                . '.length', as => 'late_refusal' },
         # move eng (with web) under ops, then delete the empty web
         { click => "li[data-code=\"eng$u\"] > button.dep-manage" },
         { wait => '#dep-move-form' },
@@ -193,6 +202,8 @@ like $r->{del_refused} // '', qr/not empty: 2 sub-departments/,
     'delete a non-empty department: refused, the reason shown';
 is ent_sql("SELECT count(*) FROM departments WHERE code = 'hq$u'"), 1,
     '... still there';
+is $r->{late_refusal}, 0,
+    '... refused again after another panel was opened: not said there';
 like $r->{moved} // '', qr/Department eng\Q$u\E moved/, 'move: under ops, with web';
 is ent_sql("SELECT p.code FROM departments d JOIN departments p ON"
            . " p.department_id = d.parent_id WHERE d.code = 'eng$u'"),

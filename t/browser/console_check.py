@@ -14,11 +14,15 @@ The script (JSON on stdin):
    "cookies": ["qiwei_admin=...;/t220/qiwei/"],   (optional, HttpOnly)
    "steps": [STEP, ...]}
 Steps, run in order (a failing step stops the run):
-  {"go": "/t220/qiwei/console/"}          navigate, wait for load
-  {"wait": CSS, "text": "substr", "timeout": 10}
+  {"go": "/t220/qiwei/console/"}          navigate, wait for its load
+  {"wait": CSS, "text": "substr", "timeout": 20}
                                           until an element matches (and
                                           its textContent holds text)
-  {"wait_js": EXPR, "timeout": 10}        until EXPR is truthy
+  {"wait_js": EXPR, "timeout": 20}        until EXPR is truthy
+  {"settle": true, "timeout": 20}         until no API call of the console
+                                          is on its way (<main> is not
+                                          aria-busy: every answer came and
+                                          was drawn, or dropped)
   {"fill": CSS, "value": "..."}           set a field's value (input event)
   {"fill_totp": CSS, "secret": B32 | "secret_from": CSS, "offset": 0}
                                           the RFC 6238 code of the secret
@@ -34,12 +38,14 @@ Steps, run in order (a failing step stops the run):
   {"sleep": 0.5}
   {"hold": "*api/v1/departments*"}        hold the page's requests whose URL
                                           matches (CDP Fetch): they wait
-  {"release": true, "timeout": 10}        until one was held, then let every
+  {"release": true, "timeout": 20}        until one was held, then let every
                                           held request go on (and hold no
                                           more)
   {"release": "result=success"}           until a held request's URL holds
                                           the text, then let those go on
                                           (the others stay held)
+A step's timeout is 20 s unless it says (CI machines may be slow and
+loaded; a wait ends as soon as its condition holds).
 Prints {"ok": bool, "step": index of the failing step, "error": ...,
 "results": {NAME: value}, "dialogs": [...], "exceptions": [...]} and exits
 0; exits 2 when the browser could not be started.
@@ -92,8 +98,12 @@ def set_size(b, w, h):
 
 
 def run_step(b, s, cfg, results, axe):
-    t = s.get("timeout", 10)
+    t = s.get("timeout", 20)
     if "go" in s:
+        # a load event of an earlier page (a form that navigated, a
+        # reload) must not pass for this navigation's
+        b.events = [e for e in b.events
+                    if e["method"] != "Page.loadEventFired"]
         b.send("Page.navigate", url=cfg["base"] + s["go"])
         b.wait_event("Page.loadEventFired", timeout=30)
     elif "wait" in s:
@@ -105,6 +115,8 @@ def run_step(b, s, cfg, results, axe):
         wait_js(b, expr, t)
     elif "wait_js" in s:
         wait_js(b, s["wait_js"], t)
+    elif "settle" in s:
+        wait_js(b, "!document.querySelector('#main[aria-busy=true]')", t)
     elif "fill" in s or "fill_totp" in s:
         css = s.get("fill") or s.get("fill_totp")
         if "fill_totp" in s:
