@@ -102,6 +102,7 @@ def run_step(b, s, cfg, results, axe):
     if "go" in s:
         # a load event of an earlier page (a form that navigated, a
         # reload) must not pass for this navigation's
+        drain(b, 0.2)
         b.events = [e for e in b.events
                     if e["method"] != "Page.loadEventFired"]
         b.send("Page.navigate", url=cfg["base"] + s["go"])
