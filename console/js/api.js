@@ -144,6 +144,17 @@ export async function request(method, path, body, opts) {
   return out;
 }
 
+// A call made without request() (an upload of a file as the body): it
+// counts as on its way too, until run() has read the answer.
+export async function tracked(run) {
+  busy(1);
+  try {
+    return await run();
+  } finally {
+    busy(-1);
+  }
+}
+
 export const get = (p, o) => request('GET', p, undefined, o);
 export const post = (p, b, o) => request('POST', p, b === undefined ? {} : b, o);
 export const put = (p, b, o) => request('PUT', p, b, o);
