@@ -44,6 +44,17 @@ Steps, run in order (a failing step stops the run):
   {"release": "result=success"}           until a held request's URL holds
                                           the text, then let those go on
                                           (the others stay held)
+  {"hold": [{"url": "*/roles/*"}, {"url": "*/api/v1/admins?*",
+            "stage": "Response"}]}       several patterns; a Response one
+                                          holds the server's answer (the
+                                          server has done the call)
+  {"held": TEXT, "count": 1, "timeout": 20}
+                                          until that many held requests'
+                                          URLs hold the text (none goes on)
+  {"release": TEXT, "count": 2, "newest": true}
+                                          until that many held requests
+                                          match, then let only the newest
+                                          of them go on
 A step's timeout is 20 s unless it says (CI machines may be slow and
 loaded; a wait ends as soon as its condition holds).
 Prints {"ok": bool, "step": index of the failing step, "error": ...,
@@ -178,24 +189,43 @@ def run_step(b, s, cfg, results, axe):
     elif "sleep" in s:
         drain(b, s["sleep"])
     elif "hold" in s:
-        b.send("Fetch.enable", patterns=[{"urlPattern": s["hold"],
-                                          "requestStage": "Request"}])
+        pats = s["hold"] if isinstance(s["hold"], list) else [{"url": s["hold"]}]
+        b.send("Fetch.enable", patterns=[
+            {"urlPattern": p["url"], "requestStage": p.get("stage", "Request")}
+            for p in pats])
+    elif "held" in s:
+        deadline = time.time() + t
+
+        def n_held():
+            return sum(1 for e in b.events
+                       if e["method"] == "Fetch.requestPaused"
+                       and s["held"] in e["params"]["request"]["url"])
+        while n_held() < s.get("count", 1):
+            if time.time() > deadline:
+                raise RuntimeError("held: %d request(s) for %r"
+                                   % (n_held(), s["held"]))
+            drain(b, 0.1)
     elif "release" in s:
         which = s["release"] if isinstance(s["release"], str) else ""
 
         def wanted(e):
             return (e["method"] == "Fetch.requestPaused"
                     and which in e["params"]["request"]["url"])
+        need = s.get("count", 1)
         deadline = time.time() + t
-        while not any(wanted(e) for e in b.events):
+        while sum(1 for e in b.events if wanted(e)) < need:
             if time.time() > deadline:
-                raise RuntimeError("release: no request held for %r" % which)
+                raise RuntimeError("release: %d request(s) held for %r, not %d"
+                                   % (sum(1 for e in b.events if wanted(e)),
+                                      which, need))
             drain(b, 0.1)
         held = [e for e in b.events if wanted(e)]
-        b.events = [e for e in b.events if not wanted(e)]
+        if s.get("newest"):
+            held = held[-1:]
+        b.events = [e for e in b.events if not any(e is x for x in held)]
         for e in held:
             b.send("Fetch.continueRequest", requestId=e["params"]["requestId"])
-        if not which:
+        if not which and not s.get("newest"):
             b.send("Fetch.disable")
     else:
         raise RuntimeError("unknown step %s" % json.dumps(s))
