@@ -144,6 +144,15 @@ my $r = drive(
         { wait => '#dep-delete' }, { click => '#dep-delete' },
         { wait => '.dep-result #action-result[data-status="409"]' },
         { text => '.dep-result #action-result', as => 'del_refused' },
+        # the same refusal held on its way while another department's
+        # panel is opened: it is not said under that department
+        { hold => "*/api/v1/departments/hq$u" },
+        { click => '#dep-delete' },
+        { click => "li[data-code=\"ops$u\"] > button.dep-manage" },
+        { wait => "#dep-panel section[data-code=\"ops$u\"]" },
+        { release => 1 }, { settle => 1 },
+        { eval => "document.querySelectorAll('#dep-panel #action-result')"
+                . '.length', as => 'late_refusal' },
         # move eng (with web) under ops, then delete the empty web
         { click => "li[data-code=\"eng$u\"] > button.dep-manage" },
         { wait => '#dep-move-form' },
@@ -193,6 +202,8 @@ like $r->{del_refused} // '', qr/not empty: 2 sub-departments/,
     'delete a non-empty department: refused, the reason shown';
 is ent_sql("SELECT count(*) FROM departments WHERE code = 'hq$u'"), 1,
     '... still there';
+is $r->{late_refusal}, 0,
+    '... refused again after another panel was opened: not said there';
 like $r->{moved} // '', qr/Department eng\Q$u\E moved/, 'move: under ops, with web';
 is ent_sql("SELECT p.code FROM departments d JOIN departments p ON"
            . " p.department_id = d.parent_id WHERE d.code = 'eng$u'"),
@@ -231,6 +242,23 @@ $r = drive(
         { wait => '#adm-out #action-result', text => 'granted' },
         { text => '#action-result', as => 'grant_text' },
         { text => "tr[data-admin=\"$victim\"]", as => 'victim_row' },
+        # two grants in a row: each answer draws the screen again, and the
+        # answer to the first redraw (made before the second grant) comes
+        # last: the screen shows the newer one, both roles granted
+        { hold => [{ url => "*/api/v1/admins/$victim/roles/*" },
+                   { url => '*/api/v1/admins?limit=*', stage => 'Response' }] },
+        { click => "tr[data-admin=\"$victim\"] input[data-grant=\"nws$u\"]" },
+        { click => "tr[data-admin=\"$victim\"] input[data-grant=\"set$u\"]" },
+        { release => "roles/nws$u" }, { held => 'limit=', count => 1 },
+        { release => "roles/set$u" },
+        { release => 'limit=', count => 2, newest => 1 },
+        { wait => '#adm-out #action-result', text => "set$u granted" },
+        { release => 1 }, { settle => 1 },
+        { eval => "document.querySelector('tr[data-admin=\"$victim\"]"
+                . " input[data-grant=\"set$u\"]').checked", as => 'two_set' },
+        { eval => "document.querySelector('tr[data-admin=\"$victim\"]"
+                . " input[data-grant=\"nws$u\"]').checked", as => 'two_nws' },
+        { text => '#adm-out #action-result', as => 'two_note' },
         # disable the victim
         { click => "tr[data-admin=\"$victim\"] [data-action=admin-status]" },
         { wait => '#adm-out #action-result', text => 'is now' },
@@ -273,6 +301,15 @@ like $r->{role_text} // '', qr/Role ops\Q$u\E saved/,
     'a new role: through the step-up dialog, saved';
 like $r->{grant_text} // '', qr/Role ops\Q$u\E granted to \Q$victim\E/, 'grant by checkbox';
 like $r->{victim_row} // '', qr/news, wiki/, '... the admin now has its modules';
+ok $r->{two_set} && $r->{two_nws},
+    'two grants answered close together: the screen shows both';
+like $r->{two_note} // '', qr/Role set\Q$u\E granted/,
+    '... with the newer one\'s result (the older redraw was dropped)';
+is ent_sql("SELECT count(*) FROM admin_account_roles g JOIN admin_accounts a"
+           . " ON a.admin_id = g.admin_id JOIN admin_roles r ON r.role_id ="
+           . " g.role_id WHERE"
+           . " a.account = '$victim' AND r.name IN ('nws$u', 'set$u')"), 2,
+    '... and both are stored';
 is ent_sql("SELECT status FROM admin_accounts WHERE account = '$victim'"),
     'disabled', 'disable an admin';
 like $r->{weak_text} // '', qr/password/i, 'create admin: a weak password refused, said why';

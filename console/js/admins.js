@@ -7,7 +7,7 @@
 // role changes, status and creating an admin are privileged calls: the
 // step-up dialog comes first.
 import * as api from './api.js';
-import {h, clear, field, newId} from './dom.js';
+import {h, clear, field, newId, latest} from './dom.js';
 import {t, addStrings} from './i18n.js';
 import {result} from './members.js';
 
@@ -120,14 +120,23 @@ function statusLabel(s) {
   return x === k ? s : x;
 }
 
-async function render(main) {
+// The screen, drawn again after each change with the change's result
+// (note) in it.  Renders may overlap (two checkboxes ticked in a row) and
+// their answers may come back in either order: only the newest render
+// draws, so the roles and grants shown are never older than the last
+// change (an overtaken render's note is dropped with it).
+async function render(main, note) {
+  const current = latest(main);
   clear(main);
   main.appendChild(h('p', {class: 'muted'}, t('loading')));
   const [rr, ar] = await Promise.all([api.get('roles?limit=500'),
                                       api.get('admins?limit=500')]);
+  if (!current()) {
+    return;
+  }
   clear(main);
   main.appendChild(h('h1', {id: 'screen-title'}, t('adm_title')));
-  const out = h('div', {id: 'adm-out', 'aria-live': 'polite'});
+  const out = h('div', {id: 'adm-out', 'aria-live': 'polite'}, note);
   main.appendChild(out);
   if (rr.status !== 200 || !rr.data || ar.status !== 200 || !ar.data) {
     out.appendChild(result(rr.status !== 200 ? rr : ar, ''));
@@ -135,17 +144,13 @@ async function render(main) {
   }
   const roles = rr.data.items || [];
   const admins = ar.data.items || [];
-  const again = async (r, text) => {
-    await render(main);
-    main.querySelector('#adm-out').appendChild(result(r, text));
-  };
   const show = (r, text) => {
     if (r.status >= 200 && r.status < 300) {
-      return again(r, text);
+      render(main, result(r, text));
+    } else if (out.isConnected) {
+      clear(out);
+      out.appendChild(result(r, text));
     }
-    clear(out);
-    out.appendChild(result(r, text));
-    return null;
   };
   main.append(rolesSection(roles, show), adminsSection(admins, roles, show));
 }

@@ -16,6 +16,24 @@ let session = null;
 let idleDeadline = 0;       // ms since the epoch; 0: unknown
 let onSignedOut = () => {};
 let stepUp = async () => false;
+let inFlight = 0;
+
+// While a call is on its way, <main> is aria-busy: what it shows is about
+// to change (assistive technologies may wait for the change to end; a
+// test waits for it to end before it looks).  The count drops once the
+// answer is read, before the caller goes on, so no other task ever sees
+// 0 between an answer and the drawing it causes.
+function busy(d) {
+  inFlight += d;
+  const main = document.getElementById('main');
+  if (main) {
+    if (inFlight > 0) {
+      main.setAttribute('aria-busy', 'true');
+    } else {
+      main.removeAttribute('aria-busy');
+    }
+  }
+}
 
 export function currentSession() {
   return session;
@@ -76,7 +94,9 @@ export async function request(method, path, body, opts) {
   if (method !== 'GET' && csrf) {
     headers[(session && session.csrf_header) || 'X-CSRF-Token'] = csrf;
   }
+  busy(1);
   let res;
+  let data = null;
   try {
     res = await fetch(base + path, {
       method,
@@ -86,16 +106,17 @@ export async function request(method, path, body, opts) {
       cache: 'no-store',
       redirect: 'error',
     });
+    if ((res.headers.get('Content-Type') || '').startsWith('application/json')) {
+      try {
+        data = await res.json();
+      } catch (e) {
+        data = null;
+      }
+    }
   } catch (e) {
     return {status: 0, data: null, revocation: null, error: String(e)};
-  }
-  let data = null;
-  if ((res.headers.get('Content-Type') || '').startsWith('application/json')) {
-    try {
-      data = await res.json();
-    } catch (e) {
-      data = null;
-    }
+  } finally {
+    busy(-1);
   }
   const out = {
     status: res.status,
@@ -121,6 +142,17 @@ export async function request(method, path, body, opts) {
     out.stepUpRefused = true;
   }
   return out;
+}
+
+// A call made without request() (an upload of a file as the body): it
+// counts as on its way too, until run() has read the answer.
+export async function tracked(run) {
+  busy(1);
+  try {
+    return await run();
+  } finally {
+    busy(-1);
+  }
 }
 
 export const get = (p, o) => request('GET', p, undefined, o);

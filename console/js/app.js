@@ -3,7 +3,7 @@
 // the idle timeout), the screens the admin's modules allow, sign out, the
 // idle warning and the step-up dialog.
 import * as api from './api.js';
-import {h, clear, message, field} from './dom.js';
+import {h, clear, message, field, latest} from './dom.js';
 import {t, setLang, current} from './i18n.js';
 import {showSignIn, next} from './signin.js';
 import {screen as members} from './members.js';
@@ -210,9 +210,16 @@ async function boot() {
 }
 
 async function start() {
+  // the language switched twice before the session answered: only the
+  // newest start draws (an older answer would replace a sign-in form the
+  // admin may already be typing in)
+  const current = latest(main);
   clear(main);
   main.appendChild(h('p', {class: 'muted'}, t('loading')));
   const r = await api.get('session', {quiet401: true});
+  if (!current()) {
+    return;
+  }
   if (r.status === 200 && r.data) {
     if (r.data.usable) {
       signedIn(r.data);

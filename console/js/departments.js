@@ -5,7 +5,7 @@
 // sub-departments: not offered, and refused by the server) and delete it
 // (an empty one: the server refuses the rest, its message is shown).
 import * as api from './api.js';
-import {h, clear, field, newId} from './dom.js';
+import {h, clear, field, newId, latest} from './dom.js';
 import {t, addStrings} from './i18n.js';
 import {result} from './members.js';
 
@@ -82,12 +82,19 @@ function tree(items, onManage) {
   return level('', 0);
 }
 
-async function render(main) {
+// The screen, drawn again after each change with the change's result
+// (note) in it.  Renders may overlap (two changes answered close
+// together) and their answers may come back in either order: only the
+// newest render draws, so the tree shown is never older than the last
+// change (an overtaken render's note is dropped with it).
+async function render(main, note) {
+  const current = latest(main);
   clear(main);
   main.appendChild(h('p', {class: 'muted'}, t('loading')));
   // every department, 500 a page (the API's largest)
   let r = await api.get('departments?limit=500&offset=0');
-  while (r.status === 200 && r.data && r.data.items.length < r.data.total) {
+  while (current() && r.status === 200 && r.data
+         && r.data.items.length < r.data.total) {
     const more = await api.get('departments?limit=500&offset=' + r.data.items.length);
     if (more.status !== 200 || !more.data || !more.data.items.length) {
       r = more.status === 200 ? r : more;
@@ -95,12 +102,15 @@ async function render(main) {
     }
     r.data.items = r.data.items.concat(more.data.items);
   }
+  if (!current()) {
+    return;
+  }
   clear(main);
-  const out = h('div', {id: 'dep-out', 'aria-live': 'polite'});
+  const out = h('div', {id: 'dep-out', 'aria-live': 'polite'}, note);
   const detail = h('div', {id: 'dep-panel'});
   main.append(h('h1', {id: 'screen-title'}, t('dep_title')));
   if (r.status !== 200 || !r.data) {
-    main.appendChild(result(r, ''));
+    main.append(out, result(r, ''));
     return;
   }
   const items = r.data.items || [];
@@ -125,9 +135,8 @@ async function render(main) {
     const a = await api.post('departments', body);
     const msg = result(a, t('dep_added', {code: body.code}));
     if (a.status === 201) {
-      await render(main);
-      main.querySelector('#dep-out').appendChild(msg);
-    } else {
+      render(main, msg);
+    } else if (out.isConnected) {
       clear(out);
       out.appendChild(msg);
     }
@@ -158,12 +167,14 @@ function subtree(items, code) {
 
 function managePanel(main, items, d, detail, out) {
   clear(detail);
-  const done = async (r, text) => {
+  const res = h('div', {class: 'dep-result', 'aria-live': 'polite'});
+  // a success draws the screen again; a refusal is said in this panel,
+  // unless another panel was opened (or this one closed) meanwhile: then
+  // it is dropped, never shown under another department
+  const done = (r, text) => {
     if (r.status >= 200 && r.status < 300) {
-      await render(main);
-      main.querySelector('#dep-out').appendChild(result(r, text));
-    } else {
-      const res = detail.querySelector('.dep-result');
+      render(main, result(r, text));
+    } else if (detail.contains(res)) {
       clear(res);
       res.appendChild(result(r, text));
     }
@@ -208,7 +219,7 @@ function managePanel(main, items, d, detail, out) {
     rename, move, h('div', {class: 'actions'}, del,
       h('button', {type: 'button', class: 'secondary', onclick: () => clear(detail)},
         t('close'))),
-    h('div', {class: 'dep-result', 'aria-live': 'polite'}));
+    res);
   detail.appendChild(sec);
   sec.querySelector('h2').focus();
 }

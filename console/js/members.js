@@ -63,6 +63,11 @@ async function render(main) {
   clear(main);
   main.appendChild(h('p', {class: 'muted'}, t('loading')));
   const d = await api.get('departments?limit=500');
+  if (!main.isConnected) {
+    // the admin has moved on (app.js: this view is no longer shown): its
+    // late answer must not replace the departments of a newer render
+    return;
+  }
   depts = d.status === 200 && d.data ? d.data.items : [];
   clear(main);
   const out = h('div', {id: 'members-out', 'aria-live': 'polite'});
@@ -175,10 +180,14 @@ async function load(list, detail, out) {
 }
 
 function panel(detail, titleText, ...content) {
+  latest(detail);
   clear(detail);
   const id = newId('panel');
   const close = h('button', {type: 'button', class: 'secondary',
-                             onclick: () => clear(detail)}, t('close'));
+                             onclick: () => {
+                               latest(detail);
+                               clear(detail);
+                             }}, t('close'));
   const sec = h('section', {class: 'panel', 'aria-labelledby': id},
                 h('h2', {id, tabindex: '-1'}, titleText), ...content,
                 h('div', {class: 'actions'}, close));
@@ -259,7 +268,20 @@ function inviteLink(d) {
 function memberPanel(m, detail, list, out, carried) {
   const a = api.enc(m.account);
   const res = h('div', {class: 'member-result', 'aria-live': 'polite'}, carried);
+  // A change asked here is answered in this panel only while nothing newer
+  // was asked of the panel area: another member's panel (or the invite
+  // form) opened, the panel closed, or a later change asked here.  An
+  // overtaken answer is dropped (the list is loaded again all the same),
+  // never drawn over the panel now shown.
+  const ask = async (call) => {
+    const current = latest(detail);
+    const r = await call();
+    return current() ? r : null;
+  };
   const show = (r, text) => {
+    if (!r) {
+      return;
+    }
     const el = result(r, text);
     if (r.status >= 200 && r.status < 300 && r.data && r.data.account
         && r.data.status && Array.isArray(r.data.departments)) {
@@ -274,7 +296,7 @@ function memberPanel(m, detail, list, out, carried) {
                                                'data-action': label, onclick: fn},
                                     t(label));
   const setStatus = (s) => async () => {
-    const r = await api.put('members/' + a + '/status', {status: s});
+    const r = await ask(() => api.put('members/' + a + '/status', {status: s}));
     show(r, t('done_status', {account: m.account, status: statusLabel(s)}));
     refresh();
   };
@@ -284,22 +306,22 @@ function memberPanel(m, detail, list, out, carried) {
       ? act('enable', 'secondary', setStatus('active')) : null,
     m.status !== 'departed' ? act('depart', 'secondary', setStatus('departed')) : null,
     m.status === 'invited' ? act('reinvite', 'secondary', async () => {
-      const r = await api.post('members/' + a + '/reinvite');
+      const r = await ask(() => api.post('members/' + a + '/reinvite'));
       show(r, t('invited', {account: m.account}));
-      if (r.status === 200 || r.status === 202) {
+      if (r && (r.status === 200 || r.status === 202)) {
         res.appendChild(inviteLink(r.data));
       }
     }) : null,
     act('reset_two_step', 'secondary', async () => {
       // privileged: answered 403 "step_up" without a fresh proof, then
       // api.js asks for one and sends it again
-      const r = await api.del('members/' + a + '/two-step');
+      const r = await ask(() => api.del('members/' + a + '/two-step'));
       show(r, t('done_two_step', {account: m.account}));
     }),
     act('end_sessions', 'secondary', async () => {
-      const r = await api.del('members/' + a + '/sessions');
+      const r = await ask(() => api.del('members/' + a + '/sessions'));
       show(r, t('done_sessions', {account: m.account,
-                                  n: r.data ? r.data.sessions_ended : 0}));
+                                  n: r && r.data ? r.data.sessions_ended : 0}));
     }));
 
   // departments: one checkbox each
@@ -316,9 +338,9 @@ function memberPanel(m, detail, list, out, carried) {
                                                     t('save_depts'))));
   deptForm.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    const r = await api.put('members/' + a + '/departments',
-                            {departments: boxes.filter((b) => b.box.checked)
-                                               .map((b) => b.box.value)});
+    const r = await ask(() => api.put('members/' + a + '/departments',
+                                      {departments: boxes.filter((b) => b.box.checked)
+                                                         .map((b) => b.box.value)}));
     show(r, t('done_depts', {account: m.account}));
     refresh();
   });
@@ -329,7 +351,7 @@ function memberPanel(m, detail, list, out, carried) {
     h('h3', null, t('roles')),
     h('div', {class: 'actions'}, (m.roles || []).map((role) =>
       h('button', {type: 'button', class: 'secondary', onclick: async () => {
-        const r = await api.del('members/' + a + '/roles/' + api.enc(role));
+        const r = await ask(() => api.del('members/' + a + '/roles/' + api.enc(role)));
         show(r, t('done_revoke', {account: m.account, role}));
         refresh();
       }}, t('revoke', {role})))),
@@ -341,7 +363,7 @@ function memberPanel(m, detail, list, out, carried) {
     if (!role) {
       return;
     }
-    const r = await api.put('members/' + a + '/roles/' + api.enc(role));
+    const r = await ask(() => api.put('members/' + a + '/roles/' + api.enc(role)));
     show(r, t('done_grant', {account: m.account, role}));
     refresh();
   });
@@ -362,7 +384,7 @@ function memberPanel(m, detail, list, out, carried) {
     if (confirmField.input.value !== m.account) {
       return;
     }
-    const r = await api.del('members/' + a);
+    const r = await ask(() => api.del('members/' + a));
     show(r, t('deleted', {account: m.account}));
     refresh();
   });

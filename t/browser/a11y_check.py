@@ -8,7 +8,12 @@ t/browser/vendor/ (test-only); its SHA256SUMS are checked before a byte of
 it is injected.
 
     python3 t/browser/a11y_check.py URL [--cookie 'NAME=VALUE;/path'] \
-        --width 390 --height 844 --lang zh-CN --screenshot out.png
+        --width 390 --height 844 --lang zh-CN --screenshot out.png \
+        [--wait CSS]
+
+A page that draws itself (the admin console) is looked at once --wait's
+CSS selector matches (within --timeout) and the console has no API call
+on its way; without --wait, half a second after its load event.
 
 Prints one JSON object on stdout and exits 0:
   title, lang (of <html>), csp (the response header), scroll_width,
@@ -27,6 +32,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -110,6 +116,8 @@ def main():
                     help="the screenshot covers the whole page")
     ap.add_argument("--axe-dir", default=AXE_DIR)
     ap.add_argument("--timeout", type=float, default=30)
+    ap.add_argument("--wait", help="CSS: look once an element matches "
+                    "(and no API call of the console is on its way)")
     ap.add_argument("--chromium", default=wc.find_chromium())
     args = ap.parse_args()
     if wc.websocket is None or not args.chromium:
@@ -143,6 +151,14 @@ def main():
         b.send("Page.navigate", url=args.url)
         b.wait_event("Page.loadEventFired", timeout=args.timeout)
         drain(b, 0.5)
+        if args.wait:
+            ready = ("!!document.querySelector(%s) && !document.querySelector("
+                     "'#main[aria-busy=true]')" % json.dumps(args.wait))
+            deadline = time.time() + args.timeout
+            while not b.js(ready):
+                if time.time() > deadline:
+                    raise RuntimeError("timeout waiting for " + args.wait)
+                drain(b, 0.1)
         for e in b.events:
             p = e.get("params", {})
             if (e["method"] == "Network.responseReceived"

@@ -14,11 +14,15 @@ The script (JSON on stdin):
    "cookies": ["qiwei_admin=...;/t220/qiwei/"],   (optional, HttpOnly)
    "steps": [STEP, ...]}
 Steps, run in order (a failing step stops the run):
-  {"go": "/t220/qiwei/console/"}          navigate, wait for load
-  {"wait": CSS, "text": "substr", "timeout": 10}
+  {"go": "/t220/qiwei/console/"}          navigate, wait for its load
+  {"wait": CSS, "text": "substr", "timeout": 20}
                                           until an element matches (and
                                           its textContent holds text)
-  {"wait_js": EXPR, "timeout": 10}        until EXPR is truthy
+  {"wait_js": EXPR, "timeout": 20}        until EXPR is truthy
+  {"settle": true, "timeout": 20}         until no API call of the console
+                                          is on its way (<main> is not
+                                          aria-busy: every answer came and
+                                          was drawn, or dropped)
   {"fill": CSS, "value": "..."}           set a field's value (input event)
   {"fill_totp": CSS, "secret": B32 | "secret_from": CSS, "offset": 0}
                                           the RFC 6238 code of the secret
@@ -34,12 +38,25 @@ Steps, run in order (a failing step stops the run):
   {"sleep": 0.5}
   {"hold": "*api/v1/departments*"}        hold the page's requests whose URL
                                           matches (CDP Fetch): they wait
-  {"release": true, "timeout": 10}        until one was held, then let every
+  {"release": true, "timeout": 20}        until one was held, then let every
                                           held request go on (and hold no
                                           more)
   {"release": "result=success"}           until a held request's URL holds
                                           the text, then let those go on
                                           (the others stay held)
+  {"hold": [{"url": "*/roles/*"}, {"url": "*/api/v1/admins?*",
+            "stage": "Response"}]}       several patterns; a Response one
+                                          holds the server's answer (the
+                                          server has done the call)
+  {"held": TEXT, "count": 1, "timeout": 20}
+                                          until that many held requests'
+                                          URLs hold the text (none goes on)
+  {"release": TEXT, "count": 2, "newest": true}
+                                          until that many held requests
+                                          match, then let only the newest
+                                          of them go on
+A step's timeout is 20 s unless it says (CI machines may be slow and
+loaded; a wait ends as soon as its condition holds).
 Prints {"ok": bool, "step": index of the failing step, "error": ...,
 "results": {NAME: value}, "dialogs": [...], "exceptions": [...]} and exits
 0; exits 2 when the browser could not be started.
@@ -92,8 +109,13 @@ def set_size(b, w, h):
 
 
 def run_step(b, s, cfg, results, axe):
-    t = s.get("timeout", 10)
+    t = s.get("timeout", 20)
     if "go" in s:
+        # a load event of an earlier page (a form that navigated, a
+        # reload) must not pass for this navigation's
+        drain(b, 0.2)
+        b.events = [e for e in b.events
+                    if e["method"] != "Page.loadEventFired"]
         b.send("Page.navigate", url=cfg["base"] + s["go"])
         b.wait_event("Page.loadEventFired", timeout=30)
     elif "wait" in s:
@@ -105,6 +127,8 @@ def run_step(b, s, cfg, results, axe):
         wait_js(b, expr, t)
     elif "wait_js" in s:
         wait_js(b, s["wait_js"], t)
+    elif "settle" in s:
+        wait_js(b, "!document.querySelector('#main[aria-busy=true]')", t)
     elif "fill" in s or "fill_totp" in s:
         css = s.get("fill") or s.get("fill_totp")
         if "fill_totp" in s:
@@ -165,24 +189,43 @@ def run_step(b, s, cfg, results, axe):
     elif "sleep" in s:
         drain(b, s["sleep"])
     elif "hold" in s:
-        b.send("Fetch.enable", patterns=[{"urlPattern": s["hold"],
-                                          "requestStage": "Request"}])
+        pats = s["hold"] if isinstance(s["hold"], list) else [{"url": s["hold"]}]
+        b.send("Fetch.enable", patterns=[
+            {"urlPattern": p["url"], "requestStage": p.get("stage", "Request")}
+            for p in pats])
+    elif "held" in s:
+        deadline = time.time() + t
+
+        def n_held():
+            return sum(1 for e in b.events
+                       if e["method"] == "Fetch.requestPaused"
+                       and s["held"] in e["params"]["request"]["url"])
+        while n_held() < s.get("count", 1):
+            if time.time() > deadline:
+                raise RuntimeError("held: %d request(s) for %r"
+                                   % (n_held(), s["held"]))
+            drain(b, 0.1)
     elif "release" in s:
         which = s["release"] if isinstance(s["release"], str) else ""
 
         def wanted(e):
             return (e["method"] == "Fetch.requestPaused"
                     and which in e["params"]["request"]["url"])
+        need = s.get("count", 1)
         deadline = time.time() + t
-        while not any(wanted(e) for e in b.events):
+        while sum(1 for e in b.events if wanted(e)) < need:
             if time.time() > deadline:
-                raise RuntimeError("release: no request held for %r" % which)
+                raise RuntimeError("release: %d request(s) held for %r, not %d"
+                                   % (sum(1 for e in b.events if wanted(e)),
+                                      which, need))
             drain(b, 0.1)
         held = [e for e in b.events if wanted(e)]
-        b.events = [e for e in b.events if not wanted(e)]
+        if s.get("newest"):
+            held = held[-1:]
+        b.events = [e for e in b.events if not any(e is x for x in held)]
         for e in held:
             b.send("Fetch.continueRequest", requestId=e["params"]["requestId"])
-        if not which:
+        if not which and not s.get("newest"):
             b.send("Fetch.disable")
     else:
         raise RuntimeError("unknown step %s" % json.dumps(s))

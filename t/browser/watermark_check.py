@@ -299,6 +299,17 @@ def check_overlay(c, o, where, name):
     c.ok(o["bgRepeat"].startswith("repeat"), "%s: tiled" % where, o)
 
 
+def poll(b, expr, good, timeout=10):
+    """expr's value once good(value) holds, or its last value after
+    timeout seconds."""
+    deadline = time.time() + timeout
+    while True:
+        v = b.js(expr) or 0
+        if good(v) or time.time() > deadline:
+            return v
+        time.sleep(0.1)
+
+
 def run(args, c):
     b = Browser(args.chromium, timeout=args.timeout)
     try:
@@ -351,14 +362,14 @@ def run(args, c):
                    touchPoints=[{"x": x, "y": y}])
             b.send("Input.dispatchTouchEvent", type="touchEnd",
                    touchPoints=[])
-            time.sleep(0.5)
-            taps = b.js("window.__qwTaps")
+            # the click a tap makes comes when the gesture ends: wait for
+            # it (a slow machine), do not guess how long that takes
+            taps = poll(b, "window.__qwTaps", lambda n: n >= 1)
             c.ok(taps >= 1, "a touch tap on the link reaches it", taps)
             for t in ("mousePressed", "mouseReleased"):
                 b.send("Input.dispatchMouseEvent", type=t, x=x, y=y,
                        button="left", clickCount=1)
-            time.sleep(0.2)
-            c.ok(b.js("window.__qwTaps") > taps,
+            c.ok(poll(b, "window.__qwTaps", lambda n: n > taps) > taps,
                  "a mouse click on the link reaches it")
 
         # --- covers the viewport after scrolling too --------------------------

@@ -123,7 +123,8 @@ sub drive {
         or Test::More::diag($text);
     my $r = eval { $json->decode($text) } || {};
     Test::More::ok($r->{ok}, 'every step ran')
-        or Test::More::diag("step $r->{step}: " . ($r->{error} // $text) . "\n"
+        or Test::More::diag("step " . ($r->{step} // '?') . ": "
+                            . ($r->{error} // $text) . "\n"
                             . ($r->{results}{html_at_failure} // ''));
     Test::More::is_deeply($r->{dialogs} // [undef], [],
                           'no alert or dialog opened');
@@ -147,7 +148,8 @@ sub axe_clean {
 }
 
 # t/browser/a11y_check.py on one page: url, width, height, lang,
-# screenshot, and optionally cookie ("name=value;path"), full_page.
+# screenshot, and optionally cookie ("name=value;path"), full_page, wait
+# (CSS: a page that draws itself is looked at once it matches).
 # Returns (the decoded report or {}, the raw output, its exit code).
 sub a11y_run {
     my (%o) = @_;
@@ -158,6 +160,7 @@ sub a11y_run {
     push @cmd, '--cookie', $o{cookie} if defined $o{cookie};
     push @cmd, '--screenshot', $o{screenshot} if defined $o{screenshot};
     push @cmd, '--full-page' if $o{full_page};
+    push @cmd, '--wait', $o{wait} if defined $o{wait};
     open my $fh, '-|', @cmd or die "$checker: $!\n";
     my $out = do { local $/; <$fh> } // '';
     close $fh;
