@@ -251,6 +251,37 @@ axe_clean($r->{axe_readers_phone_zh}, 'readers 390x844 zh-CN');
 axe_clean($r->{axe_readers_desktop_zh}, 'readers 1280x800 zh-CN');
 ok $r->{fits_desktop_zh}, '1280x800 zh-CN: no sideways scrolling';
 
+# --- 2b. a change answered after the admin opened another article ----------
+# The wiki article's new title is held on its way while the admin opens
+# the news article's panel: the late answer (an article, which redraws the
+# panel) must not replace the panel now shown; the list still shows it.
+$r = drive(
+    width => 1280, height => 800, lang => 'en',
+    cookies => [$rc =~ s/$/;$H\//r],
+    steps => [
+        { go => "$C#articles" },
+        { wait => "tr[data-id=\"$wid\"] button.manage" },
+        { click => "tr[data-id=\"$wid\"] button.manage" },
+        { wait => '#article-title input[name=title]' },
+        { fill => '#article-title input[name=title]', value => "Late $u" },
+        { hold => "*/api/v1/articles/$wid/title" },
+        { click => '#article-title button[type=submit]' },
+        { held => "articles/$wid/title" },
+        { click => "tr[data-id=\"$old\"] button.manage" },
+        { wait => '#article-panel h2', text => "Article $old:" },
+        { release => 1 },
+        { wait => "tr[data-id=\"$wid\"] .a-title", text => "Late $u" },
+        { settle => 1 },
+        { text => '#article-panel h2', as => 'panel_after' },
+        { eval => "document.querySelectorAll('#article-panel"
+                . " #action-result').length", as => 'result_after' },
+    ]);
+is sql("SELECT title FROM articles WHERE article_id = $wid"), "Late $u",
+    'a held title change: done once released';
+like $r->{panel_after} // '', qr/^Article \Q$old\E:/,
+    '... its late answer did not replace the panel opened meanwhile';
+is $r->{result_after}, 0, '... nor put its result in that panel';
+
 # --- 3. a news-only sub-admin: only news; forged wiki calls refused ---------
 my $sub = "news$u";
 my ($sr, $sc) = api_sub_admin($E, $H, $sub, "office$u", 'news');

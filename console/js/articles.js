@@ -7,7 +7,7 @@
 // its expiry), and the upload of a stored body.
 // Every change shows what the revocation barrier confirmed.
 import * as api from './api.js';
-import {h, clear, message, field, newId} from './dom.js';
+import {h, clear, message, field, newId, latest} from './dom.js';
 import {t, addStrings} from './i18n.js';
 import {result} from './members.js';
 
@@ -227,6 +227,9 @@ async function render(main) {
   if (api.holds('directory')) {
     const d = await api.get('departments?limit=500');
     depts = d.status === 200 && d.data ? d.data.items : null;
+    if (!main.isConnected) {
+      return;                 // the admin has moved on to another screen
+    }
   }
   clear(main);
   const detail = h('div', {id: 'article-panel'});
@@ -280,7 +283,11 @@ async function load(list, detail) {
   }
   p.set('limit', String(PAGE));
   p.set('offset', String(state.offset));
+  const current = latest(list);
   const r = await api.get('articles?' + p.toString());
+  if (!current()) {
+    return;
+  }
   clear(list);
   if (r.status !== 200 || !r.data) {
     list.appendChild(result(r, ''));
@@ -337,13 +344,17 @@ async function load(list, detail) {
 }
 
 function panel(detail, titleText, ...content) {
+  latest(detail);
   clear(detail);
   const id = newId('panel');
   const sec = h('section', {class: 'panel', 'aria-labelledby': id},
                 h('h2', {id, tabindex: '-1'}, titleText), ...content,
                 h('div', {class: 'actions'},
                   h('button', {type: 'button', class: 'secondary',
-                               onclick: () => clear(detail)}, t('close'))));
+                               onclick: () => {
+                                 latest(detail);
+                                 clear(detail);
+                               }}, t('close'))));
   detail.appendChild(sec);
   sec.querySelector('h2').focus();
   return sec;
@@ -459,7 +470,23 @@ function section(id, titleText, ...content) {
 function articlePanel(a, detail, list, carried) {
   const base = 'articles/' + a.id;
   const res = h('div', {class: 'article-result', 'aria-live': 'polite'}, carried);
+  // A change asked here is answered in this panel only while nothing newer
+  // was asked of the panel area (another article's panel, the panel
+  // closed, a later change here): an overtaken answer is dropped, never
+  // drawn over the panel now shown (as in members.js).
+  const ask = async (call) => {
+    const current = latest(detail);
+    const r = await call();
+    if (!current()) {
+      load(list, detail);     // the list still shows what was done
+      return null;
+    }
+    return r;
+  };
   const show = (r, text) => {
+    if (!r) {
+      return;
+    }
     const el = result(r, text);
     if (r.status >= 200 && r.status < 300 && r.data && r.data.id === a.id) {
       articlePanel(r.data, detail, list, el);
@@ -483,7 +510,7 @@ function articlePanel(a, detail, list, carried) {
   const titleForm = submit(h('form', {id: 'article-title'},
     h('div', {class: 'row'}, title.wrap,
       h('button', {type: 'submit', class: 'secondary'}, t('articles_save_title')))),
-  async () => show(await api.put(base + '/title', {title: title.input.value.trim()}),
+  async () => show(await ask(() => api.put(base + '/title', {title: title.input.value.trim()})),
                    t('articles_saved_title')));
 
   // audience
@@ -491,7 +518,7 @@ function articlePanel(a, detail, list, carried) {
   const audForm = submit(h('form', {id: 'article-audience'}, aud.els,
     h('div', {class: 'actions'}, h('button', {type: 'submit', class: 'secondary'},
                                     t('articles_save_audience')))),
-  async () => show(await api.put(base + '/audience', aud.value()),
+  async () => show(await ask(() => api.put(base + '/audience', aud.value())),
                    t('articles_saved_audience')));
 
   // responsible and related
@@ -503,9 +530,9 @@ function articlePanel(a, detail, list, carried) {
     h('div', {class: 'row'}, resp.wrap, rel.wrap),
     h('div', {class: 'actions'}, h('button', {type: 'submit', class: 'secondary'},
                                     t('articles_save_people')))),
-  async () => show(await api.put(base + '/people',
+  async () => show(await ask(() => api.put(base + '/people',
                                  {responsible: csv(resp.input.value),
-                                  related: csv(rel.input.value)}),
+                                  related: csv(rel.input.value)})),
                    t('articles_saved_people')));
 
   // confidential and watermark: each sent only when changed
@@ -518,15 +545,19 @@ function articlePanel(a, detail, list, carried) {
     let r = null;
     let text = '';
     if (conf.box.checked !== !!a.confidential) {
-      r = await api.put(base + '/confidential', {confidential: conf.box.checked});
+      r = await ask(() => api.put(base + '/confidential',
+                                  {confidential: conf.box.checked}));
       text = t('articles_saved_conf');
-      if (r.status >= 300) {
+      if (!r || r.status >= 300) {
         show(r, text);
         return;
       }
     }
     if (wm.input.value !== a.watermark) {
-      r = await api.put(base + '/watermark', {watermark: wm.input.value});
+      r = await ask(() => api.put(base + '/watermark', {watermark: wm.input.value}));
+      if (!r) {
+        return;
+      }
       text = (text ? text + ' ' : '') + t('articles_saved_wm');
     }
     if (r) {
@@ -538,8 +569,8 @@ function articlePanel(a, detail, list, carried) {
   const sh = a.share || {};
   const shareAct = (v, label) => h('button', {type: 'button', class: 'secondary',
     'data-share': v, onclick: async () => {
-      const r = await api.put(base + '/share', {share: v});
-      if (r.status >= 200 && r.status < 300 && v !== 'on') {
+      const r = await ask(() => api.put(base + '/share', {share: v}));
+      if (r && r.status >= 200 && r.status < 300 && v !== 'on') {
         made[a.id] = [];
       }
       show(r, t('articles_shared'));
@@ -702,7 +733,8 @@ function articlePanel(a, detail, list, carried) {
       upRes.appendChild(message('err', t('articles_too_large')));
       return;
     }
-    const r = await uploadBody(base, f, type.input.value.trim());
+    const r = await ask(() => api.tracked(() => uploadBody(base, f,
+                                                          type.input.value.trim())));
     show(r, t('articles_uploaded', {n: f.size}));
   });
 
