@@ -787,10 +787,9 @@ static int c_ent_admin_two_step(qw_store *st, opts *o)
         return usage_error("set-admin-two-step takes required or optional, "
                            "not '%s'", v);
     }
-    memset(&s, 0, sizeof(s));
-    s.external_share = s.watermark_default = s.hide_mobile = -1;
+    qw_settings_leave(&s);
     s.admin_two_step = v;
-    if ((rc = qw_settings_set(st, ARG(0), &s, &changed)) != QW_OK) {
+    if ((rc = qw_settings_set(st, ARG(0), &s, NULL, &changed)) != QW_OK) {
         return fail(st, rc);
     }
     printf("admin two-step for %s: %s%s\n", ARG(0), v,
