@@ -220,6 +220,10 @@ $r = drive(
                 . "function(e){ return [e.name, e.type === 'checkbox' ?"
                 . " e.checked : e.value]; }))", as => 'controls' },
         { text => '.setting-now[data-key=admin_two_step]', as => 'now_two_step' },
+        { text => '.setting-now[data-key=member_password_max_age]',
+          as => 'now_max_age' },
+        { text => '.setting-now[data-key=member_two_step]',
+          as => 'now_member_two_step' },
         { shot => 'console-settings-390x844-en.png' },
         { axe => 'axe_settings_phone_en' },
         { eval => $fits, as => 'fits_settings_phone_en' },
@@ -268,11 +272,20 @@ is $r->{settings_title}, 'Security settings', 'the Security settings screen';
 my $ctl_list = eval { JSON::PP->new->decode($r->{controls} // '[]') } || [];
 my %ctl = map { @$_ } @$ctl_list;
 is_deeply [sort keys %ctl],
-    [qw(admin_two_step directory_scope external_share hide_mobile watermark_default)],
+    [qw(admin_password_max_age admin_password_policy admin_two_step
+        directory_scope external_share hide_mobile member_password_max_age
+        member_password_policy member_two_step watermark_default)],
     '... a control for every setting GET settings offers';
 ok !$ctl{hide_mobile}, '... hide_mobile as stored (off)';
 is $ctl{admin_two_step}, 'required', '... admin two-step as stored (required)';
 is $r->{now_two_step}, 'Now: Required', '... the current value shown';
+is $ctl{member_password_max_age}, '90', '... member max age in force (90)';
+is $ctl{member_password_policy}, 'dengbao', '... member policy in force';
+is $ctl{member_two_step}, 'optional', '... member two-step in force';
+is $r->{now_max_age}, 'Now: 90 days (default, from the password rules)',
+    '... a default says where it comes from';
+is $r->{now_member_two_step}, 'Now: Optional (needs a step-up) (default, from QiweiTwoStep)',
+    '... a directive\'s default names the directive';
 axe_clean($r->{axe_settings_phone_en}, 'Security settings 390x844 en');
 ok $r->{fits_settings_phone_en}, '... no sideways scrolling';
 is $r->{unchanged}, 'Nothing changed.', 'saving nothing: nothing sent';
@@ -298,6 +311,79 @@ axe_clean($r->{axe_settings_desktop_en}, 'Security settings 1280x800 en');
 axe_clean($r->{axe_settings_desktop_zh}, 'Security settings 1280x800 zh-CN');
 axe_clean($r->{axe_settings_phone_zh}, 'Security settings 390x844 zh-CN');
 ok $r->{fits_settings_phone_zh}, '... no sideways scrolling';
+
+# --- 2b. the password and two-step settings: stronger saves at once, ------
+# weaker (member policy NIST) only through the step-up dialog.  A second
+# super admin: a fresh session, no step-up yet.
+my $sec = "sec$u";
+my $secpw = admin_add($E, $sec, super => 1);
+my $secck = enrolled($sec, $secpw);
+$r = drive(
+    width => 1280, height => 800, lang => 'en',
+    cookies => [$cookie_of->($secck)],
+    steps => [
+        { go => "$C#settings" }, { wait => '#settings-form' },
+        # stronger: members need two-step, passwords expire after 60 days
+        { select => '#settings-form select[name=member_two_step]',
+          value => 'required' },
+        { fill => '#settings-form input[name=member_password_max_age]',
+          value => '60' },
+        { click => '#settings-save' },
+        { wait => '#action-result[data-status="200"]' },
+        { eval => "document.querySelectorAll('dialog[open]').length",
+          as => 'dialog_strong' },
+        { text => '#action-result', as => 'saved_strong' },
+        { text => '.setting-now[data-key=member_two_step]', as => 'now_mts' },
+        { text => '.setting-now[data-key=member_password_max_age]',
+          as => 'now_mage' },
+        # weaker: the NIST rules, through the step-up
+        { select => '#settings-form select[name=member_password_policy]',
+          value => 'nist' },
+        { click => '#settings-save' },
+        { wait => 'dialog[open] #step-up-form' },
+        { shot => 'console-settings-policy-step-up-1280x800-en.png' },
+        { fill => 'dialog input[name=password]', value => $secpw },
+        { click => 'dialog button[type=submit]' },
+        { wait_js => "!document.querySelector('dialog[open]')" },
+        { wait => '#action-result[data-status="200"]' },
+        { text => '#action-result', as => 'saved_nist' },
+        { text => '.setting-now[data-key=member_password_policy]',
+          as => 'now_policy' },
+        { shot => 'console-settings-passwords-1280x800-en.png',
+          scroll_to => '#settings-form select[name=member_two_step]' },
+        { axe => 'axe_settings_policy' },
+        { size => [390, 844] },
+        { select => '#lang', value => 'zh-CN' },
+        { wait => '#screen-title', text => '安全设置' },
+        { text => '.setting-now[data-key=member_password_max_age]',
+          as => 'now_mage_zh' },
+        { eval => $fits, as => 'fits_policy_phone_zh' },
+        { axe => 'axe_settings_policy_zh' },
+    ]);
+is $r->{dialog_strong}, 0, 'stronger member settings: no step-up asked';
+like $r->{saved_strong} // '', qr/^Settings saved: member_password_max_age, member_two_step\.|^Settings saved: member_two_step, member_password_max_age\./,
+    '... saved';
+is $r->{now_mts}, 'Now: Required', '... member two-step now required';
+is $r->{now_mage}, 'Now: 60 days', '... max age 60, no longer a default';
+like $r->{saved_nist} // '', qr/^Settings saved: member_password_policy\./,
+    'member policy NIST: saved after the step-up dialog';
+like $r->{now_policy} // '', qr/^Now: NIST/, '... shown';
+is $r->{now_mage_zh}, '当前：60 天', '... zh-CN';
+ok $r->{fits_policy_phone_zh}, '... no sideways scrolling';
+axe_clean($r->{axe_settings_policy}, 'Security settings, password rules');
+axe_clean($r->{axe_settings_policy_zh}, 'Security settings, zh-CN 390x844');
+my $srows = sql("SELECT string_agg(details::text, '|' ORDER BY seq) FROM audit_log a"
+                . " JOIN enterprises e USING (enterprise_id) WHERE e.code = '$E'"
+                . " AND a.module = 'settings' AND a.action = 'update'"
+                . " AND a.result = 'success' AND a.actor = (SELECT 'admin:' || admin_id"
+                . " FROM admin_accounts WHERE account = '$sec')");
+is $srows, '{"member_two_step": ["optional", "required"], "member_password_max_age": [90, 60]}'
+    . '|{"member_password_policy": ["dengbao", "nist"]}',
+    '... two audit rows, each of only its changed keys';
+ok sql("SELECT count(*) FROM audit_log a JOIN enterprises e USING"
+       . " (enterprise_id) WHERE e.code = '$E' AND a.result = 'refused'"
+       . " AND a.module = 'settings' AND a.reason = 'step-up required'") >= 1,
+    '... the PATCH before the step-up was refused (logged)';
 
 # --- 3. a directory-only sub-admin: neither screen; forged calls 403 ---------
 my $forge = sub {
