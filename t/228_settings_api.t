@@ -265,4 +265,117 @@ like $cout, qr/unchanged/, '... unchanged (it was optional)';
 is stored('member_password_max_age'), '30',
     '... and left the other settings alone';
 
+# --- login reminders: bind / unbind an admin account's member (R4) ----------
+sub reminders_of {
+    my ($m) = @_;
+    return sql(qq{SELECT count(*) FROM login_reminders l JOIN members m
+                  USING (enterprise_id, member_id) JOIN enterprises e
+                  USING (enterprise_id) WHERE e.code = '$E'
+                  AND m.account = '$m' AND l.kind = 'login'});
+}
+sub bind_rows {
+    return sql(qq{SELECT count(*) FROM audit_log a JOIN enterprises e
+                  USING (enterprise_id) WHERE e.code = '$E'
+                  AND a.module = 'settings' AND a.action = 'update'
+                  AND a.result = 'success' AND a.details ? 'bound_member'});
+}
+my $watch = "w$u";
+my $watch2 = "v$u";
+activate_member($E, $watch);
+activate_member($E, $watch2);
+my $bpw = admin_add($E, "b$u");
+my $mid = sql(qq{SELECT member_id FROM members m JOIN enterprises e
+                 USING (enterprise_id) WHERE e.code = '$E'
+                 AND m.account = '$watch'});
+my $mid2 = sql(qq{SELECT member_id FROM members m JOIN enterprises e
+                  USING (enterprise_id) WHERE e.code = '$E'
+                  AND m.account = '$watch2'});
+# a fresh root session: no step-up yet
+($r, $root, $csrf) = api_login($H, "root$u", $rootpw);
+is $r->code, 201, 'root signs in again (no step-up)';
+my $B = "$A/admins/b$u/member";
+my $brows = bind_rows();
+($r, $d) = api('PUT', $B, cookie => $root, csrf => $csrf,
+               json => { member => $watch });
+is $r->code, 200, 'PUT admins/A/member (bind an unbound account): 200, '
+    . 'no step-up' or diag $r->content;
+is $d->{bound_member}, $watch, '... bound_member in the answer';
+is bind_rows(), $brows + 1, '... one audit row';
+is_deeply last_details(), { bound_member => [undef, $mid + 0] },
+    '... {"bound_member": [null, member id]} (ids, not accounts)';
+($r, $d) = api('GET', "$A/admins/b$u", cookie => $root);
+is $d->{bound_member}, $watch, 'GET admins/A shows it';
+($r) = api('PUT', $B, cookie => $root, csrf => $csrf,
+           json => { member => uc $watch });
+is $r->code, 200, 'the same binding again (any case): 200';
+is bind_rows(), $brows + 1, '... no audit row';
+
+my $before = reminders_of($watch);
+($r) = api_login($H, "b$u", $bpw);
+is $r->code, 201, 'the bound admin signs in';
+is reminders_of($watch), $before + 1, '... a login reminder for the member';
+
+for my $bad ([ { member => 5 }, 400, 'member' ],
+             [ { member => JSON::PP::true() }, 400, 'member' ],
+             [ {}, 400, 'member' ],
+             [ { member => '' }, 400, 'member' ],
+             [ { member => $watch, x => 1 }, 400, undef ]) {
+    my ($json, $code, $field) = @$bad;
+    ($r, $d) = api('PUT', $B, cookie => $root, csrf => $csrf, json => $json);
+    is $r->code, $code, 'bad body ' . JSON::PP->new->canonical->encode($json)
+        . ": $code";
+    is $d->{error}{field}, $field, '... field ' . ($field // 'none')
+        if defined $field;
+}
+($r, $d) = api('PUT', "$A/admins/old$u/member", cookie => $root,
+               csrf => $csrf, json => { member => "nosuch$u" });
+is $r->code, 400, 'an unknown member (account unbound, no step-up): 400';
+is $d->{error}{field}, 'member', '... field member';
+($r, $d) = api('PUT', "$A/admins/old$u/member", cookie => $root,
+               csrf => $csrf, json => { member => 'Bad Name!' });
+is $r->code, 400, 'a malformed member account: 400';
+is $d->{error}{field}, 'member account', '... field member account';
+($r) = api('PUT', "$A/admins/nosuch$u/member", cookie => $root,
+           csrf => $csrf, json => { member => $watch });
+is $r->code, 404, 'an unknown admin account: 404';
+($r) = api('PUT', $B, cookie => $root, json => { member => undef });
+is $r->code, 403, 'without the CSRF token: 403';
+($r) = api('POST', $B, cookie => $root, csrf => $csrf,
+           json => { member => undef });
+is $r->code, 405, 'POST: 405';
+($r) = api('PUT', $B, cookie => $sub, csrf => $scsrf,
+           json => { member => undef });
+is $r->code, 403, 'a settings sub-admin (not super): 403';
+
+# taking reminders away from a member: the step-up
+($r, $d) = api('PUT', $B, cookie => $root, csrf => $csrf,
+               json => { member => undef });
+is $r->code, 403, 'unbinding without a step-up: 403';
+ok $d->{error}{step_up}, '... step_up: true';
+($r, $d) = api('PUT', $B, cookie => $root, csrf => $csrf,
+               json => { member => $watch2 });
+is $r->code, 403, 'binding another member (the first loses them): 403';
+is sql(qq{SELECT bound_member_id FROM admin_accounts a JOIN enterprises e
+          USING (enterprise_id) WHERE e.code = '$E'
+          AND a.account = 'b$u'}), $mid, '... still bound to the first';
+($su, $root2, $csrf2) = api_step_up($H, $root, $csrf, password => $rootpw);
+is $su->code, 200, 'step-up: 200';
+($root, $csrf) = ($root2, $csrf2);
+($r, $d) = api('PUT', $B, cookie => $root, csrf => $csrf,
+               json => { member => $watch2 });
+is $r->code, 200, 'rebinding after the step-up: 200';
+is $d->{bound_member}, $watch2, '... bound to the second';
+is_deeply last_details(), { bound_member => [$mid + 0, $mid2 + 0] },
+    '... its audit row';
+($r, $d) = api('PUT', $B, cookie => $root, csrf => $csrf,
+               json => { member => undef });
+is $r->code, 200, 'unbinding after the step-up: 200';
+ok !defined $d->{bound_member}, '... bound_member null';
+is_deeply last_details(), { bound_member => [$mid2 + 0, undef] },
+    '... its audit row';
+$before = reminders_of($watch2);
+($r) = api_login($H, "b$u", $bpw);
+is $r->code, 201, 'the unbound admin signs in';
+is reminders_of($watch2), $before, '... no reminder for anyone';
+
 done_testing();

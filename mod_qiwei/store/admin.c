@@ -415,6 +415,84 @@ qw_status qw_admin_set_status(qw_store *st, const char *ent,
     return admin_write(st, set_status_write, &b);
 }
 
+static qw_status bind_write(qw_store *st, void *baton,
+                            qw_store_audit *audit)
+{
+    admin_change *b = baton;
+    const char *params[3];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid, aid, mid = 0, old = 0;
+
+    if ((rc = open_admin(st, b, &eid, &aid)) != QW_OK) {
+        return rc;
+    }
+    if (b->bind_member
+        && (rc = find_member_id(st, eid, b->bind_member, &mid)) != QW_OK) {
+        /* the admin exists: a member that does not is a bad value */
+        return rc == QW_ERR_NOTFOUND
+               ? qw_store_error(st, QW_ERR_INVALID, "member '%s' is not in "
+                                "the directory", b->bind_member)
+               : rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, aid);
+    res = qw_store_exec(st, "SELECT coalesce(bound_member_id, 0) FROM "
+                        "admin_accounts WHERE enterprise_id = $1 AND "
+                        "admin_id = $2", 2, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    if (PQntuples(res) == 1) {
+        old = apr_atoi64(PQgetvalue(res, 0, QW_COL_ONLY));
+    }
+    PQclear(res);
+    if (b->changed) {
+        *b->changed = old != mid;
+    }
+    if (old == mid) {
+        audit->unchanged = 1;           /* as it is: nothing to log */
+        return QW_OK;
+    }
+    params[2] = mid ? qw_i64(st->pool, mid) : NULL;
+    res = qw_store_exec(st, "UPDATE admin_accounts SET bound_member_id = "
+                        "$3::bigint, updated_at = now() WHERE enterprise_id "
+                        "= $1 AND admin_id = $2", 3, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    PQclear(res);
+    /* members by id only: the operation log outlives them */
+    return admin_audit(audit, eid, "settings", "update",
+                       admin_object(st, aid, b->account),
+                       qw_json_text(st->pool, json_pack(
+                           "{s:[o, o]}", "bound_member",
+                           old ? json_integer((json_int_t)old) : json_null(),
+                           mid ? json_integer((json_int_t)mid)
+                               : json_null())));
+}
+
+qw_status qw_admin_bind(qw_store *st, const char *ent, const char *account,
+                        const char *member, int *changed)
+{
+    admin_change b;
+    qw_status rc;
+
+    if (changed) {
+        *changed = 0;
+    }
+    if ((rc = norm_account(st, "admin account", account, &account))
+        != QW_OK
+        || (member && (rc = norm_account(st, "member account", member,
+                                         &member)) != QW_OK)) {
+        return rc;
+    }
+    admin_change_init(&b, ent, account);
+    b.bind_member = member;
+    b.changed = changed;
+    return admin_write(st, bind_write, &b);
+}
+
 static qw_status unlock_write(qw_store *st, void *baton,
                               qw_store_audit *audit)
 {

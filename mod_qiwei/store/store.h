@@ -605,6 +605,15 @@ qw_status qw_admin_add(qw_store *st, const char *ent, const char *account,
 qw_status qw_admin_set_password(qw_store *st, const char *ent,
                                 const char *account, const char *password,
                                 size_t len);
+/* Bind the admin account to the directory member `member` (NULL: unbind):
+ * every login to the account makes a reminder for that member (R4).  The
+ * binding it has already: nothing written, no audit row, *changed (may be
+ * NULL) 0.  Else one row (settings update admin:ID ACCOUNT) with
+ * {"bound_member": [old member id or null, new or null]}.  QW_ERR_NOTFOUND:
+ * no such admin; QW_ERR_INVALID: no such member ("member '...' is not in
+ * the directory"). */
+qw_status qw_admin_bind(qw_store *st, const char *ent, const char *account,
+                        const char *member, int *changed);
 /* active | disabled; disabling ends every session of the account. */
 qw_status qw_admin_set_status(qw_store *st, const char *ent,
                               const char *account, const char *status);
