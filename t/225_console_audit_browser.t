@@ -385,6 +385,68 @@ ok sql("SELECT count(*) FROM audit_log a JOIN enterprises e USING"
        . " AND a.module = 'settings' AND a.reason = 'step-up required'") >= 1,
     '... the PATCH before the step-up was refused (logged)';
 
+# --- 2c. login reminders: bind an unbound admin at once, unbind through the
+# step-up dialog.  Another fresh super admin session.
+my $watch = "watch$u";
+activate_member($E, $watch);
+admin_add($E, "bnd$u", bind => $watch);
+admin_add($E, "free$u");
+my $rem = "rem$u";
+my $rempw = admin_add($E, $rem, super => 1);
+my $remck = enrolled($rem, $rempw);
+my $li = sub { "#reminders-list li[data-account=\"$_[0]\"]" };
+$r = drive(
+    width => 390, height => 844, lang => 'en',
+    cookies => [$cookie_of->($remck)],
+    steps => [
+        { go => "$C#settings" }, { wait => '#reminders-list' },
+        { text => '#settings-reminders-title', as => 'rem_title' },
+        { text => $li->("bnd$u") . ' .bound', as => 'bnd_before' },
+        { text => $li->("free$u") . ' .bound', as => 'free_before' },
+        { fill => $li->("free$u") . ' input[name=member]', value => $watch },
+        { click => $li->("free$u") . ' button[type=submit]' },
+        { wait => '#reminders-out #action-result[data-status="200"]' },
+        { eval => "document.querySelectorAll('dialog[open]').length",
+          as => 'dialog_bind' },
+        { text => '#reminders-out #action-result', as => 'bound_msg' },
+        { text => $li->("free$u") . ' .bound', as => 'free_after' },
+        { click => $li->("bnd$u") . ' button.unbind' },
+        { wait => 'dialog[open] #step-up-form' },
+        { fill => 'dialog input[name=password]', value => $rempw },
+        { click => 'dialog button[type=submit]' },
+        { wait_js => "!document.querySelector('dialog[open]')" },
+        { wait => '#reminders-out #action-result[data-status="200"]' },
+        { text => '#reminders-out #action-result', as => 'unbound_msg' },
+        { text => $li->("bnd$u") . ' .bound', as => 'bnd_after' },
+        { shot => 'console-settings-reminders-390x844-en.png',
+          scroll_to => '#settings-reminders' },
+        { axe => 'axe_reminders_phone_en' },
+        { eval => $fits, as => 'fits_reminders' },
+        { select => '#lang', value => 'zh-CN' },
+        { wait => '#reminders-list' },
+        { text => '#settings-reminders-title', as => 'rem_title_zh' },
+        { text => $li->("free$u") . ' .bound', as => 'free_zh' },
+        { size => [1280, 800] },
+        { axe => 'axe_reminders_desktop_zh' },
+    ]);
+is $r->{rem_title}, 'Login reminders', 'Login reminders section';
+is $r->{bnd_before}, "Reminds: $watch", '... a bound admin shows its member';
+is $r->{free_before}, 'Not bound: its logins remind nobody', '... an unbound one';
+is $r->{dialog_bind}, 0, 'binding an unbound admin: no step-up';
+like $r->{bound_msg} // '', qr/^\QLogins to free$u now remind $watch.\E/, '... saved';
+is $r->{free_after}, "Reminds: $watch", '... shown';
+like $r->{unbound_msg} // '', qr/^\Qbnd$u is no longer bound.\E/,
+    'unbinding: through the step-up dialog';
+is $r->{bnd_after}, 'Not bound: its logins remind nobody', '... shown';
+is sql("SELECT count(*) FROM admin_accounts a JOIN enterprises e USING"
+       . " (enterprise_id) WHERE e.code = '$E' AND a.account = 'bnd$u'"
+       . " AND a.bound_member_id IS NULL"), 1, '... stored';
+axe_clean($r->{axe_reminders_phone_en}, 'Login reminders 390x844 en');
+ok $r->{fits_reminders}, '... no sideways scrolling';
+is $r->{rem_title_zh}, '登录提醒', '... zh-CN';
+is $r->{free_zh}, "提醒：$watch", '... zh-CN binding';
+axe_clean($r->{axe_reminders_desktop_zh}, 'Login reminders 1280x800 zh-CN');
+
 # --- 3. a directory-only sub-admin: neither screen; forged calls 403 ---------
 my $forge = sub {
     my ($method, $path, $body) = @_;

@@ -378,4 +378,22 @@ $before = reminders_of($watch2);
 is $r->code, 201, 'the unbound admin signs in';
 is reminders_of($watch2), $before, '... no reminder for anyone';
 
+# qiweictl: the same store call
+($crc, $cout) = qctl(['admin', 'bind', $E, "b$u", $watch]);
+is $crc, 0, 'qiweictl admin bind: 0';
+like $cout, qr/logins remind a member$/m, '... bound';
+is bind_rows(), $brows + 4, '... its audit row';
+($crc, $cout) = qctl(['admin', 'bind', $E, "b$u", $watch]);
+like $cout, qr/\(unchanged\)/, '... again: unchanged';
+is bind_rows(), $brows + 4, '... no row';
+($crc, $cout, my $cerr) = qctl(['admin', 'bind', $E, "b$u", "nosuch$u"]);
+is $crc, 2, 'an unknown member: exit 2';
+like $cerr, qr/not in the directory/, '... says so';
+($crc, $cout) = qctl(['admin', 'unbind', $E, "b$u"]);
+is $crc, 0, 'qiweictl admin unbind: 0';
+like $cout, qr/bound to no member$/m, '... unbound';
+is sql(qq{SELECT count(*) FROM admin_accounts a JOIN enterprises e
+          USING (enterprise_id) WHERE e.code = '$E' AND a.account = 'b$u'
+          AND a.bound_member_id IS NULL}), 1, '... stored';
+
 done_testing();

@@ -7,6 +7,10 @@
 // api.js asks for the step-up, then sends the same PATCH once more.
 // A value the enterprise has not set is shown with where its default
 // comes from (GET settings "defaults").
+// Login reminders (R4): each admin account with the member its logins
+// are reported to (GET admins); a super admin binds (PUT
+// admins/A/member) and unbinds, which takes the reminders away from a
+// member and so needs the step-up.
 import * as api from './api.js';
 import {h, clear, message, field, newId} from './dom.js';
 import {t, addStrings} from './i18n.js';
@@ -40,6 +44,15 @@ addStrings({
     settings_default: '{value}（默认，来自 {from}）',
     settings_from_builtin: '内置默认值',
     settings_from_policy: '密码规则',
+    settings_reminders: '登录提醒',
+    settings_reminders_help: '每次登录管理员账号，都会提醒它绑定的成员（时间、来源地址、浏览器）。',
+    settings_bound_to: '提醒：{member}',
+    settings_bound_none: '未绑定：登录不提醒任何人',
+    settings_bind_member: '{account} 绑定的成员账号',
+    settings_bind: '绑定',
+    settings_unbind: '解除绑定',
+    settings_bound: '{account} 的登录提醒现在发给 {member}。',
+    settings_unbound: '{account} 已解除绑定。',
     settings_save: '保存设置',
     settings_saved: '设置已保存：{keys}。',
     settings_unchanged: '没有修改。',
@@ -74,6 +87,15 @@ addStrings({
     settings_default: '{value} (default, from {from})',
     settings_from_builtin: 'built in',
     settings_from_policy: 'the password rules',
+    settings_reminders: 'Login reminders',
+    settings_reminders_help: 'Every login to an admin account is reported to the member it is bound to (time, address, browser).',
+    settings_bound_to: 'Reminds: {member}',
+    settings_bound_none: 'Not bound: its logins remind nobody',
+    settings_bind_member: 'Member account bound to {account}',
+    settings_bind: 'Bind',
+    settings_unbind: 'Unbind',
+    settings_bound: 'Logins to {account} now remind {member}.',
+    settings_unbound: '{account} is no longer bound.',
     settings_save: 'Save settings',
     settings_saved: 'Settings saved: {keys}.',
     settings_unchanged: 'Nothing changed.',
@@ -143,8 +165,73 @@ async function render(main) {
   }
   const out = h('div', {id: 'settings-out', 'aria-live': 'polite'});
   const form = h('form', {id: 'settings-form'});
-  main.append(form, out);
+  const rem = h('section', {id: 'settings-reminders',
+                            'aria-labelledby': 'settings-reminders-title'});
+  main.append(form, out, rem);
   build(form, out, r.data);
+  await reminders(rem);
+}
+
+function me() {
+  const s = api.currentSession();
+  return s && s.admin ? s.admin : {super: false};
+}
+
+// The admin accounts and the member each one's logins remind.
+async function reminders(sec) {
+  const r = await api.get('admins?limit=500');
+  clear(sec);
+  sec.append(h('h2', {id: 'settings-reminders-title'}, t('settings_reminders')),
+             h('p', {class: 'muted'}, t('settings_reminders_help')));
+  const out = h('div', {id: 'reminders-out', 'aria-live': 'polite'});
+  if (r.status !== 200 || !r.data) {
+    sec.append(result(r, ''));
+    return;
+  }
+  const list = h('ul', {class: 'reminders', id: 'reminders-list'});
+  const sup = me().super;
+  for (const ad of r.data.items || []) {
+    const li = h('li', {class: 'reminder-admin', 'data-account': ad.account},
+                 h('strong', null, ad.account),
+                 h('span', {class: 'bound', 'data-bound': ad.bound_member || ''},
+                   ad.bound_member ? t('settings_bound_to', {member: ad.bound_member})
+                     : t('settings_bound_none')));
+    if (sup) {
+      li.appendChild(bindForm(sec, out, ad));
+    }
+    list.appendChild(li);
+  }
+  sec.append(list, out);
+}
+
+function bindForm(sec, out, ad) {
+  const f = field(t('settings_bind_member', {account: ad.account}),
+                  {name: 'member', autocomplete: 'off',
+                   value: ad.bound_member || ''});
+  const send = async (member) => {
+    clear(out);
+    const r = await api.put('admins/' + api.enc(ad.account) + '/member', {member});
+    const ok = member ? t('settings_bound', {account: ad.account, member})
+      : t('settings_unbound', {account: ad.account});
+    if (r.status === 200) {
+      await reminders(sec);
+      sec.querySelector('#reminders-out').appendChild(result(r, ok));
+    } else {
+      out.appendChild(result(r, ok));
+    }
+  };
+  const form = h('form', {class: 'bind-form'}, f.wrap,
+                 h('div', {class: 'actions'},
+                   h('button', {type: 'submit'}, t('settings_bind')),
+                   ad.bound_member ? h('button', {type: 'button', class: 'unbind',
+                                                  onclick: () => send(null)},
+                                       t('settings_unbind')) : null));
+  form.onsubmit = (ev) => {
+    ev.preventDefault();
+    const v = f.input.value.trim();
+    send(v ? v : null);
+  };
+  return form;
 }
 
 function build(form, out, current) {
