@@ -85,8 +85,9 @@ void qw_pwpolicy_resolve(qw_pwpolicy *pol, const char *mode, int dflt_mode,
 
 int qw_pwpolicy_weaker(const qw_pwpolicy *a, const qw_pwpolicy *b)
 {
-    if ((a->composition && !b->composition) || b->min_chars < a->min_chars
-        || b->history < a->history) {
+    /* not the minimum length: dengbao's 12 mixed characters count as
+     * stronger than nist's 15 of any kind (the product's default) */
+    if ((a->composition && !b->composition) || b->history < a->history) {
         return 1;
     }
     /* 0 is "never": no maximum is the longest */

@@ -79,7 +79,8 @@ void qw_pwpolicy_resolve(qw_pwpolicy *pol, const char *mode, int dflt_mode,
                          int max_age_days, int dflt_age_days, int two_step);
 
 /* 1 when going from policy a to policy b weakens it: composition rules
- * dropped, a shorter minimum, or a longer (or no) maximum age. */
+ * or the history check dropped, or a longer (or no) maximum age.  (nist
+ * -> dengbao is not weaker, though its minimum is 12, not 15.) */
 int qw_pwpolicy_weaker(const qw_pwpolicy *a, const qw_pwpolicy *b);
 
 /* The blocklist: lower-cased entries in an apr_hash. */
