@@ -242,6 +242,28 @@ static void check_blocklist(apr_pool_t *p, const char *text, size_t len)
     }
 }
 
+/* A max age as stored in the settings: -1 or 0..max, and exactly the
+ * decimal digits it was written as; the policy it resolves to keeps it. */
+static void check_days(apr_pool_t *p, const char *s, size_t len)
+{
+    const char *z = apr_pstrmemdup(p, s, len);
+    int d = qw_pwpolicy_days_parse(z);
+    qw_pwpolicy pol;
+
+    if (d < -1 || d > QW_PWP_MAX_AGE_DAYS_MAX) {
+        abort();
+    }
+    if (d >= 0 && strcmp(apr_psprintf(p, "%d", d), z)
+        && (len == 0 || z[0] != '0')) {
+        abort();
+    }
+    qw_pwpolicy_resolve(&pol, z, QW_PWP_DENGBAO, d, -1, 0);
+    if (pol.max_age_days < 0 || pol.max_age_days > QW_PWP_MAX_AGE_DAYS_MAX
+        || (d >= 0 && pol.max_age_days != d)) {
+        abort();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p;
@@ -278,6 +300,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     check_new(p, flags, pw, len, account);
     check_blocklist(p, copy, size - 1);
+    check_days(p, copy, size - 1);
     free(copy);
     apr_pool_destroy(p);
     return 0;

@@ -245,6 +245,10 @@ $r = drive(
                 . "function(e){ return [e.name, e.type === 'checkbox' ?"
                 . " e.checked : e.value]; }))", as => 'controls' },
         { text => '.setting-now[data-key=admin_two_step]', as => 'now_two_step' },
+        { text => '.setting-now[data-key=member_password_max_age]',
+          as => 'now_max_age' },
+        { text => '.setting-now[data-key=member_two_step]',
+          as => 'now_member_two_step' },
         { shot => 'console-settings-390x844-en.png' },
         { axe => 'axe_settings_phone_en' },
         { eval => $fits, as => 'fits_settings_phone_en' },
@@ -293,11 +297,20 @@ is $r->{settings_title}, 'Security settings', 'the Security settings screen';
 my $ctl_list = eval { JSON::PP->new->decode($r->{controls} // '[]') } || [];
 my %ctl = map { @$_ } @$ctl_list;
 is_deeply [sort keys %ctl],
-    [qw(admin_two_step directory_scope external_share hide_mobile watermark_default)],
+    [qw(admin_password_max_age admin_password_policy admin_two_step
+        directory_scope external_share hide_mobile member_password_max_age
+        member_password_policy member_two_step watermark_default)],
     '... a control for every setting GET settings offers';
 ok !$ctl{hide_mobile}, '... hide_mobile as stored (off)';
 is $ctl{admin_two_step}, 'required', '... admin two-step as stored (required)';
 is $r->{now_two_step}, 'Now: Required', '... the current value shown';
+is $ctl{member_password_max_age}, '90', '... member max age in force (90)';
+is $ctl{member_password_policy}, 'dengbao', '... member policy in force';
+is $ctl{member_two_step}, 'optional', '... member two-step in force';
+is $r->{now_max_age}, 'Now: 90 days (default, from the password rules)',
+    '... a default says where it comes from';
+is $r->{now_member_two_step}, 'Now: Optional (needs a step-up) (default, from QiweiTwoStep)',
+    '... a directive\'s default names the directive';
 axe_clean($r->{axe_settings_phone_en}, 'Security settings 390x844 en');
 ok $r->{fits_settings_phone_en}, '... no sideways scrolling';
 is $r->{unchanged}, 'Nothing changed.', 'saving nothing: nothing sent';
@@ -323,6 +336,141 @@ axe_clean($r->{axe_settings_desktop_en}, 'Security settings 1280x800 en');
 axe_clean($r->{axe_settings_desktop_zh}, 'Security settings 1280x800 zh-CN');
 axe_clean($r->{axe_settings_phone_zh}, 'Security settings 390x844 zh-CN');
 ok $r->{fits_settings_phone_zh}, '... no sideways scrolling';
+
+# --- 2b. the password and two-step settings: stronger saves at once, ------
+# weaker (member policy NIST) only through the step-up dialog.  A second
+# super admin: a fresh session, no step-up yet.
+my $sec = "sec$u";
+my $secpw = admin_add($E, $sec, super => 1);
+my $secck = enrolled($sec, $secpw);
+$r = drive(
+    width => 1280, height => 800, lang => 'en',
+    cookies => [$cookie_of->($secck)],
+    steps => [
+        { go => "$C#settings" }, { wait => '#settings-form' },
+        # stronger: members need two-step, passwords expire after 60 days
+        { select => '#settings-form select[name=member_two_step]',
+          value => 'required' },
+        { fill => '#settings-form input[name=member_password_max_age]',
+          value => '60' },
+        { click => '#settings-save' },
+        { wait => '#action-result[data-status="200"]' },
+        { eval => "document.querySelectorAll('dialog[open]').length",
+          as => 'dialog_strong' },
+        { text => '#action-result', as => 'saved_strong' },
+        { text => '.setting-now[data-key=member_two_step]', as => 'now_mts' },
+        { text => '.setting-now[data-key=member_password_max_age]',
+          as => 'now_mage' },
+        # weaker: the NIST rules, through the step-up
+        { select => '#settings-form select[name=member_password_policy]',
+          value => 'nist' },
+        { click => '#settings-save' },
+        { wait => 'dialog[open] #step-up-form' },
+        { shot => 'console-settings-policy-step-up-1280x800-en.png' },
+        { fill => 'dialog input[name=password]', value => $secpw },
+        { click => 'dialog button[type=submit]' },
+        { wait_js => "!document.querySelector('dialog[open]')" },
+        { wait => '#action-result[data-status="200"]' },
+        { text => '#action-result', as => 'saved_nist' },
+        { text => '.setting-now[data-key=member_password_policy]',
+          as => 'now_policy' },
+        { shot => 'console-settings-passwords-1280x800-en.png',
+          scroll_to => '#settings-form select[name=member_two_step]' },
+        { axe => 'axe_settings_policy' },
+        { size => [390, 844] },
+        { select => '#lang', value => 'zh-CN' },
+        { wait => '#screen-title', text => '安全设置' },
+        { text => '.setting-now[data-key=member_password_max_age]',
+          as => 'now_mage_zh' },
+        { eval => $fits, as => 'fits_policy_phone_zh' },
+        { axe => 'axe_settings_policy_zh' },
+    ]);
+is $r->{dialog_strong}, 0, 'stronger member settings: no step-up asked';
+like $r->{saved_strong} // '', qr/^Settings saved: member_password_max_age, member_two_step\.|^Settings saved: member_two_step, member_password_max_age\./,
+    '... saved';
+is $r->{now_mts}, 'Now: Required', '... member two-step now required';
+is $r->{now_mage}, 'Now: 60 days', '... max age 60, no longer a default';
+like $r->{saved_nist} // '', qr/^Settings saved: member_password_policy\./,
+    'member policy NIST: saved after the step-up dialog';
+like $r->{now_policy} // '', qr/^Now: NIST/, '... shown';
+is $r->{now_mage_zh}, '当前：60 天', '... zh-CN';
+ok $r->{fits_policy_phone_zh}, '... no sideways scrolling';
+axe_clean($r->{axe_settings_policy}, 'Security settings, password rules');
+axe_clean($r->{axe_settings_policy_zh}, 'Security settings, zh-CN 390x844');
+my $srows = sql("SELECT string_agg(details::text, '|' ORDER BY seq) FROM audit_log a"
+                . " JOIN enterprises e USING (enterprise_id) WHERE e.code = '$E'"
+                . " AND a.module = 'settings' AND a.action = 'update'"
+                . " AND a.result = 'success' AND a.actor = (SELECT 'admin:' || admin_id"
+                . " FROM admin_accounts WHERE account = '$sec')");
+is $srows, '{"member_two_step": ["optional", "required"], "member_password_max_age": [90, 60]}'
+    . '|{"member_password_policy": ["dengbao", "nist"]}',
+    '... two audit rows, each of only its changed keys';
+ok sql("SELECT count(*) FROM audit_log a JOIN enterprises e USING"
+       . " (enterprise_id) WHERE e.code = '$E' AND a.result = 'refused'"
+       . " AND a.module = 'settings' AND a.reason = 'step-up required'") >= 1,
+    '... the PATCH before the step-up was refused (logged)';
+
+# --- 2c. login reminders: bind an unbound admin at once, unbind through the
+# step-up dialog.  Another fresh super admin session.
+my $watch = "watch$u";
+activate_member($E, $watch);
+admin_add($E, "bnd$u", bind => $watch);
+admin_add($E, "free$u");
+my $rem = "rem$u";
+my $rempw = admin_add($E, $rem, super => 1);
+my $remck = enrolled($rem, $rempw);
+my $li = sub { "#reminders-list li[data-account=\"$_[0]\"]" };
+$r = drive(
+    width => 390, height => 844, lang => 'en',
+    cookies => [$cookie_of->($remck)],
+    steps => [
+        { go => "$C#settings" }, { wait => '#reminders-list' },
+        { text => '#settings-reminders-title', as => 'rem_title' },
+        { text => $li->("bnd$u") . ' .bound', as => 'bnd_before' },
+        { text => $li->("free$u") . ' .bound', as => 'free_before' },
+        { fill => $li->("free$u") . ' input[name=member]', value => $watch },
+        { click => $li->("free$u") . ' button[type=submit]' },
+        { wait => '#reminders-out #action-result[data-status="200"]' },
+        { eval => "document.querySelectorAll('dialog[open]').length",
+          as => 'dialog_bind' },
+        { text => '#reminders-out #action-result', as => 'bound_msg' },
+        { text => $li->("free$u") . ' .bound', as => 'free_after' },
+        { click => $li->("bnd$u") . ' button.unbind' },
+        { wait => 'dialog[open] #step-up-form' },
+        { fill => 'dialog input[name=password]', value => $rempw },
+        { click => 'dialog button[type=submit]' },
+        { wait_js => "!document.querySelector('dialog[open]')" },
+        { wait => '#reminders-out #action-result[data-status="200"]' },
+        { text => '#reminders-out #action-result', as => 'unbound_msg' },
+        { text => $li->("bnd$u") . ' .bound', as => 'bnd_after' },
+        { shot => 'console-settings-reminders-390x844-en.png',
+          scroll_to => '#settings-reminders' },
+        { axe => 'axe_reminders_phone_en' },
+        { eval => $fits, as => 'fits_reminders' },
+        { select => '#lang', value => 'zh-CN' },
+        { wait => '#reminders-list' },
+        { text => '#settings-reminders-title', as => 'rem_title_zh' },
+        { text => $li->("free$u") . ' .bound', as => 'free_zh' },
+        { size => [1280, 800] },
+        { axe => 'axe_reminders_desktop_zh' },
+    ]);
+is $r->{rem_title}, 'Login reminders', 'Login reminders section';
+is $r->{bnd_before}, "Reminds: $watch", '... a bound admin shows its member';
+is $r->{free_before}, 'Not bound: its logins remind nobody', '... an unbound one';
+is $r->{dialog_bind}, 0, 'binding an unbound admin: no step-up';
+like $r->{bound_msg} // '', qr/^\QLogins to free$u now remind $watch.\E/, '... saved';
+is $r->{free_after}, "Reminds: $watch", '... shown';
+like $r->{unbound_msg} // '', qr/^\Qbnd$u is no longer bound.\E/,
+    'unbinding: through the step-up dialog';
+is $r->{bnd_after}, 'Not bound: its logins remind nobody', '... shown';
+is sql("SELECT count(*) FROM admin_accounts a JOIN enterprises e USING"
+       . " (enterprise_id) WHERE e.code = '$E' AND a.account = 'bnd$u'"
+       . " AND a.bound_member_id IS NULL"), 1, '... stored';
+axe_clean($r->{axe_reminders_phone_en}, 'Login reminders 390x844 en');
+ok $r->{fits_reminders}, '... no sideways scrolling';
+is $r->{rem_title_zh}, '登录提醒', '... zh-CN';
+is $r->{free_zh}, "提醒：$watch", '... zh-CN binding';
+axe_clean($r->{axe_reminders_desktop_zh}, 'Login reminders 1280x800 zh-CN');
 
 # --- 3. a directory-only sub-admin: neither screen; forged calls 403 ---------
 my $forge = sub {

@@ -199,6 +199,8 @@ static const char *usage_text =
 "  admin add ENT ACCOUNT [--super] [--bind MEMBER]\n"
 "  admin set-password ENT ACCOUNT        (password: first line of stdin)\n"
 "  admin set-status ENT ACCOUNT active|disabled\n"
+"  admin bind ENT ACCOUNT MEMBER          (its logins remind MEMBER)\n"
+"  admin unbind ENT ACCOUNT\n"
 "  admin delete ENT ACCOUNT --yes\n"
 "  admin unlock ENT ACCOUNT               (lift login locks and waits)\n"
 "  admin list ENT\n"
@@ -787,10 +789,9 @@ static int c_ent_admin_two_step(qw_store *st, opts *o)
         return usage_error("set-admin-two-step takes required or optional, "
                            "not '%s'", v);
     }
-    memset(&s, 0, sizeof(s));
-    s.external_share = s.watermark_default = s.hide_mobile = -1;
+    qw_settings_leave(&s);
     s.admin_two_step = v;
-    if ((rc = qw_settings_set(st, ARG(0), &s, &changed)) != QW_OK) {
+    if ((rc = qw_settings_set(st, ARG(0), &s, NULL, &changed)) != QW_OK) {
         return fail(st, rc);
     }
     printf("admin two-step for %s: %s%s\n", ARG(0), v,
@@ -1627,6 +1628,30 @@ static int c_admin_set_status(qw_store *st, opts *o)
     return 0;
 }
 
+static int bind_to(qw_store *st, opts *o, const char *member)
+{
+    int changed;
+    qw_status rc = qw_admin_bind(st, ARG(0), ARG(1), member, &changed);
+
+    if (rc != QW_OK) {
+        return fail(st, rc);
+    }
+    printf("admin %s: %s%s\n", qw_ascii_lower(st->pool, ARG(1)),
+           member ? "logins remind a member" : "bound to no member",
+           changed ? "" : " (unchanged)");
+    return 0;
+}
+
+static int c_admin_bind(qw_store *st, opts *o)
+{
+    return bind_to(st, o, ARG(2));
+}
+
+static int c_admin_unbind(qw_store *st, opts *o)
+{
+    return bind_to(st, o, NULL);
+}
+
 static int c_admin_delete(qw_store *st, opts *o)
 {
     qw_status rc;
@@ -2089,6 +2114,10 @@ static const cmd cmds[] = {
       "admin set-password ENT ACCOUNT" },
     { "admin", "set-status", 3, 0, 1, 1, c_admin_set_status,
       "admin set-status ENT ACCOUNT active|disabled" },
+    { "admin", "bind", 3, 0, 1, 1, c_admin_bind,
+      "admin bind ENT ACCOUNT MEMBER" },
+    { "admin", "unbind", 2, 0, 1, 1, c_admin_unbind,
+      "admin unbind ENT ACCOUNT" },
     { "admin", "delete", 2, O_YES, 1, 1, c_admin_delete,
       "admin delete ENT ACCOUNT --yes" },
     { "admin", "unlock", 2, 0, 1, 1, c_admin_unlock,

@@ -159,7 +159,8 @@ const char *qw_sec_set_policy(cmd_parms *cmd, void *dv, const char *arg)
 
 const char *qw_sec_set_max_age(cmd_parms *cmd, void *dv, const char *arg)
 {
-    return int_arg(cmd, arg, 0, 3650, &sec_of(dv)->pw_max_age_days);
+    return int_arg(cmd, arg, 0, QW_PWP_MAX_AGE_DAYS_MAX,
+                   &sec_of(dv)->pw_max_age_days);
 }
 
 const char *qw_sec_set_two_step(cmd_parms *cmd, void *dv, const char *arg)

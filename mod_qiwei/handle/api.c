@@ -150,7 +150,7 @@ static const char *field_of(const char *msg)
         "display_name", "display name", "mobile", "email", "account",
         "admin account", "member account", "password", "status",
         "department", "role name", "module name", "directory_scope",
-        "from", "parent", "code", "name", "admin_two_step", NULL
+        "from", "parent", "code", "name", "admin_two_step", "member", NULL
     };
     int i;
 

@@ -9,6 +9,7 @@
 
 #include "qiwei.h"
 #include "cfg/config.h"
+#include "cfg/security.h"
 #include "handle/api.h"
 #include "util/text.h"
 
@@ -243,23 +244,165 @@ int qw_api_audit(qw_api *a)
 /* the keys a settings PATCH may have (others: 400) */
 static const char *const keys_settings[] = {
     "external_share", "watermark_default", "hide_mobile", "directory_scope",
-    "admin_two_step", NULL
+    "admin_two_step", "member_password_policy", "member_password_max_age",
+    "member_two_step", "admin_password_policy", "admin_password_max_age",
+    NULL
 };
 
-static json_t *settings_json(const qw_settings *s)
+/* What the member settings are where the enterprise has not set them:
+ * this location's directives, as the logins here read them (signin.c). */
+static void settings_defaults(request_rec *r, qw_settings_defaults *d)
 {
-    return json_pack("{s:b, s:b, s:b, s:s, s:s}",
-                     "external_share", s->external_share,
-                     "watermark_default", s->watermark_default,
-                     "hide_mobile", s->hide_mobile,
-                     "directory_scope", s->directory_scope,
-                     "admin_two_step", s->admin_two_step);
+    const qw_sec_dir_cfg *c = &qw_dir(r)->sec;
+
+    d->member_mode = qw_sec_policy(c);
+    d->member_max_age = qw_sec_max_age(c);
+    d->member_two_step = qw_sec_two_step_required(c);
+}
+
+/* raw as stored; the answer has the values in force and, in "defaults",
+ * where each one not set by the enterprise comes from. */
+static json_t *settings_json(request_rec *r, const qw_settings *raw)
+{
+    qw_settings_defaults d;
+    qw_settings s;
+    unsigned f;
+    json_t *dflt = json_object();
+
+    settings_defaults(r, &d);
+    qw_settings_effective(raw, &d, &s, &f);
+    if (f & QW_SET_DFLT_MEMBER_POLICY) {
+        json_object_set_new(dflt, "member_password_policy",
+                            json_string("QiweiPasswordPolicy"));
+    }
+    if (f & QW_SET_DFLT_MEMBER_MAX_AGE) {
+        json_object_set_new(dflt, "member_password_max_age",
+                            json_string(d.member_max_age >= 0
+                                        ? "QiweiPasswordMaxAge"
+                                        : "member_password_policy"));
+    }
+    if (f & QW_SET_DFLT_MEMBER_TWO_STEP) {
+        json_object_set_new(dflt, "member_two_step",
+                            json_string("QiweiTwoStep"));
+    }
+    if (f & QW_SET_DFLT_ADMIN_POLICY) {
+        json_object_set_new(dflt, "admin_password_policy",
+                            json_string("built-in"));
+    }
+    if (f & QW_SET_DFLT_ADMIN_MAX_AGE) {
+        json_object_set_new(dflt, "admin_password_max_age",
+                            json_string("admin_password_policy"));
+    }
+    return json_pack("{s:b, s:b, s:b, s:s, s:s, s:s, s:i, s:s, s:s, s:i, "
+                     "s:o}",
+                     "external_share", s.external_share,
+                     "watermark_default", s.watermark_default,
+                     "hide_mobile", s.hide_mobile,
+                     "directory_scope", s.directory_scope,
+                     "admin_two_step", s.admin_two_step,
+                     "member_password_policy", s.member_password_policy,
+                     "member_password_max_age",
+                     (json_int_t)s.member_password_max_age,
+                     "member_two_step", s.member_two_step,
+                     "admin_password_policy", s.admin_password_policy,
+                     "admin_password_max_age",
+                     (json_int_t)s.admin_password_max_age,
+                     "defaults", dflt);
+}
+
+/* An optional whole number of days, 0 (never) .. the maximum; *out -1
+ * when absent. */
+static int days_field(qw_api *a, const char *field, int *out, int *done)
+{
+    json_t *v = a->body ? json_object_get(a->body, field) : NULL;
+
+    *out = -1;
+    if (!v) {
+        return 0;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < 0
+        || json_integer_value(v) > QW_PWP_MAX_AGE_DAYS_MAX) {
+        *done = qw_api_error(a, HTTP_BAD_REQUEST, field,
+                             apr_psprintf(a->r->pool, "%s must be a whole "
+                                          "number of days from 0 (never "
+                                          "expires) to %d", field,
+                                          QW_PWP_MAX_AGE_DAYS_MAX));
+        return 1;
+    }
+    *out = (int)json_integer_value(v);
+    return 0;
+}
+
+/* An optional string that must be one of two words. */
+static int word_field(qw_api *a, const char *field, const char *w1,
+                      const char *w2, const char **out, int *done)
+{
+    if (qw_api_str(a, field, 0, out, done)) {
+        return 1;
+    }
+    if (*out && strcmp(*out, w1) && strcmp(*out, w2)) {
+        *done = qw_api_error(a, HTTP_BAD_REQUEST, field,
+                             apr_psprintf(a->r->pool, "%s must be %s or %s",
+                                          field, w1, w2));
+        return 1;
+    }
+    return 0;
+}
+
+static void policy_of(qw_pwpolicy *pol, const char *mode, int max_age,
+                      int two_step)
+{
+    qw_pwpolicy_resolve(pol, mode, QW_PWP_DENGBAO, max_age, -1, two_step);
+}
+
+/* 1 when the change in makes sign-in weaker than what is in force: a
+ * password policy without composition rules, a longer or no maximum age,
+ * members let in without the second step.  Such a change is privileged
+ * (step-up); one that strengthens or changes nothing is not. */
+static int settings_weaken(request_rec *r, const qw_settings *raw,
+                           const qw_settings *in)
+{
+    qw_settings_defaults d;
+    qw_settings next = *raw, o, n;
+    qw_pwpolicy po, pn;
+
+    if (in->member_password_policy) {
+        next.member_password_policy = in->member_password_policy;
+    }
+    if (in->member_password_max_age >= 0) {
+        next.member_password_max_age = in->member_password_max_age;
+    }
+    if (in->member_two_step) {
+        next.member_two_step = in->member_two_step;
+    }
+    if (in->admin_password_policy) {
+        next.admin_password_policy = in->admin_password_policy;
+    }
+    if (in->admin_password_max_age >= 0) {
+        next.admin_password_max_age = in->admin_password_max_age;
+    }
+    settings_defaults(r, &d);
+    qw_settings_effective(raw, &d, &o, NULL);
+    qw_settings_effective(&next, &d, &n, NULL);
+    policy_of(&po, o.member_password_policy, o.member_password_max_age, 0);
+    policy_of(&pn, n.member_password_policy, n.member_password_max_age, 0);
+    if (qw_pwpolicy_weaker(&po, &pn)) {
+        return 1;
+    }
+    policy_of(&po, o.admin_password_policy, o.admin_password_max_age, 1);
+    policy_of(&pn, n.admin_password_policy, n.admin_password_max_age, 1);
+    if (qw_pwpolicy_weaker(&po, &pn)) {
+        return 1;
+    }
+    return !strcmp(o.member_two_step, "required")
+           && !strcmp(n.member_two_step, "optional");
 }
 
 int qw_api_settings(qw_api *a)
 {
     request_rec *r = a->r;
-    qw_settings s;
+    qw_settings s, raw;
+    qw_settings_defaults d;
     int done = OK;
     qw_status rc;
     const char *obj = apr_pstrcat(r->pool, "enterprise:", ent(a), NULL);
@@ -267,6 +410,7 @@ int qw_api_settings(qw_api *a)
     if (a->nseg != 1) {
         return qw_api_error(a, HTTP_NOT_FOUND, NULL, "no such resource");
     }
+    qw_settings_leave(&s);
     if (r->method_number == M_GET) {
         if (qw_api_need(a, "settings", "read", obj, &done)) {
             return done;
@@ -282,31 +426,41 @@ int qw_api_settings(qw_api *a)
             || qw_api_bool(a, "hide_mobile", &s.hide_mobile, &done)
             || qw_api_str(a, "directory_scope", 0, &s.directory_scope,
                           &done)
-            || qw_api_str(a, "admin_two_step", 0, &s.admin_two_step,
-                          &done)) {
+            || word_field(a, "admin_two_step", "required", "optional",
+                          &s.admin_two_step, &done)
+            || word_field(a, "member_password_policy", "dengbao", "nist",
+                          &s.member_password_policy, &done)
+            || days_field(a, "member_password_max_age",
+                          &s.member_password_max_age, &done)
+            || word_field(a, "member_two_step", "required", "optional",
+                          &s.member_two_step, &done)
+            || word_field(a, "admin_password_policy", "dengbao", "nist",
+                          &s.admin_password_policy, &done)
+            || days_field(a, "admin_password_max_age",
+                          &s.admin_password_max_age, &done)) {
             return done;
         }
-        if (s.admin_two_step && strcmp(s.admin_two_step, "required")
-            && strcmp(s.admin_two_step, "optional")) {
-            return qw_api_error(a, HTTP_BAD_REQUEST, "admin_two_step",
-                                "admin_two_step must be required or "
-                                "optional");
+        if ((rc = qw_settings_get(&a->st, ent(a), &raw)) != QW_OK) {
+            return qw_api_store_error(a, rc, NULL, NULL, NULL);
         }
         /* letting admins in without the second step is a privileged call
-         * (docs/admin-api.md); requiring it narrows and needs none */
-        if (s.admin_two_step && strcmp(s.admin_two_step, "required")
+         * (docs/admin-api.md); requiring it narrows and needs none; so
+         * is any change that weakens sign-in */
+        if (((s.admin_two_step && strcmp(s.admin_two_step, "required"))
+             || settings_weaken(r, &raw, &s))
             && qw_api_need_step_up(a, "settings", "update", obj, &done)) {
             return done;
         }
-        if ((rc = qw_settings_set(&a->st, ent(a), &s, NULL)) != QW_OK) {
+        settings_defaults(r, &d);
+        if ((rc = qw_settings_set(&a->st, ent(a), &s, &d, NULL)) != QW_OK) {
             return qw_api_store_error(a, rc, "settings", "update", obj);
         }
     }
     else {
         return method_not_allowed(a);
     }
-    if ((rc = qw_settings_get(&a->st, ent(a), &s)) != QW_OK) {
+    if ((rc = qw_settings_get(&a->st, ent(a), &raw)) != QW_OK) {
         return qw_api_store_error(a, rc, NULL, NULL, NULL);
     }
-    return qw_api_json(a, HTTP_OK, settings_json(&s));
+    return qw_api_json(a, HTTP_OK, settings_json(r, &raw));
 }

@@ -7,6 +7,7 @@
  * status, granting a role and defining what a role grants also need a
  * step-up (qw_api_need_step_up): a session ridden by a script or left
  * open cannot widen anyone's rights. */
+#include <strings.h>
 #include "apr_strings.h"
 #include "http_core.h"
 #include "http_protocol.h"
@@ -24,6 +25,7 @@ static const char *const keys_role[] = { "modules", NULL };
 static const char *const keys_admin[] = { "account", "password",
                                           "bind_member", "super", NULL };
 static const char *const keys_status[] = { "status", NULL };
+static const char *const keys_bind[] = { "member", NULL };
 
 static const char *ent(qw_api *a)
 {
@@ -194,6 +196,49 @@ static int admin_get(qw_api *a, const char *account, int status)
     return qw_api_json(a, status, admin_json(&ad));
 }
 
+/* PUT admins/ACCOUNT/member {"member": ACCOUNT | null}: the member the
+ * account's login reminders go to (R4).  Super admin only.  Taking the
+ * reminders away from a member (unbinding, or binding another one) is
+ * privileged: a step-up; binding an account that has none needs none. */
+static int admin_bind(qw_api *a, const char *obj)
+{
+    json_t *v;
+    const char *member = NULL;
+    qw_admin ad;
+    qw_status rc;
+    int done = OK;
+
+    if (a->r->method_number != M_PUT) {
+        return method_not_allowed(a);
+    }
+    if (need_super(a, "update", obj, &done)
+        || qw_api_read_body(a, &done)
+        || qw_api_keys(a, NULL, keys_bind, &done)) {
+        return done;
+    }
+    v = a->body ? json_object_get(a->body, "member") : NULL;
+    if (!v || !(json_is_null(v) || json_is_string(v))
+        || (json_is_string(v) && !*json_string_value(v))) {
+        return qw_api_error(a, HTTP_BAD_REQUEST, "member",
+                            "member must be a member account or null");
+    }
+    if (json_is_string(v)) {
+        member = json_string_value(v);
+    }
+    if ((rc = qw_admin_get(&a->st, ent(a), a->seg[1], &ad)) != QW_OK) {
+        return qw_api_store_error(a, rc, NULL, NULL, NULL);
+    }
+    if (ad.bound_member && (!member || strcasecmp(member, ad.bound_member))
+        && qw_api_need_step_up(a, MOD, "update", obj, &done)) {
+        return done;
+    }
+    if ((rc = qw_admin_bind(&a->st, ent(a), a->seg[1], member, NULL))
+        != QW_OK) {
+        return qw_api_store_error(a, rc, MOD, "update", obj);
+    }
+    return admin_get(a, a->seg[1], HTTP_OK);
+}
+
 int qw_api_admins(qw_api *a)
 {
     request_rec *r = a->r;
@@ -290,6 +335,9 @@ int qw_api_admins(qw_api *a)
             return qw_api_store_error(a, rc, MOD, "update", obj);
         }
         return admin_get(a, a->seg[1], HTTP_OK);
+    }
+    if (a->nseg == 3 && !strcmp(a->seg[2], "member")) {
+        return admin_bind(a, obj);
     }
     if (a->nseg == 4 && !strcmp(a->seg[2], "roles")) {
         qw_admin_role role;

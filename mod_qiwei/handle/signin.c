@@ -96,21 +96,11 @@ void qw_sec_policy_for(request_rec *r, const qw_member_security *ms,
                        qw_pwpolicy *pol)
 {
     qw_sec_dir_cfg *c = &qw_dir(r)->sec;
-    int mode = qw_sec_policy(c);
-    int age = qw_sec_max_age(c);
-    int m;
 
     /* the enterprise's own settings win over the location's defaults */
-    if (ms && ms->policy && (m = qw_pwpolicy_mode_parse(ms->policy)) >= 0) {
-        mode = m;
-    }
-    qw_pwpolicy_init(pol, (qw_pwp_mode)mode, ms && ms->totp_enabled);
-    if (ms && ms->max_age_days >= 0) {
-        pol->max_age_days = ms->max_age_days;
-    }
-    else if (age >= 0) {
-        pol->max_age_days = age;
-    }
+    qw_pwpolicy_resolve(pol, ms ? ms->policy : NULL, qw_sec_policy(c),
+                        ms ? ms->max_age_days : -1, qw_sec_max_age(c),
+                        ms && ms->totp_enabled);
 }
 
 int qw_sec_two_step_required_for(request_rec *r,

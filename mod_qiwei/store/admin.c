@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <stddef.h>
 #include <string.h>
+#include <strings.h>
 #include <jansson.h>
 #include <apr_strings.h>
 #include <openssl/crypto.h>
@@ -72,6 +73,7 @@ typedef struct {
     const qw_audit_filter *filter;              /* audit_export */
     long *rows;
     const qw_settings *settings;                /* settings_set */
+    const qw_settings_defaults *defaults;
     const char *display_name, *mobile, *email;  /* member_edit */
     int hide_mobile;
     int64_t eid;                                /* audit_note */
@@ -411,6 +413,84 @@ qw_status qw_admin_set_status(qw_store *st, const char *ent,
     admin_change_init(&b, ent, account);
     b.status = status;
     return admin_write(st, set_status_write, &b);
+}
+
+static qw_status bind_write(qw_store *st, void *baton,
+                            qw_store_audit *audit)
+{
+    admin_change *b = baton;
+    const char *params[3];
+    PGresult *res;
+    qw_status rc;
+    int64_t eid, aid, mid = 0, old = 0;
+
+    if ((rc = open_admin(st, b, &eid, &aid)) != QW_OK) {
+        return rc;
+    }
+    if (b->bind_member
+        && (rc = find_member_id(st, eid, b->bind_member, &mid)) != QW_OK) {
+        /* the admin exists: a member that does not is a bad value */
+        return rc == QW_ERR_NOTFOUND
+               ? qw_store_error(st, QW_ERR_INVALID, "member '%s' is not in "
+                                "the directory", b->bind_member)
+               : rc;
+    }
+    params[0] = qw_i64(st->pool, eid);
+    params[1] = qw_i64(st->pool, aid);
+    res = qw_store_exec(st, "SELECT coalesce(bound_member_id, 0) FROM "
+                        "admin_accounts WHERE enterprise_id = $1 AND "
+                        "admin_id = $2", 2, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    if (PQntuples(res) == 1) {
+        old = apr_atoi64(PQgetvalue(res, 0, QW_COL_ONLY));
+    }
+    PQclear(res);
+    if (b->changed) {
+        *b->changed = old != mid;
+    }
+    if (old == mid) {
+        audit->unchanged = 1;           /* as it is: nothing to log */
+        return QW_OK;
+    }
+    params[2] = mid ? qw_i64(st->pool, mid) : NULL;
+    res = qw_store_exec(st, "UPDATE admin_accounts SET bound_member_id = "
+                        "$3::bigint, updated_at = now() WHERE enterprise_id "
+                        "= $1 AND admin_id = $2", 3, params, &rc);
+    if (res == NULL) {
+        return rc;
+    }
+    PQclear(res);
+    /* members by id only: the operation log outlives them */
+    return admin_audit(audit, eid, "settings", "update",
+                       admin_object(st, aid, b->account),
+                       qw_json_text(st->pool, json_pack(
+                           "{s:[o, o]}", "bound_member",
+                           old ? json_integer((json_int_t)old) : json_null(),
+                           mid ? json_integer((json_int_t)mid)
+                               : json_null())));
+}
+
+qw_status qw_admin_bind(qw_store *st, const char *ent, const char *account,
+                        const char *member, int *changed)
+{
+    admin_change b;
+    qw_status rc;
+
+    if (changed) {
+        *changed = 0;
+    }
+    if ((rc = norm_account(st, "admin account", account, &account))
+        != QW_OK
+        || (member && (rc = norm_account(st, "member account", member,
+                                         &member)) != QW_OK)) {
+        return rc;
+    }
+    admin_change_init(&b, ent, account);
+    b.bind_member = member;
+    b.changed = changed;
+    return admin_write(st, bind_write, &b);
 }
 
 static qw_status unlock_write(qw_store *st, void *baton,
@@ -1312,13 +1392,27 @@ qw_status qw_audit_export(qw_store *st, const char *ent,
       " coalesce((settings->>'watermark_default')::boolean, false)") \
     X(HIDE_MOBILE, " coalesce((settings->>'hide_mobile')::boolean, false)") \
     X(DIRECTORY_SCOPE, " coalesce(settings->>'directory_scope', 'all')") \
-    L(ADMIN_TWO_STEP, \
-      " coalesce(settings->>'admin_two_step', 'required')")
+    X(ADMIN_TWO_STEP, \
+      " coalesce(settings->>'admin_two_step', 'required')") \
+    X(MEMBER_POLICY, " settings->>'member_password_policy'") \
+    X(MEMBER_MAX_AGE, " settings->>'member_password_max_age'") \
+    X(MEMBER_TWO_STEP, " settings->>'member_two_step'") \
+    X(ADMIN_POLICY, " settings->>'admin_password_policy'") \
+    L(ADMIN_MAX_AGE, " settings->>'admin_password_max_age'")
 #define SETTINGS_COL_ENUM(name, expr) SETTINGS_COL_##name,
 enum { SETTINGS_COLS(SETTINGS_COL_ENUM, SETTINGS_COL_ENUM) };
 static const char sql_settings_get[] =
     "SELECT" SETTINGS_COLS(QW_COL_SQL, QW_COL_SQL_LAST)
     " FROM enterprises WHERE code = $1";
+
+/* A stored policy's canonical name; NULL when none or unknown (then the
+ * default applies, as the logins read it). */
+static const char *policy_name(const char *v)
+{
+    int m = qw_pwpolicy_mode_parse(v);
+
+    return m < 0 ? NULL : qw_pwpolicy_mode_name((qw_pwp_mode)m);
+}
 
 qw_status qw_settings_get(qw_store *st, const char *ent, qw_settings *out)
 {
@@ -1337,6 +1431,7 @@ qw_status qw_settings_get(qw_store *st, const char *ent, qw_settings *out)
                               ent ? ent : "");
     }
 #define COL(name) PQgetvalue(res, 0, SETTINGS_COL_##name)
+#define NUL(name) PQgetisnull(res, 0, SETTINGS_COL_##name)
     out->external_share = !strcmp(COL(EXTERNAL_SHARE), "t");
     out->watermark_default = !strcmp(COL(WATERMARK_DEFAULT), "t");
     out->hide_mobile = !strcmp(COL(HIDE_MOBILE), "t");
@@ -1344,9 +1439,61 @@ qw_status qw_settings_get(qw_store *st, const char *ent, qw_settings *out)
     /* anything but "optional" is read as required (admin_session.c) */
     out->admin_two_step = strcmp(COL(ADMIN_TWO_STEP), "optional")
                           ? "required" : "optional";
+    out->member_password_policy = policy_name(NUL(MEMBER_POLICY) ? NULL
+                                              : COL(MEMBER_POLICY));
+    out->member_password_max_age = NUL(MEMBER_MAX_AGE) ? -1
+        : qw_pwpolicy_days_parse(COL(MEMBER_MAX_AGE));
+    /* as the logins read it (signin.c): set and not "required" is
+     * optional */
+    out->member_two_step = NUL(MEMBER_TWO_STEP) ? NULL
+        : strcasecmp(COL(MEMBER_TWO_STEP), "required") ? "optional"
+        : "required";
+    out->admin_password_policy = policy_name(NUL(ADMIN_POLICY) ? NULL
+                                             : COL(ADMIN_POLICY));
+    out->admin_password_max_age = NUL(ADMIN_MAX_AGE) ? -1
+        : qw_pwpolicy_days_parse(COL(ADMIN_MAX_AGE));
 #undef COL
+#undef NUL
     PQclear(res);
     return QW_OK;
+}
+
+void qw_settings_leave(qw_settings *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->external_share = s->watermark_default = s->hide_mobile = -1;
+    s->member_password_max_age = s->admin_password_max_age = -1;
+}
+
+void qw_settings_effective(const qw_settings *raw,
+                           const qw_settings_defaults *d, qw_settings *eff,
+                           unsigned *from_default)
+{
+    qw_pwpolicy pol;
+    unsigned f = 0;
+
+    *eff = *raw;
+    qw_pwpolicy_resolve(&pol, raw->member_password_policy,
+                        d ? d->member_mode : QW_PWP_DENGBAO,
+                        raw->member_password_max_age,
+                        d ? d->member_max_age : -1, 0);
+    eff->member_password_policy = qw_pwpolicy_mode_name(pol.mode);
+    eff->member_password_max_age = pol.max_age_days;
+    eff->member_two_step = raw->member_two_step ? raw->member_two_step
+                           : d && d->member_two_step ? "required"
+                           : "optional";
+    qw_pwpolicy_resolve(&pol, raw->admin_password_policy, QW_PWP_DENGBAO,
+                        raw->admin_password_max_age, -1, 1);
+    eff->admin_password_policy = qw_pwpolicy_mode_name(pol.mode);
+    eff->admin_password_max_age = pol.max_age_days;
+    f |= raw->member_password_policy ? 0 : QW_SET_DFLT_MEMBER_POLICY;
+    f |= raw->member_password_max_age >= 0 ? 0 : QW_SET_DFLT_MEMBER_MAX_AGE;
+    f |= raw->member_two_step ? 0 : QW_SET_DFLT_MEMBER_TWO_STEP;
+    f |= raw->admin_password_policy ? 0 : QW_SET_DFLT_ADMIN_POLICY;
+    f |= raw->admin_password_max_age >= 0 ? 0 : QW_SET_DFLT_ADMIN_MAX_AGE;
+    if (from_default) {
+        *from_default = f;
+    }
 }
 
 /* Add "name": [old, new] to details when in (-1: leave) changes old. */
@@ -1365,14 +1512,25 @@ static void str_diff(json_t *details, const char *name, const char *old,
     }
 }
 
-static const char *jsonb_of(json_t *details, const char *name)
+static void int_diff(json_t *details, const char *name, int old, int in)
 {
-    json_t *d = json_object_get(details, name);
+    if (in >= 0 && in != old) {
+        json_object_set_new(details, name, json_pack("[i, i]", old, in));
+    }
+}
 
-    return d ? json_is_string(json_array_get(d, 1))
-               ? json_string_value(json_array_get(d, 1))
-               : json_is_true(json_array_get(d, 1)) ? "true" : "false"
-             : NULL;
+/* The settings jsonb keys details changes, with their new values. */
+static json_t *settings_patch(json_t *details)
+{
+    json_t *patch = json_object(), *v;
+    const char *key;
+
+    json_object_foreach(details, key, v) {
+        if (strcmp(key, "external_share")) {   /* a column of its own */
+            json_object_set(patch, key, json_array_get(v, 1));
+        }
+    }
+    return patch;
 }
 
 static qw_status settings_write(qw_store *st, void *baton,
@@ -1380,17 +1538,19 @@ static qw_status settings_write(qw_store *st, void *baton,
 {
     admin_change *b = baton;
     const qw_settings *in = b->settings;
-    const char *params[6], *ent = b->ent;
-    qw_settings old;
-    json_t *details;
+    const char *params[3], *ent = b->ent;
+    qw_settings raw, old;
+    json_t *details, *patch;
     PGresult *res;
     qw_status rc;
     int64_t eid;
 
     if ((rc = open_ent(st, ent, &eid)) != QW_OK
-        || (rc = qw_settings_get(st, ent, &old)) != QW_OK) {
+        || (rc = qw_settings_get(st, ent, &raw)) != QW_OK) {
         return rc;
     }
+    /* compared with the values in force, defaults included */
+    qw_settings_effective(&raw, b->defaults, &old, NULL);
     /* only what changes: a setting given with its present value is no
      * change, and a request of no changes writes no row at all */
     details = json_object();
@@ -1403,6 +1563,16 @@ static qw_status settings_write(qw_store *st, void *baton,
              in->directory_scope);
     str_diff(details, "admin_two_step", old.admin_two_step,
              in->admin_two_step);
+    str_diff(details, "member_password_policy", old.member_password_policy,
+             in->member_password_policy);
+    int_diff(details, "member_password_max_age",
+             old.member_password_max_age, in->member_password_max_age);
+    str_diff(details, "member_two_step", old.member_two_step,
+             in->member_two_step);
+    str_diff(details, "admin_password_policy", old.admin_password_policy,
+             in->admin_password_policy);
+    int_diff(details, "admin_password_max_age",
+             old.admin_password_max_age, in->admin_password_max_age);
     if (b->changed) {
         *b->changed = json_object_size(details) > 0;
     }
@@ -1411,28 +1581,15 @@ static qw_status settings_write(qw_store *st, void *baton,
         audit->unchanged = 1;
         return QW_OK;
     }
+    patch = settings_patch(details);
     params[0] = qw_i64(st->pool, eid);
     params[1] = json_object_get(details, "external_share")
                 ? in->external_share ? "t" : "f" : NULL;
-    params[2] = jsonb_of(details, "watermark_default");
-    params[3] = jsonb_of(details, "hide_mobile");
-    params[4] = jsonb_of(details, "directory_scope");
-    params[5] = jsonb_of(details, "admin_two_step");
+    params[2] = qw_json_text(st->pool, patch);   /* consumes patch */
     res = qw_store_exec(st, "UPDATE enterprises SET allow_external_share = "
                         "coalesce($2::boolean, allow_external_share), "
-                        "settings = settings "
-                        "|| CASE WHEN $3::jsonb IS NULL THEN '{}'::jsonb "
-                        "   ELSE jsonb_build_object('watermark_default', "
-                        "$3::jsonb) END "
-                        "|| CASE WHEN $4::jsonb IS NULL THEN '{}'::jsonb "
-                        "   ELSE jsonb_build_object('hide_mobile', $4::jsonb)"
-                        " END "
-                        "|| CASE WHEN $5::text IS NULL THEN '{}'::jsonb "
-                        "   ELSE jsonb_build_object('directory_scope', $5) "
-                        "END "
-                        "|| CASE WHEN $6::text IS NULL THEN '{}'::jsonb "
-                        "   ELSE jsonb_build_object('admin_two_step', $6) "
-                        "END WHERE enterprise_id = $1", 6, params, &rc);
+                        "settings = settings || $3::jsonb "
+                        "WHERE enterprise_id = $1", 3, params, &rc);
     if (res == NULL) {
         json_decref(details);
         return rc;
@@ -1450,8 +1607,14 @@ static qw_status settings_write(qw_store *st, void *baton,
                        qw_json_text(st->pool, details));
 }
 
+static int one_of(const char *v, const char *a, const char *b)
+{
+    return !v || !strcmp(v, a) || !strcmp(v, b);
+}
+
 qw_status qw_settings_set(qw_store *st, const char *ent,
-                          const qw_settings *in, int *changed)
+                          const qw_settings *in,
+                          const qw_settings_defaults *d, int *changed)
 {
     admin_change b;
 
@@ -1468,8 +1631,24 @@ qw_status qw_settings_set(qw_store *st, const char *ent,
         return qw_store_error(st, QW_ERR_INVALID, "admin_two_step must be "
                               "required or optional");
     }
+    if (!one_of(in->member_password_policy, "dengbao", "nist")
+        || !one_of(in->admin_password_policy, "dengbao", "nist")) {
+        return qw_store_error(st, QW_ERR_INVALID, "a password policy must "
+                              "be dengbao or nist");
+    }
+    if (!one_of(in->member_two_step, "required", "optional")) {
+        return qw_store_error(st, QW_ERR_INVALID, "member_two_step must be "
+                              "required or optional");
+    }
+    if (in->member_password_max_age > QW_PWP_MAX_AGE_DAYS_MAX
+        || in->admin_password_max_age > QW_PWP_MAX_AGE_DAYS_MAX) {
+        return qw_store_error(st, QW_ERR_INVALID, "a password's maximum "
+                              "age is 0 to %d days",
+                              QW_PWP_MAX_AGE_DAYS_MAX);
+    }
     admin_change_init(&b, ent, NULL);
     b.settings = in;
+    b.defaults = d;
     b.changed = changed;
     return admin_write(st, settings_write, &b);
 }

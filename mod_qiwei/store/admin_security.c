@@ -65,30 +65,24 @@ qw_status qw_admin_policy_of(qw_store *st, int64_t eid, qw_pwpolicy *pol)
     const char *p[1];
     PGresult *res;
     qw_status rc;
-    int mode = QW_PWP_DENGBAO;
 
-    qw_pwpolicy_init(pol, QW_PWP_DENGBAO, 1);
+    /* admins always have two-step available: nist's shorter minimum */
+    qw_pwpolicy_resolve(pol, NULL, QW_PWP_DENGBAO, -1, -1, 1);
     p[0] = qw_i64(st->pool, eid);
     res = qw_store_exec(st, sql_admin_policy, 1, p, &rc);
     if (!res) {
         return rc;
     }
     if (PQntuples(res) == 1) {
-        if (!PQgetisnull(res, 0, ADMIN_POLICY_COL_MODE)) {
-            mode = qw_pwpolicy_mode_parse(
-                PQgetvalue(res, 0, ADMIN_POLICY_COL_MODE));
-            if (mode < 0) {
-                mode = QW_PWP_DENGBAO;   /* unknown: the strict one */
-            }
-        }
-        /* admins always have two-step available: nist's shorter minimum */
-        qw_pwpolicy_init(pol, (qw_pwp_mode)mode, 1);
-        if (!PQgetisnull(res, 0, ADMIN_POLICY_COL_MAX_AGE)) {
-            int d = atoi(PQgetvalue(res, 0, ADMIN_POLICY_COL_MAX_AGE));
-            if (d >= 0 && d <= 3650) {
-                pol->max_age_days = d;
-            }
-        }
+        /* unknown mode: the strict one; a bad age: the mode's */
+        qw_pwpolicy_resolve(pol,
+            PQgetisnull(res, 0, ADMIN_POLICY_COL_MODE) ? NULL
+                : PQgetvalue(res, 0, ADMIN_POLICY_COL_MODE),
+            QW_PWP_DENGBAO,
+            PQgetisnull(res, 0, ADMIN_POLICY_COL_MAX_AGE) ? -1
+                : qw_pwpolicy_days_parse(
+                      PQgetvalue(res, 0, ADMIN_POLICY_COL_MAX_AGE)),
+            -1, 1);
     }
     PQclear(res);
     return QW_OK;

@@ -69,7 +69,8 @@ qw_status qw_sec_member_state(qw_store *st, int64_t ent, int64_t member,
     out->policy = NUL(POLICY) ? NULL : apr_pstrdup(st->pool, COL(POLICY));
     out->two_step = NUL(TWO_STEP) ? NULL
                     : apr_pstrdup(st->pool, COL(TWO_STEP));
-    out->max_age_days = NUL(MAX_AGE_DAYS) ? -1 : atoi(COL(MAX_AGE_DAYS));
+    out->max_age_days = NUL(MAX_AGE_DAYS) ? -1
+                        : qw_pwpolicy_days_parse(COL(MAX_AGE_DAYS));
     out->account = apr_pstrdup(st->pool, COL(ACCOUNT));
 #undef COL
 #undef NUL

@@ -588,7 +588,33 @@ typedef struct {
     /* required | optional: whether admins need the second step
      * (sql/006); NULL: leave */
     const char *admin_two_step;
+    /* Password policy and two-step of members and admins (sql/005,
+     * sql/006).  Policies dengbao | nist, two-step required | optional
+     * (NULL: leave; from qw_settings_get: NULL when the enterprise has
+     * not set it); max ages in days 0 (never) .. QW_PWP_MAX_AGE_DAYS_MAX
+     * (-1: leave / not set). */
+    const char *member_password_policy;
+    int member_password_max_age;
+    const char *member_two_step;
+    const char *admin_password_policy;
+    int admin_password_max_age;
 } qw_settings;
+
+/* What applies to the member settings an enterprise has not made: the
+ * location's directives (QiweiPasswordPolicy, QiweiPasswordMaxAge,
+ * QiweiTwoStep).  The admin ones have built-in defaults. */
+typedef struct {
+    int member_mode;            /* qw_pwp_mode */
+    int member_max_age;         /* days; -1: the mode's */
+    int member_two_step;        /* 1: required */
+} qw_settings_defaults;
+
+/* Bits of qw_settings_effective's *from_default */
+#define QW_SET_DFLT_MEMBER_POLICY  0x01
+#define QW_SET_DFLT_MEMBER_MAX_AGE 0x02
+#define QW_SET_DFLT_MEMBER_TWO_STEP 0x04
+#define QW_SET_DFLT_ADMIN_POLICY   0x08
+#define QW_SET_DFLT_ADMIN_MAX_AGE  0x10
 
 /* password may be NULL (no login until set-password).  Admin passwords
  * follow the admin rule (>= 12 characters, digits, upper, lower,
@@ -600,6 +626,15 @@ qw_status qw_admin_add(qw_store *st, const char *ent, const char *account,
 qw_status qw_admin_set_password(qw_store *st, const char *ent,
                                 const char *account, const char *password,
                                 size_t len);
+/* Bind the admin account to the directory member `member` (NULL: unbind):
+ * every login to the account makes a reminder for that member (R4).  The
+ * binding it has already: nothing written, no audit row, *changed (may be
+ * NULL) 0.  Else one row (settings update admin:ID ACCOUNT) with
+ * {"bound_member": [old member id or null, new or null]}.  QW_ERR_NOTFOUND:
+ * no such admin; QW_ERR_INVALID: no such member ("member '...' is not in
+ * the directory"). */
+qw_status qw_admin_bind(qw_store *st, const char *ent, const char *account,
+                        const char *member, int *changed);
 /* active | disabled; disabling ends every session of the account. */
 qw_status qw_admin_set_status(qw_store *st, const char *ent,
                               const char *account, const char *status);
@@ -672,13 +707,28 @@ qw_status qw_audit_note(qw_store *st, int64_t eid, const char *module,
                         const char *result, const char *reason,
                         const char *details_json);
 
+/* Every field "leave as it is" (-1 / NULL): start of a change. */
+void qw_settings_leave(qw_settings *s);
+/* As stored: the password and member two-step fields NULL / -1 when the
+ * enterprise has not set them (or set something unreadable). */
 qw_status qw_settings_get(qw_store *st, const char *ent, qw_settings *out);
-/* Change what in names (fields -1 / NULL are left as they are).  A
- * request that changes nothing writes nothing and no audit row; the row's
- * details name only the settings that changed: {"name": [old, new]}.
- * *changed (may be NULL) says whether anything changed. */
+/* The values in force: raw's, or for those not set the defaults (d; NULL:
+ * the built-in ones, dengbao and optional), a max age not set being its
+ * policy's (90 days for dengbao, 0 for nist).  *from_default (may be
+ * NULL): QW_SET_DFLT_* bits of the fields that are defaults.  The same
+ * rule as the logins' (qw_pwpolicy_resolve). */
+void qw_settings_effective(const qw_settings *raw,
+                           const qw_settings_defaults *d, qw_settings *eff,
+                           unsigned *from_default);
+/* Change what in names (fields -1 / NULL are left as they are; start from
+ * qw_settings_leave).  A setting given with the value in force (d as for
+ * qw_settings_effective) is no change; a request that changes nothing
+ * writes nothing and no audit row; the row's details name only the
+ * settings that changed: {"name": [old, new]}, old the value that was in
+ * force.  *changed (may be NULL) says whether anything changed. */
 qw_status qw_settings_set(qw_store *st, const char *ent,
-                          const qw_settings *in, int *changed);
+                          const qw_settings *in,
+                          const qw_settings_defaults *d, int *changed);
 
 /* Edit a member's fields: NULL leaves a field as is, "" clears mobile or
  * email; hide_mobile -1 leaves it.  Logs which fields changed, not their

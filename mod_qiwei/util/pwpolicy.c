@@ -47,6 +47,54 @@ const char *qw_pwpolicy_mode_name(qw_pwp_mode mode)
     return mode == QW_PWP_NIST ? "nist" : "dengbao";
 }
 
+int qw_pwpolicy_days_parse(const char *s)
+{
+    int v = 0;
+
+    if (!s || !*s) {
+        return -1;
+    }
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') {
+            return -1;
+        }
+        v = v * 10 + (*s - '0');
+        if (v > QW_PWP_MAX_AGE_DAYS_MAX) {
+            return -1;
+        }
+    }
+    return v;
+}
+
+void qw_pwpolicy_resolve(qw_pwpolicy *pol, const char *mode, int dflt_mode,
+                         int max_age_days, int dflt_age_days, int two_step)
+{
+    int m = qw_pwpolicy_mode_parse(mode);
+
+    if (m < 0) {
+        m = dflt_mode == QW_PWP_NIST ? QW_PWP_NIST : QW_PWP_DENGBAO;
+    }
+    qw_pwpolicy_init(pol, (qw_pwp_mode)m, two_step);
+    if (max_age_days < 0) {
+        max_age_days = dflt_age_days;
+    }
+    if (max_age_days >= 0 && max_age_days <= QW_PWP_MAX_AGE_DAYS_MAX) {
+        pol->max_age_days = max_age_days;
+    }
+}
+
+int qw_pwpolicy_weaker(const qw_pwpolicy *a, const qw_pwpolicy *b)
+{
+    /* not the minimum length: dengbao's 12 mixed characters count as
+     * stronger than nist's 15 of any kind (the product's default) */
+    if ((a->composition && !b->composition) || b->history < a->history) {
+        return 1;
+    }
+    /* 0 is "never": no maximum is the longest */
+    return a->max_age_days > 0
+           && (b->max_age_days == 0 || b->max_age_days > a->max_age_days);
+}
+
 static char ascii_lower(char c)
 {
     return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;

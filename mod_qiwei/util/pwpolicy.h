@@ -62,6 +62,27 @@ void qw_pwpolicy_init(qw_pwpolicy *pol, qw_pwp_mode mode, int two_step);
 int qw_pwpolicy_mode_parse(const char *s);
 const char *qw_pwpolicy_mode_name(qw_pwp_mode mode);
 
+/* Bounds of a password's maximum age in days (0: never expires), for the
+ * QiweiPasswordMaxAge directive and the enterprise settings alike. */
+#define QW_PWP_MAX_AGE_DAYS_MAX 3650
+
+/* A maximum age as stored in the enterprise settings ("90"): 0 ..
+ * QW_PWP_MAX_AGE_DAYS_MAX, or -1 when s is NULL or anything else (then
+ * the default applies, as for a setting not made). */
+int qw_pwpolicy_days_parse(const char *s);
+
+/* The effective policy, the one rule for members and admins and for what
+ * the settings API shows: mode as the enterprise set it (NULL or unknown:
+ * dflt_mode), max_age_days as it set it (-1: dflt_age_days; -1 again: the
+ * mode's own); two_step as for qw_pwpolicy_init. */
+void qw_pwpolicy_resolve(qw_pwpolicy *pol, const char *mode, int dflt_mode,
+                         int max_age_days, int dflt_age_days, int two_step);
+
+/* 1 when going from policy a to policy b weakens it: composition rules
+ * or the history check dropped, or a longer (or no) maximum age.  (nist
+ * -> dengbao is not weaker, though its minimum is 12, not 15.) */
+int qw_pwpolicy_weaker(const qw_pwpolicy *a, const qw_pwpolicy *b);
+
 /* The blocklist: lower-cased entries in an apr_hash. */
 typedef struct {
     apr_hash_t *set;

@@ -308,6 +308,52 @@ START_TEST(new_password)
 }
 END_TEST
 
+START_TEST(resolve_and_weaker)
+{
+    qw_pwpolicy a, b;
+
+    ck_assert_int_eq(qw_pwpolicy_days_parse("0"), 0);
+    ck_assert_int_eq(qw_pwpolicy_days_parse("3650"), 3650);
+    ck_assert_int_eq(qw_pwpolicy_days_parse("3651"), -1);
+    ck_assert_int_eq(qw_pwpolicy_days_parse("99999999999999999999"), -1);
+    ck_assert_int_eq(qw_pwpolicy_days_parse("-1"), -1);
+    ck_assert_int_eq(qw_pwpolicy_days_parse("30x"), -1);
+    ck_assert_int_eq(qw_pwpolicy_days_parse(""), -1);
+    ck_assert_int_eq(qw_pwpolicy_days_parse(NULL), -1);
+
+    /* nothing set: the default mode and its own max age */
+    qw_pwpolicy_resolve(&a, NULL, QW_PWP_DENGBAO, -1, -1, 0);
+    ck_assert_int_eq(a.mode, QW_PWP_DENGBAO);
+    ck_assert_int_eq(a.max_age_days, 90);
+    qw_pwpolicy_resolve(&a, NULL, QW_PWP_NIST, -1, -1, 0);
+    ck_assert_int_eq(a.mode, QW_PWP_NIST);
+    ck_assert_int_eq(a.max_age_days, 0);
+    /* the enterprise's wins; an unknown mode is the default's */
+    qw_pwpolicy_resolve(&a, "nist", QW_PWP_DENGBAO, -1, 30, 0);
+    ck_assert_int_eq(a.mode, QW_PWP_NIST);
+    ck_assert_int_eq(a.max_age_days, 30);      /* the directive's age */
+    qw_pwpolicy_resolve(&a, "lax", QW_PWP_DENGBAO, 45, 30, 0);
+    ck_assert_int_eq(a.mode, QW_PWP_DENGBAO);
+    ck_assert_int_eq(a.max_age_days, 45);
+
+    /* weaker: composition dropped, longer or no max age */
+    qw_pwpolicy_resolve(&a, "dengbao", 0, -1, -1, 0);
+    qw_pwpolicy_resolve(&b, "nist", 0, 90, -1, 0);
+    ck_assert(qw_pwpolicy_weaker(&a, &b));
+    ck_assert(!qw_pwpolicy_weaker(&b, &a));
+    qw_pwpolicy_resolve(&b, "dengbao", 0, 120, -1, 0);
+    ck_assert(qw_pwpolicy_weaker(&a, &b));
+    qw_pwpolicy_resolve(&b, "dengbao", 0, 0, -1, 0);
+    ck_assert(qw_pwpolicy_weaker(&a, &b));
+    qw_pwpolicy_resolve(&b, "dengbao", 0, 30, -1, 0);
+    ck_assert(!qw_pwpolicy_weaker(&a, &b));
+    ck_assert(!qw_pwpolicy_weaker(&a, &a));
+    /* from "never", any max age is stronger */
+    qw_pwpolicy_resolve(&a, "dengbao", 0, 0, -1, 0);
+    ck_assert(!qw_pwpolicy_weaker(&a, &b));
+}
+END_TEST
+
 Suite *suite_pwpolicy(void)
 {
     Suite *s = suite_create("pwpolicy");
@@ -321,6 +367,7 @@ Suite *suite_pwpolicy(void)
     tcase_add_test(tc, messages);
     tcase_add_test(tc, shipped_blocklist);
     tcase_add_test(tc, new_password);
+    tcase_add_test(tc, resolve_and_weaker);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;
