@@ -86,7 +86,7 @@ my $r = drive(
                 . ".join(',')", as => 'nav_root' },
         { click => '#nav a[data-screen=audit]' },
         { wait => '#audit-table' },
-        { release => 1 }, { sleep => 0.5 },
+        { release => 1 }, { settle => 1 },
         { eval => "document.querySelectorAll('#members-filter').length",
           as => 'late_members' },
         { text => '#screen-title', as => 'title_en' },
@@ -125,7 +125,7 @@ my $r = drive(
                    . "'#audit-table tbody tr'); return r.length > 0 &&"
                    . " Array.from(r).every(function(t){ return"
                    . " t.textContent.indexOf('Success') >= 0; }); })()" },
-        { release => 1 }, { sleep => 0.5 },
+        { release => 1 }, { settle => 1 },
         { eval => "Array.from(document.querySelectorAll('#audit-table tbody tr'))"
                 . ".filter(function(t){ return t.textContent.indexOf('Success')"
                 . " < 0; }).length + '/' + document.querySelectorAll("

@@ -12,7 +12,7 @@
 // admins/A/member) and unbinds, which takes the reminders away from a
 // member and so needs the step-up.
 import * as api from './api.js';
-import {h, clear, message, field, newId} from './dom.js';
+import {h, clear, message, field, newId, latest} from './dom.js';
 import {t, addStrings} from './i18n.js';
 import {result} from './members.js';
 
@@ -179,7 +179,11 @@ function me() {
 
 // The admin accounts and the member each one's logins remind.
 async function reminders(sec) {
+  const mine = latest(sec);
   const r = await api.get('admins?limit=500');
+  if (!mine()) {
+    return;                   // a newer draw of the list is on its way
+  }
   clear(sec);
   sec.append(h('h2', {id: 'settings-reminders-title'}, t('settings_reminders')),
              h('p', {class: 'muted'}, t('settings_reminders_help')));
@@ -210,7 +214,11 @@ function bindForm(sec, out, ad) {
                    value: ad.bound_member || ''});
   const send = async (member) => {
     clear(out);
+    const mine = latest(sec);
     const r = await api.put('admins/' + api.enc(ad.account) + '/member', {member});
+    if (!mine()) {
+      return;                 // overtaken by a later change of the list
+    }
     const ok = member ? t('settings_bound', {account: ad.account, member})
       : t('settings_unbound', {account: ad.account});
     if (r.status === 200) {
@@ -303,7 +311,12 @@ function build(form, out, current) {
       out.appendChild(el);
       return;
     }
+    // two saves in a row: only the newer answer redraws the form
+    const mine = latest(form);
     const r = await api.request('PATCH', 'settings', patch);
+    if (!mine()) {
+      return;
+    }
     clear(out);
     out.appendChild(result(r, t('settings_saved', {keys: keys.join(', ')})));
     if (r.status === 200 && r.data) {
