@@ -81,8 +81,7 @@ ok 1, "node n120 on port $node->{port} (one child, MALLOC_PERTURB_=165)";
 
 seed_enterprise($E, 'Reconnect');
 # admins without the second step unless they enrol (the two-step case does)
-sql(qq{UPDATE enterprises SET settings = settings
-       || '{"admin_two_step": "optional"}' WHERE code = '$E'});
+admin_two_step_optional($E);
 
 my $u = uniq();
 my $acct = "rc$u";

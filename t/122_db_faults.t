@@ -59,8 +59,7 @@ my $log = $node->{log};
 ok 1, "node n122 on port $node->{port} (one child, MALLOC_PERTURB_=165)";
 
 seed_enterprise($E, 'Faults');
-sql(qq{UPDATE enterprises SET settings = settings
-       || '{"admin_two_step": "optional"}' WHERE code = '$E'});
+admin_two_step_optional($E);
 # names of this run: unique even if the database is reused
 my $tag = sprintf '%x', (int(time) ^ ($$ << 8)) & 0xffffff;
 my $m1 = "fl$tag";

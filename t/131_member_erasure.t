@@ -21,8 +21,7 @@ my $H = '/t131/qiwei';
 my $A = "$H/api/v1";
 my $u = uniq();
 seed_enterprise($E, 'Erasure');
-sql(qq{UPDATE enterprises SET settings = settings
-       || '{"admin_two_step": "optional"}' WHERE code = '$E'});
+admin_two_step_optional($E);
 seed_department($E, "d$u", 'D');
 seed_department($E, "e$u", 'E');
 seed_role($E, "r$u");

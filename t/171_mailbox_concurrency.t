@@ -22,8 +22,7 @@ my $H = "/$E/qiwei";
 my $A = "$H/api/v1";
 my $u = uniq();
 seed_enterprise($E, 'Mailbox race');
-sql(qq{UPDATE enterprises SET settings = settings
-       || '{"admin_two_step": "optional"}' WHERE code = '$E'});
+admin_two_step_optional($E);
 my $pw = activate_member($E, "rita$u");
 
 # two nodes, copies of the test server's configuration (t171's handler

@@ -23,8 +23,7 @@ seed_enterprise($E, 'Admin API');
 # Two-step verification is required for admins by default (sql/006); this
 # file is about the admin API itself, so its enterprise makes it optional.
 # t/202_admin_security.t tests the required flow (enrolment, codes).
-sql(qq{UPDATE enterprises SET settings = settings
-       || '{"admin_two_step": "optional"}' WHERE code = '$E'});
+admin_two_step_optional($E);
 seed_department($E, "hq$u", 'HQ');
 seed_department($E, "ops$u", 'Ops', "hq$u");
 

@@ -19,8 +19,7 @@ seed_enterprise($E, 'Privacy');
 # Two-step verification is required for admins by default (sql/006); this
 # file is about the admin API itself, so its enterprise makes it optional.
 # t/202_admin_security.t tests the required flow (enrolment, codes).
-sql(qq{UPDATE enterprises SET settings = settings
-       || '{"admin_two_step": "optional"}' WHERE code = '$E'});
+admin_two_step_optional($E);
 seed_department($E, "a$u", 'A');
 seed_department($E, "a1$u", 'A1', "a$u");
 seed_department($E, "b$u", 'B');

@@ -220,8 +220,7 @@ my ($secret, $t0, $c2);
 {
     my $lv = "lv$u";
     my $lvpw = admin_add($E, $lv, super => 1);
-    sql(qq{UPDATE enterprises SET settings = settings
-           || '{"admin_two_step": "optional"}' WHERE code = '$E'});
+    admin_two_step_optional($E);
     my ($r, $c) = api_login($H, $lv, $lvpw);
     my ($m) = api('GET', "$A/members", cookie => $c);
     is $m->code, 200, 'two-step optional: a level-1 session is usable';
@@ -264,8 +263,7 @@ my ($secret, $t0, $c2);
     my $H2 = "/$E2/qiwei";
     my $A2 = "$H2/api/v1";
     seed_enterprise($E2, 'Admin expiry');
-    sql(qq{UPDATE enterprises SET settings = settings
-           || '{"admin_two_step": "optional"}' WHERE code = '$E2'});
+    admin_two_step_optional($E2);
     my $ex = "ex$u";
     my $pw = admin_add($E2, $ex, super => 1);
     my ($r, $old) = api_login($H2, $ex, $pw);

@@ -24,8 +24,7 @@ my $H = '/t205/qiwei';
 my $A = "$H/api/v1";
 my $u = uniq();
 seed_enterprise($E, 'Step-up');
-sql(qq{UPDATE enterprises SET settings = settings
-       || '{"admin_two_step": "optional"}' WHERE code = '$E'});
+admin_two_step_optional($E);
 sub eid { sql("SELECT enterprise_id FROM enterprises WHERE code = '$E'") }
 sub audit_count {
     my ($where) = @_;

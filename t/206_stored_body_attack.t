@@ -33,8 +33,7 @@ my $H = '/t205/qiwei';
 my $A = "$H/api/v1";
 my $u = uniq();
 seed_enterprise($E, 'Step-up');
-sql(qq{UPDATE enterprises SET settings = settings
-       || '{"admin_two_step": "optional"}' WHERE code = '$E'});
+admin_two_step_optional($E);
 my $eid = sql("SELECT enterprise_id FROM enterprises WHERE code = '$E'");
 sub admins { sql("SELECT count(*) FROM admin_accounts WHERE enterprise_id "
                  . "= $eid") }

@@ -27,8 +27,7 @@ my $H = '/t210/qiwei';
 my $A = "$H/api/v1";
 my $u = uniq();
 seed_enterprise($E, 'API bodies');
-sql(qq{UPDATE enterprises SET settings = settings
-       || '{"admin_two_step": "optional"}' WHERE code = '$E'});
+admin_two_step_optional($E);
 sub eid { sql("SELECT enterprise_id FROM enterprises WHERE code = '$E'") }
 sub rows { sql("SELECT count(*) FROM audit_log WHERE enterprise_id = "
                . eid()) }

@@ -27,8 +27,7 @@ my $CSP = "default-src 'none'; script-src 'self'; style-src 'self'; "
         . "base-uri 'none'; form-action 'self'";
 
 seed_enterprise($E, 'Console');
-sql(qq{UPDATE enterprises SET settings = settings
-       || '{"admin_two_step": "optional"}' WHERE code = '$E'});
+admin_two_step_optional($E);
 
 sub headers_ok {
     my ($r, $case) = @_;

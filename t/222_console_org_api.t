@@ -23,8 +23,7 @@ my $A = "$H/api/v1";
 my $u = uniq();
 
 seed_enterprise($E, 'Org API');
-sql(qq{UPDATE enterprises SET settings = settings
-       || '{"admin_two_step": "optional"}' WHERE code = '$E'});
+admin_two_step_optional($E);
 seed_department($E, "hq$u", 'HQ');
 seed_department($E, "eng$u", 'Engineering', "hq$u");
 seed_department($E, "web$u", 'Web', "eng$u");

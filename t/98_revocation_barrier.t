@@ -38,8 +38,7 @@ ua_reset();
 my $E = 't98';
 my $u = uniq();
 seed_enterprise($E, 'Revocation barrier');
-sql(qq{UPDATE enterprises SET settings = settings
-       || '{"admin_two_step": "optional"}' WHERE code = '$E'});
+admin_two_step_optional($E);
 
 my $na = start_node(name => 'n98a', extra => 'QiweiRevocationWait 0.3');
 my $nb = start_node(name => 'n98b');
