@@ -103,10 +103,11 @@ int qw_viewer_resolve_with(request_rec *r, qw_viewer **out,
     int *lengths, *formats;
     int nvalues = 2 + (with ? with->nvalues : 0);
     PGresult *res;
+    qw_db_shared *hold = NULL;
     qw_viewer *v;
     apr_uint64_t gen;
     apr_interval_time_t ttl;
-    int touch, ncookies;
+    int touch, ncookies, row;
 
     *out = NULL;
     if (with) {
@@ -175,28 +176,34 @@ int qw_viewer_resolve_with(request_rec *r, qw_viewer **out,
         return OK;
     }
 
-    values = apr_pcalloc(r->pool, nvalues * sizeof(*values));
-    lengths = apr_pcalloc(r->pool, nvalues * sizeof(*lengths));
-    formats = apr_pcalloc(r->pool, nvalues * sizeof(*formats));
-    values[0] = d->enterprise;
-    values[1] = (const char *)hash;
-    lengths[1] = QW_TOKEN_HASH_LEN;
-    formats[1] = 1;
     if (with) {
+        values = apr_pcalloc(r->pool, nvalues * sizeof(*values));
+        lengths = apr_pcalloc(r->pool, nvalues * sizeof(*lengths));
+        formats = apr_pcalloc(r->pool, nvalues * sizeof(*formats));
+        values[0] = d->enterprise;
+        values[1] = (const char *)hash;
+        lengths[1] = QW_TOKEN_HASH_LEN;
+        formats[1] = 1;
         memcpy(values + 2, with->values, with->nvalues * sizeof(*values));
+        res = qw_db_exec(r, with->stmt, nvalues, values, lengths, formats);
+        row = res && PQntuples(res) == 1 ? 0 : -1;
     }
-    res = qw_db_exec(r, with ? with->stmt : QW_STMT_SESSION, nvalues,
-                     values, lengths, formats);
+    else {
+        /* maybe in one statement with other requests' sessions (db.h) */
+        res = qw_db_lookup(r, QW_STMT_SESSION, QW_STMT_SESSION_MANY,
+                           d->enterprise, hash, QW_TOKEN_HASH_LEN, &row,
+                           &hold);
+    }
     if (!res) {
         q->resolved = 1;
         return qw_unavailable(r);
     }
     q->resolved = 1;
-#define COL(name) PQgetvalue(res, 0, QW_SESSION_COL_##name)
+#define COL(name) PQgetvalue(res, row, QW_SESSION_COL_##name)
     /* the two timeouts (db.h): expires_at > now() and last_seen_at +
      * idle_seconds > now(), on the database's clock: both columns are
      * differences from its now(), exact to the microsecond */
-    if (PQntuples(res) != 1 || PQnfields(res) < QW_SESSION_COLUMNS
+    if (row < 0 || PQnfields(res) < QW_SESSION_COLUMNS
         || !(strtod(COL(EXPIRES_IN), NULL) > 0)
         || !(strtod(COL(SEEN_AGO), NULL) < atoi(COL(IDLE_SECONDS)))) {
         QW_REASON(r, "QW0204");
@@ -204,7 +211,12 @@ int qw_viewer_resolve_with(request_rec *r, qw_viewer **out,
                       "QW0204: session %s... unknown, expired or not an "
                       "active member of %s", qw_hex(r->pool, hash, 4),
                       d->enterprise);
-        PQclear(res);
+        if (hold) {
+            qw_db_release(hold);
+        }
+        else {
+            PQclear(res);
+        }
         session_over(r, q);
         return OK;
     }
@@ -244,7 +256,7 @@ int qw_viewer_resolve_with(request_rec *r, qw_viewer **out,
         with->gen = gen;
     }
     else {
-        PQclear(res);
+        qw_db_release(hold);
     }
     if (touch && !touch_session(r, v)) {
         /* the answer's lifetime assumed the write: do not keep it, so the

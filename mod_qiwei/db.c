@@ -23,6 +23,7 @@
 #include "apr_atomic.h"
 #include "apr_strings.h"
 #include "apr_reslist.h"
+#include "apr_thread_cond.h"
 #include "apr_thread_mutex.h"
 #include "http_core.h"
 #include "http_request.h"
@@ -34,6 +35,39 @@
 #include "qw_version.h"
 #include "metrics.h"
 
+/* Combined lookups (qw_db_lookup, db.h): per pool, a few lanes, one per
+ * (statement, group) in use; each has a statement out and a queue of the
+ * requests waiting for the next one.  A second statement goes out only
+ * when the one out has taken QW_DB_LOOKUP_PATIENCE: a connection that
+ * hangs (a half-open socket after a fail-over) then holds the requests of
+ * its own statement, as it would without sharing, not the whole child. */
+#define QW_DB_LOOKUP_LANES 8
+#define QW_DB_LOOKUP_PATIENCE apr_time_from_msec(50)
+
+typedef struct lookup_waiter lookup_waiter;
+struct lookup_waiter {
+    lookup_waiter *next;
+    const unsigned char *key;
+    size_t keylen;
+    apr_thread_cond_t *cv;          /* in the waiter's r->pool */
+    enum { W_QUEUED, W_TAKEN, W_DONE } state;
+    qw_db_shared *shared;           /* W_DONE: the result, or NULL */
+    int row;
+};
+
+typedef struct {
+    const char *many;               /* NULL: the lane is free */
+    const char *group;
+    int out;                        /* statements of the lane out */
+    apr_time_t sent;                /* when the last of them was sent */
+    lookup_waiter *head, *tail;
+} lookup_lane;
+
+struct qw_db_shared {
+    PGresult *res;
+    volatile apr_uint32_t refs;
+};
+
 struct qw_db_pool {
     server_rec *s;
     const char *conninfo;
@@ -42,6 +76,8 @@ struct qw_db_pool {
     apr_thread_mutex_t *mutex;
     apr_time_t last_fail;
     apr_interval_time_t retry;
+    apr_thread_mutex_t *lanes_mutex;
+    lookup_lane lanes[QW_DB_LOOKUP_LANES];
 };
 
 
@@ -121,6 +157,7 @@ static apr_status_t log_repeats_at_exit(void *data)
 /* The hot-path statement (db.h). */
 static const char sql_session[] =
     QW_SQL_SESSION_SELECT QW_SQL_SESSION_FROM QW_SQL_SESSION_WHERE;
+static const char sql_session_many[] = QW_SQL_SESSION_MANY;
 
 /* The last-seen write, only when sql_session said it is due.  The repeated
  * condition keeps concurrent requests of one session from writing twice
@@ -185,6 +222,7 @@ typedef struct {
  * reads as "no session", the state the first run left. */
 static const statement statements[] = {
     { QW_STMT_SESSION, sql_session, QW_DB_IDEMPOTENT },
+    { QW_STMT_SESSION_MANY, sql_session_many, QW_DB_IDEMPOTENT },
     { QW_STMT_LOGIN, sql_login, QW_DB_IDEMPOTENT },
     { QW_STMT_SESSION_NEW, sql_session_new, QW_DB_WRITES },
     { QW_STMT_SESSION_DEL, sql_session_del, QW_DB_IDEMPOTENT },
@@ -427,6 +465,8 @@ void qw_db_child_init(apr_pool_t *pchild, server_rec *s)
         max = c->db_pool_max != QW_UNSET ? c->db_pool_max
                                          : QW_DEFAULT_POOL_MAX;
         apr_thread_mutex_create(&dp->mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
+        apr_thread_mutex_create(&dp->lanes_mutex, APR_THREAD_MUTEX_DEFAULT,
+                                pchild);
         rv = apr_reslist_create(&dp->list, 0, max, max,
                                 apr_time_from_sec(300), conn_make, conn_free,
                                 dp, pchild);
@@ -656,6 +696,298 @@ PGresult *qw_db_exec(request_rec *r, const char *stmt, int nparams,
         return NULL;
     }
     return NULL;
+}
+
+/* ---- combined lookups (db.h, qw_db_lookup) ----
+ *
+ * Why (issue 14, docs/performance.md "Strict mode: combined lookups"):
+ * PostgreSQL's cost of the session statement is mostly executor set-up,
+ * paid per statement, not per row; one statement for sixteen sessions
+ * costs the backend about a sixth of what sixteen statements cost.
+ *
+ * Why MANY's array is padded to QW_DB_LOOKUP_SLOTS with repeats of its
+ * first key: PostgreSQL plans a prepared statement's first five runs with
+ * their values and then keeps a generic plan only if that does not look
+ * dearer than those.  With two or three keys it did (a generic ANY($2) is
+ * costed for ten), and it planned every run anew: more than a whole
+ * statement's work each time.  Padded, the custom plans look at least as
+ * dear and the generic plan is kept; the index scan sorts the array and
+ * drops the repeats, so they cost nothing when run. */
+
+static void put32(unsigned char *o, apr_uint32_t v)
+{
+    o[0] = (unsigned char)(v >> 24);
+    o[1] = (unsigned char)(v >> 16);
+    o[2] = (unsigned char)(v >> 8);
+    o[3] = (unsigned char)v;
+}
+
+#define BYTEA_OID 17    /* pg_type.dat: fixed since PostgreSQL 7 */
+
+/* A one-dimensional bytea[] in PostgreSQL's binary format (array_recv):
+ * ndim, has-nulls, element type, then length and lower bound, then each
+ * element as its length and bytes. */
+static char *key_array(apr_pool_t *p, lookup_waiter *const *w, int n,
+                       size_t keylen, int *len)
+{
+    int i;
+    size_t size = 20 + QW_DB_LOOKUP_SLOTS * (4 + keylen);
+    unsigned char *b = apr_palloc(p, size), *o = b + 20;
+
+    put32(b, 1);
+    put32(b + 4, 0);
+    put32(b + 8, BYTEA_OID);
+    put32(b + 12, QW_DB_LOOKUP_SLOTS);
+    put32(b + 16, 1);
+    for (i = 0; i < QW_DB_LOOKUP_SLOTS; i++) {
+        put32(o, (apr_uint32_t)keylen);
+        memcpy(o + 4, w[i < n ? i : 0]->key, keylen);
+        o += 4 + keylen;
+    }
+    *len = (int)size;
+    return (char *)b;
+}
+
+/* Is HEX (lowercase, as encode(..., 'hex') writes it) the key? */
+static int hex_is(const char *hex, const unsigned char *key, size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        if (hex[2 * i] != digits[key[i] >> 4]
+            || hex[2 * i + 1] != digits[key[i] & 15]) {
+            return 0;
+        }
+    }
+    return hex[2 * len] == '\0';
+}
+
+static qw_db_shared *share(PGresult *res, apr_uint32_t refs)
+{
+    qw_db_shared *sh;
+
+    if (!res) {
+        return NULL;
+    }
+    sh = malloc(sizeof(*sh));
+    if (!sh) {
+        PQclear(res);
+        return NULL;
+    }
+    sh->res = res;
+    sh->refs = refs;
+    return sh;
+}
+
+void qw_db_release(qw_db_shared *hold)
+{
+    if (hold && apr_atomic_dec32(&hold->refs) == 0) {
+        PQclear(hold->res);
+        free(hold);
+    }
+}
+
+/* Run the statement for the N waiters W (the caller's own among them), on
+ * the leader's request R, and fill in each waiter's result and row.  Not
+ * under the lanes' mutex; the waiters taken are this thread's until their
+ * state is W_DONE. */
+static void run_lookup(request_rec *r, const char *one, const char *many,
+                       const char *group, lookup_waiter *const *w, int n)
+{
+    const char *values[2];
+    int lengths[2] = { 0, 0 }, formats[2] = { 0, 1 };
+    PGresult *res;
+    qw_db_shared *sh;
+    int i, t, nt;
+
+    values[0] = group;
+    if (n == 1) {
+        values[1] = (const char *)w[0]->key;
+        lengths[1] = (int)w[0]->keylen;
+        res = qw_db_exec(r, one, 2, values, lengths, formats);
+        qw_metrics_inc(QW_C_DB_LOOKUP_ALONE);
+    }
+    else {
+        values[1] = key_array(r->pool, w, n, w[0]->keylen, &lengths[1]);
+        res = qw_db_exec(r, many, 2, values, lengths, formats);
+        qw_metrics_inc(QW_C_DB_LOOKUP_BATCHES);
+        qw_metrics_add(QW_C_DB_LOOKUP_COMBINED, (apr_uint32_t)n);
+    }
+    sh = share(res, (apr_uint32_t)n);
+    for (i = 0; i < n; i++) {
+        w[i]->shared = sh;
+        w[i]->row = -1;
+    }
+    if (!sh) {
+        return;
+    }
+    nt = PQntuples(res);
+    if (n == 1) {
+        w[0]->row = nt == 1 ? 0 : -1;
+        return;
+    }
+    for (t = 0; t < nt; t++) {
+        const char *hex = PQgetvalue(res, t, PQnfields(res) - 1);
+        for (i = 0; i < n; i++) {
+            if (hex_is(hex, w[i]->key, w[i]->keylen)) {
+                w[i]->row = t;     /* a key twice: both get the row */
+            }
+        }
+    }
+}
+
+/* The active lane of (MANY, GROUP), else a free one claimed for it, else
+ * NULL (all in use by other groups: the caller goes alone).  Under the
+ * lanes' mutex. */
+static lookup_lane *lane_of(qw_db_pool *dp, const char *many,
+                            const char *group)
+{
+    lookup_lane *free_lane = NULL;
+    int i;
+
+    for (i = 0; i < QW_DB_LOOKUP_LANES; i++) {
+        lookup_lane *l = &dp->lanes[i];
+        if (!l->many) {
+            if (!free_lane) {
+                free_lane = l;
+            }
+        }
+        else if (l->many == many && !strcmp(l->group, group)) {
+            return l;
+        }
+    }
+    if (free_lane) {
+        free_lane->many = many;
+        free_lane->group = group;
+    }
+    return free_lane;
+}
+
+/* A statement of LANE was answered: the first waiter leads, or the lane
+ * is free.  Under the lanes' mutex. */
+static void lane_next(lookup_lane *lane)
+{
+    lane->out--;
+    if (lane->head) {
+        apr_thread_cond_signal(lane->head->cv);
+    }
+    else if (!lane->out) {
+        lane->many = NULL;
+        lane->group = NULL;
+    }
+}
+
+PGresult *qw_db_lookup(request_rec *r, const char *one, const char *many,
+                       const char *group, const unsigned char *key,
+                       size_t keylen, int *row, qw_db_shared **hold)
+{
+    qw_db_pool *dp = pool_of(r);
+    lookup_waiter me, *batch[QW_DB_LOOKUP_SLOTS], *self = &me;
+    lookup_lane *lane;
+    int n;
+
+    *row = -1;
+    *hold = NULL;
+    if (!dp) {
+        return NULL;
+    }
+    memset(&me, 0, sizeof(me));
+    me.key = key;
+    me.keylen = keylen;
+    me.row = -1;
+    if (!dp->lanes_mutex || keylen > QW_DB_LOOKUP_MAX_KEY) {
+        run_lookup(r, one, many, group, &self, 1);
+        goto done;
+    }
+    for (;;) {
+        apr_thread_mutex_lock(dp->lanes_mutex);
+        lane = lane_of(dp, many, group);
+        if (!lane) {
+            apr_thread_mutex_unlock(dp->lanes_mutex);
+            run_lookup(r, one, many, group, &self, 1);
+            goto done;
+        }
+        if (!lane->out && !lane->head) {
+            /* nothing out and nobody waiting: at once, alone */
+            lane->out = 1;
+            lane->sent = apr_time_now();
+            apr_thread_mutex_unlock(dp->lanes_mutex);
+            run_lookup(r, one, many, group, &self, 1);
+            apr_thread_mutex_lock(dp->lanes_mutex);
+            lane_next(lane);
+            apr_thread_mutex_unlock(dp->lanes_mutex);
+            goto done;
+        }
+        if (me.cv) {
+            break;                          /* queue, with the mutex */
+        }
+        /* made outside the mutex; then look again */
+        apr_thread_mutex_unlock(dp->lanes_mutex);
+        if (apr_thread_cond_create(&me.cv, r->pool) != APR_SUCCESS) {
+            run_lookup(r, one, many, group, &self, 1);
+            goto done;
+        }
+    }
+    if (lane->tail) {
+        lane->tail->next = &me;
+    }
+    else {
+        lane->head = &me;
+    }
+    lane->tail = &me;
+    while (me.state != W_DONE) {
+        apr_time_t now;
+        if (me.state != W_QUEUED || lane->head != &me) {
+            apr_thread_cond_wait(me.cv, dp->lanes_mutex);
+            continue;
+        }
+        now = apr_time_now();
+        if (lane->out && now - lane->sent < QW_DB_LOOKUP_PATIENCE) {
+            /* first in line: until the statement out is answered, or has
+             * taken too long */
+            apr_thread_cond_timedwait(me.cv, dp->lanes_mutex,
+                                      lane->sent + QW_DB_LOOKUP_PATIENCE
+                                      - now);
+            continue;
+        }
+        {
+            /* lead: everyone queued by now, in one statement */
+            int i;
+            for (n = 0; n < QW_DB_LOOKUP_SLOTS && lane->head; n++) {
+                batch[n] = lane->head;
+                lane->head = lane->head->next;
+                batch[n]->next = NULL;
+                batch[n]->state = W_TAKEN;
+            }
+            if (!lane->head) {
+                lane->tail = NULL;
+            }
+            else {
+                /* more than a statement's worth: the next first in line
+                 * starts counting its patience */
+                apr_thread_cond_signal(lane->head->cv);
+            }
+            lane->out++;
+            lane->sent = now;
+            apr_thread_mutex_unlock(dp->lanes_mutex);
+            run_lookup(r, one, many, group, batch, n);
+            apr_thread_mutex_lock(dp->lanes_mutex);
+            for (i = 0; i < n; i++) {
+                batch[i]->state = W_DONE;
+                if (batch[i] != &me) {
+                    apr_thread_cond_signal(batch[i]->cv);
+                }
+            }
+            lane_next(lane);
+            break;
+        }
+    }
+    apr_thread_mutex_unlock(dp->lanes_mutex);
+done:
+    *hold = me.shared;
+    *row = me.row;
+    return me.shared ? me.shared->res : NULL;
 }
 
 /* ---- the store's handle (qw_sql) ---- */

@@ -12,6 +12,7 @@ typedef struct qw_db_pool qw_db_pool;
 
 /* Prepared statement names (see db.c for the SQL). */
 #define QW_STMT_SESSION      "qw_session"
+#define QW_STMT_SESSION_MANY "qw_session_many"
 #define QW_STMT_LOGIN        "qw_login"
 #define QW_STMT_SESSION_NEW  "qw_session_new"
 #define QW_STMT_SESSION_DEL  "qw_session_del"
@@ -82,6 +83,14 @@ enum {
 #define QW_SQL_SESSION_WHERE \
     " WHERE e.code = $1 AND s.token_hash = $2" \
     "   AND m.status = 'active'"
+/* QW_STMT_SESSION_MANY: the same for several sessions at once ($2 an array
+ * of hashes), for qw_db_lookup(); the same columns, then the row's hash in
+ * hex (the key qw_db_lookup matches rows to requests by). */
+#define QW_SQL_SESSION_MANY \
+    QW_SQL_SESSION_SELECT ", encode(s.token_hash, 'hex')" \
+    QW_SQL_SESSION_FROM \
+    " WHERE e.code = $1 AND s.token_hash = ANY($2::bytea[])" \
+    "   AND m.status = 'active'"
 
 /* QW_STMT_LOGIN ($1 enterprise code, $2 account): the member's row, if
  * any.  PASSWORD_HASH is NULL for a member who has not set one. */
@@ -130,6 +139,35 @@ void qw_db_child_init(apr_pool_t *pchild, server_rec *s);
 PGresult *qw_db_exec(request_rec *r, const char *stmt, int nparams,
                      const char *const *values, const int *lengths,
                      const int *formats);
+
+/* A key lookup that concurrent requests of this child may share (issue 14:
+ * strict mode's session statement).  ONE is a registered statement of
+ * ($1 group, $2 key, binary) that returns the key's row or none; MANY the
+ * same for ($1 group, $2 an array of keys, bytea[]) returning one row per
+ * key found, with the key in hex as its last column.
+ *
+ * A request whose lane (this pool, MANY, GROUP) has no statement out runs
+ * ONE at once, as qw_db_exec would.  One that arrives while a statement of
+ * its lane is out waits; when that statement is answered (or has been out
+ * for 50 ms: a hung connection holds only its own statement's requests),
+ * the first waiter runs MANY once for every waiter queued by then (up to
+ * QW_DB_LOOKUP_SLOTS).  Every request is therefore answered by a statement
+ * sent after it arrived: what a committed revocation refuses, a waiting
+ * request is refused too.  The connection rule is unchanged: the statement
+ * takes a connection from the pool and returns it before anyone is
+ * answered.
+ *
+ * Returns the result (*row: the request's row, or -1 when there is none)
+ * or NULL when the statement failed (logged once, by the request that ran
+ * it; every request it was for gets NULL).  The result is shared and
+ * read-only: qw_db_release(*hold) when done with it, never PQclear. */
+#define QW_DB_LOOKUP_SLOTS 32
+#define QW_DB_LOOKUP_MAX_KEY 64
+typedef struct qw_db_shared qw_db_shared;
+PGresult *qw_db_lookup(request_rec *r, const char *one, const char *many,
+                       const char *group, const unsigned char *key,
+                       size_t keylen, int *row, qw_db_shared **hold);
+void qw_db_release(qw_db_shared *hold);
 
 /* The store's view of the database for this request (store/store.h): a
  * handle, not a connection.  Statements outside a unit each take and

@@ -92,6 +92,13 @@ void qw_metrics_inc(qw_counter c)
     }
 }
 
+void qw_metrics_add(qw_counter c, apr_uint32_t n)
+{
+    if (M && (unsigned)c < QW_C_N) {
+        apr_atomic_add64(&M->counters[c], n);
+    }
+}
+
 void qw_metrics_gauge_add(qw_gauge g, int delta)
 {
     if (M && (unsigned)g < QW_G_N) {
@@ -182,6 +189,10 @@ static const family_help helps[] = {
       "connection (pool full or database down: QW0106)." },
     { "qiwei_db_errors_total", "Database statements that failed, by "
       "class." },
+    { "qiwei_db_lookups_total", "Session lookups by a statement of their "
+      "own (alone) or shared with other requests (combined)." },
+    { "qiwei_db_lookup_batches_total", "Statements that answered several "
+      "session lookups at once." },
     { "qiwei_watermark_total", "Responses of QiweiWatermark locations, "
       "watermarked or not." },
     { "qiwei_share_links_total", "Article requests carrying a share link, "

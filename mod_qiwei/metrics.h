@@ -63,6 +63,9 @@ typedef enum {
     X(DB_POOL_EXHAUSTED, "qiwei_db_pool_exhausted_total", "") \
     X(DB_ERR_STATEMENT, "qiwei_db_errors_total", "class=\"statement\"") \
     X(DB_ERR_LOST, "qiwei_db_errors_total", "class=\"connection_lost\"") \
+    X(DB_LOOKUP_ALONE, "qiwei_db_lookups_total", "statement=\"alone\"") \
+    X(DB_LOOKUP_COMBINED, "qiwei_db_lookups_total", "statement=\"combined\"") \
+    X(DB_LOOKUP_BATCHES, "qiwei_db_lookup_batches_total", "") \
     X(WM_APPLIED, "qiwei_watermark_total", "result=\"applied\"") \
     X(WM_SKIP_NOT_HTML, "qiwei_watermark_total", "result=\"skipped\",reason=\"not_html\"") \
     X(WM_SKIP_COMPRESSED, "qiwei_watermark_total", "result=\"skipped\",reason=\"compressed\"") \
@@ -99,6 +102,7 @@ typedef enum {
 void qw_metrics_init(server_rec *s);
 
 void qw_metrics_inc(qw_counter c);
+void qw_metrics_add(qw_counter c, apr_uint32_t n);
 void qw_metrics_gauge_add(qw_gauge g, int delta);
 void qw_metrics_observe(qw_histogram h, apr_interval_time_t t);
 void qw_metrics_gate(qw_gate_outcome o, qw_gate_provider p);
