@@ -32,6 +32,7 @@
 #include "db.h"
 #include "cfg/config.h"
 #include "util/text.h"
+#include "util/token.h"
 #include "qw_version.h"
 #include "metrics.h"
 
@@ -748,21 +749,6 @@ static char *key_array(apr_pool_t *p, lookup_waiter *const *w, int n,
     return (char *)b;
 }
 
-/* Is HEX (lowercase, as encode(..., 'hex') writes it) the key? */
-static int hex_is(const char *hex, const unsigned char *key, size_t len)
-{
-    static const char digits[] = "0123456789abcdef";
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        if (hex[2 * i] != digits[key[i] >> 4]
-            || hex[2 * i + 1] != digits[key[i] & 15]) {
-            return 0;
-        }
-    }
-    return hex[2 * len] == '\0';
-}
-
 static qw_db_shared *share(PGresult *res, apr_uint32_t refs)
 {
     qw_db_shared *sh;
@@ -799,6 +785,7 @@ static void run_lookup(request_rec *r, const char *one, const char *many,
     int lengths[2] = { 0, 0 }, formats[2] = { 0, 1 };
     PGresult *res;
     qw_db_shared *sh;
+    const char *hex[QW_DB_LOOKUP_SLOTS];
     int i, t, nt;
 
     values[0] = group;
@@ -827,10 +814,14 @@ static void run_lookup(request_rec *r, const char *one, const char *many,
         w[0]->row = nt == 1 ? 0 : -1;
         return;
     }
+    /* each waiter's key as the statement writes it back (encode 'hex') */
+    for (i = 0; i < n; i++) {
+        hex[i] = qw_hex(r->pool, w[i]->key, w[i]->keylen);
+    }
     for (t = 0; t < nt; t++) {
-        const char *hex = PQgetvalue(res, t, PQnfields(res) - 1);
+        const char *row_key = PQgetvalue(res, t, PQnfields(res) - 1);
         for (i = 0; i < n; i++) {
-            if (hex_is(hex, w[i]->key, w[i]->keylen)) {
+            if (!strcmp(row_key, hex[i])) {
                 w[i]->row = t;     /* a key twice: both get the row */
             }
         }
