@@ -16,6 +16,10 @@
 #                          per scenario the round with the median ratio
 #                          (each round against its own plain static rows)
 #                          and the range of the ratios
+#   BENCH_PAIRS=N          each row in N slices interleaved with slices of
+#                          plain static (default 5; its ratio is against
+#                          those); 0: each row once, against the round's
+#                          first plain static row
 #   BENCH_LOGIN=0          skip the login-cost runs (part 4)
 #   BENCH_LOGIN_CONNECTIONS=N   concurrent logins (default 64)
 #   BENCH_PIN=0            do not pin (default: httpd + PostgreSQL on cpu0,
@@ -81,6 +85,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 fi
 only=${BENCH_ONLY:-}
 rounds=${BENCH_ROUNDS:-1}
+pairs=${BENCH_PAIRS:-1}     # see scenario()
 round=1
 cache_modes=${BENCH_CACHE_MODES:-cached strict}
 
@@ -425,29 +430,56 @@ rss_kib() {
     done
     echo "$total"
 }
-# CPU time (clock ticks, user + system) used so far by an instance's httpd
-# processes and by every process of the benchmark's PostgreSQL: the server
-# side's cost, whatever else the machine is doing.  (wrk is not counted.)
-clk_tck=$(getconf CLK_TCK)
-server_ticks() {
-    local pid pm pids
+# CPU time (ns) used so far by the threads of an instance's httpd processes
+# (the parent and its children), and with "pg" also by the PostgreSQL
+# backends of the application role: the server side's cost, whatever else the machine
+# is doing (wrk is not counted).  From /proc/*/task/*/schedstat (time on a
+# CPU in ns; /proc/PID/stat's clock ticks were too coarse for a row that
+# shares the core with another).  A thread that exits between two readings
+# takes its time with it: the MPM's are fixed (run.sh's configuration).
+server_ns() {   # INSTANCE [pg]
+    local pid pm pids c f a t=0
     pid=$(cat "$run/httpd-$1/httpd.pid" 2>/dev/null) || { echo 0; return; }
-    pm=$(head -n 1 "$run/pg/data/postmaster.pid" 2>/dev/null || true)
     pids="$pid $(ps -o pid= --ppid "$pid" 2>/dev/null)"
-    [ -n "$pm" ] && pids="$pids $pm $(ps -o pid= --ppid "$pm" 2>/dev/null)"
-    for c in $pids; do cat /proc/"$c"/stat 2>/dev/null || true; done |
-        awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { printf "%d\n", t }'
+    if [ "${2:-}" = pg ]; then
+        pm=$(head -n 1 "$run/pg/data/postmaster.pid" 2>/dev/null || true)
+        # the backends of the application role (mod_qiwei's and mod_dbd's
+        # connections), not the server's own background work (autovacuum,
+        # checkpoints), which would land in whichever row it coincides with
+        [ -n "$pm" ] && pids="$pids $(ps -o pid=,args= --ppid "$pm" 2>/dev/null |
+            awk -v role="$QIWEI_PG_APP_ROLE" '$3 == role { print $1 }')"
+    fi
+    for c in $pids; do
+        for f in /proc/"$c"/task/*/schedstat; do
+            read -r a _ < "$f" 2>/dev/null && t=$((t + a))
+        done
+    done
+    echo "$t"
 }
-# Sample rss_kib every 50 ms into FILE (max kept) until killed.
+# Sample the children's RSS every 50 ms into FILE (max kept) until killed.
+# The loop reads /proc with bash builtins only (the children are listed
+# once, and the 50 ms wait is a read with a timeout): forking ps, awk and
+# sleep twenty times a second added work to whichever core ran them,
+# during the very seconds being measured.  When pinned, it runs on the
+# client's core, not the server's.
 start_rss_sampler() {   # INSTANCE FILE
+    local kids
+    kids=$(ps -o pid= --ppid "$(cat "$run/httpd-$1/httpd.pid" 2>/dev/null)" 2>/dev/null || true)
     ( max=0
+      exec {tick}<> <(:)
       while :; do
-          v=$(rss_kib "$1")
+          v=0
+          for c in $kids; do
+              while read -r k n _; do
+                  [ "$k" = VmRSS: ] && { v=$((v + n)); break; }
+              done < /proc/"$c"/status 2>/dev/null || true
+          done
           [ "$v" -gt "$max" ] && { max=$v; echo "$max" > "$2"; }
-          sleep 0.05
+          read -r -t 0.05 -u "$tick" _ || true
       done ) &
     sampler=$!
     bg_pids+=("$sampler")
+    [ ${#pin_wrk[@]} -gt 0 ] && taskset -cp 1 "$sampler" >/dev/null 2>&1 || true
 }
 stop_rss_sampler() { kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true; }
 
@@ -495,6 +527,10 @@ profile_report() {
 peers_defines=""
 [ "$have_dbd_pgsql" = 1 ] && peers_defines="PEERS"
 start_httpd base "$peers_defines"
+# BENCH_PAIRS: the plain static that runs beside each row, configured as
+# base (the peers' modules loaded, as in the plain static rows of every
+# earlier table), so that base's own plain static row against it is an A/A
+[ "$pairs" -gt 0 ] && start_httpd ref "$peers_defines"
 qiwei_defines="QIWEI"
 [ "$have_articles" = 1 ] && qiwei_defines="QIWEI ARTICLES"
 qiwei_instances=()
@@ -539,44 +575,93 @@ check_page() {
     fi
 }
 
+# BENCH_PAIRS=1 (the default): every row runs at the same time as plain
+# static (12 KB, or 1 MB for the 1 MB rows) on a third instance, "ref",
+# configured as the base instance, sharing the server core with it; the
+# row's ratio is ref's CPU time per request over the row's (its httpd
+# processes' threads, plus PostgreSQL's for the row, from schedstat, in
+# nanoseconds).  Both sides of each ratio thus run under the same
+# conditions at every instant: on a shared VM the machine's speed drifts,
+# within seconds, by more than the targets' margins (the module-less row
+# read 0.83-0.94 against a plain static row measured a minute earlier; in
+# 2-second slices interleaved with their reference, rows still varied by
+# +-6 % between rounds).  The plain static row itself, against ref, is an
+# A/A check: it should read 1.00.  BENCH_PAIRS=0: each row alone on the
+# core, its ratio its req/s over that of the round's first plain static row
+# (the method of the tables before the eighth session; use it with
+# BENCH_PROFILE, which samples the whole server core).  (pairs: set at the
+# top.)
+# one wrk run; prints its BENCH line
+wrk_run() {   # URL LIST PATH SECONDS
+    local out
+    out=$("${pin_wrk[@]}" wrk -t"$threads" -c"$conns" -d"$4s" \
+          --latency -s "$benchdir/lua/replay.lua" "$1" \
+          -- "$lists/$2" "$3" 2>&1) || { echo "$out" >&2; return 1; }
+    grep '^BENCH ' <<<"$out" || { echo "$out" >&2; return 1; }
+}
+
 # scenario NAME INSTANCE PATH LIST [NEED] [BODYBYTES]
 scenario() {
     local name=$1 inst=$2 path=$3 list=$4 need=${5:-} bytes=${6:-$size12k}
     local url out rss0 rss1 peak q0 q1 line l0 l1 t0 t1 perfpid=
+    local refpath refurl refcpu=0 refline= cpu ta tb ra rb rp
     if [ -n "$only" ] && ! grep -Eq -- "$only" <<<"$name"; then
         return 0
     fi
     check_page "$inst" "$path" "$list" "$need"
     url=http://127.0.0.1:$(port_of "$inst")
+    refpath=
+    if [ "$pairs" -gt 0 ]; then
+        refpath=/static/page12k.html
+        [ "$bytes" != "$size12k" ] && refpath=/static/page1m.html
+        refurl=http://127.0.0.1:$(port_of ref)
+        "${pin_wrk[@]}" wrk -t"$threads" -c"$conns" -d"${warmup}s" \
+            -s "$benchdir/lua/replay.lua" "$refurl" -- "$lists/plain.txt" \
+            "$refpath" >/dev/null 2>&1 &
+        rp=$!
+    fi
     "${pin_wrk[@]}" wrk -t"$threads" -c"$conns" -d"${warmup}s" \
         -s "$benchdir/lua/replay.lua" "$url" -- "$lists/$list" "$path" \
         >/dev/null 2>&1 || true
+    [ -n "$refpath" ] && { wait "$rp" || true; }
     rss0=$(rss_kib "$inst")
     q0=$(db_count)
     l0=$(load1)
-    t0=$(server_ticks "$inst")
     start_rss_sampler "$inst" "$run/peak"
     if [ -n "$profile" ] && grep -Eq -- "$profile" <<<"$name"; then
         profile_start "$inst" "$name"
         perfpid=$profile_pid
     fi
-    out=$("${pin_wrk[@]}" wrk -t"$threads" -c"$conns" -d"${duration}s" \
-          --latency -s "$benchdir/lua/replay.lua" "$url" \
-          -- "$lists/$list" "$path" 2>&1) \
-        || { echo "$out" >&2; die "wrk failed on $name"; }
-    t1=$(server_ticks "$inst")
+    ta=$(server_ns "$inst" pg)
+    [ -n "$refpath" ] && ra=$(server_ns ref)
+    if [ -n "$refpath" ]; then
+        wrk_run "$refurl" plain.txt "$refpath" "$duration" > "$run/ref.line" &
+        rp=$!
+    fi
+    line=$(wrk_run "$url" "$list" "$path" "$duration") || die "wrk failed on $name"
+    if [ -n "$refpath" ]; then
+        wait "$rp" || die "wrk failed on the plain static run beside $name"
+        refline=$(cat "$run/ref.line")
+    fi
+    tb=$(server_ns "$inst" pg)
+    [ -n "$refpath" ] && { rb=$(server_ns ref); refcpu=$(( rb - ra )); }
+    cpu=$(( tb - ta ))
     [ -n "$perfpid" ] && profile_stop "$perfpid"
     stop_rss_sampler
     l1=$(load1)
     q1=$(db_count)
     rss1=$(rss_kib "$inst")
     peak=$(cat "$run/peak" 2>/dev/null || echo "$rss1")
-    line=$(grep '^BENCH ' <<<"$out") || { echo "$out" >&2; die "no result from wrk ($name)"; }
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$line" \
+    # fields: name, BENCH line, q0, q1, rss0, rss1, peak, bytes, load0,
+    # load1, server CPU s, round, reference BENCH line, reference CPU s
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$line" \
         "$q0" "$q1" "$rss0" "$rss1" "$peak" "$bytes" "$l0" "$l1" \
-        "$(awk -v a="$t0" -v b="$t1" -v hz="$clk_tck" 'BEGIN { printf "%.6f", (b - a) / hz }')" \
-        "$round" >> "$results"
-    say "$(printf '%-48s' "$name") $(awk -v l="$line" 'BEGIN { n = split(l, a, " "); for (i = 2; i <= n; i++) { split(a[i], kv, "="); v[kv[1]] = kv[2] }; printf "%8.0f req/s  %s", v["requests"] / (v["duration_us"] / 1e6), (v["status_err"] + v["sock_err"] > 0) ? "(errors: " v["status_err"] " status, " v["sock_err"] " socket " v["sock_detail"] ")" : "" }')"
+        "$(awk -v c="$cpu" 'BEGIN { printf "%.9f", c / 1e9 }')" \
+        "$round" "${refline:--}" \
+        "$(awk -v c="$refcpu" 'BEGIN { printf "%.9f", c / 1e9 }')" >> "$results"
+    say "$(printf '%-48s' "$name") $(awk -v l="$line" -v r="$refline" 'function rate(s,   n, a, i, kv, v) { n = split(s, a, " "); for (i = 2; i <= n; i++) { split(a[i], kv, "="); v[kv[1]] = kv[2] }; return v["duration_us"] > 0 ? v["requests"] / (v["duration_us"] / 1e6) : 0 }
+        BEGIN { n = split(l, a, " "); for (i = 2; i <= n; i++) { split(a[i], kv, "="); v[kv[1]] = kv[2] }; printf "%8.0f req/s  %s", v["requests"] / (v["duration_us"] / 1e6), (v["status_err"] + v["sock_err"] > 0) ? "(errors: " v["status_err"] " status, " v["sock_err"] " socket " v["sock_detail"] ")" : ""
+                if (r != "") printf " (plain static beside it: %.0f req/s)", rate(r) }')"
 }
 
 # session_steady INSTANCE (issue 14): the member sessions' last-seen writes
@@ -924,7 +1009,7 @@ echo "machine: $ncpu CPU, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | h
      "$(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo)"
 echo "httpd $("$httpd_bin" -v | sed -n 's/^Server version: //p'), event MPM 2 x 25 threads;" \
      "PostgreSQL $("$psql_bin" -At -d "$QIWEI_PG_SUPER_DSN" -c 'SHOW server_version')"
-echo "wrk -t$threads -c$conns -d${duration}s keep-alive; $pinning"
+echo "wrk -t$threads -c$conns -d${duration}s keep-alive; $pinning; BENCH_PAIRS=$pairs"
 echo "data: $n_ent enterprises, $n_mem members, $n_dept departments, $n_role roles," \
      "$n_sess sessions, $n_art articles; page $size12k B / $size1m B"
 echo "DB q/req: $queries_source"
@@ -956,6 +1041,12 @@ BEGIN {
     rnd[NR] = r
     if ($1 ~ /^plain static 12 KB \(no mod_qiwei/) { base[r] = rps[NR]; cbase[r] = cpu[NR] }
     if ($1 ~ /^plain static 1 MB/) { base1m[r] = mbs[NR]; cbase1m[r] = cpu[NR] }
+    # BENCH_PAIRS: the reference slices interleaved with this row
+    if ($13 != "" && $13 != "-") {
+        rreq = kv($13, "requests"); rdur = kv($13, "duration_us") / 1e6
+        refrate[NR] = rdur > 0 ? rreq / rdur : 0
+        refcpu[NR] = rreq > 0 ? $14 * 1e6 / rreq : 0
+    }
     qpr = req > 0 ? ($4 - $3) / req : 0
     err = kv($2, "status_err") + kv($2, "sock_err")
     name[NR] = $1
@@ -971,7 +1062,9 @@ END {
         ratio[i] = big[i] ? (base1m[r] > 0 ? mbs[i] / base1m[r] : 0) \
                           : (base[r] > 0 ? rps[i] / base[r] : 0)
         cb = big[i] ? cbase1m[r] : cbase[r]
+        if (i in refrate) cb = refcpu[i]
         cratio[i] = cpu[i] > 0 ? cb / cpu[i] : 0
+        if (i in refrate) ratio[i] = cratio[i]
     }
     for (k = 1; k <= nn; k++) {
         n = split(substr(rows[order[k]], 2), idx, " ")
@@ -989,13 +1082,24 @@ END {
     }
 }' "$results"
 echo
+if [ "$pairs" -gt 0 ]; then
+echo "ratio (BENCH_PAIRS=1): each row ran at the same time as plain static (12 KB,"
+echo "or 1 MB for the 1 MB rows) on a third instance configured as base, sharing the"
+echo "server core; ratio = that plain static's server CPU per request divided by"
+echo "the row's (schedstat of the httpd threads, plus PostgreSQL's for the row),"
+echo "i.e. the throughput ratio on a core that does nothing else. The plain static"
+echo "12 KB row itself is the A/A check (1.00 up to the method's spread). req/s,"
+echo "p50 and p99 are the row's while sharing the core (about half of its own)."
+else
 echo "ratio: req/s divided by plain static 12 KB without mod_qiwei (for the 1 MB"
 echo "rows compare body MB/s with the plain static 1 MB row), in the same round;"
+fi
 echo "with BENCH_ROUNDS > 1 each row is the round with the median ratio, and"
-echo "'ratio range' the lowest and highest over the rounds. CPU µs/req: user +"
-echo "system CPU of the instance's httpd processes and of PostgreSQL per request;"
-echo "CPU ratio: plain static's CPU µs/req (12 KB or 1 MB) divided by the row's,"
-echo "i.e. the throughput ratio on a server core that does nothing else. errors:"
+echo "'ratio range' the lowest and highest over the rounds. CPU µs/req: CPU time"
+echo "of the instance's httpd threads and of PostgreSQL per request; CPU ratio:"
+echo "plain static's CPU µs/req (12 KB or 1 MB; with BENCH_PAIRS that of the plain"
+echo "static beside the row) divided by the row's, i.e. the throughput ratio on a"
+echo "server core that does nothing else. errors:"
 echo "non-2xx/3xx answers + socket errors (must be 0). RSS: sum of the httpd"
 echo "children's VmRSS."
 if [ -s "$login_results" ]; then

@@ -9,7 +9,8 @@
 # Every other BENCH_* variable is passed to each run as it is.  The runs'
 # full outputs are kept in BENCH_VERDICT_DIR (default: a new directory under
 # /tmp, printed).  Targets, each against plain static 12 KB (or 1 MB) of the
-# same run:
+# same run (by default, BENCH_PAIRS=1, the plain static that ran beside the
+# row at the same time, on the same core: see run.sh's scenario()):
 #   Require qiwei-member [cached]                  ratio >= 0.95
 #   Require qiwei-article [cached]                 ratio >= 0.90
 #   qiwei-member + watermark [cached] (12 KB)      ratio >= 0.90
