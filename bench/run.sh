@@ -16,10 +16,12 @@
 #                          per scenario the round with the median ratio
 #                          (each round against its own plain static rows)
 #                          and the range of the ratios
-#   BENCH_PAIRS=N          each row in N slices interleaved with slices of
-#                          plain static (default 5; its ratio is against
-#                          those); 0: each row once, against the round's
-#                          first plain static row
+#   BENCH_PAIRS=1          (default) each row runs at the same time as
+#                          plain static on a third instance ("ref"), on the
+#                          same server core; its ratio is ref's CPU per
+#                          request over its own (see scenario()); 0: each
+#                          row alone, ratio against the round's first plain
+#                          static row (the method before the eighth session)
 #   BENCH_LOGIN=0          skip the login-cost runs (part 4)
 #   BENCH_LOGIN_CONNECTIONS=N   concurrent logins (default 64)
 #   BENCH_PIN=0            do not pin (default: httpd + PostgreSQL on cpu0,
@@ -589,8 +591,9 @@ check_page() {
 # A/A check: it should read 1.00.  BENCH_PAIRS=0: each row alone on the
 # core, its ratio its req/s over that of the round's first plain static row
 # (the method of the tables before the eighth session; use it with
-# BENCH_PROFILE, which samples the whole server core).  (pairs: set at the
-# top.)
+# BENCH_PROFILE, which samples the whole server core).  ($pairs is set at
+# the top.)
+
 # one wrk run; prints its BENCH line
 wrk_run() {   # URL LIST PATH SECONDS
     local out
@@ -603,7 +606,7 @@ wrk_run() {   # URL LIST PATH SECONDS
 # scenario NAME INSTANCE PATH LIST [NEED] [BODYBYTES]
 scenario() {
     local name=$1 inst=$2 path=$3 list=$4 need=${5:-} bytes=${6:-$size12k}
-    local url out rss0 rss1 peak q0 q1 line l0 l1 t0 t1 perfpid=
+    local url rss0 rss1 peak q0 q1 line l0 l1 perfpid=
     local refpath refurl refcpu=0 refline= cpu ta tb ra rb rp
     if [ -n "$only" ] && ! grep -Eq -- "$only" <<<"$name"; then
         return 0
@@ -1041,7 +1044,7 @@ BEGIN {
     rnd[NR] = r
     if ($1 ~ /^plain static 12 KB \(no mod_qiwei/) { base[r] = rps[NR]; cbase[r] = cpu[NR] }
     if ($1 ~ /^plain static 1 MB/) { base1m[r] = mbs[NR]; cbase1m[r] = cpu[NR] }
-    # BENCH_PAIRS: the reference slices interleaved with this row
+    # BENCH_PAIRS: the plain static run beside this row (fields 13, 14)
     if ($13 != "" && $13 != "-") {
         rreq = kv($13, "requests"); rdur = kv($13, "duration_us") / 1e6
         refrate[NR] = rdur > 0 ? rreq / rdur : 0
