@@ -422,11 +422,16 @@ start_httpd() {
 }
 port_of() { local v="port_${1//-/_}"; echo "${!v}"; }
 
+# The pids of an instance's children (the httpd processes that serve).
+children_of() {   # INSTANCE
+    local pid
+    pid=$(cat "$run/httpd-$1/httpd.pid" 2>/dev/null) || return 0
+    ps -o pid= --ppid "$pid" 2>/dev/null || true
+}
 # Sum of the RSS of an instance's children (KiB), from /proc.
 rss_kib() {
-    local pid total=0 c r
-    pid=$(cat "$run/httpd-$1/httpd.pid" 2>/dev/null) || { echo 0; return; }
-    for c in $(ps -o pid= --ppid "$pid" 2>/dev/null); do
+    local total=0 c r
+    for c in $(children_of "$1"); do
         r=$(awk '/^VmRSS:/ {print $2}' /proc/"$c"/status 2>/dev/null || true)
         total=$((total + ${r:-0}))
     done
@@ -442,7 +447,7 @@ rss_kib() {
 server_ns() {   # INSTANCE [pg]
     local pid pm pids c f a t=0
     pid=$(cat "$run/httpd-$1/httpd.pid" 2>/dev/null) || { echo 0; return; }
-    pids="$pid $(ps -o pid= --ppid "$pid" 2>/dev/null)"
+    pids="$pid $(children_of "$1")"
     if [ "${2:-}" = pg ]; then
         pm=$(head -n 1 "$run/pg/data/postmaster.pid" 2>/dev/null || true)
         # the backends of the application role (mod_qiwei's and mod_dbd's
@@ -466,7 +471,7 @@ server_ns() {   # INSTANCE [pg]
 # client's core, not the server's.
 start_rss_sampler() {   # INSTANCE FILE
     local kids
-    kids=$(ps -o pid= --ppid "$(cat "$run/httpd-$1/httpd.pid" 2>/dev/null)" 2>/dev/null || true)
+    kids=$(children_of "$1")
     ( max=0
       exec {tick}<> <(:)
       while :; do
@@ -925,8 +930,7 @@ revocation_measure() {
     done
     sleep 3     # every session of the rotation seen by both instances
     for inst in qiwei-ra qiwei-rb; do
-        pids+=("$(ps -o pid= --ppid "$(cat "$run/httpd-$inst/httpd.pid")" \
-                  | tr -d ' ' | paste -sd, -)")
+        pids+=("$(children_of "$inst" | tr -d ' ' | paste -sd, -)")
     done
     say "revocation under load: $trials trials (+1 control), paced wrk -c8" \
         "(${delay} ms between requests per connection) on both instances"
@@ -1046,8 +1050,7 @@ BEGIN {
     if ($1 ~ /^plain static 1 MB/) { base1m[r] = mbs[NR]; cbase1m[r] = cpu[NR] }
     # BENCH_PAIRS: the plain static run beside this row (fields 13, 14)
     if ($13 != "" && $13 != "-") {
-        rreq = kv($13, "requests"); rdur = kv($13, "duration_us") / 1e6
-        refrate[NR] = rdur > 0 ? rreq / rdur : 0
+        rreq = kv($13, "requests")
         refcpu[NR] = rreq > 0 ? $14 * 1e6 / rreq : 0
     }
     qpr = req > 0 ? ($4 - $3) / req : 0
@@ -1065,9 +1068,9 @@ END {
         ratio[i] = big[i] ? (base1m[r] > 0 ? mbs[i] / base1m[r] : 0) \
                           : (base[r] > 0 ? rps[i] / base[r] : 0)
         cb = big[i] ? cbase1m[r] : cbase[r]
-        if (i in refrate) cb = refcpu[i]
+        if (i in refcpu) cb = refcpu[i]
         cratio[i] = cpu[i] > 0 ? cb / cpu[i] : 0
-        if (i in refrate) ratio[i] = cratio[i]
+        if (i in refcpu) ratio[i] = cratio[i]
     }
     for (k = 1; k <= nn; k++) {
         n = split(substr(rows[order[k]], 2), idx, " ")
